@@ -1,0 +1,91 @@
+# heaplab build. `make` builds the release driver build/heaplab (gcc or clang:
+# `make CC=clang`), `make test` builds the sanitized variant and runs every test,
+# `make deps` installs what a fresh Debian 12 needs, `make run` is the main job.
+ifeq ($(origin CC),default)
+CC := gcc
+endif
+PYTHON   := /usr/bin/python3
+WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+CPPFLAGS := -D_GNU_SOURCE -Iallocators/include -Iallocators/source -Iallocators -Iharness
+CSTD     := -std=c11
+RELEASE_FLAGS := -O2 -g
+ASAN_FLAGS    := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+                 -fno-sanitize-recover=undefined
+LIBS     := -lcjson -lm
+
+ALLOC_SRC   := $(wildcard allocators/*.c allocators/source/*.c)
+HARNESS_SRC := $(wildcard harness/*.c)
+CLI_SRC     := $(wildcard harness/cli/*.c)
+TEST_BACKEND_SRC := $(filter-out tests/backends/plugin_%,$(wildcard tests/backends/*.c))
+UNIT_SRC    := $(wildcard tests/unit/test_*.c)
+LIB_SRC     := $(ALLOC_SRC) $(HARNESS_SRC)
+
+obj = $(patsubst %.c,build/$(1)/obj/%.o,$(2))
+
+.PHONY: all deps test unit run bench bench-replay clean
+all: build/heaplab
+
+.SECONDEXPANSION:
+
+# ---------------------------------------------------------------- variants
+build/release/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) $(CPPFLAGS) $(RELEASE_FLAGS) -MMD -MP -c $< -o $@
+build/asan/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) $(CPPFLAGS) $(ASAN_FLAGS) -MMD -MP -c $< -o $@
+# Test-only backends (mutants, crashers) register through HL_TEST_BACKENDS.
+build/release/tobj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) $(CPPFLAGS) $(RELEASE_FLAGS) -DHL_TEST_BACKENDS -MMD -MP -c $< -o $@
+build/asan/tobj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) $(CPPFLAGS) $(ASAN_FLAGS) -DHL_TEST_BACKENDS -MMD -MP -c $< -o $@
+
+build/release/libheaplab.a: $(call obj,release,$(LIB_SRC))
+	@rm -f $@; ar rcs $@ $^
+build/asan/libheaplab.a: $(call obj,asan,$(LIB_SRC))
+	@rm -f $@; ar rcs $@ $^
+
+build/heaplab: $(call obj,release,$(CLI_SRC)) build/release/libheaplab.a
+	$(CC) $(RELEASE_FLAGS) -o $@ $^ $(LIBS)
+build/asan/heaplab: $(call obj,asan,$(CLI_SRC)) build/asan/libheaplab.a
+	$(CC) $(ASAN_FLAGS) -o $@ $^ $(LIBS)
+
+# heaplab-test: the same driver plus the test-only backends, for the mutant tests.
+TEST_DRIVER_SRC := $(CLI_SRC) $(TEST_BACKEND_SRC) harness/registry.c
+build/%/heaplab-test: $$(patsubst %.c,build/$$*/tobj/%.o,$(TEST_DRIVER_SRC)) build/%/libheaplab.a
+	$(CC) $(if $(filter asan,$*),$(ASAN_FLAGS),$(RELEASE_FLAGS)) -o $@ $^ $(LIBS)
+
+# A contract plugin built for another contract version (refused at load).
+build/asan/tests/plugin_old_contract.so: tests/backends/plugin_old_contract.c allocators/include/heaplab.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) $(CPPFLAGS) -fPIC -shared -o $@ $<
+
+UNIT_BINS := $(patsubst tests/unit/%.c,build/asan/tests/%,$(UNIT_SRC))
+build/asan/tests/%: build/asan/obj/tests/unit/%.o build/asan/libheaplab.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ASAN_FLAGS) -o $@ $^ $(LIBS)
+
+# ---------------------------------------------------------------- jobs
+deps:
+	./scripts/deps.sh
+
+test: build/heaplab build/asan/heaplab build/asan/heaplab-test build/release/heaplab-test $(UNIT_BINS) \
+      build/asan/tests/plugin_old_contract.so
+	$(PYTHON) -m pytest -q tests
+
+unit: $(UNIT_BINS)
+
+run: build/heaplab
+	./build/heaplab replay --backends all traces/
+
+# Benchmarks are not part of `make test`: they need a quiet release build.
+bench: bench-replay
+bench-replay: build/heaplab
+	$(PYTHON) bench/replay_bench.py
+
+clean:
+	rm -rf build
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,37 @@
+/* cli.h: the heaplab binary's subcommands. The top layer: nothing depends on it.
+ * Each subcommand is one file with a run function and its help text; main.c
+ * dispatches through the HL_COMMANDS table. Exit codes everywhere: 0 clean, 1 a
+ * finding, 2 bad usage or bad input. */
+#ifndef HL_CLI_H
+#define HL_CLI_H
+
+#include "hl_harness.h"
+
+#include <stdio.h>
+
+#define HL_EXIT_CLEAN 0
+#define HL_EXIT_FINDING 1
+#define HL_EXIT_USAGE 2
+
+#define HL_COMMANDS(X)                                                                  \
+    X(list, "list the backends, their class, features and options")                   \
+    X(replay, "replay traces on backends under the shadow model")                      \
+    X(validate, "check that trace files parse and are consistent, without running")    \
+    X(convert, "convert a trace between the text and binary forms")
+
+#define HL_COMMAND_DECLARE(name, summary)                                               \
+    int hl_cmd_##name(int argc, char **argv);                                           \
+    void hl_help_##name(FILE *out);
+HL_COMMANDS(HL_COMMAND_DECLARE)
+#undef HL_COMMAND_DECLARE
+
+/* Prints "heaplab <command>: <message>" and a pointer to --help on stderr; returns 2. */
+int hl_cli_usage_error(const char *command, const char *fmt, ...);
+/* Prints a bad-input message (already naming the file) on stderr; returns 2. */
+int hl_cli_input_error(const hl_diag *diag);
+/* Reads and checks every trace named by paths (files or directories); on the first
+ * bad one prints its message and returns 2. Warnings (cut tails) go to stderr.
+ * On success *out_paths lists the trace files. */
+int hl_cli_collect_traces(char **paths, int count, char ***out_paths, size_t *out_count);
+
+#endif

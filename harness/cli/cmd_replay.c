@@ -1,0 +1,182 @@
+/* cmd_replay.c: `heaplab replay`: every trace on every backend, each under the shadow
+ * model (unless --no-shadow), in-process or isolated; a summary table or a results
+ * document; a reproducer for each finding. */
+#include "cli.h"
+
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void hl_help_replay(FILE *out)
+{
+    fprintf(out,
+            "usage: heaplab replay --backends LIST [options] TRACE|DIR...\n"
+            "\n"
+            "Replays each trace on a fresh instance of each backend. The shadow model checks\n"
+            "every operation against the contract and stops a run at its first divergence,\n"
+            "writing a reproducer trace. Directories are searched for trace files (by magic).\n"
+            "\n"
+            "options:\n"
+            "  --backends LIST     comma-separated backend specs: NAME[:key=value]...,\n"
+            "                      `refs` (reference backends), `all` (every built-in);\n"
+            "                      e.g. bins:source=static:size=1M,libc (--backend is an alias)\n"
+            "  --no-shadow         run without the shadow model (throughput only)\n"
+            "  --isolate           run each backend in a forked child: a crash or hang is a\n"
+            "                      finding at the operation it happened in\n"
+            "  --timeout SECONDS   with --isolate: an operation running longer is a HANG (10)\n"
+            "  --check-every N     call the backend's heap check every N operations (4096;\n"
+            "                      0 = only at the end)\n"
+            "  --findings DIR      where reproducer traces go (heaplab-findings)\n"
+            "  --json              print the results document (JSON) instead of the table\n"
+            "  -q, --quiet         print only findings and the last line\n"
+            "\n"
+            "exit status: 0 every run clean, 1 a divergence or crash, 2 bad usage or input.\n");
+}
+
+static void show_progress(void *context, uint64_t done, uint64_t total)
+{
+    const hl_run_summary *summary = context;
+    fprintf(stderr, "\r  %s on %s: %" PRIu64 "/%" PRIu64 " operations (%.0f%%)   ", summary->backend,
+            summary->trace, done, total, total ? 100.0 * (double)done / (double)total : 100.0);
+}
+
+static void human_bytes(char *out, size_t capacity, uint64_t bytes)
+{
+    static const char units[] = "BKMGT";
+    double value = (double)bytes;
+    int unit = 0;
+    while (value >= 1024 && unit < 4) value /= 1024, unit++;
+    if (unit == 0) snprintf(out, capacity, "%" PRIu64 "B", bytes);
+    else snprintf(out, capacity, "%.1f%c", value, units[unit]);
+}
+
+static void print_row(const hl_run_summary *s)
+{
+    char live[32], footprint[32], speed[32], result[48];
+    human_bytes(live, sizeof live, s->figures.peak_live_bytes);
+    human_bytes(footprint, sizeof footprint, s->figures.peak_footprint_bytes);
+    double ops_per_sec = s->elapsed_ns ? (double)s->ops * 1e9 / (double)s->elapsed_ns : 0;
+    snprintf(speed, sizeof speed, "%.2fM", ops_per_sec / 1e6);
+    if (s->found) snprintf(result, sizeof result, "%s", hl_rule_name(s->finding.rule));
+    else if (s->stream_ended) snprintf(result, sizeof result, "ended@%" PRIu64, s->ended_at);
+    else snprintf(result, sizeof result, "clean");
+    printf("%-22s %-28s %9" PRIu64 " %8" PRIu64 " %-18s %10s %10s %9s\n", s->backend, s->trace, s->ops,
+           s->skipped, result, live, footprint, speed);
+}
+
+static void print_finding(const hl_trace *trace, const hl_run_summary *s, const char *repro)
+{
+    const char *sep = trace->form == HL_TRACE_TEXT ? ":" : ": byte ";
+    fprintf(stderr, "DIVERGENCE %s: %s%s%" PRIu64 ": operation %" PRIu64, s->backend, s->trace, sep,
+            s->finding.line, s->finding.index);
+    if (s->finding.index < trace->count)
+        fprintf(stderr, " (%s)", hl_op_name((hl_op_kind)trace->ops[s->finding.index].kind));
+    else fprintf(stderr, " (end of trace)");
+    fprintf(stderr, ": %s: %s\n", hl_rule_name(s->finding.rule), s->finding.message);
+    if (repro) fprintf(stderr, "  reproducer: %s\n", repro);
+}
+
+int hl_cmd_replay(int argc, char **argv)
+{
+    static const struct option long_options[] = {
+        {"backends", required_argument, NULL, 'b'}, {"backend", required_argument, NULL, 'b'},
+        {"no-shadow", no_argument, NULL, 'n'},      {"isolate", no_argument, NULL, 'i'},
+        {"timeout", required_argument, NULL, 't'},  {"check-every", required_argument, NULL, 'c'},
+        {"findings", required_argument, NULL, 'f'}, {"json", no_argument, NULL, 'j'},
+        {"quiet", no_argument, NULL, 'q'},          {NULL, 0, NULL, 0}};
+    const char *backends = NULL, *findings = "heaplab-findings";
+    bool json = false, quiet = false;
+    hl_run_options options = {.shadow = true, .check_every = 4096, .timeout_seconds = 10};
+    int c;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "+q", long_options, NULL)) != -1) {
+        char *end = NULL;
+        switch (c) {
+        case 'b': backends = optarg; break;
+        case 'n': options.shadow = false; break;
+        case 'i': options.isolate = true; break;
+        case 't':
+            options.timeout_seconds = strtod(optarg, &end);
+            if (!end || *end || options.timeout_seconds <= 0)
+                return hl_cli_usage_error("replay", "--timeout '%s' is not a positive number of seconds", optarg);
+            break;
+        case 'c':
+            if (!hl_parse_size(optarg, &options.check_every))
+                return hl_cli_usage_error("replay", "--check-every '%s' is not a number", optarg);
+            break;
+        case 'f': findings = optarg; break;
+        case 'j': json = true; break;
+        case 'q': quiet = true; break;
+        default:
+            return hl_cli_usage_error("replay", "unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+    }
+    if (!backends) return hl_cli_usage_error("replay", "--backends LIST is required");
+    if (optind >= argc) return hl_cli_usage_error("replay", "no trace or directory given");
+
+    hl_diag diag;
+    hl_spec *specs;
+    size_t spec_count;
+    if (hl_spec_parse_list(backends, &specs, &spec_count, &diag) != 0) return hl_cli_input_error(&diag);
+    for (size_t b = 0; b < spec_count; b++) { /* a bad option is usage, before any output */
+        hl_heap *heap = hl_spec_create(&specs[b], &diag);
+        if (!heap) return hl_cli_input_error(&diag);
+        hl_spec_destroy(&specs[b], heap);
+    }
+    char **paths;
+    size_t path_count;
+    int rc = hl_cli_collect_traces(argv + optind, argc - optind, &paths, &path_count);
+    if (rc != 0) return rc;
+
+    bool progress = isatty(2) && !quiet;
+    hl_results *results = json ? hl_results_new() : NULL;
+    size_t runs = 0, clean = 0, divergent = 0;
+    if (!json && !quiet)
+        printf("%-22s %-28s %9s %8s %-18s %10s %10s %9s\n", "backend", "trace", "ops", "skipped", "result",
+               "peak live", "footprint", "ops/s");
+    for (size_t t = 0; t < path_count; t++) {
+        hl_trace trace;
+        if (hl_trace_read(paths[t], &trace, &diag, NULL) != 0) return hl_cli_input_error(&diag);
+        for (size_t b = 0; b < spec_count; b++) {
+            hl_run_summary summary;
+            hl_run_options run_options = options;
+            if (progress) {
+                run_options.on_progress = show_progress;
+                run_options.progress_context = &summary;
+            }
+            int run_rc = hl_run(&specs[b], &trace, &run_options, &summary);
+            if (progress && trace.count >= 65536) fprintf(stderr, "\r%70s\r", "");
+            if (run_rc == 2) {
+                fprintf(stderr, "heaplab: %s\n", summary.setup_error);
+                return HL_EXIT_USAGE;
+            }
+            runs++;
+            char repro[600] = "";
+            if (summary.found) {
+                divergent++;
+                if (hl_repro_write(&specs[b], &trace, &summary, &options, findings, repro, sizeof repro, &diag) != 0) {
+                    fprintf(stderr, "heaplab: could not write the reproducer: %s\n", diag.message);
+                    repro[0] = '\0';
+                }
+                print_finding(&trace, &summary, repro[0] ? repro : NULL);
+            } else {
+                clean++;
+            }
+            if (results) hl_results_add(results, &summary, repro[0] ? repro : NULL);
+            else if (!quiet) print_row(&summary);
+        }
+        hl_trace_free(&trace);
+    }
+    if (results) {
+        char *text = hl_results_json(results);
+        printf("%s\n", text);
+        hl_mem_free(text);
+        hl_results_free(results);
+    } else {
+        printf("%zu runs: %zu clean, %zu divergent\n", runs, clean, divergent);
+    }
+    return divergent ? HL_EXIT_FINDING : HL_EXIT_CLEAN;
+}

@@ -1,0 +1,351 @@
+/* exec.c: the one executor. Applies one operation at a time to one backend instance,
+ * keeps the id -> block map (blockmap.c), writes each block's pattern outside the
+ * timed call, and hands a result record to the observers. Every front end (replay,
+ * diff, fuzz, bench) steps operations through here; none has its own loop.
+ *
+ * Semantics of a trace on a backend that cannot follow it (CONTRACT.md):
+ *   - a failed alloc/realloc leaves the trace's id live but RETIRED here: later
+ *     operations on it are skipped and counted;
+ *   - `fail=ERROR` operations run, their outcome is not judged; an alloc recorded as
+ *     failed that succeeds here is freed at once and its id stays unused;
+ *   - a failed enter_scope or promote ends the stream (the backend's scopes no longer
+ *     match the trace's), reported as such, not as a finding;
+ *   - misuse goes only to backends that declare the kind, and a stale address only
+ *     when it lies in no live block. */
+#include "hl_harness.h"
+
+#include <string.h>
+#include <time.h>
+
+#define EXEC_MAX_OBSERVERS 8
+
+struct hl_exec {
+    const hl_backend *backend;
+    hl_heap *heap;
+    hl_info info;
+    char *label;
+    hl_blockmap *blocks;
+    hl_observer observers[EXEC_MAX_OBSERVERS];
+    unsigned observer_count;
+    hl_exec_counts counts;
+};
+
+hl_exec *hl_exec_new(const hl_backend *backend, hl_heap *heap, const char *label)
+{
+    hl_exec *exec = hl_mem_alloc(sizeof *exec);
+    exec->backend = backend;
+    exec->heap = heap;
+    backend->describe(heap, &exec->info);
+    exec->label = hl_mem_strdup(label ? label : backend->name);
+    exec->blocks = hl_blockmap_new();
+    return exec;
+}
+
+void hl_exec_free(hl_exec *exec)
+{
+    if (!exec) return;
+    hl_blockmap_free(exec->blocks);
+    hl_mem_free(exec->label);
+    hl_mem_free(exec);
+}
+
+void hl_exec_observe(hl_exec *exec, const hl_observer *observer)
+{
+    if (exec->observer_count < EXEC_MAX_OBSERVERS) exec->observers[exec->observer_count++] = *observer;
+}
+
+const hl_backend *hl_exec_backend(const hl_exec *exec) { return exec->backend; }
+hl_heap *hl_exec_heap(const hl_exec *exec) { return exec->heap; }
+const hl_info *hl_exec_info(const hl_exec *exec) { return &exec->info; }
+const char *hl_exec_label(const hl_exec *exec) { return exec->label; }
+hl_blockmap *hl_exec_blocks(hl_exec *exec) { return exec->blocks; }
+const hl_exec_counts *hl_exec_counts_of(const hl_exec *exec) { return &exec->counts; }
+
+void *hl_exec_view(hl_exec *exec, hl_addr addr, size_t len)
+{
+    return exec->backend->mem_view(exec->heap, addr, len ? len : 1);
+}
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void write_pattern(hl_exec *exec, const hl_block *block, size_t from, size_t to)
+{
+    if (from >= to) return;
+    unsigned char *view = exec->backend->mem_view(exec->heap, block->addr, to);
+    if (view) hl_pattern_fill(view + from, block->id, from, to);
+}
+
+/* Fills the block's usable size and puts it on the address index. */
+static void settle(hl_exec *exec, hl_block *block, hl_result *result)
+{
+    block->usable = exec->backend->usable_size(exec->heap, block->addr, block->layout);
+    result->usable = block->usable;
+    result->addr = block->addr;
+    hl_blockmap_index(exec->blocks, block, &result->overlap, &result->overlap_id);
+}
+
+static bool declares(const hl_exec *exec, hl_error kind)
+{
+    return (exec->info.misuse & HL_MISUSE_BIT(kind)) != 0;
+}
+
+static void skip(hl_result *result, const char *reason)
+{
+    result->skipped = true;
+    result->skip_reason = reason;
+}
+
+#define TIMED(result, call)                                                             \
+    do {                                                                                \
+        uint64_t timed_start = now_ns();                                                \
+        call;                                                                           \
+        (result)->elapsed_ns = now_ns() - timed_start;                                  \
+    } while (0)
+
+static void run_alloc(hl_exec *exec, const hl_op *op, hl_result *result)
+{
+    hl_block *block = hl_blockmap_get(exec->blocks, op->id);
+    hl_layout layout = {(size_t)op->size, (size_t)op->align};
+    hl_error error = HL_E_OK;
+    hl_addr addr;
+    if (op->size > SIZE_MAX || op->align > SIZE_MAX) {
+        addr = 0;
+        error = HL_E_OUT_OF_MEMORY; /* cannot even be asked on this host */
+        result->skipped = true;
+        result->skip_reason = "size or align does not fit this host's size_t";
+    } else {
+        TIMED(result, addr = exec->backend->alloc(exec->heap, layout, op->caps, &error));
+    }
+    block->layout = layout;
+    block->caps = op->caps;
+    if (!addr) {
+        result->error = error; /* OK with a null block is the shadow's NULL_BLOCK */
+        if (op->expect_fail == HL_E_OK) hl_blockmap_make_live(exec->blocks, block, HL_BLOCK_RETIRED);
+        return;
+    }
+    block->addr = addr;
+    hl_blockmap_make_live(exec->blocks, block, HL_BLOCK_LIVE);
+    settle(exec, block, result);
+    if (!result->overlap) write_pattern(exec, block, 0, layout.size);
+}
+
+static void run_free(hl_exec *exec, hl_block *block, hl_result *result)
+{
+    if (block->state == HL_BLOCK_RETIRED) {
+        hl_blockmap_make_freed(exec->blocks, block);
+        return skip(result, "block was not served by this backend");
+    }
+    result->addr = block->addr;
+    TIMED(result, result->error = exec->backend->free(exec->heap, block->addr, block->layout));
+    if (result->error == HL_E_OK) hl_blockmap_make_freed(exec->blocks, block);
+}
+
+static void run_realloc(hl_exec *exec, const hl_op *op, hl_block *block, hl_result *result)
+{
+    if (block->state == HL_BLOCK_RETIRED) return skip(result, "block was not served by this backend");
+    result->old_addr = block->addr;
+    result->old_size = block->layout.size;
+    if (op->size > SIZE_MAX) {
+        result->error = HL_E_OUT_OF_MEMORY;
+        return;
+    }
+    hl_blockmap_unindex(exec->blocks, block);
+    hl_error error = HL_E_OK;
+    hl_addr addr;
+    TIMED(result, addr = exec->backend->realloc(exec->heap, block->addr, block->layout,
+                                                (size_t)op->size, &error));
+    if (!addr) {
+        result->error = error ? error : HL_E_OUT_OF_MEMORY;
+        settle(exec, block, result); /* the old block is still live */
+        return;
+    }
+    block->addr = addr;
+    hl_blockmap_resize(exec->blocks, block, (size_t)op->size);
+    settle(exec, block, result);
+    if (!result->overlap) write_pattern(exec, block, result->old_size, block->layout.size);
+}
+
+static void run_promote(hl_exec *exec, const hl_op *op, hl_block *block, hl_result *result)
+{
+    uint32_t level = hl_blockmap_scope_level(exec->blocks, op->scope);
+    hl_scope handle = hl_blockmap_scope_handle(exec->blocks, level);
+    if (block->state == HL_BLOCK_RETIRED) {
+        /* The trace keeps this id in the parent; the scopes close all the same. */
+        skip(result, "block was not served by this backend; ran as scope_exit");
+        TIMED(result, result->error = exec->backend->exit_scope(exec->heap, handle));
+        if (result->error == HL_E_OK) {
+            hl_blockmap_move_level(exec->blocks, block, level - 1);
+            hl_blockmap_close_from(exec->blocks, level);
+        }
+        return;
+    }
+    result->old_addr = block->addr;
+    result->old_size = block->layout.size;
+    hl_blockmap_unindex(exec->blocks, block);
+    hl_error error = HL_E_OK;
+    hl_addr addr;
+    TIMED(result, addr = exec->backend->promote(exec->heap, handle, block->addr, block->layout,
+                                                (size_t)op->size, &error));
+    if (!addr) {
+        result->error = error ? error : HL_E_OUT_OF_MEMORY;
+        settle(exec, block, result);
+        result->stream_ended = true;
+        return;
+    }
+    hl_blockmap_move_level(exec->blocks, block, level - 1);
+    hl_blockmap_close_from(exec->blocks, level);
+    block->addr = addr;
+    hl_blockmap_resize(exec->blocks, block, (size_t)op->size);
+    settle(exec, block, result);
+}
+
+/* Free-kind misuse: the address to send, or 0 when it must be skipped. */
+static hl_addr misuse_address(hl_exec *exec, const hl_op *op, hl_block *block, hl_result *result)
+{
+    hl_error kind = op->kind == HL_OP_DOUBLE_FREE  ? HL_E_DOUBLE_FREE
+                    : op->kind == HL_OP_FREE_LAYOUT ? HL_E_LAYOUT_MISMATCH
+                                                    : HL_E_INVALID_POINTER;
+    if (!declares(exec, kind)) return skip(result, "misuse kind not declared"), 0;
+    if (!block->addr) return skip(result, "block was never served by this backend"), 0;
+    if (op->kind == HL_OP_FREE_LAYOUT)
+        return block->state == HL_BLOCK_LIVE ? block->addr
+                                             : (skip(result, "block was not served by this backend"), 0);
+    hl_addr addr = block->addr + (op->kind == HL_OP_FREE_INVALID ? op->offset : 0);
+    bool interior = op->kind == HL_OP_FREE_INVALID && block->state == HL_BLOCK_LIVE &&
+                    op->offset < block->layout.size;
+    if (!interior && hl_blockmap_at(exec->blocks, addr))
+        return skip(result, "the stale address lies in a live block now"), 0;
+    return addr;
+}
+
+static void run_free_misuse(hl_exec *exec, const hl_op *op, hl_block *block, hl_result *result)
+{
+    hl_addr addr = misuse_address(exec, op, block, result);
+    if (!addr) return;
+    hl_layout layout = block->layout;
+    if (op->kind == HL_OP_FREE_LAYOUT) layout = (hl_layout){(size_t)op->size, (size_t)op->align};
+    result->addr = addr;
+    TIMED(result, result->error = exec->backend->free(exec->heap, addr, layout));
+    /* A backend that accepted a wrong-layout free did free the block. */
+    if (result->error == HL_E_OK && op->kind == HL_OP_FREE_LAYOUT)
+        hl_blockmap_make_freed(exec->blocks, block);
+}
+
+static void run(hl_exec *exec, const hl_op *op, hl_result *result)
+{
+    hl_blockmap *blocks = exec->blocks;
+    hl_block *block = NULL;
+    switch ((hl_op_kind)op->kind) {
+    case HL_OP_ALLOC:
+        return run_alloc(exec, op, result);
+    case HL_OP_SCOPE_ENTER: {
+        hl_scope handle = 0;
+        TIMED(result, result->error = exec->backend->enter_scope(exec->heap, &handle));
+        if (result->error == HL_E_OK) hl_blockmap_push_scope(blocks, op->scope, handle);
+        else result->stream_ended = true;
+        return;
+    }
+    case HL_OP_SCOPE_EXIT: {
+        uint32_t level = hl_blockmap_scope_level(blocks, op->scope);
+        TIMED(result, result->error = exec->backend->exit_scope(
+                          exec->heap, hl_blockmap_scope_handle(blocks, level)));
+        if (result->error == HL_E_OK) hl_blockmap_close_from(blocks, level);
+        else result->stream_ended = true;
+        return;
+    }
+    case HL_OP_FREE_ALL:
+        TIMED(result, result->error = exec->backend->free_all(exec->heap));
+        if (result->error == HL_E_OK) hl_blockmap_close_from(blocks, 0);
+        else result->stream_ended = true;
+        return;
+    default:
+        break;
+    }
+    /* Every other kind names a block the trace checker saw allocated. */
+    block = hl_blockmap_find(blocks, op->id);
+    if (!block) return skip(result, "unknown block id");
+    switch ((hl_op_kind)op->kind) {
+    case HL_OP_FREE:
+        return run_free(exec, block, result);
+    case HL_OP_REALLOC:
+        return run_realloc(exec, op, block, result);
+    case HL_OP_USABLE:
+        if (block->state != HL_BLOCK_LIVE) return skip(result, "block was not served by this backend");
+        result->addr = block->addr;
+        TIMED(result, result->usable = exec->backend->usable_size(exec->heap, block->addr, block->layout));
+        return;
+    case HL_OP_TOUCH:
+        if (block->state != HL_BLOCK_LIVE) return skip(result, "block was not served by this backend");
+        result->addr = block->addr;
+        if (op->offset + op->size > block->layout.size)
+            return skip(result, "range lies past the block's size here (a recorded failed realloc succeeded)");
+        if (op->write) write_pattern(exec, block, (size_t)op->offset, (size_t)(op->offset + op->size));
+        return; /* reads are verified by the observers */
+    case HL_OP_PROMOTE:
+        return run_promote(exec, op, block, result);
+    case HL_OP_DOUBLE_FREE:
+    case HL_OP_FREE_INVALID:
+    case HL_OP_FREE_LAYOUT:
+        return run_free_misuse(exec, op, block, result);
+    case HL_OP_OVERFLOW:
+    case HL_OP_UNDERFLOW:
+    case HL_OP_AFTER_FREE: {
+        hl_error kind = op->kind == HL_OP_OVERFLOW    ? HL_E_OVERFLOW
+                        : op->kind == HL_OP_UNDERFLOW ? HL_E_UNDERFLOW
+                                                      : HL_E_USE_AFTER_FREE;
+        if (!declares(exec, kind)) return skip(result, "misuse kind not declared");
+        /* Raw faulting accesses need the fault catcher, which no backend of this
+         * build declares; refuse rather than fault. */
+        return skip(result, "access misuse needs the fault catcher");
+    }
+    default:
+        return skip(result, "operation kind not handled");
+    }
+}
+
+int hl_exec_step(hl_exec *exec, const hl_op *op, uint64_t index)
+{
+    for (unsigned i = 0; i < exec->observer_count; i++)
+        if (exec->observers[i].before &&
+            exec->observers[i].before(exec->observers[i].context, exec, op, index))
+            return 1;
+    hl_result result;
+    memset(&result, 0, sizeof result);
+    result.index = index;
+    result.op = op;
+    run(exec, op, &result);
+
+    /* A recorded-as-failed alloc that succeeds here is freed at once; its id stays
+     * unused (after the observers have judged the block itself). */
+    int stop = 0;
+    for (unsigned i = 0; i < exec->observer_count && !stop; i++)
+        if (exec->observers[i].after) stop = exec->observers[i].after(exec->observers[i].context, exec, &result);
+    if (op->kind == HL_OP_ALLOC && op->expect_fail != HL_E_OK && result.error == HL_E_OK) {
+        hl_block *block = hl_blockmap_find(exec->blocks, op->id);
+        if (block && block->state == HL_BLOCK_LIVE && exec->backend->free(exec->heap, block->addr, block->layout) == HL_E_OK)
+            hl_blockmap_make_freed(exec->blocks, block);
+    }
+
+    hl_exec_counts *c = &exec->counts;
+    c->ops++;
+    if (result.skipped) c->skipped++;
+    else c->sent++;
+    if (!result.skipped && result.error != HL_E_OK) c->failures++;
+    c->elapsed_ns += result.elapsed_ns;
+    if (stop) return 1;
+    return result.stream_ended ? 2 : 0;
+}
+
+int hl_exec_finish(hl_exec *exec)
+{
+    int found = 0;
+    for (unsigned i = 0; i < exec->observer_count; i++)
+        if (exec->observers[i].finish && exec->observers[i].finish(exec->observers[i].context, exec))
+            found = 1;
+    return found;
+}

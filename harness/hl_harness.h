@@ -1,0 +1,447 @@
+/* hl_harness.h: the harness layer's public header.
+ *
+ * One currency, the operation (hl_op); one executor (hl_exec) that applies operations
+ * to a backend instance and keeps the id -> block map; everything else observes it.
+ * Trace files, fuzz bytes and recorders all become hl_trace / hl_op streams.
+ *
+ * heaplab's own bookkeeping never uses the process malloc: every harness allocation
+ * comes from the private mmap-backed arena below, so a foreign backend's figures
+ * (glibc mallinfo2) measure only the trace's blocks.
+ */
+#ifndef HL_HARNESS_H
+#define HL_HARNESS_H
+
+#include "heaplab.h"
+
+#include <stdio.h>
+
+/* ================================================================ private arena */
+
+/* Zeroed, 16-byte aligned memory from heaplab's private mmap arena. Never returns
+ * NULL: if the system refuses memory for heaplab's own bookkeeping, it prints
+ * "heaplab: out of memory for its own bookkeeping" and exits 2. Not thread-safe. */
+void *hl_mem_alloc(size_t size);
+/* Grows or shrinks; contents kept up to min(old, new); new bytes zeroed. ptr NULL
+ * means hl_mem_alloc. */
+void *hl_mem_realloc(void *ptr, size_t size);
+/* NULL is a no-op. */
+void hl_mem_free(void *ptr);
+/* A copy of s (or of its first n bytes) in the arena. */
+char *hl_mem_strdup(const char *s);
+char *hl_mem_strndup(const char *s, size_t n);
+/* Bytes the arena holds from the system now (for the harness's own figures). */
+size_t hl_mem_footprint(void);
+
+/* ================================================================ operations */
+
+/* Operation kinds: one table; the enum, the text-trace keywords and the binary codes
+ * come from it. The keyword is the first word of a text-trace line. */
+#define HL_OP_KINDS(X)                                                                  \
+    X(ALLOC, "alloc")                                                                   \
+    X(FREE, "free")                                                                     \
+    X(REALLOC, "realloc")                                                               \
+    X(USABLE, "usable")                                                                 \
+    X(TOUCH, "touch")                                                                   \
+    X(SCOPE_ENTER, "scope_enter")                                                       \
+    X(SCOPE_EXIT, "scope_exit")                                                         \
+    X(PROMOTE, "promote")                                                               \
+    X(FREE_ALL, "free_all")                                                             \
+    X(DOUBLE_FREE, "double_free")                                                       \
+    X(FREE_INVALID, "free_invalid")                                                     \
+    X(FREE_LAYOUT, "free_layout")                                                       \
+    X(OVERFLOW, "overflow")                                                             \
+    X(UNDERFLOW, "underflow")                                                           \
+    X(AFTER_FREE, "after_free")
+
+typedef enum hl_op_kind {
+#define HL_OP_ENUM(name, word) HL_OP_##name,
+    HL_OP_KINDS(HL_OP_ENUM)
+#undef HL_OP_ENUM
+    HL_OP_COUNT
+} hl_op_kind;
+
+/* "alloc" for HL_OP_ALLOC; "?" outside the table. */
+const char *hl_op_name(hl_op_kind kind);
+/* The kind whose keyword is the n bytes at word, or HL_OP_COUNT. */
+hl_op_kind hl_op_from_name(const char *word, size_t n);
+/* True for the explicit misuse kinds (DOUBLE_FREE .. AFTER_FREE). */
+bool hl_op_is_misuse(hl_op_kind kind);
+
+/* One operation. Field use per kind (text form in traces/FORMAT.md):
+ *   ALLOC        id size align caps
+ *   FREE         id
+ *   REALLOC      id size (the new size)
+ *   USABLE       id
+ *   TOUCH        id offset size(=length) write
+ *   SCOPE_ENTER  scope
+ *   SCOPE_EXIT   scope
+ *   PROMOTE      scope id size(=n)
+ *   FREE_ALL     -
+ *   DOUBLE_FREE  id (a freed id)
+ *   FREE_INVALID id offset (free of block address + offset, offset != 0)
+ *   FREE_LAYOUT  id size align (a layout other than the block's)
+ *   OVERFLOW     id offset(=j: access at usable_size + j)
+ *   UNDERFLOW    id offset(=j: access at -1 - j)
+ *   AFTER_FREE   id offset (access inside a freed block)
+ * align 0 never appears in a loaded trace: an omitted align is 1 (the backend's
+ * minimum applies). expect_fail is the error of a `fail=` annotation, or HL_E_OK. */
+typedef struct hl_op {
+    uint8_t kind;        /* hl_op_kind */
+    uint8_t expect_fail; /* hl_error; HL_E_OK when not annotated */
+    uint8_t write;       /* TOUCH: 1 write, 0 read */
+    uint8_t has_thread;  /* 1 when a thread id was given */
+    uint32_t caps;       /* HL_CAP_* */
+    uint32_t thread;
+    uint32_t scope;      /* a trace's scope id (not a backend handle) */
+    uint64_t id;         /* a trace's block id */
+    uint64_t size;
+    uint64_t align;
+    uint64_t offset;
+    uint64_t line;       /* 1-based source line (text) or byte offset (binary) */
+} hl_op;
+
+/* ================================================================ traces */
+
+typedef enum hl_trace_form { HL_TRACE_TEXT, HL_TRACE_BINARY } hl_trace_form;
+
+typedef struct hl_meta {
+    char *key;
+    char *value;
+} hl_meta;
+
+/* A trace in memory: its operations in order, its metadata, where it came from. */
+typedef struct hl_trace {
+    char *path;            /* as given; "-" never (traces are files) */
+    hl_trace_form form;    /* form it was read in */
+    hl_op *ops;
+    size_t count;
+    size_t capacity;
+    hl_meta *meta;
+    size_t meta_count;
+    bool cut_tail;         /* the end marker was missing or the last record cut short */
+} hl_trace;
+
+/* A message for bad input: "<file>:<line>: <problem>" (or "<file>: byte N: ..."). */
+typedef struct hl_diag {
+    char message[600];
+} hl_diag;
+
+/* Reads the trace at path, detecting the form by magic (never by name).
+ * Returns 0 and fills *out (free with hl_trace_free), or -1 with diag set when the
+ * file is missing, empty, has a wrong magic, does not parse, or a number does not
+ * fit its field. A cut tail is not an error: the complete records are kept,
+ * out->cut_tail is set and a warning naming the file is written into warning (if not
+ * NULL; empty otherwise). Does not check consistency: see hl_trace_check. */
+int hl_trace_read(const char *path, hl_trace *out, hl_diag *diag, hl_diag *warning);
+/* True if the file at path starts with a trace magic (any form). */
+bool hl_trace_has_magic(const char *path);
+/* Writes the trace in the given form. Returns 0, or -1 with diag (I/O error). */
+int hl_trace_write(const hl_trace *trace, hl_trace_form form, const char *path, hl_diag *diag);
+/* Writes the text form to an open stream. */
+int hl_trace_write_text_stream(const hl_trace *trace, FILE *out);
+/* Appends an operation / a metadata entry (copied). */
+void hl_trace_push(hl_trace *trace, const hl_op *op);
+void hl_trace_set_meta(hl_trace *trace, const char *key, const char *value);
+/* The value of metadata key, or NULL. */
+const char *hl_trace_meta(const hl_trace *trace, const char *key);
+/* Frees everything the trace holds and zeroes it. */
+void hl_trace_free(hl_trace *trace);
+/* Checks that the trace is consistent with itself (CONTRACT.md "Operations in
+ * traces"): frees/reallocs/touches/promotes only live ids outside misuse operations,
+ * allocates no live id, names only open scopes. Returns 0, or -1 with diag naming
+ * the file, line and problem. */
+int hl_trace_check(const hl_trace *trace, hl_diag *diag);
+/* Lists the trace files named by paths (files, or directories searched recursively for
+ * files with a trace magic, in name order). Returns 0 with *out_paths (arena strings)
+ * or -1 with diag: a missing path, or a directory with no trace in it. */
+int hl_trace_collect(const char *const *paths, size_t count, char ***out_paths,
+                     size_t *out_count, hl_diag *diag);
+
+/* Parses a size with an optional K/M/G suffix (binary units) into *out; false if
+ * it is not a number or does not fit. */
+bool hl_parse_size(const char *text, uint64_t *out);
+
+
+/* ================================================================ block map */
+
+/* The id -> block map and the open scopes: the trace's view of which blocks are live
+ * and in which scope, plus (for an executor) where each block lives. The executor
+ * and the trace checker both keep their bookkeeping here, so "live", "in scope" and
+ * "freed by an exit" mean one thing everywhere.
+ *
+ * Invariants (checked by hl_blockmap_check):
+ *   an entry is LIVE or RETIRED iff it is on exactly one scope level's list;
+ *   level L's list holds the blocks first allocated while L was innermost;
+ *   live_blocks / live_bytes count exactly the LIVE entries;
+ *   the address index holds exactly the LIVE entries with an address, ordered by
+ *   address, and no two of their extents [addr, addr + max(size, 1)) overlap. */
+typedef enum hl_block_state {
+    HL_BLOCK_FREED = 0, /* known id, not live (freed, exited, or never served) */
+    HL_BLOCK_LIVE,      /* live: the backend holds it at addr */
+    HL_BLOCK_RETIRED    /* live in the trace, but the backend failed to serve it here:
+                           operations on it are skipped and counted */
+} hl_block_state;
+
+typedef struct hl_block {
+    uint64_t id;
+    hl_addr addr;        /* LIVE: the block; FREED: where it was last (for misuse) */
+    hl_layout layout;    /* LIVE: current layout; FREED: the last one */
+    size_t usable;       /* usable_size reported by the backend */
+    hl_caps caps;
+    uint32_t level;      /* scope level it belongs to (0 = outside every scope) */
+    uint8_t state;       /* hl_block_state */
+    uint8_t in_index;    /* on the address index */
+    uint32_t prev, next; /* scope-level list links (entry indexes; 0 = none) */
+    uint32_t left, right, priority; /* address index (a treap) */
+} hl_block;
+
+typedef struct hl_blockmap hl_blockmap;
+
+hl_blockmap *hl_blockmap_new(void);
+void hl_blockmap_free(hl_blockmap *map);
+/* The entry of id, or NULL if the id was never seen. O(1). */
+hl_block *hl_blockmap_find(hl_blockmap *map, uint64_t id);
+/* The entry of id, created FREED if new. Pointers stay valid until the next call
+ * to hl_blockmap_get (the table may grow); keep ids, not pointers, across calls. */
+hl_block *hl_blockmap_get(hl_blockmap *map, uint64_t id);
+/* Makes a FREED entry LIVE (or RETIRED) in the innermost scope level. */
+void hl_blockmap_make_live(hl_blockmap *map, hl_block *block, hl_block_state state);
+/* Makes a LIVE or RETIRED entry FREED: off its scope list and the address index. */
+void hl_blockmap_make_freed(hl_blockmap *map, hl_block *block);
+/* Sets a LIVE entry's size (realloc, promote), keeping the counters right. */
+void hl_blockmap_resize(hl_blockmap *map, hl_block *block, size_t size);
+/* Moves a LIVE or RETIRED entry to scope level `level` (promote). */
+void hl_blockmap_move_level(hl_blockmap *map, hl_block *block, uint32_t level);
+/* Puts a LIVE entry with its addr on the address index. Returns the id of a live
+ * block whose extent it overlaps (it is then NOT indexed), or none (*overlap false). */
+void hl_blockmap_index(hl_blockmap *map, hl_block *block, bool *overlap, uint64_t *other);
+/* Takes an entry off the address index (before its address changes). */
+void hl_blockmap_unindex(hl_blockmap *map, hl_block *block);
+/* The LIVE block whose extent contains addr, or NULL. O(log n). */
+hl_block *hl_blockmap_at(hl_blockmap *map, hl_addr addr);
+
+/* Scopes: level 0 is outside every scope; opening a scope pushes level depth+1. */
+uint32_t hl_blockmap_depth(const hl_blockmap *map);
+/* Opens a level for the trace's scope id with the backend's handle. */
+void hl_blockmap_push_scope(hl_blockmap *map, uint32_t scope_id, hl_scope handle);
+/* The level of the open scope with that trace id, or 0 if it is not open. */
+uint32_t hl_blockmap_scope_level(const hl_blockmap *map, uint32_t scope_id);
+hl_scope hl_blockmap_scope_handle(const hl_blockmap *map, uint32_t level);
+/* Calls visit for every LIVE or RETIRED entry at levels >= level (any order). */
+void hl_blockmap_visit_from(hl_blockmap *map, uint32_t level,
+                            void (*visit)(void *context, hl_block *block), void *context);
+/* Closes levels >= level: their entries become FREED. */
+void hl_blockmap_close_from(hl_blockmap *map, uint32_t level);
+/* The level of a LIVE/RETIRED entry's scope, as a trace scope id (0 at level 0). */
+uint32_t hl_blockmap_scope_id(const hl_blockmap *map, uint32_t level);
+
+uint64_t hl_blockmap_live_blocks(const hl_blockmap *map);
+uint64_t hl_blockmap_live_bytes(const hl_blockmap *map);
+/* Verifies the invariants above; returns false with a reason in message. */
+bool hl_blockmap_check(hl_blockmap *map, char *message, size_t capacity);
+
+
+/* ================================================================ block patterns */
+
+/* Byte `offset` of block `id`'s pattern: what the executor writes into every block
+ * (outside any timed region) and the shadow model expects to find. Differs between
+ * ids and along a block, so an overlap or a lost prefix shows. */
+void hl_pattern_fill(void *dst, uint64_t id, size_t from, size_t to);
+/* Compares bytes [from, to) of src (which holds offsets from..to) with the pattern.
+ * Returns true if equal, else false with the first differing offset in *bad. */
+bool hl_pattern_verify(const void *src, uint64_t id, size_t from, size_t to, size_t *bad);
+
+/* ================================================================ executor */
+
+typedef struct hl_exec hl_exec;
+
+/* What one operation did on one backend: handed to every observer's after hook. */
+typedef struct hl_result {
+    uint64_t index;        /* position of the operation in the stream (0-based) */
+    const hl_op *op;
+    hl_error error;        /* the backend's answer; OK on success */
+    bool skipped;          /* not sent to the backend (reason in skip_reason) */
+    const char *skip_reason;
+    bool stream_ended;     /* the stream cannot go on here (e.g. enter_scope failed) */
+    bool overlap;          /* the returned block overlaps live block overlap_id */
+    uint64_t overlap_id;
+    hl_addr addr;          /* block after the operation, or the address a misuse used */
+    hl_addr old_addr;      /* realloc/promote: the block before */
+    size_t old_size;       /* realloc/promote: its size before */
+    size_t usable;         /* usable_size of the block after the operation */
+    uint64_t elapsed_ns;   /* the backend call alone */
+} hl_result;
+
+/* An observer sees every operation. Hooks return 0 to go on, non-zero to stop the
+ * stream (a divergence). before runs ahead of the backend call (the state the
+ * operation will change is still there); after gets the result; finish runs once at
+ * the end of the stream (also after a stop). Any hook may be NULL. */
+typedef struct hl_observer {
+    const char *name;
+    void *context;
+    int (*before)(void *context, hl_exec *exec, const hl_op *op, uint64_t index);
+    int (*after)(void *context, hl_exec *exec, const hl_result *result);
+    int (*finish)(void *context, hl_exec *exec);
+} hl_observer;
+
+/* Counters of what an executor did; kept by the executor itself. */
+typedef struct hl_exec_counts {
+    uint64_t ops;          /* operations stepped */
+    uint64_t sent;         /* of which sent to the backend */
+    uint64_t skipped;      /* of which skipped (feature, retired id, misuse not declared) */
+    uint64_t failures;     /* backend calls that returned an error */
+    uint64_t elapsed_ns;   /* sum of the backend calls */
+} hl_exec_counts;
+
+/* Builds an executor over an instance it does not own. */
+hl_exec *hl_exec_new(const hl_backend *backend, hl_heap *heap, const char *label);
+void hl_exec_free(hl_exec *exec);
+/* Registers an observer (up to 8); they run in registration order. */
+void hl_exec_observe(hl_exec *exec, const hl_observer *observer);
+/* Applies op (the index-th of its stream) to the backend, keeps the block map, writes
+ * patterns, and runs the observers. Returns 0 to go on, 1 if an observer stopped the
+ * stream, 2 if the stream ended here (result->stream_ended). */
+int hl_exec_step(hl_exec *exec, const hl_op *op, uint64_t index);
+/* Runs the observers' finish hooks; returns non-zero if one reported a finding. */
+int hl_exec_finish(hl_exec *exec);
+
+const hl_backend *hl_exec_backend(const hl_exec *exec);
+hl_heap *hl_exec_heap(const hl_exec *exec);
+const hl_info *hl_exec_info(const hl_exec *exec);
+const char *hl_exec_label(const hl_exec *exec);
+hl_blockmap *hl_exec_blocks(hl_exec *exec);
+const hl_exec_counts *hl_exec_counts_of(const hl_exec *exec);
+/* A host view of len bytes of block at addr through the backend's mem_view. */
+void *hl_exec_view(hl_exec *exec, hl_addr addr, size_t len);
+
+
+/* ================================================================ shadow model */
+
+/* A finding: which rule broke, where, and the reproducer written for it. */
+typedef struct hl_finding {
+    hl_rule rule;
+    uint64_t index;       /* operation index (0-based) */
+    uint64_t line;        /* its source line (text) or byte offset (binary) */
+    bool has_other;       /* the finding involves a second block (OVERLAP) */
+    uint64_t other_id;
+    char message[600];    /* one line, without the location prefix */
+} hl_finding;
+
+typedef struct hl_shadow hl_shadow;
+
+/* The shadow model: an observer that checks every operation against the contract
+ * (CONTRACT.md, "What the shadow model checks") and stops the stream at the first
+ * divergence. Calls the backend's check every check_every operations (0: only at the
+ * end) and verifies every live block's contents at the end. */
+hl_shadow *hl_shadow_new(uint64_t check_every);
+void hl_shadow_free(hl_shadow *shadow);
+hl_observer hl_shadow_observer(hl_shadow *shadow);
+/* The divergence found, or NULL. */
+const hl_finding *hl_shadow_finding(const hl_shadow *shadow);
+
+
+/* ================================================================ backends by name */
+
+/* One backend spec: `NAME[:key=value]...` (ARCHITECTURE.md, "One backend-spec
+ * grammar"). For source=static the harness provides the caller buffer (size= bytes,
+ * default 1M) from its private arena. */
+typedef struct hl_spec {
+    char *text;              /* as written, e.g. "bins:source=static:size=1M" */
+    const hl_backend *backend;
+    hl_option *options;
+    size_t option_count;
+    size_t static_size;      /* > 0: create gets a caller buffer of this size */
+} hl_spec;
+
+/* The built-in backends, in listing order (test builds add their test backends). */
+const hl_backend *const *hl_registry(size_t *count);
+/* The built-in backend called name, or NULL. */
+const hl_backend *hl_registry_find(const char *name);
+/* True for backends that exist only in test builds (never in `all`). */
+bool hl_registry_is_test_only(const hl_backend *backend);
+
+/* Parses a comma-separated list of specs; `refs` expands to the reference backends,
+ * `all` to every built-in backend. Returns 0 with an arena array, or -1 with diag
+ * naming the unknown backend, the bad option syntax, or a version mismatch. */
+int hl_spec_parse_list(const char *list, hl_spec **out, size_t *count, hl_diag *diag);
+/* Creates an instance of spec. Returns NULL with diag holding the backend's reason
+ * (unknown option, bad value, not available). destroy with hl_spec_destroy. */
+hl_heap *hl_spec_create(const hl_spec *spec, hl_diag *diag);
+void hl_spec_destroy(const hl_spec *spec, hl_heap *heap);
+
+
+/* ================================================================ figures */
+
+/* The second observer: the figures a results document reports per run. */
+typedef struct hl_figures {
+    uint64_t peak_live_bytes;
+    uint64_t peak_live_blocks;
+    uint64_t peak_footprint_bytes; /* largest footprint seen (stats, sampled) */
+    uint64_t final_footprint_bytes;
+} hl_figures;
+
+/* An observer that fills *figures (zero it first). */
+hl_observer hl_figures_observer(hl_figures *figures);
+
+/* ================================================================ runs */
+
+typedef struct hl_run_options {
+    bool shadow;               /* attach the shadow model */
+    uint64_t check_every;      /* backend check period (shadow only); 0: at the end */
+    bool isolate;              /* run in a forked child (hl_run) */
+    double timeout_seconds;    /* isolated: an operation taking longer is a HANG */
+    volatile uint64_t *progress; /* if set, the count of completed operations */
+    /* if set, called every 65536 operations (in-process runs) with done / total */
+    void (*on_progress)(void *context, uint64_t done, uint64_t total);
+    void *progress_context;
+} hl_run_options;
+
+/* What one (backend, trace) run did: plain data, so it crosses a process boundary. */
+typedef struct hl_run_summary {
+    char backend[200];
+    char trace[400];
+    uint64_t ops, sent, skipped, failures;
+    hl_figures figures;
+    uint64_t elapsed_ns;       /* wall time of the operation loop, observers included */
+    uint64_t backend_ns;       /* sum of the backend calls alone */
+    bool stream_ended;         /* stopped early without a finding */
+    uint64_t ended_at;
+    char ended_reason[200];
+    bool found;
+    hl_finding finding;
+    bool setup_failed;         /* the instance could not be made (bad option: usage) */
+    char setup_error[600];
+} hl_run_summary;
+
+/* Runs trace on a fresh instance of spec, in-process or (options->isolate) in a
+ * forked child whose crash or hang becomes a CRASH / HANG finding at the operation it
+ * was in. Returns 0 clean, 1 a finding, 2 the instance could not be made. */
+int hl_run(const hl_spec *spec, const hl_trace *trace, const hl_run_options *options,
+           hl_run_summary *summary);
+
+/* Writes a reproducer for summary's finding into dir: the trace's prefix up to the
+ * failing operation, restricted to the block ids the finding names when that still
+ * reproduces the same rule (checked by replaying it), else the whole prefix.
+ * Returns 0 with the file's path in path, or -1 with diag. */
+int hl_repro_write(const hl_spec *spec, const hl_trace *trace, const hl_run_summary *summary,
+                   const hl_run_options *options, const char *dir, char *path, size_t capacity,
+                   hl_diag *diag);
+
+
+/* ================================================================ results */
+
+/* The results document: {schema_version, machine, build, results: [...]}, one result
+ * per (backend, trace) run. The report (reports/) reads exactly this. */
+#define HL_RESULTS_SCHEMA_VERSION 1
+
+typedef struct hl_results hl_results;
+hl_results *hl_results_new(void);
+/* Adds one run; repro is the reproducer's path or NULL. */
+void hl_results_add(hl_results *results, const hl_run_summary *summary, const char *repro);
+/* The document as indented JSON (arena string; hl_mem_free it). */
+char *hl_results_json(hl_results *results);
+void hl_results_free(hl_results *results);
+/* True when this build runs under sanitizers (its timings and footprints are marked). */
+bool hl_build_sanitized(void);
+
+#endif /* HL_HARNESS_H */

@@ -1,0 +1,61 @@
+/* registry.c: the list of built-in backends. Adding a backend = its file + one line
+ * here. Test builds (HL_TEST_BACKENDS, build/VARIANT/heaplab-test) append the test-only
+ * backends of tests/backends/, which never appear in `refs` or `all`. */
+#include "hl_harness.h"
+
+#include <string.h>
+
+typedef const hl_backend *(*backend_getter)(void);
+
+static const backend_getter builtin[] = {
+    hl_backend_bins,
+    hl_backend_libc,
+};
+
+#ifdef HL_TEST_BACKENDS
+const hl_backend *hl_test_backend_bins_mutant(void);
+const hl_backend *hl_test_backend_crasher(void);
+const hl_backend *hl_test_backend_hanger(void);
+static const backend_getter test_only[] = {
+    hl_test_backend_bins_mutant,
+    hl_test_backend_crasher,
+    hl_test_backend_hanger,
+};
+#define TEST_COUNT (sizeof test_only / sizeof test_only[0])
+#else
+#define TEST_COUNT 0
+#endif
+
+#define BUILTIN_COUNT (sizeof builtin / sizeof builtin[0])
+
+static const hl_backend *table[BUILTIN_COUNT + TEST_COUNT + 1];
+
+const hl_backend *const *hl_registry(size_t *count)
+{
+    if (!table[0]) {
+        for (size_t i = 0; i < BUILTIN_COUNT; i++) table[i] = builtin[i]();
+#ifdef HL_TEST_BACKENDS
+        for (size_t i = 0; i < TEST_COUNT; i++) table[BUILTIN_COUNT + i] = test_only[i]();
+#endif
+    }
+    *count = BUILTIN_COUNT + TEST_COUNT;
+    return table;
+}
+
+const hl_backend *hl_registry_find(const char *name)
+{
+    size_t count;
+    const hl_backend *const *all = hl_registry(&count);
+    for (size_t i = 0; i < count; i++)
+        if (strcmp(all[i]->name, name) == 0) return all[i];
+    return NULL;
+}
+
+bool hl_registry_is_test_only(const hl_backend *backend)
+{
+    size_t count;
+    const hl_backend *const *all = hl_registry(&count);
+    for (size_t i = BUILTIN_COUNT; i < count; i++)
+        if (all[i] == backend) return true;
+    return false;
+}

@@ -1,0 +1,183 @@
+/* run.c: one (backend, trace) run: a fresh instance, an executor with the shadow
+ * model and the figures observer, every operation stepped once. The isolated form
+ * runs the same thing in a forked child that publishes its progress (the count of
+ * completed operations) in a shared page, so a backend that crashes or hangs becomes
+ * a CRASH or HANG finding at the operation it was in, never the end of heaplab.
+ * (A shared counter rather than a pipe: one store per operation instead of a write
+ * system call, and the last value survives the child's death just the same.) */
+#include "hl_harness.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void name_run(const hl_spec *spec, const hl_trace *trace, hl_run_summary *summary)
+{
+    memset(summary, 0, sizeof *summary);
+    snprintf(summary->backend, sizeof summary->backend, "%s", spec->text);
+    snprintf(summary->trace, sizeof summary->trace, "%s", trace->path ? trace->path : "-");
+}
+
+static int run_here(const hl_spec *spec, const hl_trace *trace, const hl_run_options *options,
+                    hl_run_summary *summary)
+{
+    hl_diag diag;
+    hl_heap *heap = hl_spec_create(spec, &diag);
+    if (!heap) {
+        summary->setup_failed = true;
+        snprintf(summary->setup_error, sizeof summary->setup_error, "%s", diag.message);
+        return 2;
+    }
+    hl_exec *exec = hl_exec_new(spec->backend, heap, spec->text);
+    hl_shadow *shadow = NULL;
+    if (options->shadow) {
+        shadow = hl_shadow_new(options->check_every);
+        hl_observer observer = hl_shadow_observer(shadow);
+        hl_exec_observe(exec, &observer);
+    }
+    hl_observer figures = hl_figures_observer(&summary->figures);
+    hl_exec_observe(exec, &figures);
+
+    uint64_t start = now_ns();
+    for (size_t i = 0; i < trace->count; i++) {
+        int rc = hl_exec_step(exec, &trace->ops[i], i);
+        if (options->progress) *options->progress = i + 1;
+        if (options->on_progress && (i & 0xffff) == 0xffff)
+            options->on_progress(options->progress_context, i + 1, trace->count);
+        if (rc == 1) break;
+        if (rc == 2) {
+            summary->stream_ended = true;
+            summary->ended_at = i;
+            snprintf(summary->ended_reason, sizeof summary->ended_reason,
+                     "%s failed here; the rest of the trace cannot follow",
+                     hl_op_name((hl_op_kind)trace->ops[i].kind));
+            break;
+        }
+    }
+    hl_exec_finish(exec);
+    summary->elapsed_ns = now_ns() - start;
+
+    const hl_exec_counts *counts = hl_exec_counts_of(exec);
+    summary->ops = counts->ops;
+    summary->sent = counts->sent;
+    summary->skipped = counts->skipped;
+    summary->failures = counts->failures;
+    summary->backend_ns = counts->elapsed_ns;
+    if (shadow && hl_shadow_finding(shadow)) {
+        summary->found = true;
+        summary->finding = *hl_shadow_finding(shadow);
+    }
+    hl_shadow_free(shadow);
+    hl_exec_free(exec);
+    hl_spec_destroy(spec, heap);
+    return summary->found ? 1 : 0;
+}
+
+typedef struct shared_page {
+    volatile uint64_t completed;
+    volatile int done;
+    int rc;
+    hl_run_summary summary;
+} shared_page;
+
+static void crash_finding(const hl_trace *trace, hl_run_summary *summary, hl_rule rule, uint64_t index,
+                          const char *what)
+{
+    summary->found = true;
+    summary->finding.rule = rule;
+    summary->finding.index = index;
+    summary->finding.line = index < trace->count ? trace->ops[index].line : 0;
+    snprintf(summary->finding.message, sizeof summary->finding.message, "%s", what);
+}
+
+static int run_isolated(const hl_spec *spec, const hl_trace *trace, const hl_run_options *options,
+                        hl_run_summary *summary)
+{
+    shared_page *page = mmap(NULL, sizeof *page, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (page == MAP_FAILED) {
+        summary->setup_failed = true;
+        snprintf(summary->setup_error, sizeof summary->setup_error, "cannot map a shared page: %s",
+                 strerror(errno));
+        return 2;
+    }
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        munmap(page, sizeof *page);
+        summary->setup_failed = true;
+        snprintf(summary->setup_error, sizeof summary->setup_error, "cannot fork: %s", strerror(errno));
+        return 2;
+    }
+    if (pid == 0) {
+        hl_run_options child = *options;
+        child.progress = &page->completed;
+        page->rc = run_here(spec, trace, &child, &page->summary);
+        page->done = 1;
+        _exit(0);
+    }
+    uint64_t last = 0, changed = now_ns(), timeout = (uint64_t)(options->timeout_seconds * 1e9);
+    int status = 0;
+    bool hung = false;
+    for (;;) {
+        pid_t got = waitpid(pid, &status, WNOHANG);
+        if (got == pid) break;
+        if (got < 0 && errno != EINTR) break;
+        uint64_t completed = page->completed;
+        if (completed != last) {
+            last = completed;
+            changed = now_ns();
+        } else if (timeout && now_ns() - changed > timeout) {
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            hung = true;
+            break;
+        }
+        struct timespec pause = {0, 2 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+    }
+    int rc;
+    uint64_t index = page->completed;
+    char what[300];
+    if (page->done && !hung) {
+        *summary = page->summary;
+        rc = page->rc;
+    } else {
+        summary->ops = index;
+        if (hung)
+            snprintf(what, sizeof what, "no progress for %.1f s; the child was killed", options->timeout_seconds);
+        else if (WIFSIGNALED(status))
+            snprintf(what, sizeof what, "the backend died of signal %d (%s)", WTERMSIG(status),
+                     strsignal(WTERMSIG(status)));
+        else
+            snprintf(what, sizeof what, "the backend's process exited with status %d mid-operation",
+                     WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+        crash_finding(trace, summary, hung ? HL_RULE_HANG : HL_RULE_CRASH, index, what);
+        rc = 1;
+    }
+    munmap(page, sizeof *page);
+    return rc;
+}
+
+int hl_run(const hl_spec *spec, const hl_trace *trace, const hl_run_options *options, hl_run_summary *summary)
+{
+    name_run(spec, trace, summary);
+    int rc = options->isolate ? run_isolated(spec, trace, options, summary)
+                              : run_here(spec, trace, options, summary);
+    /* the run's names are the front end's, whatever the child wrote */
+    snprintf(summary->backend, sizeof summary->backend, "%s", spec->text);
+    snprintf(summary->trace, sizeof summary->trace, "%s", trace->path ? trace->path : "-");
+    return rc;
+}

@@ -1,0 +1,190 @@
+/* spec.c: backend specs (`bins:source=static:size=1M,libc`, `refs`, `all`,
+ * `./libfoo.so`) into backend tables, options and instances. The one place that
+ * turns a name into a backend, so every subcommand accepts the same grammar. */
+#include "hl_harness.h"
+
+#include <dlfcn.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#define STATIC_DEFAULT_SIZE (1u << 20)
+
+static int fail(hl_diag *diag, const char *fmt, const char *a, const char *b)
+{
+    snprintf(diag->message, sizeof diag->message, fmt, a, b);
+    return -1;
+}
+
+/* Loads a contract plugin: a .so exporting heaplab_backend(). */
+static const hl_backend *load_plugin(const char *path, hl_diag *diag)
+{
+    void *lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!lib) {
+        fail(diag, "backend '%s': cannot load plugin: %s", path, dlerror());
+        return NULL;
+    }
+    const hl_backend *(*getter)(void);
+    *(void **)&getter = dlsym(lib, HL_PLUGIN_SYMBOL);
+    if (!getter) {
+        fail(diag, "backend '%s': plugin does not export %s()", path, HL_PLUGIN_SYMBOL);
+        return NULL;
+    }
+    const hl_backend *backend = getter();
+    if (!backend || backend->contract_version != HL_CONTRACT_VERSION ||
+        backend->struct_size < sizeof(hl_backend)) {
+        char versions[128];
+        snprintf(versions, sizeof versions, "contract version %u, table size %u; heaplab needs %u and %zu",
+                 backend ? backend->contract_version : 0, backend ? backend->struct_size : 0,
+                 HL_CONTRACT_VERSION, sizeof(hl_backend));
+        fail(diag, "backend '%s': plugin was built for another contract (%s)", path, versions);
+        return NULL;
+    }
+    return backend;
+}
+
+static int parse_one(const char *text, hl_spec *spec, hl_diag *diag)
+{
+    memset(spec, 0, sizeof *spec);
+    spec->text = hl_mem_strdup(text);
+    if (text[0] == '.' || text[0] == '/') {
+        spec->backend = load_plugin(text, diag);
+        return spec->backend ? 0 : -1;
+    }
+    char *copy = hl_mem_strdup(text);
+    char *name = copy, *rest = strchr(copy, ':');
+    if (rest) *rest++ = '\0';
+    spec->backend = hl_registry_find(name);
+    if (!spec->backend) {
+        size_t count;
+        const hl_backend *const *all = hl_registry(&count);
+        char known[256] = "";
+        for (size_t i = 0; i < count; i++) {
+            if (hl_registry_is_test_only(all[i]) && strcmp(name, all[i]->name) != 0) continue;
+            strncat(known, i ? ", " : "", sizeof known - strlen(known) - 1);
+            strncat(known, all[i]->name, sizeof known - strlen(known) - 1);
+        }
+        return fail(diag, "unknown backend '%s' (known: %s, refs, all)", name, known);
+    }
+    size_t capacity = 0;
+    while (rest && *rest) {
+        char *next = strchr(rest, ':');
+        if (next) *next++ = '\0';
+        char *eq = strchr(rest, '=');
+        if (!eq || eq == rest)
+            return fail(diag, "backend '%s': option '%s' is not key=value", text, rest);
+        *eq = '\0';
+        if (spec->option_count == capacity) {
+            capacity = capacity ? capacity * 2 : 4;
+            spec->options = hl_mem_realloc(spec->options, capacity * sizeof *spec->options);
+        }
+        spec->options[spec->option_count].key = hl_mem_strdup(rest);
+        spec->options[spec->option_count].value = hl_mem_strdup(eq + 1);
+        spec->option_count++;
+        rest = next;
+    }
+    hl_mem_free(copy);
+    bool is_static = false;
+    uint64_t size = STATIC_DEFAULT_SIZE;
+    for (size_t i = 0; i < spec->option_count; i++) {
+        if (strcmp(spec->options[i].key, "source") == 0) is_static = strcmp(spec->options[i].value, "static") == 0;
+        if (strcmp(spec->options[i].key, "size") == 0 && !hl_parse_size(spec->options[i].value, &size))
+            return fail(diag, "backend '%s': size='%s' is not a size", text, spec->options[i].value);
+    }
+    if (is_static) spec->static_size = (size_t)size;
+    return 0;
+}
+
+static void push(hl_spec **out, size_t *count, size_t *capacity, const hl_spec *spec)
+{
+    if (*count == *capacity) {
+        *capacity = *capacity ? *capacity * 2 : 8;
+        *out = hl_mem_realloc(*out, *capacity * sizeof **out);
+    }
+    (*out)[(*count)++] = *spec;
+}
+
+int hl_spec_parse_list(const char *list, hl_spec **out, size_t *count, hl_diag *diag)
+{
+    *out = NULL;
+    *count = 0;
+    size_t capacity = 0;
+    char *copy = hl_mem_strdup(list);
+    int rc = 0;
+    for (char *item = copy; item && rc == 0;) {
+        char *next = strchr(item, ',');
+        if (next) *next++ = '\0';
+        if (!*item) {
+            rc = fail(diag, "backend list '%s' has an empty entry", list, "");
+            break;
+        }
+        if (strcmp(item, "refs") == 0 || strcmp(item, "all") == 0) {
+            size_t n;
+            const hl_backend *const *all = hl_registry(&n);
+            for (size_t i = 0; i < n; i++) {
+                if (hl_registry_is_test_only(all[i])) continue;
+                if (item[0] == 'r' && all[i]->backend_class != HL_CLASS_REFERENCE) continue;
+                hl_spec spec;
+                if ((rc = parse_one(all[i]->name, &spec, diag)) == 0) push(out, count, &capacity, &spec);
+            }
+        } else {
+            hl_spec spec;
+            if ((rc = parse_one(item, &spec, diag)) == 0) push(out, count, &capacity, &spec);
+        }
+        item = next;
+    }
+    hl_mem_free(copy);
+    if (rc == 0 && *count == 0) rc = fail(diag, "backend list '%s' names no backend", list, "");
+    return rc;
+}
+
+/* Caller buffers handed to static-source instances, to unmap on destroy. */
+typedef struct static_buffer {
+    hl_heap *heap;
+    void *memory;
+    size_t size;
+    struct static_buffer *next;
+} static_buffer;
+static static_buffer *buffers;
+
+hl_heap *hl_spec_create(const hl_spec *spec, hl_diag *diag)
+{
+    char reason[400] = "";
+    hl_config config = {spec->options, spec->option_count, NULL, 0, reason, sizeof reason};
+    if (spec->static_size) {
+        config.buffer = mmap(NULL, spec->static_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (config.buffer == MAP_FAILED) {
+            fail(diag, "backend '%s': cannot map a static buffer of %s bytes", spec->text, "size=");
+            return NULL;
+        }
+        config.buffer_size = spec->static_size;
+    }
+    hl_heap *heap = NULL;
+    hl_error e = spec->backend->create(&config, &heap);
+    if (e != HL_E_OK || !heap) {
+        if (config.buffer) munmap(config.buffer, config.buffer_size);
+        snprintf(diag->message, sizeof diag->message, "backend '%s': %s (%s)", spec->text,
+                 reason[0] ? reason : hl_error_text(e), hl_error_name(e));
+        return NULL;
+    }
+    if (config.buffer) {
+        static_buffer *b = hl_mem_alloc(sizeof *b);
+        *b = (static_buffer){heap, config.buffer, config.buffer_size, buffers};
+        buffers = b;
+    }
+    return heap;
+}
+
+void hl_spec_destroy(const hl_spec *spec, hl_heap *heap)
+{
+    spec->backend->destroy(heap);
+    for (static_buffer **p = &buffers; *p; p = &(*p)->next) {
+        if ((*p)->heap == heap) {
+            static_buffer *b = *p;
+            munmap(b->memory, b->size);
+            *p = b->next;
+            hl_mem_free(b);
+            return;
+        }
+    }
+}

@@ -1,0 +1,89 @@
+/* faulty.c: test-only backends that wrap bins and misbehave on their Nth operation
+ * (alloc, free, realloc, scope and free_all calls; usable_size and the harness's own
+ * reads do not count): `crasher` segfaults on its 100th, `hanger` never returns from
+ * its 50th. The isolation tests use them: the finding must name operation N-1. */
+#include "heaplab.h"
+
+#include <stdint.h>
+#include <sys/mman.h>
+#include <time.h>
+
+const hl_backend *hl_test_backend_crasher(void);
+const hl_backend *hl_test_backend_hanger(void);
+
+typedef struct faulty_heap {
+    const hl_backend *self;
+    hl_heap *inner;
+    uint64_t calls;
+} faulty_heap;
+
+#define INNER(heap) (((faulty_heap *)(heap))->inner)
+#define BINS (hl_backend_bins())
+
+static void misbehave(hl_heap *heap)
+{
+    faulty_heap *f = (faulty_heap *)heap;
+    f->calls++;
+    if (f->self == hl_test_backend_crasher() && f->calls == 100) {
+        volatile int *wild = (volatile int *)(uintptr_t)8; /* unmapped page: SIGSEGV */
+        *wild = 1;
+    }
+    if (f->self == hl_test_backend_hanger() && f->calls == 50)
+        for (;;) {
+            struct timespec pause = {1, 0};
+            nanosleep(&pause, NULL);
+        }
+}
+
+static hl_error create_as(const hl_backend *self, const hl_config *config, hl_heap **out)
+{
+    faulty_heap *f = mmap(NULL, sizeof *f, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (f == MAP_FAILED) return HL_E_OUT_OF_MEMORY;
+    hl_error e = BINS->create(config, &f->inner);
+    if (e != HL_E_OK) {
+        munmap(f, sizeof *f);
+        return e;
+    }
+    f->self = self;
+    *out = (hl_heap *)f;
+    return HL_E_OK;
+}
+static hl_error create_crasher(const hl_config *c, hl_heap **out) { return create_as(hl_test_backend_crasher(), c, out); }
+static hl_error create_hanger(const hl_config *c, hl_heap **out) { return create_as(hl_test_backend_hanger(), c, out); }
+
+static void destroy(hl_heap *heap)
+{
+    BINS->destroy(INNER(heap));
+    munmap(heap, sizeof(faulty_heap));
+}
+static void describe(const hl_heap *heap, hl_info *info)
+{
+    BINS->describe(((const faulty_heap *)heap)->inner, info);
+    info->name = ((const faulty_heap *)heap)->self->name;
+}
+static hl_addr f_alloc(hl_heap *h, hl_layout l, hl_caps c, hl_error *e) { misbehave(h); return BINS->alloc(INNER(h), l, c, e); }
+static hl_error f_free(hl_heap *h, hl_addr b, hl_layout l) { misbehave(h); return BINS->free(INNER(h), b, l); }
+static hl_addr f_realloc(hl_heap *h, hl_addr b, hl_layout l, size_t n, hl_error *e) { misbehave(h); return BINS->realloc(INNER(h), b, l, n, e); }
+static size_t f_usable(hl_heap *h, hl_addr b, hl_layout l) { return BINS->usable_size(INNER(h), b, l); }
+static void *f_view(hl_heap *h, hl_addr a, size_t n) { return BINS->mem_view(INNER(h), a, n); }
+static hl_error f_copy(hl_heap *h, hl_addr d, hl_addr s, size_t n) { return BINS->mem_copy(INNER(h), d, s, n); }
+static hl_error f_enter(hl_heap *h, hl_scope *out) { misbehave(h); return BINS->enter_scope(INNER(h), out); }
+static hl_error f_exit(hl_heap *h, hl_scope s) { misbehave(h); return BINS->exit_scope(INNER(h), s); }
+static hl_addr f_promote(hl_heap *h, hl_scope s, hl_addr b, hl_layout l, size_t n, hl_error *e) { misbehave(h); return BINS->promote(INNER(h), s, b, l, n, e); }
+static hl_error f_free_all(hl_heap *h) { misbehave(h); return BINS->free_all(INNER(h)); }
+static void f_stats(const hl_heap *h, hl_stats *s) { BINS->stats(((const faulty_heap *)h)->inner, s); }
+static hl_error f_check(hl_heap *h, char *m, size_t n) { return BINS->check(INNER(h), m, n); }
+
+#define FAULTY_TABLE(getter, backend_name, text, make)                                  \
+    const hl_backend *getter(void)                                                      \
+    {                                                                                   \
+        static const hl_backend table = {                                               \
+            sizeof(hl_backend), HL_CONTRACT_VERSION, backend_name, HL_CLASS_REFERENCE,  \
+            text, NULL, make, destroy, describe, f_alloc, f_free, f_realloc, f_usable,  \
+            f_view, f_copy, f_enter, f_exit, f_promote, f_free_all, NULL, NULL, NULL,   \
+            NULL, f_stats, f_check};                                                    \
+        return &table;                                                                  \
+    }
+
+FAULTY_TABLE(hl_test_backend_crasher, "crasher", "bins that segfaults on its 100th operation", create_crasher)
+FAULTY_TABLE(hl_test_backend_hanger, "hanger", "bins that never returns from its 50th operation", create_hanger)

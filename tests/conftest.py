@@ -1,0 +1,55 @@
+"""Shared fixtures: where the binaries are and how to run them as a user would."""
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def binary(env_name, default):
+    path = Path(os.environ.get(env_name, ROOT / default))
+    if not path.exists():
+        pytest.fail(f"{path} is missing: run `make test` (it builds everything first)")
+    return path
+
+
+class Heaplab:
+    """Runs a heaplab binary with arguments; returns the CompletedProcess."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __call__(self, *args, cwd=None, timeout=300, input=None):
+        return subprocess.run([str(self.path), *map(str, args)], cwd=cwd or ROOT, capture_output=True,
+                              text=True, timeout=timeout, input=input)
+
+
+@pytest.fixture(scope="session")
+def heaplab():
+    """The sanitized driver (ASan + UBSan): what the tests exercise by default."""
+    return Heaplab(binary("HEAPLAB", "build/asan/heaplab"))
+
+
+@pytest.fixture(scope="session")
+def heaplab_release():
+    return Heaplab(binary("HEAPLAB_RELEASE", "build/heaplab"))
+
+
+@pytest.fixture(scope="session")
+def heaplab_test():
+    """The driver with the test-only backends (bins-mutant, crasher, hanger), sanitized."""
+    return Heaplab(binary("HEAPLAB_TEST", "build/asan/heaplab-test"))
+
+
+@pytest.fixture(scope="session")
+def heaplab_test_release():
+    """Release build with the test-only backends: signals reach the isolation layer
+    unchanged (ASan would turn a SIGSEGV into its own report and exit status)."""
+    return Heaplab(binary("HEAPLAB_TEST_RELEASE", "build/release/heaplab-test"))
+
+
+def write_trace(path, body, magic="heaplab-trace 1\n", end=True):
+    path.write_text(magic + body + ("end\n" if end else ""))
+    return path

@@ -1,0 +1,111 @@
+"""`heaplab replay` end to end: the shipped traces are clean on every backend, the
+results document has its schema, planted bugs are found with the right rule, and a
+crashing or hanging backend becomes a finding at the right operation."""
+import json
+
+from conftest import ROOT, write_trace
+
+
+def test_all_backends_replay_the_shipped_traces_clean(heaplab):
+    proc = heaplab("replay", "--backends", "all", "traces/")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    assert lines[0].split()[:3] == ["backend", "trace", "ops"]
+    traces = sorted(p for p in (ROOT / "traces").glob("*.trace"))
+    assert len(traces) >= 5
+    assert lines[-1] == f"{2 * len(traces)} runs: {2 * len(traces)} clean, 0 divergent"
+    rows = [line.split() for line in lines[1:-1]]
+    assert {row[0] for row in rows} == {"bins", "libc"}
+    assert all(row[4] == "clean" for row in rows)
+
+
+def test_reference_sources_replay_clean(heaplab):
+    proc = heaplab("replay", "--backends",
+                   "bins:source=static:size=4M,bins:source=linear:max_pages=64,bins:detect=0", "traces/")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert " 0 divergent" in proc.stdout
+
+
+def test_json_document_has_the_schema(heaplab):
+    proc = heaplab("replay", "--json", "--backends", "refs,libc", "traces/basic.trace")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["schema_version"] == 1
+    assert {"os", "arch", "cpus"} <= set(doc["machine"])
+    assert doc["build"]["sanitized"] is True  # make test's driver runs under ASan
+    assert [r["backend"] for r in doc["results"]] == ["bins", "libc"]
+    for r in doc["results"]:
+        for key in ("backend", "trace", "ops", "skipped", "divergences", "peak_live_bytes",
+                    "peak_footprint_bytes", "elapsed_ns", "ops_per_sec"):
+            assert key in r, key
+        assert r["trace"] == "traces/basic.trace"
+        assert r["divergences"] == 0
+        assert r["ops"] > 0 and r["peak_live_bytes"] > 0
+    assert doc["results"][0]["peak_footprint_bytes"] >= doc["results"][0]["peak_live_bytes"]
+
+
+def test_release_json_is_not_marked_sanitized(heaplab_release):
+    proc = heaplab_release("replay", "--json", "--backends", "bins", "traces/basic.trace")
+    assert proc.returncode == 0
+    assert json.loads(proc.stdout)["build"]["sanitized"] is False
+
+
+def mutant_trace(tmp_path):
+    """Blocks of one class freed and allocated again: a free list that hands a block
+    out twice shows as two live blocks at one address."""
+    body = "".join(f"alloc {i} 24\n" for i in range(1, 41))
+    body += "".join(f"alloc {100 + i} 300\n" for i in range(10))  # bystanders
+    body += "".join(f"free {i}\n" for i in range(1, 41, 2))
+    body += "".join(f"alloc {200 + i} 20\n" for i in range(20))
+    return write_trace(tmp_path / "reuse.trace", body)
+
+
+def test_mutant_bins_is_caught_and_its_reproducer_replays(heaplab_test, tmp_path):
+    trace = mutant_trace(tmp_path)
+    clean = heaplab_test("replay", "--backends", "bins", trace)
+    assert clean.returncode == 0, clean.stderr
+    findings = tmp_path / "findings"
+    proc = heaplab_test("replay", "--findings", findings, "--backends", "bins-mutant", trace)
+    assert proc.returncode == 1
+    assert "DIVERGENCE bins-mutant:" in proc.stderr
+    assert ": OVERLAP: " in proc.stderr
+    repro = findings / "reuse.bins-mutant.OVERLAP.trace"
+    assert f"reproducer: {repro}" in proc.stderr
+    text = repro.read_text()
+    assert text.startswith("heaplab-trace 1\n")
+    assert "#@heaplab.rule=OVERLAP" in text
+    ops = [line for line in text.splitlines() if line and not line.startswith("#") and line != "end"][1:]
+    assert 0 < len(ops) < 90  # a prefix, not the whole trace
+    again = heaplab_test("replay", "--findings", tmp_path / "again", "--backends", "bins-mutant", repro)
+    assert again.returncode == 1
+    assert ": OVERLAP: " in again.stderr
+    assert heaplab_test("replay", "--backends", "bins", repro).returncode == 0
+
+
+def test_crashing_backend_is_a_finding_at_its_operation(heaplab_test_release, tmp_path):
+    body = "".join(f"alloc {i} 32\n" for i in range(1, 151))
+    trace = write_trace(tmp_path / "many.trace", "# two comment lines shift\n# the line numbers\n" + body)
+    proc = heaplab_test_release("replay", "--isolate", "--findings", tmp_path / "f", "--backends",
+                                "crasher,bins", trace)
+    assert proc.returncode == 1, proc.stderr
+    # operation index 99 sits on line 102: the magic line and two comments come first
+    assert f"DIVERGENCE crasher: {trace}:102: operation 99 (alloc): CRASH: " in proc.stderr
+    assert "signal 11" in proc.stderr
+    # heaplab itself survived and ran the next backend
+    assert "bins " in proc.stdout and "1 clean, 1 divergent" in proc.stdout
+
+
+def test_hanging_backend_is_a_hang_at_its_operation(heaplab_test_release, tmp_path):
+    body = "".join(f"alloc {i} 32\n" for i in range(1, 80))
+    trace = write_trace(tmp_path / "hang.trace", body)
+    proc = heaplab_test_release("replay", "--isolate", "--timeout", "0.5", "--findings", tmp_path / "f",
+                                "--backends", "hanger", trace, timeout=120)
+    assert proc.returncode == 1
+    assert f"{trace}:51: operation 49 (alloc): HANG: " in proc.stderr
+
+
+def test_no_shadow_runs_without_checks(heaplab_test, tmp_path):
+    trace = mutant_trace(tmp_path)
+    proc = heaplab_test("replay", "--no-shadow", "--backends", "bins-mutant", trace)
+    assert proc.returncode == 0  # nothing checks: the planted bug goes unseen
+    assert "1 runs: 1 clean" in proc.stdout

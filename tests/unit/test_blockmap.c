@@ -1,0 +1,145 @@
+/* test_blockmap.c: the id map, scope levels and address index. */
+#include "hl_harness.h"
+#include "unit.h"
+
+static hl_block *live(hl_blockmap *map, uint64_t id, hl_addr addr, size_t size)
+{
+    hl_block *b = hl_blockmap_get(map, id);
+    b->addr = addr;
+    b->layout = (hl_layout){size, 1};
+    hl_blockmap_make_live(map, b, HL_BLOCK_LIVE);
+    return b;
+}
+
+TEST(ids_are_found_and_counted)
+{
+    hl_blockmap *map = hl_blockmap_new();
+    for (uint64_t id = 0; id < 5000; id++) live(map, id * 7919, 0, id % 100);
+    CHECK_EQ(hl_blockmap_live_blocks(map), 5000);
+    uint64_t bytes = 0;
+    for (uint64_t id = 0; id < 5000; id++) bytes += id % 100;
+    CHECK_EQ(hl_blockmap_live_bytes(map), bytes);
+    CHECK(hl_blockmap_find(map, 7919 * 4999) != NULL);
+    CHECK(hl_blockmap_find(map, 1) == NULL);
+    hl_blockmap_make_freed(map, hl_blockmap_find(map, 7919 * 10));
+    CHECK_EQ(hl_blockmap_live_blocks(map), 4999);
+    CHECK_EQ(hl_blockmap_find(map, 7919 * 10)->state, HL_BLOCK_FREED);
+    char why[200];
+    CHECK(hl_blockmap_check(map, why, sizeof why));
+    hl_blockmap_free(map);
+}
+
+TEST(address_index_finds_overlaps)
+{
+    hl_blockmap *map = hl_blockmap_new();
+    bool overlap;
+    uint64_t other = 0;
+    /* blocks at 1000+32k of 16 bytes, inserted out of order */
+    for (uint64_t i = 0; i < 2000; i++) {
+        uint64_t k = (i * 1237) % 2000;
+        hl_block *b = live(map, k, 1000 + 32 * k, 16);
+        hl_blockmap_index(map, b, &overlap, &other);
+        CHECK(!overlap);
+    }
+    hl_block *a = live(map, 5000, 1000 + 32 * 7 + 8, 4); /* inside block 7 */
+    hl_blockmap_index(map, a, &overlap, &other);
+    CHECK(overlap);
+    CHECK_EQ(other, 7);
+    hl_blockmap_make_freed(map, a);
+    hl_block *b = live(map, 5001, 1000 + 32 * 7 + 16, 16); /* the gap after block 7 */
+    hl_blockmap_index(map, b, &overlap, &other);
+    CHECK(!overlap);
+    hl_block *c = live(map, 5002, 1000 + 32 * 9 - 4, 8); /* straddles into block 9 */
+    hl_blockmap_index(map, c, &overlap, &other);
+    CHECK(overlap);
+    CHECK_EQ(other, 9);
+    hl_blockmap_make_freed(map, c);
+    CHECK(hl_blockmap_at(map, 1000 + 32 * 3 + 15) == hl_blockmap_find(map, 3));
+    CHECK(hl_blockmap_at(map, 1000 + 32 * 3 + 16) == NULL); /* the gap after block 3 */
+    CHECK(hl_blockmap_at(map, 999) == NULL);
+    for (uint64_t k = 0; k < 2000; k += 2) hl_blockmap_make_freed(map, hl_blockmap_find(map, k));
+    CHECK(hl_blockmap_at(map, 1000 + 32 * 4) == NULL);
+    CHECK(hl_blockmap_at(map, 1000 + 32 * 5) == hl_blockmap_find(map, 5));
+    char why[200];
+    CHECK(hl_blockmap_check(map, why, sizeof why));
+    hl_blockmap_free(map);
+}
+
+TEST(size_zero_blocks_take_one_byte)
+{
+    hl_blockmap *map = hl_blockmap_new();
+    bool overlap;
+    uint64_t other;
+    hl_blockmap_index(map, live(map, 1, 4096, 0), &overlap, &other);
+    CHECK(!overlap);
+    hl_blockmap_index(map, live(map, 2, 4096, 0), &overlap, &other);
+    CHECK(overlap);
+    hl_blockmap_free(map);
+}
+
+TEST(scopes_close_inner_levels)
+{
+    hl_blockmap *map = hl_blockmap_new();
+    live(map, 1, 0, 10);
+    hl_blockmap_push_scope(map, 7, 70);
+    live(map, 2, 0, 20);
+    hl_blockmap_push_scope(map, 8, 80);
+    live(map, 3, 0, 30);
+    live(map, 4, 0, 40);
+    CHECK_EQ(hl_blockmap_depth(map), 2);
+    CHECK_EQ(hl_blockmap_scope_level(map, 8), 2);
+    CHECK_EQ(hl_blockmap_scope_handle(map, 1), 70);
+    CHECK_EQ(hl_blockmap_scope_level(map, 9), 0);
+    /* promote-like: block 3 moves to level 0, then levels >= 1 close */
+    hl_blockmap_move_level(map, hl_blockmap_find(map, 3), 0);
+    hl_blockmap_close_from(map, 1);
+    CHECK_EQ(hl_blockmap_depth(map), 0);
+    CHECK_EQ(hl_blockmap_find(map, 1)->state, HL_BLOCK_LIVE);
+    CHECK_EQ(hl_blockmap_find(map, 2)->state, HL_BLOCK_FREED);
+    CHECK_EQ(hl_blockmap_find(map, 3)->state, HL_BLOCK_LIVE);
+    CHECK_EQ(hl_blockmap_find(map, 4)->state, HL_BLOCK_FREED);
+    CHECK_EQ(hl_blockmap_live_bytes(map), 40);
+    char why[200];
+    CHECK(hl_blockmap_check(map, why, sizeof why));
+    hl_blockmap_close_from(map, 0);
+    CHECK_EQ(hl_blockmap_live_blocks(map), 0);
+    hl_blockmap_free(map);
+}
+
+TEST(check_notices_a_broken_counter)
+{
+    hl_blockmap *map = hl_blockmap_new();
+    hl_block *b = live(map, 1, 64, 10);
+    b->layout.size = 11; /* behind the map's back */
+    char why[200];
+    CHECK(!hl_blockmap_check(map, why, sizeof why));
+    CHECK(strstr(why, "counters") != NULL);
+    hl_blockmap_free(map);
+}
+
+TEST(pattern_round_trip_and_difference)
+{
+    unsigned char a[300], b[300];
+    hl_pattern_fill(a, 42, 0, 300);
+    size_t bad = 0;
+    CHECK(hl_pattern_verify(a, 42, 0, 300, &bad));
+    CHECK(!hl_pattern_verify(a, 43, 0, 300, &bad));
+    /* a fill from an unaligned offset equals the same bytes of a whole fill */
+    hl_pattern_fill(b + 13, 42, 13, 299);
+    CHECK(memcmp(a + 13, b + 13, 286) == 0);
+    a[201] ^= 1;
+    CHECK(!hl_pattern_verify(a, 42, 0, 300, &bad));
+    CHECK_EQ(bad, 201);
+    CHECK(hl_pattern_verify(a + 202, 42, 202, 300, &bad));
+}
+
+int main(void)
+{
+    RUN(ids_are_found_and_counted);
+    RUN(address_index_finds_overlaps);
+    RUN(size_zero_blocks_take_one_byte);
+    RUN(scopes_close_inner_levels);
+    RUN(check_notices_a_broken_counter);
+    RUN(pattern_round_trip_and_difference);
+    return unit_summary();
+}

@@ -1,0 +1,144 @@
+/* test_trace_check.c: the trace consistency rules (CONTRACT.md, "Operations in
+ * traces"), on traces built in memory. */
+#include "hl_harness.h"
+#include "unit.h"
+
+static hl_trace trace;
+
+static void begin(void)
+{
+    hl_trace_free(&trace);
+    memset(&trace, 0, sizeof trace);
+    trace.path = hl_mem_strdup("t.trace");
+    trace.form = HL_TRACE_TEXT;
+}
+
+static void add(hl_op_kind kind, uint64_t id, uint64_t size, uint32_t scope)
+{
+    hl_op op;
+    memset(&op, 0, sizeof op);
+    op.kind = (uint8_t)kind;
+    op.id = id;
+    op.size = size;
+    op.align = 1;
+    op.scope = scope;
+    op.line = trace.count + 2;
+    hl_trace_push(&trace, &op);
+}
+
+static const char *problem(void)
+{
+    static hl_diag diag;
+    diag.message[0] = '\0';
+    return hl_trace_check(&trace, &diag) == 0 ? NULL : diag.message;
+}
+
+TEST(consistent_traces_pass)
+{
+    begin();
+    add(HL_OP_ALLOC, 1, 16, 0);
+    add(HL_OP_SCOPE_ENTER, 0, 0, 4);
+    add(HL_OP_ALLOC, 2, 32, 0);
+    add(HL_OP_SCOPE_ENTER, 0, 0, 5);
+    add(HL_OP_ALLOC, 3, 8, 0);
+    add(HL_OP_PROMOTE, 3, 4, 5);  /* 3 survives in scope 4 */
+    add(HL_OP_TOUCH, 3, 4, 0);    /* offset 0, len 4 (size field) */
+    add(HL_OP_SCOPE_EXIT, 0, 0, 4);
+    add(HL_OP_DOUBLE_FREE, 3, 0, 0); /* freed by the exit */
+    add(HL_OP_ALLOC, 2, 64, 0);   /* a freed id may be used again */
+    add(HL_OP_FREE_ALL, 0, 0, 0);
+    add(HL_OP_ALLOC, 1, 16, 0);
+    CHECK(problem() == NULL);
+}
+
+TEST(each_inconsistency_is_named)
+{
+    begin();
+    add(HL_OP_FREE, 7, 0, 0);
+    CHECK_STR(problem(), "t.trace:2: free: block id 7 was never allocated");
+    begin();
+    add(HL_OP_ALLOC, 1, 16, 0);
+    add(HL_OP_ALLOC, 1, 16, 0);
+    CHECK_STR(problem(), "t.trace:3: alloc: block id 1 is already live");
+    begin();
+    add(HL_OP_SCOPE_ENTER, 0, 0, 1);
+    add(HL_OP_ALLOC, 1, 16, 0);
+    add(HL_OP_SCOPE_EXIT, 0, 0, 1);
+    add(HL_OP_USABLE, 1, 0, 0);
+    CHECK_STR(problem(), "t.trace:5: usable: block id 1 is not live");
+    begin();
+    add(HL_OP_SCOPE_EXIT, 0, 0, 3);
+    CHECK_STR(problem(), "t.trace:2: scope_exit: scope 3 is not open");
+    begin();
+    add(HL_OP_SCOPE_ENTER, 0, 0, 3);
+    add(HL_OP_SCOPE_ENTER, 0, 0, 3);
+    CHECK_STR(problem(), "t.trace:3: scope_enter: scope 3 is already open");
+    begin();
+    add(HL_OP_ALLOC, 1, 16, 0);
+    add(HL_OP_SCOPE_ENTER, 0, 0, 2);
+    add(HL_OP_PROMOTE, 1, 8, 2);
+    CHECK_STR(problem(), "t.trace:4: promote: block id 1 is not in scope 2 or a scope inside it");
+    begin();
+    add(HL_OP_SCOPE_ENTER, 0, 0, 2);
+    add(HL_OP_ALLOC, 1, 16, 0);
+    add(HL_OP_PROMOTE, 1, 17, 2);
+    CHECK_STR(problem(), "t.trace:4: promote: n 17 exceeds block id 1's size 16");
+    begin();
+    add(HL_OP_ALLOC, 1, 16, 0);
+    add(HL_OP_DOUBLE_FREE, 1, 0, 0);
+    CHECK_STR(problem(), "t.trace:3: double_free: block id 1 is live (a double free needs a freed block)");
+    begin();
+    add(HL_OP_ALLOC, 1, 16, 0);
+    add(HL_OP_FREE_INVALID, 1, 0, 0);
+    CHECK_STR(problem(), "t.trace:3: free_invalid: offset 0 is the block itself, not an invalid pointer");
+    begin();
+    add(HL_OP_ALLOC, 1, 16, 0);
+    add(HL_OP_FREE_LAYOUT, 1, 16, 0);
+    trace.ops[1].align = 1;
+    CHECK_STR(problem(), "t.trace:3: free_layout: layout (16, 1) is block id 1's own layout");
+    begin();
+    add(HL_OP_ALLOC, 1, 16, 0);
+    add(HL_OP_FREE, 1, 0, 0);
+    add(HL_OP_AFTER_FREE, 1, 0, 0);
+    trace.ops[2].offset = 16;
+    CHECK_STR(problem(), "t.trace:4: after_free: offset 16 is outside the freed block's 16 bytes");
+    begin();
+    add(HL_OP_ALLOC, 1, 16, 0);
+    add(HL_OP_FREE, 1, 0, 0);
+    trace.ops[1].expect_fail = HL_E_OUT_OF_MEMORY;
+    CHECK_STR(problem(), "t.trace:3: free: fail= is only allowed on alloc, realloc, scope_enter and promote");
+}
+
+TEST(recorded_failures_change_nothing)
+{
+    begin();
+    add(HL_OP_ALLOC, 1, 16, 0);
+    trace.ops[0].expect_fail = HL_E_OUT_OF_MEMORY;
+    add(HL_OP_FREE, 1, 0, 0); /* the alloc failed: id 1 is not live */
+    CHECK_STR(problem(), "t.trace:3: free: block id 1 is not live");
+    begin();
+    add(HL_OP_ALLOC, 1, 16, 0);
+    add(HL_OP_REALLOC, 1, 64, 0);
+    trace.ops[1].expect_fail = HL_E_OUT_OF_MEMORY;
+    add(HL_OP_TOUCH, 1, 32, 0); /* size is still 16 */
+    CHECK(problem() != NULL);
+}
+
+TEST(binary_positions_are_byte_offsets)
+{
+    begin();
+    trace.form = HL_TRACE_BINARY;
+    add(HL_OP_FREE, 7, 0, 0);
+    trace.ops[0].line = 123;
+    CHECK_STR(problem(), "t.trace: byte 123: free: block id 7 was never allocated");
+}
+
+int main(void)
+{
+    RUN(consistent_traces_pass);
+    RUN(each_inconsistency_is_named);
+    RUN(recorded_failures_change_nothing);
+    RUN(binary_positions_are_byte_offsets);
+    hl_trace_free(&trace);
+    return unit_summary();
+}
