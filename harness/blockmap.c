@@ -9,6 +9,7 @@
 #include "hl_harness.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 typedef struct scope_level {

@@ -35,7 +35,8 @@ size_t hl_mem_footprint(void);
 /* ================================================================ operations */
 
 /* Operation kinds: one table; the enum, the text-trace keywords and the binary codes
- * come from it. The keyword is the first word of a text-trace line. */
+ * come from it. The keyword is the first word of a text-trace line; the binary record
+ * code is the position in the table, so new kinds are appended, never inserted. */
 #define HL_OP_KINDS(X)                                                                  \
     X(ALLOC, "alloc")                                                                   \
     X(FREE, "free")                                                                     \
@@ -67,6 +68,29 @@ hl_op_kind hl_op_from_name(const char *word, size_t n);
 /* True for the explicit misuse kinds (DOUBLE_FREE .. AFTER_FREE). */
 bool hl_op_is_misuse(hl_op_kind kind);
 
+/* The positional fields of each kind, in the order both trace forms store them (text:
+ * after the keyword; binary: after the flags byte). The optional annotations (align=
+ * and caps= on alloc, t= and fail= on any kind) are not positional. */
+typedef enum hl_op_field {
+    HL_FIELD_ID,     /* op.id, u64 decimal */
+    HL_FIELD_SIZE,   /* op.size, u64 (text: K/M/G suffixes allowed) */
+    HL_FIELD_ALIGN,  /* op.align, u64 (text: K/M/G suffixes allowed) */
+    HL_FIELD_OFFSET, /* op.offset, u64 (text: K/M/G suffixes allowed) */
+    HL_FIELD_SCOPE,  /* op.scope, u32 decimal */
+    HL_FIELD_RW      /* op.write: text `r` or `w`; binary a flags bit */
+} hl_op_field;
+
+#define HL_OP_MAX_FIELDS 4
+typedef struct hl_op_fields {
+    uint8_t count;
+    uint8_t field[HL_OP_MAX_FIELDS];     /* hl_op_field */
+    const char *label[HL_OP_MAX_FIELDS]; /* grammar names: "ID", "NEWSIZE", "S", ... */
+    const char *usage;                   /* "alloc ID SIZE [align=N] [caps=C]" */
+} hl_op_fields;
+
+/* The field list of kind, or NULL outside the table. */
+const hl_op_fields *hl_op_fields_of(hl_op_kind kind);
+
 /* One operation. Field use per kind (text form in traces/FORMAT.md):
  *   ALLOC        id size align caps
  *   FREE         id
@@ -83,8 +107,11 @@ bool hl_op_is_misuse(hl_op_kind kind);
  *   OVERFLOW     id offset(=j: access at usable_size + j)
  *   UNDERFLOW    id offset(=j: access at -1 - j)
  *   AFTER_FREE   id offset (access inside a freed block)
- * align 0 never appears in a loaded trace: an omitted align is 1 (the backend's
- * minimum applies). expect_fail is the error of a `fail=` annotation, or HL_E_OK. */
+ * An omitted align is 1 (the backend's minimum applies); every other value, 0
+ * included, is kept as written (a non-power-of-two align is an alloc the contract
+ * fails with INVALID_ARGUMENT). Readers set align to 1 in kinds without an align and
+ * every other field a kind does not use to 0. expect_fail is the error of a `fail=` annotation, or
+ * HL_E_OK. caps is used by ALLOC only (realloc keeps the old caps). */
 typedef struct hl_op {
     uint8_t kind;        /* hl_op_kind */
     uint8_t expect_fail; /* hl_error; HL_E_OK when not annotated */
@@ -99,6 +126,11 @@ typedef struct hl_op {
     uint64_t offset;
     uint64_t line;       /* 1-based source line (text) or byte offset (binary) */
 } hl_op;
+
+/* True if a and b are the same operation: same kind, expect_fail, thread (when
+ * given), and same values in the fields the kind uses (align and caps for alloc);
+ * fields the kind does not use and the source line are ignored. */
+bool hl_op_same(const hl_op *a, const hl_op *b);
 
 /* ================================================================ traces */
 
@@ -133,18 +165,25 @@ typedef struct hl_diag {
  * out->cut_tail is set and a warning naming the file is written into warning (if not
  * NULL; empty otherwise). Does not check consistency: see hl_trace_check. */
 int hl_trace_read(const char *path, hl_trace *out, hl_diag *diag, hl_diag *warning);
-/* True if the file at path starts with a trace magic (any form). */
+/* True if the file at path is a regular file starting with a trace magic (any form,
+ * any version: "heaplab-trace " or "HLTRACE"). Reads at most 16 bytes. */
 bool hl_trace_has_magic(const char *path);
-/* Writes the trace in the given form. Returns 0, or -1 with diag (I/O error). */
+/* Writes the trace in the given form, always ending with the end marker (a cut trace
+ * is written complete). Returns 0, or -1 with diag: "<path>: cannot write: <reason>"
+ * (I/O error), or an operation / metadata entry that cannot be written (see
+ * hl_trace_check_writable). */
 int hl_trace_write(const hl_trace *trace, hl_trace_form form, const char *path, hl_diag *diag);
-/* Writes the text form to an open stream. */
+/* Writes the text form to an open stream. Returns 0, or -1 (I/O error or an
+ * operation that cannot be written). */
 int hl_trace_write_text_stream(const hl_trace *trace, FILE *out);
-/* Appends an operation / a metadata entry (copied). */
+/* Appends an operation (copied; amortised O(1)). Works on a zeroed hl_trace. */
 void hl_trace_push(hl_trace *trace, const hl_op *op);
+/* Sets metadata key to value (both copied): replaces the value of an existing key in
+ * place, else appends. Repairs what the format cannot hold (see the limits below). */
 void hl_trace_set_meta(hl_trace *trace, const char *key, const char *value);
 /* The value of metadata key, or NULL. */
 const char *hl_trace_meta(const hl_trace *trace, const char *key);
-/* Frees everything the trace holds and zeroes it. */
+/* Frees everything the trace holds and zeroes it (a zeroed trace is fine too). */
 void hl_trace_free(hl_trace *trace);
 /* Checks that the trace is consistent with itself (CONTRACT.md "Operations in
  * traces"): frees/reallocs/touches/promotes only live ids outside misuse operations,
@@ -152,14 +191,75 @@ void hl_trace_free(hl_trace *trace);
  * the file, line and problem. */
 int hl_trace_check(const hl_trace *trace, hl_diag *diag);
 /* Lists the trace files named by paths (files, or directories searched recursively for
- * files with a trace magic, in name order). Returns 0 with *out_paths (arena strings)
- * or -1 with diag: a missing path, or a directory with no trace in it. */
+ * files with a trace magic, in name order). A named file is listed whatever its magic
+ * (reading it then reports a wrong magic); inside directories, entries starting with
+ * '.' are skipped, symbolic links to files followed and to directories not; each
+ * directory's entries come in strcmp order, depth first. Returns 0 with *out_paths
+ * (an arena array of arena strings, hl_mem_free each) or -1 with diag:
+ * "<path>: cannot open: <reason>" for a missing path, "<dir>: no trace in this
+ * directory (...)" for a directory with no trace file under it. */
 int hl_trace_collect(const char *const *paths, size_t count, char ***out_paths,
                      size_t *out_count, hl_diag *diag);
 
-/* Parses a size with an optional K/M/G suffix (binary units) into *out; false if
- * it is not a number or does not fit. */
+/* Parses a size with an optional K/M/G suffix (binary units, upper or lower case:
+ * 4K = 4096) into *out; false if it is not a number or does not fit in 64 bits.
+ * Decimal digits only: no sign, no spaces, no hex. */
 bool hl_parse_size(const char *text, uint64_t *out);
+
+/* Reads a trace from size bytes in memory (a fuzzer's input, a test's buffer),
+ * exactly as hl_trace_read reads a file's contents; name is used in messages and as
+ * out->path. bytes is not modified and not kept. */
+int hl_trace_read_memory(const char *name, const void *bytes, size_t size, hl_trace *out,
+                         hl_diag *diag, hl_diag *warning);
+/* Writes the binary form to an open stream. Returns 0, or -1 (I/O error, or an
+ * operation that cannot be written: a kind or expect_fail outside the tables). */
+int hl_trace_write_binary_stream(const hl_trace *trace, FILE *out);
+
+/* ---------------------------------------------------------------- trace forms
+ * Shared by trace.c, trace_text.c and trace_binary.c; traces/FORMAT.md describes
+ * both forms. */
+#define HL_TRACE_TEXT_MAGIC "heaplab-trace 1"     /* the whole first line */
+#define HL_TRACE_TEXT_PREFIX "heaplab-trace "     /* what has_magic looks for */
+#define HL_TRACE_BINARY_MAGIC "HLTRACE\x01"       /* 7 bytes + version byte 1 */
+#define HL_TRACE_BINARY_PREFIX "HLTRACE"          /* what has_magic looks for */
+#define HL_TRACE_BINARY_HEADER 8u
+/* Metadata limits, the same in both forms. hl_trace_set_meta enforces them too: it
+ * turns key bytes outside [A-Za-z0-9_.-] into '_' (an empty key becomes "_") and line
+ * breaks in a value into spaces, truncates to these lengths, and ignores new keys past
+ * HL_TRACE_META_MAX entries, so every trace in memory can be written. */
+#define HL_TRACE_META_KEY_MAX 128u
+#define HL_TRACE_META_VALUE_MAX 4096u
+#define HL_TRACE_META_MAX 1024u
+
+/* Number parse results shared by the readers. */
+typedef enum hl_number {
+    HL_NUMBER_OK,
+    HL_NUMBER_BAD,      /* not a decimal number (with optional suffix) */
+    HL_NUMBER_TOO_LARGE /* does not fit in 64 bits */
+} hl_number;
+/* Parses the n bytes at text as a u64 decimal; with suffixes, an optional K/M/G
+ * (binary units) may follow. */
+hl_number hl_parse_number(const char *text, size_t n, bool suffixes, uint64_t *out);
+/* True for a byte allowed in a metadata key. */
+bool hl_trace_meta_key_byte(unsigned char c);
+/* Appends a metadata entry as a reader found it: 0, or -1 with problem set (bad key
+ * byte or length, value too long or holding a line break or NUL, a duplicate key, too
+ * many entries). key/value need not be NUL-terminated. */
+int hl_trace_add_meta(hl_trace *trace, const char *key, size_t key_length, const char *value,
+                      size_t value_length, char *problem, size_t capacity);
+/* Makes room for at least n more operations. */
+void hl_trace_reserve(hl_trace *trace, size_t n);
+/* The cut-tail warning for a trace of count complete operations. */
+void hl_trace_cut_warning(hl_diag *warning, const char *path, size_t count);
+/* The form readers, on a whole file's bytes (the magic already recognised). */
+int hl_trace_read_text(const char *path, const char *bytes, size_t size, hl_trace *out,
+                       hl_diag *diag, hl_diag *warning);
+int hl_trace_read_binary(const char *path, const unsigned char *bytes, size_t size,
+                         hl_trace *out, hl_diag *diag, hl_diag *warning);
+/* Checks that every operation can be written (kind and expect_fail inside their
+ * tables, alloc caps inside HL_CAP_ALL) and every metadata entry within the limits;
+ * -1 with diag (may be NULL) naming the first that cannot. */
+int hl_trace_check_writable(const hl_trace *trace, hl_diag *diag);
 
 
 /* ================================================================ block map */
