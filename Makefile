@@ -25,8 +25,6 @@ obj = $(patsubst %.c,build/$(1)/obj/%.o,$(2))
 .PHONY: all deps test unit run bench bench-replay clean
 all: build/heaplab
 
-.SECONDEXPANSION:
-
 # ---------------------------------------------------------------- variants
 build/release/obj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -54,8 +52,11 @@ build/asan/heaplab: $(call obj,asan,$(CLI_SRC)) build/asan/libheaplab.a
 
 # heaplab-test: the same driver plus the test-only backends, for the mutant tests.
 TEST_DRIVER_SRC := $(CLI_SRC) $(TEST_BACKEND_SRC) harness/registry.c
-build/%/heaplab-test: $$(patsubst %.c,build/$$*/tobj/%.o,$(TEST_DRIVER_SRC)) build/%/libheaplab.a
-	$(CC) $(if $(filter asan,$*),$(ASAN_FLAGS),$(RELEASE_FLAGS)) -o $@ $^ $(LIBS)
+tobj = $(patsubst %.c,build/$(1)/tobj/%.o,$(TEST_DRIVER_SRC))
+build/release/heaplab-test: $(call tobj,release) build/release/libheaplab.a
+	$(CC) $(RELEASE_FLAGS) -o $@ $^ $(LIBS)
+build/asan/heaplab-test: $(call tobj,asan) build/asan/libheaplab.a
+	$(CC) $(ASAN_FLAGS) -o $@ $^ $(LIBS)
 
 # A contract plugin built for another contract version (refused at load).
 build/asan/tests/plugin_old_contract.so: tests/backends/plugin_old_contract.c allocators/include/heaplab.h

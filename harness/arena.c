@@ -18,6 +18,7 @@
 #define ARENA_CLASSES 12u /* 16 B .. 32 KiB */
 #define ARENA_LARGE 0xffu
 #define ARENA_CHUNK (1u << 20)
+#define ARENA_HUGE_FROM (4u << 20)
 
 typedef struct arena_header {
     uint64_t size_class;
@@ -45,6 +46,9 @@ static void *arena_map(size_t bytes)
     void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (p == MAP_FAILED) arena_die(bytes);
     mapped_bytes += bytes;
+    /* Big arrays (a 1M-operation trace, the block map) fault in 4 KiB at a time;
+     * transparent huge pages are madvise-only here, so ask. Failure is harmless. */
+    if (bytes >= ARENA_HUGE_FROM) madvise(p, bytes, MADV_HUGEPAGE);
     return p;
 }
 
@@ -125,6 +129,7 @@ void *hl_mem_realloc(void *ptr, size_t size)
         void *p = mremap(h, h->mapping, bytes, MREMAP_MAYMOVE);
         if (p == MAP_FAILED) arena_die(size);
         mapped_bytes += bytes - ((arena_header *)p)->mapping;
+        if (bytes >= ARENA_HUGE_FROM) madvise(p, bytes, MADV_HUGEPAGE);
         ((arena_header *)p)->mapping = bytes; /* grown bytes are zero: fresh pages */
         return (unsigned char *)p + ARENA_HEADER;
     }

@@ -88,8 +88,8 @@ def test_crashing_backend_is_a_finding_at_its_operation(heaplab_test_release, tm
     proc = heaplab_test_release("replay", "--isolate", "--findings", tmp_path / "f", "--backends",
                                 "crasher,bins", trace)
     assert proc.returncode == 1, proc.stderr
-    # operation index 99 sits on line 102: the magic line and two comments come first
-    assert f"DIVERGENCE crasher: {trace}:102: operation 99 (alloc): CRASH: " in proc.stderr
+    # operation index 99 sits on line 103: the magic line and two comments come first
+    assert f"DIVERGENCE crasher: {trace}:103: operation 99 (alloc): CRASH: " in proc.stderr
     assert "signal 11" in proc.stderr
     # heaplab itself survived and ran the next backend
     assert "bins " in proc.stdout and "1 clean, 1 divergent" in proc.stdout

@@ -20,13 +20,14 @@ typedef struct faulty_heap {
 #define INNER(heap) (((faulty_heap *)(heap))->inner)
 #define BINS (hl_backend_bins())
 
+static volatile uintptr_t wild_address = 8; /* volatile: the compiler cannot see it */
+
 static void misbehave(hl_heap *heap)
 {
     faulty_heap *f = (faulty_heap *)heap;
     f->calls++;
     if (f->self == hl_test_backend_crasher() && f->calls == 100) {
-        volatile int *wild = (volatile int *)(uintptr_t)8; /* unmapped page: SIGSEGV */
-        *wild = 1;
+        *(volatile int *)wild_address = 1; /* the unmapped first page: SIGSEGV */
     }
     if (f->self == hl_test_backend_hanger() && f->calls == 50)
         for (;;) {

@@ -1,0 +1,416 @@
+/* bins.c: segregated size classes over a memory source (seed 003, as an instance).
+ *
+ * Blocks of up to 128 bytes with align <= 16 come in four classes (16, 32, 64, 128
+ * bytes), each with a LIFO free list linked through the free blocks themselves. Every
+ * other block (larger, or more strictly aligned) is cut from a bump pointer and, as in
+ * the seed, never reused after free: the heap trades reuse of big blocks for O(1)
+ * everything and no headers. Realloc stays in place when the new size fits the
+ * block's capacity, or when the block ends at the bump pointer (it grows there);
+ * otherwise it allocates, copies and frees, and on failure leaves the old block live.
+ *
+ * Scopes and free_all go through the shared scope tracker; with detect=1 (default)
+ * the tracker also remembers every block and every freed address, and bins reports
+ * INVALID_POINTER, DOUBLE_FREE and LAYOUT_MISMATCH. With detect=0 it is as lean as
+ * the seed and declares no misuse detection.
+ *
+ * The instance's own state lives at the start of its memory source (below the heap
+ * base 1024 on linear memory), so all of it counts in the footprint.
+ *
+ * Invariants (checked by bins_check):
+ *   free_lists[c] holds free blocks of exactly 16 << c bytes, most recently freed
+ *   first; every block on a list lies in [heap_start, bump) and is 16-aligned; no list
+ *   has a cycle; with detect, no block on a list is live;
+ *   heap_start <= bump <= committed. */
+#include "scope_tracker.h"
+#include "source/hl_source.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#ifndef HL_BINS_NAME
+#define HL_BINS_NAME "bins"
+#endif
+#ifndef HL_BINS_GETTER
+#define HL_BINS_GETTER hl_backend_bins
+#endif
+
+#define BINS_CLASSES 4
+#define BINS_SMALL_MAX 128u
+#define BINS_MIN_ALIGN 16u
+#define BINS_MAX_ALIGN 65536u
+#define BINS_LINEAR_STATE 16u /* the state's offset in linear memory (0 is never used) */
+
+struct hl_heap {
+    hl_source source;
+    bool detect;
+    hl_addr free_lists[BINS_CLASSES];
+    size_t heap_start; /* offset of the first block */
+    size_t bump;       /* offset of the first byte never handed out */
+    hl_tracker tracker;
+    hl_stats stats;
+};
+
+static int class_of(size_t size, size_t align)
+{
+    if (size > BINS_SMALL_MAX || align > BINS_MIN_ALIGN) return -1;
+    int c = 0;
+    while ((16u << c) < size) c++;
+    return c;
+}
+
+static hl_addr *link_of(hl_heap *h, hl_addr block) { return hl_source_host(&h->source, block, sizeof(hl_addr)); }
+
+/* A raw bump block: no tracker, no stats. 0 when the source cannot grow. */
+static hl_addr bump_alloc(hl_heap *h, size_t size, size_t align)
+{
+    uintptr_t at;
+    if (!hl_align_up(h->source.origin + h->bump, align, &at)) return 0;
+    size_t offset = hl_source_offset(&h->source, at);
+    if (size > SIZE_MAX - offset || hl_source_commit(&h->source, offset + size) != HL_E_OK) return 0;
+    h->bump = offset + size;
+    return at;
+}
+
+/* A raw block of layout: from its class list if it has one, else from the bump. */
+static hl_addr raw_alloc(hl_heap *h, hl_layout layout)
+{
+    int c = class_of(layout.size, layout.align);
+    if (c < 0) return bump_alloc(h, layout.size ? layout.size : 1, layout.align > BINS_MIN_ALIGN ? layout.align : BINS_MIN_ALIGN);
+    hl_addr head = h->free_lists[c];
+    if (head) {
+#ifdef HL_BINS_MUTANT_DOUBLE_HANDOUT
+        /* TEST-ONLY MUTANT: with two or more blocks on the list, the head is handed out
+         * without being unlinked, so the next alloc gets it again. */
+        if (*link_of(h, head)) return head;
+#endif
+        h->free_lists[c] = *link_of(h, head);
+        return head;
+    }
+    return bump_alloc(h, 16u << c, BINS_MIN_ALIGN);
+}
+
+/* Gives a raw block back: small ones onto their list, bump blocks are not reused. */
+static void raw_free(hl_heap *h, hl_addr block, hl_layout layout)
+{
+    int c = class_of(layout.size, layout.align);
+    if (c < 0) return;
+    *link_of(h, block) = h->free_lists[c];
+    h->free_lists[c] = block;
+}
+
+static void count_live(hl_heap *h, size_t size, int sign)
+{
+    h->stats.live_blocks += (uint64_t)(int64_t)sign;
+    h->stats.live_bytes += (uint64_t)((int64_t)sign * (int64_t)size);
+}
+
+static void note_footprint(hl_heap *h)
+{
+    h->stats.footprint = h->source.committed;
+    if (h->stats.footprint > h->stats.peak_footprint) h->stats.peak_footprint = h->stats.footprint;
+}
+
+/* ---------------------------------------------------------------- tracker glue */
+
+static void *tracker_get(void *context, size_t bytes)
+{
+    hl_heap *h = context;
+    hl_addr at = bump_alloc(h, bytes, BINS_MIN_ALIGN);
+    return at ? hl_source_host(&h->source, at, bytes) : NULL;
+}
+static void tracker_put(void *context, void *memory, size_t bytes) { (void)context, (void)memory, (void)bytes; }
+
+static hl_addr host_alloc(void *context, hl_layout layout)
+{
+    hl_heap *h = context;
+    hl_addr block = raw_alloc(h, layout);
+    if (block) count_live(h, layout.size, +1);
+    return block;
+}
+static void host_release(void *context, hl_addr block, hl_layout layout)
+{
+    hl_heap *h = context;
+    raw_free(h, block, layout);
+    count_live(h, layout.size, -1);
+}
+static void *host_view(void *context, hl_addr addr, size_t len)
+{
+    return hl_source_host(&((hl_heap *)context)->source, addr, len);
+}
+
+static hl_tracker_host tracker_host(hl_heap *h)
+{
+    hl_tracker_host host = {h, host_alloc, host_release, host_view};
+    return host;
+}
+
+/* ---------------------------------------------------------------- lifecycle */
+
+static const hl_option_doc option_docs[] = {
+    {"source", "os", "memory source: os (mmap reserve, commit on grow), static (caller buffer), linear (wasm32 memory)"},
+    {"size", "4G (os), 1M (static)", "bytes reserved (os) or the static buffer's size; K/M/G suffixes"},
+    {"max_pages", "65536", "linear: maximum 64 KiB pages"},
+    {"huge", "0", "os: ask for huge pages (MAP_HUGETLB, falling back to MADV_HUGEPAGE)"},
+    {"detect", "1", "1: detect invalid pointers, double frees and layout mismatches (tracks every block)"},
+    {NULL, NULL, NULL}};
+
+static void say(const hl_config *config, const char *fmt, const char *a, const char *b)
+{
+    if (config->error_message && config->error_capacity)
+        snprintf(config->error_message, config->error_capacity, fmt, a, b);
+}
+
+static hl_error bins_create(const hl_config *config, hl_heap **out)
+{
+    hl_source_config source_config;
+    hl_source_config_init(&source_config);
+    bool detect = true;
+    char why[200];
+    for (size_t i = 0; i < config->option_count; i++) {
+        const char *key = config->options[i].key, *value = config->options[i].value;
+        int applied = hl_source_option(&source_config, key, value, why, sizeof why);
+        if (applied < 0) return say(config, HL_BINS_NAME ": %s%s", why, ""), HL_E_INVALID_ARGUMENT;
+        if (applied) continue;
+        if (strcmp(key, "detect") == 0 && (strcmp(value, "0") == 0 || strcmp(value, "1") == 0)) {
+            detect = value[0] == '1';
+            continue;
+        }
+        if (strcmp(key, "detect") == 0)
+            return say(config, HL_BINS_NAME ": detect='%s' (expected 0 or 1)%s", value, ""), HL_E_INVALID_ARGUMENT;
+        return say(config, HL_BINS_NAME ": unknown option '%s' (known: source, size, max_pages, huge, detect)%s", key, ""),
+               HL_E_INVALID_ARGUMENT;
+    }
+    bool linear = source_config.kind == HL_SOURCE_LINEAR;
+    size_t state_at = linear ? BINS_LINEAR_STATE : 0;
+    _Static_assert(sizeof(struct hl_heap) + BINS_LINEAR_STATE <= 1024, "bins state must fit below the heap base");
+    hl_source source;
+    hl_error e = hl_source_open(&source, &source_config, config->buffer, config->buffer_size,
+                                state_at + sizeof(struct hl_heap), why, sizeof why);
+    if (e != HL_E_OK) return say(config, HL_BINS_NAME ": %s%s", why, ""), e;
+    hl_heap *h = hl_source_host(&source, hl_source_addr(&source, state_at), sizeof *h);
+    memset(h, 0, sizeof *h);
+    h->source = source;
+    h->detect = detect;
+    size_t start = state_at + sizeof *h;
+    if (start < source.heap_base) start = source.heap_base;
+    h->heap_start = h->bump = (start + 15) & ~(size_t)15;
+    hl_tracker_memory memory = {h, tracker_get, tracker_put};
+    hl_tracker_init(&h->tracker, memory, detect, detect);
+    note_footprint(h);
+    *out = h;
+    return HL_E_OK;
+}
+
+static void bins_destroy(hl_heap *h)
+{
+    hl_source source = h->source; /* the state lives inside the memory it releases */
+    hl_source_close(&source);
+}
+
+static void bins_describe(const hl_heap *h, hl_info *info)
+{
+    memset(info, 0, sizeof *info);
+    info->name = HL_BINS_NAME;
+    info->backend_class = HL_CLASS_REFERENCE;
+    info->min_align = BINS_MIN_ALIGN;
+    info->max_align = BINS_MAX_ALIGN;
+    info->features = HL_FEATURE_INPLACE_REALLOC | (h->source.kind == HL_SOURCE_LINEAR ? HL_FEATURE_LINEAR_MEMORY : 0);
+    info->misuse = h->detect ? HL_MISUSE_FREE_KINDS : 0;
+    info->source = h->source.kind == HL_SOURCE_OS ? "os" : h->source.kind == HL_SOURCE_STATIC ? "static" : "linear";
+    info->page_size = h->source.page;
+}
+
+/* ---------------------------------------------------------------- operations */
+
+static hl_error layout_error(hl_layout layout, hl_caps caps)
+{
+    if (!hl_is_power_of_two(layout.align)) return HL_E_INVALID_ARGUMENT;
+    if (caps != HL_CAP_NONE || layout.align > BINS_MAX_ALIGN) return HL_E_UNSUPPORTED;
+    if (layout.size > SIZE_MAX / 2) return HL_E_OUT_OF_MEMORY;
+    return HL_E_OK;
+}
+
+static hl_addr fail(hl_heap *h, hl_stat_op op, hl_error *error, hl_error e)
+{
+    h->stats.failures[op]++;
+    *error = e;
+    return 0;
+}
+
+static hl_addr bins_alloc(hl_heap *h, hl_layout layout, hl_caps caps, hl_error *error)
+{
+    h->stats.calls[HL_STAT_alloc]++;
+    hl_error e = layout_error(layout, caps);
+    if (e != HL_E_OK) return fail(h, HL_STAT_alloc, error, e);
+    if (hl_tracker_wants(&h->tracker) && hl_tracker_reserve(&h->tracker) != HL_E_OK)
+        return fail(h, HL_STAT_alloc, error, HL_E_OUT_OF_MEMORY);
+    hl_addr block = raw_alloc(h, layout);
+    note_footprint(h);
+    if (!block) return fail(h, HL_STAT_alloc, error, HL_E_OUT_OF_MEMORY);
+    hl_tracker_add(&h->tracker, block, layout, caps); /* cannot fail: reserved */
+    count_live(h, layout.size, +1);
+    return block;
+}
+
+static hl_error bins_free(hl_heap *h, hl_addr block, hl_layout layout)
+{
+    h->stats.calls[HL_STAT_free]++;
+    if (!block) return HL_E_OK;
+    if (h->detect) {
+        hl_error e = hl_tracker_classify_free(&h->tracker, block, layout);
+        if (e != HL_E_OK) return h->stats.failures[HL_STAT_free]++, e;
+    }
+    hl_tracker_remove(&h->tracker, block);
+    raw_free(h, block, layout);
+    count_live(h, layout.size, -1);
+    return HL_E_OK;
+}
+
+static size_t capacity_of(hl_layout layout)
+{
+    int c = class_of(layout.size, layout.align);
+    return c < 0 ? layout.size : 16u << c;
+}
+
+static hl_addr bins_realloc(hl_heap *h, hl_addr block, hl_layout old, size_t size, hl_error *error)
+{
+    if (!block) return bins_alloc(h, (hl_layout){size, old.align}, HL_CAP_NONE, error);
+    h->stats.calls[HL_STAT_realloc]++;
+    if (size > SIZE_MAX / 2) return fail(h, HL_STAT_realloc, error, HL_E_OUT_OF_MEMORY);
+    if (h->tracker.table && hl_tracker_reserve(&h->tracker) != HL_E_OK)
+        return fail(h, HL_STAT_realloc, error, HL_E_OUT_OF_MEMORY);
+    size_t capacity = capacity_of(old);
+    size_t offset = hl_source_offset(&h->source, block);
+    bool in_place = size <= capacity;
+    if (!in_place && offset + capacity == h->bump && hl_source_commit(&h->source, offset + size) == HL_E_OK) {
+        h->bump = offset + size; /* the block ends at the bump pointer: grow it there */
+        in_place = true;
+    }
+    note_footprint(h);
+    if (in_place) {
+        hl_tracker_moved(&h->tracker, block, block, size);
+        h->stats.live_bytes += size - old.size;
+        return block;
+    }
+    hl_layout fresh_layout = {size, old.align};
+    hl_addr fresh = raw_alloc(h, fresh_layout);
+    note_footprint(h);
+    if (!fresh) return fail(h, HL_STAT_realloc, error, HL_E_OUT_OF_MEMORY);
+    unsigned char *to = hl_source_host(&h->source, fresh, size ? size : 1);
+    const unsigned char *from = hl_source_host(&h->source, block, old.size ? old.size : 1);
+    memcpy(to, from, old.size < size ? old.size : size);
+    hl_tracker_moved(&h->tracker, block, fresh, size); /* cannot fail: reserved */
+    raw_free(h, block, old);
+    h->stats.live_bytes += size - old.size;
+    return fresh;
+}
+
+static size_t bins_usable_size(hl_heap *h, hl_addr block, hl_layout layout)
+{
+    (void)h, (void)block;
+    return capacity_of(layout);
+}
+
+static void *bins_mem_view(hl_heap *h, hl_addr addr, size_t len) { return hl_source_host(&h->source, addr, len); }
+
+static hl_error bins_mem_copy(hl_heap *h, hl_addr dst, hl_addr src, size_t n)
+{
+    h->stats.calls[HL_STAT_mem_copy]++;
+    unsigned char *to = hl_source_host(&h->source, dst, n);
+    const unsigned char *from = hl_source_host(&h->source, src, n);
+    if (!to || !from) return h->stats.failures[HL_STAT_mem_copy]++, HL_E_INVALID_ARGUMENT;
+    for (size_t i = 0; i < n; i++) to[i] = from[i]; /* forward walk, pinned even when overlapping */
+    return HL_E_OK;
+}
+
+static hl_error bins_enter_scope(hl_heap *h, hl_scope *out)
+{
+    h->stats.calls[HL_STAT_enter_scope]++;
+    hl_error e = hl_tracker_enter(&h->tracker, out);
+    note_footprint(h);
+    if (e != HL_E_OK) h->stats.failures[HL_STAT_enter_scope]++;
+    return e;
+}
+
+static hl_error bins_exit_scope(hl_heap *h, hl_scope scope)
+{
+    h->stats.calls[HL_STAT_exit_scope]++;
+    hl_tracker_host host = tracker_host(h);
+    hl_error e = hl_tracker_exit(&h->tracker, &host, scope);
+    if (e != HL_E_OK) h->stats.failures[HL_STAT_exit_scope]++;
+    return e;
+}
+
+static hl_addr bins_promote(hl_heap *h, hl_scope scope, hl_addr block, hl_layout layout, size_t n, hl_error *error)
+{
+    h->stats.calls[HL_STAT_promote]++;
+    hl_tracker_host host = tracker_host(h);
+    hl_addr fresh = hl_tracker_promote(&h->tracker, &host, scope, block, layout, n, error);
+    note_footprint(h);
+    if (!fresh) h->stats.failures[HL_STAT_promote]++;
+    return fresh;
+}
+
+static hl_error bins_free_all(hl_heap *h)
+{
+    h->stats.calls[HL_STAT_free_all]++;
+    hl_tracker_forget(&h->tracker); /* its memory was in the bump region, reclaimed below */
+    memset(h->free_lists, 0, sizeof h->free_lists);
+    h->bump = h->heap_start;
+    h->stats.live_blocks = h->stats.live_bytes = 0;
+    h->stats.peak_footprint = h->stats.footprint = h->source.committed;
+    return HL_E_OK;
+}
+
+static void bins_stats(const hl_heap *h, hl_stats *stats) { *stats = h->stats; }
+
+static hl_error bins_check(hl_heap *h, char *message, size_t capacity)
+{
+    if (h->heap_start > h->bump || h->bump > h->source.committed) {
+        snprintf(message, capacity, "bump offset %zu outside [%zu, %zu]", h->bump, h->heap_start, h->source.committed);
+        return HL_E_CORRUPTED;
+    }
+    size_t limit = (h->bump - h->heap_start) / 16 + 1;
+    for (int c = 0; c < BINS_CLASSES; c++) {
+        size_t count = 0;
+        for (hl_addr block = h->free_lists[c]; block;) {
+            size_t offset = hl_source_offset(&h->source, block);
+            if (block < h->source.origin || offset < h->heap_start || offset + (16u << c) > h->bump ||
+                (block & 15)) {
+                snprintf(message, capacity, "free list %u (%u bytes): block 0x%llx lies outside the heap or is misaligned",
+                         c, 16u << c, (unsigned long long)block);
+                return HL_E_CORRUPTED;
+            }
+            if (++count > limit) {
+                snprintf(message, capacity, "free list %u (%u bytes) has a cycle", c, 16u << c);
+                return HL_E_CORRUPTED;
+            }
+            if (h->detect) {
+                const hl_tracked *node = hl_tracker_find(&h->tracker, block);
+                if (node && node->live) {
+                    snprintf(message, capacity, "free list %u (%u bytes): block 0x%llx is live", c, 16u << c,
+                             (unsigned long long)block);
+                    return HL_E_CORRUPTED;
+                }
+            }
+            block = *link_of(h, block);
+        }
+    }
+    if (h->detect && h->tracker.live_blocks != h->stats.live_blocks) {
+        snprintf(message, capacity, "tracker holds %llu live blocks, stats say %llu",
+                 (unsigned long long)h->tracker.live_blocks, (unsigned long long)h->stats.live_blocks);
+        return HL_E_CORRUPTED;
+    }
+    return hl_tracker_check(&h->tracker, message, capacity);
+}
+
+const hl_backend *HL_BINS_GETTER(void)
+{
+    static const hl_backend table = {
+        sizeof(hl_backend), HL_CONTRACT_VERSION, HL_BINS_NAME, HL_CLASS_REFERENCE,
+        "segregated size classes 16/32/64/128 with LIFO free lists and a bump fallback",
+        option_docs, bins_create, bins_destroy, bins_describe, bins_alloc, bins_free, bins_realloc,
+        bins_usable_size, bins_mem_view, bins_mem_copy, bins_enter_scope, bins_exit_scope, bins_promote,
+        bins_free_all, NULL, NULL, NULL, NULL, bins_stats, bins_check};
+    return &table;
+}

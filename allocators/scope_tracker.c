@@ -1,0 +1,350 @@
+/* scope_tracker.c: see scope_tracker.h. Nodes live in one array (index 0 = none),
+ * found by address through a linear-probing table with backward-shift deletion;
+ * each scope level is a doubly linked list through the nodes. */
+#include "scope_tracker.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static uint32_t hash(hl_addr addr)
+{
+    uint64_t x = (uint64_t)addr;
+    x ^= x >> 29;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 32;
+    return (uint32_t)x;
+}
+
+void hl_tracker_init(hl_tracker *t, hl_tracker_memory memory, bool track_root, bool remember_freed)
+{
+    memset(t, 0, sizeof *t);
+    t->memory = memory;
+    t->track_root = track_root;
+    t->remember_freed = remember_freed;
+}
+
+void hl_tracker_release_memory(hl_tracker *t)
+{
+    if (t->nodes) t->memory.put(t->memory.context, t->nodes, t->node_capacity * sizeof *t->nodes);
+    if (t->table) t->memory.put(t->memory.context, t->table, (t->table_mask + 1) * sizeof *t->table);
+    if (t->handles) t->memory.put(t->memory.context, t->handles, t->level_capacity * sizeof *t->handles);
+    if (t->heads) t->memory.put(t->memory.context, t->heads, t->level_capacity * sizeof *t->heads);
+    hl_tracker_forget(t);
+}
+
+void hl_tracker_forget(hl_tracker *t)
+{
+    hl_tracker_memory memory = t->memory;
+    bool root = t->track_root, remember = t->remember_freed;
+    hl_scope serial = t->serial; /* handles are never reused while the instance lives */
+    hl_tracker_init(t, memory, root, remember);
+    t->serial = serial;
+}
+
+/* Grows an array to hold `want` elements of `size` bytes; false (unchanged) on failure. */
+static bool grow(hl_tracker *t, void **array, uint32_t *capacity, uint32_t want, size_t size)
+{
+    if (want <= *capacity) return true;
+    uint32_t fresh_capacity = *capacity ? *capacity : 8;
+    while (fresh_capacity < want) {
+        if (fresh_capacity > UINT32_MAX / 2) return false;
+        fresh_capacity *= 2;
+    }
+    void *fresh = t->memory.get(t->memory.context, (size_t)fresh_capacity * size);
+    if (!fresh) return false;
+    memset(fresh, 0, (size_t)fresh_capacity * size);
+    if (*array) {
+        memcpy(fresh, *array, (size_t)*capacity * size);
+        t->memory.put(t->memory.context, *array, (size_t)*capacity * size);
+    }
+    *array = fresh;
+    *capacity = fresh_capacity;
+    return true;
+}
+
+static uint32_t slot_of(const hl_tracker *t, hl_addr addr)
+{
+    uint32_t slot = hash(addr) & t->table_mask;
+    while (t->table[slot] && t->nodes[t->table[slot]].addr != addr) slot = (slot + 1) & t->table_mask;
+    return slot;
+}
+
+hl_tracked *hl_tracker_find(const hl_tracker *t, hl_addr addr)
+{
+    if (!t->table) return NULL;
+    uint32_t index = t->table[slot_of(t, addr)];
+    return index ? &t->nodes[index] : NULL;
+}
+
+static bool rehash(hl_tracker *t, uint32_t slots)
+{
+    uint32_t *fresh = t->memory.get(t->memory.context, (size_t)slots * sizeof *fresh);
+    if (!fresh) return false;
+    memset(fresh, 0, (size_t)slots * sizeof *fresh);
+    uint32_t *old = t->table, old_slots = t->table ? t->table_mask + 1 : 0;
+    t->table = fresh;
+    t->table_mask = slots - 1;
+    for (uint32_t i = 0; i < old_slots; i++)
+        if (old[i]) t->table[slot_of(t, t->nodes[old[i]].addr)] = old[i];
+    if (old) t->memory.put(t->memory.context, old, old_slots * sizeof *old);
+    return true;
+}
+
+/* Deletes addr's slot, shifting later entries of its cluster back (no tombstones). */
+static void table_delete(hl_tracker *t, hl_addr addr)
+{
+    uint32_t hole = slot_of(t, addr);
+    if (!t->table[hole]) return;
+    t->table[hole] = 0;
+    t->table_used--;
+    for (uint32_t next = (hole + 1) & t->table_mask; t->table[next]; next = (next + 1) & t->table_mask) {
+        uint32_t home = hash(t->nodes[t->table[next]].addr) & t->table_mask;
+        /* move the entry into the hole unless its home lies cyclically in (hole, next] */
+        bool stays = hole <= next ? (home > hole && home <= next) : (home > hole || home <= next);
+        if (!stays) {
+            t->table[hole] = t->table[next];
+            t->table[next] = 0;
+            hole = next;
+        }
+    }
+}
+
+static void link(hl_tracker *t, uint32_t index, uint32_t level)
+{
+    hl_tracked *n = &t->nodes[index];
+    n->level = level;
+    n->prev = 0;
+    n->next = t->heads[level];
+    if (n->next) t->nodes[n->next].prev = index;
+    t->heads[level] = index;
+}
+
+static void unlink_node(hl_tracker *t, uint32_t index)
+{
+    hl_tracked *n = &t->nodes[index];
+    if (n->prev) t->nodes[n->prev].next = n->next;
+    else t->heads[n->level] = n->next;
+    if (n->next) t->nodes[n->next].prev = n->prev;
+    n->prev = n->next = 0;
+}
+
+static bool ensure_levels(hl_tracker *t, uint32_t want)
+{
+    uint32_t capacity = t->level_capacity;
+    if (want < capacity) return true;
+    uint32_t c1 = capacity, c2 = capacity;
+    if (!grow(t, (void **)&t->handles, &c1, want + 1, sizeof *t->handles)) return false;
+    if (!grow(t, (void **)&t->heads, &c2, want + 1, sizeof *t->heads)) return false;
+    t->level_capacity = c1 < c2 ? c1 : c2;
+    return true;
+}
+
+hl_error hl_tracker_add_at(hl_tracker *t, hl_addr addr, hl_layout layout, hl_caps caps, uint32_t level)
+{
+    if (!ensure_levels(t, t->depth)) return HL_E_OUT_OF_MEMORY;
+    hl_tracked *old = hl_tracker_find(t, addr);
+    uint32_t index;
+    if (old) { /* a remembered freed address handed out again */
+        index = (uint32_t)(old - t->nodes);
+        if (old->live) { /* the backend handed out a live block again: keep counts sane */
+            unlink_node(t, index);
+            t->live_blocks--;
+        }
+    } else {
+        if ((t->table_used + 1) * 2 > (t->table ? t->table_mask + 1 : 0) &&
+            !rehash(t, t->table ? (t->table_mask + 1) * 2 : 64))
+            return HL_E_OUT_OF_MEMORY;
+        if (t->spare) {
+            index = t->spare;
+            t->spare = t->nodes[index].next;
+        } else {
+            if (!grow(t, (void **)&t->nodes, &t->node_capacity, t->node_count ? t->node_count + 1 : 2,
+                      sizeof *t->nodes))
+                return HL_E_OUT_OF_MEMORY;
+            if (!t->node_count) t->node_count = 1;
+            index = t->node_count++;
+        }
+        t->nodes[index].addr = addr;
+        t->table[slot_of(t, addr)] = index;
+        t->table_used++;
+    }
+    hl_tracked *n = &t->nodes[index];
+    n->size = layout.size;
+    n->align = layout.align;
+    n->caps = caps;
+    n->live = 1;
+    link(t, index, level);
+    t->live_blocks++;
+    return HL_E_OK;
+}
+
+hl_error hl_tracker_add(hl_tracker *t, hl_addr addr, hl_layout layout, hl_caps caps)
+{
+    if (!hl_tracker_wants(t)) return HL_E_OK;
+    return hl_tracker_add_at(t, addr, layout, caps, t->depth);
+}
+
+hl_error hl_tracker_classify_free(const hl_tracker *t, hl_addr addr, hl_layout layout)
+{
+    const hl_tracked *n = hl_tracker_find(t, addr);
+    if (!n) return HL_E_INVALID_POINTER;
+    if (!n->live) return HL_E_DOUBLE_FREE;
+    if (n->size != layout.size || n->align != layout.align) return HL_E_LAYOUT_MISMATCH;
+    return HL_E_OK;
+}
+
+static void drop(hl_tracker *t, uint32_t index)
+{
+    hl_tracked *n = &t->nodes[index];
+    if (n->live) {
+        unlink_node(t, index);
+        t->live_blocks--;
+    }
+    n->live = 0;
+    if (t->remember_freed) return;
+    table_delete(t, n->addr);
+    n->next = t->spare;
+    t->spare = index;
+}
+
+void hl_tracker_remove(hl_tracker *t, hl_addr addr)
+{
+    hl_tracked *n = hl_tracker_find(t, addr);
+    if (n && n->live) drop(t, (uint32_t)(n - t->nodes));
+}
+
+hl_error hl_tracker_moved(hl_tracker *t, hl_addr old_addr, hl_addr new_addr, size_t new_size)
+{
+    hl_tracked *n = hl_tracker_find(t, old_addr);
+    if (!n || !n->live) return HL_E_OK; /* untracked root block */
+    if (old_addr == new_addr) {
+        n->size = new_size;
+        return HL_E_OK;
+    }
+    hl_layout layout = {new_size, n->align};
+    hl_caps caps = n->caps;
+    uint32_t level = n->level;
+    hl_error e = hl_tracker_add_at(t, new_addr, layout, caps, level);
+    if (e != HL_E_OK) return e;
+    hl_tracker_remove(t, old_addr);
+    return HL_E_OK;
+}
+
+hl_error hl_tracker_enter(hl_tracker *t, hl_scope *out)
+{
+    if (!ensure_levels(t, t->depth + 1)) return HL_E_OUT_OF_MEMORY;
+    t->depth++;
+    t->handles[t->depth] = ++t->serial;
+    t->heads[t->depth] = 0;
+    *out = t->serial;
+    return HL_E_OK;
+}
+
+uint32_t hl_tracker_level(const hl_tracker *t, hl_scope handle)
+{
+    for (uint32_t level = t->depth; level > 0; level--)
+        if (t->handles[level] == handle) return level;
+    return 0;
+}
+
+void hl_tracker_close_from(hl_tracker *t, uint32_t level, hl_tracker_release release, void *context)
+{
+    if (!t->heads) {
+        t->depth = level ? level - 1 : 0;
+        return;
+    }
+    for (uint32_t l = t->depth; l >= level; l--) {
+        while (t->heads[l]) {
+            uint32_t index = t->heads[l];
+            hl_tracked n = t->nodes[index];
+            drop(t, index);
+            release(context, n.addr, (hl_layout){n.size, n.align});
+        }
+        if (l == 0) break;
+    }
+    t->depth = level ? level - 1 : 0;
+}
+
+void hl_tracker_each_live(hl_tracker *t, hl_tracker_release release, void *context)
+{
+    hl_tracker_close_from(t, 0, release, context);
+}
+
+hl_error hl_tracker_check(const hl_tracker *t, char *message, size_t capacity)
+{
+    uint64_t listed = 0;
+    for (uint32_t l = 0; t->heads && l <= t->depth; l++) {
+        uint32_t prev = 0;
+        for (uint32_t i = t->heads[l]; i; prev = i, i = t->nodes[i].next) {
+            const hl_tracked *n = &t->nodes[i];
+            if (!n->live || n->level != l || n->prev != prev) {
+                snprintf(message, capacity, "tracker: node at 0x%llx is badly linked at level %u",
+                         (unsigned long long)n->addr, l);
+                return HL_E_CORRUPTED;
+            }
+            if (hl_tracker_find(t, n->addr) != n) {
+                snprintf(message, capacity, "tracker: live block 0x%llx is not in the table",
+                         (unsigned long long)n->addr);
+                return HL_E_CORRUPTED;
+            }
+            if (++listed > t->node_count) {
+                snprintf(message, capacity, "tracker: level %u's list has a cycle", l);
+                return HL_E_CORRUPTED;
+            }
+        }
+    }
+    if (listed != t->live_blocks) {
+        snprintf(message, capacity, "tracker: %llu blocks on lists, %llu counted live", (unsigned long long)listed,
+                 (unsigned long long)t->live_blocks);
+        return HL_E_CORRUPTED;
+    }
+    return HL_E_OK;
+}
+
+hl_error hl_tracker_reserve(hl_tracker *t)
+{
+    if (!ensure_levels(t, t->depth)) return HL_E_OUT_OF_MEMORY;
+    if ((t->table_used + 1) * 2 > (t->table ? t->table_mask + 1 : 0) &&
+        !rehash(t, t->table ? (t->table_mask + 1) * 2 : 64))
+        return HL_E_OUT_OF_MEMORY;
+    if (!t->spare && !grow(t, (void **)&t->nodes, &t->node_capacity, t->node_count ? t->node_count + 1 : 2,
+                           sizeof *t->nodes))
+        return HL_E_OUT_OF_MEMORY;
+    return HL_E_OK;
+}
+
+hl_error hl_tracker_exit(hl_tracker *t, const hl_tracker_host *host, hl_scope handle)
+{
+    uint32_t level = hl_tracker_level(t, handle);
+    if (!level) return HL_E_INVALID_ARGUMENT;
+    hl_tracker_close_from(t, level, host->release, host->context);
+    return HL_E_OK;
+}
+
+hl_addr hl_tracker_promote(hl_tracker *t, const hl_tracker_host *host, hl_scope handle, hl_addr block,
+                           hl_layout layout, size_t n, hl_error *error)
+{
+    uint32_t level = hl_tracker_level(t, handle);
+    hl_tracked *node = hl_tracker_find(t, block);
+    if (!level || !node || !node->live || node->level < level || n > node->size) {
+        *error = HL_E_INVALID_ARGUMENT;
+        return 0;
+    }
+    hl_caps caps = node->caps;
+    hl_layout survivor = {n, layout.align};
+    hl_addr fresh = host->alloc(host->context, survivor);
+    if (!fresh) {
+        *error = HL_E_OUT_OF_MEMORY;
+        return 0;
+    }
+    unsigned char *to = host->view(host->context, fresh, n ? n : 1);
+    const unsigned char *from = host->view(host->context, block, n ? n : 1);
+    for (size_t i = 0; i < n; i++) to[i] = from[i];
+    if (hl_tracker_add_at(t, fresh, survivor, caps, level - 1) != HL_E_OK) {
+        host->release(host->context, fresh, survivor);
+        *error = HL_E_OUT_OF_MEMORY;
+        return 0;
+    }
+    hl_tracker_close_from(t, level, host->release, host->context);
+    return fresh;
+}

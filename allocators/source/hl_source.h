@@ -1,0 +1,84 @@
+/* hl_source.h: the memory-source layer. A reference backend gets memory only from a
+ * source: an address space it grows on demand, whose committed bytes are the
+ * backend's footprint (CONTRACT.md, "Memory sources").
+ *
+ * Addresses: a source maps backend addresses (hl_addr) to host bytes. For os pages and
+ * static buffers an address is the host pointer; for linear memory it is the u32
+ * offset into the memory (address 0 is the memory's first byte). Offsets below
+ * hl_source.heap_base are never handed out as blocks (linear: 1024; 0 is never a
+ * block anywhere). */
+#ifndef HL_SOURCE_H
+#define HL_SOURCE_H
+
+#include "heaplab.h"
+
+typedef enum hl_source_kind { HL_SOURCE_OS, HL_SOURCE_STATIC, HL_SOURCE_LINEAR } hl_source_kind;
+
+#define HL_LINEAR_PAGE 65536u
+#define HL_LINEAR_HEAP_BASE 1024u
+#define HL_LINEAR_MAX_PAGES 65536u
+
+/* What a backend spec says about its source (parsed by hl_source_option). */
+typedef struct hl_source_config {
+    hl_source_kind kind; /* source=os|static|linear (default os) */
+    uint64_t size;       /* os: bytes reserved (default 4G); static: bytes used of the buffer */
+    uint32_t max_pages;  /* linear: maximum 64 KiB pages (default 65536 = 4 GiB) */
+    bool huge;           /* os: ask for huge pages (MAP_HUGETLB, else MADV_HUGEPAGE) */
+    bool size_given;
+} hl_source_config;
+
+/* Invariants: [0, committed) of the address space is readable and writable;
+ * committed <= reserved; committed is a multiple of page; peak >= committed. */
+typedef struct hl_source {
+    hl_source_kind kind;
+    unsigned char *host;  /* host address of the space's first byte */
+    hl_addr origin;       /* the backend address of host[0] */
+    size_t committed;     /* bytes usable from the start */
+    size_t reserved;      /* the most it can ever commit */
+    size_t peak;          /* largest committed seen */
+    size_t page;          /* 4 KiB (os, static) or 64 KiB (linear) */
+    size_t heap_base;     /* first offset a block may start at */
+    bool mapped;          /* host was mmap'ed by the source (os, linear) */
+    const char *huge;     /* "none", "MAP_HUGETLB" or "MADV_HUGEPAGE": what took effect */
+} hl_source;
+
+/* Defaults: os, 4G reserve, 65536 pages, no huge pages. */
+void hl_source_config_init(hl_source_config *config);
+/* Applies key=value if key is a source option. Returns 1 if applied, 0 if key is not
+ * a source option, -1 for a bad value (why written into message). */
+int hl_source_option(hl_source_config *config, const char *key, const char *value, char *message,
+                     size_t capacity);
+
+/* Opens a source. buffer/buffer_size is the caller's buffer (static only; it must be
+ * given then). Commits the first `initial` bytes. Fails with INVALID_ARGUMENT (static
+ * without a buffer, sizes that make no sense) or OUT_OF_MEMORY; *source untouched. */
+hl_error hl_source_open(hl_source *source, const hl_source_config *config, void *buffer,
+                        size_t buffer_size, size_t initial, char *message, size_t capacity);
+/* Releases what the source mapped (never the caller's buffer). */
+void hl_source_close(hl_source *source);
+
+/* Makes [0, bytes) committed (rounded up to whole pages). OK if already; else
+ * OUT_OF_MEMORY with nothing changed (past the reservation, the buffer or max_pages). */
+hl_error hl_source_commit(hl_source *source, size_t bytes);
+/* Linear memory's memory.grow: adds pages, returns the OLD page count, or -1 (nothing
+ * changed) past max_pages. */
+int64_t hl_source_grow_pages(hl_source *source, uint32_t pages);
+
+/* The host bytes of [addr, addr + len) if they lie in committed memory, else NULL. */
+static inline void *hl_source_host(const hl_source *source, hl_addr addr, size_t len)
+{
+    hl_addr offset = addr - source->origin;
+    if (addr < source->origin || offset > source->committed || len > source->committed - offset) return 0;
+    return source->host + offset;
+}
+/* The backend address of offset. */
+static inline hl_addr hl_source_addr(const hl_source *source, size_t offset) { return source->origin + offset; }
+/* The offset of a backend address (no check). */
+static inline size_t hl_source_offset(const hl_source *source, hl_addr addr) { return (size_t)(addr - source->origin); }
+
+typedef enum hl_protection { HL_PROT_NONE, HL_PROT_R, HL_PROT_RW, HL_PROT_RX } hl_protection;
+/* Changes the protection of the committed pages covering [offset, offset + len)
+ * (os pages only; UNSUPPORTED elsewhere; INVALID_ARGUMENT outside committed). */
+hl_error hl_source_protect(hl_source *source, size_t offset, size_t len, hl_protection protection);
+
+#endif
