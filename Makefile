@@ -74,7 +74,7 @@ deps:
 
 test: build/heaplab build/asan/heaplab build/asan/heaplab-test build/release/heaplab-test $(UNIT_BINS) \
       build/asan/tests/plugin_old_contract.so
-	$(PYTHON) -m pytest -q tests
+	$(PYTHON) -m pytest tests
 
 unit: $(UNIT_BINS)
 
