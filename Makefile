@@ -25,6 +25,9 @@ obj = $(patsubst %.c,build/$(1)/obj/%.o,$(2))
 .PHONY: all deps test unit run bench bench-replay clean
 all: build/heaplab
 
+# keep object files make considers intermediate (unit-test objects)
+.SECONDARY:
+
 # ---------------------------------------------------------------- variants
 build/release/obj/%.o: %.c
 	@mkdir -p $(dir $@)

@@ -95,8 +95,15 @@ hl_error hl_source_open(hl_source *source, const hl_source_config *config, void 
         s.reserved = linear ? (size_t)config->max_pages * HL_LINEAR_PAGE : round_up((size_t)config->size, s.page);
         void *p = MAP_FAILED;
         if (!linear && config->huge) {
-            p = mmap(NULL, s.reserved, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_HUGETLB, -1, 0);
-            if (p != MAP_FAILED) s.huge = "MAP_HUGETLB";
+            /* Without MAP_NORESERVE: the kernel must reserve the huge pages now, or
+             * refuse (instead of a SIGBUS at first touch). */
+            size_t huge_page = 2u << 20, reserve = round_up(s.reserved, huge_page);
+            p = mmap(NULL, reserve, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+            if (p != MAP_FAILED) {
+                s.huge = "MAP_HUGETLB";
+                s.page = huge_page;
+                s.reserved = reserve;
+            }
         }
         if (p == MAP_FAILED) p = mmap(NULL, s.reserved, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
         if (p == MAP_FAILED)

@@ -1,0 +1,80 @@
+/* test_libc.c: the libc adapter over glibc. */
+#include "backend_util.h"
+#include "unit.h"
+
+#define LIBC (hl_backend_libc())
+
+static instance in;
+
+TEST(blocks_alignment_and_realloc)
+{
+    CHECK_EQ(make_instance(&in, LIBC, "", 0), HL_E_OK);
+    for (size_t align = 1; align <= 65536; align *= 4) {
+        hl_addr p = alloc_in(&in, 100, align);
+        CHECK(p != 0 && p % (align > 16 ? align : 16) == 0);
+        CHECK(LIBC->usable_size(in.heap, p, (hl_layout){100, align}) >= 100);
+        fill(&in, p, 100, (unsigned char)align);
+        hl_error e = HL_E_OK;
+        hl_addr q = LIBC->realloc(in.heap, p, (hl_layout){100, align}, 5000, &e);
+        CHECK(q != 0 && q % (align > 16 ? align : 16) == 0); /* realloc keeps the alignment */
+        CHECK(holds(&in, q, 100, (unsigned char)align));
+        q = LIBC->realloc(in.heap, q, (hl_layout){5000, align}, 0, &e); /* size 0 stays a live block */
+        CHECK(q != 0);
+        CHECK_EQ(LIBC->free(in.heap, q, (hl_layout){0, align}), HL_E_OK);
+    }
+    CHECK_EQ(stats_of(&in).live_blocks, 0);
+    CHECK_EQ(stats_of(&in).live_bytes, 0);
+    hl_error e = HL_E_OK;
+    CHECK_EQ(LIBC->alloc(in.heap, (hl_layout){8, 6}, 0, &e), 0);
+    CHECK_EQ(e, HL_E_INVALID_ARGUMENT);
+    CHECK_EQ(LIBC->alloc(in.heap, (hl_layout){8, 8}, HL_CAP_DMA, &e), 0);
+    CHECK_EQ(e, HL_E_UNSUPPORTED);
+    hl_info info;
+    LIBC->describe(in.heap, &info);
+    CHECK_EQ(info.backend_class, HL_CLASS_FOREIGN);
+    CHECK_EQ(info.misuse, 0); /* glibc aborts on misuse: nothing is declared */
+    drop_instance(&in);
+}
+
+TEST(one_instance_per_process)
+{
+    CHECK_EQ(make_instance(&in, LIBC, "", 0), HL_E_OK);
+    instance second;
+    CHECK_EQ(make_instance(&second, LIBC, "", 0), HL_E_UNSUPPORTED);
+    CHECK(strstr(second.error, "one instance per process") != NULL);
+    drop_instance(&in);
+    CHECK_EQ(make_instance(&second, LIBC, "", 0), HL_E_OK);
+    drop_instance(&second);
+    CHECK_EQ(make_instance(&in, LIBC, "x=1", 0), HL_E_INVALID_ARGUMENT);
+}
+
+TEST(scopes_free_all_and_footprint)
+{
+    CHECK_EQ(make_instance(&in, LIBC, "", 0), HL_E_OK);
+    hl_scope s;
+    CHECK_EQ(LIBC->enter_scope(in.heap, &s), HL_E_OK);
+    for (int i = 0; i < 1000; i++) alloc_in(&in, 4096, 16);
+#ifndef __SANITIZE_ADDRESS__ /* ASan replaces malloc: mallinfo2 says nothing (tests/test_replay.py
+                                checks the figure on the release driver) */
+    CHECK(stats_of(&in).footprint >= 1000 * 4096); /* mallinfo2 sees the trace's blocks */
+#endif
+    CHECK_EQ(LIBC->exit_scope(in.heap, s), HL_E_OK);
+    CHECK_EQ(stats_of(&in).live_blocks, 0);
+    for (int i = 0; i < 100; i++) alloc_in(&in, 64, 16);
+    CHECK_EQ(LIBC->free_all(in.heap), HL_E_OK);
+    CHECK_EQ(stats_of(&in).live_blocks, 0);
+#ifndef __SANITIZE_ADDRESS__
+    CHECK(stats_of(&in).peak_footprint >= 1000 * 4096);
+#endif
+    CHECK(healthy(&in));
+    alloc_in(&in, 64, 16); /* destroy frees it: LeakSanitizer would say otherwise */
+    drop_instance(&in);
+}
+
+int main(void)
+{
+    RUN(blocks_alignment_and_realloc);
+    RUN(one_instance_per_process);
+    RUN(scopes_free_all_and_footprint);
+    return unit_summary();
+}

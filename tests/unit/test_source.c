@@ -1,0 +1,117 @@
+/* test_source.c: the three memory sources. */
+#include "hl_source.h"
+#include "unit.h"
+
+#include <setjmp.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+
+static hl_source_config config_of(hl_source_kind kind)
+{
+    hl_source_config c;
+    hl_source_config_init(&c);
+    c.kind = kind;
+    return c;
+}
+
+TEST(os_commits_on_demand_and_reports_it)
+{
+    hl_source_config c = config_of(HL_SOURCE_OS);
+    c.size = 1 << 20;
+    hl_source s;
+    char why[200];
+    CHECK_EQ(hl_source_open(&s, &c, NULL, 0, 100, why, sizeof why), HL_E_OK);
+    CHECK_EQ(s.committed, 4096);
+    CHECK_EQ(s.origin, (hl_addr)s.host);
+    CHECK(hl_source_host(&s, s.origin + 4000, 96) != NULL);
+    CHECK(hl_source_host(&s, s.origin + 4000, 97) == NULL);
+    CHECK_EQ(hl_source_commit(&s, 10000), HL_E_OK);
+    CHECK_EQ(s.committed, 12288);
+    memset(s.host, 1, s.committed); /* really writable */
+    CHECK_EQ(hl_source_commit(&s, (1 << 20) + 1), HL_E_OUT_OF_MEMORY);
+    CHECK_EQ(s.committed, 12288);
+    CHECK_EQ(s.peak, 12288);
+    CHECK_EQ(hl_source_protect(&s, 0, 4096, HL_PROT_R), HL_E_OK);
+    CHECK_EQ(hl_source_protect(&s, 0, 4096, HL_PROT_RW), HL_E_OK);
+    CHECK_EQ(hl_source_protect(&s, 12288, 1, HL_PROT_R), HL_E_INVALID_ARGUMENT);
+    hl_source_close(&s);
+}
+
+TEST(os_huge_pages_fall_back_to_advice)
+{
+    hl_source_config c = config_of(HL_SOURCE_OS);
+    c.size = 8 << 20;
+    c.huge = true;
+    hl_source s;
+    char why[200];
+    CHECK_EQ(hl_source_open(&s, &c, NULL, 0, 4096, why, sizeof why), HL_E_OK);
+    /* MAP_HUGETLB needs reserved huge pages (none here); the advice path runs */
+    CHECK(strcmp(s.huge, "MAP_HUGETLB") == 0 || strcmp(s.huge, "MADV_HUGEPAGE") == 0);
+    hl_source_close(&s);
+}
+
+TEST(static_buffer_ends_where_the_buffer_does)
+{
+    static unsigned char buffer[8192] __attribute__((aligned(16)));
+    hl_source_config c = config_of(HL_SOURCE_STATIC);
+    hl_source s;
+    char why[200];
+    CHECK_EQ(hl_source_open(&s, &c, NULL, 0, 0, why, sizeof why), HL_E_INVALID_ARGUMENT);
+    CHECK(strstr(why, "needs a caller buffer") != NULL);
+    CHECK_EQ(hl_source_open(&s, &c, buffer, sizeof buffer, 100, why, sizeof why), HL_E_OK);
+    CHECK(s.host == buffer);
+    CHECK_EQ(hl_source_commit(&s, 8192), HL_E_OK);
+    CHECK_EQ(hl_source_commit(&s, 8193), HL_E_OUT_OF_MEMORY);
+    CHECK_EQ(hl_source_protect(&s, 0, 16, HL_PROT_R), HL_E_UNSUPPORTED);
+    hl_source_close(&s);
+}
+
+TEST(linear_memory_is_wasm32)
+{
+    hl_source_config c = config_of(HL_SOURCE_LINEAR);
+    c.max_pages = 3;
+    hl_source s;
+    char why[200];
+    CHECK_EQ(hl_source_open(&s, &c, NULL, 0, 1, why, sizeof why), HL_E_OK);
+    CHECK_EQ(s.origin, 0);
+    CHECK_EQ(s.heap_base, 1024);
+    CHECK_EQ(s.page, 65536);
+    CHECK_EQ(s.committed, 65536);
+    CHECK_EQ(hl_source_grow_pages(&s, 1), 1); /* the old page count */
+    CHECK_EQ(hl_source_grow_pages(&s, 1), 2);
+    CHECK_EQ(hl_source_grow_pages(&s, 1), -1); /* past max_pages: nothing changes */
+    CHECK_EQ(s.committed, 3 * 65536);
+    unsigned char *host = s.host;
+    CHECK(hl_source_host(&s, 1024, 16) == host + 1024); /* memory never moves */
+    CHECK(hl_source_host(&s, 3 * 65536 - 1, 2) == NULL);
+    hl_source_close(&s);
+}
+
+TEST(options)
+{
+    hl_source_config c;
+    hl_source_config_init(&c);
+    char why[200];
+    CHECK_EQ(hl_source_option(&c, "source", "linear", why, sizeof why), 1);
+    CHECK_EQ(c.kind, HL_SOURCE_LINEAR);
+    CHECK_EQ(hl_source_option(&c, "max_pages", "16", why, sizeof why), 1);
+    CHECK_EQ(c.max_pages, 16);
+    CHECK_EQ(hl_source_option(&c, "max_pages", "65537", why, sizeof why), -1);
+    CHECK_EQ(hl_source_option(&c, "size", "2M", why, sizeof why), 1);
+    CHECK_EQ(c.size, 2u << 20);
+    CHECK_EQ(hl_source_option(&c, "size", "2Q", why, sizeof why), -1);
+    CHECK(strstr(why, "size='2Q'") != NULL);
+    CHECK_EQ(hl_source_option(&c, "huge", "yes", why, sizeof why), -1);
+    CHECK_EQ(hl_source_option(&c, "detect", "1", why, sizeof why), 0); /* not a source key */
+}
+
+int main(void)
+{
+    RUN(os_commits_on_demand_and_reports_it);
+    RUN(os_huge_pages_fall_back_to_advice);
+    RUN(static_buffer_ends_where_the_buffer_does);
+    RUN(linear_memory_is_wasm32);
+    RUN(options);
+    return unit_summary();
+}
