@@ -65,27 +65,28 @@ static bool grow(hl_tracker *t, void **array, uint32_t *capacity, uint32_t want,
 static uint32_t slot_of(const hl_tracker *t, hl_addr addr)
 {
     uint32_t slot = hash(addr) & t->table_mask;
-    while (t->table[slot] && t->nodes[t->table[slot]].addr != addr) slot = (slot + 1) & t->table_mask;
+    while (t->table[slot].index && t->table[slot].addr != addr) slot = (slot + 1) & t->table_mask;
     return slot;
 }
 
 hl_tracked *hl_tracker_find(const hl_tracker *t, hl_addr addr)
 {
     if (!t->table) return NULL;
-    uint32_t index = t->table[slot_of(t, addr)];
+    uint32_t index = t->table[slot_of(t, addr)].index;
     return index ? &t->nodes[index] : NULL;
 }
 
 static bool rehash(hl_tracker *t, uint32_t slots)
 {
-    uint32_t *fresh = t->memory.get(t->memory.context, (size_t)slots * sizeof *fresh);
+    hl_tracker_slot *fresh = t->memory.get(t->memory.context, (size_t)slots * sizeof *fresh);
     if (!fresh) return false;
     memset(fresh, 0, (size_t)slots * sizeof *fresh);
-    uint32_t *old = t->table, old_slots = t->table ? t->table_mask + 1 : 0;
+    hl_tracker_slot *old = t->table;
+    uint32_t old_slots = t->table ? t->table_mask + 1 : 0;
     t->table = fresh;
     t->table_mask = slots - 1;
     for (uint32_t i = 0; i < old_slots; i++)
-        if (old[i]) t->table[slot_of(t, t->nodes[old[i]].addr)] = old[i];
+        if (old[i].index) t->table[slot_of(t, old[i].addr)] = old[i];
     if (old) t->memory.put(t->memory.context, old, old_slots * sizeof *old);
     return true;
 }
@@ -94,16 +95,16 @@ static bool rehash(hl_tracker *t, uint32_t slots)
 static void table_delete(hl_tracker *t, hl_addr addr)
 {
     uint32_t hole = slot_of(t, addr);
-    if (!t->table[hole]) return;
-    t->table[hole] = 0;
+    if (!t->table[hole].index) return;
+    t->table[hole] = (hl_tracker_slot){0, 0};
     t->table_used--;
-    for (uint32_t next = (hole + 1) & t->table_mask; t->table[next]; next = (next + 1) & t->table_mask) {
-        uint32_t home = hash(t->nodes[t->table[next]].addr) & t->table_mask;
+    for (uint32_t next = (hole + 1) & t->table_mask; t->table[next].index; next = (next + 1) & t->table_mask) {
+        uint32_t home = hash(t->table[next].addr) & t->table_mask;
         /* move the entry into the hole unless its home lies cyclically in (hole, next] */
         bool stays = hole <= next ? (home > hole && home <= next) : (home > hole || home <= next);
         if (!stays) {
             t->table[hole] = t->table[next];
-            t->table[next] = 0;
+            t->table[next] = (hl_tracker_slot){0, 0};
             hole = next;
         }
     }
@@ -165,7 +166,7 @@ hl_error hl_tracker_add_at(hl_tracker *t, hl_addr addr, hl_layout layout, hl_cap
             index = t->node_count++;
         }
         t->nodes[index].addr = addr;
-        t->table[slot_of(t, addr)] = index;
+        t->table[slot_of(t, addr)] = (hl_tracker_slot){addr, index};
         t->table_used++;
     }
     hl_tracked *n = &t->nodes[index];

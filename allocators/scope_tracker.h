@@ -38,13 +38,19 @@ typedef struct hl_tracked {
     uint32_t prev, next;
 } hl_tracked;
 
+/* A hash slot holds the address with its node, so probing stays inside the table. */
+typedef struct hl_tracker_slot {
+    hl_addr addr;
+    uint32_t index; /* 0: empty */
+} hl_tracker_slot;
+
 typedef struct hl_tracker {
     hl_tracker_memory memory;
     bool track_root;     /* register blocks allocated outside every scope too */
     bool remember_freed; /* keep freed addresses (DOUBLE_FREE detection) */
     hl_tracked *nodes;   /* [0] unused */
     uint32_t node_count, node_capacity, spare; /* spare: a list of unused nodes via next */
-    uint32_t *table;
+    hl_tracker_slot *table;
     uint32_t table_mask, table_used;
     hl_scope *handles; /* handles[level], level 1..depth */
     uint32_t *heads;   /* heads[level]: first node of the level's list */

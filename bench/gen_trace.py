@@ -2,9 +2,10 @@
 """Writes a synthetic heaplab trace: a ramp to LIVE live blocks, then a steady
 state of random allocs, frees and reallocs around that level, then frees.
 
-Sizes follow a small-object-heavy mix (most blocks 8..128 bytes, some up to 4 KiB,
-a few up to 64 KiB), the shape recorded programs usually have. Deterministic for a
-given --seed.
+Sizes follow a small-object-heavy mix, the shape recorded programs usually have:
+90% of blocks 1..128 bytes, 9% 129..1024, 1% 1 KiB..16 KiB; and most objects die
+young: 80% of the frees and reallocs pick one of the 1024 youngest live blocks, the
+rest any live block. Deterministic for a given --seed.
 
 usage: bench/gen_trace.py [--ops N] [--live N] [--seed N] OUTPUT
 """
@@ -15,11 +16,18 @@ import sys
 
 def size_of(rng):
     r = rng.random()
-    if r < 0.80:
+    if r < 0.90:
         return rng.randint(1, 128)
-    if r < 0.97:
-        return rng.randint(129, 4096)
-    return rng.randint(4097, 65536)
+    if r < 0.99:
+        return rng.randint(129, 1024)
+    return rng.randint(1025, 16384)
+
+
+def pick(rng, live):
+    """An index into live (oldest first): usually a young block."""
+    if rng.random() < 0.8:
+        return len(live) - 1 - rng.randrange(min(1024, len(live)))
+    return rng.randrange(len(live))
 
 
 def main():
@@ -45,11 +53,11 @@ def main():
             live.append(next_id)
             next_id += 1
         elif r < 0.90:
-            i = rng.randrange(len(live))
+            i = pick(rng, live)
             live[i], live[-1] = live[-1], live[i]
             lines.append(f"free {live.pop()}")
         else:
-            lines.append(f"realloc {rng.choice(live)} {size_of(rng)}")
+            lines.append(f"realloc {live[pick(rng, live)]} {size_of(rng)}")
     rng.shuffle(live)
     for block in live:
         lines.append(f"free {block}")

@@ -4,13 +4,18 @@
  * hash on the id; entries are never deleted, so indexes are stable and a freed id
  * keeps its last address and layout for the misuse operations.
  * Scope levels are doubly linked lists through the entries (prev/next); the address
- * index is a treap through the entries (left/right/priority), keyed by address.
+ * index (addr_index.c) orders the live blocks by address.
  * Invariants: see hl_harness.h, "block map"; checked by hl_blockmap_check. */
-#include "hl_harness.h"
+#include "addr_index.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+struct slot {
+    uint64_t id;
+    uint32_t index;
+};
 
 typedef struct scope_level {
     uint32_t scope_id;
@@ -21,11 +26,12 @@ typedef struct scope_level {
 struct hl_blockmap {
     hl_block *entries; /* [0] unused */
     uint32_t count, capacity;
-    uint32_t *table; /* hash slots: entry index, 0 = empty */
+    struct slot *table; /* hash slots: the id and its entry index (0 = empty), so a
+                           probe never leaves the table until it hits */
     uint32_t table_mask;
     scope_level *levels; /* [0] is the level outside every scope */
     uint32_t depth, level_capacity;
-    uint32_t root; /* address index root */
+    addr_index index;
     uint64_t live_blocks, live_bytes;
 };
 
@@ -58,20 +64,20 @@ void hl_blockmap_free(hl_blockmap *map)
     hl_mem_free(map->entries);
     hl_mem_free(map->table);
     hl_mem_free(map->levels);
+    addr_index_free(&map->index);
     hl_mem_free(map);
 }
 
 static uint32_t slot_of(const hl_blockmap *map, uint64_t id)
 {
     uint32_t slot = (uint32_t)mix64(id) & map->table_mask;
-    while (map->table[slot] && map->entries[map->table[slot]].id != id)
-        slot = (slot + 1) & map->table_mask;
+    while (map->table[slot].index && map->table[slot].id != id) slot = (slot + 1) & map->table_mask;
     return slot;
 }
 
 hl_block *hl_blockmap_find(hl_blockmap *map, uint64_t id)
 {
-    uint32_t index = map->table[slot_of(map, id)];
+    uint32_t index = map->table[slot_of(map, id)].index;
     return index ? &map->entries[index] : NULL;
 }
 
@@ -80,13 +86,14 @@ static void rehash(hl_blockmap *map)
     hl_mem_free(map->table);
     map->table_mask = map->table_mask * 2 + 1;
     map->table = hl_mem_alloc((size_t)(map->table_mask + 1) * sizeof *map->table);
-    for (uint32_t i = 1; i < map->count; i++) map->table[slot_of(map, map->entries[i].id)] = i;
+    for (uint32_t i = 1; i < map->count; i++)
+        map->table[slot_of(map, map->entries[i].id)] = (struct slot){map->entries[i].id, i};
 }
 
 hl_block *hl_blockmap_get(hl_blockmap *map, uint64_t id)
 {
     uint32_t slot = slot_of(map, id);
-    if (map->table[slot]) return &map->entries[map->table[slot]];
+    if (map->table[slot].index) return &map->entries[map->table[slot].index];
     if (map->count == map->capacity) {
         if (map->capacity > UINT32_MAX / 2) {
             fprintf(stderr, "heaplab: more than 2^31 distinct block ids\n");
@@ -99,8 +106,7 @@ hl_block *hl_blockmap_get(hl_blockmap *map, uint64_t id)
     hl_block *block = &map->entries[index];
     memset(block, 0, sizeof *block);
     block->id = id;
-    block->priority = (uint32_t)mix64(index ^ 0x9e3779b97f4a7c15ULL);
-    map->table[slot] = index;
+    map->table[slot] = (struct slot){id, index};
     if ((uint64_t)map->count * 2 > map->table_mask) rehash(map);
     return &map->entries[index];
 }
@@ -219,151 +225,32 @@ uint64_t hl_blockmap_live_bytes(const hl_blockmap *map) { return map->live_bytes
 
 static hl_addr extent_end(const hl_block *b) { return b->addr + (b->layout.size ? b->layout.size : 1); }
 
-/* Inserts entry `index` under *root (a treap ordered by addr, max-heap on priority). */
-static void treap_insert(hl_blockmap *map, uint32_t *root, uint32_t index)
-{
-    if (!*root) {
-        *root = index;
-        return;
-    }
-    hl_block *node = &map->entries[*root], *block = &map->entries[index];
-    if (block->addr < node->addr) {
-        treap_insert(map, &node->left, index);
-        if (map->entries[node->left].priority > node->priority) { /* rotate right */
-            uint32_t left = node->left;
-            node->left = map->entries[left].right;
-            map->entries[left].right = *root;
-            *root = left;
-        }
-    } else {
-        treap_insert(map, &node->right, index);
-        if (map->entries[node->right].priority > node->priority) { /* rotate left */
-            uint32_t right = node->right;
-            node->right = map->entries[right].left;
-            map->entries[right].left = *root;
-            *root = right;
-        }
-    }
-}
-
-static void treap_remove(hl_blockmap *map, uint32_t *root, uint32_t index)
-{
-    while (*root != index) {
-        hl_block *node = &map->entries[*root];
-        root = map->entries[index].addr < node->addr ? &node->left : &node->right;
-        if (!*root) return;
-    }
-    /* rotate the node down until it has at most one child, then splice it out */
-    for (;;) {
-        hl_block *node = &map->entries[index];
-        if (!node->left || !node->right) {
-            *root = node->left ? node->left : node->right;
-            node->left = node->right = 0;
-            return;
-        }
-        if (map->entries[node->left].priority > map->entries[node->right].priority) {
-            uint32_t left = node->left;
-            node->left = map->entries[left].right;
-            map->entries[left].right = index;
-            *root = left;
-            root = &map->entries[left].right;
-        } else {
-            uint32_t right = node->right;
-            node->right = map->entries[right].left;
-            map->entries[right].left = index;
-            *root = right;
-            root = &map->entries[right].left;
-        }
-    }
-}
-
-/* The indexed block with the largest addr <= addr, or 0. */
-static uint32_t floor_of(const hl_blockmap *map, hl_addr addr)
-{
-    uint32_t best = 0;
-    for (uint32_t i = map->root; i;) {
-        const hl_block *node = &map->entries[i];
-        if (node->addr <= addr) {
-            best = i;
-            i = node->right;
-        } else {
-            i = node->left;
-        }
-    }
-    return best;
-}
-
-/* The indexed block with the smallest addr > addr, or 0. */
-static uint32_t above(const hl_blockmap *map, hl_addr addr)
-{
-    uint32_t best = 0;
-    for (uint32_t i = map->root; i;) {
-        const hl_block *node = &map->entries[i];
-        if (node->addr > addr) {
-            best = i;
-            i = node->left;
-        } else {
-            i = node->right;
-        }
-    }
-    return best;
-}
-
 void hl_blockmap_index(hl_blockmap *map, hl_block *block, bool *overlap, uint64_t *other)
 {
-    *overlap = false;
-    uint32_t before = floor_of(map, block->addr);
-    if (before && extent_end(&map->entries[before]) > block->addr) {
-        *overlap = true;
-        *other = map->entries[before].id;
+    addr_item item = {block->addr, extent_end(block), index_of(map, block)};
+    uint32_t clash = 0;
+    *overlap = !addr_index_insert(&map->index, item, &clash);
+    if (*overlap) {
+        *other = map->entries[clash].id;
         return;
     }
-    uint32_t after = above(map, block->addr);
-    if (after && map->entries[after].addr < extent_end(block)) {
-        *overlap = true;
-        *other = map->entries[after].id;
-        return;
-    }
-    block->left = block->right = 0;
-    treap_insert(map, &map->root, index_of(map, block));
     block->in_index = 1;
 }
 
 void hl_blockmap_unindex(hl_blockmap *map, hl_block *block)
 {
     if (!block->in_index) return;
-    treap_remove(map, &map->root, index_of(map, block));
+    addr_index_remove(&map->index, block->addr);
     block->in_index = 0;
 }
 
 hl_block *hl_blockmap_at(hl_blockmap *map, hl_addr addr)
 {
-    uint32_t i = floor_of(map, addr);
-    if (i && addr < extent_end(&map->entries[i])) return &map->entries[i];
-    return NULL;
+    const addr_item *item = addr_index_at(&map->index, addr);
+    return item ? &map->entries[item->entry] : NULL;
 }
 
 /* ---------------------------------------------------------------- check */
-
-typedef struct check_walk {
-    const hl_blockmap *map;
-    uint64_t count;
-    hl_addr last_end;
-    bool ordered, heap_ok;
-} check_walk;
-
-static void walk_index(check_walk *walk, uint32_t i, uint32_t parent_priority)
-{
-    if (!i) return;
-    const hl_block *node = &walk->map->entries[i];
-    if (node->priority > parent_priority) walk->heap_ok = false;
-    walk_index(walk, node->left, node->priority);
-    if (walk->count && node->addr < walk->last_end) walk->ordered = false;
-    if (node->state != HL_BLOCK_LIVE || !node->in_index) walk->ordered = false;
-    walk->last_end = extent_end(node);
-    walk->count++;
-    walk_index(walk, node->right, node->priority);
-}
 
 bool hl_blockmap_check(hl_blockmap *map, char *message, size_t capacity)
 {
@@ -406,12 +293,10 @@ bool hl_blockmap_check(hl_blockmap *map, char *message, size_t capacity)
                  (unsigned long long)live, (unsigned long long)bytes);
         return false;
     }
-    check_walk walk = {map, 0, 0, true, true};
-    walk_index(&walk, map->root, UINT32_MAX);
-    if (!walk.ordered || !walk.heap_ok || walk.count != indexed) {
-        snprintf(message, capacity, "address index is broken (ordered %d, heap %d, %llu of %llu)",
-                 walk.ordered, walk.heap_ok, (unsigned long long)walk.count,
-                 (unsigned long long)indexed);
+    if (!addr_index_check(&map->index, message, capacity)) return false;
+    if (map->index.items != indexed) {
+        snprintf(message, capacity, "%llu blocks marked indexed, %llu in the address index",
+                 (unsigned long long)indexed, (unsigned long long)map->index.items);
         return false;
     }
     return true;

@@ -28,6 +28,7 @@ struct hl_exec {
     hl_observer observers[EXEC_MAX_OBSERVERS];
     unsigned observer_count;
     hl_exec_counts counts;
+    bool patterns;
 };
 
 hl_exec *hl_exec_new(const hl_backend *backend, hl_heap *heap, const char *label)
@@ -38,8 +39,11 @@ hl_exec *hl_exec_new(const hl_backend *backend, hl_heap *heap, const char *label
     backend->describe(heap, &exec->info);
     exec->label = hl_mem_strdup(label ? label : backend->name);
     exec->blocks = hl_blockmap_new();
+    exec->patterns = true;
     return exec;
 }
+
+void hl_exec_write_patterns(hl_exec *exec, bool on) { exec->patterns = on; }
 
 void hl_exec_free(hl_exec *exec)
 {
@@ -75,7 +79,7 @@ static uint64_t now_ns(void)
 
 static void write_pattern(hl_exec *exec, const hl_block *block, size_t from, size_t to)
 {
-    if (from >= to) return;
+    if (from >= to || !exec->patterns) return;
     unsigned char *view = exec->backend->mem_view(exec->heap, block->addr, to);
     if (view) hl_pattern_fill(view + from, block->id, from, to);
 }

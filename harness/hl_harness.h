@@ -292,7 +292,6 @@ typedef struct hl_block {
     uint8_t state;       /* hl_block_state */
     uint8_t in_index;    /* on the address index */
     uint32_t prev, next; /* scope-level list links (entry indexes; 0 = none) */
-    uint32_t left, right, priority; /* address index (a treap) */
 } hl_block;
 
 typedef struct hl_blockmap hl_blockmap;
@@ -395,6 +394,10 @@ typedef struct hl_exec_counts {
 
 /* Builds an executor over an instance it does not own. */
 hl_exec *hl_exec_new(const hl_backend *backend, hl_heap *heap, const char *label);
+/* Whether the executor writes each block's pattern (default yes). Off only when no
+ * observer verifies contents (replay --no-shadow), so throughput runs measure the
+ * allocator and not the pattern writes. */
+void hl_exec_write_patterns(hl_exec *exec, bool on);
 void hl_exec_free(hl_exec *exec);
 /* Registers an observer (up to 8); they run in registration order. */
 void hl_exec_observe(hl_exec *exec, const hl_observer *observer);
@@ -432,7 +435,9 @@ typedef struct hl_shadow hl_shadow;
 /* The shadow model: an observer that checks every operation against the contract
  * (CONTRACT.md, "What the shadow model checks") and stops the stream at the first
  * divergence. Calls the backend's check every check_every operations (0: only at the
- * end) and verifies every live block's contents at the end. */
+ * end), or every L operations while L > check_every blocks are live (a heap walk is
+ * O(heap); this keeps it O(1) per operation), and verifies every live block's
+ * contents at the end. */
 hl_shadow *hl_shadow_new(uint64_t check_every);
 void hl_shadow_free(hl_shadow *shadow);
 hl_observer hl_shadow_observer(hl_shadow *shadow);

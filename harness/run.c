@@ -48,6 +48,7 @@ static int run_here(const hl_spec *spec, const hl_trace *trace, const hl_run_opt
         hl_observer observer = hl_shadow_observer(shadow);
         hl_exec_observe(exec, &observer);
     }
+    else hl_exec_write_patterns(exec, false); /* nobody would read them */
     hl_observer figures = hl_figures_observer(&summary->figures);
     hl_exec_observe(exec, &figures);
 

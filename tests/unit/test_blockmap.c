@@ -2,6 +2,8 @@
 #include "hl_harness.h"
 #include "unit.h"
 
+#include <stdlib.h>
+
 static hl_block *live(hl_blockmap *map, uint64_t id, hl_addr addr, size_t size)
 {
     hl_block *b = hl_blockmap_get(map, id);
@@ -133,8 +135,43 @@ TEST(pattern_round_trip_and_difference)
     CHECK(hl_pattern_verify(a + 202, 42, 202, 300, &bad));
 }
 
+TEST(address_index_survives_random_churn)
+{
+    /* enough blocks to split and empty many chunks; checked against the truth */
+    hl_blockmap *map = hl_blockmap_new();
+    enum { SLOTS = 6000 };
+    static bool live_slot[SLOTS];
+    srand(11);
+    for (int step = 0; step < 60000; step++) {
+        int k = rand() % SLOTS;
+        hl_block *b = hl_blockmap_get(map, (uint64_t)k);
+        if (!live_slot[k]) {
+            b->addr = 4096 + 64 * (hl_addr)k;
+            b->layout = (hl_layout){(size_t)(1 + rand() % 63), 1};
+            hl_blockmap_make_live(map, b, HL_BLOCK_LIVE);
+            bool overlap;
+            uint64_t other;
+            hl_blockmap_index(map, b, &overlap, &other);
+            CHECK(!overlap);
+            live_slot[k] = true;
+        } else {
+            hl_blockmap_make_freed(map, b);
+            live_slot[k] = false;
+        }
+    }
+    for (int k = 0; k < SLOTS; k++) {
+        hl_block *at = hl_blockmap_at(map, 4096 + 64 * (hl_addr)k);
+        CHECK(live_slot[k] ? at == hl_blockmap_find(map, (uint64_t)k) : at == NULL);
+        CHECK(hl_blockmap_at(map, 4096 + 64 * (hl_addr)k + 63) == NULL); /* sizes are <= 64: a gap */
+    }
+    char why[200];
+    CHECK(hl_blockmap_check(map, why, sizeof why));
+    hl_blockmap_free(map);
+}
+
 int main(void)
 {
+    RUN(address_index_survives_random_churn);
     RUN(ids_are_found_and_counted);
     RUN(address_index_finds_overlaps);
     RUN(size_zero_blocks_take_one_byte);
