@@ -110,11 +110,18 @@ static void table_delete(hl_tracker *t, hl_addr addr)
     }
 }
 
+/* Level 0 (outside every scope) keeps no list: with track_root nearly every block is
+ * there, and linking would cost two cache misses per free. Walks of level 0 (free_all,
+ * destroy, check) scan the node array instead. */
 static void link(hl_tracker *t, uint32_t index, uint32_t level)
 {
     hl_tracked *n = &t->nodes[index];
     n->level = level;
     n->prev = 0;
+    if (level == 0) {
+        n->next = 0;
+        return;
+    }
     n->next = t->heads[level];
     if (n->next) t->nodes[n->next].prev = index;
     t->heads[level] = index;
@@ -123,6 +130,7 @@ static void link(hl_tracker *t, uint32_t index, uint32_t level)
 static void unlink_node(hl_tracker *t, uint32_t index)
 {
     hl_tracked *n = &t->nodes[index];
+    if (n->level == 0) return;
     if (n->prev) t->nodes[n->prev].next = n->next;
     else t->heads[n->level] = n->next;
     if (n->next) t->nodes[n->next].prev = n->prev;
@@ -250,19 +258,21 @@ uint32_t hl_tracker_level(const hl_tracker *t, hl_scope handle)
 
 void hl_tracker_close_from(hl_tracker *t, uint32_t level, hl_tracker_release release, void *context)
 {
-    if (!t->heads) {
-        t->depth = level ? level - 1 : 0;
-        return;
-    }
-    for (uint32_t l = t->depth; l >= level; l--) {
+    for (uint32_t l = t->depth; t->heads && l >= level && l > 0; l--) {
         while (t->heads[l]) {
             uint32_t index = t->heads[l];
             hl_tracked n = t->nodes[index];
             drop(t, index);
             release(context, n.addr, (hl_layout){n.size, n.align});
         }
-        if (l == 0) break;
     }
+    if (level == 0)
+        for (uint32_t index = 1; index < t->node_count; index++) {
+            hl_tracked n = t->nodes[index];
+            if (!n.live) continue;
+            drop(t, index);
+            release(context, n.addr, (hl_layout){n.size, n.align});
+        }
     t->depth = level ? level - 1 : 0;
 }
 
@@ -273,8 +283,17 @@ void hl_tracker_each_live(hl_tracker *t, hl_tracker_release release, void *conte
 
 hl_error hl_tracker_check(const hl_tracker *t, char *message, size_t capacity)
 {
-    uint64_t listed = 0;
-    for (uint32_t l = 0; t->heads && l <= t->depth; l++) {
+    uint64_t listed = 0, root = 0;
+    for (uint32_t index = 1; index < t->node_count; index++) {
+        const hl_tracked *n = &t->nodes[index];
+        if (!n->live || n->level != 0) continue;
+        root++;
+        if (hl_tracker_find(t, n->addr) != n) {
+            snprintf(message, capacity, "tracker: live block 0x%llx is not in the table", (unsigned long long)n->addr);
+            return HL_E_CORRUPTED;
+        }
+    }
+    for (uint32_t l = 1; t->heads && l <= t->depth; l++) {
         uint32_t prev = 0;
         for (uint32_t i = t->heads[l]; i; prev = i, i = t->nodes[i].next) {
             const hl_tracked *n = &t->nodes[i];
@@ -294,9 +313,9 @@ hl_error hl_tracker_check(const hl_tracker *t, char *message, size_t capacity)
             }
         }
     }
-    if (listed != t->live_blocks) {
-        snprintf(message, capacity, "tracker: %llu blocks on lists, %llu counted live", (unsigned long long)listed,
-                 (unsigned long long)t->live_blocks);
+    if (listed + root != t->live_blocks) {
+        snprintf(message, capacity, "tracker: %llu blocks on lists and %llu outside scopes, %llu counted live",
+                 (unsigned long long)listed, (unsigned long long)root, (unsigned long long)t->live_blocks);
         return HL_E_CORRUPTED;
     }
     return HL_E_OK;

@@ -12,7 +12,8 @@
  * Lookups by address are O(1) (an open-addressing hash); exit is O(blocks freed).
  *
  * Invariants (checked by hl_tracker_check):
- *   every live node is on exactly one level list, the list of its level <= depth;
+ *   every live node at a level L > 0 is on level L's list (L <= depth); level 0
+ *   keeps no list;
  *   freed nodes are on no list; the table holds exactly the nodes in use;
  *   live_blocks counts the live nodes. */
 #ifndef HL_SCOPE_TRACKER_H

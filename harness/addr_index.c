@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#define ADDR_CHUNK 256u
+#define ADDR_CHUNK 64u
 
 struct addr_chunk {
     uint32_t count;

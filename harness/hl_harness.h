@@ -270,8 +270,8 @@ int hl_trace_check_writable(const hl_trace *trace, hl_diag *diag);
  * "freed by an exit" mean one thing everywhere.
  *
  * Invariants (checked by hl_blockmap_check):
- *   an entry is LIVE or RETIRED iff it is on exactly one scope level's list;
- *   level L's list holds the blocks first allocated while L was innermost;
+ *   an entry at level L > 0 is LIVE or RETIRED iff it is on level L's list, which
+ *   holds the blocks first allocated while L was innermost (level 0 keeps no list);
  *   live_blocks / live_bytes count exactly the LIVE entries;
  *   the address index holds exactly the LIVE entries with an address, ordered by
  *   address, and no two of their extents [addr, addr + max(size, 1)) overlap. */
