@@ -496,7 +496,8 @@ typedef struct hl_run_options {
     bool isolate;              /* run in a forked child (hl_run) */
     double timeout_seconds;    /* isolated: an operation taking longer is a HANG */
     volatile uint64_t *progress; /* if set, the count of completed operations */
-    /* if set, called every 65536 operations (in-process runs) with done / total */
+    /* if set, called with done / total every 65536 operations (in-process runs) or
+     * about once a second (isolated runs, from the parent) */
     void (*on_progress)(void *context, uint64_t done, uint64_t total);
     void *progress_context;
 } hl_run_options;

@@ -125,11 +125,12 @@ static int run_isolated(const hl_spec *spec, const hl_trace *trace, const hl_run
     if (pid == 0) {
         hl_run_options child = *options;
         child.progress = &page->completed;
+        child.on_progress = NULL; /* the parent shows progress */
         page->rc = run_here(spec, trace, &child, &page->summary);
         page->done = 1;
         _exit(0);
     }
-    uint64_t last = 0, changed = now_ns(), timeout = (uint64_t)(options->timeout_seconds * 1e9);
+    uint64_t last = 0, changed = now_ns(), shown = changed, timeout = (uint64_t)(options->timeout_seconds * 1e9);
     int status = 0;
     bool hung = false;
     for (;;) {
@@ -137,6 +138,10 @@ static int run_isolated(const hl_spec *spec, const hl_trace *trace, const hl_run
         if (got == pid) break;
         if (got < 0 && errno != EINTR) break;
         uint64_t completed = page->completed;
+        if (options->on_progress && now_ns() - shown > 1000000000u) { /* the child cannot print */
+            options->on_progress(options->progress_context, completed, trace->count);
+            shown = now_ns();
+        }
         if (completed != last) {
             last = completed;
             changed = now_ns();
