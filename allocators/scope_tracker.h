@@ -58,6 +58,7 @@ typedef struct hl_tracker {
     uint32_t depth, level_capacity;
     hl_scope serial;
     uint64_t live_blocks;
+    uint64_t root_live; /* live blocks at level 0 (which keeps no list) */
 } hl_tracker;
 
 /* A backend's raw free of a block the tracker releases (exit, free_all). */

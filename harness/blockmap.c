@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define BLOCKMAP_DENSE_LIMIT (1ull << 26) /* ids below it index an array (4 bytes each) */
+
 struct slot {
     uint64_t id;
     uint32_t index;
@@ -26,6 +28,9 @@ typedef struct scope_level {
 struct hl_blockmap {
     hl_block *entries; /* [0] unused */
     uint32_t count, capacity;
+    uint32_t *dense; /* dense[id]: entry index of a small id (0 = none) */
+    uint64_t dense_capacity;
+    uint64_t hashed; /* entries found through the table */
     struct slot *table; /* hash slots: the id and its entry index (0 = empty), so a
                            probe never leaves the table until it hits */
     uint32_t table_mask;
@@ -63,6 +68,7 @@ void hl_blockmap_free(hl_blockmap *map)
     if (!map) return;
     hl_mem_free(map->entries);
     hl_mem_free(map->table);
+    hl_mem_free(map->dense);
     hl_mem_free(map->levels);
     addr_index_free(&map->index);
     hl_mem_free(map);
@@ -75,9 +81,26 @@ static uint32_t slot_of(const hl_blockmap *map, uint64_t id)
     return slot;
 }
 
+/* Small ids (most traces number their blocks 1, 2, 3...) are found through a direct
+ * array instead of the hash: one access, and ids allocated close together stay close
+ * together in memory, which a hash scatters. Larger ids (recorded addresses) hash. */
+static uint32_t *dense_slot(hl_blockmap *map, uint64_t id, bool grow)
+{
+    if (id >= BLOCKMAP_DENSE_LIMIT) return NULL;
+    if (id >= map->dense_capacity) {
+        if (!grow) return NULL;
+        uint64_t capacity = map->dense_capacity ? map->dense_capacity : 4096;
+        while (capacity <= id) capacity *= 2;
+        map->dense = hl_mem_realloc(map->dense, capacity * sizeof *map->dense); /* new slots are zero */
+        map->dense_capacity = capacity;
+    }
+    return &map->dense[id];
+}
+
 hl_block *hl_blockmap_find(hl_blockmap *map, uint64_t id)
 {
-    uint32_t index = map->table[slot_of(map, id)].index;
+    uint32_t *dense = dense_slot(map, id, false);
+    uint32_t index = dense ? *dense : id < BLOCKMAP_DENSE_LIMIT ? 0 : map->table[slot_of(map, id)].index;
     return index ? &map->entries[index] : NULL;
 }
 
@@ -87,13 +110,20 @@ static void rehash(hl_blockmap *map)
     map->table_mask = map->table_mask * 2 + 1;
     map->table = hl_mem_alloc((size_t)(map->table_mask + 1) * sizeof *map->table);
     for (uint32_t i = 1; i < map->count; i++)
-        map->table[slot_of(map, map->entries[i].id)] = (struct slot){map->entries[i].id, i};
+        if (map->entries[i].id >= BLOCKMAP_DENSE_LIMIT)
+            map->table[slot_of(map, map->entries[i].id)] = (struct slot){map->entries[i].id, i};
 }
 
 hl_block *hl_blockmap_get(hl_blockmap *map, uint64_t id)
 {
-    uint32_t slot = slot_of(map, id);
-    if (map->table[slot].index) return &map->entries[map->table[slot].index];
+    uint32_t *dense = dense_slot(map, id, true);
+    uint32_t slot = 0;
+    if (dense) {
+        if (*dense) return &map->entries[*dense];
+    } else {
+        slot = slot_of(map, id);
+        if (map->table[slot].index) return &map->entries[map->table[slot].index];
+    }
     if (map->count == map->capacity) {
         if (map->capacity > UINT32_MAX / 2) {
             fprintf(stderr, "heaplab: more than 2^31 distinct block ids\n");
@@ -106,8 +136,12 @@ hl_block *hl_blockmap_get(hl_blockmap *map, uint64_t id)
     hl_block *block = &map->entries[index];
     memset(block, 0, sizeof *block);
     block->id = id;
-    map->table[slot] = (struct slot){id, index};
-    if ((uint64_t)map->count * 2 > map->table_mask) rehash(map);
+    if (dense) {
+        *dense = index;
+    } else {
+        map->table[slot] = (struct slot){id, index};
+        if (++map->hashed * 2 > map->table_mask) rehash(map);
+    }
     return &map->entries[index];
 }
 

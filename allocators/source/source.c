@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #define OS_DEFAULT_RESERVE (4ull << 30)
+#define OS_COMMIT_STEP (64u << 10)
 
 void hl_source_config_init(hl_source_config *config)
 {
@@ -139,6 +140,11 @@ hl_error hl_source_commit(hl_source *source, size_t bytes)
     if (bytes <= source->committed) return HL_E_OK;
     if (bytes > source->reserved) return HL_E_OUT_OF_MEMORY;
     size_t target = round_up(bytes, source->page);
+    /* os pages grow by at least 64 KiB or an eighth of what is committed: one mprotect
+     * per step instead of one per page the bump pointer crosses */
+    size_t step = source->committed / 8 > OS_COMMIT_STEP ? source->committed / 8 : OS_COMMIT_STEP;
+    if (source->kind == HL_SOURCE_OS && target < source->committed + step)
+        target = round_up(source->committed + step, source->page);
     if (target > source->reserved) target = source->reserved;
     if (source->mapped &&
         mprotect(source->host + source->committed, target - source->committed, PROT_READ | PROT_WRITE) != 0)

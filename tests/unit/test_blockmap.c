@@ -31,6 +31,28 @@ TEST(ids_are_found_and_counted)
     hl_blockmap_free(map);
 }
 
+TEST(large_ids_hash_small_ids_index_directly)
+{
+    /* ids below 2^26 go through a direct array, larger ones (recorded addresses) hash */
+    hl_blockmap *map = hl_blockmap_new();
+    for (uint64_t k = 0; k < 20000; k++) {
+        live(map, k, 0, 1);
+        live(map, (1ull << 40) + k * 7919, 0, 2);
+        live(map, UINT64_MAX - k, 0, 3);
+    }
+    CHECK_EQ(hl_blockmap_live_blocks(map), 60000);
+    CHECK_EQ(hl_blockmap_live_bytes(map), 20000 * 6);
+    for (uint64_t k = 0; k < 20000; k += 97) {
+        CHECK_EQ(hl_blockmap_find(map, k)->layout.size, 1);
+        CHECK_EQ(hl_blockmap_find(map, (1ull << 40) + k * 7919)->layout.size, 2);
+        CHECK_EQ(hl_blockmap_find(map, UINT64_MAX - k)->layout.size, 3);
+    }
+    CHECK(hl_blockmap_find(map, 20000) == NULL);
+    CHECK(hl_blockmap_find(map, 1ull << 26) == NULL);
+    CHECK(hl_blockmap_find(map, (1ull << 40) + 1) == NULL);
+    hl_blockmap_free(map);
+}
+
 TEST(address_index_finds_overlaps)
 {
     hl_blockmap *map = hl_blockmap_new();
@@ -172,6 +194,7 @@ TEST(address_index_survives_random_churn)
 int main(void)
 {
     RUN(address_index_survives_random_churn);
+    RUN(large_ids_hash_small_ids_index_directly);
     RUN(ids_are_found_and_counted);
     RUN(address_index_finds_overlaps);
     RUN(size_zero_blocks_take_one_byte);

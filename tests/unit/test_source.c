@@ -22,19 +22,22 @@ TEST(os_commits_on_demand_and_reports_it)
     hl_source s;
     char why[200];
     CHECK_EQ(hl_source_open(&s, &c, NULL, 0, 100, why, sizeof why), HL_E_OK);
-    CHECK_EQ(s.committed, 4096);
+    /* os pages commit in steps of at least 64 KiB (one mprotect per step) */
+    CHECK_EQ(s.committed, 65536);
     CHECK_EQ(s.origin, (hl_addr)s.host);
-    CHECK(hl_source_host(&s, s.origin + 4000, 96) != NULL);
-    CHECK(hl_source_host(&s, s.origin + 4000, 97) == NULL);
-    CHECK_EQ(hl_source_commit(&s, 10000), HL_E_OK);
-    CHECK_EQ(s.committed, 12288);
+    CHECK(hl_source_host(&s, s.origin + 65500, 36) != NULL);
+    CHECK(hl_source_host(&s, s.origin + 65500, 37) == NULL);
+    CHECK_EQ(hl_source_commit(&s, 70000), HL_E_OK);
+    CHECK_EQ(s.committed, 131072);
     memset(s.host, 1, s.committed); /* really writable */
     CHECK_EQ(hl_source_commit(&s, (1 << 20) + 1), HL_E_OUT_OF_MEMORY);
-    CHECK_EQ(s.committed, 12288);
-    CHECK_EQ(s.peak, 12288);
+    CHECK_EQ(s.committed, 131072);
+    CHECK_EQ(s.peak, 131072);
+    CHECK_EQ(hl_source_commit(&s, 1 << 20), HL_E_OK); /* the step stops at the reservation */
+    CHECK_EQ(s.committed, 1 << 20);
     CHECK_EQ(hl_source_protect(&s, 0, 4096, HL_PROT_R), HL_E_OK);
     CHECK_EQ(hl_source_protect(&s, 0, 4096, HL_PROT_RW), HL_E_OK);
-    CHECK_EQ(hl_source_protect(&s, 12288, 1, HL_PROT_R), HL_E_INVALID_ARGUMENT);
+    CHECK_EQ(hl_source_protect(&s, 1 << 20, 1, HL_PROT_R), HL_E_INVALID_ARGUMENT);
     hl_source_close(&s);
 }
 
