@@ -75,7 +75,11 @@ def test_mutant_bins_is_caught_and_its_reproducer_replays(heaplab_test, tmp_path
     assert text.startswith("heaplab-trace 1\n")
     assert "#@heaplab.rule=OVERLAP" in text
     ops = [line for line in text.splitlines() if line and not line.startswith("#") and line != "end"][1:]
-    assert 0 < len(ops) < 90  # a prefix, not the whole trace
+    # restricted to the ids the overlap depends on: the two blocks on the free list
+    # (allocated and freed) and the two allocations that both got the head
+    assert "#@heaplab.restricted=yes (2 of the 50 other block ids kept" in text
+    assert len(ops) == 6, ops
+    assert ops[-2:] == ["alloc 200 20", "alloc 201 20"]
     again = heaplab_test("replay", "--findings", tmp_path / "again", "--backends", "bins-mutant", repro)
     assert again.returncode == 1
     assert ": OVERLAP: " in again.stderr
