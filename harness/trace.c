@@ -6,6 +6,7 @@
  * A trace file is read with one read() into arena memory and parsed in place; the
  * readers allocate nothing per operation beyond the growth of the ops array. */
 #include "hl_harness.h"
+#include "trace_form.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -9,6 +9,7 @@
  * record is dropped, with a warning); anything malformed is an error naming the byte
  * offset of the record. */
 #include "hl_harness.h"
+#include "trace_form.h"
 
 #include <stdarg.h>
 #include <string.h>

@@ -8,6 +8,7 @@
  * end marker came before it: that line was cut short (a cut tail), so it is dropped
  * with a warning. */
 #include "hl_harness.h"
+#include "trace_form.h"
 
 #include <stdarg.h>
 #include <string.h>

@@ -3,6 +3,7 @@
  * directories, and lossless round trips text -> binary -> text for every shipped
  * trace and for a generated trace with every kind, annotation and extreme value. */
 #include "hl_harness.h"
+#include "trace_form.h"
 #include "unit.h"
 
 #include <dirent.h>

@@ -3,6 +3,7 @@
  * cut point, and that arbitrary bytes never make the reader crash or read out of
  * bounds (ASan watches). */
 #include "hl_harness.h"
+#include "trace_form.h"
 #include "unit.h"
 
 #include <stdlib.h>

@@ -1,6 +1,7 @@
 /* test_trace_text.c: the text form of a trace (traces/FORMAT.md): what parses to
  * what, every bad-input message with its line, the cut-tail rule, the writer. */
 #include "hl_harness.h"
+#include "trace_form.h"
 #include "unit.h"
 
 #include <stdlib.h>
