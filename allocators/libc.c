@@ -19,13 +19,16 @@
 
 /* mallinfo2 walks every free chunk of every arena: O(heap). So the footprint is a
  * sample, taken after 64 + live_blocks / 8 changes (amortised O(1) per operation),
- * after scope exits and free_all, and by check. */
+ * whenever the live bytes grow past the last sampled level by 64 KiB or a sixteenth
+ * (so the peak is seen, in O(log) samples during a ramp), after scope exits and
+ * free_all, and by check. */
 
 struct hl_heap {
     hl_tracker tracker;
     hl_stats stats;
     size_t baseline; /* mallinfo2 arena + hblkhd at create */
     unsigned countdown;
+    uint64_t sampled_live; /* live bytes at the last sample */
 };
 
 static bool instance_live; /* glibc has one heap per process */
@@ -39,6 +42,7 @@ static size_t glibc_held(void)
 static void sample_footprint(hl_heap *h)
 {
     h->countdown = 64 + (unsigned)(h->stats.live_blocks / 8);
+    h->sampled_live = h->stats.live_bytes;
     size_t held = glibc_held();
     h->stats.footprint = held > h->baseline ? held - h->baseline : 0;
     if (h->stats.footprint > h->stats.peak_footprint) h->stats.peak_footprint = h->stats.footprint;
@@ -46,7 +50,8 @@ static void sample_footprint(hl_heap *h)
 
 static void note_footprint(hl_heap *h)
 {
-    if (h->countdown-- == 0) sample_footprint(h);
+    uint64_t margin = h->sampled_live / 16 > 65536 ? h->sampled_live / 16 : 65536;
+    if (h->countdown-- == 0 || h->stats.live_bytes > h->sampled_live + margin) sample_footprint(h);
 }
 
 static size_t page_round(size_t bytes)
