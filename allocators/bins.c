@@ -196,6 +196,7 @@ static hl_error bins_create(const hl_config *config, hl_heap **out)
     h->heap_start = h->bump = (start + 15) & ~(size_t)15;
     hl_tracker_memory memory = {h, tracker_get, tracker_put};
     hl_tracker_init(&h->tracker, memory, detect, detect);
+    h->tracker.stats = &h->stats;
     note_footprint(h);
     *out = h;
     return HL_E_OK;
@@ -325,29 +326,22 @@ static hl_error bins_mem_copy(hl_heap *h, hl_addr dst, hl_addr src, size_t n)
 
 static hl_error bins_enter_scope(hl_heap *h, hl_scope *out)
 {
-    h->stats.calls[HL_STAT_enter_scope]++;
-    hl_error e = hl_tracker_enter(&h->tracker, out);
+    hl_error e = hl_tracker_enter(&h->tracker, out); /* the tracker counts the call */
     note_footprint(h);
-    if (e != HL_E_OK) h->stats.failures[HL_STAT_enter_scope]++;
     return e;
 }
 
 static hl_error bins_exit_scope(hl_heap *h, hl_scope scope)
 {
-    h->stats.calls[HL_STAT_exit_scope]++;
     hl_tracker_host host = tracker_host(h);
-    hl_error e = hl_tracker_exit(&h->tracker, &host, scope);
-    if (e != HL_E_OK) h->stats.failures[HL_STAT_exit_scope]++;
-    return e;
+    return hl_tracker_exit(&h->tracker, &host, scope);
 }
 
 static hl_addr bins_promote(hl_heap *h, hl_scope scope, hl_addr block, hl_layout layout, size_t n, hl_error *error)
 {
-    h->stats.calls[HL_STAT_promote]++;
     hl_tracker_host host = tracker_host(h);
     hl_addr fresh = hl_tracker_promote(&h->tracker, &host, scope, block, layout, n, error);
     note_footprint(h);
-    if (!fresh) h->stats.failures[HL_STAT_promote]++;
     return fresh;
 }
 

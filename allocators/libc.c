@@ -129,6 +129,7 @@ static hl_error libc_create(const hl_config *config, hl_heap **out)
     memset(h, 0, sizeof *h);
     hl_tracker_memory memory = {h, tracker_get, tracker_put};
     hl_tracker_init(&h->tracker, memory, true, false);
+    h->tracker.stats = &h->stats;
     h->baseline = glibc_held();
     h->countdown = 0; /* the first change samples */
     instance_live = true;
@@ -237,28 +238,21 @@ static hl_error libc_mem_copy(hl_heap *h, hl_addr dst, hl_addr src, size_t n)
 
 static hl_error libc_enter_scope(hl_heap *h, hl_scope *out)
 {
-    h->stats.calls[HL_STAT_enter_scope]++;
-    hl_error e = hl_tracker_enter(&h->tracker, out);
-    if (e != HL_E_OK) h->stats.failures[HL_STAT_enter_scope]++;
-    return e;
+    return hl_tracker_enter(&h->tracker, out); /* the tracker counts the call */
 }
 
 static hl_error libc_exit_scope(hl_heap *h, hl_scope scope)
 {
-    h->stats.calls[HL_STAT_exit_scope]++;
     hl_tracker_host host = tracker_host(h);
     hl_error e = hl_tracker_exit(&h->tracker, &host, scope);
-    if (e != HL_E_OK) h->stats.failures[HL_STAT_exit_scope]++;
     sample_footprint(h);
     return e;
 }
 
 static hl_addr libc_promote(hl_heap *h, hl_scope scope, hl_addr block, hl_layout layout, size_t n, hl_error *error)
 {
-    h->stats.calls[HL_STAT_promote]++;
     hl_tracker_host host = tracker_host(h);
     hl_addr fresh = hl_tracker_promote(&h->tracker, &host, scope, block, layout, n, error);
-    if (!fresh) h->stats.failures[HL_STAT_promote]++;
     note_footprint(h);
     return fresh;
 }

@@ -37,8 +37,10 @@ void hl_tracker_forget(hl_tracker *t)
     hl_tracker_memory memory = t->memory;
     bool root = t->track_root, remember = t->remember_freed;
     hl_scope serial = t->serial; /* handles are never reused while the instance lives */
+    hl_stats *stats = t->stats;
     hl_tracker_init(t, memory, root, remember);
     t->serial = serial;
+    t->stats = stats;
 }
 
 /* Grows an array to hold `want` elements of `size` bytes; false (unchanged) on failure. */
@@ -243,9 +245,19 @@ hl_error hl_tracker_moved(hl_tracker *t, hl_addr old_addr, hl_addr new_addr, siz
     return HL_E_OK;
 }
 
+/* Counts a contract operation (and its failure) in the backend's stats, if linked. */
+static void count(hl_tracker *t, hl_stat_op op, bool failed)
+{
+    if (!t->stats) return;
+    t->stats->calls[op]++;
+    if (failed) t->stats->failures[op]++;
+}
+
 hl_error hl_tracker_enter(hl_tracker *t, hl_scope *out)
 {
-    if (!ensure_levels(t, t->depth + 1)) return HL_E_OUT_OF_MEMORY;
+    bool room = ensure_levels(t, t->depth + 1);
+    count(t, HL_STAT_enter_scope, !room);
+    if (!room) return HL_E_OUT_OF_MEMORY;
     t->depth++;
     t->handles[t->depth] = ++t->serial;
     t->heads[t->depth] = 0;
@@ -333,13 +345,14 @@ hl_error hl_tracker_reserve(hl_tracker *t)
 hl_error hl_tracker_exit(hl_tracker *t, const hl_tracker_host *host, hl_scope handle)
 {
     uint32_t level = hl_tracker_level(t, handle);
+    count(t, HL_STAT_exit_scope, !level);
     if (!level) return HL_E_INVALID_ARGUMENT;
     hl_tracker_close_from(t, level, host->release, host->context);
     return HL_E_OK;
 }
 
-hl_addr hl_tracker_promote(hl_tracker *t, const hl_tracker_host *host, hl_scope handle, hl_addr block,
-                           hl_layout layout, size_t n, hl_error *error)
+static hl_addr promote(hl_tracker *t, const hl_tracker_host *host, hl_scope handle, hl_addr block,
+                       hl_layout layout, size_t n, hl_error *error)
 {
     uint32_t level = hl_tracker_level(t, handle);
     hl_tracked *node = hl_tracker_find(t, block);
@@ -363,5 +376,13 @@ hl_addr hl_tracker_promote(hl_tracker *t, const hl_tracker_host *host, hl_scope 
         return 0;
     }
     hl_tracker_close_from(t, level, host->release, host->context);
+    return fresh;
+}
+
+hl_addr hl_tracker_promote(hl_tracker *t, const hl_tracker_host *host, hl_scope handle, hl_addr block,
+                           hl_layout layout, size_t n, hl_error *error)
+{
+    hl_addr fresh = promote(t, host, handle, block, layout, n, error);
+    count(t, HL_STAT_promote, !fresh);
     return fresh;
 }

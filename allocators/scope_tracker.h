@@ -59,6 +59,7 @@ typedef struct hl_tracker {
     hl_scope serial;
     uint64_t live_blocks;
     uint64_t root_live; /* live blocks at level 0 (which keeps no list) */
+    hl_stats *stats;    /* if set, enter/exit/promote count their calls and failures here */
 } hl_tracker;
 
 /* A backend's raw free of a block the tracker releases (exit, free_all). */

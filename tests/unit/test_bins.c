@@ -191,6 +191,12 @@ TEST(scopes_free_exactly_the_inner_blocks)
     CHECK_EQ(stats_of(&in).live_bytes, 24);
     CHECK(holds(&in, outer, 24, 1));
     CHECK_EQ(BINS->exit_scope(in.heap, 12345), HL_E_INVALID_ARGUMENT);
+    hl_stats stats = stats_of(&in); /* the scope tracker counts the scope operations */
+    CHECK_EQ(stats.calls[HL_STAT_enter_scope], 2);
+    CHECK_EQ(stats.calls[HL_STAT_exit_scope], 3);
+    CHECK_EQ(stats.failures[HL_STAT_exit_scope], 2);
+    CHECK_EQ(stats.calls[HL_STAT_promote], 1);
+    CHECK_EQ(stats.failures[HL_STAT_promote], 0);
     CHECK(healthy(&in));
     drop_instance(&in);
 }
