@@ -53,7 +53,12 @@ static void human_bytes(char *out, size_t capacity, uint64_t bytes)
     else snprintf(out, capacity, "%.1f%c", value, units[unit]);
 }
 
-static void print_row(const hl_run_summary *s)
+/* Column widths of the table: known before any run (the specs and the paths). */
+typedef struct widths {
+    int backend, trace;
+} widths;
+
+static void print_row(const hl_run_summary *s, widths w)
 {
     char live[32], footprint[32], speed[32], result[48];
     human_bytes(live, sizeof live, s->figures.peak_live_bytes);
@@ -63,7 +68,7 @@ static void print_row(const hl_run_summary *s)
     if (s->found) snprintf(result, sizeof result, "%s", hl_rule_name(s->finding.rule));
     else if (s->stream_ended) snprintf(result, sizeof result, "ended@%" PRIu64, s->ended_at);
     else snprintf(result, sizeof result, "clean");
-    printf("%-22s %-28s %9" PRIu64 " %8" PRIu64 " %-18s %10s %10s %9s\n", s->backend, s->trace, s->ops,
+    printf("%-*s %-*s %9" PRIu64 " %8" PRIu64 " %-18s %10s %10s %9s\n", w.backend, s->backend, w.trace, s->trace, s->ops,
            s->skipped, result, live, footprint, speed);
 }
 
@@ -133,10 +138,15 @@ int hl_cmd_replay(int argc, char **argv)
     if (rc != 0) return rc;
 
     bool progress = isatty(2) && !quiet;
+    widths w = {7, 5};
+    for (size_t b = 0; b < spec_count; b++)
+        if ((int)strlen(specs[b].text) > w.backend) w.backend = (int)strlen(specs[b].text);
+    for (size_t t = 0; t < path_count; t++)
+        if ((int)strlen(paths[t]) > w.trace) w.trace = (int)strlen(paths[t]);
     hl_results *results = json ? hl_results_new() : NULL;
     size_t runs = 0, clean = 0, divergent = 0;
     if (!json && !quiet)
-        printf("%-22s %-28s %9s %8s %-18s %10s %10s %9s\n", "backend", "trace", "ops", "skipped", "result",
+        printf("%-*s %-*s %9s %8s %-18s %10s %10s %9s\n", w.backend, "backend", w.trace, "trace", "ops", "skipped", "result",
                "peak live", "footprint", "ops/s");
     for (size_t t = 0; t < path_count; t++) {
         hl_trace trace;
@@ -167,7 +177,7 @@ int hl_cmd_replay(int argc, char **argv)
                 clean++;
             }
             if (results) hl_results_add(results, &summary, repro[0] ? repro : NULL);
-            else if (!quiet) print_row(&summary);
+            else if (!quiet) print_row(&summary, w);
         }
         hl_trace_free(&trace);
     }
