@@ -257,11 +257,8 @@ static hl_error bins_free(hl_heap *h, hl_addr block, hl_layout layout)
 {
     h->stats.calls[HL_STAT_free]++;
     if (!block) return HL_E_OK;
-    if (h->detect) {
-        hl_error e = hl_tracker_classify_free(&h->tracker, block, layout);
-        if (e != HL_E_OK) return h->stats.failures[HL_STAT_free]++, e;
-    }
-    hl_tracker_remove(&h->tracker, block);
+    hl_error e = hl_tracker_free(&h->tracker, block, layout, h->detect);
+    if (e != HL_E_OK) return h->stats.failures[HL_STAT_free]++, e;
     raw_free(h, block, layout);
     count_live(h, layout.size, -1);
     return HL_E_OK;

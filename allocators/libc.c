@@ -17,8 +17,9 @@
 #define LIBC_MIN_ALIGN 16u
 #define LIBC_MAX_ALIGN 65536u
 
-/* mallinfo2 walks every free chunk of every arena: O(heap). So the footprint is a
- * sample, taken after 64 + live_blocks / 8 changes (amortised O(1) per operation),
+/* mallinfo2 walks every free chunk of every arena: O(heap), with a cache miss per
+ * chunk (about as many as there are live blocks). So the footprint is a sample,
+ * taken after 64 + 2 * live_blocks changes (amortised, half a miss per operation),
  * whenever the live bytes grow past the last sampled level by 64 KiB or a sixteenth
  * (so the peak is seen, in O(log) samples during a ramp), after scope exits and
  * free_all, and by check. */
@@ -41,7 +42,7 @@ static size_t glibc_held(void)
 
 static void sample_footprint(hl_heap *h)
 {
-    h->countdown = 64 + (unsigned)(h->stats.live_blocks / 8);
+    h->countdown = 64 + (unsigned)(h->stats.live_blocks * 2);
     h->sampled_live = h->stats.live_bytes;
     size_t held = glibc_held();
     h->stats.footprint = held > h->baseline ? held - h->baseline : 0;

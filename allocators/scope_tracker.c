@@ -1,6 +1,7 @@
-/* scope_tracker.c: see scope_tracker.h. Nodes live in one array (index 0 = none),
- * found by address through a linear-probing table with backward-shift deletion;
- * each scope level is a doubly linked list through the nodes. */
+/* scope_tracker.c: see scope_tracker.h. The records live in a linear-probing table
+ * with backward-shift deletion (no tombstones); blocks allocated inside a scope also
+ * get a node in one array (index 0 = none), and each scope level is a doubly linked
+ * list through those nodes. */
 #include "scope_tracker.h"
 
 #include <stdio.h>
@@ -64,83 +65,108 @@ static bool grow(hl_tracker *t, void **array, uint32_t *capacity, uint32_t want,
     return true;
 }
 
-static uint32_t slot_of(const hl_tracker *t, hl_addr addr)
+/* ---------------------------------------------------------------- the table */
+
+/* addr's record, or the empty slot where it would go. The table must exist. */
+static hl_tracked *slot_of(const hl_tracker *t, hl_addr addr)
 {
     uint32_t slot = hash(addr) & t->table_mask;
-    while (t->table[slot].index && t->table[slot].addr != addr) slot = (slot + 1) & t->table_mask;
-    return slot;
+    while (t->table[slot].used && t->table[slot].addr != addr) slot = (slot + 1) & t->table_mask;
+    return &t->table[slot];
 }
 
 hl_tracked *hl_tracker_find(const hl_tracker *t, hl_addr addr)
 {
     if (!t->table) return NULL;
-    uint32_t index = t->table[slot_of(t, addr)].index;
-    return index ? &t->nodes[index] : NULL;
+    hl_tracked *record = slot_of(t, addr);
+    return record->used ? record : NULL;
+}
+
+uint32_t hl_tracker_level_of(const hl_tracker *t, const hl_tracked *record)
+{
+    return record->node ? t->nodes[record->node].level : 0;
 }
 
 static bool rehash(hl_tracker *t, uint32_t slots)
 {
-    hl_tracker_slot *fresh = t->memory.get(t->memory.context, (size_t)slots * sizeof *fresh);
+    hl_tracked *fresh = t->memory.get(t->memory.context, (size_t)slots * sizeof *fresh);
     if (!fresh) return false;
     memset(fresh, 0, (size_t)slots * sizeof *fresh);
-    hl_tracker_slot *old = t->table;
+    hl_tracked *old = t->table;
     uint32_t old_slots = t->table ? t->table_mask + 1 : 0;
     t->table = fresh;
     t->table_mask = slots - 1;
     for (uint32_t i = 0; i < old_slots; i++)
-        if (old[i].index) t->table[slot_of(t, old[i].addr)] = old[i];
+        if (old[i].used) *slot_of(t, old[i].addr) = old[i];
     if (old) t->memory.put(t->memory.context, old, old_slots * sizeof *old);
     return true;
 }
 
-/* Deletes addr's slot, shifting later entries of its cluster back (no tombstones). */
-static void table_delete(hl_tracker *t, hl_addr addr)
+/* Room for one more record without asking for memory later. */
+static bool table_room(hl_tracker *t)
 {
-    uint32_t hole = slot_of(t, addr);
-    if (!t->table[hole].index) return;
-    t->table[hole] = (hl_tracker_slot){0, 0};
+    if ((t->table_used + 1) * 2 <= (t->table ? t->table_mask + 1 : 0)) return true;
+    return rehash(t, t->table ? (t->table_mask + 1) * 2 : 64);
+}
+
+/* Deletes a record, shifting later records of its cluster back (no tombstones). */
+static void table_delete(hl_tracker *t, hl_tracked *record)
+{
+    uint32_t hole = (uint32_t)(record - t->table);
+    memset(&t->table[hole], 0, sizeof *t->table);
     t->table_used--;
-    for (uint32_t next = (hole + 1) & t->table_mask; t->table[next].index; next = (next + 1) & t->table_mask) {
+    for (uint32_t next = (hole + 1) & t->table_mask; t->table[next].used; next = (next + 1) & t->table_mask) {
         uint32_t home = hash(t->table[next].addr) & t->table_mask;
-        /* move the entry into the hole unless its home lies cyclically in (hole, next] */
+        /* move the record into the hole unless its home lies cyclically in (hole, next] */
         bool stays = hole <= next ? (home > hole && home <= next) : (home > hole || home <= next);
         if (!stays) {
             t->table[hole] = t->table[next];
-            t->table[next] = (hl_tracker_slot){0, 0};
+            memset(&t->table[next], 0, sizeof *t->table);
             hole = next;
         }
     }
 }
 
-/* Level 0 (outside every scope) keeps no list: with track_root nearly every block is
- * there, and linking would cost two cache misses per free. Walks of level 0 (free_all,
- * destroy, check) scan the node array instead. */
-static void link(hl_tracker *t, uint32_t index, uint32_t level)
+/* ---------------------------------------------------------------- scope lists */
+
+static uint32_t new_node(hl_tracker *t, hl_addr addr, uint32_t level)
 {
-    hl_tracked *n = &t->nodes[index];
+    uint32_t index;
+    if (t->spare) {
+        index = t->spare;
+        t->spare = t->nodes[index].next;
+    } else {
+        index = t->node_count++; /* room was reserved */
+    }
+    hl_tracker_node *n = &t->nodes[index];
+    n->addr = addr;
     n->level = level;
     n->prev = 0;
-    if (level == 0) {
-        n->next = 0;
-        t->root_live++;
-        return;
-    }
     n->next = t->heads[level];
     if (n->next) t->nodes[n->next].prev = index;
     t->heads[level] = index;
+    return index;
 }
 
-static void unlink_node(hl_tracker *t, uint32_t index)
+static void free_node(hl_tracker *t, uint32_t index)
 {
-    hl_tracked *n = &t->nodes[index];
-    if (n->level == 0) {
-        t->root_live--;
-        return;
-    }
+    hl_tracker_node *n = &t->nodes[index];
     if (n->prev) t->nodes[n->prev].next = n->next;
     else t->heads[n->level] = n->next;
     if (n->next) t->nodes[n->next].prev = n->prev;
-    n->prev = n->next = 0;
+    memset(n, 0, sizeof *n);
+    n->next = t->spare;
+    t->spare = index;
+}
+
+/* Room for one more node (index 0 stays unused). */
+static bool node_room(hl_tracker *t)
+{
+    if (t->spare) return true;
+    uint32_t want = (t->node_count ? t->node_count : 1) + 1;
+    if (!grow(t, (void **)&t->nodes, &t->node_capacity, want, sizeof *t->nodes)) return false;
+    if (!t->node_count) t->node_count = 1;
+    return true;
 }
 
 static bool ensure_levels(hl_tracker *t, uint32_t want)
@@ -154,41 +180,55 @@ static bool ensure_levels(hl_tracker *t, uint32_t want)
     return true;
 }
 
-hl_error hl_tracker_add_at(hl_tracker *t, hl_addr addr, hl_layout layout, hl_caps caps, uint32_t level)
+/* ---------------------------------------------------------------- blocks */
+
+/* A live record stops being live: off its list (or the root count); then either
+ * remembered as freed or deleted. The record pointer is invalid afterwards. */
+static void drop(hl_tracker *t, hl_tracked *record)
+{
+    if (!record->live) return;
+    if (record->node) free_node(t, record->node);
+    else t->root_live--;
+    record->node = 0;
+    record->live = 0;
+    t->live_blocks--;
+    if (!t->remember_freed) table_delete(t, record);
+}
+
+static uint8_t log2_of(size_t align)
+{
+    uint8_t log = 0;
+    while (log < 63 && ((size_t)1 << log) < align) log++;
+    return log;
+}
+
+hl_error hl_tracker_reserve(hl_tracker *t)
 {
     if (!ensure_levels(t, t->depth)) return HL_E_OUT_OF_MEMORY;
-    hl_tracked *old = hl_tracker_find(t, addr);
-    uint32_t index;
-    if (old) { /* a remembered freed address handed out again */
-        index = (uint32_t)(old - t->nodes);
-        if (old->live) { /* the backend handed out a live block again: keep counts sane */
-            unlink_node(t, index);
-            t->live_blocks--;
-        }
-    } else {
-        if ((t->table_used + 1) * 2 > (t->table ? t->table_mask + 1 : 0) &&
-            !rehash(t, t->table ? (t->table_mask + 1) * 2 : 64))
-            return HL_E_OUT_OF_MEMORY;
-        if (t->spare) {
-            index = t->spare;
-            t->spare = t->nodes[index].next;
-        } else {
-            if (!grow(t, (void **)&t->nodes, &t->node_capacity, t->node_count ? t->node_count + 1 : 2,
-                      sizeof *t->nodes))
-                return HL_E_OUT_OF_MEMORY;
-            if (!t->node_count) t->node_count = 1;
-            index = t->node_count++;
-        }
-        t->nodes[index].addr = addr;
-        t->table[slot_of(t, addr)] = (hl_tracker_slot){addr, index};
+    if (!table_room(t)) return HL_E_OUT_OF_MEMORY;
+    if (t->depth > 0 && !node_room(t)) return HL_E_OUT_OF_MEMORY;
+    return HL_E_OK;
+}
+
+hl_error hl_tracker_add_at(hl_tracker *t, hl_addr addr, hl_layout layout, hl_caps caps, uint32_t level)
+{
+    if (!ensure_levels(t, t->depth) || !table_room(t) || (level > 0 && !node_room(t))) return HL_E_OUT_OF_MEMORY;
+    hl_tracked *record = slot_of(t, addr);
+    if (record->used) { /* a remembered freed address handed out again, or (a backend bug) a live one */
+        drop(t, record);
+        record = slot_of(t, addr); /* dropping may have deleted or moved it */
+    }
+    if (!record->used) {
+        record->used = 1;
+        record->addr = addr;
         t->table_used++;
     }
-    hl_tracked *n = &t->nodes[index];
-    n->size = layout.size;
-    n->align = layout.align;
-    n->caps = caps;
-    n->live = 1;
-    link(t, index, level);
+    record->size = layout.size;
+    record->align_log2 = log2_of(layout.align);
+    record->caps = caps;
+    record->live = 1;
+    record->node = level > 0 ? new_node(t, addr, level) : 0;
+    if (!record->node) t->root_live++;
     t->live_blocks++;
     return HL_E_OK;
 }
@@ -199,46 +239,44 @@ hl_error hl_tracker_add(hl_tracker *t, hl_addr addr, hl_layout layout, hl_caps c
     return hl_tracker_add_at(t, addr, layout, caps, t->depth);
 }
 
-hl_error hl_tracker_classify_free(const hl_tracker *t, hl_addr addr, hl_layout layout)
+static hl_error classify(const hl_tracked *record, hl_layout layout)
 {
-    const hl_tracked *n = hl_tracker_find(t, addr);
-    if (!n) return HL_E_INVALID_POINTER;
-    if (!n->live) return HL_E_DOUBLE_FREE;
-    if (n->size != layout.size || n->align != layout.align) return HL_E_LAYOUT_MISMATCH;
+    if (!record) return HL_E_INVALID_POINTER;
+    if (!record->live) return HL_E_DOUBLE_FREE;
+    if (record->size != layout.size || ((size_t)1 << record->align_log2) != layout.align)
+        return HL_E_LAYOUT_MISMATCH;
     return HL_E_OK;
 }
 
-static void drop(hl_tracker *t, uint32_t index)
+hl_error hl_tracker_classify_free(const hl_tracker *t, hl_addr addr, hl_layout layout)
 {
-    hl_tracked *n = &t->nodes[index];
-    if (n->live) {
-        unlink_node(t, index);
-        t->live_blocks--;
-    }
-    n->live = 0;
-    if (t->remember_freed) return;
-    table_delete(t, n->addr);
-    n->next = t->spare;
-    t->spare = index;
+    return classify(hl_tracker_find(t, addr), layout);
 }
 
-void hl_tracker_remove(hl_tracker *t, hl_addr addr)
+hl_error hl_tracker_free(hl_tracker *t, hl_addr addr, hl_layout layout, bool check)
 {
-    hl_tracked *n = hl_tracker_find(t, addr);
-    if (n && n->live) drop(t, (uint32_t)(n - t->nodes));
+    hl_tracked *record = hl_tracker_find(t, addr);
+    if (check) {
+        hl_error e = classify(record, layout);
+        if (e != HL_E_OK) return e;
+    }
+    if (record) drop(t, record);
+    return HL_E_OK;
 }
+
+void hl_tracker_remove(hl_tracker *t, hl_addr addr) { (void)hl_tracker_free(t, addr, (hl_layout){0, 1}, false); }
 
 hl_error hl_tracker_moved(hl_tracker *t, hl_addr old_addr, hl_addr new_addr, size_t new_size)
 {
-    hl_tracked *n = hl_tracker_find(t, old_addr);
-    if (!n || !n->live) return HL_E_OK; /* untracked root block */
+    hl_tracked *record = hl_tracker_find(t, old_addr);
+    if (!record || !record->live) return HL_E_OK; /* untracked root block */
     if (old_addr == new_addr) {
-        n->size = new_size;
+        record->size = new_size;
         return HL_E_OK;
     }
-    hl_layout layout = {new_size, n->align};
-    hl_caps caps = n->caps;
-    uint32_t level = n->level;
+    hl_layout layout = {new_size, (size_t)1 << record->align_log2};
+    hl_caps caps = record->caps;
+    uint32_t level = hl_tracker_level_of(t, record);
     hl_error e = hl_tracker_add_at(t, new_addr, layout, caps, level);
     if (e != HL_E_OK) return e;
     hl_tracker_remove(t, old_addr);
@@ -276,19 +314,26 @@ void hl_tracker_close_from(hl_tracker *t, uint32_t level, hl_tracker_release rel
 {
     for (uint32_t l = t->depth; t->heads && l >= level && l > 0; l--) {
         while (t->heads[l]) {
-            uint32_t index = t->heads[l];
-            hl_tracked n = t->nodes[index];
-            drop(t, index);
-            release(context, n.addr, (hl_layout){n.size, n.align});
+            hl_tracked *record = hl_tracker_find(t, t->nodes[t->heads[l]].addr);
+            hl_tracked copy = *record;
+            drop(t, record);
+            release(context, copy.addr, (hl_layout){copy.size, (size_t)1 << copy.align_log2});
         }
     }
-    if (level == 0)
-        for (uint32_t index = 1; index < t->node_count; index++) {
-            hl_tracked n = t->nodes[index];
-            if (!n.live) continue;
-            drop(t, index);
-            release(context, n.addr, (hl_layout){n.size, n.align});
+    if (level == 0 && t->table) {
+        /* Root blocks have no list: scan the table. A deletion shifts a later record
+         * into this slot, so look at the same slot again after one. */
+        for (uint32_t i = 0; i <= t->table_mask;) {
+            hl_tracked copy = t->table[i];
+            if (!copy.used || !copy.live) {
+                i++;
+                continue;
+            }
+            drop(t, &t->table[i]);
+            release(context, copy.addr, (hl_layout){copy.size, (size_t)1 << copy.align_log2});
+            if (t->remember_freed) i++;
         }
+    }
     t->depth = level ? level - 1 : 0;
 }
 
@@ -305,14 +350,15 @@ hl_error hl_tracker_check(const hl_tracker *t, char *message, size_t capacity)
     for (uint32_t l = 1; t->heads && l <= t->depth; l++) {
         uint32_t prev = 0;
         for (uint32_t i = t->heads[l]; i; prev = i, i = t->nodes[i].next) {
-            const hl_tracked *n = &t->nodes[i];
-            if (!n->live || n->level != l || n->prev != prev) {
-                snprintf(message, capacity, "tracker: node at 0x%llx is badly linked at level %u",
+            const hl_tracker_node *n = &t->nodes[i];
+            if (n->level != l || n->prev != prev) {
+                snprintf(message, capacity, "tracker: node of 0x%llx is badly linked at level %u",
                          (unsigned long long)n->addr, l);
                 return HL_E_CORRUPTED;
             }
-            if (hl_tracker_find(t, n->addr) != n) {
-                snprintf(message, capacity, "tracker: live block 0x%llx is not in the table",
+            const hl_tracked *record = hl_tracker_find(t, n->addr);
+            if (!record || !record->live || record->node != i) {
+                snprintf(message, capacity, "tracker: scoped block 0x%llx has no live record of its own",
                          (unsigned long long)n->addr);
                 return HL_E_CORRUPTED;
             }
@@ -330,18 +376,6 @@ hl_error hl_tracker_check(const hl_tracker *t, char *message, size_t capacity)
     return HL_E_OK;
 }
 
-hl_error hl_tracker_reserve(hl_tracker *t)
-{
-    if (!ensure_levels(t, t->depth)) return HL_E_OUT_OF_MEMORY;
-    if ((t->table_used + 1) * 2 > (t->table ? t->table_mask + 1 : 0) &&
-        !rehash(t, t->table ? (t->table_mask + 1) * 2 : 64))
-        return HL_E_OUT_OF_MEMORY;
-    if (!t->spare && !grow(t, (void **)&t->nodes, &t->node_capacity, t->node_count ? t->node_count + 1 : 2,
-                           sizeof *t->nodes))
-        return HL_E_OUT_OF_MEMORY;
-    return HL_E_OK;
-}
-
 hl_error hl_tracker_exit(hl_tracker *t, const hl_tracker_host *host, hl_scope handle)
 {
     uint32_t level = hl_tracker_level(t, handle);
@@ -355,12 +389,12 @@ static hl_addr promote(hl_tracker *t, const hl_tracker_host *host, hl_scope hand
                        hl_layout layout, size_t n, hl_error *error)
 {
     uint32_t level = hl_tracker_level(t, handle);
-    hl_tracked *node = hl_tracker_find(t, block);
-    if (!level || !node || !node->live || node->level < level || n > node->size) {
+    const hl_tracked *record = hl_tracker_find(t, block);
+    if (!level || !record || !record->live || hl_tracker_level_of(t, record) < level || n > record->size) {
         *error = HL_E_INVALID_ARGUMENT;
         return 0;
     }
-    hl_caps caps = node->caps;
+    hl_caps caps = record->caps;
     hl_layout survivor = {n, layout.align};
     hl_addr fresh = host->alloc(host->context, survivor);
     if (!fresh) {

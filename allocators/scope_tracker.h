@@ -9,13 +9,14 @@
  *
  * Its memory comes from the backend (a reference backend's memory source, so it
  * counts in the footprint; a foreign adapter's own mmap), through hl_tracker_memory.
- * Lookups by address are O(1) (an open-addressing hash); exit is O(blocks freed).
+ * Lookups by address are O(1) (an open-addressing hash whose slots are the records);
+ * exit is O(blocks freed); only blocks allocated inside a scope get a list node.
  *
  * Invariants (checked by hl_tracker_check):
- *   every live node at a level L > 0 is on level L's list (L <= depth); level 0
- *   keeps no list;
- *   freed nodes are on no list; the table holds exactly the nodes in use;
- *   live_blocks counts the live nodes. */
+ *   a live record allocated inside a scope has a node on its level's list
+ *   (1 <= level <= depth); level 0 keeps no list and no nodes;
+ *   freed records have no node; live_blocks counts the live records, root_live
+ *   those without a node. */
 #ifndef HL_SCOPE_TRACKER_H
 #define HL_SCOPE_TRACKER_H
 
@@ -29,30 +30,34 @@ typedef struct hl_tracker_memory {
     void (*put)(void *context, void *memory, size_t bytes);
 } hl_tracker_memory;
 
+/* One tracked address: a record in the hash table itself, so the lookup a free
+ * makes is one probe sequence and (usually) one cache line. Records move when the
+ * table rehashes or deletes; hold addresses, not record pointers, across changes. */
 typedef struct hl_tracked {
     hl_addr addr;
     size_t size;
-    size_t align;
+    uint32_t node;       /* its scope-list node if it was allocated inside a scope, else 0 */
     hl_caps caps;
-    uint32_t level; /* 0: outside every scope */
-    uint32_t live;  /* 1 live, 0 freed and remembered */
-    uint32_t prev, next;
+    uint8_t align_log2;  /* the layout's align is 1 << align_log2 */
+    uint8_t live;        /* 1 live, 0 freed and remembered */
+    uint8_t used;        /* 0: an empty slot */
 } hl_tracked;
 
-/* A hash slot holds the address with its node, so probing stays inside the table. */
-typedef struct hl_tracker_slot {
-    hl_addr addr;
-    uint32_t index; /* 0: empty */
-} hl_tracker_slot;
+/* A scope-list node: only blocks allocated inside a scope have one. */
+typedef struct hl_tracker_node {
+    hl_addr addr;     /* finds the record */
+    uint32_t level;   /* >= 1 */
+    uint32_t prev, next;
+} hl_tracker_node;
 
 typedef struct hl_tracker {
     hl_tracker_memory memory;
     bool track_root;     /* register blocks allocated outside every scope too */
     bool remember_freed; /* keep freed addresses (DOUBLE_FREE detection) */
-    hl_tracked *nodes;   /* [0] unused */
-    uint32_t node_count, node_capacity, spare; /* spare: a list of unused nodes via next */
-    hl_tracker_slot *table;
+    hl_tracked *table;   /* open addressing, linear probing, load <= 1/2 */
     uint32_t table_mask, table_used;
+    hl_tracker_node *nodes; /* [0] unused */
+    uint32_t node_count, node_capacity, spare; /* spare: a list of unused nodes via next */
     hl_scope *handles; /* handles[level], level 1..depth */
     uint32_t *heads;   /* heads[level]: first node of the level's list */
     uint32_t depth, level_capacity;
@@ -77,14 +82,19 @@ static inline bool hl_tracker_wants(const hl_tracker *tracker) { return tracker-
  * tracker cannot grow; nothing changed then. */
 hl_error hl_tracker_add(hl_tracker *tracker, hl_addr addr, hl_layout layout, hl_caps caps);
 hl_error hl_tracker_add_at(hl_tracker *tracker, hl_addr addr, hl_layout layout, hl_caps caps, uint32_t level);
-/* The node at addr (live or remembered freed), or NULL. */
+/* The record of addr (live or remembered freed), or NULL. Valid until the next change. */
 hl_tracked *hl_tracker_find(const hl_tracker *tracker, hl_addr addr);
+/* The scope level a record belongs to (0 outside every scope). */
+uint32_t hl_tracker_level_of(const hl_tracker *tracker, const hl_tracked *record);
 /* What a free of (addr, layout) is: OK, INVALID_POINTER (unknown or interior),
  * DOUBLE_FREE (remembered freed), LAYOUT_MISMATCH. Changes nothing. Meaningful only
  * with track_root (else unknown addresses are blocks of the root level). */
 hl_error hl_tracker_classify_free(const hl_tracker *tracker, hl_addr addr, hl_layout layout);
 /* Unregisters a live block (freed); no-op for an untracked address. */
 void hl_tracker_remove(hl_tracker *tracker, hl_addr addr);
+/* A free in one lookup: with classify, what hl_tracker_classify_free says, and only
+ * an OK free unregisters the block; without, hl_tracker_remove and OK. */
+hl_error hl_tracker_free(hl_tracker *tracker, hl_addr addr, hl_layout layout, bool classify);
 /* A realloc moved or resized a block: same level and caps, new address and size. */
 hl_error hl_tracker_moved(hl_tracker *tracker, hl_addr old_addr, hl_addr new_addr, size_t new_size);
 

@@ -17,8 +17,9 @@
 #define ARENA_HEADER 16u
 #define ARENA_CLASSES 12u /* 16 B .. 32 KiB */
 #define ARENA_LARGE 0xffu
-#define ARENA_CHUNK (1u << 20)
-#define ARENA_HUGE_FROM (4u << 20)
+#define HUGE_PAGE (2u << 20)
+#define ARENA_CHUNK HUGE_PAGE
+#define ARENA_HUGE_FROM HUGE_PAGE
 
 typedef struct arena_header {
     uint64_t size_class;
@@ -41,14 +42,30 @@ static void arena_die(size_t size)
     _exit(2);
 }
 
+/* A fresh zeroed mapping of bytes. From ARENA_HUGE_FROM up it starts on a huge-page
+ * boundary and asks for transparent huge pages (madvise-only here): the block map,
+ * the address index and a big trace are read at random, and with 4 KiB pages most
+ * of those reads also miss the TLB, which in a VM costs a nested page walk. A
+ * refusal of the advice is harmless. With `at`, the mapping replaces [at, at+bytes). */
+static void *map_zeroed(size_t bytes)
+{
+    size_t slack = bytes >= ARENA_HUGE_FROM ? HUGE_PAGE : 0;
+    unsigned char *p = mmap(NULL, bytes + slack, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) arena_die(bytes);
+    if (slack) { /* trim to the boundary: the head before it, the tail after bytes */
+        size_t head = (size_t)(-(uintptr_t)p & (HUGE_PAGE - 1));
+        if (head) munmap(p, head);
+        if (slack - head) munmap(p + head + bytes, slack - head);
+        p += head;
+        madvise(p, bytes, MADV_HUGEPAGE);
+    }
+    return p;
+}
+
 static void *arena_map(size_t bytes)
 {
-    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) arena_die(bytes);
+    void *p = map_zeroed(bytes);
     mapped_bytes += bytes;
-    /* Big arrays (a 1M-operation trace, the block map) fault in 4 KiB at a time;
-     * transparent huge pages are madvise-only here, so ask. Failure is harmless. */
-    if (bytes >= ARENA_HUGE_FROM) madvise(p, bytes, MADV_HUGEPAGE);
     return p;
 }
 
@@ -126,10 +143,14 @@ void *hl_mem_realloc(void *ptr, size_t size)
     if (h->size_class == ARENA_LARGE && size > (16u << (ARENA_CLASSES - 1))) {
         if (size > SIZE_MAX / 2) arena_die(size);
         size_t bytes = page_round(size + ARENA_HEADER);
-        void *p = mremap(h, h->mapping, bytes, MREMAP_MAYMOVE);
+        /* Move the pages (no copy) onto a fresh aligned range, so huge pages stay
+         * whole: a move to an unaligned address would split them. */
+        void *at = bytes >= ARENA_HUGE_FROM ? map_zeroed(bytes) : NULL;
+        void *p = at ? mremap(h, h->mapping, bytes, MREMAP_MAYMOVE | MREMAP_FIXED, at)
+                     : mremap(h, h->mapping, bytes, MREMAP_MAYMOVE);
         if (p == MAP_FAILED) arena_die(size);
         mapped_bytes += bytes - ((arena_header *)p)->mapping;
-        if (bytes >= ARENA_HUGE_FROM) madvise(p, bytes, MADV_HUGEPAGE);
+        if (at) madvise(p, bytes, MADV_HUGEPAGE);
         ((arena_header *)p)->mapping = bytes; /* grown bytes are zero: fresh pages */
         return (unsigned char *)p + ARENA_HEADER;
     }

@@ -104,6 +104,19 @@ hl_block *hl_blockmap_find(hl_blockmap *map, uint64_t id)
     return index ? &map->entries[index] : NULL;
 }
 
+void hl_blockmap_prefetch(hl_blockmap *map, uint64_t id, bool entry)
+{
+    if (id >= BLOCKMAP_DENSE_LIMIT) {
+        const struct slot *slot = &map->table[(uint32_t)mix64(id) & map->table_mask];
+        if (!entry) __builtin_prefetch(slot);
+        else if (slot->id == id && slot->index) __builtin_prefetch(&map->entries[slot->index], 1);
+        return;
+    }
+    if (id >= map->dense_capacity) return;
+    if (!entry) __builtin_prefetch(&map->dense[id]);
+    else if (map->dense[id]) __builtin_prefetch(&map->entries[map->dense[id]], 1);
+}
+
 static void rehash(hl_blockmap *map)
 {
     hl_mem_free(map->table);

@@ -15,7 +15,6 @@
 #include "hl_harness.h"
 
 #include <string.h>
-#include <time.h>
 
 #define EXEC_MAX_OBSERVERS 8
 
@@ -70,13 +69,6 @@ void *hl_exec_view(hl_exec *exec, hl_addr addr, size_t len)
     return exec->backend->mem_view(exec->heap, addr, len ? len : 1);
 }
 
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 static void write_pattern(hl_exec *exec, const hl_block *block, size_t from, size_t to)
 {
     if (from >= to || !exec->patterns) return;
@@ -106,9 +98,9 @@ static void skip(hl_result *result, const char *reason)
 
 #define TIMED(result, call)                                                             \
     do {                                                                                \
-        uint64_t timed_start = now_ns();                                                \
+        uint64_t timed_start = hl_clock_ticks();                                        \
         call;                                                                           \
-        (result)->elapsed_ns = now_ns() - timed_start;                                  \
+        (result)->elapsed_ticks = hl_clock_ticks() - timed_start;                       \
     } while (0)
 
 static void run_alloc(hl_exec *exec, const hl_op *op, hl_result *result)
@@ -340,9 +332,28 @@ int hl_exec_step(hl_exec *exec, const hl_op *op, uint64_t index)
     if (result.skipped) c->skipped++;
     else c->sent++;
     if (!result.skipped && result.error != HL_E_OK) c->failures++;
-    c->elapsed_ns += result.elapsed_ns;
+    c->elapsed_ticks += result.elapsed_ticks;
     if (stop) return 1;
     return result.stream_ended ? 2 : 0;
+}
+
+/* How far ahead each stage looks: far enough that the load has landed when the next
+ * stage (or the step) needs it, near enough that it is still in cache. */
+#define AHEAD_SLOT 24
+#define AHEAD_ENTRY 16
+#define AHEAD_BLOCK 8
+
+void hl_exec_prefetch(hl_exec *exec, const hl_op *ops, size_t count, size_t index)
+{
+    if (index + AHEAD_SLOT < count) hl_blockmap_prefetch(exec->blocks, ops[index + AHEAD_SLOT].id, false);
+    if (index + AHEAD_ENTRY < count) hl_blockmap_prefetch(exec->blocks, ops[index + AHEAD_ENTRY].id, true);
+    if (index + AHEAD_BLOCK >= count) return;
+    const hl_op *op = &ops[index + AHEAD_BLOCK];
+    if (op->kind != HL_OP_FREE && op->kind != HL_OP_REALLOC && op->kind != HL_OP_TOUCH) return;
+    const hl_block *block = hl_blockmap_find(exec->blocks, op->id);
+    if (!block || block->state != HL_BLOCK_LIVE) return;
+    const char *view = exec->backend->mem_view(exec->heap, block->addr, 1);
+    if (view) __builtin_prefetch(view);
 }
 
 int hl_exec_finish(hl_exec *exec)

@@ -253,6 +253,9 @@ hl_blockmap *hl_blockmap_new(void);
 void hl_blockmap_free(hl_blockmap *map);
 /* The entry of id, or NULL if the id was never seen. O(1). */
 hl_block *hl_blockmap_find(hl_blockmap *map, uint64_t id);
+/* A hint that id will be looked up soon: starts loading its slot (entry false) or,
+ * once the slot is loaded, its entry (entry true). Changes nothing; any id is fine. */
+void hl_blockmap_prefetch(hl_blockmap *map, uint64_t id, bool entry);
 /* The entry of id, created FREED if new. Pointers stay valid until the next call
  * to hl_blockmap_get (the table may grow); keep ids, not pointers, across calls. */
 hl_block *hl_blockmap_get(hl_blockmap *map, uint64_t id);
@@ -303,6 +306,17 @@ void hl_pattern_fill(void *dst, uint64_t id, size_t from, size_t to);
  * Returns true if equal, else false with the first differing offset in *bad. */
 bool hl_pattern_verify(const void *src, uint64_t id, size_t from, size_t to, size_t *bad);
 
+/* ================================================================ clock */
+
+/* Wall time in nanoseconds (CLOCK_MONOTONIC), for whole runs. */
+uint64_t hl_clock_now_ns(void);
+/* A cheap monotonic tick count for timing single operations: the CPU's invariant
+ * time-stamp counter on x86-64, nanoseconds elsewhere. Only differences mean
+ * anything; multiply one by hl_clock_ns_per_tick() for nanoseconds. */
+uint64_t hl_clock_ticks(void);
+/* Nanoseconds per tick. The first call calibrates (busy-waits about 5 ms). */
+double hl_clock_ns_per_tick(void);
+
 /* ================================================================ executor */
 
 typedef struct hl_exec hl_exec;
@@ -321,7 +335,7 @@ typedef struct hl_result {
     hl_addr old_addr;      /* realloc/promote: the block before */
     size_t old_size;       /* realloc/promote: its size before */
     size_t usable;         /* usable_size of the block after the operation */
-    uint64_t elapsed_ns;   /* the backend call alone */
+    uint64_t elapsed_ticks; /* the backend call alone (hl_clock_ticks) */
 } hl_result;
 
 /* An observer sees every operation. Hooks return 0 to go on, non-zero to stop the
@@ -342,7 +356,7 @@ typedef struct hl_exec_counts {
     uint64_t sent;         /* of which sent to the backend */
     uint64_t skipped;      /* of which skipped (feature, retired id, misuse not declared) */
     uint64_t failures;     /* backend calls that returned an error */
-    uint64_t elapsed_ns;   /* sum of the backend calls */
+    uint64_t elapsed_ticks; /* sum of the backend calls (hl_clock_ticks) */
 } hl_exec_counts;
 
 /* Builds an executor over an instance it does not own. */
@@ -358,6 +372,11 @@ void hl_exec_observe(hl_exec *exec, const hl_observer *observer);
  * patterns, and runs the observers. Returns 0 to go on, 1 if an observer stopped the
  * stream, 2 if the stream ended here (result->stream_ended). */
 int hl_exec_step(hl_exec *exec, const hl_op *op, uint64_t index);
+/* A hint to call before stepping ops[index] of a stream of count: starts loading,
+ * in stages, what the operations a few steps ahead will touch (their block entries,
+ * then the blocks' first bytes), so a replay over many live blocks waits less on
+ * memory. Changes nothing observable; skipping it changes only the speed. */
+void hl_exec_prefetch(hl_exec *exec, const hl_op *ops, size_t count, size_t index);
 /* Runs the observers' finish hooks; returns non-zero if one reported a finding. */
 int hl_exec_finish(hl_exec *exec);
 

@@ -22,10 +22,18 @@ static unsigned char pattern_byte(uint64_t seed, size_t offset)
     return (unsigned char)(word >> (8 * (offset % 8)));
 }
 
-/* Words are stored little-endian so a byte's value does not depend on the host. */
-static void store_word(unsigned char *p, uint64_t w)
+/* Words are stored little-endian so a byte's value does not depend on the host;
+ * on a little-endian host that is one plain 8-byte store or load. */
+static uint64_t little_endian(uint64_t w)
 {
-    for (int i = 0; i < 8; i++) p[i] = (unsigned char)(w >> (8 * i));
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    return w;
+#else
+    uint64_t out;
+    unsigned char *b = (unsigned char *)&out;
+    for (int i = 0; i < 8; i++) b[i] = (unsigned char)(w >> (8 * i));
+    return out;
+#endif
 }
 
 void hl_pattern_fill(void *dst, uint64_t id, size_t from, size_t to)
@@ -35,7 +43,10 @@ void hl_pattern_fill(void *dst, uint64_t id, size_t from, size_t to)
     size_t i = from;
     for (; i < to && i % 8; i++) *p++ = pattern_byte(seed, i);
     uint64_t word = seed + (uint64_t)(i / 8) * PATTERN_STEP;
-    for (; i + 8 <= to; i += 8, p += 8, word += PATTERN_STEP) store_word(p, word);
+    for (; i + 8 <= to; i += 8, p += 8, word += PATTERN_STEP) {
+        uint64_t w = little_endian(word);
+        memcpy(p, &w, 8);
+    }
     for (; i < to; i++) *p++ = pattern_byte(seed, i);
 }
 
@@ -47,10 +58,19 @@ bool hl_pattern_verify(const void *src, uint64_t id, size_t from, size_t to, siz
     for (; i < to && i % 8; i++, p++)
         if (*p != pattern_byte(seed, i)) goto mismatch;
     uint64_t word = seed + (uint64_t)(i / 8) * PATTERN_STEP;
+    /* whole words, four at a time while they all match, then one at a time */
+    for (; i + 32 <= to; i += 32, p += 32, word += 4 * PATTERN_STEP) {
+        uint64_t w[4];
+        memcpy(w, p, sizeof w);
+        uint64_t diff = (w[0] ^ little_endian(word)) | (w[1] ^ little_endian(word + PATTERN_STEP)) |
+                        (w[2] ^ little_endian(word + 2 * PATTERN_STEP)) |
+                        (w[3] ^ little_endian(word + 3 * PATTERN_STEP));
+        if (diff) break;
+    }
     for (; i + 8 <= to; i += 8, p += 8, word += PATTERN_STEP) {
-        unsigned char expect[8];
-        store_word(expect, word);
-        if (memcmp(p, expect, 8) != 0) break;
+        uint64_t w;
+        memcpy(&w, p, 8);
+        if (w != little_endian(word)) break;
     }
     for (; i < to; i++, p++)
         if (*p != pattern_byte(seed, i)) goto mismatch;

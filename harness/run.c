@@ -17,12 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
+static uint64_t now_ns(void) { return hl_clock_now_ns(); }
 
 static void name_run(const hl_spec *spec, const hl_trace *trace, hl_run_summary *summary)
 {
@@ -54,6 +49,7 @@ static int run_here(const hl_spec *spec, const hl_trace *trace, const hl_run_opt
 
     uint64_t start = now_ns();
     for (size_t i = 0; i < trace->count; i++) {
+        hl_exec_prefetch(exec, trace->ops, trace->count, i);
         int rc = hl_exec_step(exec, &trace->ops[i], i);
         if (options->progress) *options->progress = i + 1;
         if (options->on_progress && (i & 0xffff) == 0xffff)
@@ -76,7 +72,7 @@ static int run_here(const hl_spec *spec, const hl_trace *trace, const hl_run_opt
     summary->sent = counts->sent;
     summary->skipped = counts->skipped;
     summary->failures = counts->failures;
-    summary->backend_ns = counts->elapsed_ns;
+    summary->backend_ns = (uint64_t)((double)counts->elapsed_ticks * hl_clock_ns_per_tick());
     if (shadow && hl_shadow_finding(shadow)) {
         summary->found = true;
         summary->finding = *hl_shadow_finding(shadow);
@@ -180,6 +176,7 @@ static int run_isolated(const hl_spec *spec, const hl_trace *trace, const hl_run
 int hl_run(const hl_spec *spec, const hl_trace *trace, const hl_run_options *options, hl_run_summary *summary)
 {
     name_run(spec, trace, summary);
+    hl_clock_ns_per_tick(); /* calibrated once, here, not inside a timed loop or in each child */
     int rc = options->isolate ? run_isolated(spec, trace, options, summary)
                               : run_here(spec, trace, options, summary);
     /* the run's names are the front end's, whatever the child wrote */

@@ -38,6 +38,11 @@ static void *host_view(void *context, hl_addr addr, size_t len)
     return (void *)addr;
 }
 static const hl_tracker_host host = {NULL, host_alloc, host_release, host_view};
+static void count_only(void *context, hl_addr addr, hl_layout layout)
+{
+    (void)context, (void)addr, (void)layout;
+    released++;
+}
 
 static hl_addr tracked_block(hl_tracker *t, size_t size)
 {
@@ -87,7 +92,7 @@ TEST(scopes_exit_and_promote)
     CHECK(c != 0);
     CHECK_EQ(released, 2); /* b and the 30-byte block */
     CHECK_EQ(((unsigned char *)c)[11], 0x5a);
-    CHECK_EQ(hl_tracker_find(&t, c)->level, 1);
+    CHECK_EQ(hl_tracker_level_of(&t, hl_tracker_find(&t, c)), 1);
     CHECK_EQ(hl_tracker_exit(&t, &host, s2), HL_E_INVALID_ARGUMENT);
     released = 0;
     CHECK_EQ(hl_tracker_exit(&t, &host, s1), HL_E_OK);
@@ -128,6 +133,55 @@ TEST(random_adds_and_removes_match_a_reference)
     hl_tracker_release_memory(&t);
 }
 
+/* free_all scans the table; deletions shift records back into the slot being looked
+ * at, so every live block must still be released exactly once, in both modes. */
+static void each_live_releases_every_block(bool remember)
+{
+    hl_tracker t;
+    hl_tracker_init(&t, (hl_tracker_memory){NULL, get, put}, true, remember);
+    srand(11);
+    int live = 0;
+    for (int i = 0; i < 3000; i++) {
+        hl_addr a = (hl_addr)(16 * (1 + (unsigned)rand() % 20000));
+        const hl_tracked *r = hl_tracker_find(&t, a);
+        if (r && r->live) continue;
+        CHECK_EQ(hl_tracker_add(&t, a, (hl_layout){24, 8}, 0), HL_E_OK);
+        live++;
+        if (rand() % 3 == 0) {
+            CHECK_EQ(hl_tracker_free(&t, a, (hl_layout){24, 8}, true), HL_E_OK);
+            live--;
+        }
+    }
+    released = 0;
+    hl_tracker_each_live(&t, count_only, NULL);
+    CHECK_EQ(released, live);
+    CHECK_EQ(t.live_blocks, 0);
+    char why[200];
+    CHECK_EQ(hl_tracker_check(&t, why, sizeof why), HL_E_OK);
+    hl_tracker_release_memory(&t);
+}
+
+TEST(free_all_releases_each_live_block_once)
+{
+    each_live_releases_every_block(false);
+    each_live_releases_every_block(true);
+}
+
+TEST(free_classifies_and_removes_in_one_call)
+{
+    hl_tracker t;
+    hl_tracker_init(&t, (hl_tracker_memory){NULL, get, put}, true, true);
+    CHECK_EQ(hl_tracker_add(&t, 4096, (hl_layout){40, 64}, 0), HL_E_OK);
+    CHECK_EQ(hl_tracker_free(&t, 4096, (hl_layout){40, 32}, true), HL_E_LAYOUT_MISMATCH);
+    CHECK_EQ(hl_tracker_free(&t, 4112, (hl_layout){40, 64}, true), HL_E_INVALID_POINTER);
+    CHECK_EQ(t.live_blocks, 1); /* refused frees change nothing */
+    CHECK_EQ(hl_tracker_free(&t, 4096, (hl_layout){40, 64}, true), HL_E_OK);
+    CHECK_EQ(t.live_blocks, 0);
+    CHECK_EQ(hl_tracker_free(&t, 4096, (hl_layout){40, 64}, true), HL_E_DOUBLE_FREE);
+    CHECK_EQ(hl_tracker_free(&t, 8192, (hl_layout){1, 1}, false), HL_E_OK); /* untracked, unchecked */
+    hl_tracker_release_memory(&t);
+}
+
 static void *refuse(void *context, size_t bytes)
 {
     (void)context, (void)bytes;
@@ -152,5 +206,7 @@ int main(void)
     RUN(scopes_exit_and_promote);
     RUN(random_adds_and_removes_match_a_reference);
     RUN(no_memory_changes_nothing);
+    RUN(free_all_releases_each_live_block_once);
+    RUN(free_classifies_and_removes_in_one_call);
     return unit_summary();
 }

@@ -41,6 +41,26 @@ TEST(os_commits_on_demand_and_reports_it)
     hl_source_close(&s);
 }
 
+/* Committed pages are made resident at commit (one madvise per step), not faulted in
+ * one by one at first touch: mincore says they are in memory before any write. */
+TEST(os_commit_makes_pages_resident)
+{
+    hl_source_config c = config_of(HL_SOURCE_OS);
+    c.size = 1 << 20;
+    hl_source s;
+    char why[200];
+    CHECK_EQ(hl_source_open(&s, &c, NULL, 0, 100, why, sizeof why), HL_E_OK);
+    CHECK_EQ(hl_source_commit(&s, 200000), HL_E_OK);
+    size_t pages = s.committed / 4096;
+    unsigned char *resident = calloc(pages, 1);
+    CHECK_EQ(mincore(s.host, s.committed, resident), 0);
+    size_t in = 0;
+    for (size_t i = 0; i < pages; i++) in += resident[i] & 1;
+    CHECK_EQ(in, pages);
+    free(resident);
+    hl_source_close(&s);
+}
+
 TEST(os_huge_pages_fall_back_to_advice)
 {
     hl_source_config c = config_of(HL_SOURCE_OS);
@@ -112,6 +132,7 @@ TEST(options)
 int main(void)
 {
     RUN(os_commits_on_demand_and_reports_it);
+    RUN(os_commit_makes_pages_resident);
     RUN(os_huge_pages_fall_back_to_advice);
     RUN(static_buffer_ends_where_the_buffer_does);
     RUN(linear_memory_is_wasm32);
