@@ -16,10 +16,12 @@ static const backend_getter builtin[] = {
 const hl_backend *hl_test_backend_bins_mutant(void);
 const hl_backend *hl_test_backend_crasher(void);
 const hl_backend *hl_test_backend_hanger(void);
+const hl_backend *hl_test_backend_rotter(void);
 static const backend_getter test_only[] = {
     hl_test_backend_bins_mutant,
     hl_test_backend_crasher,
     hl_test_backend_hanger,
+    hl_test_backend_rotter,
 };
 #define TEST_COUNT (sizeof test_only / sizeof test_only[0])
 #else

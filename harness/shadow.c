@@ -16,6 +16,8 @@
 struct hl_shadow {
     uint64_t check_every;
     uint64_t since_check;
+    uint64_t check_ended;  /* HL_CHECK_PACED: clock ticks when the last check ended */
+    uint64_t check_took;   /* and how long it took */
     bool found;
     hl_finding finding;
     const hl_op *op; /* the operation in flight */
@@ -302,14 +304,22 @@ static int after(void *context, hl_exec *exec, const hl_result *r)
     if (shadow->found) return 1;
     if (!r->skipped && check_result(shadow, exec, r)) return 1;
     if (check_stats(shadow, exec)) return 1;
-    /* A heap walk is O(heap): stretch the period to the live-block count so the check
-     * costs O(1) per operation however big the heap gets. */
-    uint64_t live = hl_blockmap_live_blocks(hl_exec_blocks(exec));
-    if (shadow->check_every && ++shadow->since_check >= shadow->check_every && shadow->since_check >= live) {
+    if (!shadow->check_every) return 0;
+    ++shadow->since_check;
+    if (shadow->check_every != HL_CHECK_PACED) {
+        if (shadow->since_check < shadow->check_every) return 0;
         shadow->since_check = 0;
         return run_check(shadow, exec);
     }
-    return 0;
+    /* paced: look at the clock only every 256 operations past the minimum */
+    if (shadow->since_check < HL_CHECK_PACED_MIN || (shadow->since_check & 255) != 0) return 0;
+    uint64_t now = hl_clock_ticks();
+    if (now - shadow->check_ended < 19 * shadow->check_took) return 0;
+    shadow->since_check = 0;
+    int stop = run_check(shadow, exec);
+    shadow->check_ended = hl_clock_ticks();
+    shadow->check_took = shadow->check_ended - now;
+    return stop;
 }
 
 static int finish(void *context, hl_exec *exec)

@@ -108,6 +108,27 @@ def test_hanging_backend_is_a_hang_at_its_operation(heaplab_test_release, tmp_pa
     assert f"{trace}:51: operation 49 (alloc): HANG: " in proc.stderr
 
 
+def test_heap_checks_run_during_the_run_paced_or_every_n(heaplab_test_release, tmp_path):
+    # rotter's check fails from its 5000th operation on; 12000 operations follow
+    body = "".join(f"alloc {i} 24\nfree {i}\n" for i in range(1, 8501))
+    trace = write_trace(tmp_path / "long.trace", body)
+
+    def finding_index(*options):
+        proc = heaplab_test_release("replay", "--findings", tmp_path / "f", "--backends", "rotter", *options, trace)
+        assert proc.returncode == 1, proc.stderr
+        assert ": CHECK_FAILED: check: CORRUPTED: rotter: invented corruption" in proc.stderr
+        return int(proc.stderr.split(": operation ")[1].split()[0])
+
+    paced = finding_index()  # the default: by time, at least 4096 operations apart
+    assert 4999 <= paced < 17000, paced
+    assert finding_index("--check-every", "1000") == 4999  # exactly every 1000: after op 4999
+    assert finding_index("--check-every", "paced") >= 4999
+    end = heaplab_test_release("replay", "--check-every", "0", "--findings", tmp_path / "f", "--backends",
+                               "rotter", trace)
+    assert end.returncode == 1
+    assert ": operation 17000 (end of trace): CHECK_FAILED: " in end.stderr, end.stderr
+
+
 def test_no_shadow_runs_without_checks(heaplab_test, tmp_path):
     trace = mutant_trace(tmp_path)
     proc = heaplab_test("replay", "--no-shadow", "--backends", "bins-mutant", trace)

@@ -26,9 +26,9 @@ void hl_help_replay(FILE *out)
             "  --isolate           run each backend in a forked child: a crash or hang is a\n"
             "                      finding at the operation it happened in\n"
             "  --timeout SECONDS   with --isolate: an operation running longer is a HANG (10)\n"
-            "  --check-every N     call the backend's heap check every N operations (4096;\n"
-            "                      0 = only at the end); with more than N live blocks, every\n"
-            "                      live-block-count operations, so the walk stays O(1) per op\n"
+            "  --check-every N     call the backend's heap check every N operations exactly\n"
+            "                      (0 = only at the end); default `paced`: at least 4096\n"
+            "                      operations apart and at most ~5%% of the run's time\n"
             "  --findings DIR      where reproducer traces go (heaplab-findings)\n"
             "  --json              print the results document (JSON) instead of the table\n"
             "  -q, --quiet         print only findings and the last line\n"
@@ -94,7 +94,7 @@ int hl_cmd_replay(int argc, char **argv)
         {"quiet", no_argument, NULL, 'q'},          {NULL, 0, NULL, 0}};
     const char *backends = NULL, *findings = "heaplab-findings";
     bool json = false, quiet = false;
-    hl_run_options options = {.shadow = true, .check_every = 4096, .timeout_seconds = 10};
+    hl_run_options options = {.shadow = true, .check_every = HL_CHECK_PACED, .timeout_seconds = 10};
     int c;
     opterr = 0;
     optind = 1;
@@ -110,8 +110,9 @@ int hl_cmd_replay(int argc, char **argv)
                 return hl_cli_usage_error("replay", "--timeout '%s' is not a positive number of seconds", optarg);
             break;
         case 'c':
-            if (!hl_parse_size(optarg, &options.check_every))
-                return hl_cli_usage_error("replay", "--check-every '%s' is not a number", optarg);
+            if (strcmp(optarg, "paced") == 0) options.check_every = HL_CHECK_PACED;
+            else if (!hl_parse_size(optarg, &options.check_every) || options.check_every == HL_CHECK_PACED)
+                return hl_cli_usage_error("replay", "--check-every '%s' is not a number or `paced`", optarg);
             break;
         case 'f': findings = optarg; break;
         case 'j': json = true; break;

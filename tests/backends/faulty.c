@@ -1,15 +1,19 @@
 /* faulty.c: test-only backends that wrap bins and misbehave on their Nth operation
  * (alloc, free, realloc, scope and free_all calls; usable_size and the harness's own
  * reads do not count): `crasher` segfaults on its 100th, `hanger` never returns from
- * its 50th. The isolation tests use them: the finding must name operation N-1. */
+ * its 50th. The isolation tests use them: the finding must name operation N-1.
+ * `rotter` behaves, but its heap check reports corruption from its 5000th operation
+ * on: the tests of when checks run use it. */
 #include "heaplab.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/mman.h>
 #include <time.h>
 
 const hl_backend *hl_test_backend_crasher(void);
 const hl_backend *hl_test_backend_hanger(void);
+const hl_backend *hl_test_backend_rotter(void);
 
 typedef struct faulty_heap {
     const hl_backend *self;
@@ -51,6 +55,7 @@ static hl_error create_as(const hl_backend *self, const hl_config *config, hl_he
 }
 static hl_error create_crasher(const hl_config *c, hl_heap **out) { return create_as(hl_test_backend_crasher(), c, out); }
 static hl_error create_hanger(const hl_config *c, hl_heap **out) { return create_as(hl_test_backend_hanger(), c, out); }
+static hl_error create_rotter(const hl_config *c, hl_heap **out) { return create_as(hl_test_backend_rotter(), c, out); }
 
 static void destroy(hl_heap *heap)
 {
@@ -73,7 +78,15 @@ static hl_error f_exit(hl_heap *h, hl_scope s) { misbehave(h); return BINS->exit
 static hl_addr f_promote(hl_heap *h, hl_scope s, hl_addr b, hl_layout l, size_t n, hl_error *e) { misbehave(h); return BINS->promote(INNER(h), s, b, l, n, e); }
 static hl_error f_free_all(hl_heap *h) { misbehave(h); return BINS->free_all(INNER(h)); }
 static void f_stats(const hl_heap *h, hl_stats *s) { BINS->stats(((const faulty_heap *)h)->inner, s); }
-static hl_error f_check(hl_heap *h, char *m, size_t n) { return BINS->check(INNER(h), m, n); }
+static hl_error f_check(hl_heap *h, char *m, size_t n)
+{
+    const faulty_heap *f = (const faulty_heap *)h;
+    if (f->self == hl_test_backend_rotter() && f->calls >= 5000) {
+        snprintf(m, n, "rotter: invented corruption after %llu operations", (unsigned long long)f->calls);
+        return HL_E_CORRUPTED;
+    }
+    return BINS->check(INNER(h), m, n);
+}
 
 #define FAULTY_TABLE(getter, backend_name, text, make)                                  \
     const hl_backend *getter(void)                                                      \
@@ -88,3 +101,4 @@ static hl_error f_check(hl_heap *h, char *m, size_t n) { return BINS->check(INNE
 
 FAULTY_TABLE(hl_test_backend_crasher, "crasher", "bins that segfaults on its 100th operation", create_crasher)
 FAULTY_TABLE(hl_test_backend_hanger, "hanger", "bins that never returns from its 50th operation", create_hanger)
+FAULTY_TABLE(hl_test_backend_rotter, "rotter", "bins whose check fails from its 5000th operation", create_rotter)
