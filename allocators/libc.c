@@ -5,13 +5,13 @@
  * never from malloc, so it stays out of glibc's figures. The footprint is glibc's
  * mallinfo2() arena + hblkhd minus their value when the instance was created.
  * One instance per process: glibc's heap is the process's. */
+#include "hl_source.h"
 #include "scope_tracker.h"
 
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #define LIBC_MIN_ALIGN 16u
@@ -55,23 +55,16 @@ static void note_footprint(hl_heap *h)
     if (h->countdown-- == 0 || h->stats.live_bytes > h->sampled_live + margin) sample_footprint(h);
 }
 
-static size_t page_round(size_t bytes)
-{
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    return (bytes + page - 1) & ~(page - 1);
-}
-
 static void *tracker_get(void *context, size_t bytes)
 {
     (void)context;
-    void *p = mmap(NULL, page_round(bytes), PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    return p == MAP_FAILED ? NULL : p;
+    return hl_os_map(bytes);
 }
 
 static void tracker_put(void *context, void *memory, size_t bytes)
 {
     (void)context;
-    munmap(memory, page_round(bytes));
+    hl_os_unmap(memory, bytes);
 }
 
 /* A raw block: malloc for the alignments it guarantees, posix_memalign above. */

@@ -6,10 +6,31 @@
 
 #define ADDR_CHUNK 64u
 
+/* Starts, ends and entries in separate arrays: the rank of an address is a count
+ * over the starts alone (512 bytes), a loop without branches whose loads are all
+ * independent, so a cold chunk costs about one memory latency, where a binary
+ * search's dependent probes paid one per cache line. */
 struct addr_chunk {
+    hl_addr starts[ADDR_CHUNK];
+    hl_addr ends[ADDR_CHUNK];
+    uint32_t entries[ADDR_CHUNK];
     uint32_t count;
-    addr_item items[ADDR_CHUNK];
 };
+
+static addr_item item_at(const addr_chunk *chunk, uint32_t i)
+{
+    addr_item item = {chunk->starts[i], chunk->ends[i], chunk->entries[i]};
+    return item;
+}
+
+/* Moves items [from, count) by `by` places (+1: open a gap at from; -1: close one). */
+static void shift(addr_chunk *chunk, uint32_t from, int by)
+{
+    uint32_t n = chunk->count - from;
+    memmove(chunk->starts + from + by, chunk->starts + from, n * sizeof *chunk->starts);
+    memmove(chunk->ends + from + by, chunk->ends + from, n * sizeof *chunk->ends);
+    memmove(chunk->entries + from + by, chunk->entries + from, n * sizeof *chunk->entries);
+}
 
 void addr_index_init(addr_index *index) { memset(index, 0, sizeof *index); }
 
@@ -36,13 +57,9 @@ static uint32_t chunk_for(const addr_index *index, hl_addr addr)
 /* The number of items of chunk whose start is <= addr. */
 static uint32_t rank(const addr_chunk *chunk, hl_addr addr)
 {
-    uint32_t lo = 0, hi = chunk->count;
-    while (lo < hi) {
-        uint32_t mid = lo + (hi - lo) / 2;
-        if (chunk->items[mid].start <= addr) lo = mid + 1;
-        else hi = mid;
-    }
-    return lo;
+    uint32_t r = 0;
+    for (uint32_t i = 0; i < chunk->count; i++) r += chunk->starts[i] <= addr;
+    return r;
 }
 
 static void insert_chunk(addr_index *index, uint32_t at, addr_chunk *chunk)
@@ -55,18 +72,18 @@ static void insert_chunk(addr_index *index, uint32_t at, addr_chunk *chunk)
     memmove(index->chunks + at + 1, index->chunks + at, (index->count - at) * sizeof *index->chunks);
     memmove(index->firsts + at + 1, index->firsts + at, (index->count - at) * sizeof *index->firsts);
     index->chunks[at] = chunk;
-    index->firsts[at] = chunk->count ? chunk->items[0].start : 0;
+    index->firsts[at] = chunk->count ? chunk->starts[0] : 0;
     index->count++;
 }
 
-const addr_item *addr_index_at(const addr_index *index, hl_addr addr)
+bool addr_index_at(const addr_index *index, hl_addr addr, addr_item *found)
 {
-    if (!index->count) return NULL;
+    if (!index->count) return false;
     const addr_chunk *chunk = index->chunks[chunk_for(index, addr)];
     uint32_t r = rank(chunk, addr);
-    if (r == 0) return NULL;
-    const addr_item *item = &chunk->items[r - 1];
-    return addr < item->end ? item : NULL;
+    if (r == 0 || addr >= chunk->ends[r - 1]) return false;
+    *found = item_at(chunk, r - 1);
+    return true;
 }
 
 bool addr_index_insert(addr_index *index, addr_item item, uint32_t *other)
@@ -76,27 +93,31 @@ bool addr_index_insert(addr_index *index, addr_item item, uint32_t *other)
     addr_chunk *chunk = index->chunks[c];
     uint32_t r = rank(chunk, item.start);
     /* the predecessor ends before us; the successor starts after our end */
-    const addr_item *before = r ? &chunk->items[r - 1] : NULL;
-    if (before && before->end > item.start) return *other = before->entry, false;
-    const addr_item *after = r < chunk->count ? &chunk->items[r]
-                             : c + 1 < index->count ? &index->chunks[c + 1]->items[0] : NULL;
-    if (after && after->start < item.end) return *other = after->entry, false;
+    if (r && chunk->ends[r - 1] > item.start) return *other = chunk->entries[r - 1], false;
+    if (r < chunk->count ? chunk->starts[r] < item.end
+                         : c + 1 < index->count && index->chunks[c + 1]->starts[0] < item.end)
+        return *other = r < chunk->count ? chunk->entries[r] : index->chunks[c + 1]->entries[0], false;
     if (chunk->count == ADDR_CHUNK) { /* split, then insert into the half it belongs to */
         addr_chunk *upper = hl_mem_alloc(sizeof(addr_chunk));
-        upper->count = ADDR_CHUNK / 2;
-        memcpy(upper->items, chunk->items + ADDR_CHUNK / 2, (ADDR_CHUNK / 2) * sizeof(addr_item));
-        chunk->count = ADDR_CHUNK / 2;
+        uint32_t half = ADDR_CHUNK / 2;
+        upper->count = half;
+        memcpy(upper->starts, chunk->starts + half, half * sizeof *chunk->starts);
+        memcpy(upper->ends, chunk->ends + half, half * sizeof *chunk->ends);
+        memcpy(upper->entries, chunk->entries + half, half * sizeof *chunk->entries);
+        chunk->count = half;
         insert_chunk(index, c + 1, upper);
-        if (r > ADDR_CHUNK / 2) {
+        if (r > half) {
             chunk = upper;
             c++;
-            r -= ADDR_CHUNK / 2;
+            r -= half;
         }
     }
-    memmove(chunk->items + r + 1, chunk->items + r, (chunk->count - r) * sizeof(addr_item));
-    chunk->items[r] = item;
+    shift(chunk, r, +1);
+    chunk->starts[r] = item.start;
+    chunk->ends[r] = item.end;
+    chunk->entries[r] = item.entry;
     chunk->count++;
-    index->firsts[c] = chunk->items[0].start;
+    index->firsts[c] = chunk->starts[0];
     index->items++;
     return true;
 }
@@ -107,13 +128,12 @@ void addr_index_remove(addr_index *index, hl_addr start)
     uint32_t c = chunk_for(index, start);
     addr_chunk *chunk = index->chunks[c];
     uint32_t r = rank(chunk, start);
-    if (r == 0 || chunk->items[r - 1].start != start) return;
-    r--;
-    memmove(chunk->items + r, chunk->items + r + 1, (chunk->count - r - 1) * sizeof(addr_item));
+    if (r == 0 || chunk->starts[r - 1] != start) return;
+    shift(chunk, r, -1);
     chunk->count--;
     index->items--;
     if (chunk->count) {
-        index->firsts[c] = chunk->items[0].start;
+        index->firsts[c] = chunk->starts[0];
     } else if (index->count > 1) {
         hl_mem_free(chunk);
         memmove(index->chunks + c, index->chunks + c + 1, (index->count - c - 1) * sizeof *index->chunks);
@@ -132,16 +152,16 @@ bool addr_index_check(const addr_index *index, char *message, size_t capacity)
             snprintf(message, capacity, "address index: chunk %u is empty", c);
             return false;
         }
-        if (chunk->count && index->firsts[c] != chunk->items[0].start) {
+        if (chunk->count && index->firsts[c] != chunk->starts[0]) {
             snprintf(message, capacity, "address index: chunk %u's first address is stale", c);
             return false;
         }
         for (uint32_t i = 0; i < chunk->count; i++, seen++) {
-            if (seen && chunk->items[i].start < last_end) {
+            if ((seen && chunk->starts[i] < last_end) || chunk->ends[i] < chunk->starts[i]) {
                 snprintf(message, capacity, "address index: items out of order or overlapping at chunk %u", c);
                 return false;
             }
-            last_end = chunk->items[i].end;
+            last_end = chunk->ends[i];
         }
     }
     if (seen != index->items) {

@@ -8,6 +8,7 @@
  * Invariants: a free-list block is not in use; chunk bytes below chunk_bump are
  * handed out or on a free list. Not thread-safe (the harness is single-threaded). */
 #include "hl_harness.h"
+#include "hl_source.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -17,9 +18,7 @@
 #define ARENA_HEADER 16u
 #define ARENA_CLASSES 12u /* 16 B .. 32 KiB */
 #define ARENA_LARGE 0xffu
-#define HUGE_PAGE (2u << 20)
-#define ARENA_CHUNK HUGE_PAGE
-#define ARENA_HUGE_FROM HUGE_PAGE
+#define ARENA_CHUNK HL_OS_HUGE_FROM
 
 typedef struct arena_header {
     uint64_t size_class;
@@ -42,37 +41,14 @@ static void arena_die(size_t size)
     _exit(2);
 }
 
-/* A fresh zeroed mapping of bytes. From ARENA_HUGE_FROM up it starts on a huge-page
- * boundary and asks for transparent huge pages (madvise-only here): the block map,
- * the address index and a big trace are read at random, and with 4 KiB pages most
- * of those reads also miss the TLB, which in a VM costs a nested page walk. A
- * refusal of the advice is harmless. With `at`, the mapping replaces [at, at+bytes). */
-static void *map_zeroed(size_t bytes)
-{
-    size_t slack = bytes >= ARENA_HUGE_FROM ? HUGE_PAGE : 0;
-    unsigned char *p = mmap(NULL, bytes + slack, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED) arena_die(bytes);
-    if (slack) { /* trim to the boundary: the head before it, the tail after bytes */
-        size_t head = (size_t)(-(uintptr_t)p & (HUGE_PAGE - 1));
-        if (head) munmap(p, head);
-        if (slack - head) munmap(p + head + bytes, slack - head);
-        p += head;
-        madvise(p, bytes, MADV_HUGEPAGE);
-    }
-    return p;
-}
-
+/* Big arrays (a 1M-operation trace, the block map, the address index) sit on huge
+ * pages when the kernel gives them (hl_os_map): they are read at random. */
 static void *arena_map(size_t bytes)
 {
-    void *p = map_zeroed(bytes);
+    void *p = hl_os_map(bytes);
+    if (!p) arena_die(bytes);
     mapped_bytes += bytes;
     return p;
-}
-
-static size_t page_round(size_t bytes)
-{
-    size_t page = (size_t)sysconf(_SC_PAGESIZE);
-    return (bytes + page - 1) & ~(page - 1);
 }
 
 static unsigned class_of(size_t total)
@@ -104,7 +80,7 @@ void *hl_mem_alloc(size_t size)
         memset(h, 0, bytes);
         h->size_class = c;
     } else {
-        size_t bytes = page_round(total);
+        size_t bytes = hl_os_page_round(total);
         h = arena_map(bytes); /* fresh mappings are zeroed */
         h->size_class = ARENA_LARGE;
         h->mapping = bytes;
@@ -126,7 +102,7 @@ void hl_mem_free(void *ptr)
     arena_header *h = header_of(ptr);
     if (h->size_class == ARENA_LARGE) {
         mapped_bytes -= h->mapping;
-        munmap(h, h->mapping);
+        hl_os_unmap(h, h->mapping);
         return;
     }
     arena_free *f = (arena_free *)h;
@@ -142,15 +118,10 @@ void *hl_mem_realloc(void *ptr, size_t size)
     size_t old = capacity_of(h);
     if (h->size_class == ARENA_LARGE && size > (16u << (ARENA_CLASSES - 1))) {
         if (size > SIZE_MAX / 2) arena_die(size);
-        size_t bytes = page_round(size + ARENA_HEADER);
-        /* Move the pages (no copy) onto a fresh aligned range, so huge pages stay
-         * whole: a move to an unaligned address would split them. */
-        void *at = bytes >= ARENA_HUGE_FROM ? map_zeroed(bytes) : NULL;
-        void *p = at ? mremap(h, h->mapping, bytes, MREMAP_MAYMOVE | MREMAP_FIXED, at)
-                     : mremap(h, h->mapping, bytes, MREMAP_MAYMOVE);
-        if (p == MAP_FAILED) arena_die(size);
+        size_t bytes = hl_os_page_round(size + ARENA_HEADER);
+        void *p = hl_os_remap(h, h->mapping, bytes);
+        if (!p) arena_die(size);
         mapped_bytes += bytes - ((arena_header *)p)->mapping;
-        if (at) madvise(p, bytes, MADV_HUGEPAGE);
         ((arena_header *)p)->mapping = bytes; /* grown bytes are zero: fresh pages */
         return (unsigned char *)p + ARENA_HEADER;
     }

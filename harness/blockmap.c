@@ -306,8 +306,8 @@ void hl_blockmap_unindex(hl_blockmap *map, hl_block *block)
 
 hl_block *hl_blockmap_at(hl_blockmap *map, hl_addr addr)
 {
-    const addr_item *item = addr_index_at(&map->index, addr);
-    return item ? &map->entries[item->entry] : NULL;
+    addr_item item;
+    return addr_index_at(&map->index, addr, &item) ? &map->entries[item.entry] : NULL;
 }
 
 /* ---------------------------------------------------------------- check */

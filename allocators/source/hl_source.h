@@ -76,6 +76,20 @@ static inline hl_addr hl_source_addr(const hl_source *source, size_t offset) { r
 /* The offset of a backend address (no check). */
 static inline size_t hl_source_offset(const hl_source *source, hl_addr addr) { return (size_t)(addr - source->origin); }
 
+/* ---------------------------------------------------------------- bookkeeping memory */
+
+/* Private zeroed OS memory for bookkeeping (os_map.c), never from malloc. From
+ * HL_OS_HUGE_FROM bytes up it starts on a 2 MiB boundary with huge pages asked for.
+ * Sizes round up to whole pages. NULL (nothing mapped) on failure. */
+#define HL_OS_HUGE_FROM ((size_t)2 << 20)
+void *hl_os_map(size_t bytes);
+void hl_os_unmap(void *p, size_t bytes);
+/* Grows or shrinks a mapping from hl_os_map without copying; the bytes kept stay,
+ * new ones are zero. NULL on failure, the old mapping then intact. */
+void *hl_os_remap(void *p, size_t old_bytes, size_t new_bytes);
+/* bytes rounded up to whole OS pages */
+size_t hl_os_page_round(size_t bytes);
+
 typedef enum hl_protection { HL_PROT_NONE, HL_PROT_R, HL_PROT_RW, HL_PROT_RX } hl_protection;
 /* Changes the protection of the committed pages covering [offset, offset + len)
  * (os pages only; UNSUPPORTED elsewhere; INVALID_ARGUMENT outside committed). */
