@@ -104,6 +104,28 @@ hl_block *hl_blockmap_find(hl_blockmap *map, uint64_t id)
     return index ? &map->entries[index] : NULL;
 }
 
+/* Writes a zero into every page of [p, p + bytes) (already zero): faults it in now. */
+static void touch(void *p, size_t bytes)
+{
+    volatile unsigned char *b = p;
+    for (size_t at = 0; at < bytes; at += 4096) b[at] = 0;
+}
+
+void hl_blockmap_reserve(hl_blockmap *map, uint64_t entries, uint64_t max_id)
+{
+    if (entries + 1 > map->capacity && entries < UINT32_MAX / 2) {
+        uint32_t old = map->capacity;
+        while (map->capacity < entries + 1) map->capacity *= 2;
+        map->entries = hl_mem_realloc(map->entries, map->capacity * sizeof *map->entries);
+        touch(map->entries + old, (map->capacity - old) * sizeof *map->entries);
+    }
+    if (max_id < BLOCKMAP_DENSE_LIMIT && max_id >= map->dense_capacity) {
+        uint64_t old = map->dense_capacity;
+        dense_slot(map, max_id, true);
+        touch(map->dense + old, (map->dense_capacity - old) * sizeof *map->dense);
+    }
+}
+
 void hl_blockmap_prefetch(hl_blockmap *map, uint64_t id, bool entry)
 {
     if (id >= BLOCKMAP_DENSE_LIMIT) {

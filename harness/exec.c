@@ -44,6 +44,17 @@ hl_exec *hl_exec_new(const hl_backend *backend, hl_heap *heap, const char *label
 
 void hl_exec_write_patterns(hl_exec *exec, bool on) { exec->patterns = on; }
 
+void hl_exec_expect(hl_exec *exec, const hl_op *ops, size_t count)
+{
+    uint64_t allocs = 0, max_id = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (ops[i].kind != HL_OP_ALLOC) continue;
+        allocs++;
+        if (ops[i].id > max_id) max_id = ops[i].id;
+    }
+    hl_blockmap_reserve(exec->blocks, allocs, max_id);
+}
+
 void hl_exec_free(hl_exec *exec)
 {
     if (!exec) return;

@@ -251,6 +251,10 @@ typedef struct hl_blockmap hl_blockmap;
 
 hl_blockmap *hl_blockmap_new(void);
 void hl_blockmap_free(hl_blockmap *map);
+/* Makes room, and touches the memory, for `entries` ids up to max_id, so later calls
+ * do not grow or fault in the tables (the id array only while max_id is small enough
+ * for one). A hint: any id still works afterwards. */
+void hl_blockmap_reserve(hl_blockmap *map, uint64_t entries, uint64_t max_id);
 /* The entry of id, or NULL if the id was never seen. O(1). */
 hl_block *hl_blockmap_find(hl_blockmap *map, uint64_t id);
 /* A hint that id will be looked up soon: starts loading its slot (entry false) or,
@@ -365,6 +369,9 @@ hl_exec *hl_exec_new(const hl_backend *backend, hl_heap *heap, const char *label
  * observer verifies contents (replay --no-shadow), so throughput runs measure the
  * allocator and not the pattern writes. */
 void hl_exec_write_patterns(hl_exec *exec, bool on);
+/* Sizes the executor's bookkeeping for a stream before it runs (the block map's
+ * tables, touched), so a timed loop over it does not pay for growing them. */
+void hl_exec_expect(hl_exec *exec, const hl_op *ops, size_t count);
 void hl_exec_free(hl_exec *exec);
 /* Registers an observer (up to 8); they run in registration order. */
 void hl_exec_observe(hl_exec *exec, const hl_observer *observer);

@@ -37,6 +37,7 @@ static int run_here(const hl_spec *spec, const hl_trace *trace, const hl_run_opt
         return 2;
     }
     hl_exec *exec = hl_exec_new(spec->backend, heap, spec->text);
+    hl_exec_expect(exec, trace->ops, trace->count); /* before the clock starts */
     hl_shadow *shadow = NULL;
     if (options->shadow) {
         shadow = hl_shadow_new(options->check_every);

@@ -157,6 +157,20 @@ TEST(pattern_round_trip_and_difference)
     CHECK(hl_pattern_verify(a + 202, 42, 202, 300, &bad));
 }
 
+/* After reserve, the tables do not move while the reserved ids arrive: an entry
+ * pointer taken first is still the entry after the last one. */
+TEST(reserve_sizes_the_tables_up_front)
+{
+    hl_blockmap *map = hl_blockmap_new();
+    hl_blockmap_reserve(map, 50000, 50000);
+    hl_block *first = hl_blockmap_get(map, 1);
+    for (uint64_t id = 2; id <= 50000; id++) hl_blockmap_get(map, id);
+    CHECK(hl_blockmap_find(map, 1) == first);
+    CHECK_EQ(hl_blockmap_find(map, 50000)->id, 50000);
+    CHECK(hl_blockmap_get(map, 1ull << 40) != NULL); /* beyond the reservation still works */
+    hl_blockmap_free(map);
+}
+
 TEST(address_index_survives_random_churn)
 {
     /* enough blocks to split and empty many chunks; checked against the truth */
@@ -194,6 +208,7 @@ TEST(address_index_survives_random_churn)
 int main(void)
 {
     RUN(address_index_survives_random_churn);
+    RUN(reserve_sizes_the_tables_up_front);
     RUN(large_ids_hash_small_ids_index_directly);
     RUN(ids_are_found_and_counted);
     RUN(address_index_finds_overlaps);
