@@ -28,6 +28,7 @@ struct hl_exec {
     unsigned observer_count;
     hl_exec_counts counts;
     bool patterns;
+    bool timing;
 };
 
 hl_exec *hl_exec_new(const hl_backend *backend, hl_heap *heap, const char *label)
@@ -39,10 +40,12 @@ hl_exec *hl_exec_new(const hl_backend *backend, hl_heap *heap, const char *label
     exec->label = hl_mem_strdup(label ? label : backend->name);
     exec->blocks = hl_blockmap_new();
     exec->patterns = true;
+    exec->timing = true;
     return exec;
 }
 
 void hl_exec_write_patterns(hl_exec *exec, bool on) { exec->patterns = on; }
+void hl_exec_time_calls(hl_exec *exec, bool on) { exec->timing = on; }
 
 void hl_exec_expect(hl_exec *exec, const hl_op *ops, size_t count)
 {
@@ -109,6 +112,10 @@ static void skip(hl_result *result, const char *reason)
 
 #define TIMED(result, call)                                                             \
     do {                                                                                \
+        if (!exec->timing) {                                                            \
+            call;                                                                       \
+            break;                                                                      \
+        }                                                                               \
         uint64_t timed_start = hl_clock_ticks();                                        \
         call;                                                                           \
         (result)->elapsed_ticks = hl_clock_ticks() - timed_start;                       \

@@ -91,7 +91,8 @@ void hl_results_add(hl_results *results, const hl_run_summary *s, const char *re
     cJSON_AddNumberToObject(r, "peak_footprint_bytes", (double)s->figures.peak_footprint_bytes);
     cJSON_AddNumberToObject(r, "final_footprint_bytes", (double)s->figures.final_footprint_bytes);
     cJSON_AddNumberToObject(r, "elapsed_ns", (double)s->elapsed_ns);
-    cJSON_AddNumberToObject(r, "backend_ns", (double)s->backend_ns);
+    if (s->backend_timed) cJSON_AddNumberToObject(r, "backend_ns", (double)s->backend_ns);
+    else cJSON_AddNullToObject(r, "backend_ns"); /* not measured under the shadow */
     cJSON_AddNumberToObject(r, "ops_per_sec", s->elapsed_ns ? (double)s->ops * 1e9 / (double)s->elapsed_ns : 0);
     if (s->stream_ended) {
         cJSON *ended = cJSON_AddObjectToObject(r, "stream_ended");

@@ -45,6 +45,8 @@ static int run_here(const hl_spec *spec, const hl_trace *trace, const hl_run_opt
         hl_exec_observe(exec, &observer);
     }
     else hl_exec_write_patterns(exec, false); /* nobody would read them */
+    hl_exec_time_calls(exec, !options->shadow);
+    summary->backend_timed = !options->shadow;
     hl_observer figures = hl_figures_observer(&summary->figures);
     hl_exec_observe(exec, &figures);
 

@@ -42,6 +42,13 @@ def test_json_document_has_the_schema(heaplab):
         assert r["divergences"] == 0
         assert r["ops"] > 0 and r["peak_live_bytes"] > 0
     assert doc["results"][0]["peak_footprint_bytes"] >= doc["results"][0]["peak_live_bytes"]
+    assert all(r["backend_ns"] is None for r in doc["results"])  # the shadow ran: calls not timed
+
+
+def test_backend_time_is_measured_without_the_shadow(heaplab_release):
+    proc = heaplab_release("replay", "--json", "--no-shadow", "--backends", "bins", "traces/basic.trace")
+    r = json.loads(proc.stdout)["results"][0]
+    assert 0 < r["backend_ns"] <= r["elapsed_ns"]
 
 
 def test_release_json_is_not_marked_sanitized(heaplab_release):
