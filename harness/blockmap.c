@@ -3,10 +3,10 @@
  * Entries live in one array (index 0 is "none"), found through an open-addressing
  * hash on the id; entries are never deleted, so indexes are stable and a freed id
  * keeps its last address and layout for the misuse operations.
- * Scope levels are doubly linked lists through the entries (prev/next); the address
- * index (addr_index.c) orders the live blocks by address.
+ * Scope levels are doubly linked lists through the entries (prev/next); which bytes
+ * the indexed live blocks cover is a granule bitmap (occupancy.c).
  * Invariants: see hl_harness.h, "block map"; checked by hl_blockmap_check. */
-#include "addr_index.h"
+#include "occupancy.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,7 +36,8 @@ struct hl_blockmap {
     uint32_t table_mask;
     scope_level *levels; /* [0] is the level outside every scope */
     uint32_t depth, level_capacity;
-    addr_index index;
+    occupancy occ;
+    uint64_t indexed;
     uint64_t live_blocks, live_bytes;
 };
 
@@ -60,6 +61,7 @@ hl_blockmap *hl_blockmap_new(void)
     map->table = hl_mem_alloc((size_t)(map->table_mask + 1) * sizeof *map->table);
     map->level_capacity = 16;
     map->levels = hl_mem_alloc(map->level_capacity * sizeof *map->levels);
+    occ_init(&map->occ, 0);
     return map;
 }
 
@@ -70,7 +72,7 @@ void hl_blockmap_free(hl_blockmap *map)
     hl_mem_free(map->table);
     hl_mem_free(map->dense);
     hl_mem_free(map->levels);
-    addr_index_free(&map->index);
+    occ_free(&map->occ);
     hl_mem_free(map);
 }
 
@@ -305,38 +307,72 @@ uint64_t hl_blockmap_live_bytes(const hl_blockmap *map) { return map->live_bytes
 
 /* ---------------------------------------------------------------- address index */
 
-static hl_addr extent_end(const hl_block *b) { return b->addr + (b->layout.size ? b->layout.size : 1); }
+/* [addr, end) of a block; end 0 when it reaches the top of the address space. */
+static hl_addr extent_end(const hl_block *b)
+{
+    hl_addr end = b->addr + (b->layout.size ? b->layout.size : 1);
+    return end < b->addr ? 0 : end;
+}
+
+static bool extents_meet(const hl_block *b, hl_addr start, hl_addr end)
+{
+    hl_addr b_end = extent_end(b);
+    return (b_end == 0 || b_end > start) && (end == 0 || b->addr < end);
+}
+
+void hl_blockmap_set_granule(hl_blockmap *map, size_t align)
+{
+    unsigned log = 0;
+    while (log < 4 && ((size_t)2 << log) <= align) log++;
+    if (map->indexed == 0 && log != map->occ.granule_log2) {
+        occ_free(&map->occ);
+        occ_init(&map->occ, log);
+    }
+}
 
 void hl_blockmap_index(hl_blockmap *map, hl_block *block, bool *overlap, uint64_t *other)
 {
-    addr_item item = {block->addr, extent_end(block), index_of(map, block)};
-    uint32_t clash = 0;
-    *overlap = !addr_index_insert(&map->index, item, &clash);
-    if (*overlap) {
-        *other = map->entries[clash].id;
+    hl_addr end = extent_end(block);
+    *overlap = occ_any(&map->occ, block->addr, end);
+    if (*overlap) { /* rare (a finding): name the block by a scan */
+        *other = 0;
+        for (uint32_t i = 1; i < map->count; i++) {
+            const hl_block *b = &map->entries[i];
+            if (b->in_index && extents_meet(b, block->addr, end)) {
+                *other = b->id;
+                break;
+            }
+        }
         return;
     }
+    occ_mark(&map->occ, block->addr, end, true);
     block->in_index = 1;
+    map->indexed++;
 }
 
 void hl_blockmap_unindex(hl_blockmap *map, hl_block *block)
 {
     if (!block->in_index) return;
-    addr_index_remove(&map->index, block->addr);
+    occ_mark(&map->occ, block->addr, extent_end(block), false);
     block->in_index = 0;
+    map->indexed--;
 }
+
+bool hl_blockmap_covered(hl_blockmap *map, hl_addr addr) { return occ_any(&map->occ, addr, addr + 1); }
 
 hl_block *hl_blockmap_at(hl_blockmap *map, hl_addr addr)
 {
-    addr_item item;
-    return addr_index_at(&map->index, addr, &item) ? &map->entries[item.entry] : NULL;
+    if (!hl_blockmap_covered(map, addr)) return NULL;
+    for (uint32_t i = 1; i < map->count; i++)
+        if (map->entries[i].in_index && extents_meet(&map->entries[i], addr, addr + 1)) return &map->entries[i];
+    return NULL;
 }
 
 /* ---------------------------------------------------------------- check */
 
 bool hl_blockmap_check(hl_blockmap *map, char *message, size_t capacity)
 {
-    uint64_t on_lists = 0, live = 0, bytes = 0, indexed = 0;
+    uint64_t on_lists = 0, live = 0, bytes = 0, indexed = 0, granules = 0;
     for (uint32_t l = 1; l <= map->depth; l++) {
         uint32_t prev = 0;
         for (uint32_t i = map->levels[l].head; i; prev = i, i = map->entries[i].next) {
@@ -355,7 +391,15 @@ bool hl_blockmap_check(hl_blockmap *map, char *message, size_t capacity)
     for (uint32_t i = 1; i < map->count; i++) {
         const hl_block *b = &map->entries[i];
         if (b->state == HL_BLOCK_LIVE) live++, bytes += b->layout.size;
-        if (b->in_index) indexed++;
+        if (b->in_index) {
+            indexed++;
+            granules += occ_granules(&map->occ, b->addr, extent_end(b));
+            if (!occ_all(&map->occ, b->addr, extent_end(b))) {
+                snprintf(message, capacity, "block id %llu is indexed but its bytes are not all marked",
+                         (unsigned long long)b->id);
+                return false;
+            }
+        }
         if (b->state != HL_BLOCK_FREED && b->level > map->depth) {
             snprintf(message, capacity, "block id %llu is at closed level %u",
                      (unsigned long long)b->id, b->level);
@@ -376,10 +420,10 @@ bool hl_blockmap_check(hl_blockmap *map, char *message, size_t capacity)
                  (unsigned long long)live, (unsigned long long)bytes);
         return false;
     }
-    if (!addr_index_check(&map->index, message, capacity)) return false;
-    if (map->index.items != indexed) {
-        snprintf(message, capacity, "%llu blocks marked indexed, %llu in the address index",
-                 (unsigned long long)indexed, (unsigned long long)map->index.items);
+    if (map->indexed != indexed || map->occ.set != granules) {
+        snprintf(message, capacity, "%llu blocks marked indexed covering %llu granules; counted %llu and %llu",
+                 (unsigned long long)indexed, (unsigned long long)granules, (unsigned long long)map->indexed,
+                 (unsigned long long)map->occ.set);
         return false;
     }
     return true;

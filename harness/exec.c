@@ -39,6 +39,7 @@ hl_exec *hl_exec_new(const hl_backend *backend, hl_heap *heap, const char *label
     backend->describe(heap, &exec->info);
     exec->label = hl_mem_strdup(label ? label : backend->name);
     exec->blocks = hl_blockmap_new();
+    hl_blockmap_set_granule(exec->blocks, exec->info.min_align);
     exec->patterns = true;
     exec->timing = true;
     return exec;
@@ -232,7 +233,7 @@ static hl_addr misuse_address(hl_exec *exec, const hl_op *op, hl_block *block, h
     hl_addr addr = block->addr + (op->kind == HL_OP_FREE_INVALID ? op->offset : 0);
     bool interior = op->kind == HL_OP_FREE_INVALID && block->state == HL_BLOCK_LIVE &&
                     op->offset < block->layout.size;
-    if (!interior && hl_blockmap_at(exec->blocks, addr))
+    if (!interior && hl_blockmap_covered(exec->blocks, addr))
         return skip(result, "the stale address lies in a live block now"), 0;
     return addr;
 }

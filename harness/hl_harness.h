@@ -226,8 +226,9 @@ int hl_trace_write_binary_stream(const hl_trace *trace, FILE *out);
  *   an entry at level L > 0 is LIVE or RETIRED iff it is on level L's list, which
  *   holds the blocks first allocated while L was innermost (level 0 keeps no list);
  *   live_blocks / live_bytes count exactly the LIVE entries;
- *   the address index holds exactly the LIVE entries with an address, ordered by
- *   address, and no two of their extents [addr, addr + max(size, 1)) overlap. */
+ *   the address index marks exactly the granules of the indexed entries' extents
+ *   [addr, addr + max(size, 1)), which do not overlap; only LIVE entries are
+ *   indexed. */
 typedef enum hl_block_state {
     HL_BLOCK_FREED = 0, /* known id, not live (freed, exited, or never served) */
     HL_BLOCK_LIVE,      /* live: the backend holds it at addr */
@@ -271,12 +272,20 @@ void hl_blockmap_make_freed(hl_blockmap *map, hl_block *block);
 void hl_blockmap_resize(hl_blockmap *map, hl_block *block, size_t size);
 /* Moves a LIVE or RETIRED entry to scope level `level` (promote). */
 void hl_blockmap_move_level(hl_blockmap *map, hl_block *block, uint32_t level);
-/* Puts a LIVE entry with its addr on the address index. Returns the id of a live
- * block whose extent it overlaps (it is then NOT indexed), or none (*overlap false). */
+/* The address index: which bytes the indexed live blocks cover, at the precision of
+ * a granule (1 byte by default; set it to the backend's minimum alignment, up to 16,
+ * before indexing anything: exact for blocks that start on that alignment). */
+void hl_blockmap_set_granule(hl_blockmap *map, size_t align);
+/* Puts a LIVE entry with its addr on the address index, in O(size / granule). If
+ * its extent overlaps an indexed block, it is NOT indexed: *overlap is set and *other
+ * names that block (found by a scan: a divergence is rare). */
 void hl_blockmap_index(hl_blockmap *map, hl_block *block, bool *overlap, uint64_t *other);
 /* Takes an entry off the address index (before its address changes). */
 void hl_blockmap_unindex(hl_blockmap *map, hl_block *block);
-/* The LIVE block whose extent contains addr, or NULL. O(log n). */
+/* True if addr's granule is covered by an indexed block. O(1). */
+bool hl_blockmap_covered(hl_blockmap *map, hl_addr addr);
+/* The indexed block whose extent contains addr, or NULL. O(entries): for tests and
+ * diagnostics. */
 hl_block *hl_blockmap_at(hl_blockmap *map, hl_addr addr);
 
 /* Scopes: level 0 is outside every scope; opening a scope pushes level depth+1. */

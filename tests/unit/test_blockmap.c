@@ -1,4 +1,5 @@
-/* test_blockmap.c: the id map, scope levels and address index. */
+/* test_blockmap.c: the id map, scope levels and address index (its bitmap has its
+ * own tests in test_occupancy.c). */
 #include "hl_harness.h"
 #include "unit.h"
 
@@ -53,6 +54,12 @@ TEST(large_ids_hash_small_ids_index_directly)
     hl_blockmap_free(map);
 }
 
+/* True if b's extent meets [start, start + len). */
+static bool extent_holds(const hl_block *b, hl_addr start, size_t len)
+{
+    return b && b->addr < start + len && start < b->addr + (b->layout.size ? b->layout.size : 1);
+}
+
 TEST(address_index_finds_overlaps)
 {
     hl_blockmap *map = hl_blockmap_new();
@@ -84,6 +91,34 @@ TEST(address_index_finds_overlaps)
     for (uint64_t k = 0; k < 2000; k += 2) hl_blockmap_make_freed(map, hl_blockmap_find(map, k));
     CHECK(hl_blockmap_at(map, 1000 + 32 * 4) == NULL);
     CHECK(hl_blockmap_at(map, 1000 + 32 * 5) == hl_blockmap_find(map, 5));
+    char why[200];
+    CHECK(hl_blockmap_check(map, why, sizeof why));
+    hl_blockmap_free(map);
+}
+
+/* With the granule of a 16-aligned backend, blocks of any size that start on 16
+ * still pack without false overlaps, and a real overlap is still named. */
+TEST(granule_of_sixteen_is_exact_for_aligned_blocks)
+{
+    hl_blockmap *map = hl_blockmap_new();
+    hl_blockmap_set_granule(map, 16);
+    bool overlap;
+    uint64_t other = 0;
+    hl_addr at = 4096;
+    for (uint64_t id = 1; id <= 500; id++) {
+        size_t size = 1 + (size_t)(id * 37 % 200);
+        hl_blockmap_index(map, live(map, id, at, size), &overlap, &other);
+        CHECK(!overlap);
+        at += (size + 15) & ~(size_t)15; /* the next 16-byte boundary after it */
+    }
+    CHECK(hl_blockmap_covered(map, 4096));
+    CHECK(!hl_blockmap_covered(map, at));
+    hl_block *clash = live(map, 900, 4096 + 16 * 3, 64);
+    hl_blockmap_index(map, clash, &overlap, &other);
+    CHECK(overlap);
+    CHECK(other >= 1 && other <= 4); /* one of the first blocks lies there */
+    CHECK(extent_holds(hl_blockmap_find(map, other), 4096 + 16 * 3, 64));
+    hl_blockmap_make_freed(map, clash);
     char why[200];
     CHECK(hl_blockmap_check(map, why, sizeof why));
     hl_blockmap_free(map);
@@ -209,6 +244,7 @@ int main(void)
 {
     RUN(address_index_survives_random_churn);
     RUN(reserve_sizes_the_tables_up_front);
+    RUN(granule_of_sixteen_is_exact_for_aligned_blocks);
     RUN(large_ids_hash_small_ids_index_directly);
     RUN(ids_are_found_and_counted);
     RUN(address_index_finds_overlaps);

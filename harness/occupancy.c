@@ -1,0 +1,136 @@
+/* occupancy.c: see occupancy.h. */
+#include "occupancy.h"
+
+#include <string.h>
+
+#define OCC_REGION_SHIFT 22 /* 4 MiB of address space per bitmap */
+
+static uint64_t mix(uint64_t x)
+{
+    x ^= x >> 31;
+    x *= 0x9e3779b97f4a7c15ULL;
+    x ^= x >> 29;
+    return x;
+}
+
+void occ_init(occupancy *occ, unsigned granule_log2)
+{
+    memset(occ, 0, sizeof *occ);
+    occ->granule_log2 = granule_log2;
+    occ->mask = 16 - 1;
+    occ->slots = hl_mem_alloc((occ->mask + 1) * sizeof *occ->slots);
+}
+
+void occ_free(occupancy *occ)
+{
+    for (uint32_t i = 0; i <= occ->mask; i++) hl_mem_free(occ->slots[i].bits);
+    hl_mem_free(occ->slots);
+    memset(occ, 0, sizeof *occ);
+}
+
+static size_t region_words(const occupancy *occ)
+{
+    return ((size_t)1 << (OCC_REGION_SHIFT - occ->granule_log2)) / 64;
+}
+
+static occ_region *slot_of(const occupancy *occ, uint64_t number)
+{
+    uint32_t i = (uint32_t)mix(number) & occ->mask;
+    while (occ->slots[i].bits && occ->slots[i].number != number) i = (i + 1) & occ->mask;
+    return &occ->slots[i];
+}
+
+/* The bitmap of a region; created (zero) if `create`, else NULL when absent. */
+static uint64_t *region(occupancy *occ, uint64_t number, bool create)
+{
+    if (occ->last && occ->last->number == number) return occ->last->bits;
+    occ_region *slot = slot_of(occ, number);
+    if (!slot->bits) {
+        if (!create) return NULL;
+        if ((occ->used + 1) * 2 > occ->mask + 1) {
+            occ_region *old = occ->slots;
+            uint32_t old_count = occ->mask + 1;
+            occ->mask = occ->mask * 2 + 1;
+            occ->slots = hl_mem_alloc((occ->mask + 1) * sizeof *occ->slots);
+            for (uint32_t i = 0; i < old_count; i++)
+                if (old[i].bits) *slot_of(occ, old[i].number) = old[i];
+            hl_mem_free(old);
+            slot = slot_of(occ, number);
+        }
+        slot->number = number;
+        slot->bits = hl_mem_alloc(region_words(occ) * sizeof(uint64_t));
+        occ->used++;
+    }
+    occ->last = slot;
+    return slot->bits;
+}
+
+/* What to do with the bits [lo, hi) of one bitmap. */
+typedef enum { OCC_ANY, OCC_ALL, OCC_SET, OCC_CLEAR } occ_verb;
+
+/* Applies verb to bits [lo, hi): for ANY, true if one is set; for ALL, true if all
+ * are; SET and CLEAR return true and count the change in occ->set. */
+static bool apply(occupancy *occ, uint64_t *bits, uint64_t lo, uint64_t hi, occ_verb verb)
+{
+    while (lo < hi) {
+        uint64_t word = lo / 64, first = lo % 64;
+        uint64_t n = hi - lo < 64 - first ? hi - lo : 64 - first;
+        uint64_t mask = (n == 64 ? ~0ull : ((1ull << n) - 1)) << first;
+        uint64_t w = bits[word];
+        switch (verb) {
+        case OCC_ANY:
+            if (w & mask) return true;
+            break;
+        case OCC_ALL:
+            if ((w & mask) != mask) return false;
+            break;
+        case OCC_SET:
+            occ->set += (uint64_t)__builtin_popcountll(mask & ~w);
+            bits[word] = w | mask;
+            break;
+        case OCC_CLEAR:
+            occ->set -= (uint64_t)__builtin_popcountll(mask & w);
+            bits[word] = w & ~mask;
+            break;
+        }
+        lo += n;
+    }
+    return verb != OCC_ANY;
+}
+
+/* Walks the regions [start, end) spans (end > start; end 0 means the top). */
+static bool walk(occupancy *occ, hl_addr start, hl_addr end, occ_verb verb)
+{
+    uint64_t last = (uint64_t)end - 1; /* inclusive: end may wrap to 0 at the top */
+    uint64_t a = start;
+    for (;;) {
+        uint64_t number = a >> OCC_REGION_SHIFT, base = number << OCC_REGION_SHIFT;
+        uint64_t top = base + (((uint64_t)1 << OCC_REGION_SHIFT) - 1); /* inclusive */
+        uint64_t b = last < top ? last : top;
+        uint64_t *bits = region(occ, number, verb == OCC_SET);
+        uint64_t lo = (a - base) >> occ->granule_log2, hi = ((b - base) >> occ->granule_log2) + 1;
+        if (!bits) {
+            if (verb == OCC_ALL) return false; /* ANY: nothing here; CLEAR: nothing to clear */
+        } else {
+            bool answer = apply(occ, bits, lo, hi, verb);
+            if (verb == OCC_ANY && answer) return true;
+            if (verb == OCC_ALL && !answer) return false;
+        }
+        if (b == last) return verb != OCC_ANY;
+        a = b + 1;
+    }
+}
+
+bool occ_any(occupancy *occ, hl_addr start, hl_addr end) { return end != start && walk(occ, start, end, OCC_ANY); }
+bool occ_all(occupancy *occ, hl_addr start, hl_addr end) { return end == start || walk(occ, start, end, OCC_ALL); }
+
+void occ_mark(occupancy *occ, hl_addr start, hl_addr end, bool on)
+{
+    if (end != start) walk(occ, start, end, on ? OCC_SET : OCC_CLEAR);
+}
+
+uint64_t occ_granules(const occupancy *occ, hl_addr start, hl_addr end)
+{
+    if (end == start) return 0;
+    return (((uint64_t)end - 1) >> occ->granule_log2) - ((uint64_t)start >> occ->granule_log2) + 1;
+}
