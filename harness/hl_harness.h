@@ -393,9 +393,9 @@ void hl_exec_observe(hl_exec *exec, const hl_observer *observer);
  * stream, 2 if the stream ended here (result->stream_ended). */
 int hl_exec_step(hl_exec *exec, const hl_op *op, uint64_t index);
 /* A hint to call before stepping ops[index] of a stream of count: starts loading,
- * in stages, what the operations a few steps ahead will touch (their block entries,
- * then the blocks' first bytes), so a replay over many live blocks waits less on
- * memory. Changes nothing observable; skipping it changes only the speed. */
+ * in two stages, the block-map slots and then the entries of the operations a few
+ * steps ahead, so a replay over many live blocks waits less on memory. Changes
+ * nothing observable; skipping it changes only the speed. */
 void hl_exec_prefetch(hl_exec *exec, const hl_op *ops, size_t count, size_t index);
 /* Runs the observers' finish hooks; returns non-zero if one reported a finding. */
 int hl_exec_finish(hl_exec *exec);
