@@ -1,4 +1,4 @@
-/* test_arena.c: heaplab's private memory (hl_mem_*): zeroed blocks, class reuse,
+/* test_mem.c: heaplab's private memory (hl_mem_*): zeroed blocks, class reuse,
  * large blocks on huge-page boundaries that stay there when they grow. */
 #include "hl_harness.h"
 #include "unit.h"

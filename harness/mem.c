@@ -1,4 +1,4 @@
-/* arena.c: heaplab's private memory, mmap-backed, never the process malloc.
+/* mem.c: heaplab's private memory, mmap-backed, never the process malloc.
  *
  * Small requests (header included, up to 32 KiB) come from power-of-two classes
  * carved from 1 MiB chunks, with a LIFO free list per class; larger ones get their
