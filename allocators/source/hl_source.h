@@ -49,6 +49,10 @@ void hl_source_config_init(hl_source_config *config);
 int hl_source_option(hl_source_config *config, const char *key, const char *value, char *message,
                      size_t capacity);
 
+/* A size in a backend option: digits with an optional K, M or G suffix (powers of
+ * 1024). False (out untouched) for anything else or on overflow. */
+bool hl_source_parse_size(const char *text, uint64_t *out);
+
 /* Opens a source. buffer/buffer_size is the caller's buffer (static only; it must be
  * given then). Commits the first `initial` bytes. Fails with INVALID_ARGUMENT (static
  * without a buffer, sizes that make no sense) or OUT_OF_MEMORY; *source untouched. */

@@ -23,7 +23,7 @@ void hl_source_config_init(hl_source_config *config)
     config->max_pages = HL_LINEAR_MAX_PAGES;
 }
 
-static bool parse_u64(const char *text, uint64_t *out)
+bool hl_source_parse_size(const char *text, uint64_t *out)
 {
     if (!text || *text < '0' || *text > '9') return false;
     uint64_t value = 0;
@@ -51,14 +51,14 @@ int hl_source_option(hl_source_config *config, const char *key, const char *valu
         return 1;
     }
     if (strcmp(key, "size") == 0) {
-        if (!parse_u64(value, &number) || number == 0)
+        if (!hl_source_parse_size(value, &number) || number == 0)
             return snprintf(message, capacity, "size='%s' is not a size", value), -1;
         config->size = number;
         config->size_given = true;
         return 1;
     }
     if (strcmp(key, "max_pages") == 0) {
-        if (!parse_u64(value, &number) || number == 0 || number > HL_LINEAR_MAX_PAGES)
+        if (!hl_source_parse_size(value, &number) || number == 0 || number > HL_LINEAR_MAX_PAGES)
             return snprintf(message, capacity, "max_pages='%s' (expected 1..65536)", value), -1;
         config->max_pages = (uint32_t)number;
         return 1;

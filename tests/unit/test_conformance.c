@@ -16,6 +16,10 @@ static const config configs[] = {
     {"bins:detect=0", hl_backend_bins, "detect=0", 0},
     {"bins:source=static", hl_backend_bins, "source=static", 8u << 20},
     {"bins:source=linear", hl_backend_bins, "source=linear:max_pages=256", 0},
+    {"arena", hl_backend_arena, "", 0},
+    {"arena:chunk=16K", hl_backend_arena, "chunk=16K", 0},
+    {"arena:source=static", hl_backend_arena, "source=static", 8u << 20},
+    {"arena:source=linear", hl_backend_arena, "source=linear:max_pages=256", 0},
     {"libc", hl_backend_libc, "", 0},
 };
 

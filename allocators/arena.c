@@ -1,0 +1,518 @@
+/* arena.c: scoped bump arenas over a memory source (seed 001, as an instance).
+ *
+ * Every scope level (0 = outside every scope) owns a list of chunks and bumps through
+ * the newest one. Chunks are `chunk` bytes (128 KiB by default, a power of two) and
+ * start on a multiple of that size in the address space, so the chunk of any block is
+ * its address rounded down: no per-block header. A block bigger than a chunk gets a
+ * big chunk of its own (a multiple of the chunk size). Each chunk header counts its
+ * live blocks and bytes.
+ *
+ *   enter_scope  O(1): a new level, whose first chunk comes with its first block.
+ *   exit_scope   O(chunks of the closed levels), never O(blocks): each chunk goes
+ *                back to a free list whole, its counts leave the stats.
+ *   promote      the survivor is bumped into the parent level first (so OUT_OF_MEMORY
+ *                changes nothing), its bytes copied, then the levels close.
+ *   free         O(1). The block's bytes come back when it is the last block of its
+ *                chunk (the bump pointer steps back over it), and the whole chunk
+ *                comes back when its last live block goes; a block freed in the
+ *                middle of a chunk otherwise stays allocated space until its chunk
+ *                empties or its scope exits. A big chunk holds one block, so freeing
+ *                it returns the chunk.
+ *   realloc      in place when the block is the last of its chunk and the chunk has
+ *                room, or when it shrinks; otherwise a new block in the same level
+ *                (the block keeps its scope), a copy, and a free of the old.
+ * Freed chunks are reused by later scopes (standard ones LIFO, big ones first fit);
+ * they are never given back to the source. The arena detects no misuse: it keeps no
+ * per-block record to check a free against.
+ *
+ * The instance's state (with the level table) lives at the start of the heap area of
+ * its source, so it counts in the footprint.
+ *
+ * Invariants (checked by arena_check): every chunk slot in [first_chunk, top) belongs
+ * to exactly one chunk, and every chunk is on exactly one list: its level's list
+ * (levels 0..depth, doubly linked) or a free list; a chunk's header has the magic,
+ * its list's level, a size that is a multiple of the chunk size, and
+ * HEADER <= used <= size; the chunks' block and byte counts add up to the stats. */
+#include "source/hl_source.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define ARENA_MIN_ALIGN 16u
+#define ARENA_DEFAULT_CHUNK (128u << 10)
+#define ARENA_MIN_CHUNK (16u << 10) /* so alignments up to 8 KiB are always served */
+#define ARENA_MAX_CHUNK (16u << 20)
+#define ARENA_MAX_DEPTH 255u
+#define ARENA_MAGIC 0x41524e41u /* "ARNA" */
+#define FREE_LEVEL 0xffffffffu
+#define HEADER 64u /* bytes a chunk's header takes, a multiple of the minimum alignment */
+
+typedef struct chunk {
+    uint32_t magic;
+    uint32_t level;     /* FREE_LEVEL on a free list */
+    size_t size;        /* bytes, a multiple of the chunk size */
+    size_t used;        /* bytes handed out from the chunk's start, the header included */
+    hl_addr prev, next; /* neighbours on its list (0: none) */
+    uint64_t blocks;    /* live blocks in it */
+    uint64_t bytes;     /* their requested bytes */
+} chunk;
+_Static_assert(sizeof(chunk) <= HEADER, "a chunk header must fit its reserved bytes");
+
+typedef struct level {
+    hl_scope handle; /* 0 for level 0 */
+    hl_addr head;    /* newest chunk: the one being bumped through */
+} level;
+
+struct hl_heap {
+    hl_source source;
+    size_t chunk_size;
+    hl_addr first_chunk; /* the first chunk slot */
+    hl_addr top;         /* the first slot never used */
+    hl_addr free_chunks; /* standard chunks, linked by next */
+    hl_addr free_big;    /* big chunks, linked by next */
+    uint32_t depth;
+    hl_scope serial;
+    level levels[ARENA_MAX_DEPTH + 1];
+    hl_stats stats;
+};
+
+static chunk *header(hl_heap *h, hl_addr c) { return hl_source_host(&h->source, c, HEADER); }
+static hl_addr chunk_of(const hl_heap *h, hl_addr block) { return block & ~(hl_addr)(h->chunk_size - 1); }
+static size_t extent(size_t size) { return size ? size : 1; } /* a size-0 block takes a byte */
+
+static void note_footprint(hl_heap *h)
+{
+    h->stats.footprint = h->source.committed;
+    if (h->stats.footprint > h->stats.peak_footprint) h->stats.peak_footprint = h->stats.footprint;
+}
+
+static hl_addr fail(hl_heap *h, hl_stat_op op, hl_error *error, hl_error e)
+{
+    h->stats.failures[op]++;
+    *error = e;
+    return 0;
+}
+
+/* ---------------------------------------------------------------- chunks */
+
+static void unlink_chunk(hl_heap *h, hl_addr c)
+{
+    chunk *ch = header(h, c);
+    if (ch->prev) header(h, ch->prev)->next = ch->next;
+    else if (ch->level != FREE_LEVEL) h->levels[ch->level].head = ch->next;
+    if (ch->next) header(h, ch->next)->prev = ch->prev;
+    ch->prev = ch->next = 0;
+}
+
+/* Puts c on level's list: first (it becomes the bump chunk), or second (a big chunk
+ * must not hide the bump chunk's remaining room). */
+static void link_chunk(hl_heap *h, hl_addr c, uint32_t lvl, bool first)
+{
+    chunk *ch = header(h, c);
+    hl_addr head = h->levels[lvl].head;
+    ch->level = lvl;
+    if (first || !head) {
+        ch->prev = 0;
+        ch->next = head;
+        if (head) header(h, head)->prev = c;
+        h->levels[lvl].head = c;
+        return;
+    }
+    chunk *hd = header(h, head);
+    ch->prev = head;
+    ch->next = hd->next;
+    if (hd->next) header(h, hd->next)->prev = c;
+    hd->next = c;
+}
+
+/* Gives a chunk (already off its level's list) back to its free list. */
+static void release_chunk(hl_heap *h, hl_addr c)
+{
+    chunk *ch = header(h, c);
+    ch->level = FREE_LEVEL;
+    ch->used = HEADER;
+    ch->blocks = ch->bytes = 0;
+    ch->prev = 0;
+    hl_addr *list = ch->size == h->chunk_size ? &h->free_chunks : &h->free_big;
+    ch->next = *list;
+    *list = c;
+}
+
+/* A chunk of `size` bytes (the chunk size or a multiple) off a free list or fresh from
+ * the source, on no list yet; 0 when the source cannot grow (nothing changed). */
+static hl_addr take_chunk(hl_heap *h, size_t size)
+{
+    hl_addr *link = size == h->chunk_size ? &h->free_chunks : &h->free_big;
+    for (hl_addr c = *link; c; link = &header(h, c)->next, c = *link)
+        if (header(h, c)->size >= size) {
+            *link = header(h, c)->next;
+            return c;
+        }
+    size_t offset = hl_source_offset(&h->source, h->top);
+    if (size > SIZE_MAX - offset || hl_source_commit(&h->source, offset + size) != HL_E_OK) return 0;
+    hl_addr c = h->top;
+    chunk *ch = header(h, c);
+    if (!ch) return 0; /* cannot happen: just committed */
+    h->top += size;
+    memset(ch, 0, sizeof *ch);
+    ch->magic = ARENA_MAGIC;
+    ch->size = size;
+    ch->used = HEADER;
+    return c;
+}
+
+/* A block of layout bumped out of chunk c, or 0 if it does not fit. */
+static hl_addr bump(hl_heap *h, hl_addr c, hl_layout layout)
+{
+    chunk *ch = header(h, c);
+    uintptr_t at;
+    if (!hl_align_up(c + ch->used, layout.align, &at)) return 0;
+    if (at - c > ch->size || extent(layout.size) > ch->size - (at - c)) return 0;
+    ch->used = at - c + extent(layout.size);
+    ch->blocks++;
+    ch->bytes += layout.size;
+    return at;
+}
+
+/* A block of layout in level lvl: from its bump chunk, else from a new chunk. */
+static hl_addr alloc_at(hl_heap *h, uint32_t lvl, hl_layout layout)
+{
+    hl_addr head = h->levels[lvl].head;
+    hl_addr block = head ? bump(h, head, layout) : 0;
+    if (block) return block;
+    /* a chunk starts on a multiple of the chunk size, which exceeds every alignment
+     * served: the block starts at HEADER or at its alignment, whichever is larger */
+    size_t lead = layout.align > HEADER ? layout.align : HEADER;
+    if (layout.size > SIZE_MAX - lead - h->chunk_size) return 0;
+    size_t need = lead + extent(layout.size);
+    bool big = need > h->chunk_size;
+    size_t size = big ? (need + h->chunk_size - 1) & ~(h->chunk_size - 1) : h->chunk_size;
+    hl_addr c = take_chunk(h, size);
+    if (!c) return 0;
+    link_chunk(h, c, lvl, !big);
+    return bump(h, c, layout);
+}
+
+/* Closes levels >= lvl (lvl >= 1), or every level with lvl 0: their chunks go back
+ * whole, their counts leave the stats. */
+static void close_from(hl_heap *h, uint32_t lvl)
+{
+    for (uint32_t l = h->depth + 1; l-- > lvl;) {
+        while (h->levels[l].head) {
+            hl_addr c = h->levels[l].head;
+            chunk *ch = header(h, c);
+            h->stats.live_blocks -= ch->blocks;
+            h->stats.live_bytes -= ch->bytes;
+            unlink_chunk(h, c);
+            release_chunk(h, c);
+        }
+        h->levels[l].handle = 0;
+    }
+    h->depth = lvl ? lvl - 1 : 0;
+}
+
+static uint32_t level_of_handle(const hl_heap *h, hl_scope handle)
+{
+    for (uint32_t l = h->depth; l > 0; l--)
+        if (h->levels[l].handle == handle) return l;
+    return 0;
+}
+
+/* The chunk of a live block, or 0 if block lies in no chunk in use. */
+static hl_addr live_chunk(hl_heap *h, hl_addr block)
+{
+    hl_addr c = chunk_of(h, block);
+    if (c < h->first_chunk || c >= h->top) return 0;
+    chunk *ch = header(h, c);
+    if (!ch || ch->magic != ARENA_MAGIC || ch->level == FREE_LEVEL || ch->level > h->depth) return 0;
+    if (block < c + HEADER || block >= c + ch->used) return 0;
+    return c;
+}
+
+/* Takes a live block's counts out of its chunk, stepping the bump pointer back over
+ * it when it is the chunk's last block, returning the chunk when it empties. */
+static void drop_block(hl_heap *h, hl_addr c, hl_addr block, hl_layout layout)
+{
+    chunk *ch = header(h, c);
+    ch->blocks--;
+    ch->bytes -= layout.size;
+    h->stats.live_blocks--;
+    h->stats.live_bytes -= layout.size;
+    if (ch->blocks == 0) {
+        if (c == h->levels[ch->level].head && ch->size == h->chunk_size) {
+            ch->used = HEADER; /* the bump chunk stays, empty */
+        } else {
+            unlink_chunk(h, c);
+            release_chunk(h, c);
+        }
+    } else if (block + extent(layout.size) == c + ch->used) {
+        ch->used = block - c;
+    }
+}
+
+/* ---------------------------------------------------------------- lifecycle */
+
+static const hl_option_doc option_docs[] = {
+    {"source", "os", "memory source: os (mmap reserve, commit on grow), static (caller buffer), linear (wasm32 memory)"},
+    {"size", "4G (os), 1M (static)", "bytes reserved (os) or the static buffer's size; K/M/G suffixes"},
+    {"max_pages", "65536", "linear: maximum 64 KiB pages"},
+    {"huge", "0", "os: ask for huge pages (MAP_HUGETLB, falling back to MADV_HUGEPAGE)"},
+    {"chunk", "128K", "chunk size, a power of two from 16K to 16M; alignments up to half of it are served"},
+    {NULL, NULL, NULL}};
+
+static void say(const hl_config *config, const char *fmt, const char *a)
+{
+    if (config->error_message && config->error_capacity) snprintf(config->error_message, config->error_capacity, fmt, a);
+}
+
+static hl_error arena_create(const hl_config *config, hl_heap **out)
+{
+    hl_source_config source_config;
+    hl_source_config_init(&source_config);
+    uint64_t chunk_size = ARENA_DEFAULT_CHUNK;
+    char why[200];
+    for (size_t i = 0; i < config->option_count; i++) {
+        const char *key = config->options[i].key, *value = config->options[i].value;
+        int applied = hl_source_option(&source_config, key, value, why, sizeof why);
+        if (applied < 0) return say(config, "arena: %s", why), HL_E_INVALID_ARGUMENT;
+        if (applied) continue;
+        if (strcmp(key, "chunk") == 0) {
+            if (!hl_source_parse_size(value, &chunk_size) || !hl_is_power_of_two((size_t)chunk_size) ||
+                chunk_size < ARENA_MIN_CHUNK || chunk_size > ARENA_MAX_CHUNK)
+                return say(config, "arena: chunk='%s' (expected a power of two from 16K to 16M)", value),
+                       HL_E_INVALID_ARGUMENT;
+            continue;
+        }
+        return say(config, "arena: unknown option '%s' (known: source, size, max_pages, huge, chunk)", key),
+               HL_E_INVALID_ARGUMENT;
+    }
+    hl_source source;
+    hl_error e = hl_source_open(&source, &source_config, config->buffer, config->buffer_size, 0, why, sizeof why);
+    if (e != HL_E_OK) return say(config, "arena: %s", why), e;
+    size_t state_at = source.heap_base; /* linear: 1024, where blocks may start */
+    if (hl_source_commit(&source, state_at + sizeof(struct hl_heap)) != HL_E_OK) {
+        hl_source_close(&source);
+        return say(config, "arena: %s", "the memory source cannot hold the arena's state"), HL_E_OUT_OF_MEMORY;
+    }
+    hl_heap *h = hl_source_host(&source, hl_source_addr(&source, state_at), sizeof *h);
+    memset(h, 0, sizeof *h);
+    h->source = source;
+    h->chunk_size = (size_t)chunk_size;
+    uintptr_t first;
+    if (!hl_align_up(hl_source_addr(&source, state_at + sizeof *h), h->chunk_size, &first)) {
+        hl_source_close(&source);
+        return say(config, "arena: %s", "no room for a first chunk"), HL_E_OUT_OF_MEMORY;
+    }
+    h->first_chunk = h->top = first;
+    note_footprint(h);
+    *out = h;
+    return HL_E_OK;
+}
+
+static void arena_destroy(hl_heap *h)
+{
+    hl_source source = h->source; /* the state lives inside the memory it releases */
+    hl_source_close(&source);
+}
+
+static void arena_describe(const hl_heap *h, hl_info *info)
+{
+    memset(info, 0, sizeof *info);
+    info->name = "arena";
+    info->backend_class = HL_CLASS_REFERENCE;
+    info->min_align = ARENA_MIN_ALIGN;
+    info->max_align = h->chunk_size / 2;
+    info->features = HL_FEATURE_NATIVE_SCOPES | HL_FEATURE_INPLACE_REALLOC |
+                     (h->source.kind == HL_SOURCE_LINEAR ? HL_FEATURE_LINEAR_MEMORY : 0);
+    info->source = h->source.kind == HL_SOURCE_OS ? "os" : h->source.kind == HL_SOURCE_STATIC ? "static" : "linear";
+    info->page_size = h->source.page;
+}
+
+/* ---------------------------------------------------------------- operations */
+
+static hl_error layout_error(const hl_heap *h, hl_layout layout, hl_caps caps)
+{
+    if (!hl_is_power_of_two(layout.align)) return HL_E_INVALID_ARGUMENT;
+    if (caps != HL_CAP_NONE || layout.align > h->chunk_size / 2) return HL_E_UNSUPPORTED;
+    return HL_E_OK;
+}
+
+static hl_layout served(hl_layout layout)
+{
+    if (layout.align < ARENA_MIN_ALIGN) layout.align = ARENA_MIN_ALIGN;
+    return layout;
+}
+
+static hl_addr arena_alloc(hl_heap *h, hl_layout layout, hl_caps caps, hl_error *error)
+{
+    h->stats.calls[HL_STAT_alloc]++;
+    hl_error e = layout_error(h, layout, caps);
+    if (e != HL_E_OK) return fail(h, HL_STAT_alloc, error, e);
+    hl_addr block = alloc_at(h, h->depth, served(layout));
+    note_footprint(h);
+    if (!block) return fail(h, HL_STAT_alloc, error, HL_E_OUT_OF_MEMORY);
+    h->stats.live_blocks++;
+    h->stats.live_bytes += layout.size;
+    return block;
+}
+
+static hl_error arena_free(hl_heap *h, hl_addr block, hl_layout layout)
+{
+    h->stats.calls[HL_STAT_free]++;
+    if (!block) return HL_E_OK;
+    hl_addr c = live_chunk(h, block);
+    if (!c) return h->stats.failures[HL_STAT_free]++, HL_E_INVALID_POINTER; /* never sent: no misuse declared */
+    drop_block(h, c, block, layout);
+    return HL_E_OK;
+}
+
+static hl_addr arena_realloc(hl_heap *h, hl_addr block, hl_layout old, size_t size, hl_error *error)
+{
+    if (!block) return arena_alloc(h, (hl_layout){size, old.align}, HL_CAP_NONE, error);
+    h->stats.calls[HL_STAT_realloc]++;
+    hl_addr c = live_chunk(h, block);
+    if (!c) return fail(h, HL_STAT_realloc, error, HL_E_INVALID_POINTER);
+    chunk *ch = header(h, c);
+    bool last = block + extent(old.size) == c + ch->used;
+    if ((last && extent(size) <= ch->size - (block - c)) || size <= old.size) {
+        if (last) ch->used = block - c + extent(size);
+        ch->bytes = ch->bytes - old.size + size;
+        h->stats.live_bytes = h->stats.live_bytes - old.size + size;
+        return block;
+    }
+    hl_addr fresh = alloc_at(h, ch->level, served((hl_layout){size, old.align}));
+    note_footprint(h);
+    if (!fresh) return fail(h, HL_STAT_realloc, error, HL_E_OUT_OF_MEMORY);
+    h->stats.live_blocks++;
+    h->stats.live_bytes += size;
+    memcpy(hl_source_host(&h->source, fresh, size), hl_source_host(&h->source, block, extent(old.size)), old.size);
+    drop_block(h, c, block, old);
+    return fresh;
+}
+
+static size_t arena_usable_size(hl_heap *h, hl_addr block, hl_layout layout)
+{
+    (void)h, (void)block;
+    return layout.size;
+}
+
+static void *arena_mem_view(hl_heap *h, hl_addr addr, size_t len) { return hl_source_host(&h->source, addr, len); }
+
+static hl_error arena_mem_copy(hl_heap *h, hl_addr dst, hl_addr src, size_t n)
+{
+    h->stats.calls[HL_STAT_mem_copy]++;
+    unsigned char *to = hl_source_host(&h->source, dst, n);
+    const unsigned char *from = hl_source_host(&h->source, src, n);
+    if (!to || !from) return h->stats.failures[HL_STAT_mem_copy]++, HL_E_INVALID_ARGUMENT;
+    for (size_t i = 0; i < n; i++) to[i] = from[i]; /* forward walk, pinned even when overlapping */
+    return HL_E_OK;
+}
+
+static hl_error arena_enter_scope(hl_heap *h, hl_scope *out)
+{
+    h->stats.calls[HL_STAT_enter_scope]++;
+    if (h->depth == ARENA_MAX_DEPTH) return h->stats.failures[HL_STAT_enter_scope]++, HL_E_OUT_OF_MEMORY;
+    h->depth++;
+    h->levels[h->depth].handle = ++h->serial;
+    h->levels[h->depth].head = 0;
+    *out = h->serial;
+    return HL_E_OK;
+}
+
+static hl_error arena_exit_scope(hl_heap *h, hl_scope scope)
+{
+    h->stats.calls[HL_STAT_exit_scope]++;
+    uint32_t lvl = level_of_handle(h, scope);
+    if (!lvl) return h->stats.failures[HL_STAT_exit_scope]++, HL_E_INVALID_ARGUMENT;
+    close_from(h, lvl);
+    return HL_E_OK;
+}
+
+static hl_addr arena_promote(hl_heap *h, hl_scope scope, hl_addr block, hl_layout layout, size_t n, hl_error *error)
+{
+    h->stats.calls[HL_STAT_promote]++;
+    uint32_t lvl = level_of_handle(h, scope);
+    hl_addr c = lvl ? live_chunk(h, block) : 0;
+    if (!c || header(h, c)->level < lvl || n > layout.size) return fail(h, HL_STAT_promote, error, HL_E_INVALID_ARGUMENT);
+    hl_addr fresh = alloc_at(h, lvl - 1, served((hl_layout){n, layout.align}));
+    note_footprint(h);
+    if (!fresh) return fail(h, HL_STAT_promote, error, HL_E_OUT_OF_MEMORY);
+    memcpy(hl_source_host(&h->source, fresh, extent(n)), hl_source_host(&h->source, block, extent(n)), n);
+    close_from(h, lvl);
+    h->stats.live_blocks++;
+    h->stats.live_bytes += n;
+    return fresh;
+}
+
+static hl_error arena_free_all(hl_heap *h)
+{
+    h->stats.calls[HL_STAT_free_all]++;
+    close_from(h, 0);
+    h->stats.live_blocks = h->stats.live_bytes = 0;
+    h->stats.peak_footprint = h->stats.footprint = h->source.committed;
+    return HL_E_OK;
+}
+
+static void arena_stats(const hl_heap *h, hl_stats *stats) { *stats = h->stats; }
+
+/* Walks one list; adds its chunks' slots, blocks and bytes; 0 or a failure message. */
+static int walk_list(hl_heap *h, hl_addr head, uint32_t lvl, uint64_t *slots, uint64_t *blocks, uint64_t *bytes,
+                     char *message, size_t capacity)
+{
+    uint64_t limit = (h->top - h->first_chunk) / h->chunk_size;
+    hl_addr prev = 0;
+    for (hl_addr c = head; c; prev = c, c = header(h, c)->next) {
+        const chunk *ch = c >= h->first_chunk && c < h->top && chunk_of(h, c) == c ? header(h, c) : NULL;
+        if (!ch || ch->magic != ARENA_MAGIC)
+            return snprintf(message, capacity, "chunk 0x%llx is not a chunk", (unsigned long long)c);
+        if (ch->level != lvl || (lvl != FREE_LEVEL && ch->prev != prev))
+            return snprintf(message, capacity, "chunk 0x%llx is on the wrong list or badly linked",
+                            (unsigned long long)c);
+        if (ch->size < h->chunk_size || ch->size % h->chunk_size || ch->size > h->top - c || ch->used < HEADER ||
+            ch->used > ch->size)
+            return snprintf(message, capacity, "chunk 0x%llx: size %zu or used %zu out of range",
+                            (unsigned long long)c, ch->size, ch->used);
+        *slots += ch->size / h->chunk_size;
+        *blocks += ch->blocks;
+        *bytes += ch->bytes;
+        if (*slots > limit) return snprintf(message, capacity, "a chunk list has a cycle or chunks overlap");
+    }
+    return 0;
+}
+
+static hl_error arena_check(hl_heap *h, char *message, size_t capacity)
+{
+    uint64_t slots = 0, blocks = 0, bytes = 0, free_blocks = 0, free_bytes = 0;
+    if (h->top < h->first_chunk || hl_source_offset(&h->source, h->top) > h->source.committed) {
+        snprintf(message, capacity, "top of the chunks outside the committed memory");
+        return HL_E_CORRUPTED;
+    }
+    for (uint32_t l = 0; l <= h->depth; l++)
+        if (walk_list(h, h->levels[l].head, l, &slots, &blocks, &bytes, message, capacity)) return HL_E_CORRUPTED;
+    if (walk_list(h, h->free_chunks, FREE_LEVEL, &slots, &free_blocks, &free_bytes, message, capacity) ||
+        walk_list(h, h->free_big, FREE_LEVEL, &slots, &free_blocks, &free_bytes, message, capacity))
+        return HL_E_CORRUPTED;
+    if (slots != (h->top - h->first_chunk) / h->chunk_size) {
+        snprintf(message, capacity, "%llu chunk slots on lists, %llu made", (unsigned long long)slots,
+                 (unsigned long long)((h->top - h->first_chunk) / h->chunk_size));
+        return HL_E_CORRUPTED;
+    }
+    if (blocks != h->stats.live_blocks || bytes != h->stats.live_bytes || free_blocks || free_bytes) {
+        snprintf(message, capacity, "chunks count %llu blocks / %llu bytes, stats say %llu / %llu",
+                 (unsigned long long)blocks, (unsigned long long)bytes, (unsigned long long)h->stats.live_blocks,
+                 (unsigned long long)h->stats.live_bytes);
+        return HL_E_CORRUPTED;
+    }
+    return HL_E_OK;
+}
+
+const hl_backend *hl_backend_arena(void)
+{
+    static const hl_backend table = {
+        sizeof(hl_backend), HL_CONTRACT_VERSION, "arena", HL_CLASS_REFERENCE,
+        "scoped bump arenas: O(1) enter, exit O(chunks), chunks reused across scopes",
+        option_docs, arena_create, arena_destroy, arena_describe, arena_alloc, arena_free, arena_realloc,
+        arena_usable_size, arena_mem_view, arena_mem_copy, arena_enter_scope, arena_exit_scope, arena_promote,
+        arena_free_all, NULL, NULL, NULL, NULL, arena_stats, arena_check};
+    return &table;
+}
