@@ -38,6 +38,7 @@ struct hl_blockmap {
     uint32_t depth, level_capacity;
     occupancy occ;
     uint64_t indexed;
+    uint64_t frees; /* served blocks that left the live set (free, realloc moves, exits) */
     uint64_t live_blocks, live_bytes;
 };
 
@@ -225,7 +226,9 @@ void hl_blockmap_make_live(hl_blockmap *map, hl_block *block, hl_block_state sta
     }
 }
 
-void hl_blockmap_make_freed(hl_blockmap *map, hl_block *block)
+/* A block leaves the live set; freed_at is the free count it gets (a served block
+ * counts one free). */
+static void free_one(hl_blockmap *map, hl_block *block, uint64_t freed_at)
 {
     if (block->state == HL_BLOCK_FREED) return;
     if (block->in_index) hl_blockmap_unindex(map, block);
@@ -233,9 +236,16 @@ void hl_blockmap_make_freed(hl_blockmap *map, hl_block *block)
     if (block->state == HL_BLOCK_LIVE) {
         map->live_blocks--;
         map->live_bytes -= block->layout.size;
+        map->frees++;
+        block->freed_at = freed_at ? freed_at : map->frees;
     }
     block->state = HL_BLOCK_FREED;
 }
+
+void hl_blockmap_make_freed(hl_blockmap *map, hl_block *block) { free_one(map, block, 0); }
+
+void hl_blockmap_count_free(hl_blockmap *map) { map->frees++; }
+uint64_t hl_blockmap_frees(const hl_blockmap *map) { return map->frees; }
 
 void hl_blockmap_resize(hl_blockmap *map, hl_block *block, size_t size)
 {
@@ -295,10 +305,13 @@ void hl_blockmap_visit_from(hl_blockmap *map, uint32_t level,
 
 void hl_blockmap_close_from(hl_blockmap *map, uint32_t level)
 {
+    /* The backend frees these in an order of its own: each gets the oldest count of
+     * the batch, so "freed at most Q frees ago" never overstates how recent it is. */
+    uint64_t oldest = map->frees + 1;
     for (uint32_t l = map->depth; l >= level && l > 0; l--)
-        while (map->levels[l].head) hl_blockmap_make_freed(map, &map->entries[map->levels[l].head]);
+        while (map->levels[l].head) free_one(map, &map->entries[map->levels[l].head], oldest);
     if (level == 0)
-        for (uint32_t i = 1; i < map->count; i++) hl_blockmap_make_freed(map, &map->entries[i]);
+        for (uint32_t i = 1; i < map->count; i++) free_one(map, &map->entries[i], oldest);
     map->depth = level ? level - 1 : 0;
 }
 

@@ -29,6 +29,7 @@ struct hl_exec {
     hl_exec_counts counts;
     bool patterns;
     bool timing;
+    bool catch_faults; /* the backend declares access misuse and the catcher is on */
 };
 
 hl_exec *hl_exec_new(const hl_backend *backend, hl_heap *heap, const char *label)
@@ -42,6 +43,7 @@ hl_exec *hl_exec_new(const hl_backend *backend, hl_heap *heap, const char *label
     hl_blockmap_set_granule(exec->blocks, exec->info.min_align);
     exec->patterns = true;
     exec->timing = true;
+    exec->catch_faults = hl_fault_available() && (exec->info.misuse & HL_MISUSE_ACCESS_KINDS);
     return exec;
 }
 
@@ -84,11 +86,38 @@ void *hl_exec_view(hl_exec *exec, hl_addr addr, size_t len)
     return exec->backend->mem_view(exec->heap, addr, len ? len : 1);
 }
 
-static void write_pattern(hl_exec *exec, const hl_block *block, size_t from, size_t to)
+bool hl_exec_access(hl_exec *exec, void (*access)(void *context), void *context, uintptr_t *at)
+{
+    if (!exec->catch_faults) {
+        access(context);
+        return true;
+    }
+    return hl_fault_run(access, context, at);
+}
+
+typedef struct fill_job {
+    unsigned char *view;
+    uint64_t id;
+    size_t from, to;
+} fill_job;
+
+static void fill(void *context)
+{
+    fill_job *job = context;
+    hl_pattern_fill(job->view + job->from, job->id, job->from, job->to);
+}
+
+static void write_pattern(hl_exec *exec, const hl_block *block, size_t from, size_t to, hl_result *result)
 {
     if (from >= to || !exec->patterns) return;
     unsigned char *view = exec->backend->mem_view(exec->heap, block->addr, to);
-    if (view) hl_pattern_fill(view + from, block->id, from, to);
+    if (!view) return;
+    fill_job job = {view, block->id, from, to};
+    uintptr_t at = 0;
+    if (!hl_exec_access(exec, fill, &job, &at)) {
+        result->faulted = true;
+        result->fault_offset = (size_t)(at - (uintptr_t)view);
+    }
 }
 
 /* Fills the block's usable size and puts it on the address index. */
@@ -146,7 +175,7 @@ static void run_alloc(hl_exec *exec, const hl_op *op, hl_result *result)
     block->addr = addr;
     hl_blockmap_make_live(exec->blocks, block, HL_BLOCK_LIVE);
     settle(exec, block, result);
-    if (!result->overlap) write_pattern(exec, block, 0, layout.size);
+    if (!result->overlap) write_pattern(exec, block, 0, layout.size, result);
 }
 
 static void run_free(hl_exec *exec, hl_block *block, hl_result *result)
@@ -179,10 +208,11 @@ static void run_realloc(hl_exec *exec, const hl_op *op, hl_block *block, hl_resu
         settle(exec, block, result); /* the old block is still live */
         return;
     }
+    if (addr != block->addr) hl_blockmap_count_free(exec->blocks); /* the old block went */
     block->addr = addr;
     hl_blockmap_resize(exec->blocks, block, (size_t)op->size);
     settle(exec, block, result);
-    if (!result->overlap) write_pattern(exec, block, result->old_size, block->layout.size);
+    if (!result->overlap) write_pattern(exec, block, result->old_size, block->layout.size, result);
 }
 
 static void run_promote(hl_exec *exec, const hl_op *op, hl_block *block, hl_result *result)
@@ -214,6 +244,7 @@ static void run_promote(hl_exec *exec, const hl_op *op, hl_block *block, hl_resu
     }
     hl_blockmap_move_level(exec->blocks, block, level - 1);
     hl_blockmap_close_from(exec->blocks, level);
+    if (addr != block->addr) hl_blockmap_count_free(exec->blocks);
     block->addr = addr;
     hl_blockmap_resize(exec->blocks, block, (size_t)op->size);
     settle(exec, block, result);
@@ -245,10 +276,45 @@ static void run_free_misuse(hl_exec *exec, const hl_op *op, hl_block *block, hl_
     hl_layout layout = block->layout;
     if (op->kind == HL_OP_FREE_LAYOUT) layout = (hl_layout){(size_t)op->size, (size_t)op->align};
     result->addr = addr;
+    result->offset = (int64_t)(addr - block->addr);
     TIMED(result, result->error = exec->backend->free(exec->heap, addr, layout));
     /* A backend that accepted a wrong-layout free did free the block. */
     if (result->error == HL_E_OK && op->kind == HL_OP_FREE_LAYOUT)
         hl_blockmap_make_freed(exec->blocks, block);
+}
+
+static void read_byte(void *context) { (void)*(volatile unsigned char *)context; }
+
+/* Access misuse (CONTRACT.md): one raw read, bypassing mem_view, at usable_size + J,
+ * at -1 - J, or inside a block freed at most Q frees ago, sent only where the backend
+ * declares the kind, the fault catcher is on, and the byte lies in no live block. A
+ * fault is the detection (result->error = the kind); a completed read is none. */
+static void run_access_misuse(hl_exec *exec, const hl_op *op, hl_block *block, hl_result *result)
+{
+    hl_error kind = op->kind == HL_OP_OVERFLOW    ? HL_E_OVERFLOW
+                    : op->kind == HL_OP_UNDERFLOW ? HL_E_UNDERFLOW
+                                                  : HL_E_USE_AFTER_FREE;
+    if (!declares(exec, kind)) return skip(result, "misuse kind not declared");
+    if (!exec->catch_faults) return skip(result, "access misuse needs the fault catcher");
+    if (exec->info.features & HL_FEATURE_LINEAR_MEMORY)
+        return skip(result, "raw accesses need host addresses, not linear-memory offsets");
+    hl_addr addr;
+    if (kind == HL_E_USE_AFTER_FREE) {
+        if (block->state != HL_BLOCK_FREED || !block->addr) return skip(result, "block was not served by this backend");
+        if (hl_blockmap_frees(exec->blocks) - block->freed_at >= exec->info.quarantine)
+            return skip(result, "freed more frees ago than the declared quarantine");
+        result->offset = (int64_t)op->offset;
+        addr = block->addr + op->offset;
+    } else {
+        if (block->state != HL_BLOCK_LIVE) return skip(result, "block was not served by this backend");
+        if (op->offset >= exec->info.overflow_reach) return skip(result, "beyond the declared reach");
+        result->offset = kind == HL_E_OVERFLOW ? (int64_t)(block->usable + op->offset) : -1 - (int64_t)op->offset;
+        addr = block->addr + (hl_addr)result->offset;
+    }
+    if (hl_blockmap_covered(exec->blocks, addr)) return skip(result, "the address lies in a live block now");
+    result->addr = addr;
+    uintptr_t at = 0;
+    TIMED(result, result->error = hl_fault_run(read_byte, (void *)addr, &at) ? HL_E_OK : kind);
 }
 
 static void run(hl_exec *exec, const hl_op *op, hl_result *result)
@@ -299,7 +365,7 @@ static void run(hl_exec *exec, const hl_op *op, hl_result *result)
         result->addr = block->addr;
         if (op->offset + op->size > block->layout.size)
             return skip(result, "range lies past the block's size here (a recorded failed realloc succeeded)");
-        if (op->write) write_pattern(exec, block, (size_t)op->offset, (size_t)(op->offset + op->size));
+        if (op->write) write_pattern(exec, block, (size_t)op->offset, (size_t)(op->offset + op->size), result);
         return; /* reads are verified by the observers */
     case HL_OP_PROMOTE:
         return run_promote(exec, op, block, result);
@@ -309,15 +375,8 @@ static void run(hl_exec *exec, const hl_op *op, hl_result *result)
         return run_free_misuse(exec, op, block, result);
     case HL_OP_OVERFLOW:
     case HL_OP_UNDERFLOW:
-    case HL_OP_AFTER_FREE: {
-        hl_error kind = op->kind == HL_OP_OVERFLOW    ? HL_E_OVERFLOW
-                        : op->kind == HL_OP_UNDERFLOW ? HL_E_UNDERFLOW
-                                                      : HL_E_USE_AFTER_FREE;
-        if (!declares(exec, kind)) return skip(result, "misuse kind not declared");
-        /* Raw faulting accesses need the fault catcher, which no backend of this
-         * build declares; refuse rather than fault. */
-        return skip(result, "access misuse needs the fault catcher");
-    }
+    case HL_OP_AFTER_FREE:
+        return run_access_misuse(exec, op, block, result);
     default:
         return skip(result, "operation kind not handled");
     }

@@ -240,7 +240,10 @@ typedef struct hl_block {
     uint64_t id;
     hl_addr addr;        /* LIVE: the block; FREED: where it was last (for misuse) */
     hl_layout layout;    /* LIVE: current layout; FREED: the last one */
-    size_t usable;       /* usable_size reported by the backend */
+    union {
+        size_t usable;     /* LIVE: usable_size reported by the backend */
+        uint64_t freed_at; /* FREED: the block map's free count just after its free */
+    };
     hl_caps caps;
     uint32_t level;      /* scope level it belongs to (0 = outside every scope) */
     uint8_t state;       /* hl_block_state */
@@ -266,8 +269,14 @@ void hl_blockmap_prefetch(hl_blockmap *map, uint64_t id, bool entry);
 hl_block *hl_blockmap_get(hl_blockmap *map, uint64_t id);
 /* Makes a FREED entry LIVE (or RETIRED) in the innermost scope level. */
 void hl_blockmap_make_live(hl_blockmap *map, hl_block *block, hl_block_state state);
-/* Makes a LIVE or RETIRED entry FREED: off its scope list and the address index. */
+/* Makes a LIVE or RETIRED entry FREED: off its scope list and the address index. A
+ * LIVE one counts a free and records the count in freed_at. */
 void hl_blockmap_make_freed(hl_blockmap *map, hl_block *block);
+/* Counts a free the backend made without a block leaving the live set (a realloc
+ * that moved: its old block). */
+void hl_blockmap_count_free(hl_blockmap *map);
+/* Frees counted so far: a freed block was freed frees - freed_at frees ago. */
+uint64_t hl_blockmap_frees(const hl_blockmap *map);
 /* Sets a LIVE entry's size (realloc, promote), keeping the counters right. */
 void hl_blockmap_resize(hl_blockmap *map, hl_block *block, size_t size);
 /* Moves a LIVE or RETIRED entry to scope level `level` (promote). */
@@ -330,6 +339,17 @@ uint64_t hl_clock_ticks(void);
 /* Nanoseconds per tick. The first call calibrates (busy-waits about 5 ms). */
 double hl_clock_ns_per_tick(void);
 
+/* ================================================================ fault catcher */
+
+/* True if this build catches faults of raw accesses (not in sanitizer or fuzzer
+ * builds, whose runtimes own SIGSEGV). */
+bool hl_fault_available(void);
+/* Runs access(context) with SIGSEGV/SIGBUS caught: true if it completed; false if it
+ * faulted, with the faulting address in *at (if not NULL). The access must only read
+ * or write memory (it is abandoned where it faulted). Without the catcher it simply
+ * runs, and a fault ends the process. Not reentrant; one thread. */
+bool hl_fault_run(void (*access)(void *context), void *context, uintptr_t *at);
+
 /* ================================================================ executor */
 
 typedef struct hl_exec hl_exec;
@@ -348,6 +368,9 @@ typedef struct hl_result {
     hl_addr old_addr;      /* realloc/promote: the block before */
     size_t old_size;       /* realloc/promote: its size before */
     size_t usable;         /* usable_size of the block after the operation */
+    int64_t offset;        /* access misuse: the offset accessed, from the block's start */
+    bool faulted;          /* the executor's own (legal) access to the block faulted */
+    size_t fault_offset;   /* where, from the block's start */
     uint64_t elapsed_ticks; /* the backend call alone (hl_clock_ticks) */
 } hl_result;
 
@@ -408,6 +431,11 @@ hl_blockmap *hl_exec_blocks(hl_exec *exec);
 const hl_exec_counts *hl_exec_counts_of(const hl_exec *exec);
 /* A host view of len bytes of block at addr through the backend's mem_view. */
 void *hl_exec_view(hl_exec *exec, hl_addr addr, size_t len);
+/* Runs access(context), an access to the backend's memory, with faults caught when
+ * the backend detects access misuse by faulting (so a page it protects by mistake is
+ * a finding, not the end of heaplab): true if it completed, false if it faulted at
+ * *at. Otherwise it just runs it. */
+bool hl_exec_access(hl_exec *exec, void (*access)(void *context), void *context, uintptr_t *at);
 
 
 /* ================================================================ shadow model */
@@ -442,6 +470,19 @@ void hl_shadow_free(hl_shadow *shadow);
 hl_observer hl_shadow_observer(hl_shadow *shadow);
 /* The divergence found, or NULL. */
 const hl_finding *hl_shadow_finding(const hl_shadow *shadow);
+
+/* A declared misuse detection that fired as the contract says: a pass, kept so a run
+ * can show what the backend caught (which block, where, what). */
+typedef struct hl_detection {
+    uint64_t index;   /* operation index */
+    uint64_t line;    /* its source line or byte offset */
+    hl_error kind;    /* INVALID_POINTER ... USE_AFTER_FREE */
+    uint64_t block;   /* the trace's block id */
+    int64_t offset;   /* access misuse: the byte accessed, from the block's start */
+} hl_detection;
+#define HL_DETECTIONS_KEPT 32
+/* Detections so far (all counted, the first HL_DETECTIONS_KEPT kept in *kept). */
+uint64_t hl_shadow_detections(const hl_shadow *shadow, const hl_detection **kept);
 
 
 /* ================================================================ backends by name */
@@ -515,6 +556,8 @@ typedef struct hl_run_summary {
     char ended_reason[200];
     bool found;
     hl_finding finding;
+    uint64_t detections;       /* declared misuse detections that fired (passes) */
+    hl_detection detected[HL_DETECTIONS_KEPT]; /* the first of them */
     bool setup_failed;         /* the instance could not be made (bad option: usage) */
     char setup_error[600];
 } hl_run_summary;

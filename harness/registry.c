@@ -10,16 +10,21 @@ typedef const hl_backend *(*backend_getter)(void);
 static const backend_getter builtin[] = {
     hl_backend_bins,
     hl_backend_arena,
+    hl_backend_guard,
     hl_backend_libc,
 };
 
 #ifdef HL_TEST_BACKENDS
 const hl_backend *hl_test_backend_bins_mutant(void);
+const hl_backend *hl_test_backend_guard_leaky(void);
+const hl_backend *hl_test_backend_guard_closed(void);
 const hl_backend *hl_test_backend_crasher(void);
 const hl_backend *hl_test_backend_hanger(void);
 const hl_backend *hl_test_backend_rotter(void);
 static const backend_getter test_only[] = {
     hl_test_backend_bins_mutant,
+    hl_test_backend_guard_leaky,
+    hl_test_backend_guard_closed,
     hl_test_backend_crasher,
     hl_test_backend_hanger,
     hl_test_backend_rotter,

@@ -4,7 +4,8 @@
  *    build: {heaplab, contract_version, compiler, sanitized, optimized},
  *    results: [{backend, trace, ops, sent, skipped, failures, divergences,
  *               peak_live_bytes, peak_live_blocks, peak_footprint_bytes,
- *               final_footprint_bytes, elapsed_ns, backend_ns, ops_per_sec,
+ *               final_footprint_bytes, elapsed_ns, backend_ns, ops_per_sec, detections,
+ *               detected (the first detections: index, line, kind, block, offset),
  *               stream_ended?: {at, reason}, finding?: {rule, index, line, message,
  *               reproducer}}]} */
 #include "hl_harness.h"
@@ -86,6 +87,20 @@ void hl_results_add(hl_results *results, const hl_run_summary *s, const char *re
     cJSON_AddNumberToObject(r, "skipped", (double)s->skipped);
     cJSON_AddNumberToObject(r, "failures", (double)s->failures);
     cJSON_AddNumberToObject(r, "divergences", s->found ? 1 : 0);
+    cJSON_AddNumberToObject(r, "detections", (double)s->detections);
+    if (s->detections) {
+        cJSON *list = cJSON_AddArrayToObject(r, "detected");
+        uint64_t n = s->detections < HL_DETECTIONS_KEPT ? s->detections : HL_DETECTIONS_KEPT;
+        for (uint64_t i = 0; i < n; i++) {
+            cJSON *d = cJSON_CreateObject();
+            cJSON_AddNumberToObject(d, "index", (double)s->detected[i].index);
+            cJSON_AddNumberToObject(d, "line", (double)s->detected[i].line);
+            cJSON_AddStringToObject(d, "kind", hl_error_name(s->detected[i].kind));
+            cJSON_AddNumberToObject(d, "block", (double)s->detected[i].block);
+            cJSON_AddNumberToObject(d, "offset", (double)s->detected[i].offset);
+            cJSON_AddItemToArray(list, d);
+        }
+    }
     cJSON_AddNumberToObject(r, "peak_live_bytes", (double)s->figures.peak_live_bytes);
     cJSON_AddNumberToObject(r, "peak_live_blocks", (double)s->figures.peak_live_blocks);
     cJSON_AddNumberToObject(r, "peak_footprint_bytes", (double)s->figures.peak_footprint_bytes);

@@ -76,6 +76,12 @@ static int run_here(const hl_spec *spec, const hl_trace *trace, const hl_run_opt
     summary->skipped = counts->skipped;
     summary->failures = counts->failures;
     summary->backend_ns = (uint64_t)((double)counts->elapsed_ticks * hl_clock_ns_per_tick());
+    if (shadow) {
+        const hl_detection *kept;
+        summary->detections = hl_shadow_detections(shadow, &kept);
+        uint64_t n = summary->detections < HL_DETECTIONS_KEPT ? summary->detections : HL_DETECTIONS_KEPT;
+        memcpy(summary->detected, kept, n * sizeof *kept);
+    }
     if (shadow && hl_shadow_finding(shadow)) {
         summary->found = true;
         summary->finding = *hl_shadow_finding(shadow);

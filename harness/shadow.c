@@ -22,7 +22,22 @@ struct hl_shadow {
     hl_finding finding;
     const hl_op *op; /* the operation in flight */
     uint64_t index;
+    uint64_t detections;
+    hl_detection kept[HL_DETECTIONS_KEPT];
 };
+
+uint64_t hl_shadow_detections(const hl_shadow *shadow, const hl_detection **kept)
+{
+    if (kept) *kept = shadow->kept;
+    return shadow->detections;
+}
+
+static void detected(hl_shadow *shadow, const hl_result *r, hl_error kind)
+{
+    if (shadow->detections < HL_DETECTIONS_KEPT)
+        shadow->kept[shadow->detections] = (hl_detection){r->index, r->op->line, kind, r->op->id, r->offset};
+    shadow->detections++;
+}
 
 hl_shadow *hl_shadow_new(uint64_t check_every)
 {
@@ -54,6 +69,19 @@ static int diverge(hl_shadow *shadow, hl_rule rule, const char *fmt, ...)
 
 /* ---------------------------------------------------------------- contents */
 
+typedef struct verify_job {
+    const unsigned char *view;
+    uint64_t id;
+    size_t from, to, bad;
+    bool same;
+} verify_job;
+
+static void verify(void *context)
+{
+    verify_job *job = context;
+    job->same = hl_pattern_verify(job->view + job->from, job->id, job->from, job->to, &job->bad);
+}
+
 /* Verifies bytes [from, to) of block (at addr) hold its pattern. */
 static int verify_range(hl_shadow *shadow, hl_exec *exec, uint64_t id, hl_addr addr, size_t from,
                         size_t to, hl_rule rule, const char *when)
@@ -64,10 +92,14 @@ static int verify_range(hl_shadow *shadow, hl_exec *exec, uint64_t id, hl_addr a
         return diverge(shadow, HL_RULE_OUTSIDE_FOOTPRINT,
                        "block id %" PRIu64 " at 0x%" PRIxPTR " (+%zu bytes) is outside the backend's memory %s",
                        id, addr, to, when);
-    size_t bad = 0;
-    if (!hl_pattern_verify(view + from, id, from, to, &bad))
+    verify_job job = {view, id, from, to, 0, true};
+    uintptr_t at = 0;
+    if (!hl_exec_access(exec, verify, &job, &at))
+        return diverge(shadow, HL_RULE_ACCESS_FAULT, "block id %" PRIu64 " at 0x%" PRIxPTR ": reading byte %zu faulted %s",
+                       id, addr, (size_t)(at - (uintptr_t)view), when);
+    if (!job.same)
         return diverge(shadow, rule, "block id %" PRIu64 " at 0x%" PRIxPTR ": byte %zu of %zu changed %s", id,
-                       addr, bad, to, when);
+                       addr, job.bad, to, when);
     return 0;
 }
 
@@ -212,10 +244,10 @@ static int check_misuse(hl_shadow *shadow, const hl_result *r)
     hl_error want = r->op->kind == HL_OP_DOUBLE_FREE   ? HL_E_DOUBLE_FREE
                     : r->op->kind == HL_OP_FREE_LAYOUT ? HL_E_LAYOUT_MISMATCH
                                                        : HL_E_INVALID_POINTER;
-    if (r->error == want) return 0;
+    if (r->error == want) return detected(shadow, r, want), 0;
     /* A backend may have forgotten a freed address (free_all, quarantine expiry): for
      * it, a double free is a pointer it never handed out. */
-    if (want == HL_E_DOUBLE_FREE && r->error == HL_E_INVALID_POINTER) return 0;
+    if (want == HL_E_DOUBLE_FREE && r->error == HL_E_INVALID_POINTER) return detected(shadow, r, r->error), 0;
     if (r->error == HL_E_OK)
         return diverge(shadow, HL_RULE_MISUSE_MISSED, "%s of block id %" PRIu64 " at 0x%" PRIxPTR
                        " was accepted; %s expected", hl_op_name((hl_op_kind)r->op->kind), r->op->id, r->addr,
@@ -224,8 +256,23 @@ static int check_misuse(hl_shadow *shadow, const hl_result *r)
                    hl_op_name((hl_op_kind)r->op->kind), r->op->id, hl_error_name(r->error), hl_error_name(want));
 }
 
+/* An access misuse was sent: the declared detection must fire (the access faults). */
+static int check_access_misuse(hl_shadow *shadow, const hl_result *r)
+{
+    hl_error want = r->op->kind == HL_OP_OVERFLOW    ? HL_E_OVERFLOW
+                    : r->op->kind == HL_OP_UNDERFLOW ? HL_E_UNDERFLOW
+                                                     : HL_E_USE_AFTER_FREE;
+    if (r->error == want) return detected(shadow, r, want), 0;
+    return diverge(shadow, HL_RULE_MISUSE_MISSED, "%s of block id %" PRIu64 " at offset %" PRId64
+                   " (0x%" PRIxPTR ") did not fault; %s is declared",
+                   hl_op_name((hl_op_kind)r->op->kind), r->op->id, r->offset, r->addr, hl_error_name(want));
+}
+
 static int check_result(hl_shadow *shadow, hl_exec *exec, const hl_result *r)
 {
+    if (r->faulted)
+        return diverge(shadow, HL_RULE_ACCESS_FAULT, "writing byte %zu of block id %" PRIu64 " faulted", r->fault_offset,
+                       r->op->id);
     const hl_op *op = r->op;
     switch ((hl_op_kind)op->kind) {
     case HL_OP_ALLOC:
@@ -256,6 +303,10 @@ static int check_result(hl_shadow *shadow, hl_exec *exec, const hl_result *r)
     case HL_OP_FREE_INVALID:
     case HL_OP_FREE_LAYOUT:
         return check_misuse(shadow, r);
+    case HL_OP_OVERFLOW:
+    case HL_OP_UNDERFLOW:
+    case HL_OP_AFTER_FREE:
+        return check_access_misuse(shadow, r);
     default:
         return 0;
     }

@@ -150,7 +150,7 @@ static static_buffer *buffers;
 hl_heap *hl_spec_create(const hl_spec *spec, hl_diag *diag)
 {
     char reason[400] = "";
-    hl_config config = {spec->options, spec->option_count, NULL, 0, reason, sizeof reason};
+    hl_config config = {spec->options, spec->option_count, NULL, 0, reason, sizeof reason, hl_fault_available()};
     if (spec->static_size) {
         config.buffer = mmap(NULL, spec->static_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (config.buffer == MAP_FAILED) {

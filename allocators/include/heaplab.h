@@ -87,6 +87,7 @@ hl_error hl_error_from_name(const char *name);
     X(STATS_LIVE_BYTES, "stats.live_bytes disagrees with the model")                    \
     X(STATS_FOOTPRINT, "stats footprint is below the live bytes or the peak")           \
     X(CHECK_FAILED, "the backend's own heap check found a broken invariant")            \
+    X(ACCESS_FAULT, "a legal access to a live block's bytes faulted")                   \
     X(CRASH, "the backend crashed (signal) while running the operation")                \
     X(HANG, "the backend did not finish the operation within the time limit")
 
@@ -222,7 +223,10 @@ typedef struct hl_option_doc {
 
 /* What create is given. buffer/buffer_size is the caller's static buffer, used when
  * the options select source=static (embedded use); the instance never frees it.
- * On failure create writes a one-line reason into error_message (if not NULL). */
+ * On failure create writes a one-line reason into error_message (if not NULL).
+ * faults_caught: the host turns a fault of its raw accesses into a detection (its
+ * fault catcher is on); only then may a backend declare access-misuse kinds that it
+ * detects by faulting (guard). */
 typedef struct hl_config {
     const hl_option *options;
     size_t option_count;
@@ -230,6 +234,7 @@ typedef struct hl_config {
     size_t buffer_size;
     char *error_message;
     size_t error_capacity;
+    bool faults_caught;
 } hl_config;
 
 /* ---------------------------------------------------------------- the table */
@@ -333,6 +338,7 @@ typedef struct hl_backend {
 /* Each built-in backend file exports exactly its getter. */
 const hl_backend *hl_backend_bins(void);
 const hl_backend *hl_backend_arena(void);
+const hl_backend *hl_backend_guard(void);
 const hl_backend *hl_backend_libc(void);
 
 /* ---------------------------------------------------------------- small helpers */

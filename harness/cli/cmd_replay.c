@@ -84,6 +84,26 @@ static void print_finding(const hl_trace *trace, const hl_run_summary *s, const 
     if (repro) fprintf(stderr, "  reproducer: %s\n", repro);
 }
 
+/* Each misuse the backend caught as it declared: a pass, shown so a user sees what
+ * the detection named (block, offset, kind). */
+static void print_detections(const hl_trace *trace, const hl_run_summary *s)
+{
+    const char *sep = trace->form == HL_TRACE_TEXT ? ":" : ": byte ";
+    uint64_t shown = s->detections < HL_DETECTIONS_KEPT ? s->detections : HL_DETECTIONS_KEPT;
+    for (uint64_t i = 0; i < shown; i++) {
+        const hl_detection *d = &s->detected[i];
+        fprintf(stderr, "detected %s: %s%s%" PRIu64 ": operation %" PRIu64 " (%s): %s of block id %" PRIu64, s->backend,
+                s->trace, sep, d->line, d->index,
+                d->index < trace->count ? hl_op_name((hl_op_kind)trace->ops[d->index].kind) : "?",
+                hl_error_name(d->kind), d->block);
+        if (d->kind == HL_E_OVERFLOW || d->kind == HL_E_UNDERFLOW || d->kind == HL_E_USE_AFTER_FREE)
+            fprintf(stderr, " at offset %" PRId64, d->offset);
+        fprintf(stderr, "\n");
+    }
+    if (s->detections > shown)
+        fprintf(stderr, "detected %s: ... and %" PRIu64 " more\n", s->backend, s->detections - shown);
+}
+
 int hl_cmd_replay(int argc, char **argv)
 {
     static const struct option long_options[] = {
@@ -166,6 +186,7 @@ int hl_cmd_replay(int argc, char **argv)
                 return HL_EXIT_USAGE;
             }
             runs++;
+            if (!quiet) print_detections(&trace, &summary);
             char repro[600] = "";
             if (summary.found) {
                 divergent++;

@@ -40,7 +40,7 @@ static inline hl_error make_instance(instance *in, const hl_backend *backend, co
         in->buffer = mmap(NULL, static_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         in->buffer_size = static_size;
     }
-    hl_config config = {opts, count, in->buffer, in->buffer_size, in->error, sizeof in->error};
+    hl_config config = {opts, count, in->buffer, in->buffer_size, in->error, sizeof in->error, false};
     return backend->create(&config, &in->heap);
 }
 

@@ -20,6 +20,10 @@ static const config configs[] = {
     {"arena:chunk=16K", hl_backend_arena, "chunk=16K", 0},
     {"arena:source=static", hl_backend_arena, "source=static", 8u << 20},
     {"arena:source=linear", hl_backend_arena, "source=linear:max_pages=256", 0},
+    {"guard", hl_backend_guard, "", 0},
+    {"guard:at=start", hl_backend_guard, "at=start", 0},
+    {"guard:sample=3", hl_backend_guard, "sample=3", 0},
+    {"guard:source=static", hl_backend_guard, "source=static", 8u << 20},
     {"libc", hl_backend_libc, "", 0},
 };
 
