@@ -120,8 +120,9 @@ static void *tracker_get(void *context, size_t bytes)
 }
 static void tracker_put(void *context, void *memory, size_t bytes) { (void)context, (void)memory, (void)bytes; }
 
-static hl_addr host_alloc(void *context, hl_layout layout)
+static hl_addr host_alloc(void *context, hl_layout layout, hl_caps caps)
 {
+    (void)caps; /* no capabilities here */
     hl_heap *h = context;
     hl_addr block = raw_alloc(h, layout);
     if (block) count_live(h, layout.size, +1);

@@ -250,8 +250,9 @@ static void count_live(hl_heap *h, size_t size, int sign)
     h->stats.live_bytes += (uint64_t)((int64_t)sign * (int64_t)size);
 }
 
-static hl_addr host_alloc(void *context, hl_layout layout)
+static hl_addr host_alloc(void *context, hl_layout layout, hl_caps caps)
 {
+    (void)caps; /* no capabilities here */
     hl_error e = HL_E_OK;
     hl_addr block = raw_alloc(context, layout, &e);
     if (block) count_live(context, layout.size, +1);

@@ -396,7 +396,7 @@ static hl_addr promote(hl_tracker *t, const hl_tracker_host *host, hl_scope hand
     }
     hl_caps caps = record->caps;
     hl_layout survivor = {n, layout.align};
-    hl_addr fresh = host->alloc(host->context, survivor);
+    hl_addr fresh = host->alloc(host->context, survivor, caps);
     if (!fresh) {
         *error = HL_E_OUT_OF_MEMORY;
         return 0;

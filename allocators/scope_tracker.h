@@ -114,8 +114,8 @@ hl_error hl_tracker_reserve(hl_tracker *tracker);
 /* What the generic exit and promote need from the backend. */
 typedef struct hl_tracker_host {
     void *context;
-    /* a raw, untracked block of layout, or 0 (out of memory) */
-    hl_addr (*alloc)(void *context, hl_layout layout);
+    /* a raw, untracked block of layout with caps, or 0 (out of memory) */
+    hl_addr (*alloc)(void *context, hl_layout layout, hl_caps caps);
     /* frees a block the tracker gives up (exit, promote); keeps the backend's stats */
     hl_tracker_release release;
     /* host bytes of [addr, addr + len) */

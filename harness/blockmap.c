@@ -372,6 +372,7 @@ void hl_blockmap_unindex(hl_blockmap *map, hl_block *block)
 }
 
 bool hl_blockmap_covered(hl_blockmap *map, hl_addr addr) { return occ_any(&map->occ, addr, addr + 1); }
+bool hl_blockmap_any(hl_blockmap *map, hl_addr start, hl_addr end) { return start < end && occ_any(&map->occ, start, end); }
 
 hl_block *hl_blockmap_at(hl_blockmap *map, hl_addr addr)
 {

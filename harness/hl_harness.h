@@ -293,6 +293,8 @@ void hl_blockmap_index(hl_blockmap *map, hl_block *block, bool *overlap, uint64_
 void hl_blockmap_unindex(hl_blockmap *map, hl_block *block);
 /* True if addr's granule is covered by an indexed block. O(1). */
 bool hl_blockmap_covered(hl_blockmap *map, hl_addr addr);
+/* True if an indexed block covers a granule of [start, end). O((end - start) / granule). */
+bool hl_blockmap_any(hl_blockmap *map, hl_addr start, hl_addr end);
 /* The indexed block whose extent contains addr, or NULL. O(entries): for tests and
  * diagnostics. */
 hl_block *hl_blockmap_at(hl_blockmap *map, hl_addr addr);

@@ -11,6 +11,7 @@ static const backend_getter builtin[] = {
     hl_backend_bins,
     hl_backend_arena,
     hl_backend_guard,
+    hl_backend_caps,
     hl_backend_libc,
 };
 

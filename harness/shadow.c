@@ -167,6 +167,57 @@ static bool legal_alloc_error(hl_error e)
     return e == HL_E_OUT_OF_MEMORY || e == HL_E_UNSUPPORTED || e == HL_E_CAPACITY;
 }
 
+static bool inside(hl_addr addr, size_t len, hl_addr base, size_t size)
+{
+    return addr >= base && addr - base <= size && len <= size - (addr - base);
+}
+
+/* The other blocks stay off the unit-aligned span [lo, hi) around the block's own
+ * bytes [addr, end) (the block itself is already on the address index; other blocks
+ * start on the minimum alignment, so the rest of its last granule is its own). */
+static bool span_shared(hl_exec *exec, hl_addr addr, hl_addr end, size_t unit)
+{
+    size_t align = hl_exec_info(exec)->min_align ? hl_exec_info(exec)->min_align : 1;
+    hl_addr lo = addr & ~(hl_addr)(unit - 1), hi = (end + unit - 1) & ~(hl_addr)(unit - 1);
+    hl_addr after = (end + align - 1) & ~(hl_addr)(align - 1);
+    hl_blockmap *blocks = hl_exec_blocks(exec);
+    return hl_blockmap_any(blocks, lo, addr) || hl_blockmap_any(blocks, after, hi);
+}
+
+/* CONTRACT.md, capabilities: EXEC blocks in the exec region on pages of their own,
+ * DMA blocks in the DMA window on cache lines of their own, and no other block in
+ * either region (so no later block can share their pages or lines). */
+static int check_caps(hl_shadow *shadow, hl_exec *exec, const hl_result *r, size_t size, hl_caps caps)
+{
+    const hl_info *info = hl_exec_info(exec);
+    uint64_t id = r->op->id;
+    size_t len = size ? size : 1;
+    if (info->features & HL_FEATURE_CAP_EXEC) {
+        bool in_region = inside(r->addr, len, info->exec_base, info->exec_size);
+        if ((caps & HL_CAP_EXEC) && !in_region)
+            return diverge(shadow, HL_RULE_CAPS_EXEC, "EXEC block id %" PRIu64 " at 0x%" PRIxPTR " lies outside the exec region",
+                           id, r->addr);
+        if (!(caps & HL_CAP_EXEC) && inside(r->addr, 1, info->exec_base, info->exec_size))
+            return diverge(shadow, HL_RULE_CAPS_EXEC, "block id %" PRIu64 " without EXEC lies in the exec region", id);
+        if ((caps & HL_CAP_EXEC) && info->page_size && span_shared(exec, r->addr, r->addr + len, info->page_size))
+            return diverge(shadow, HL_RULE_CAPS_EXEC, "EXEC block id %" PRIu64 " at 0x%" PRIxPTR " shares a page with another block",
+                           id, r->addr);
+    }
+    if (info->features & HL_FEATURE_CAP_DMA) {
+        size_t line = info->cache_line ? info->cache_line : 64;
+        bool in_window = inside(r->addr, len, info->dma_base, info->dma_size);
+        if ((caps & HL_CAP_DMA) && (!in_window || (r->addr & (line - 1))))
+            return diverge(shadow, HL_RULE_CAPS_DMA, "DMA block id %" PRIu64 " at 0x%" PRIxPTR
+                           " is outside the DMA window or not cache-line aligned", id, r->addr);
+        if (!(caps & HL_CAP_DMA) && inside(r->addr, 1, info->dma_base, info->dma_size))
+            return diverge(shadow, HL_RULE_CAPS_DMA, "block id %" PRIu64 " without DMA lies in the DMA window", id);
+        if ((caps & HL_CAP_DMA) && span_shared(exec, r->addr, r->addr + len, line))
+            return diverge(shadow, HL_RULE_CAPS_DMA, "DMA block id %" PRIu64 " at 0x%" PRIxPTR " shares a cache line", id,
+                           r->addr);
+    }
+    return 0;
+}
+
 /* The checks every block handed out must pass. */
 static int check_block(hl_shadow *shadow, hl_exec *exec, const hl_result *r, size_t size, size_t align,
                        hl_caps caps)
@@ -197,7 +248,7 @@ static int check_block(hl_shadow *shadow, hl_exec *exec, const hl_result *r, siz
     if (lacking)
         return diverge(shadow, HL_RULE_CAPS_IGNORED,
                        "block id %" PRIu64 " was served with caps 0x%x the instance does not have", id, lacking);
-    return 0;
+    return check_caps(shadow, exec, r, size, caps);
 }
 
 static int check_alloc(hl_shadow *shadow, hl_exec *exec, const hl_result *r)

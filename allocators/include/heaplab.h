@@ -178,6 +178,14 @@ typedef struct hl_info {
     const char *source;        /* memory source: "os", "static", "linear", "malloc" */
     size_t page_size;          /* the source's page (4 KiB os, 64 KiB linear) */
     const char *offset_exact_group; /* backends in one group hand out equal offsets */
+    /* With CAP_EXEC: the exec region, where EXEC blocks (and only they) lie, each on
+     * pages of its own. With CAP_DMA: the DMA window, where DMA blocks (and only they)
+     * lie, cache-line aligned, each on cache lines of its own. */
+    hl_addr exec_base;
+    size_t exec_size;
+    hl_addr dma_base;
+    size_t dma_size;
+    size_t cache_line;         /* with CAP_DMA: the line DMA blocks never share (64) */
 } hl_info;
 
 /* ---------------------------------------------------------------- stats */
@@ -339,6 +347,7 @@ typedef struct hl_backend {
 const hl_backend *hl_backend_bins(void);
 const hl_backend *hl_backend_arena(void);
 const hl_backend *hl_backend_guard(void);
+const hl_backend *hl_backend_caps(void);
 const hl_backend *hl_backend_libc(void);
 
 /* ---------------------------------------------------------------- small helpers */

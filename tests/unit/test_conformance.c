@@ -24,6 +24,8 @@ static const config configs[] = {
     {"guard:at=start", hl_backend_guard, "at=start", 0},
     {"guard:sample=3", hl_backend_guard, "sample=3", 0},
     {"guard:source=static", hl_backend_guard, "source=static", 8u << 20},
+    {"caps", hl_backend_caps, "", 0},
+    {"caps:exec=0:dma=0", hl_backend_caps, "exec=0:dma=0", 0},
     {"libc", hl_backend_libc, "", 0},
 };
 

@@ -21,8 +21,9 @@ static void put(void *context, void *memory, size_t bytes)
 }
 
 static int released;
-static hl_addr host_alloc(void *context, hl_layout layout)
+static hl_addr host_alloc(void *context, hl_layout layout, hl_caps caps)
 {
+    (void)caps; /* no capabilities here */
     (void)context;
     return (hl_addr)malloc(layout.size ? layout.size : 1);
 }
@@ -46,7 +47,7 @@ static void count_only(void *context, hl_addr addr, hl_layout layout)
 
 static hl_addr tracked_block(hl_tracker *t, size_t size)
 {
-    hl_addr a = host_alloc(NULL, (hl_layout){size, 8});
+    hl_addr a = host_alloc(NULL, (hl_layout){size, 8}, HL_CAP_NONE);
     CHECK_EQ(hl_tracker_add(t, a, (hl_layout){size, 8}, 0), HL_E_OK);
     return a;
 }

@@ -10,7 +10,7 @@
 enum toy_bug {
     BUG_NONE, BUG_NULL, BUG_ALIGN, BUG_OVERLAP, BUG_USABLE, BUG_SCRIBBLE, BUG_REALLOC_PREFIX,
     BUG_WRONG_ERROR, BUG_STATS, BUG_CHECK, BUG_MISUSE, BUG_FAILURE, BUG_OUTSIDE, BUG_SCOPE,
-    BUG_BAD_ALIGN_OK, BUG_CAPS, BUG_PROMOTE_PREFIX, BUG_LIVE_BYTES
+    BUG_BAD_ALIGN_OK, BUG_CAPS, BUG_PROMOTE_PREFIX, BUG_LIVE_BYTES, BUG_EXEC_SHARED, BUG_DMA_MISALIGNED
 };
 
 #define TOY_BLOCKS 256
@@ -63,6 +63,12 @@ static void toy_describe(const hl_heap *heap, hl_info *info)
     info->source = "mmap";
     info->page_size = 4096;
     info->misuse = t->bug == BUG_MISUSE ? HL_MISUSE_BIT(HL_E_DOUBLE_FREE) : 0;
+    /* the caps bugs: the whole memory is the region, and the toy ignores isolation */
+    if (t->bug == BUG_EXEC_SHARED) info->features |= HL_FEATURE_CAP_EXEC;
+    if (t->bug == BUG_DMA_MISALIGNED) info->features |= HL_FEATURE_CAP_DMA;
+    info->exec_base = info->dma_base = (hl_addr)t->memory;
+    info->exec_size = info->dma_size = TOY_MEMORY;
+    info->cache_line = 64;
 }
 
 static toy_block *toy_find(toy *t, hl_addr addr)
@@ -77,7 +83,8 @@ static hl_addr toy_alloc(hl_heap *heap, hl_layout layout, hl_caps caps, hl_error
     toy *t = (toy *)heap;
     t->allocs++;
     if (!hl_is_power_of_two(layout.align) && t->bug != BUG_BAD_ALIGN_OK) return *error = HL_E_INVALID_ARGUMENT, 0;
-    if (caps && t->bug != BUG_CAPS) return *error = HL_E_UNSUPPORTED, 0;
+    if (caps && t->bug != BUG_CAPS && t->bug != BUG_EXEC_SHARED && t->bug != BUG_DMA_MISALIGNED)
+        return *error = HL_E_UNSUPPORTED, 0;
     if (t->count == TOY_BLOCKS || layout.size > TOY_MEMORY / 2) return *error = HL_E_OUT_OF_MEMORY, 0;
     if (t->bug == BUG_NULL && t->allocs == 3) return *error = HL_E_OK, 0;
     size_t align = layout.align > 8 ? layout.align : 8;
@@ -327,6 +334,30 @@ TEST(clean_toy_passes)
     hl_trace_free(&trace);
 }
 
+/* Two EXEC blocks (the buggy toy puts them on one page), then a plain block and a DMA
+ * block (which the buggy toy puts off its cache line). */
+static void exec_trace(hl_trace *trace)
+{
+    memset(trace, 0, sizeof *trace);
+    trace->path = hl_mem_strdup("exec.trace");
+    hl_op a = op_of(HL_OP_ALLOC, 1, 16), b = op_of(HL_OP_ALLOC, 2, 16);
+    a.caps = b.caps = HL_CAP_EXEC;
+    push(trace, a);
+    push(trace, b);
+}
+
+static void dma_trace(hl_trace *trace)
+{
+    memset(trace, 0, sizeof *trace);
+    trace->path = hl_mem_strdup("dma.trace");
+    hl_op a = op_of(HL_OP_ALLOC, 1, 16), b = op_of(HL_OP_ALLOC, 2, 16);
+    a.caps = b.caps = HL_CAP_DMA;
+    b.align = 8;
+    push(trace, a);
+    push(trace, op_of(HL_OP_FREE, 1, 0));
+    push(trace, b);
+}
+
 TEST(each_rule_fires_on_its_bug)
 {
     expect_rule(basic_trace, BUG_NULL, HL_RULE_NULL_BLOCK);
@@ -343,6 +374,8 @@ TEST(each_rule_fires_on_its_bug)
     expect_rule(basic_trace, BUG_OUTSIDE, HL_RULE_OUTSIDE_FOOTPRINT);
     expect_rule(scope_trace, BUG_SCOPE, HL_RULE_SCOPE_FREED_SET);
     expect_rule(scope_trace, BUG_PROMOTE_PREFIX, HL_RULE_PROMOTE_PREFIX);
+    expect_rule(exec_trace, BUG_EXEC_SHARED, HL_RULE_CAPS_EXEC);
+    expect_rule(dma_trace, BUG_DMA_MISALIGNED, HL_RULE_CAPS_DMA);
 }
 
 static void bad_align_trace(hl_trace *trace)

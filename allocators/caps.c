@@ -1,0 +1,501 @@
+/* caps.c: capability regions (seed 000, as an instance).
+ *
+ * Three regions, each its own memory source:
+ *   exec   EXEC blocks: whole pages each (protection is per page, so no neighbour is
+ *          ever sealed by accident), from a page bitmap over an os reservation
+ *          (exec=SIZE, 64M by default). Pages are read+write until seal() makes them
+ *          read+execute; unseal() makes them read+write again: never both. A freed
+ *          block's pages go back to read+write.
+ *   dma    DMA blocks: whole 64-byte cache lines each, cache-line aligned, from a
+ *          line bitmap over a window fixed and committed at construction (dma=SIZE,
+ *          1M by default), so a device never shares a line with the CPU's data.
+ *   plain  every other block: a bins sub-heap (its own os source).
+ * A block with both EXEC and DMA cannot lie in both regions: UNSUPPORTED. exec=0 or
+ * dma=0 builds the instance without that capability (UNSUPPORTED for it).
+ *
+ * The instance's state, bitmaps and the shared scope tracker (which gives scopes and
+ * free_all and, keeping every block and freed address, detects INVALID_POINTER,
+ * DOUBLE_FREE and LAYOUT_MISMATCH) live in a fourth, small os source; the footprint
+ * is the four sources' committed bytes. Cache hooks: flush_data is a no-op on the
+ * coherent x86-64 data cache; invalidate_instruction calls __builtin___clear_cache;
+ * seal calls both around its mprotect.
+ *
+ * Complexity: plain blocks as bins; EXEC and DMA alloc O(region pages or lines) in
+ * the worst case (a first-fit bitmap scan from a rotating hint), free O(size).
+ *
+ * Invariants (checked by caps_check): the bitmaps mark exactly the pages and lines of
+ * the live EXEC and DMA blocks (counted against the tracker's records); the regions'
+ * committed bytes stay within their reservations; the sub-heap passes its check. */
+#include "scope_tracker.h"
+#include "source/hl_source.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define CAPS_MIN_ALIGN 16u
+#define CAPS_MAX_ALIGN 65536u
+#define CAPS_LINE 64u
+#define CAPS_DEFAULT_EXEC (64u << 20)
+#define CAPS_DEFAULT_DMA (1u << 20)
+
+/* A first-fit bitmap allocator of units (pages or lines) over a region. */
+typedef struct unit_map {
+    hl_source source;
+    size_t unit;
+    uint64_t *bits;
+    size_t units;       /* units in the region */
+    size_t hint;        /* where the next scan starts */
+    size_t used;        /* units marked */
+    size_t high;        /* one past the highest unit ever marked (commit mark) */
+} unit_map;
+
+struct hl_heap {
+    hl_source meta;     /* this state, the bitmaps, the tracker */
+    size_t meta_used;
+    bool has_exec, has_dma;
+    unit_map exec, dma;
+    const hl_backend *plain_backend;
+    hl_heap *plain;
+    hl_tracker tracker;
+    hl_stats stats;
+};
+
+/* ---------------------------------------------------------------- meta memory */
+
+static void *meta_get(hl_heap *h, size_t bytes)
+{
+    size_t at = (h->meta_used + 63) & ~(size_t)63;
+    if (bytes > SIZE_MAX - at || hl_source_commit(&h->meta, at + bytes) != HL_E_OK) return NULL;
+    h->meta_used = at + bytes;
+    return hl_source_host(&h->meta, hl_source_addr(&h->meta, at), bytes);
+}
+static void *tracker_get(void *context, size_t bytes) { return meta_get(context, bytes); }
+static void tracker_put(void *context, void *memory, size_t bytes) { (void)context, (void)memory, (void)bytes; }
+
+/* ---------------------------------------------------------------- unit maps */
+
+static bool bit(const unit_map *m, size_t i) { return (m->bits[i / 64] >> (i % 64)) & 1; }
+
+static void mark(unit_map *m, size_t first, size_t n, bool on)
+{
+    for (size_t i = first; i < first + n; i++) {
+        if (on) m->bits[i / 64] |= 1ull << (i % 64);
+        else m->bits[i / 64] &= ~(1ull << (i % 64));
+    }
+    m->used = on ? m->used + n : m->used - n;
+}
+
+/* n free units starting on a multiple of step, first fit from the hint; the region
+ * is committed up to them. Returns the first unit, or SIZE_MAX. */
+static size_t take_units(unit_map *m, size_t n, size_t step)
+{
+    if (!n || n > m->units) return SIZE_MAX;
+    for (int pass = 0; pass < 2; pass++) {
+        size_t from = pass ? 0 : m->hint, to = pass ? m->hint + n : m->units;
+        if (to > m->units) to = m->units;
+        for (size_t i = (from + step - 1) / step * step; i + n <= to; i += step) {
+            size_t j = 0;
+            while (j < n && !bit(m, i + j)) j++;
+            if (j < n) {
+                i = (i + j) / step * step; /* skip past the used unit */
+                continue;
+            }
+            if (i + n > m->high && hl_source_commit(&m->source, (i + n) * m->unit) != HL_E_OK) return SIZE_MAX;
+            if (i + n > m->high) m->high = i + n;
+            mark(m, i, n, true);
+            m->hint = i + n;
+            return i;
+        }
+    }
+    return SIZE_MAX;
+}
+
+static bool in_map(const unit_map *m, hl_addr addr)
+{
+    return m->bits && addr >= m->source.origin && addr - m->source.origin < m->units * m->unit;
+}
+
+static size_t units_of(const unit_map *m, size_t size) { return ((size ? size : 1) + m->unit - 1) / m->unit; }
+
+static hl_error open_map(hl_heap *h, unit_map *m, size_t bytes, size_t unit, size_t commit, char *why, size_t capacity)
+{
+    hl_source_config config;
+    hl_source_config_init(&config);
+    config.size = bytes;
+    m->unit = unit;
+    m->units = bytes / unit;
+    hl_error e = hl_source_open(&m->source, &config, NULL, 0, commit, why, capacity);
+    if (e != HL_E_OK) return e;
+    m->bits = meta_get(h, (m->units + 63) / 64 * sizeof(uint64_t));
+    if (!m->bits) return HL_E_OUT_OF_MEMORY;
+    memset(m->bits, 0, (m->units + 63) / 64 * sizeof(uint64_t));
+    if (commit) m->high = m->units;
+    return HL_E_OK;
+}
+
+/* ---------------------------------------------------------------- raw blocks */
+
+static void note_footprint(hl_heap *h)
+{
+    hl_stats plain = {0};
+    h->plain_backend->stats(h->plain, &plain);
+    h->stats.footprint = h->meta.committed + h->exec.source.committed + h->dma.source.committed + plain.footprint;
+    if (h->stats.footprint > h->stats.peak_footprint) h->stats.peak_footprint = h->stats.footprint;
+}
+
+static hl_error layout_error(const hl_heap *h, hl_layout layout, hl_caps caps)
+{
+    if (!hl_is_power_of_two(layout.align)) return HL_E_INVALID_ARGUMENT;
+    if (layout.align > CAPS_MAX_ALIGN || (caps & ~HL_CAP_ALL) || caps == HL_CAP_ALL) return HL_E_UNSUPPORTED;
+    if (((caps & HL_CAP_EXEC) && !h->has_exec) || ((caps & HL_CAP_DMA) && !h->has_dma)) return HL_E_UNSUPPORTED;
+    if (layout.size > SIZE_MAX / 4) return HL_E_OUT_OF_MEMORY;
+    return HL_E_OK;
+}
+
+static hl_addr raw_alloc(hl_heap *h, hl_layout layout, hl_caps caps, hl_error *error)
+{
+    unit_map *m = caps & HL_CAP_EXEC ? &h->exec : caps & HL_CAP_DMA ? &h->dma : NULL;
+    if (!m) return h->plain_backend->alloc(h->plain, layout, HL_CAP_NONE, error);
+    size_t step = layout.align > m->unit ? layout.align / m->unit : 1;
+    size_t first = take_units(m, units_of(m, layout.size), step);
+    if (first == SIZE_MAX) return *error = HL_E_OUT_OF_MEMORY, 0;
+    return hl_source_addr(&m->source, first * m->unit);
+}
+
+static void raw_free(hl_heap *h, hl_addr block, hl_layout layout)
+{
+    unit_map *m = in_map(&h->exec, block) ? &h->exec : in_map(&h->dma, block) ? &h->dma : NULL;
+    if (!m) {
+        h->plain_backend->free(h->plain, block, layout);
+        return;
+    }
+    size_t first = hl_source_offset(&m->source, block) / m->unit, n = units_of(m, layout.size);
+    if (m == &h->exec) hl_source_protect(&m->source, first * m->unit, n * m->unit, HL_PROT_RW); /* never left RX */
+    mark(m, first, n, false);
+}
+
+static void *view(hl_heap *h, hl_addr addr, size_t len)
+{
+    if (in_map(&h->exec, addr)) return hl_source_host(&h->exec.source, addr, len);
+    if (in_map(&h->dma, addr)) return hl_source_host(&h->dma.source, addr, len);
+    return h->plain_backend->mem_view(h->plain, addr, len);
+}
+
+static void count_live(hl_heap *h, size_t size, int sign)
+{
+    h->stats.live_blocks += (uint64_t)(int64_t)sign;
+    h->stats.live_bytes += (uint64_t)((int64_t)sign * (int64_t)size);
+}
+
+static hl_addr host_alloc(void *context, hl_layout layout, hl_caps caps)
+{
+    hl_error e = HL_E_OK;
+    hl_addr block = raw_alloc(context, layout, caps, &e);
+    if (block) count_live(context, layout.size, +1);
+    return block;
+}
+static void host_release(void *context, hl_addr block, hl_layout layout)
+{
+    raw_free(context, block, layout);
+    count_live(context, layout.size, -1);
+}
+static void *host_view(void *context, hl_addr addr, size_t len) { return view(context, addr, len); }
+
+static hl_tracker_host tracker_host(hl_heap *h)
+{
+    hl_tracker_host host = {h, host_alloc, host_release, host_view};
+    return host;
+}
+
+/* ---------------------------------------------------------------- lifecycle */
+
+static const hl_option_doc option_docs[] = {
+    {"exec", "64M", "bytes reserved for the exec region (0: no EXEC capability); K/M/G suffixes"},
+    {"dma", "1M", "bytes of the DMA window, committed at construction (0: no DMA capability)"},
+    {NULL, NULL, NULL}};
+
+static void say(const hl_config *config, const char *fmt, const char *a)
+{
+    if (config->error_message && config->error_capacity) snprintf(config->error_message, config->error_capacity, fmt, a);
+}
+
+static void close_all(hl_heap *h)
+{
+    if (h->plain) h->plain_backend->destroy(h->plain);
+    if (h->exec.bits) hl_source_close(&h->exec.source);
+    if (h->dma.bits) hl_source_close(&h->dma.source);
+    hl_source meta = h->meta; /* the state lives inside the memory it releases */
+    hl_source_close(&meta);
+}
+
+static hl_error caps_create(const hl_config *config, hl_heap **out)
+{
+    uint64_t exec_size = CAPS_DEFAULT_EXEC, dma_size = CAPS_DEFAULT_DMA;
+    for (size_t i = 0; i < config->option_count; i++) {
+        const char *key = config->options[i].key, *value = config->options[i].value;
+        uint64_t *target = strcmp(key, "exec") == 0 ? &exec_size : strcmp(key, "dma") == 0 ? &dma_size : NULL;
+        if (!target)
+            return say(config, "caps: unknown option '%s' (known: exec, dma)", key), HL_E_INVALID_ARGUMENT;
+        if (!hl_source_parse_size(value, target) || *target > (1ull << 40))
+            return say(config, "caps: %s is not a size", value), HL_E_INVALID_ARGUMENT;
+    }
+    hl_source_config meta_config;
+    hl_source_config_init(&meta_config);
+    meta_config.size = 1u << 30;
+    hl_source meta;
+    char why[200];
+    hl_error e = hl_source_open(&meta, &meta_config, NULL, 0, sizeof(struct hl_heap), why, sizeof why);
+    if (e != HL_E_OK) return say(config, "caps: %s", why), e;
+    hl_heap *h = hl_source_host(&meta, meta.origin, sizeof *h);
+    memset(h, 0, sizeof *h);
+    h->meta = meta;
+    h->meta_used = sizeof *h;
+    h->has_exec = exec_size >= 4096;
+    h->has_dma = dma_size >= CAPS_LINE;
+    if (h->has_exec) e = open_map(h, &h->exec, (size_t)exec_size & ~(size_t)4095, 4096, 0, why, sizeof why);
+    if (e == HL_E_OK && h->has_dma)
+        e = open_map(h, &h->dma, ((size_t)dma_size + 4095) & ~(size_t)4095, CAPS_LINE, (size_t)dma_size, why, sizeof why);
+    static const hl_option plain_options[] = {{"detect", "0"}};
+    hl_config plain_config = {plain_options, 1, NULL, 0, config->error_message, config->error_capacity, false};
+    h->plain_backend = hl_backend_bins();
+    if (e == HL_E_OK) e = h->plain_backend->create(&plain_config, &h->plain);
+    if (e != HL_E_OK) {
+        close_all(h);
+        return say(config, "caps: %s", why[0] ? why : "cannot set up its regions"), e;
+    }
+    hl_tracker_memory memory = {h, tracker_get, tracker_put};
+    hl_tracker_init(&h->tracker, memory, true, true);
+    h->tracker.stats = &h->stats;
+    note_footprint(h);
+    *out = h;
+    return HL_E_OK;
+}
+
+static void caps_destroy(hl_heap *h) { close_all(h); }
+
+static void caps_describe(const hl_heap *h, hl_info *info)
+{
+    memset(info, 0, sizeof *info);
+    info->name = "caps";
+    info->backend_class = HL_CLASS_REFERENCE;
+    info->min_align = CAPS_MIN_ALIGN;
+    info->max_align = CAPS_MAX_ALIGN;
+    info->features = (h->has_exec ? HL_FEATURE_CAP_EXEC : 0) | (h->has_dma ? HL_FEATURE_CAP_DMA : 0);
+    info->misuse = HL_MISUSE_FREE_KINDS;
+    info->source = "os";
+    info->page_size = 4096;
+    if (h->has_exec) info->exec_base = h->exec.source.origin, info->exec_size = h->exec.units * h->exec.unit;
+    if (h->has_dma) info->dma_base = h->dma.source.origin, info->dma_size = h->dma.units * h->dma.unit;
+    info->cache_line = CAPS_LINE;
+}
+
+/* ---------------------------------------------------------------- operations */
+
+static hl_addr fail(hl_heap *h, hl_stat_op op, hl_error *error, hl_error e)
+{
+    h->stats.failures[op]++;
+    *error = e;
+    return 0;
+}
+
+static hl_addr caps_alloc(hl_heap *h, hl_layout layout, hl_caps caps, hl_error *error)
+{
+    h->stats.calls[HL_STAT_alloc]++;
+    hl_error e = layout_error(h, layout, caps);
+    if (e != HL_E_OK) return fail(h, HL_STAT_alloc, error, e);
+    if (hl_tracker_reserve(&h->tracker) != HL_E_OK) return fail(h, HL_STAT_alloc, error, HL_E_OUT_OF_MEMORY);
+    hl_addr block = raw_alloc(h, layout, caps, &e);
+    note_footprint(h);
+    if (!block) return fail(h, HL_STAT_alloc, error, e ? e : HL_E_OUT_OF_MEMORY);
+    hl_tracker_add(&h->tracker, block, layout, caps); /* cannot fail: reserved */
+    count_live(h, layout.size, +1);
+    return block;
+}
+
+static hl_error caps_free(hl_heap *h, hl_addr block, hl_layout layout)
+{
+    h->stats.calls[HL_STAT_free]++;
+    if (!block) return HL_E_OK;
+    hl_error e = hl_tracker_free(&h->tracker, block, layout, true);
+    if (e != HL_E_OK) return h->stats.failures[HL_STAT_free]++, e;
+    raw_free(h, block, layout);
+    count_live(h, layout.size, -1);
+    return HL_E_OK;
+}
+
+static size_t caps_usable_size(hl_heap *h, hl_addr block, hl_layout layout)
+{
+    unit_map *m = in_map(&h->exec, block) ? &h->exec : in_map(&h->dma, block) ? &h->dma : NULL;
+    if (!m) return h->plain_backend->usable_size(h->plain, block, layout);
+    return units_of(m, layout.size) * m->unit; /* whole pages or lines */
+}
+
+/* realloc keeps the caps: in place while the new size fits the block's pages or
+ * lines, else a new block of the same capability; on failure the old one is kept. */
+static hl_addr caps_realloc(hl_heap *h, hl_addr block, hl_layout old, size_t size, hl_error *error)
+{
+    if (!block) return caps_alloc(h, (hl_layout){size, old.align}, HL_CAP_NONE, error);
+    h->stats.calls[HL_STAT_realloc]++;
+    const hl_tracked *record = hl_tracker_find(&h->tracker, block);
+    hl_caps caps = record ? record->caps : HL_CAP_NONE;
+    if (size > SIZE_MAX / 4) return fail(h, HL_STAT_realloc, error, HL_E_OUT_OF_MEMORY);
+    unit_map *m = caps & HL_CAP_EXEC ? &h->exec : caps & HL_CAP_DMA ? &h->dma : NULL;
+    if (m && units_of(m, size) == units_of(m, old.size)) {
+        hl_tracker_moved(&h->tracker, block, block, size);
+        h->stats.live_bytes += size - old.size;
+        return block;
+    }
+    if (hl_tracker_reserve(&h->tracker) != HL_E_OK) return fail(h, HL_STAT_realloc, error, HL_E_OUT_OF_MEMORY);
+    hl_error e = HL_E_OK;
+    hl_addr fresh = m ? raw_alloc(h, (hl_layout){size, old.align}, caps, &e)
+                      : h->plain_backend->realloc(h->plain, block, old, size, &e);
+    note_footprint(h);
+    if (!fresh) return fail(h, HL_STAT_realloc, error, e ? e : HL_E_OUT_OF_MEMORY);
+    if (m) {
+        memcpy(view(h, fresh, size ? size : 1), view(h, block, old.size ? old.size : 1), old.size < size ? old.size : size);
+        raw_free(h, block, old);
+    }
+    hl_tracker_moved(&h->tracker, block, fresh, size); /* cannot fail: reserved */
+    h->stats.live_bytes += size - old.size;
+    return fresh;
+}
+
+static void *caps_mem_view(hl_heap *h, hl_addr addr, size_t len) { return view(h, addr, len); }
+
+static hl_error caps_mem_copy(hl_heap *h, hl_addr dst, hl_addr src, size_t n)
+{
+    h->stats.calls[HL_STAT_mem_copy]++;
+    unsigned char *to = view(h, dst, n);
+    const unsigned char *from = view(h, src, n);
+    if (!to || !from) return h->stats.failures[HL_STAT_mem_copy]++, HL_E_INVALID_ARGUMENT;
+    for (size_t i = 0; i < n; i++) to[i] = from[i]; /* forward walk, pinned even when overlapping */
+    return HL_E_OK;
+}
+
+static hl_error caps_enter_scope(hl_heap *h, hl_scope *out)
+{
+    hl_error e = hl_tracker_enter(&h->tracker, out); /* the tracker counts the call */
+    note_footprint(h);
+    return e;
+}
+
+static hl_error caps_exit_scope(hl_heap *h, hl_scope scope)
+{
+    hl_tracker_host host = tracker_host(h);
+    return hl_tracker_exit(&h->tracker, &host, scope);
+}
+
+static hl_addr caps_promote(hl_heap *h, hl_scope scope, hl_addr block, hl_layout layout, size_t n, hl_error *error)
+{
+    hl_tracker_host host = tracker_host(h);
+    hl_addr fresh = hl_tracker_promote(&h->tracker, &host, scope, block, layout, n, error);
+    note_footprint(h);
+    return fresh;
+}
+
+static hl_error caps_free_all(hl_heap *h)
+{
+    h->stats.calls[HL_STAT_free_all]++;
+    hl_tracker_host host = tracker_host(h);
+    hl_tracker_each_live(&h->tracker, host.release, host.context);
+    h->stats.live_blocks = h->stats.live_bytes = 0;
+    note_footprint(h);
+    h->stats.peak_footprint = h->stats.footprint;
+    return HL_E_OK;
+}
+
+/* The pages of [addr, addr + len) if they lie in the exec region's committed part. */
+static hl_error exec_range(hl_heap *h, hl_addr addr, size_t len, size_t *offset, size_t *bytes)
+{
+    if (!h->has_exec || !len || !in_map(&h->exec, addr) || !hl_source_host(&h->exec.source, addr, len))
+        return HL_E_INVALID_ARGUMENT;
+    size_t start = hl_source_offset(&h->exec.source, addr) & ~(size_t)4095;
+    *offset = start;
+    *bytes = ((hl_source_offset(&h->exec.source, addr) + len + 4095) & ~(size_t)4095) - start;
+    return HL_E_OK;
+}
+
+static void caps_flush_data(hl_heap *h, hl_addr addr, size_t len)
+{
+    (void)h, (void)addr, (void)len; /* x86-64 keeps data caches coherent with devices and fetches */
+}
+
+static void caps_invalidate_instruction(hl_heap *h, hl_addr addr, size_t len)
+{
+    char *start = view(h, addr, len);
+    if (start) __builtin___clear_cache(start, start + len);
+}
+
+static hl_error caps_seal(hl_heap *h, hl_addr addr, size_t len)
+{
+    size_t offset, bytes;
+    hl_error e = exec_range(h, addr, len, &offset, &bytes);
+    if (e != HL_E_OK) return e;
+    caps_flush_data(h, addr, len);
+    e = hl_source_protect(&h->exec.source, offset, bytes, HL_PROT_RX);
+    if (e == HL_E_OK) caps_invalidate_instruction(h, addr, len);
+    return e;
+}
+
+static hl_error caps_unseal(hl_heap *h, hl_addr addr, size_t len)
+{
+    size_t offset, bytes;
+    hl_error e = exec_range(h, addr, len, &offset, &bytes);
+    return e != HL_E_OK ? e : hl_source_protect(&h->exec.source, offset, bytes, HL_PROT_RW);
+}
+
+static void caps_stats(const hl_heap *h, hl_stats *stats) { *stats = h->stats; }
+
+static hl_error caps_check(hl_heap *h, char *message, size_t capacity)
+{
+    uint64_t exec_units = 0, dma_units = 0;
+    unit_map *maps[2] = {&h->exec, &h->dma};
+    for (int k = 0; k < 2; k++) {
+        unit_map *m = maps[k];
+        if (!m->bits) continue;
+        size_t counted = 0;
+        for (size_t i = 0; i < m->units; i++) counted += bit(m, i);
+        if (counted != m->used || m->high > m->units || m->high * m->unit > m->source.committed) {
+            snprintf(message, capacity, "%s region: %zu units marked, %zu counted, high mark %zu of %zu",
+                     k ? "dma" : "exec", counted, m->used, m->high, m->units);
+            return HL_E_CORRUPTED;
+        }
+    }
+    /* every live EXEC or DMA record's units are marked; together they are all of them */
+    for (uint32_t i = 0; i <= h->tracker.table_mask && h->tracker.table; i++) {
+        const hl_tracked *r = &h->tracker.table[i];
+        if (!r->used || !r->live) continue;
+        unit_map *m = in_map(&h->exec, r->addr) ? &h->exec : in_map(&h->dma, r->addr) ? &h->dma : NULL;
+        if (!m) continue;
+        size_t first = hl_source_offset(&m->source, r->addr) / m->unit, n = units_of(m, r->size);
+        for (size_t u = first; u < first + n; u++)
+            if (u >= m->units || !bit(m, u)) {
+                snprintf(message, capacity, "live block 0x%llx has an unmarked unit", (unsigned long long)r->addr);
+                return HL_E_CORRUPTED;
+            }
+        *(m == &h->exec ? &exec_units : &dma_units) += n;
+    }
+    if (exec_units != h->exec.used || dma_units != h->dma.used) {
+        snprintf(message, capacity, "units marked (%zu exec, %zu dma) are not the live blocks' (%llu, %llu)",
+                 h->exec.used, h->dma.used, (unsigned long long)exec_units, (unsigned long long)dma_units);
+        return HL_E_CORRUPTED;
+    }
+    if (h->tracker.live_blocks != h->stats.live_blocks) {
+        snprintf(message, capacity, "tracker holds %llu live blocks, stats say %llu",
+                 (unsigned long long)h->tracker.live_blocks, (unsigned long long)h->stats.live_blocks);
+        return HL_E_CORRUPTED;
+    }
+    if (h->plain_backend->check(h->plain, message, capacity) != HL_E_OK) return HL_E_CORRUPTED;
+    return hl_tracker_check(&h->tracker, message, capacity);
+}
+
+const hl_backend *hl_backend_caps(void)
+{
+    static const hl_backend table = {
+        sizeof(hl_backend), HL_CONTRACT_VERSION, "caps", HL_CLASS_REFERENCE,
+        "capability regions: EXEC on pages of their own (seal/unseal), DMA on cache lines of their own",
+        option_docs, caps_create, caps_destroy, caps_describe, caps_alloc, caps_free, caps_realloc,
+        caps_usable_size, caps_mem_view, caps_mem_copy, caps_enter_scope, caps_exit_scope, caps_promote,
+        caps_free_all, caps_seal, caps_unseal, caps_flush_data, caps_invalidate_instruction, caps_stats, caps_check};
+    return &table;
+}
