@@ -7,7 +7,9 @@
  * the guard). free makes the whole slot inaccessible and keeps it in a quarantine of
  * `quarantine` slots (FIFO); a slot leaving the quarantine is reused for a block of
  * the same page count (free slots are kept per page count, LIFO), so an access to a
- * block freed at most `quarantine` frees ago faults.
+ * block freed at most `quarantine` frees ago faults. When the memory source is
+ * exhausted, the quarantine gives up its oldest slot of the right size rather than
+ * fail.
  *
  * Faults become detections only when the host catches them (hl_config.faults_caught,
  * heaplab's fault catcher in release builds): then, and only when every block is
@@ -162,19 +164,44 @@ static bool in_slots(const hl_heap *h, hl_addr block) { return block >= h->slots
 
 /* A slot of `pages` pages: reused (of exactly that count) or fresh at the top, all of
  * it inaccessible. 0 start when out of memory. */
-static slot take_slot(hl_heap *h, uint32_t pages)
+static bool reuse_slot(hl_heap *h, uint32_t pages, slot *out)
 {
     slot_stack *stack = pages < GUARD_SMALL_SLOTS ? &h->free_small[pages] : &h->free_large;
     for (uint32_t i = stack->count; i-- > 0;) {
-        slot s = stack->items[i];
-        if (s.pages != pages) continue;
+        if (stack->items[i].pages != pages) continue;
+        *out = stack->items[i];
         stack->items[i] = stack->items[--stack->count];
-        return s;
+        return true;
     }
+    return false;
+}
+
+static void free_slot(hl_heap *h, slot s)
+{
+    push(h, s.pages < GUARD_SMALL_SLOTS ? &h->free_small[s.pages] : &h->free_large, s);
+}
+
+static slot take_slot(hl_heap *h, uint32_t pages)
+{
+    slot reused;
+    if (reuse_slot(h, pages, &reused)) return reused;
     hl_addr start = h->slots_top;
     size_t offset = hl_source_offset(&h->source, start);
     size_t bytes = (size_t)pages * h->page;
-    if (bytes > SIZE_MAX - offset || hl_source_commit(&h->source, offset + bytes) != HL_E_OK) return (slot){0, 0};
+    if (bytes > SIZE_MAX - offset || hl_source_commit(&h->source, offset + bytes) != HL_E_OK) {
+        /* the memory is exhausted: the quarantine gives a slot up rather than fail
+         * (its oldest of that page count; the ring's head takes its place) */
+        for (uint32_t i = 0; i < h->ring_held; i++) {
+            slot *candidate = &h->ring[(h->ring_head + i) % h->quarantine];
+            if (candidate->pages != pages) continue;
+            reused = *candidate;
+            *candidate = h->ring[h->ring_head];
+            h->ring_head = (h->ring_head + 1) % h->quarantine;
+            h->ring_held--;
+            return reused;
+        }
+        return (slot){0, 0};
+    }
     h->slots_top = start + bytes;
     slot fresh = {start, pages};
     protect(h, start, bytes, HL_PROT_NONE); /* made accessible below, guard excepted */
@@ -198,13 +225,13 @@ static void retire_slot(hl_heap *h, slot s)
         slot oldest = h->ring[h->ring_head];
         h->ring_head = (h->ring_head + 1) % h->quarantine;
         h->ring_held--;
-        push(h, oldest.pages < GUARD_SMALL_SLOTS ? &h->free_small[oldest.pages] : &h->free_large, oldest);
+        free_slot(h, oldest);
     }
     if (h->quarantine) {
         h->ring[(h->ring_head + h->ring_held) % h->quarantine] = s;
         h->ring_held++;
     } else {
-        push(h, s.pages < GUARD_SMALL_SLOTS ? &h->free_small[s.pages] : &h->free_large, s);
+        free_slot(h, s);
     }
 }
 

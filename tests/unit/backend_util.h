@@ -59,13 +59,13 @@ static inline hl_addr alloc_in(instance *in, size_t size, size_t align)
 
 static inline void fill(instance *in, hl_addr block, size_t size, unsigned char seed)
 {
-    unsigned char *p = in->backend->mem_view(in->heap, block, size ? size : 1);
-    for (size_t i = 0; i < size; i++) p[i] = (unsigned char)(seed + i * 7);
+    unsigned char *p = block ? in->backend->mem_view(in->heap, block, size ? size : 1) : NULL;
+    for (size_t i = 0; p && i < size; i++) p[i] = (unsigned char)(seed + i * 7);
 }
 
 static inline bool holds(instance *in, hl_addr block, size_t size, unsigned char seed)
 {
-    unsigned char *p = in->backend->mem_view(in->heap, block, size ? size : 1);
+    unsigned char *p = block ? in->backend->mem_view(in->heap, block, size ? size : 1) : NULL;
     if (!p) return false;
     for (size_t i = 0; i < size; i++)
         if (p[i] != (unsigned char)(seed + i * 7)) return false;
