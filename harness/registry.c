@@ -10,6 +10,7 @@ typedef const hl_backend *(*backend_getter)(void);
 static const backend_getter builtin[] = {
     hl_backend_bins,
     hl_backend_arena,
+    hl_backend_wasm,
     hl_backend_libc,
 };
 

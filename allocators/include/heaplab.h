@@ -333,6 +333,7 @@ typedef struct hl_backend {
 /* Each built-in backend file exports exactly its getter. */
 const hl_backend *hl_backend_bins(void);
 const hl_backend *hl_backend_arena(void);
+const hl_backend *hl_backend_wasm(void);
 const hl_backend *hl_backend_libc(void);
 
 /* ---------------------------------------------------------------- small helpers */

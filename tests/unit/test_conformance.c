@@ -20,6 +20,8 @@ static const config configs[] = {
     {"arena:chunk=16K", hl_backend_arena, "chunk=16K", 0},
     {"arena:source=static", hl_backend_arena, "source=static", 8u << 20},
     {"arena:source=linear", hl_backend_arena, "source=linear:max_pages=256", 0},
+    {"wasm", hl_backend_wasm, "", 0},
+    {"wasm:max_pages=64", hl_backend_wasm, "max_pages=64", 0},
     {"libc", hl_backend_libc, "", 0},
 };
 
