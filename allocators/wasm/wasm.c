@@ -267,7 +267,8 @@ static uint32_t trapped(hl_heap *h, uint32_t result, hl_error why)
 uint32_t hl_wasm_alloc(hl_heap *heap, uint32_t size)
 {
     hl_error e = HL_E_OK;
-    return trapped(heap, (uint32_t)wasm_alloc(heap, (hl_layout){size, 1}, HL_CAP_NONE, &e), e);
+    uint32_t p = (uint32_t)wasm_alloc(heap, (hl_layout){size, 1}, HL_CAP_NONE, &e);
+    return trapped(heap, p, e);
 }
 
 uint32_t hl_wasm_realloc(hl_heap *heap, uint32_t old_ptr, uint32_t old_size, uint32_t new_size)
@@ -275,7 +276,8 @@ uint32_t hl_wasm_realloc(hl_heap *heap, uint32_t old_ptr, uint32_t old_size, uin
     uint32_t align = 1;
     if (old_ptr) hlwc_block(&heap->mem, old_ptr, NULL, &align); /* not live: realloc says so */
     hl_error e = HL_E_OK;
-    return trapped(heap, (uint32_t)wasm_realloc(heap, old_ptr, (hl_layout){old_size, align}, new_size, &e), e);
+    uint32_t p = (uint32_t)wasm_realloc(heap, old_ptr, (hl_layout){old_size, align}, new_size, &e);
+    return trapped(heap, p, e);
 }
 
 bool hl_wasm_mem_copy(hl_heap *heap, uint32_t dst, uint32_t src, uint32_t n)
@@ -302,7 +304,8 @@ uint32_t hl_wasm_promote(hl_heap *heap, uint32_t handle, uint32_t ptr, uint32_t 
     uint32_t old_size = 0, align = 1;
     hlwc_block(&heap->mem, ptr, &old_size, &align); /* not live: promote says so */
     hl_error e = HL_E_OK;
-    return trapped(heap, (uint32_t)wasm_promote(heap, handle, ptr, (hl_layout){old_size, align}, size, &e), e);
+    uint32_t p = (uint32_t)wasm_promote(heap, handle, ptr, (hl_layout){old_size, align}, size, &e);
+    return trapped(heap, p, e);
 }
 
 void hl_wasm_free_all(hl_heap *heap)

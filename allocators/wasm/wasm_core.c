@@ -42,8 +42,8 @@
  *   alloc     O(1) (bitmap search over 4 words), plus the table's amortised doubling
  *   free      O(d) (the table entries of the inner levels shift by one each), O(1)
  *             outside scopes
- *   realloc   O(1) in place (shrink, or grow into a free successor or at the end of
- *             memory), else alloc + copy + free
+ *   realloc   O(1) in place (shrink, or grow into a free successor, or at the end
+ *             of the memory, which grows), else alloc + copy + free
  *   enter     O(1); exit O(blocks freed); promote O(d + blocks freed); free_all
  *             O(free lists)
  *   check     O(chunks + free chunks + d)
@@ -266,7 +266,7 @@ static void unlist(const hlwc_mem *m, state *s, uint32_t i)
     while (l && s->level[l] > i) l--;
     for (;; l++) {
         uint32_t last = (l == s->depth ? s->nlive : s->level[l + 1]) - 1;
-        set_entry(m, s, i, *entry(m, s, last));
+        if (last != i) set_entry(m, s, i, *entry(m, s, last)); /* (an empty level moves nothing) */
         i = last;
         if (l == s->depth) break;
         s->level[l + 1]--;
@@ -376,10 +376,13 @@ uint32_t hlwc_realloc(const hlwc_mem *m, uint32_t ptr, uint32_t old_size, uint32
     if (!ptr) return hlwc_alloc(m, new_size, 1);
     uint32_t c = live(m, s, ptr);
     if (!c || w(m, c)[2] != old_size || new_size > HLWC_LIMIT) return 0;
-    uint32_t *hd = w(m, c), size = hd[0] & ~FLAGS, need = need_of(new_size), n = c + size;
+    uint32_t *hd = w(m, c), size = hd[0] & ~FLAGS, need = need_of(new_size), n = c + size, next = *w(m, n);
     if (need > size) {
-        if (n == s->end - H) grow(m, s, need - size); /* the last chunk grows with the memory */
-        uint32_t next = *w(m, n);
+        /* the last chunk (or the one before a free last chunk) grows with the memory */
+        if (n == s->end - H || (!(next & INUSE) && n + (next & ~FLAGS) == s->end - H)) {
+            grow(m, s, need - size);
+            next = *w(m, n);
+        }
         if (!(next & INUSE) && size + (next & ~FLAGS) >= need) { /* absorb the free successor */
             bin_remove(m, s, n);
             forget(m, s, n);
