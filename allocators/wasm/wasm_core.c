@@ -482,12 +482,12 @@ void hlwc_stats(const hlwc_mem *m, uint32_t *blocks, uint32_t *bytes)
 
 /* ---------------------------------------------------------------- check */
 
-uint32_t hlwc_check(const hlwc_mem *m, uint32_t *where)
+uint32_t hlwc_check(const hlwc_mem *m, uint32_t pages, uint32_t *where)
 {
     const state *s = st(m);
     *where = m->state;
     uint32_t fence = s->end - H;
-    if (s->magic != MAGIC || (s->end & (HLWC_PAGE - 1)) || s->end > HLWC_LIMIT || s->first & 15 ||
+    if (s->magic != MAGIC || pages > HLWC_LIMIT / HLWC_PAGE || s->end != pages * HLWC_PAGE || s->first & 15 ||
         s->first < m->state + sizeof(state) || s->first > fence || s->depth > HLWC_MAX_DEPTH ||
         s->nlive > s->cap || s->nfreed > s->cap - s->nlive || s->cap > HLWC_LIMIT / 8 ||
         (s->cap && (s->table < s->first + H || s->table > fence || 4 * s->cap > fence - s->table)))

@@ -121,9 +121,10 @@ void hlwc_free_all(const hlwc_mem *m);
 
 /* Live blocks, and the sum of their sizes. */
 void hlwc_stats(const hlwc_mem *m, uint32_t *blocks, uint32_t *bytes);
-/* Walks the state, every chunk and every free list (O(chunks + scopes)); returns
- * HLWC_PROBLEM_NONE or the first broken invariant, with *where the offset of the
- * chunk or structure concerned. Reads only inside the memory; changes nothing. */
-uint32_t hlwc_check(const hlwc_mem *m, uint32_t *where);
+/* Walks the state, every chunk and every free list (O(chunks + scopes)) of a memory
+ * now `pages` pages long (memory.size); returns HLWC_PROBLEM_NONE or the first broken
+ * invariant, with *where the offset of the chunk or structure concerned. Reads only
+ * inside the memory, whatever the damage; changes nothing. */
+uint32_t hlwc_check(const hlwc_mem *m, uint32_t pages, uint32_t *where);
 
 #endif

@@ -535,6 +535,8 @@ TEST(check_catches_a_damaged_heap)
     damage(&in, word(&in, c - HDR), 4, "freed");
     damage(&in, word(&in, c - HDR + 12), 0x40, "free list");
     damage(&in, word(&in, BASE), 1, "state");
+    damage(&in, word(&in, BASE + 4), 0x100000, "state"); /* the memory's end, far past it */
+    damage(&in, word(&in, BASE + 12), 0x10000, "state"); /* the table */
     damage(&in, word(&in, stats_of(&in).footprint - HDR), 1, "fence");
     damage(&in, word(&in, BASE + 28), 1, "live bytes"); /* the state's live byte count */
     damage(&in, word(&in, BASE + 1516), 1, "scope levels"); /* the handle of level 1 */
@@ -598,7 +600,9 @@ TEST(the_core_runs_over_any_memory_and_grow_callback)
     CHECK_EQ(hlwc_init(&(hlwc_mem){t.memory, toy_grow, &t, 63 * 1024}, 1), -1); /* no room */
     CHECK_EQ(hlwc_init(&m, t.pages), 0);
     uint32_t where = 1;
-    CHECK_EQ(hlwc_check(&m, &where), HLWC_PROBLEM_NONE);
+    CHECK_EQ(hlwc_check(&m, t.pages, &where), HLWC_PROBLEM_NONE);
+    CHECK_EQ(hlwc_check(&m, 2, &where), HLWC_PROBLEM_STATE); /* the memory is 1 page long */
+    CHECK_EQ(where, 2048);
     uint32_t a = hlwc_alloc(&m, 200000, 64);
     CHECK(a > 2048 && a % 64 == 0);
     CHECK_EQ(t.pages, 4);
@@ -608,7 +612,7 @@ TEST(the_core_runs_over_any_memory_and_grow_callback)
     CHECK_EQ(align, 64);
     CHECK_EQ(hlwc_alloc(&m, 200000, 1), 0); /* the callback refuses: nothing changed */
     CHECK_EQ(t.pages, 4);
-    CHECK_EQ(hlwc_check(&m, &where), HLWC_PROBLEM_NONE);
+    CHECK_EQ(hlwc_check(&m, t.pages, &where), HLWC_PROBLEM_NONE);
     CHECK_EQ(hlwc_free(&m, a, 200000, 64), HLWC_OK);
     CHECK_EQ(hlwc_free(&m, a, 200000, 0), HLWC_DOUBLE_FREE);
     uint32_t blocks, bytes;
@@ -616,7 +620,7 @@ TEST(the_core_runs_over_any_memory_and_grow_callback)
     CHECK_EQ(blocks, 0);
     CHECK_EQ(bytes, 0);
     CHECK(hlwc_view(&m, 4 * PAGE - 1, 1) != NULL && hlwc_view(&m, 4 * PAGE, 1) == NULL);
-    CHECK_EQ(hlwc_check(&m, &where), HLWC_PROBLEM_NONE);
+    CHECK_EQ(hlwc_check(&m, t.pages, &where), HLWC_PROBLEM_NONE);
     free(t.memory);
 }
 
