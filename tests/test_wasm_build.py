@@ -13,9 +13,9 @@ WARN = ["-std=c11", "-Wall", "-Wextra", "-Werror", "-Wshadow", "-Wstrict-prototy
 SIZE_BUDGET = 8192  # bytes of the linked -Os module, every function exported
 
 
-def clang_wasm32(tmp_path, opt, out):
-    return subprocess.run(["clang", "--target=wasm32", "-nostdlib", "-ffreestanding", opt, *WARN, "-c", str(CORE),
-                           "-o", str(tmp_path / out)], cwd=ROOT, capture_output=True, text=True, timeout=120)
+def clang_wasm32(tmp_path, opt, out, *defines):
+    return subprocess.run(["clang", "--target=wasm32", "-nostdlib", "-ffreestanding", opt, *WARN, *defines, "-c",
+                           str(CORE), "-o", str(tmp_path / out)], cwd=ROOT, capture_output=True, text=True, timeout=120)
 
 
 def test_core_compiles_for_wasm32_without_libc(tmp_path):
@@ -23,6 +23,10 @@ def test_core_compiles_for_wasm32_without_libc(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "warning:" not in proc.stderr
     assert (tmp_path / "wasm_core.o").read_bytes()[:4] == b"\0asm"
+    # the flat variant a real module uses (offset i is address i)
+    proc = clang_wasm32(tmp_path, "-O2", "flat.o", "-DHLWC_FLAT")
+    assert proc.returncode == 0 and "warning:" not in proc.stderr, proc.stderr
+    assert (tmp_path / "flat.o").read_bytes()[:4] == b"\0asm"
 
 
 def test_core_links_with_nothing_undefined_and_stays_small(tmp_path):

@@ -85,7 +85,11 @@ typedef struct state {
     uint32_t handle[HLWC_MAX_DEPTH + 1];
 } state;
 
+#ifdef HLWC_FLAT /* a real wasm build: offset i is address i (no arithmetic on a null base) */
+static unsigned char *at(const hlwc_mem *m, uint32_t off) { return (void)m, (unsigned char *)(uintptr_t)off; }
+#else
 static unsigned char *at(const hlwc_mem *m, uint32_t off) { return m->base + off; }
+#endif
 static uint32_t *w(const hlwc_mem *m, uint32_t off) { return (uint32_t *)(void *)at(m, off); }
 static state *st(const hlwc_mem *m) { return (state *)(void *)at(m, m->state); }
 static uint32_t *entry(const hlwc_mem *m, const state *s, uint32_t i) { return w(m, s->table + 4 * i); }
@@ -310,13 +314,13 @@ static void reset(const hlwc_mem *m, state *s)
 
 int hlwc_init(const hlwc_mem *m, uint32_t pages)
 {
-    uint32_t first = (m->state + (uint32_t)sizeof(state) + 15) & ~15u;
+    uint64_t first = ((uint64_t)m->state + sizeof(state) + 15) & ~(uint64_t)15;
     if ((m->state & 15) || !m->state || pages > HLWC_LIMIT / HLWC_PAGE || pages * HLWC_PAGE < first + MIN_CHUNK + H)
         return -1;
     state *s = st(m);
     s->magic = MAGIC;
     s->end = pages * HLWC_PAGE;
-    s->first = first;
+    s->first = (uint32_t)first;
     s->serial = 0;
     reset(m, s);
     return 0;

@@ -34,6 +34,8 @@
  * changed. The core assumes it is the only one growing the memory. */
 typedef int32_t (*hlwc_grow_fn)(void *ctx, uint32_t pages);
 
+/* Compiled with -DHLWC_FLAT (a real wasm build, where the memory is the address
+ * space), offset i is address i and `base` is ignored. */
 typedef struct hlwc_mem {
     unsigned char *base; /* host address of offset 0 */
     hlwc_grow_fn grow;
