@@ -13,7 +13,7 @@ ASAN_FLAGS    := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
                  -fno-sanitize-recover=undefined
 LIBS     := -lcjson -lm
 
-ALLOC_SRC   := $(wildcard allocators/*.c allocators/source/*.c)
+ALLOC_SRC   := $(wildcard allocators/*.c allocators/source/*.c allocators/wasm/*.c)
 HARNESS_SRC := $(wildcard harness/*.c)
 CLI_SRC     := $(wildcard harness/cli/*.c)
 TEST_BACKEND_SRC := $(filter-out tests/backends/plugin_%,$(wildcard tests/backends/*.c))

@@ -12,6 +12,7 @@ static const backend_getter builtin[] = {
     hl_backend_arena,
     hl_backend_guard,
     hl_backend_caps,
+    hl_backend_wasm,
     hl_backend_libc,
 };
 

@@ -13,7 +13,7 @@ def test_all_backends_replay_the_shipped_traces_clean(heaplab):
     assert lines[0].split()[:3] == ["backend", "trace", "ops"]
     traces = sorted(p for p in (ROOT / "traces").glob("*.trace"))
     assert len(traces) >= 5
-    backends = ["bins", "arena", "guard", "caps", "libc"]
+    backends = ["bins", "arena", "guard", "caps", "wasm", "libc"]
     runs = len(backends) * len(traces)
     assert lines[-1] == f"{runs} runs: {runs} clean, 0 divergent"
     rows = [line.split() for line in lines[1:-1]]
@@ -24,7 +24,8 @@ def test_all_backends_replay_the_shipped_traces_clean(heaplab):
 def test_reference_sources_replay_clean(heaplab):
     proc = heaplab("replay", "--backends",
                    "bins:source=static:size=4M,bins:source=linear:max_pages=64,bins:detect=0,"
-                   "arena:source=static:size=4M,arena:source=linear:max_pages=64,arena:chunk=16K", "traces/")
+                   "arena:source=static:size=4M,arena:source=linear:max_pages=64,arena:chunk=16K,"
+                   "wasm:max_pages=64,wasm:max_pages=1", "traces/")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert " 0 divergent" in proc.stdout
 
@@ -36,7 +37,7 @@ def test_json_document_has_the_schema(heaplab):
     assert doc["schema_version"] == 1
     assert {"os", "arch", "cpus"} <= set(doc["machine"])
     assert doc["build"]["sanitized"] is True  # make test's driver runs under ASan
-    assert [r["backend"] for r in doc["results"]] == ["bins", "arena", "guard", "caps", "libc"]
+    assert [r["backend"] for r in doc["results"]] == ["bins", "arena", "guard", "caps", "wasm", "libc"]
     for r in doc["results"]:
         for key in ("backend", "trace", "ops", "skipped", "divergences", "peak_live_bytes",
                     "peak_footprint_bytes", "elapsed_ns", "ops_per_sec"):

@@ -348,6 +348,7 @@ const hl_backend *hl_backend_bins(void);
 const hl_backend *hl_backend_arena(void);
 const hl_backend *hl_backend_guard(void);
 const hl_backend *hl_backend_caps(void);
+const hl_backend *hl_backend_wasm(void);
 const hl_backend *hl_backend_libc(void);
 
 /* ---------------------------------------------------------------- small helpers */

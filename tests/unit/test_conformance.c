@@ -28,6 +28,7 @@ static const config extra[] = {
     {"guard:at=start", NULL, "at=start", 0},
     {"guard:sample=3", NULL, "sample=3", 0},
     {"caps:exec=0:dma=0", NULL, "exec=0:dma=0", 0},
+    {"wasm:max_pages=1024", NULL, "max_pages=1024", 0},
 };
 
 /* A small memory for the out-of-memory tests: a backend without one is skipped there
@@ -37,6 +38,7 @@ static const config small[] = {
     {"arena", NULL, "source=static:chunk=16K", 256u << 10},
     {"guard", NULL, "source=static", 256u << 10},
     {"bins:source=linear", NULL, "source=linear:max_pages=4", 0},
+    {"wasm", NULL, "max_pages=4", 0},
 };
 
 static const hl_backend *named(const char *label)

@@ -1,0 +1,324 @@
+/* wasm.c: the `wasm` reference backend: the freestanding core (wasm_core.c) over a
+ * linear-memory source (64 KiB pages, memory.grow semantics, max_pages, u32 offsets,
+ * heap base 1024), and the two guest surfaces of hl_wasm.h as thin functions over
+ * the contract operations.
+ *
+ * Memory of an instance: [0, 16) unused (0 is never a block); [16, 1024) this
+ * adapter's own state (the source, the grow callback, the operation counters);
+ * from 1024 the core's state and heap (see wasm_core.c for the allocator: boundary
+ * tags, 108 segregated free lists, a block table that makes free's misuse checks
+ * exact, native scopes). Everything counts in the footprint, which is the source's
+ * committed pages. The core's bytes do not depend on where the host mapped the
+ * memory, so a real .wasm build of wasm_core.c hands out the same offsets.
+ *
+ * Misuse: INVALID_POINTER, DOUBLE_FREE and LAYOUT_MISMATCH, all exact (the block
+ * table, never a pattern in the heap, decides). A freed start the core no longer
+ * remembers (merged into its predecessor, reused, dropped for room, or before
+ * free_all) is an INVALID_POINTER, which the contract accepts for a double free. No
+ * access misuse: the linear memory has no guard pages.
+ *
+ * The adapter adds layout checks the core does not need (caps, alignment limits,
+ * sizes beyond u32), counts calls and failures, and turns the core's 0 / -1 into
+ * named errors. Its cost is O(1) on top of the core's. Invariants (wasm_check): the
+ * core's, the memory's size being the source's committed pages. */
+#include "hl_wasm.h"
+#include "source/hl_source.h"
+#include "wasm_core.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#define WASM_STATE_AT 16u /* this adapter's state, below the heap base */
+
+struct hl_heap {
+    hl_source source;
+    hlwc_mem mem;
+    hl_stats stats;
+    hl_error trap; /* why the last seed 001 call trapped */
+};
+_Static_assert(WASM_STATE_AT + sizeof(struct hl_heap) <= HL_LINEAR_HEAP_BASE,
+               "the adapter's state must fit below the heap base");
+
+static void note_footprint(hl_heap *h)
+{
+    h->stats.footprint = h->source.committed;
+    if (h->stats.footprint > h->stats.peak_footprint) h->stats.peak_footprint = h->stats.footprint;
+}
+
+static hl_addr fail(hl_heap *h, hl_stat_op op, hl_error *error, hl_error e)
+{
+    h->stats.failures[op]++;
+    *error = e;
+    return 0;
+}
+
+/* memory.grow over the source: the old page count, or -1 with nothing changed */
+static int32_t grow_pages(void *ctx, uint32_t pages)
+{
+    hl_heap *h = ctx;
+    return (int32_t)hl_source_grow_pages(&h->source, pages);
+}
+
+/* ---------------------------------------------------------------- lifecycle */
+
+static const hl_option_doc option_docs[] = {
+    {"max_pages", "65536", "maximum 64 KiB pages of the linear memory (1..65536; the last page of a full "
+                           "4 GiB memory is never used, so every offset fits a u32)"},
+    {NULL, NULL, NULL}};
+
+static void say(const hl_config *config, const char *fmt, const char *a)
+{
+    if (config->error_message && config->error_capacity) snprintf(config->error_message, config->error_capacity, fmt, a);
+}
+
+static hl_error wasm_create(const hl_config *config, hl_heap **out)
+{
+    hl_source_config source_config;
+    hl_source_config_init(&source_config);
+    source_config.kind = HL_SOURCE_LINEAR;
+    char why[200];
+    for (size_t i = 0; i < config->option_count; i++) {
+        const char *key = config->options[i].key, *value = config->options[i].value;
+        if (strcmp(key, "max_pages") != 0)
+            return say(config, "wasm: unknown option '%s' (known: max_pages)", key), HL_E_INVALID_ARGUMENT;
+        if (hl_source_option(&source_config, key, value, why, sizeof why) < 0)
+            return say(config, "wasm: %s", why), HL_E_INVALID_ARGUMENT;
+    }
+    hl_source source;
+    hl_error e = hl_source_open(&source, &source_config, NULL, 0, HL_LINEAR_HEAP_BASE, why, sizeof why);
+    if (e != HL_E_OK) return say(config, "wasm: %s", why), e;
+    hl_heap *h = hl_source_host(&source, WASM_STATE_AT, sizeof *h);
+    memset(h, 0, sizeof *h);
+    h->source = source;
+    h->mem = (hlwc_mem){source.host, grow_pages, h, HL_LINEAR_HEAP_BASE};
+    if (hlwc_init(&h->mem, (uint32_t)(source.committed / HL_LINEAR_PAGE)) != 0) {
+        hl_source_close(&source);
+        return say(config, "wasm: %s", "the heap state does not fit in the first page"), HL_E_OUT_OF_MEMORY;
+    }
+    note_footprint(h);
+    *out = h;
+    return HL_E_OK;
+}
+
+static void wasm_destroy(hl_heap *h)
+{
+    hl_source source = h->source; /* the state lives inside the memory it releases */
+    hl_source_close(&source);
+}
+
+static void wasm_describe(const hl_heap *h, hl_info *info)
+{
+    memset(info, 0, sizeof *info);
+    info->name = "wasm";
+    info->backend_class = HL_CLASS_REFERENCE;
+    info->min_align = HLWC_MIN_ALIGN;
+    info->max_align = HLWC_MAX_ALIGN;
+    info->features = HL_FEATURE_LINEAR_MEMORY | HL_FEATURE_NATIVE_SCOPES | HL_FEATURE_INPLACE_REALLOC;
+    info->misuse = HL_MISUSE_FREE_KINDS;
+    info->source = "linear";
+    info->page_size = h->source.page;
+}
+
+/* ---------------------------------------------------------------- operations */
+
+static hl_addr wasm_alloc(hl_heap *h, hl_layout layout, hl_caps caps, hl_error *error)
+{
+    h->stats.calls[HL_STAT_alloc]++;
+    if (!hl_is_power_of_two(layout.align)) return fail(h, HL_STAT_alloc, error, HL_E_INVALID_ARGUMENT);
+    if (caps != HL_CAP_NONE || layout.align > HLWC_MAX_ALIGN) return fail(h, HL_STAT_alloc, error, HL_E_UNSUPPORTED);
+    uint32_t p = layout.size <= HLWC_LIMIT ? hlwc_alloc(&h->mem, (uint32_t)layout.size, (uint32_t)layout.align) : 0;
+    note_footprint(h);
+    return p ? p : fail(h, HL_STAT_alloc, error, HL_E_OUT_OF_MEMORY);
+}
+
+/* free with the core's codes; align 0 checks the size only */
+static uint32_t free_code(hl_heap *h, hl_addr block, size_t size, uint32_t align)
+{
+    h->stats.calls[HL_STAT_free]++;
+    uint32_t code = block > UINT32_MAX ? HLWC_INVALID_POINTER
+                                       : hlwc_free(&h->mem, (uint32_t)block, size > UINT32_MAX ? UINT32_MAX : (uint32_t)size, align);
+    if (code != HLWC_OK) h->stats.failures[HL_STAT_free]++;
+    return code;
+}
+
+static hl_error wasm_free(hl_heap *h, hl_addr block, hl_layout layout)
+{
+    static const hl_error errors[] = {HL_E_OK, HL_E_INVALID_POINTER, HL_E_LAYOUT_MISMATCH, HL_E_DOUBLE_FREE};
+    /* 3 is no block's align: an align that cannot be the block's is a mismatch */
+    uint32_t align = hl_is_power_of_two(layout.align) && layout.align <= HLWC_MAX_ALIGN ? (uint32_t)layout.align : 3;
+    return errors[free_code(h, block, layout.size, align)];
+}
+
+static hl_addr wasm_realloc(hl_heap *h, hl_addr block, hl_layout old, size_t size, hl_error *error)
+{
+    if (!block) return wasm_alloc(h, (hl_layout){size, old.align}, HL_CAP_NONE, error);
+    h->stats.calls[HL_STAT_realloc]++;
+    uint32_t old_size, align;
+    if (block > UINT32_MAX || !hlwc_block(&h->mem, (uint32_t)block, &old_size, &align) || old_size != old.size ||
+        align != old.align)
+        return fail(h, HL_STAT_realloc, error, HL_E_INVALID_ARGUMENT);
+    uint32_t p = size <= HLWC_LIMIT ? hlwc_realloc(&h->mem, (uint32_t)block, old_size, (uint32_t)size) : 0;
+    note_footprint(h);
+    return p ? p : fail(h, HL_STAT_realloc, error, HL_E_OUT_OF_MEMORY);
+}
+
+static size_t wasm_usable_size(hl_heap *h, hl_addr block, hl_layout layout)
+{
+    (void)layout;
+    return block <= UINT32_MAX ? hlwc_block(&h->mem, (uint32_t)block, NULL, NULL) : 0;
+}
+
+static void *wasm_mem_view(hl_heap *h, hl_addr addr, size_t len) { return hl_source_host(&h->source, addr, len); }
+
+static hl_error wasm_mem_copy(hl_heap *h, hl_addr dst, hl_addr src, size_t n)
+{
+    h->stats.calls[HL_STAT_mem_copy]++;
+    if (dst > UINT32_MAX || src > UINT32_MAX || n > UINT32_MAX ||
+        hlwc_copy(&h->mem, (uint32_t)dst, (uint32_t)src, (uint32_t)n) != 0)
+        return h->stats.failures[HL_STAT_mem_copy]++, HL_E_INVALID_ARGUMENT;
+    return HL_E_OK;
+}
+
+static hl_error wasm_enter_scope(hl_heap *h, hl_scope *out)
+{
+    h->stats.calls[HL_STAT_enter_scope]++;
+    uint32_t handle = hlwc_enter(&h->mem);
+    if (!handle) return h->stats.failures[HL_STAT_enter_scope]++, HL_E_OUT_OF_MEMORY;
+    *out = handle;
+    return HL_E_OK;
+}
+
+static hl_error wasm_exit_scope(hl_heap *h, hl_scope scope)
+{
+    h->stats.calls[HL_STAT_exit_scope]++;
+    if (scope > UINT32_MAX || hlwc_exit(&h->mem, (uint32_t)scope) != 0)
+        return h->stats.failures[HL_STAT_exit_scope]++, HL_E_INVALID_ARGUMENT;
+    return HL_E_OK;
+}
+
+static hl_addr wasm_promote(hl_heap *h, hl_scope scope, hl_addr block, hl_layout layout, size_t n, hl_error *error)
+{
+    h->stats.calls[HL_STAT_promote]++;
+    uint32_t p = scope <= UINT32_MAX && block <= UINT32_MAX && n <= layout.size && n <= UINT32_MAX
+                     ? hlwc_promote(&h->mem, (uint32_t)scope, (uint32_t)block, (uint32_t)n)
+                     : 0;
+    return p ? p : fail(h, HL_STAT_promote, error, HL_E_INVALID_ARGUMENT);
+}
+
+static hl_error wasm_free_all(hl_heap *h)
+{
+    h->stats.calls[HL_STAT_free_all]++;
+    hlwc_free_all(&h->mem);
+    h->stats.peak_footprint = h->stats.footprint = h->source.committed;
+    return HL_E_OK;
+}
+
+static void wasm_stats(const hl_heap *h, hl_stats *stats)
+{
+    *stats = h->stats;
+    uint32_t blocks, bytes;
+    hlwc_stats(&h->mem, &blocks, &bytes);
+    stats->live_blocks = blocks;
+    stats->live_bytes = bytes;
+}
+
+static hl_error wasm_check(hl_heap *h, char *message, size_t capacity)
+{
+    static const char *const problems[] = {
+        "no problem",
+#define WASM_PROBLEM_TEXT(name, text) text,
+        HLWC_PROBLEMS(WASM_PROBLEM_TEXT)
+#undef WASM_PROBLEM_TEXT
+    };
+    uint32_t where, problem = hlwc_check(&h->mem, (uint32_t)(h->source.committed / HL_LINEAR_PAGE), &where);
+    if (problem != HLWC_PROBLEM_NONE) {
+        snprintf(message, capacity, "wasm: %s (offset 0x%x)",
+                 problem < HLWC_PROBLEM_COUNT ? problems[problem] : "unknown problem", (unsigned)where);
+        return HL_E_CORRUPTED;
+    }
+    return HL_E_OK;
+}
+
+const hl_backend *hl_backend_wasm(void)
+{
+    static const hl_backend table = {
+        sizeof(hl_backend), HL_CONTRACT_VERSION, "wasm", HL_CLASS_REFERENCE,
+        "wasm32 linear memory: boundary tags, segregated free lists, exact misuse checks, native scopes",
+        option_docs, wasm_create, wasm_destroy, wasm_describe, wasm_alloc, wasm_free, wasm_realloc,
+        wasm_usable_size, wasm_mem_view, wasm_mem_copy, wasm_enter_scope, wasm_exit_scope, wasm_promote,
+        wasm_free_all, NULL, NULL, NULL, NULL, wasm_stats, wasm_check};
+    return &table;
+}
+
+/* ---------------------------------------------------------------- seed 001 surface */
+
+/* records why a seed 001 call trapped (or OK), passing its result through */
+static uint32_t trapped(hl_heap *h, uint32_t result, hl_error why)
+{
+    h->trap = result ? HL_E_OK : why;
+    return result;
+}
+
+uint32_t hl_wasm_alloc(hl_heap *heap, uint32_t size)
+{
+    hl_error e = HL_E_OK;
+    uint32_t p = (uint32_t)wasm_alloc(heap, (hl_layout){size, 1}, HL_CAP_NONE, &e);
+    return trapped(heap, p, e);
+}
+
+uint32_t hl_wasm_realloc(hl_heap *heap, uint32_t old_ptr, uint32_t old_size, uint32_t new_size)
+{
+    uint32_t align = 1;
+    if (old_ptr) hlwc_block(&heap->mem, old_ptr, NULL, &align); /* not live: realloc says so */
+    hl_error e = HL_E_OK;
+    uint32_t p = (uint32_t)wasm_realloc(heap, old_ptr, (hl_layout){old_size, align}, new_size, &e);
+    return trapped(heap, p, e);
+}
+
+bool hl_wasm_mem_copy(hl_heap *heap, uint32_t dst, uint32_t src, uint32_t n)
+{
+    hl_error e = wasm_mem_copy(heap, dst, src, n);
+    return trapped(heap, e == HL_E_OK, e);
+}
+
+uint32_t hl_wasm_enter_scope(hl_heap *heap)
+{
+    hl_scope handle = 0;
+    hl_error e = wasm_enter_scope(heap, &handle);
+    return trapped(heap, (uint32_t)handle, e);
+}
+
+bool hl_wasm_exit_scope(hl_heap *heap, uint32_t handle)
+{
+    hl_error e = wasm_exit_scope(heap, handle);
+    return trapped(heap, e == HL_E_OK, e);
+}
+
+uint32_t hl_wasm_promote(hl_heap *heap, uint32_t handle, uint32_t ptr, uint32_t size)
+{
+    uint32_t old_size = 0, align = 1;
+    hlwc_block(&heap->mem, ptr, &old_size, &align); /* not live: promote says so */
+    hl_error e = HL_E_OK;
+    uint32_t p = (uint32_t)wasm_promote(heap, handle, ptr, (hl_layout){old_size, align}, size, &e);
+    return trapped(heap, p, e);
+}
+
+void hl_wasm_free_all(hl_heap *heap)
+{
+    wasm_free_all(heap);
+    heap->trap = HL_E_OK;
+}
+
+hl_error hl_wasm_trap(const hl_heap *heap) { return heap->trap; }
+
+/* ---------------------------------------------------------------- seed 004 surface */
+
+uint32_t hl_wasm___alloc(hl_heap *heap, uint32_t len, uint32_t align)
+{
+    hl_error e = HL_E_OK;
+    return (uint32_t)wasm_alloc(heap, (hl_layout){len, align}, HL_CAP_NONE, &e);
+}
+
+uint32_t hl_wasm___free(hl_heap *heap, uint32_t ptr, uint32_t len) { return free_code(heap, ptr, len, 0); }
+
+void *hl_wasm_mut_mem(hl_heap *heap, uint32_t ptr, uint32_t len) { return wasm_mem_view(heap, ptr, len); }
