@@ -6,7 +6,7 @@ CC := gcc
 endif
 PYTHON   := /usr/bin/python3
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
-CPPFLAGS := -D_GNU_SOURCE -Iallocators/include -Iallocators/source -Iallocators -Iharness
+CPPFLAGS := -D_GNU_SOURCE -Iallocators/include -Iallocators/source -Iallocators -Iharness -Ifuzz
 CSTD     := -std=c11
 RELEASE_FLAGS := -O2 -g
 ASAN_FLAGS    := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
@@ -15,10 +15,11 @@ LIBS     := -lcjson -lm
 
 ALLOC_SRC   := $(wildcard allocators/*.c allocators/source/*.c allocators/wasm/*.c)
 HARNESS_SRC := $(wildcard harness/*.c)
+FUZZ_SRC    := $(wildcard fuzz/*.c)
 CLI_SRC     := $(wildcard harness/cli/*.c)
 TEST_BACKEND_SRC := $(filter-out tests/backends/plugin_%,$(wildcard tests/backends/*.c))
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)
-LIB_SRC     := $(ALLOC_SRC) $(HARNESS_SRC)
+LIB_SRC     := $(ALLOC_SRC) $(HARNESS_SRC) $(FUZZ_SRC)
 
 obj = $(patsubst %.c,build/$(1)/obj/%.o,$(2))
 
