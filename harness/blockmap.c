@@ -244,6 +244,16 @@ static void free_one(hl_blockmap *map, hl_block *block, uint64_t freed_at)
 
 void hl_blockmap_make_freed(hl_blockmap *map, hl_block *block) { free_one(map, block, 0); }
 
+void hl_blockmap_retire(hl_blockmap *map, hl_block *block)
+{
+    if (block->state != HL_BLOCK_LIVE) return;
+    if (block->in_index) hl_blockmap_unindex(map, block);
+    map->live_blocks--;
+    map->live_bytes -= block->layout.size;
+    map->frees++;
+    block->state = HL_BLOCK_RETIRED; /* stays on its scope's list */
+}
+
 void hl_blockmap_count_free(hl_blockmap *map) { map->frees++; }
 uint64_t hl_blockmap_frees(const hl_blockmap *map) { return map->frees; }
 

@@ -427,6 +427,15 @@ void hl_exec_prefetch(hl_exec *exec, const hl_op *ops, size_t count, size_t inde
     if (index + AHEAD_ENTRY < count) hl_blockmap_prefetch(exec->blocks, ops[index + AHEAD_ENTRY].id, true);
 }
 
+hl_error hl_exec_retire(hl_exec *exec, uint64_t id)
+{
+    hl_block *block = hl_blockmap_find(exec->blocks, id);
+    if (!block || block->state != HL_BLOCK_LIVE) return HL_E_OK; /* not served here: retired already */
+    hl_error e = exec->backend->free(exec->heap, block->addr, block->layout);
+    if (e == HL_E_OK) hl_blockmap_retire(exec->blocks, block);
+    return e;
+}
+
 int hl_exec_finish(hl_exec *exec)
 {
     int found = 0;

@@ -272,6 +272,9 @@ void hl_blockmap_make_live(hl_blockmap *map, hl_block *block, hl_block_state sta
 /* Makes a LIVE or RETIRED entry FREED: off its scope list and the address index. A
  * LIVE one counts a free and records the count in freed_at. */
 void hl_blockmap_make_freed(hl_blockmap *map, hl_block *block);
+/* Makes a LIVE entry RETIRED (the backend has freed it; the trace still holds the id),
+ * keeping its scope membership. */
+void hl_blockmap_retire(hl_blockmap *map, hl_block *block);
 /* Counts a free the backend made without a block leaving the live set (a realloc
  * that moved: its old block). */
 void hl_blockmap_count_free(hl_blockmap *map);
@@ -422,6 +425,10 @@ int hl_exec_step(hl_exec *exec, const hl_op *op, uint64_t index);
  * steps ahead, so a replay over many live blocks waits less on memory. Changes
  * nothing observable; skipping it changes only the speed. */
 void hl_exec_prefetch(hl_exec *exec, const hl_op *ops, size_t count, size_t index);
+/* Differential runs (CONTRACT.md, "Differential rules"): frees id's block in the
+ * backend if it is live there and retires the id (later operations on it skip).
+ * Returns the backend's answer to the free (OK if there was nothing to free). */
+hl_error hl_exec_retire(hl_exec *exec, uint64_t id);
 /* Runs the observers' finish hooks; returns non-zero if one reported a finding. */
 int hl_exec_finish(hl_exec *exec);
 
@@ -578,6 +585,32 @@ int hl_repro_write(const hl_spec *spec, const hl_trace *trace, const hl_run_summ
                    const hl_run_options *options, const char *dir, char *path, size_t capacity,
                    hl_diag *diag);
 
+
+/* ================================================================ differential runs */
+
+/* What a differential run of several backends over one stream found. */
+typedef struct hl_diff_summary {
+    uint64_t ops;              /* operations stepped */
+    uint64_t retired;          /* ids retired because some backends could not serve them */
+    bool ended;                /* the comparison ended early (a one-sided scope failure) */
+    uint64_t ended_at;
+    char ended_reason[200];
+    bool found;
+    hl_finding finding;        /* the first difference or contract break */
+    char backend[200];         /* the backend it names (for OUTCOME_DIFFERS, the first of the two) */
+    char other[200];           /* OUTCOME_DIFFERS: the second backend */
+    bool setup_failed;
+    char setup_error[600];
+} hl_diff_summary;
+
+/* Steps an executor per spec over trace in lockstep, each under its own shadow model,
+ * and compares what the contract says must agree: the outcome (success or the error)
+ * of every operation except usable_size and misuse, which each backend answers as it
+ * declares. A failed alloc or realloc that another backend served (OUT_OF_MEMORY,
+ * UNSUPPORTED, CAPACITY: legal anywhere) retires the id everywhere; a one-sided
+ * failure of enter_scope or promote ends the comparison there. Returns 0 clean, 1 a
+ * finding (first difference or contract break), 2 setup failure. In process. */
+int hl_diff(const hl_spec *specs, size_t count, const hl_trace *trace, uint64_t check_every, hl_diff_summary *summary);
 
 /* ================================================================ results */
 

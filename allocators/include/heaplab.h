@@ -88,6 +88,7 @@ hl_error hl_error_from_name(const char *name);
     X(STATS_FOOTPRINT, "stats footprint is below the live bytes or the peak")           \
     X(CHECK_FAILED, "the backend's own heap check found a broken invariant")            \
     X(ACCESS_FAULT, "a legal access to a live block's bytes faulted")                   \
+    X(OUTCOME_DIFFERS, "backends fed one stream disagree where the contract says they must agree") \
     X(CRASH, "the backend crashed (signal) while running the operation")                \
     X(HANG, "the backend did not finish the operation within the time limit")
 

@@ -1,0 +1,102 @@
+/* cmd_diff.c: `heaplab diff`: several backends fed each trace in lockstep
+ * (hl_diff); the first difference or contract break is a finding. */
+#include "cli.h"
+
+#include <getopt.h>
+#include <inttypes.h>
+#include <string.h>
+
+void hl_help_diff(FILE *out)
+{
+    fprintf(out,
+            "usage: heaplab diff --backends A,B[,...] [options] TRACE|DIR...\n"
+            "\n"
+            "Feeds every trace to the backends in lockstep, each under its own shadow\n"
+            "model, and compares what the contract says must agree (CONTRACT.md,\n"
+            "\"Differential rules\"): the outcome of every operation but usable_size and\n"
+            "misuse, which each backend answers as it declares. An alloc or realloc that\n"
+            "some backends could not serve (OUT_OF_MEMORY, UNSUPPORTED, CAPACITY) is\n"
+            "retired in all; a one-sided failure of enter_scope or promote ends the\n"
+            "comparison of that trace, reported, not a finding. Stops at the first finding.\n"
+            "\n"
+            "options:\n"
+            "  --backends LIST     at least two backend specs (as for replay; `all`, `refs`)\n"
+            "  --check-every N     each backend's heap check every N operations (default\n"
+            "                      paced by time, as for replay)\n"
+            "\n"
+            "exit status: 0 the backends agree, 1 a difference or a contract break,\n"
+            "2 bad usage or input.\n");
+}
+
+static void print_finding(const hl_trace *trace, const hl_diff_summary *s)
+{
+    const char *sep = trace->form == HL_TRACE_TEXT ? ":" : ": byte ";
+    const char *what = s->finding.rule == HL_RULE_OUTCOME_DIFFERS ? "DIFFERENCE" : "DIVERGENCE";
+    fprintf(stderr, "%s %s: %s%s%" PRIu64 ": operation %" PRIu64, what, s->backend, trace->path, sep, s->finding.line,
+            s->finding.index);
+    if (s->finding.index < trace->count) fprintf(stderr, " (%s)", hl_op_name((hl_op_kind)trace->ops[s->finding.index].kind));
+    else fprintf(stderr, " (end of trace)");
+    fprintf(stderr, ": %s: %s\n", hl_rule_name(s->finding.rule), s->finding.message);
+}
+
+int hl_cmd_diff(int argc, char **argv)
+{
+    static const struct option long_options[] = {{"backends", required_argument, NULL, 'b'},
+                                                 {"backend", required_argument, NULL, 'b'},
+                                                 {"check-every", required_argument, NULL, 'c'},
+                                                 {NULL, 0, NULL, 0}};
+    const char *backends = NULL;
+    uint64_t check_every = HL_CHECK_PACED;
+    int c;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "+", long_options, NULL)) != -1) {
+        switch (c) {
+        case 'b': backends = optarg; break;
+        case 'c':
+            if (strcmp(optarg, "paced") == 0) check_every = HL_CHECK_PACED;
+            else if (!hl_parse_size(optarg, &check_every) || check_every == HL_CHECK_PACED)
+                return hl_cli_usage_error("diff", "--check-every '%s' is not a number or `paced`", optarg);
+            break;
+        default:
+            return hl_cli_usage_error("diff", "unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+    }
+    if (!backends) return hl_cli_usage_error("diff", "--backends LIST is required");
+    if (optind >= argc) return hl_cli_usage_error("diff", "no trace or directory given");
+    hl_diag diag;
+    hl_spec *specs;
+    size_t spec_count;
+    if (hl_spec_parse_list(backends, &specs, &spec_count, &diag) != 0) return hl_cli_input_error(&diag);
+    if (spec_count < 2) return hl_cli_usage_error("diff", "--backends needs at least two backends to compare");
+    for (size_t b = 0; b < spec_count; b++) { /* a bad option is usage, before any output */
+        hl_heap *heap = hl_spec_create(&specs[b], &diag);
+        if (!heap) return hl_cli_input_error(&diag);
+        hl_spec_destroy(&specs[b], heap);
+    }
+    char **paths;
+    size_t path_count;
+    int rc = hl_cli_collect_traces(argv + optind, argc - optind, &paths, &path_count);
+    if (rc != 0) return rc;
+    for (size_t t = 0; t < path_count; t++) {
+        hl_trace trace;
+        if (hl_trace_read(paths[t], &trace, &diag, NULL) != 0) return hl_cli_input_error(&diag);
+        hl_diff_summary s;
+        int run = hl_diff(specs, spec_count, &trace, check_every, &s);
+        if (run == 2) {
+            fprintf(stderr, "heaplab: %s\n", s.setup_error);
+            return HL_EXIT_USAGE;
+        }
+        if (run == 1) {
+            print_finding(&trace, &s);
+            hl_trace_free(&trace);
+            return HL_EXIT_FINDING;
+        }
+        printf("%s: %zu backends agree on %" PRIu64 " operations", trace.path, spec_count, s.ops);
+        if (s.retired) printf(" (%" PRIu64 " ids retired: not served by every backend)", s.retired);
+        if (s.ended) printf("; ended at operation %" PRIu64 ": %s", s.ended_at, s.ended_reason);
+        printf("\n");
+        hl_trace_free(&trace);
+    }
+    return HL_EXIT_CLEAN;
+}

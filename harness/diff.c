@@ -1,0 +1,151 @@
+/* diff.c: differential runs. One executor per backend, each under its own shadow
+ * model, stepped in lockstep over one stream; after each operation the outcomes are
+ * compared as CONTRACT.md's differential rules say. The executors already send each
+ * operation only where the backend's declarations cover it, and misuse only where the
+ * address lies in no live block; this file adds what needs several of them at once:
+ * retiring an id some backends could not serve, ending the comparison at a one-sided
+ * scope failure, and the comparison itself. */
+#include "hl_harness.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+typedef struct lane {
+    const hl_spec *spec;
+    hl_heap *heap;
+    hl_exec *exec;
+    hl_shadow *shadow;
+    hl_result last; /* the latest operation's result, recorded before the shadow runs */
+} lane;
+
+static int record(void *context, hl_exec *exec, const hl_result *result)
+{
+    (void)exec;
+    ((lane *)context)->last = *result;
+    return 0;
+}
+
+/* Outcomes each backend decides for itself: not compared. */
+static bool compared(const hl_op *op)
+{
+    switch ((hl_op_kind)op->kind) {
+    case HL_OP_USABLE:
+    case HL_OP_TOUCH:
+    case HL_OP_DOUBLE_FREE:
+    case HL_OP_FREE_INVALID:
+    case HL_OP_FREE_LAYOUT:
+    case HL_OP_OVERFLOW:
+    case HL_OP_UNDERFLOW:
+    case HL_OP_AFTER_FREE:
+        return false;
+    default:
+        return op->expect_fail == HL_E_OK; /* a recorded failure's outcome is not compared */
+    }
+}
+
+static void shadow_finding(hl_diff_summary *s, const lane *l)
+{
+    s->found = true;
+    s->finding = *hl_shadow_finding(l->shadow);
+    snprintf(s->backend, sizeof s->backend, "%s", l->spec->text);
+}
+
+/* Compares lanes after operation i; 1 on a finding or an end, 0 to go on. */
+static int compare(hl_diff_summary *s, lane *lanes, size_t count, const hl_op *op, uint64_t index)
+{
+    if (!compared(op)) return 0;
+    const lane *ok = NULL, *failed = NULL;
+    for (size_t k = 0; k < count; k++) {
+        if (lanes[k].last.skipped) continue;
+        if (lanes[k].last.error == HL_E_OK) ok = ok ? ok : &lanes[k];
+        else failed = failed ? failed : &lanes[k];
+        for (size_t j = 0; j < k; j++) {
+            if (lanes[j].last.skipped || lanes[j].last.error == lanes[k].last.error) continue;
+            bool legal_failure = op->kind == HL_OP_ALLOC || op->kind == HL_OP_REALLOC ||
+                                 op->kind == HL_OP_SCOPE_ENTER || op->kind == HL_OP_PROMOTE;
+            if (legal_failure && lanes[j].last.error != HL_E_OK && lanes[k].last.error != HL_E_OK) continue;
+            if (legal_failure) continue; /* one side served it: handled below */
+            s->found = true;
+            s->finding = (hl_finding){.rule = HL_RULE_OUTCOME_DIFFERS, .index = index, .line = op->line};
+            snprintf(s->finding.message, sizeof s->finding.message, "%s: %s answers %s, %s answers %s",
+                     hl_op_name((hl_op_kind)op->kind), lanes[j].spec->text, hl_error_name(lanes[j].last.error),
+                     lanes[k].spec->text, hl_error_name(lanes[k].last.error));
+            snprintf(s->backend, sizeof s->backend, "%s", lanes[j].spec->text);
+            snprintf(s->other, sizeof s->other, "%s", lanes[k].spec->text);
+            return 1;
+        }
+    }
+    if (!ok || !failed) return 0;
+    if (op->kind == HL_OP_SCOPE_ENTER || op->kind == HL_OP_PROMOTE) {
+        s->ended = true;
+        s->ended_at = index;
+        snprintf(s->ended_reason, sizeof s->ended_reason, "%s failed in %s only (%s): the comparison ends here",
+                 hl_op_name((hl_op_kind)op->kind), failed->spec->text, hl_error_name(failed->last.error));
+        return 1;
+    }
+    if (op->kind == HL_OP_ALLOC || op->kind == HL_OP_REALLOC) { /* served by some: retire everywhere */
+        for (size_t k = 0; k < count; k++) hl_exec_retire(lanes[k].exec, op->id);
+        s->retired++;
+    }
+    return 0;
+}
+
+int hl_diff(const hl_spec *specs, size_t count, const hl_trace *trace, uint64_t check_every, hl_diff_summary *s)
+{
+    memset(s, 0, sizeof *s);
+    lane *lanes = hl_mem_alloc(count * sizeof *lanes);
+    int rc = 0;
+    for (size_t k = 0; k < count && !rc; k++) {
+        hl_diag diag;
+        lanes[k].spec = &specs[k];
+        lanes[k].heap = hl_spec_create(&specs[k], &diag);
+        if (!lanes[k].heap) {
+            s->setup_failed = true;
+            snprintf(s->setup_error, sizeof s->setup_error, "%s", diag.message);
+            rc = 2;
+            break;
+        }
+        lanes[k].exec = hl_exec_new(specs[k].backend, lanes[k].heap, specs[k].text);
+        hl_exec_expect(lanes[k].exec, trace->ops, trace->count);
+        hl_exec_time_calls(lanes[k].exec, false);
+        hl_observer recorder = {"recorder", &lanes[k], NULL, record, NULL};
+        hl_exec_observe(lanes[k].exec, &recorder);
+        lanes[k].shadow = hl_shadow_new(check_every);
+        hl_observer shadow = hl_shadow_observer(lanes[k].shadow);
+        hl_exec_observe(lanes[k].exec, &shadow);
+    }
+    for (size_t i = 0; i < trace->count && !rc && !s->found && !s->ended; i++) {
+        const hl_op *op = &trace->ops[i];
+        for (size_t k = 0; k < count && !s->found; k++) {
+            memset(&lanes[k].last, 0, sizeof lanes[k].last);
+            hl_exec_prefetch(lanes[k].exec, trace->ops, trace->count, i);
+            if (hl_exec_step(lanes[k].exec, op, i) == 1) shadow_finding(s, &lanes[k]);
+        }
+        s->ops = i + 1;
+        if (!s->found) compare(s, lanes, count, op, i);
+        bool ended_everywhere = true, ended_somewhere = false;
+        for (size_t k = 0; k < count; k++) {
+            ended_everywhere &= lanes[k].last.stream_ended;
+            ended_somewhere |= lanes[k].last.stream_ended;
+        }
+        if (!s->found && !s->ended && ended_somewhere) { /* a scope operation failed everywhere */
+            s->ended = true;
+            s->ended_at = i;
+            snprintf(s->ended_reason, sizeof s->ended_reason, "%s failed %s: the rest of the stream cannot follow",
+                     hl_op_name((hl_op_kind)op->kind), ended_everywhere ? "in every backend" : "in some backends");
+        }
+    }
+    for (size_t k = 0; k < count && !rc; k++) {
+        if (!lanes[k].exec) continue;
+        if (!s->found && hl_exec_finish(lanes[k].exec) && hl_shadow_finding(lanes[k].shadow))
+            shadow_finding(s, &lanes[k]);
+    }
+    for (size_t k = 0; k < count; k++) {
+        if (lanes[k].exec) hl_exec_free(lanes[k].exec);
+        if (lanes[k].shadow) hl_shadow_free(lanes[k].shadow);
+        if (lanes[k].heap) hl_spec_destroy(&specs[k], lanes[k].heap);
+    }
+    hl_mem_free(lanes);
+    return rc ? rc : s->found ? 1 : 0;
+}

@@ -1,0 +1,43 @@
+"""`heaplab diff`: backends in lockstep over one stream, as a user runs it."""
+from conftest import write_trace
+from test_replay import mutant_trace
+
+
+def test_every_backend_agrees_on_the_shipped_traces(heaplab):
+    proc = heaplab("diff", "--backends", "all", "traces/")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    assert len(lines) == 8
+    assert all(": 6 backends agree on " in line for line in lines)
+    assert "ids retired" in [l for l in lines if l.startswith("traces/caps.trace")][0]  # caps served, bins could not
+
+
+def test_a_broken_backend_is_a_finding(heaplab_test, tmp_path):
+    trace = mutant_trace(tmp_path)
+    proc = heaplab_test("diff", "--backends", "bins,bins-mutant", trace)
+    assert proc.returncode == 1
+    assert f"DIVERGENCE bins-mutant: {trace}:73: operation 71 (alloc): OVERLAP: " in proc.stderr
+
+
+def test_ids_one_backend_cannot_serve_are_retired(heaplab, tmp_path):
+    body = "".join(f"alloc {i} 32\n" for i in range(1, 6)) + "".join(f"free {i}\n" for i in range(1, 6))
+    trace = write_trace(tmp_path / "five.trace", body)
+    proc = heaplab("diff", "--backends", "bins,guard:max_live=2", trace)
+    assert proc.returncode == 0, proc.stderr
+    assert "2 backends agree on 10 operations (3 ids retired" in proc.stdout
+
+
+def test_a_one_sided_scope_failure_ends_the_comparison(heaplab, tmp_path):
+    body = "".join(f"scope_enter {s}\nalloc {s} 8\n" for s in range(1, 260))
+    trace = write_trace(tmp_path / "deep.trace", body)
+    proc = heaplab("diff", "--backends", "bins,arena", trace)
+    assert proc.returncode == 0, proc.stderr
+    assert "ended at operation 510: scope_enter failed in arena only (OUT_OF_MEMORY)" in proc.stdout
+
+
+def test_bad_usage(heaplab):
+    assert heaplab("diff", "traces/").returncode == 2
+    one = heaplab("diff", "--backends", "bins", "traces/")
+    assert one.returncode == 2 and "at least two backends" in one.stderr
+    assert heaplab("diff", "--backends", "bins,nosuch", "traces/").returncode == 2
+    assert heaplab("diff", "--help").returncode == 0
