@@ -190,7 +190,11 @@ static hl_addr alloc_at(hl_heap *h, uint32_t lvl, hl_layout layout)
     hl_addr c = take_chunk(h, size);
     if (!c) return 0;
     link_chunk(h, c, lvl, !big);
-    return bump(h, c, layout);
+    block = bump(h, c, layout);
+    /* a big chunk holds its one block: a block past its first chunk-size window could
+     * not find its header by rounding its address down */
+    if (big) header(h, c)->used = header(h, c)->size;
+    return block;
 }
 
 /* Closes levels >= lvl (lvl >= 1), or every level with lvl 0: their chunks go back
@@ -483,7 +487,7 @@ static int walk_list(hl_heap *h, hl_addr head, uint32_t lvl, uint64_t *slots, ui
 static hl_error arena_check(hl_heap *h, char *message, size_t capacity)
 {
     uint64_t slots = 0, blocks = 0, bytes = 0, free_blocks = 0, free_bytes = 0;
-    if (h->top < h->first_chunk || hl_source_offset(&h->source, h->top) > h->source.committed) {
+    if (h->top < h->first_chunk || (h->top > h->first_chunk && hl_source_offset(&h->source, h->top) > h->source.committed)) {
         snprintf(message, capacity, "top of the chunks outside the committed memory");
         return HL_E_CORRUPTED;
     }

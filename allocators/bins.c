@@ -281,8 +281,13 @@ static hl_addr bins_realloc(hl_heap *h, hl_addr block, hl_layout old, size_t siz
     size_t capacity = capacity_of(old);
     size_t offset = hl_source_offset(&h->source, block);
     bool in_place = size <= capacity;
-    if (!in_place && offset + capacity == h->bump && hl_source_commit(&h->source, offset + size) == HL_E_OK) {
-        h->bump = offset + size; /* the block ends at the bump pointer: grow it there */
+    /* the block ends at the bump pointer: grow it there, to the whole capacity its new
+     * size has (a small block that grows into a bigger class must own all of it, or a
+     * later free would put a short block on that class's list) */
+    size_t grown = capacity_of((hl_layout){size, old.align});
+    if (!in_place && offset + capacity == h->bump && grown <= SIZE_MAX - offset &&
+        hl_source_commit(&h->source, offset + grown) == HL_E_OK) {
+        h->bump = offset + grown;
         in_place = true;
     }
     note_footprint(h);

@@ -85,19 +85,23 @@ static void mark(unit_map *m, size_t first, size_t n, bool on)
     m->used = on ? m->used + n : m->used - n;
 }
 
-/* n free units starting on a multiple of step, first fit from the hint; the region
- * is committed up to them. Returns the first unit, or SIZE_MAX. */
-static size_t take_units(unit_map *m, size_t n, size_t step)
+/* n free units whose first starts on align (in the address space), first fit from
+ * the hint; the region is committed up to them. Returns the first unit, or SIZE_MAX. */
+static size_t take_units(unit_map *m, size_t n, size_t align)
 {
     if (!n || n > m->units) return SIZE_MAX;
+    /* unit i starts at origin + i * unit: aligned when i = phase (mod step) */
+    size_t step = align > m->unit ? align / m->unit : 1;
+    size_t phase = align > m->unit ? ((align - m->source.origin % align) % align) / m->unit : 0;
     for (int pass = 0; pass < 2; pass++) {
         size_t from = pass ? 0 : m->hint, to = pass ? m->hint + n : m->units;
         if (to > m->units) to = m->units;
-        for (size_t i = (from + step - 1) / step * step; i + n <= to; i += step) {
+        size_t first = from <= phase ? phase : phase + (from - phase + step - 1) / step * step;
+        for (size_t i = first; i + n <= to; i += step) {
             size_t j = 0;
             while (j < n && !bit(m, i + j)) j++;
             if (j < n) {
-                i = (i + j) / step * step; /* skip past the used unit */
+                i = phase + (i + j - phase) / step * step; /* skip past the used unit */
                 continue;
             }
             if (i + n > m->high && hl_source_commit(&m->source, (i + n) * m->unit) != HL_E_OK) return SIZE_MAX;
@@ -156,8 +160,7 @@ static hl_addr raw_alloc(hl_heap *h, hl_layout layout, hl_caps caps, hl_error *e
 {
     unit_map *m = caps & HL_CAP_EXEC ? &h->exec : caps & HL_CAP_DMA ? &h->dma : NULL;
     if (!m) return h->plain_backend->alloc(h->plain, layout, HL_CAP_NONE, error);
-    size_t step = layout.align > m->unit ? layout.align / m->unit : 1;
-    size_t first = take_units(m, units_of(m, layout.size), step);
+    size_t first = take_units(m, units_of(m, layout.size), layout.align);
     if (first == SIZE_MAX) return *error = HL_E_OUT_OF_MEMORY, 0;
     return hl_source_addr(&m->source, first * m->unit);
 }

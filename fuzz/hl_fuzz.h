@@ -22,9 +22,11 @@
  *              overflow and underflow (pick; J varint), after_free (pick of a freed
  *              block; offset varint, below its last size)
  *     13       annotate the next operation: error byte (fail= that error when it is
- *              a real error and the kind may fail), thread varint (0: none, else t-1)
+ *              a real error and the next operation an alloc or realloc), thread
+ *              varint (0: none, else t-1)
  *   size: byte s < 48: the edge sizes (0, 1, powers of two and their neighbours up
- *     to 65537, class boundaries, 1 MiB, 16 MiB, 2^40); s == 255: a varint; else s-48.
+ *     to 65537, class boundaries, 1 MiB, 16 MiB, 2^40); s == 255: a varint, modulo
+ *     256 MiB + 1 (so other sizes above 256 MiB do not round-trip); else s-48.
  *   align: byte a <= 16: 1 << a; a == 255: a varint (any value, 3 included); else 16.
  *   pick: a varint k, the (k mod count)-th of the candidates in the decoder's order.
  * An operation that cannot be formed (a free with nothing live) is dropped. Block ids
@@ -45,5 +47,38 @@ void hl_fuzz_decode(const uint8_t *bytes, size_t size, size_t max_ops, const cha
  * back up to the renumbering of ids. Returns a buffer from heaplab's private memory
  * (hl_mem_free it) with its length in *size. */
 uint8_t *hl_fuzz_encode(const hl_trace *trace, size_t *size);
+
+/* ---------------------------------------------------------------- the built-in fuzzer */
+
+/* Input n of a campaign with this seed: its length (up to max_len) and bytes come from
+ * a splitmix64 stream of (seed, n), so any input can be made again from its number. */
+size_t hl_fuzz_input(uint64_t seed, uint64_t n, uint8_t *buf, size_t max_len);
+
+typedef struct hl_fuzz_options {
+    uint64_t seed;
+    double seconds;          /* stop after this long (0: no limit) */
+    uint64_t runs;           /* stop after this many inputs (0: no limit) */
+    size_t max_len, max_ops; /* input bytes and decoded operations, at most */
+    bool keep_going;         /* record each distinct finding and go on */
+    double hang_seconds;     /* an input that makes no progress this long is a HANG */
+    const char *findings;    /* directory for finding files */
+    bool progress;           /* a progress line on stderr about once a second */
+    uint64_t check_every;    /* each backend's heap check period (0: at the end of an input) */
+} hl_fuzz_options;
+
+typedef struct hl_fuzz_result {
+    uint64_t execs;          /* inputs run */
+    double seconds;
+    uint32_t kinds;          /* bit k: operation kind k was decoded at least once */
+    uint64_t findings;       /* distinct findings */
+} hl_fuzz_result;
+
+/* Fuzzes the specs differentially (hl_diff on each decoded input) in a forked child,
+ * so a crash or hang of a backend is a finding, not the end of heaplab. Each distinct
+ * finding (rule and backend) is written to options->findings as NAME.trace (the
+ * decoded stream), NAME.input (the bytes) and NAME.json (specs, rule, operation,
+ * seed, input number) and printed on stderr. Returns 0 clean, 1 findings, 2 setup
+ * failure (message on stderr). */
+int hl_fuzz_run(const hl_spec *specs, size_t count, const hl_fuzz_options *options, hl_fuzz_result *result);
 
 #endif

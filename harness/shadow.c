@@ -299,6 +299,9 @@ static int check_misuse(hl_shadow *shadow, const hl_result *r)
     /* A backend may have forgotten a freed address (free_all, quarantine expiry): for
      * it, a double free is a pointer it never handed out. */
     if (want == HL_E_DOUBLE_FREE && r->error == HL_E_INVALID_POINTER) return detected(shadow, r, r->error), 0;
+    /* An interior or stray address may be exactly where another block was freed: for a
+     * backend that remembers freed starts, that is a double free. */
+    if (want == HL_E_INVALID_POINTER && r->error == HL_E_DOUBLE_FREE) return detected(shadow, r, r->error), 0;
     if (r->error == HL_E_OK)
         return diverge(shadow, HL_RULE_MISUSE_MISSED, "%s of block id %" PRIu64 " at 0x%" PRIxPTR
                        " was accepted; %s expected", hl_op_name((hl_op_kind)r->op->kind), r->op->id, r->addr,

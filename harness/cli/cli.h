@@ -17,6 +17,7 @@
     X(list, "list the backends, their class, features and options")                   \
     X(replay, "replay traces on backends under the shadow model")                      \
     X(diff, "feed traces to several backends in lockstep and compare them")           \
+    X(fuzz, "differential fuzzing with the built-in fuzzer")                          \
     X(validate, "check that trace files parse and are consistent, without running")    \
     X(convert, "convert a trace between the text and binary forms")
 

@@ -1,0 +1,117 @@
+/* cmd_fuzz.c: `heaplab fuzz`: the built-in differential fuzzer (fuzz/engine.c). */
+#include "cli.h"
+#include "hl_fuzz.h"
+
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+void hl_help_fuzz(FILE *out)
+{
+    fprintf(out,
+            "usage: heaplab fuzz --backends LIST [options]\n"
+            "\n"
+            "Makes inputs from a seed, decodes each into an operation stream over the whole\n"
+            "contract (fuzz/hl_fuzz.h) and runs it on every backend in lockstep under the\n"
+            "shadow model, as `heaplab diff` does, in a forked child: a crash or a hang of a\n"
+            "backend is a finding too. Stops at the first finding (or, with --keep-going,\n"
+            "records each distinct one), at the time limit or after --runs inputs. Each\n"
+            "finding is written as a trace, the input bytes and a JSON record.\n"
+            "\n"
+            "options:\n"
+            "  --backends LIST     backend specs, as for replay (one or more)\n"
+            "  --time DURATION     stop after this long: 30, 30s, 5m, 1h (default 60s)\n"
+            "  --runs N            stop after N inputs (0: no limit; the default)\n"
+            "  --seed N            the campaign's seed (default: from the clock, printed)\n"
+            "  --max-len N         bytes of an input, at most (default 1024)\n"
+            "  --keep-going        record each distinct finding and go on\n"
+            "  --hang SECONDS      an input making no progress this long is a HANG (10)\n"
+            "  --findings DIR      where findings go (heaplab-findings)\n"
+            "  -q, --quiet         no progress line\n"
+            "\n"
+            "exit status: 0 no finding, 1 findings, 2 bad usage.\n");
+}
+
+static bool parse_duration(const char *text, double *out)
+{
+    char *end = NULL;
+    double value = strtod(text, &end);
+    if (!end || end == text || value < 0) return false;
+    double scale = *end == '\0' || strcmp(end, "s") == 0 ? 1 : strcmp(end, "m") == 0 ? 60 : strcmp(end, "h") == 0 ? 3600 : -1;
+    if (scale < 0) return false;
+    *out = value * scale;
+    return true;
+}
+
+int hl_cmd_fuzz(int argc, char **argv)
+{
+    static const struct option long_options[] = {
+        {"backends", required_argument, NULL, 'b'}, {"backend", required_argument, NULL, 'b'},
+        {"time", required_argument, NULL, 't'},     {"runs", required_argument, NULL, 'r'},
+        {"seed", required_argument, NULL, 's'},     {"max-len", required_argument, NULL, 'l'},
+        {"keep-going", no_argument, NULL, 'k'},     {"hang", required_argument, NULL, 'h'},
+        {"findings", required_argument, NULL, 'f'}, {"quiet", no_argument, NULL, 'q'},
+        {NULL, 0, NULL, 0}};
+    const char *backends = NULL;
+    hl_fuzz_options o = {.seconds = 60, .max_len = 1024, .max_ops = 4096, .hang_seconds = 10,
+                         .findings = "heaplab-findings", .check_every = 0};
+    bool seeded = false, quiet = false;
+    uint64_t number;
+    int c;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "+q", long_options, NULL)) != -1) {
+        switch (c) {
+        case 'b': backends = optarg; break;
+        case 't':
+            if (!parse_duration(optarg, &o.seconds))
+                return hl_cli_usage_error("fuzz", "--time '%s' is not a duration (30, 30s, 5m, 1h)", optarg);
+            break;
+        case 'r':
+            if (!hl_parse_size(optarg, &o.runs)) return hl_cli_usage_error("fuzz", "--runs '%s' is not a number", optarg);
+            break;
+        case 's':
+            if (!hl_parse_size(optarg, &o.seed)) return hl_cli_usage_error("fuzz", "--seed '%s' is not a number", optarg);
+            seeded = true;
+            break;
+        case 'l':
+            if (!hl_parse_size(optarg, &number) || number == 0 || number > (1u << 20))
+                return hl_cli_usage_error("fuzz", "--max-len '%s' is not a size from 1 to 1M", optarg);
+            o.max_len = (size_t)number;
+            break;
+        case 'h':
+            if (!parse_duration(optarg, &o.hang_seconds) || o.hang_seconds <= 0)
+                return hl_cli_usage_error("fuzz", "--hang '%s' is not a positive duration", optarg);
+            break;
+        case 'k': o.keep_going = true; break;
+        case 'f': o.findings = optarg; break;
+        case 'q': quiet = true; break;
+        default:
+            return hl_cli_usage_error("fuzz", "unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+    }
+    if (!backends) return hl_cli_usage_error("fuzz", "--backends LIST is required");
+    if (optind < argc) return hl_cli_usage_error("fuzz", "unexpected argument '%s'", argv[optind]);
+    hl_diag diag;
+    hl_spec *specs;
+    size_t count;
+    if (hl_spec_parse_list(backends, &specs, &count, &diag) != 0) return hl_cli_input_error(&diag);
+    for (size_t b = 0; b < count; b++) {
+        hl_heap *heap = hl_spec_create(&specs[b], &diag);
+        if (!heap) return hl_cli_input_error(&diag);
+        hl_spec_destroy(&specs[b], heap);
+    }
+    if (!seeded) o.seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+    o.progress = !quiet;
+    fprintf(stderr, "fuzz: seed %" PRIu64 ", %zu backend%s\n", o.seed, count, count == 1 ? "" : "s");
+    hl_fuzz_result r;
+    int rc = hl_fuzz_run(specs, count, &o, &r);
+    if (rc == 2) return HL_EXIT_USAGE;
+    printf("fuzz: %" PRIu64 " execs in %.1f s (%.0f execs/s), %d/%d operation kinds, %" PRIu64 " finding%s\n", r.execs,
+           r.seconds, r.seconds > 0 ? (double)r.execs / r.seconds : 0, __builtin_popcount(r.kinds), HL_OP_COUNT,
+           r.findings, r.findings == 1 ? "" : "s");
+    return rc == 1 ? HL_EXIT_FINDING : HL_EXIT_CLEAN;
+}

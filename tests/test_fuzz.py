@@ -1,0 +1,48 @@
+"""`heaplab fuzz`, the built-in differential fuzzer, as a user runs it: fixed seeds
+and input budgets (--runs), never wall time, so a noisy machine cannot make a test
+flaky."""
+import json
+
+from conftest import write_trace  # noqa: F401  (the shared fixtures)
+
+
+def test_the_references_and_libc_agree_for_a_budget(heaplab_release, tmp_path):
+    proc = heaplab_release("fuzz", "--backends", "refs,libc", "--seed", "7", "--runs", "150", "-q",
+                           "--findings", tmp_path / "f", timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "fuzz: 150 execs in " in proc.stdout
+    assert "15/15 operation kinds, 0 findings" in proc.stdout
+
+
+def test_a_planted_bug_is_found_and_written_so_it_replays(heaplab_test, tmp_path):
+    findings = tmp_path / "f"
+    proc = heaplab_test("fuzz", "--backends", "bins,bins-mutant", "--seed", "1", "--runs", "200", "-q",
+                        "--findings", findings, timeout=300)
+    assert proc.returncode == 1, proc.stderr
+    assert "FINDING bins-mutant: input " in proc.stderr
+    records = list(findings.glob("*.json"))
+    assert len(records) == 1
+    record = json.loads(records[0].read_text())
+    assert record["backends"] == ["bins", "bins-mutant"] and record["seed"] == 1
+    trace = records[0].with_suffix(".trace")
+    assert records[0].with_suffix(".input").exists()
+    again = heaplab_test("replay", "--check-every", "1", "--findings", tmp_path / "r", "--backends", "bins-mutant",
+                         trace)
+    assert again.returncode == 1  # the written trace shows the bug again
+    assert heaplab_test("replay", "--backends", "bins", trace).returncode == 0
+
+
+def test_a_crashing_backend_is_a_finding_and_the_fuzzer_survives(heaplab_test_release, tmp_path):
+    proc = heaplab_test_release("fuzz", "--backends", "crasher", "--seed", "1", "--runs", "100", "--keep-going",
+                                "-q", "--findings", tmp_path / "f", timeout=300)
+    assert proc.returncode == 1
+    assert "FINDING crasher: input " in proc.stderr and ": CRASH: the run died of signal 11" in proc.stderr
+    assert "fuzz: 100 execs in " in proc.stdout  # --keep-going: it went on to the budget
+    assert "1 finding" in proc.stdout  # the same crash again is not a new finding
+
+
+def test_bad_usage(heaplab):
+    assert heaplab("fuzz").returncode == 2
+    assert heaplab("fuzz", "--backends", "bins", "--time", "soon").returncode == 2
+    assert heaplab("fuzz", "--backends", "nosuch").returncode == 2
+    assert heaplab("fuzz", "--help").returncode == 0
