@@ -199,8 +199,29 @@ TEST(check_notices_a_damaged_chunk_and_options_are_checked)
     CHECK(strstr(in.error, "unknown option 'colour'") != NULL);
 }
 
+/* Found by the fuzzer: blocks after a big block must not be bumped into its chunk
+ * (their chunk is found by rounding the address down), and an instance that never
+ * made a chunk passes its check. */
+TEST(a_big_chunk_holds_one_block_and_an_empty_arena_is_healthy)
+{
+    instance in;
+    CHECK_EQ(make_instance(&in, hl_backend_arena(), "", 0), HL_E_OK);
+    CHECK(healthy(&in)); /* no chunk yet */
+    hl_error e = HL_E_OK;
+    hl_addr big = alloc_ok(&in, 1u << 20, 16);
+    hl_addr small = alloc_ok(&in, 139, 16);
+    CHECK(small < big || small >= big + (1u << 20) + (128u << 10));
+    hl_addr grown = in.backend->realloc(in.heap, small, (hl_layout){139, 16}, 167, &e);
+    CHECK(grown != 0);
+    CHECK_EQ(in.backend->free(in.heap, grown, (hl_layout){167, 16}), HL_E_OK);
+    CHECK_EQ(in.backend->free(in.heap, big, (hl_layout){1u << 20, 16}), HL_E_OK);
+    CHECK(healthy(&in));
+    drop_instance(&in);
+}
+
 int main(void)
 {
+    RUN(a_big_chunk_holds_one_block_and_an_empty_arena_is_healthy);
     RUN(scopes_free_their_blocks_and_reuse_their_chunks);
     RUN(exit_through_an_outer_handle_closes_the_inner_scopes);
     RUN(promote_moves_the_prefix_to_the_parent);

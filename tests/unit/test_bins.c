@@ -314,8 +314,27 @@ TEST(mem_copy_walks_forward)
     drop_instance(&in);
 }
 
+/* Found by the fuzzer: a 54-byte block (class 64) at the bump top grown to 82 bytes
+ * in place must take all of class 128's capacity, or its free puts a short block on
+ * the 128-byte list that overlaps the next bump block. */
+TEST(growing_at_the_top_takes_the_new_class_capacity)
+{
+    open_bins("");
+    hl_error e = HL_E_OK;
+    hl_addr p = alloc_in(&in, 54, 16);
+    hl_addr q = in.backend->realloc(in.heap, p, (hl_layout){54, 16}, 82, &e);
+    CHECK_EQ(q, p);
+    hl_addr next = alloc_in(&in, 200, 16);
+    CHECK(next >= p + 128);
+    CHECK_EQ(in.backend->free(in.heap, q, (hl_layout){82, 16}), HL_E_OK);
+    CHECK(healthy(&in));
+    CHECK_EQ(alloc_in(&in, 100, 16), p); /* the whole class-128 block comes back */
+    drop_instance(&in);
+}
+
 int main(void)
 {
+    RUN(growing_at_the_top_takes_the_new_class_capacity);
     RUN(small_alloc_reuse);
     RUN(cross_bin_isolation);
     RUN(large_alloc_bypass);

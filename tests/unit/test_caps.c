@@ -145,8 +145,25 @@ TEST(the_dma_window_is_fixed_and_missing_caps_are_unsupported)
     CHECK(strstr(in.error, "lots") != NULL);
 }
 
+/* Found by the fuzzer: EXEC and DMA blocks with an alignment above the unit are
+ * aligned in the address space, not relative to the region's start. */
+TEST(large_alignments_hold_in_the_address_space)
+{
+    instance in; /* small regions: their mappings are not placed on 2 MiB boundaries */
+    CHECK_EQ(make_instance(&in, hl_backend_caps(), "exec=256K:dma=256K", 0), HL_E_OK);
+    hl_error e;
+    for (size_t align = 8192; align <= 65536; align *= 2) {
+        hl_addr x = alloc_caps(&in, 100, align, HL_CAP_EXEC, &e), d = alloc_caps(&in, 100, align, HL_CAP_DMA, &e);
+        CHECK(x != 0 && x % align == 0);
+        CHECK(d != 0 && d % align == 0);
+    }
+    CHECK(healthy(&in));
+    drop_instance(&in);
+}
+
 int main(void)
 {
+    RUN(large_alignments_hold_in_the_address_space);
     RUN(a_sealed_exec_block_runs_code);
     RUN(exec_blocks_own_their_pages_and_dma_blocks_their_lines);
     RUN(caps_survive_realloc_and_promote);
