@@ -10,7 +10,7 @@ def test_the_references_and_libc_agree_for_a_budget(heaplab_release, tmp_path):
     proc = heaplab_release("fuzz", "--backends", "refs,libc", "--seed", "7", "--runs", "150", "-q",
                            "--findings", tmp_path / "f", timeout=300)
     assert proc.returncode == 0, proc.stderr
-    assert "fuzz: 150 execs in " in proc.stdout
+    assert "fuzz: seed 7: 150 execs in " in proc.stdout
     assert "15/15 operation kinds, 0 findings" in proc.stdout
 
 
@@ -37,11 +37,21 @@ def test_a_crashing_backend_is_a_finding_and_the_fuzzer_survives(heaplab_test_re
                                 "-q", "--findings", tmp_path / "f", timeout=300)
     assert proc.returncode == 1
     assert "FINDING crasher: input " in proc.stderr and ": CRASH: the run died of signal 11" in proc.stderr
-    assert "fuzz: 100 execs in " in proc.stdout  # --keep-going: it went on to the budget
+    assert "fuzz: seed 1: 100 execs in " in proc.stdout  # --keep-going: it went on to the budget
     assert "1 finding" in proc.stdout  # the same crash again is not a new finding
 
 
+def test_jobs_run_side_by_side_with_consecutive_seeds(heaplab_release, tmp_path):
+    proc = heaplab_release("fuzz", "--backends", "bins,arena", "--seed", "5", "--runs", "30", "--jobs", "3", "-q",
+                           "--findings", tmp_path / "f", timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    lines = sorted(line for line in proc.stdout.splitlines() if line.startswith("fuzz: seed "))
+    assert [line.split(":")[1] for line in lines] == [" seed 5", " seed 6", " seed 7"]
+    assert all(" 30 execs in " in line for line in lines)
+
+
 def test_bad_usage(heaplab):
+    assert heaplab("fuzz", "--backends", "bins", "--jobs", "0").returncode == 2
     assert heaplab("fuzz").returncode == 2
     assert heaplab("fuzz", "--backends", "bins", "--time", "soon").returncode == 2
     assert heaplab("fuzz", "--backends", "nosuch").returncode == 2

@@ -2,11 +2,13 @@
 #include "cli.h"
 #include "hl_fuzz.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 void hl_help_fuzz(FILE *out)
@@ -26,6 +28,8 @@ void hl_help_fuzz(FILE *out)
             "  --time DURATION     stop after this long: 30, 30s, 5m, 1h (default 60s)\n"
             "  --runs N            stop after N inputs (0: no limit; the default)\n"
             "  --seed N            the campaign's seed (default: from the clock, printed)\n"
+            "  --jobs J            J campaigns side by side, seeds N..N+J-1 (default 1); each\n"
+            "                      prints its own summary; findings share --findings\n"
             "  --max-len N         bytes of an input, at most (default 1024)\n"
             "  --keep-going        record each distinct finding and go on\n"
             "  --hang SECONDS      an input making no progress this long is a HANG (10)\n"
@@ -54,12 +58,13 @@ int hl_cmd_fuzz(int argc, char **argv)
         {"seed", required_argument, NULL, 's'},     {"max-len", required_argument, NULL, 'l'},
         {"keep-going", no_argument, NULL, 'k'},     {"hang", required_argument, NULL, 'h'},
         {"findings", required_argument, NULL, 'f'}, {"quiet", no_argument, NULL, 'q'},
+        {"jobs", required_argument, NULL, 'j'},
         {NULL, 0, NULL, 0}};
     const char *backends = NULL;
     hl_fuzz_options o = {.seconds = 60, .max_len = 1024, .max_ops = 4096, .hang_seconds = 10,
                          .findings = "heaplab-findings", .check_every = 0};
     bool seeded = false, quiet = false;
-    uint64_t number;
+    uint64_t number, jobs = 1;
     int c;
     opterr = 0;
     optind = 1;
@@ -86,6 +91,10 @@ int hl_cmd_fuzz(int argc, char **argv)
             if (!parse_duration(optarg, &o.hang_seconds) || o.hang_seconds <= 0)
                 return hl_cli_usage_error("fuzz", "--hang '%s' is not a positive duration", optarg);
             break;
+        case 'j':
+            if (!hl_parse_size(optarg, &jobs) || jobs == 0 || jobs > 64)
+                return hl_cli_usage_error("fuzz", "--jobs '%s' is not a count from 1 to 64", optarg);
+            break;
         case 'k': o.keep_going = true; break;
         case 'f': o.findings = optarg; break;
         case 'q': quiet = true; break;
@@ -106,12 +115,36 @@ int hl_cmd_fuzz(int argc, char **argv)
     }
     if (!seeded) o.seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
     o.progress = !quiet;
+    /* J campaigns: J forked processes with consecutive seeds, the first one showing
+     * progress; the status is the worst of theirs */
+    uint64_t job = 0;
+    pid_t pids[64];
+    fflush(NULL);
+    for (uint64_t j = 1; j < jobs; j++) {
+        pids[j] = fork();
+        if (pids[j] < 0) return fprintf(stderr, "heaplab: cannot fork: %s\n", strerror(errno)), HL_EXIT_USAGE;
+        if (pids[j] == 0) {
+            job = j;
+            break;
+        }
+    }
+    o.seed += job;
+    if (job) o.progress = false;
     fprintf(stderr, "fuzz: seed %" PRIu64 ", %zu backend%s\n", o.seed, count, count == 1 ? "" : "s");
     hl_fuzz_result r;
     int rc = hl_fuzz_run(specs, count, &o, &r);
-    if (rc == 2) return HL_EXIT_USAGE;
-    printf("fuzz: %" PRIu64 " execs in %.1f s (%.0f execs/s), %d/%d operation kinds, %" PRIu64 " finding%s\n", r.execs,
-           r.seconds, r.seconds > 0 ? (double)r.execs / r.seconds : 0, __builtin_popcount(r.kinds), HL_OP_COUNT,
-           r.findings, r.findings == 1 ? "" : "s");
-    return rc == 1 ? HL_EXIT_FINDING : HL_EXIT_CLEAN;
+    if (rc != 2)
+        printf("fuzz: seed %" PRIu64 ": %" PRIu64 " execs in %.1f s (%.0f execs/s), %d/%d operation kinds, %" PRIu64
+               " finding%s\n",
+               o.seed, r.execs, r.seconds, r.seconds > 0 ? (double)r.execs / r.seconds : 0, __builtin_popcount(r.kinds),
+               HL_OP_COUNT, r.findings, r.findings == 1 ? "" : "s");
+    fflush(NULL);
+    int status = rc == 2 ? HL_EXIT_USAGE : rc == 1 ? HL_EXIT_FINDING : HL_EXIT_CLEAN;
+    if (job) _exit(status);
+    for (uint64_t j = 1; j < jobs; j++) {
+        int child = 0;
+        if (waitpid(pids[j], &child, 0) == pids[j] && WIFEXITED(child) && WEXITSTATUS(child) > status)
+            status = WEXITSTATUS(child);
+    }
+    return status;
 }
