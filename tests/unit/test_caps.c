@@ -7,23 +7,6 @@
 
 #include <stdint.h>
 
-static const char *perms_of(hl_addr addr)
-{
-    static char perms[8];
-    perms[0] = '\0';
-    FILE *f = fopen("/proc/self/maps", "r");
-    if (!f) return perms;
-    unsigned long long lo, hi;
-    char p[8];
-    while (fscanf(f, "%llx-%llx %7s%*[^\n]", &lo, &hi, p) == 3)
-        if (addr >= lo && addr < hi) {
-            snprintf(perms, sizeof perms, "%s", p);
-            break;
-        }
-    fclose(f);
-    return perms;
-}
-
 static hl_addr alloc_caps(instance *in, size_t size, size_t align, hl_caps caps, hl_error *e)
 {
     *e = HL_E_OK;

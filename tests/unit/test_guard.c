@@ -8,24 +8,6 @@
 
 #define PAGE 4096u
 
-/* The permissions /proc/self/maps gives the page holding addr ("rw-p", "---p"). */
-static const char *perms_of(hl_addr addr)
-{
-    static char perms[8];
-    perms[0] = '\0';
-    FILE *f = fopen("/proc/self/maps", "r");
-    if (!f) return perms;
-    unsigned long long lo, hi;
-    char p[8];
-    while (fscanf(f, "%llx-%llx %7s%*[^\n]", &lo, &hi, p) == 3)
-        if (addr >= lo && addr < hi) {
-            snprintf(perms, sizeof perms, "%s", p);
-            break;
-        }
-    fclose(f);
-    return perms;
-}
-
 static hl_info info_of(instance *in)
 {
     hl_info info;
