@@ -36,4 +36,11 @@ int hl_cli_input_error(const hl_diag *diag);
  * On success *out_paths lists the trace files. */
 int hl_cli_collect_traces(char **paths, int count, char ***out_paths, size_t *out_count);
 
+/* Parses a backend list and makes (and destroys) one instance of each, so that an
+ * unknown backend or a bad option is bad usage before anything runs or prints.
+ * Returns 0, or 2 after printing the message. */
+int hl_cli_backends(const char *list, hl_spec **specs, size_t *count);
+/* The value of --check-every: a count, or `paced` (HL_CHECK_PACED). false otherwise. */
+bool hl_cli_check_every(const char *text, uint64_t *out);
+
 #endif

@@ -4,7 +4,6 @@
 
 #include <getopt.h>
 #include <inttypes.h>
-#include <string.h>
 
 void hl_help_diff(FILE *out)
 {
@@ -54,8 +53,7 @@ int hl_cmd_diff(int argc, char **argv)
         switch (c) {
         case 'b': backends = optarg; break;
         case 'c':
-            if (strcmp(optarg, "paced") == 0) check_every = HL_CHECK_PACED;
-            else if (!hl_parse_size(optarg, &check_every) || check_every == HL_CHECK_PACED)
+            if (!hl_cli_check_every(optarg, &check_every))
                 return hl_cli_usage_error("diff", "--check-every '%s' is not a number or `paced`", optarg);
             break;
         default:
@@ -67,13 +65,9 @@ int hl_cmd_diff(int argc, char **argv)
     hl_diag diag;
     hl_spec *specs;
     size_t spec_count;
-    if (hl_spec_parse_list(backends, &specs, &spec_count, &diag) != 0) return hl_cli_input_error(&diag);
+    int bad = hl_cli_backends(backends, &specs, &spec_count);
+    if (bad) return bad;
     if (spec_count < 2) return hl_cli_usage_error("diff", "--backends needs at least two backends to compare");
-    for (size_t b = 0; b < spec_count; b++) { /* a bad option is usage, before any output */
-        hl_heap *heap = hl_spec_create(&specs[b], &diag);
-        if (!heap) return hl_cli_input_error(&diag);
-        hl_spec_destroy(&specs[b], heap);
-    }
     char **paths;
     size_t path_count;
     int rc = hl_cli_collect_traces(argv + optind, argc - optind, &paths, &path_count);

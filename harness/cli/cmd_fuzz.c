@@ -104,15 +104,10 @@ int hl_cmd_fuzz(int argc, char **argv)
     }
     if (!backends) return hl_cli_usage_error("fuzz", "--backends LIST is required");
     if (optind < argc) return hl_cli_usage_error("fuzz", "unexpected argument '%s'", argv[optind]);
-    hl_diag diag;
     hl_spec *specs;
     size_t count;
-    if (hl_spec_parse_list(backends, &specs, &count, &diag) != 0) return hl_cli_input_error(&diag);
-    for (size_t b = 0; b < count; b++) {
-        hl_heap *heap = hl_spec_create(&specs[b], &diag);
-        if (!heap) return hl_cli_input_error(&diag);
-        hl_spec_destroy(&specs[b], heap);
-    }
+    int bad = hl_cli_backends(backends, &specs, &count);
+    if (bad) return bad;
     if (!seeded) o.seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
     o.progress = !quiet;
     /* J campaigns: J forked processes with consecutive seeds, the first one showing

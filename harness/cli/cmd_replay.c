@@ -130,8 +130,7 @@ int hl_cmd_replay(int argc, char **argv)
                 return hl_cli_usage_error("replay", "--timeout '%s' is not a positive number of seconds", optarg);
             break;
         case 'c':
-            if (strcmp(optarg, "paced") == 0) options.check_every = HL_CHECK_PACED;
-            else if (!hl_parse_size(optarg, &options.check_every) || options.check_every == HL_CHECK_PACED)
+            if (!hl_cli_check_every(optarg, &options.check_every))
                 return hl_cli_usage_error("replay", "--check-every '%s' is not a number or `paced`", optarg);
             break;
         case 'f': findings = optarg; break;
@@ -147,12 +146,8 @@ int hl_cmd_replay(int argc, char **argv)
     hl_diag diag;
     hl_spec *specs;
     size_t spec_count;
-    if (hl_spec_parse_list(backends, &specs, &spec_count, &diag) != 0) return hl_cli_input_error(&diag);
-    for (size_t b = 0; b < spec_count; b++) { /* a bad option is usage, before any output */
-        hl_heap *heap = hl_spec_create(&specs[b], &diag);
-        if (!heap) return hl_cli_input_error(&diag);
-        hl_spec_destroy(&specs[b], heap);
-    }
+    int bad = hl_cli_backends(backends, &specs, &spec_count);
+    if (bad) return bad;
     char **paths;
     size_t path_count;
     int rc = hl_cli_collect_traces(argv + optind, argc - optind, &paths, &path_count);

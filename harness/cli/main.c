@@ -69,6 +69,24 @@ int hl_cli_collect_traces(char **paths, int count, char ***out_paths, size_t *ou
     return 0;
 }
 
+int hl_cli_backends(const char *list, hl_spec **specs, size_t *count)
+{
+    hl_diag diag;
+    if (hl_spec_parse_list(list, specs, count, &diag) != 0) return hl_cli_input_error(&diag);
+    for (size_t b = 0; b < *count; b++) {
+        hl_heap *heap = hl_spec_create(&(*specs)[b], &diag);
+        if (!heap) return hl_cli_input_error(&diag);
+        hl_spec_destroy(&(*specs)[b], heap);
+    }
+    return 0;
+}
+
+bool hl_cli_check_every(const char *text, uint64_t *out)
+{
+    if (strcmp(text, "paced") == 0) return *out = HL_CHECK_PACED, true;
+    return hl_parse_size(text, out) && *out != HL_CHECK_PACED;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
