@@ -367,12 +367,7 @@ static void *caps_mem_view(hl_heap *h, hl_addr addr, size_t len) { return view(h
 
 static hl_error caps_mem_copy(hl_heap *h, hl_addr dst, hl_addr src, size_t n)
 {
-    h->stats.calls[HL_STAT_mem_copy]++;
-    unsigned char *to = view(h, dst, n);
-    const unsigned char *from = view(h, src, n);
-    if (!to || !from) return h->stats.failures[HL_STAT_mem_copy]++, HL_E_INVALID_ARGUMENT;
-    for (size_t i = 0; i < n; i++) to[i] = from[i]; /* forward walk, pinned even when overlapping */
-    return HL_E_OK;
+    return hl_copy_forward(&h->stats, view(h, dst, n), view(h, src, n), n);
 }
 
 static hl_error caps_enter_scope(hl_heap *h, hl_scope *out)

@@ -224,11 +224,7 @@ static void *libc_mem_view(hl_heap *h, hl_addr addr, size_t len)
 
 static hl_error libc_mem_copy(hl_heap *h, hl_addr dst, hl_addr src, size_t n)
 {
-    h->stats.calls[HL_STAT_mem_copy]++;
-    unsigned char *to = (unsigned char *)dst;
-    const unsigned char *from = (const unsigned char *)src;
-    for (size_t i = 0; i < n; i++) to[i] = from[i];
-    return HL_E_OK;
+    return hl_copy_forward(&h->stats, (unsigned char *)dst, (const unsigned char *)src, n);
 }
 
 static hl_error libc_enter_scope(hl_heap *h, hl_scope *out)

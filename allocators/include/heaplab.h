@@ -356,6 +356,18 @@ const hl_backend *hl_backend_libc(void);
 
 static inline bool hl_is_power_of_two(size_t x) { return x != 0 && (x & (x - 1)) == 0; }
 
+/* mem_copy as the contract pins it: a forward byte walk, whose result is defined even
+ * when the ranges overlap with dst > src. Counts the call (and a failure) in stats;
+ * INVALID_ARGUMENT, nothing copied, when either view is NULL (out of the backend's
+ * memory). For backends whose views are host bytes. */
+static inline hl_error hl_copy_forward(hl_stats *stats, unsigned char *to, const unsigned char *from, size_t n)
+{
+    stats->calls[HL_STAT_mem_copy]++;
+    if (!to || !from) return stats->failures[HL_STAT_mem_copy]++, HL_E_INVALID_ARGUMENT;
+    for (size_t i = 0; i < n; i++) to[i] = from[i];
+    return HL_E_OK;
+}
+
 /* x rounded up to a multiple of align (a power of two); false on overflow. */
 static inline bool hl_align_up(uintptr_t x, size_t align, uintptr_t *out)
 {
