@@ -264,11 +264,6 @@ static const hl_option_doc option_docs[] = {
     {"chunk", "128K", "chunk size, a power of two from 16K to 16M; alignments up to half of it are served"},
     {NULL, NULL, NULL}};
 
-static void say(const hl_config *config, const char *fmt, const char *a)
-{
-    if (config->error_message && config->error_capacity) snprintf(config->error_message, config->error_capacity, fmt, a);
-}
-
 static hl_error arena_create(const hl_config *config, hl_heap **out)
 {
     hl_source_config source_config;
@@ -278,25 +273,25 @@ static hl_error arena_create(const hl_config *config, hl_heap **out)
     for (size_t i = 0; i < config->option_count; i++) {
         const char *key = config->options[i].key, *value = config->options[i].value;
         int applied = hl_source_option(&source_config, key, value, why, sizeof why);
-        if (applied < 0) return say(config, "arena: %s", why), HL_E_INVALID_ARGUMENT;
+        if (applied < 0) return hl_config_say(config, "arena: %s", why), HL_E_INVALID_ARGUMENT;
         if (applied) continue;
         if (strcmp(key, "chunk") == 0) {
             if (!hl_source_parse_size(value, &chunk_size) || !hl_is_power_of_two((size_t)chunk_size) ||
                 chunk_size < ARENA_MIN_CHUNK || chunk_size > ARENA_MAX_CHUNK)
-                return say(config, "arena: chunk='%s' (expected a power of two from 16K to 16M)", value),
+                return hl_config_say(config, "arena: chunk='%s' (expected a power of two from 16K to 16M)", value),
                        HL_E_INVALID_ARGUMENT;
             continue;
         }
-        return say(config, "arena: unknown option '%s' (known: source, size, max_pages, huge, chunk)", key),
+        return hl_config_say(config, "arena: unknown option '%s' (known: source, size, max_pages, huge, chunk)", key),
                HL_E_INVALID_ARGUMENT;
     }
     hl_source source;
     hl_error e = hl_source_open(&source, &source_config, config->buffer, config->buffer_size, 0, why, sizeof why);
-    if (e != HL_E_OK) return say(config, "arena: %s", why), e;
+    if (e != HL_E_OK) return hl_config_say(config, "arena: %s", why), e;
     size_t state_at = source.heap_base; /* linear: 1024, where blocks may start */
     if (hl_source_commit(&source, state_at + sizeof(struct hl_heap)) != HL_E_OK) {
         hl_source_close(&source);
-        return say(config, "arena: %s", "the memory source cannot hold the arena's state"), HL_E_OUT_OF_MEMORY;
+        return hl_config_say(config, "arena: %s", "the memory source cannot hold the arena's state"), HL_E_OUT_OF_MEMORY;
     }
     hl_heap *h = hl_source_host(&source, hl_source_addr(&source, state_at), sizeof *h);
     memset(h, 0, sizeof *h);
@@ -305,7 +300,7 @@ static hl_error arena_create(const hl_config *config, hl_heap **out)
     uintptr_t first;
     if (!hl_align_up(hl_source_addr(&source, state_at + sizeof *h), h->chunk_size, &first)) {
         hl_source_close(&source);
-        return say(config, "arena: %s", "no room for a first chunk"), HL_E_OUT_OF_MEMORY;
+        return hl_config_say(config, "arena: %s", "no room for a first chunk"), HL_E_OUT_OF_MEMORY;
     }
     h->first_chunk = h->top = first;
     note_footprint(h);

@@ -155,12 +155,6 @@ static const hl_option_doc option_docs[] = {
     {"detect", "1", "1: detect invalid pointers, double frees and layout mismatches (tracks every block)"},
     {NULL, NULL, NULL}};
 
-static void say(const hl_config *config, const char *fmt, const char *a, const char *b)
-{
-    if (config->error_message && config->error_capacity)
-        snprintf(config->error_message, config->error_capacity, fmt, a, b);
-}
-
 static hl_error bins_create(const hl_config *config, hl_heap **out)
 {
     hl_source_config source_config;
@@ -170,15 +164,15 @@ static hl_error bins_create(const hl_config *config, hl_heap **out)
     for (size_t i = 0; i < config->option_count; i++) {
         const char *key = config->options[i].key, *value = config->options[i].value;
         int applied = hl_source_option(&source_config, key, value, why, sizeof why);
-        if (applied < 0) return say(config, HL_BINS_NAME ": %s%s", why, ""), HL_E_INVALID_ARGUMENT;
+        if (applied < 0) return hl_config_say(config, HL_BINS_NAME ": %s%s", why, ""), HL_E_INVALID_ARGUMENT;
         if (applied) continue;
         if (strcmp(key, "detect") == 0 && (strcmp(value, "0") == 0 || strcmp(value, "1") == 0)) {
             detect = value[0] == '1';
             continue;
         }
         if (strcmp(key, "detect") == 0)
-            return say(config, HL_BINS_NAME ": detect='%s' (expected 0 or 1)%s", value, ""), HL_E_INVALID_ARGUMENT;
-        return say(config, HL_BINS_NAME ": unknown option '%s' (known: source, size, max_pages, huge, detect)%s", key, ""),
+            return hl_config_say(config, HL_BINS_NAME ": detect='%s' (expected 0 or 1)%s", value, ""), HL_E_INVALID_ARGUMENT;
+        return hl_config_say(config, HL_BINS_NAME ": unknown option '%s' (known: source, size, max_pages, huge, detect)%s", key, ""),
                HL_E_INVALID_ARGUMENT;
     }
     bool linear = source_config.kind == HL_SOURCE_LINEAR;
@@ -187,7 +181,7 @@ static hl_error bins_create(const hl_config *config, hl_heap **out)
     hl_source source;
     hl_error e = hl_source_open(&source, &source_config, config->buffer, config->buffer_size,
                                 state_at + sizeof(struct hl_heap), why, sizeof why);
-    if (e != HL_E_OK) return say(config, HL_BINS_NAME ": %s%s", why, ""), e;
+    if (e != HL_E_OK) return hl_config_say(config, HL_BINS_NAME ": %s%s", why, ""), e;
     hl_heap *h = hl_source_host(&source, hl_source_addr(&source, state_at), sizeof *h);
     memset(h, 0, sizeof *h);
     h->source = source;

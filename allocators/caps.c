@@ -217,11 +217,6 @@ static const hl_option_doc option_docs[] = {
     {"dma", "1M", "bytes of the DMA window, committed at construction (0: no DMA capability)"},
     {NULL, NULL, NULL}};
 
-static void say(const hl_config *config, const char *fmt, const char *a)
-{
-    if (config->error_message && config->error_capacity) snprintf(config->error_message, config->error_capacity, fmt, a);
-}
-
 static void close_all(hl_heap *h)
 {
     if (h->plain) h->plain_backend->destroy(h->plain);
@@ -238,9 +233,9 @@ static hl_error caps_create(const hl_config *config, hl_heap **out)
         const char *key = config->options[i].key, *value = config->options[i].value;
         uint64_t *target = strcmp(key, "exec") == 0 ? &exec_size : strcmp(key, "dma") == 0 ? &dma_size : NULL;
         if (!target)
-            return say(config, "caps: unknown option '%s' (known: exec, dma)", key), HL_E_INVALID_ARGUMENT;
+            return hl_config_say(config, "caps: unknown option '%s' (known: exec, dma)", key), HL_E_INVALID_ARGUMENT;
         if (!hl_source_parse_size(value, target) || *target > (1ull << 40))
-            return say(config, "caps: %s is not a size", value), HL_E_INVALID_ARGUMENT;
+            return hl_config_say(config, "caps: %s is not a size", value), HL_E_INVALID_ARGUMENT;
     }
     hl_source_config meta_config;
     hl_source_config_init(&meta_config);
@@ -248,7 +243,7 @@ static hl_error caps_create(const hl_config *config, hl_heap **out)
     hl_source meta;
     char why[200];
     hl_error e = hl_source_open(&meta, &meta_config, NULL, 0, sizeof(struct hl_heap), why, sizeof why);
-    if (e != HL_E_OK) return say(config, "caps: %s", why), e;
+    if (e != HL_E_OK) return hl_config_say(config, "caps: %s", why), e;
     hl_heap *h = hl_source_host(&meta, meta.origin, sizeof *h);
     memset(h, 0, sizeof *h);
     h->meta = meta;
@@ -264,7 +259,7 @@ static hl_error caps_create(const hl_config *config, hl_heap **out)
     if (e == HL_E_OK) e = h->plain_backend->create(&plain_config, &h->plain);
     if (e != HL_E_OK) {
         close_all(h);
-        return say(config, "caps: %s", why[0] ? why : "cannot set up its regions"), e;
+        return hl_config_say(config, "caps: %s", why[0] ? why : "cannot set up its regions"), e;
     }
     hl_tracker_memory memory = {h, tracker_get, tracker_put};
     hl_tracker_init(&h->tracker, memory, true, true);

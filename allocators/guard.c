@@ -315,11 +315,6 @@ static const hl_option_doc option_docs[] = {
     {"max_live", "a quarter of the free mappings / 2", "live guarded blocks allowed (CAPACITY beyond)"},
     {NULL, NULL, NULL}};
 
-static void say(const hl_config *config, const char *fmt, const char *a)
-{
-    if (config->error_message && config->error_capacity) snprintf(config->error_message, config->error_capacity, fmt, a);
-}
-
 /* Mappings this process may still make: vm.max_map_count minus the lines of maps. */
 static uint64_t free_mappings(void)
 {
@@ -354,29 +349,29 @@ static hl_error guard_create(const hl_config *config, hl_heap **out)
     for (size_t i = 0; i < config->option_count; i++) {
         const char *key = config->options[i].key, *value = config->options[i].value;
         int applied = hl_source_option(&source_config, key, value, why, sizeof why);
-        if (applied < 0) return say(config, "guard: %s", why), HL_E_INVALID_ARGUMENT;
+        if (applied < 0) return hl_config_say(config, "guard: %s", why), HL_E_INVALID_ARGUMENT;
         if (applied) continue;
         if (strcmp(key, "at") == 0 && (strcmp(value, "end") == 0 || strcmp(value, "start") == 0)) {
             at_start = value[0] == 's';
         } else if (strcmp(key, "at") == 0) {
-            return say(config, "guard: at='%s' (expected end or start)", value), HL_E_INVALID_ARGUMENT;
+            return hl_config_say(config, "guard: at='%s' (expected end or start)", value), HL_E_INVALID_ARGUMENT;
         } else if (strcmp(key, "quarantine") == 0) {
             if (!parse_count(value, &quarantine, 0, 1u << 20))
-                return say(config, "guard: quarantine='%s' (expected 0..1M slots)", value), HL_E_INVALID_ARGUMENT;
+                return hl_config_say(config, "guard: quarantine='%s' (expected 0..1M slots)", value), HL_E_INVALID_ARGUMENT;
         } else if (strcmp(key, "sample") == 0) {
             if (!parse_count(value, &sample, 1, 1u << 30))
-                return say(config, "guard: sample='%s' (expected a count >= 1)", value), HL_E_INVALID_ARGUMENT;
+                return hl_config_say(config, "guard: sample='%s' (expected a count >= 1)", value), HL_E_INVALID_ARGUMENT;
         } else if (strcmp(key, "max_live") == 0) {
             if (!parse_count(value, &max_live, 1, UINT32_MAX))
-                return say(config, "guard: max_live='%s' (expected a count >= 1)", value), HL_E_INVALID_ARGUMENT;
+                return hl_config_say(config, "guard: max_live='%s' (expected a count >= 1)", value), HL_E_INVALID_ARGUMENT;
         } else {
-            return say(config, "guard: unknown option '%s' (known: source, size, huge, at, quarantine, sample, max_live)",
+            return hl_config_say(config, "guard: unknown option '%s' (known: source, size, huge, at, quarantine, sample, max_live)",
                        key),
                    HL_E_INVALID_ARGUMENT;
         }
     }
     if (source_config.kind == HL_SOURCE_LINEAR)
-        return say(config, "guard: %s", "source=linear is not supported (linear memory has no page protection)"),
+        return hl_config_say(config, "guard: %s", "source=linear is not supported (linear memory has no page protection)"),
                HL_E_INVALID_ARGUMENT;
     /* a quarter of the free mappings, two per live guarded block */
     uint64_t share = free_mappings() / 4 / 2;
@@ -384,7 +379,7 @@ static hl_error guard_create(const hl_config *config, hl_heap **out)
     hl_source source;
     hl_error e = hl_source_open(&source, &source_config, config->buffer, config->buffer_size, sizeof(struct hl_heap),
                                 why, sizeof why);
-    if (e != HL_E_OK) return say(config, "guard: %s", why), e;
+    if (e != HL_E_OK) return hl_config_say(config, "guard: %s", why), e;
     hl_heap *h = hl_source_host(&source, source.origin, sizeof *h);
     memset(h, 0, sizeof *h);
     h->source = source;
@@ -398,7 +393,7 @@ static hl_error guard_create(const hl_config *config, hl_heap **out)
     h->slots_start = h->slots_top = (source.origin + sizeof *h + h->page - 1) & ~(hl_addr)(h->page - 1);
     if (quarantine && !(h->ring = carve(h, quarantine * sizeof *h->ring))) {
         hl_source_close(&source);
-        return say(config, "guard: %s", "no room for the quarantine"), HL_E_OUT_OF_MEMORY;
+        return hl_config_say(config, "guard: %s", "no room for the quarantine"), HL_E_OUT_OF_MEMORY;
     }
     if (sample > 1) {
         static const hl_option sub_options[] = {{"detect", "0"}};

@@ -42,6 +42,10 @@ typedef struct hl_source {
     const char *huge;     /* "none", "MAP_HUGETLB" or "MADV_HUGEPAGE": what took effect */
 } hl_source;
 
+/* A backend's create writes why it refused into config's error message (if any):
+ * printf-style, one line (allocators/config.c). */
+void hl_config_say(const hl_config *config, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* Defaults: os, 4G reserve, 65536 pages, no huge pages. */
 void hl_source_config_init(hl_source_config *config);
 /* Applies key=value if key is a source option. Returns 1 if applied, 0 if key is not

@@ -66,11 +66,6 @@ static const hl_option_doc option_docs[] = {
                            "4 GiB memory is never used, so every offset fits a u32)"},
     {NULL, NULL, NULL}};
 
-static void say(const hl_config *config, const char *fmt, const char *a)
-{
-    if (config->error_message && config->error_capacity) snprintf(config->error_message, config->error_capacity, fmt, a);
-}
-
 static hl_error wasm_create(const hl_config *config, hl_heap **out)
 {
     hl_source_config source_config;
@@ -80,20 +75,20 @@ static hl_error wasm_create(const hl_config *config, hl_heap **out)
     for (size_t i = 0; i < config->option_count; i++) {
         const char *key = config->options[i].key, *value = config->options[i].value;
         if (strcmp(key, "max_pages") != 0)
-            return say(config, "wasm: unknown option '%s' (known: max_pages)", key), HL_E_INVALID_ARGUMENT;
+            return hl_config_say(config, "wasm: unknown option '%s' (known: max_pages)", key), HL_E_INVALID_ARGUMENT;
         if (hl_source_option(&source_config, key, value, why, sizeof why) < 0)
-            return say(config, "wasm: %s", why), HL_E_INVALID_ARGUMENT;
+            return hl_config_say(config, "wasm: %s", why), HL_E_INVALID_ARGUMENT;
     }
     hl_source source;
     hl_error e = hl_source_open(&source, &source_config, NULL, 0, HL_LINEAR_HEAP_BASE, why, sizeof why);
-    if (e != HL_E_OK) return say(config, "wasm: %s", why), e;
+    if (e != HL_E_OK) return hl_config_say(config, "wasm: %s", why), e;
     hl_heap *h = hl_source_host(&source, WASM_STATE_AT, sizeof *h);
     memset(h, 0, sizeof *h);
     h->source = source;
     h->mem = (hlwc_mem){source.host, grow_pages, h, HL_LINEAR_HEAP_BASE};
     if (hlwc_init(&h->mem, (uint32_t)(source.committed / HL_LINEAR_PAGE)) != 0) {
         hl_source_close(&source);
-        return say(config, "wasm: %s", "the heap state does not fit in the first page"), HL_E_OUT_OF_MEMORY;
+        return hl_config_say(config, "wasm: %s", "the heap state does not fit in the first page"), HL_E_OUT_OF_MEMORY;
     }
     note_footprint(h);
     *out = h;
