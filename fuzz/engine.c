@@ -16,7 +16,6 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 static uint64_t splitmix(uint64_t *state)
@@ -70,12 +69,7 @@ static void child(const hl_spec *specs, size_t count, const hl_fuzz_options *o, 
     _exit(0);
 }
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
+static double now_seconds(void) { return (double)hl_clock_now_ns() * 1e-9; }
 
 /* Writes NAME.trace, NAME.input and NAME.json for input n. */
 static void write_finding(const hl_spec *specs, size_t count, const hl_fuzz_options *o, uint64_t n,

@@ -16,7 +16,6 @@
 #include <string.h>
 #include <stdlib.h>
 #include <sys/stat.h>
-#include <time.h>
 
 #define REPRO_MAX_REPLAYS 120
 #define REPRO_MAX_SECONDS 5.0
@@ -120,15 +119,13 @@ int hl_repro_write(const hl_spec *spec, const hl_trace *trace, const hl_run_summ
             if (!unique || set.ids[unique - 1] != set.ids[i]) set.ids[unique++] = set.ids[i];
         set.count = unique;
         set.dropped = hl_mem_alloc(set.count + 1);
-        struct timespec t0, t1;
-        clock_gettime(CLOCK_MONOTONIC, &t0);
+        uint64_t t0 = hl_clock_now_ns();
         int replays = 0;
         /* all others at once, then halving chunks; a hang costs a timeout per replay */
         int budget = finding->rule == HL_RULE_HANG ? 1 : REPRO_MAX_REPLAYS;
         for (size_t chunk = set.count; chunk >= 1 && replays < budget; chunk /= 2) {
             for (size_t start = 0; start < set.count && replays < budget; start += chunk) {
-                clock_gettime(CLOCK_MONOTONIC, &t1);
-                if ((double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9 > REPRO_MAX_SECONDS)
+                if ((double)(hl_clock_now_ns() - t0) / 1e9 > REPRO_MAX_SECONDS)
                     break;
                 size_t stop = start + chunk < set.count ? start + chunk : set.count, newly = 0;
                 for (size_t i = start; i < stop; i++)

@@ -14,10 +14,8 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
-static uint64_t now_ns(void) { return hl_clock_now_ns(); }
 
 static void name_run(const hl_spec *spec, const hl_trace *trace, hl_run_summary *summary)
 {
@@ -50,7 +48,7 @@ static int run_here(const hl_spec *spec, const hl_trace *trace, const hl_run_opt
     hl_observer figures = hl_figures_observer(&summary->figures);
     hl_exec_observe(exec, &figures);
 
-    uint64_t start = now_ns();
+    uint64_t start = hl_clock_now_ns();
     for (size_t i = 0; i < trace->count; i++) {
         hl_exec_prefetch(exec, trace->ops, trace->count, i);
         int rc = hl_exec_step(exec, &trace->ops[i], i);
@@ -68,7 +66,7 @@ static int run_here(const hl_spec *spec, const hl_trace *trace, const hl_run_opt
         }
     }
     hl_exec_finish(exec);
-    summary->elapsed_ns = now_ns() - start;
+    summary->elapsed_ns = hl_clock_now_ns() - start;
 
     const hl_exec_counts *counts = hl_exec_counts_of(exec);
     summary->ops = counts->ops;
@@ -135,7 +133,7 @@ static int run_isolated(const hl_spec *spec, const hl_trace *trace, const hl_run
         page->done = 1;
         _exit(0);
     }
-    uint64_t last = 0, changed = now_ns(), shown = changed, timeout = (uint64_t)(options->timeout_seconds * 1e9);
+    uint64_t last = 0, changed = hl_clock_now_ns(), shown = changed, timeout = (uint64_t)(options->timeout_seconds * 1e9);
     int status = 0;
     bool hung = false;
     for (;;) {
@@ -143,14 +141,14 @@ static int run_isolated(const hl_spec *spec, const hl_trace *trace, const hl_run
         if (got == pid) break;
         if (got < 0 && errno != EINTR) break;
         uint64_t completed = page->completed;
-        if (options->on_progress && now_ns() - shown > 1000000000u) { /* the child cannot print */
+        if (options->on_progress && hl_clock_now_ns() - shown > 1000000000u) { /* the child cannot print */
             options->on_progress(options->progress_context, completed, trace->count);
-            shown = now_ns();
+            shown = hl_clock_now_ns();
         }
         if (completed != last) {
             last = completed;
-            changed = now_ns();
-        } else if (timeout && now_ns() - changed > timeout) {
+            changed = hl_clock_now_ns();
+        } else if (timeout && hl_clock_now_ns() - changed > timeout) {
             kill(pid, SIGKILL);
             waitpid(pid, &status, 0);
             hung = true;
