@@ -35,6 +35,14 @@ def test_a_one_sided_scope_failure_ends_the_comparison(heaplab, tmp_path):
     assert "ended at operation 510: scope_enter failed in arena only (OUT_OF_MEMORY)" in proc.stdout
 
 
+def test_a_crashing_backend_is_a_finding_not_the_end_of_heaplab(heaplab_test_release, tmp_path):
+    trace = write_trace(tmp_path / "many.trace", "".join(f"alloc {i} 32\n" for i in range(1, 151)))
+    proc = heaplab_test_release("diff", "--backends", "bins,crasher", trace)
+    assert proc.returncode == 1
+    assert f"DIVERGENCE (one of the backends): {trace}: CRASH: the run died of signal " in proc.stderr
+    assert "replay --isolate" in proc.stderr
+
+
 def test_bad_usage(heaplab):
     assert heaplab("diff", "traces/").returncode == 2
     one = heaplab("diff", "--backends", "bins", "traces/")
