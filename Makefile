@@ -17,13 +17,13 @@ ALLOC_SRC   := $(wildcard allocators/*.c allocators/source/*.c allocators/wasm/*
 HARNESS_SRC := $(wildcard harness/*.c)
 FUZZ_SRC    := $(wildcard fuzz/*.c)
 CLI_SRC     := $(wildcard harness/cli/*.c)
-TEST_BACKEND_SRC := $(filter-out tests/backends/plugin_%,$(wildcard tests/backends/*.c))
+TEST_BACKEND_SRC := $(filter-out tests/backends/plugin_%,$(wildcard tests/backends/*.c)) $(wildcard fuzz/mutants/*.c)
 UNIT_SRC    := $(wildcard tests/unit/test_*.c)
 LIB_SRC     := $(ALLOC_SRC) $(HARNESS_SRC) $(FUZZ_SRC)
 
 obj = $(patsubst %.c,build/$(1)/obj/%.o,$(2))
 
-.PHONY: all deps test unit run bench bench-replay clean
+.PHONY: all deps test unit run bench bench-replay test-mutants clean
 all: build/heaplab
 
 # keep object files make considers intermediate (unit-test objects)
@@ -84,6 +84,11 @@ unit: $(UNIT_BINS)
 
 run: build/heaplab
 	./build/heaplab replay --backends all traces/
+
+# The planted-bug campaign with the full budget (10^6 executions or 60 s a mutant, three
+# seeds): whether each mutant is caught, by which rule, after how many executions.
+test-mutants: build/release/heaplab-test
+	$(PYTHON) fuzz/mutants/campaign.py --runs 1000000 --time 60 --seeds 1,2,3
 
 # Benchmarks are not part of `make test`: they need a quiet release build.
 bench: bench-replay

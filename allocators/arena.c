@@ -38,6 +38,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#ifndef HL_ARENA_NAME /* test builds compile planted-bug copies under other names */
+#define HL_ARENA_NAME "arena"
+#define HL_ARENA_GETTER hl_backend_arena
+#endif
+
 #define ARENA_MIN_ALIGN 16u
 #define ARENA_DEFAULT_CHUNK (128u << 10)
 #define ARENA_MIN_CHUNK (16u << 10) /* so alignments up to 8 KiB are always served */
@@ -201,7 +206,11 @@ static hl_addr alloc_at(hl_heap *h, uint32_t lvl, hl_layout layout)
  * whole, their counts leave the stats. */
 static void close_from(hl_heap *h, uint32_t lvl)
 {
+#ifdef HL_MUTANT_SCOPE_EXIT_PARENT /* TEST-ONLY MUTANT: closing a scope also empties its parent's level */
+    for (uint32_t l = h->depth + 1; l-- > (lvl ? lvl - 1 : 0);) {
+#else
     for (uint32_t l = h->depth + 1; l-- > lvl;) {
+#endif
         while (h->levels[l].head) {
             hl_addr c = h->levels[l].head;
             chunk *ch = header(h, c);
@@ -317,7 +326,7 @@ static void arena_destroy(hl_heap *h)
 static void arena_describe(const hl_heap *h, hl_info *info)
 {
     memset(info, 0, sizeof *info);
-    info->name = "arena";
+    info->name = HL_ARENA_NAME;
     info->backend_class = HL_CLASS_REFERENCE;
     info->min_align = ARENA_MIN_ALIGN;
     info->max_align = h->chunk_size / 2;
@@ -500,10 +509,10 @@ static hl_error arena_check(hl_heap *h, char *message, size_t capacity)
     return HL_E_OK;
 }
 
-const hl_backend *hl_backend_arena(void)
+const hl_backend *HL_ARENA_GETTER(void)
 {
     static const hl_backend table = {
-        sizeof(hl_backend), HL_CONTRACT_VERSION, "arena", HL_CLASS_REFERENCE,
+        sizeof(hl_backend), HL_CONTRACT_VERSION, HL_ARENA_NAME, HL_CLASS_REFERENCE,
         "scoped bump arenas: O(1) enter, exit O(chunks), chunks reused across scopes",
         option_docs, arena_create, arena_destroy, arena_describe, arena_alloc, arena_free, arena_realloc,
         arena_usable_size, arena_mem_view, arena_mem_copy, arena_enter_scope, arena_exit_scope, arena_promote,

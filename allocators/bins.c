@@ -54,7 +54,11 @@ static int class_of(size_t size, size_t align)
 {
     if (size > BINS_SMALL_MAX || align > BINS_MIN_ALIGN) return -1;
     int c = 0;
+#ifdef HL_MUTANT_CLASS_OFF_BY_ONE /* TEST-ONLY MUTANT: a size one above a class goes to that class */
+    while ((16u << c) + 1 < size) c++;
+#else
     while ((16u << c) < size) c++;
+#endif
     return c;
 }
 
@@ -75,10 +79,13 @@ static hl_addr bump_alloc(hl_heap *h, size_t size, size_t align)
 static hl_addr raw_alloc(hl_heap *h, hl_layout layout)
 {
     int c = class_of(layout.size, layout.align);
+#ifdef HL_MUTANT_LARGE_ALIGN /* TEST-ONLY MUTANT: alignments above a page are served at a page */
+    if (layout.align > 4096) layout.align = 4096;
+#endif
     if (c < 0) return bump_alloc(h, layout.size ? layout.size : 1, layout.align > BINS_MIN_ALIGN ? layout.align : BINS_MIN_ALIGN);
     hl_addr head = h->free_lists[c];
     if (head) {
-#ifdef HL_BINS_MUTANT_DOUBLE_HANDOUT
+#ifdef HL_MUTANT_LIVE_HANDOUT
         /* TEST-ONLY MUTANT: with two or more blocks on the list, the head is handed out
          * without being unlinked, so the next alloc gets it again. */
         if (*link_of(h, head)) return head;
@@ -253,6 +260,9 @@ static hl_error bins_free(hl_heap *h, hl_addr block, hl_layout layout)
     h->stats.calls[HL_STAT_free]++;
     if (!block) return HL_E_OK;
     hl_error e = hl_tracker_free(&h->tracker, block, layout, h->detect);
+#ifdef HL_MUTANT_DOUBLE_FREE_SILENT /* TEST-ONLY MUTANT: a double free is quietly ignored */
+    if (e == HL_E_DOUBLE_FREE) return HL_E_OK;
+#endif
     if (e != HL_E_OK) return h->stats.failures[HL_STAT_free]++, e;
     raw_free(h, block, layout);
     count_live(h, layout.size, -1);
@@ -287,18 +297,28 @@ static hl_addr bins_realloc(hl_heap *h, hl_addr block, hl_layout old, size_t siz
     note_footprint(h);
     if (in_place) {
         hl_tracker_moved(&h->tracker, block, block, size);
+#ifndef HL_MUTANT_STATS_DRIFT /* TEST-ONLY MUTANT: an in-place realloc leaves live_bytes as it was */
         h->stats.live_bytes += size - old.size;
+#endif
         return block;
     }
     hl_layout fresh_layout = {size, old.align};
     hl_addr fresh = raw_alloc(h, fresh_layout);
     note_footprint(h);
+#ifdef HL_MUTANT_REALLOC_FREES_ON_FAILURE /* TEST-ONLY MUTANT: the old block is released even when the new one fails */
+    if (!fresh) raw_free(h, block, old);
+#endif
     if (!fresh) return fail(h, HL_STAT_realloc, error, HL_E_OUT_OF_MEMORY);
+#ifdef HL_MUTANT_REALLOC_FREE_FIRST /* TEST-ONLY MUTANT: the old block is freed before the copy, */
+    raw_free(h, block, old);        /* so its free-list link overwrites the prefix being moved */
+#endif
     unsigned char *to = hl_source_host(&h->source, fresh, size ? size : 1);
     const unsigned char *from = hl_source_host(&h->source, block, old.size ? old.size : 1);
     memcpy(to, from, old.size < size ? old.size : size);
     hl_tracker_moved(&h->tracker, block, fresh, size); /* cannot fail: reserved */
+#ifndef HL_MUTANT_REALLOC_FREE_FIRST
     raw_free(h, block, old);
+#endif
     h->stats.live_bytes += size - old.size;
     return fresh;
 }

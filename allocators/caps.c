@@ -32,6 +32,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#ifndef HL_CAPS_NAME /* test builds compile planted-bug copies under other names */
+#define HL_CAPS_NAME "caps"
+#define HL_CAPS_GETTER hl_backend_caps
+#endif
+
 #define CAPS_MIN_ALIGN 16u
 #define CAPS_MAX_ALIGN 65536u
 #define CAPS_LINE 64u
@@ -252,7 +257,11 @@ static hl_error caps_create(const hl_config *config, hl_heap **out)
     h->has_dma = dma_size >= CAPS_LINE;
     if (h->has_exec) e = open_map(h, &h->exec, (size_t)exec_size & ~(size_t)4095, 4096, 0, why, sizeof why);
     if (e == HL_E_OK && h->has_dma)
+#ifdef HL_MUTANT_DMA_SHARED_LINE /* TEST-ONLY MUTANT: the DMA window is carved in 16-byte units, not lines */
+        e = open_map(h, &h->dma, ((size_t)dma_size + 4095) & ~(size_t)4095, 16, (size_t)dma_size, why, sizeof why);
+#else
         e = open_map(h, &h->dma, ((size_t)dma_size + 4095) & ~(size_t)4095, CAPS_LINE, (size_t)dma_size, why, sizeof why);
+#endif
     static const hl_option plain_options[] = {{"detect", "0"}};
     hl_config plain_config = {plain_options, 1, NULL, 0, config->error_message, config->error_capacity, false};
     h->plain_backend = hl_backend_bins();
@@ -274,7 +283,7 @@ static void caps_destroy(hl_heap *h) { close_all(h); }
 static void caps_describe(const hl_heap *h, hl_info *info)
 {
     memset(info, 0, sizeof *info);
-    info->name = "caps";
+    info->name = HL_CAPS_NAME;
     info->backend_class = HL_CLASS_REFERENCE;
     info->min_align = CAPS_MIN_ALIGN;
     info->max_align = CAPS_MAX_ALIGN;
@@ -482,10 +491,10 @@ static hl_error caps_check(hl_heap *h, char *message, size_t capacity)
     return hl_tracker_check(&h->tracker, message, capacity);
 }
 
-const hl_backend *hl_backend_caps(void)
+const hl_backend *HL_CAPS_GETTER(void)
 {
     static const hl_backend table = {
-        sizeof(hl_backend), HL_CONTRACT_VERSION, "caps", HL_CLASS_REFERENCE,
+        sizeof(hl_backend), HL_CONTRACT_VERSION, HL_CAPS_NAME, HL_CLASS_REFERENCE,
         "capability regions: EXEC on pages of their own (seal/unseal), DMA on cache lines of their own",
         option_docs, caps_create, caps_destroy, caps_describe, caps_alloc, caps_free, caps_realloc,
         caps_usable_size, caps_mem_view, caps_mem_copy, caps_enter_scope, caps_exit_scope, caps_promote,

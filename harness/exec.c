@@ -229,13 +229,14 @@ static void run_promote(hl_exec *exec, const hl_op *op, hl_block *block, hl_resu
         }
         return;
     }
+    /* n past the block's size here: a recorded failed realloc shrank it; keep it all */
+    size_t n = op->size > block->layout.size ? block->layout.size : (size_t)op->size;
     result->old_addr = block->addr;
     result->old_size = block->layout.size;
     hl_blockmap_unindex(exec->blocks, block);
     hl_error error = HL_E_OK;
     hl_addr addr;
-    TIMED(result, addr = exec->backend->promote(exec->heap, handle, block->addr, block->layout,
-                                                (size_t)op->size, &error));
+    TIMED(result, addr = exec->backend->promote(exec->heap, handle, block->addr, block->layout, n, &error));
     if (!addr) {
         result->error = error ? error : HL_E_OUT_OF_MEMORY;
         settle(exec, block, result);
@@ -246,7 +247,7 @@ static void run_promote(hl_exec *exec, const hl_op *op, hl_block *block, hl_resu
     hl_blockmap_close_from(exec->blocks, level);
     if (addr != block->addr) hl_blockmap_count_free(exec->blocks);
     block->addr = addr;
-    hl_blockmap_resize(exec->blocks, block, (size_t)op->size);
+    hl_blockmap_resize(exec->blocks, block, n);
     settle(exec, block, result);
 }
 
@@ -258,6 +259,9 @@ static hl_addr misuse_address(hl_exec *exec, const hl_op *op, hl_block *block, h
                                                     : HL_E_INVALID_POINTER;
     if (!declares(exec, kind)) return skip(result, "misuse kind not declared"), 0;
     if (!block->addr) return skip(result, "block was never served by this backend"), 0;
+    if (op->kind == HL_OP_FREE_LAYOUT && block->state == HL_BLOCK_LIVE && block->layout.size == op->size &&
+        block->layout.align == op->align)
+        return skip(result, "the block has this layout here (a recorded failed realloc succeeded)"), 0;
     if (op->kind == HL_OP_FREE_LAYOUT)
         return block->state == HL_BLOCK_LIVE ? block->addr
                                              : (skip(result, "block was not served by this backend"), 0);

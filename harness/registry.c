@@ -1,6 +1,7 @@
 /* registry.c: the list of built-in backends. Adding a backend = its file + one line
  * here. Test builds (HL_TEST_BACKENDS, build/VARIANT/heaplab-test) append the test-only
- * backends of tests/backends/, which never appear in `refs` or `all`. */
+ * backends of tests/backends/ and the planted-bug mutants of fuzz/mutants/, which
+ * never appear in `refs` or `all`. */
 #include "hl_harness.h"
 
 #include <string.h>
@@ -17,14 +18,31 @@ static const backend_getter builtin[] = {
 };
 
 #ifdef HL_TEST_BACKENDS
-const hl_backend *hl_test_backend_bins_mutant(void);
+/* the planted-bug mutants of fuzz/mutants/ */
+const hl_backend *hl_mutant_live_handout(void);
+const hl_backend *hl_mutant_class_off_by_one(void);
+const hl_backend *hl_mutant_realloc_free_first(void);
+const hl_backend *hl_mutant_realloc_frees_on_failure(void);
+const hl_backend *hl_mutant_large_align(void);
+const hl_backend *hl_mutant_double_free_silent(void);
+const hl_backend *hl_mutant_stats_drift(void);
+const hl_backend *hl_mutant_scope_exit_parent(void);
+const hl_backend *hl_mutant_dma_shared_line(void);
 const hl_backend *hl_test_backend_guard_leaky(void);
 const hl_backend *hl_test_backend_guard_closed(void);
 const hl_backend *hl_test_backend_crasher(void);
 const hl_backend *hl_test_backend_hanger(void);
 const hl_backend *hl_test_backend_rotter(void);
 static const backend_getter test_only[] = {
-    hl_test_backend_bins_mutant,
+    hl_mutant_live_handout,
+    hl_mutant_class_off_by_one,
+    hl_mutant_realloc_free_first,
+    hl_mutant_realloc_frees_on_failure,
+    hl_mutant_large_align,
+    hl_mutant_double_free_silent,
+    hl_mutant_stats_drift,
+    hl_mutant_scope_exit_parent,
+    hl_mutant_dma_shared_line,
     hl_test_backend_guard_leaky,
     hl_test_backend_guard_closed,
     hl_test_backend_crasher,

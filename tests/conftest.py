@@ -39,7 +39,7 @@ def heaplab_release():
 
 @pytest.fixture(scope="session")
 def heaplab_test():
-    """The driver with the test-only backends (bins-mutant, crasher, hanger), sanitized."""
+    """The driver with the test-only backends (mutant-live-handout, crasher, hanger), sanitized."""
     return Heaplab(binary("HEAPLAB_TEST", "build/asan/heaplab-test"))
 
 

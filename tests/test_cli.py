@@ -44,7 +44,7 @@ def test_list_shows_backends_and_what_they_declare(heaplab):
 def test_test_build_lists_its_test_backends(heaplab_test):
     proc = heaplab_test("list")
     assert proc.returncode == 0
-    for name in ("bins-mutant", "crasher", "hanger", "rotter"):
+    for name in ("mutant-live-handout", "crasher", "hanger", "rotter"):
         assert f"\n{name} " in proc.stdout
     assert "[test build only]" in proc.stdout
 

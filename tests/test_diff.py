@@ -14,9 +14,9 @@ def test_every_backend_agrees_on_the_shipped_traces(heaplab):
 
 def test_a_broken_backend_is_a_finding(heaplab_test, tmp_path):
     trace = mutant_trace(tmp_path)
-    proc = heaplab_test("diff", "--backends", "bins,bins-mutant", trace)
+    proc = heaplab_test("diff", "--backends", "bins,mutant-live-handout", trace)
     assert proc.returncode == 1
-    assert f"DIVERGENCE bins-mutant: {trace}:73: operation 71 (alloc): OVERLAP: " in proc.stderr
+    assert f"DIVERGENCE mutant-live-handout: {trace}:73: operation 71 (alloc): OVERLAP: " in proc.stderr
 
 
 def test_ids_one_backend_cannot_serve_are_retired(heaplab, tmp_path):

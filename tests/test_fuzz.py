@@ -16,17 +16,17 @@ def test_the_references_and_libc_agree_for_a_budget(heaplab_release, tmp_path):
 
 def test_a_planted_bug_is_found_and_written_so_it_replays(heaplab_test, tmp_path):
     findings = tmp_path / "f"
-    proc = heaplab_test("fuzz", "--backends", "bins,bins-mutant", "--seed", "1", "--runs", "200", "-q",
+    proc = heaplab_test("fuzz", "--backends", "bins,mutant-live-handout", "--seed", "1", "--runs", "200", "-q",
                         "--findings", findings, timeout=300)
     assert proc.returncode == 1, proc.stderr
-    assert "FINDING bins-mutant: input " in proc.stderr
+    assert "FINDING mutant-live-handout: input " in proc.stderr
     records = list(findings.glob("*.json"))
     assert len(records) == 1
     record = json.loads(records[0].read_text())
-    assert record["backends"] == ["bins", "bins-mutant"] and record["seed"] == 1
+    assert record["backends"] == ["bins", "mutant-live-handout"] and record["seed"] == 1
     trace = records[0].with_suffix(".trace")
     assert records[0].with_suffix(".input").exists()
-    again = heaplab_test("replay", "--check-every", "1", "--findings", tmp_path / "r", "--backends", "bins-mutant",
+    again = heaplab_test("replay", "--check-every", "1", "--findings", tmp_path / "r", "--backends", "mutant-live-handout",
                          trace)
     assert again.returncode == 1  # the written trace shows the bug again
     assert heaplab_test("replay", "--backends", "bins", trace).returncode == 0

@@ -76,11 +76,11 @@ def test_mutant_bins_is_caught_and_its_reproducer_replays(heaplab_test, tmp_path
     clean = heaplab_test("replay", "--backends", "bins", trace)
     assert clean.returncode == 0, clean.stderr
     findings = tmp_path / "findings"
-    proc = heaplab_test("replay", "--findings", findings, "--backends", "bins-mutant", trace)
+    proc = heaplab_test("replay", "--findings", findings, "--backends", "mutant-live-handout", trace)
     assert proc.returncode == 1
-    assert "DIVERGENCE bins-mutant:" in proc.stderr
+    assert "DIVERGENCE mutant-live-handout:" in proc.stderr
     assert ": OVERLAP: " in proc.stderr
-    repro = findings / "reuse.bins-mutant.OVERLAP.trace"
+    repro = findings / "reuse.mutant-live-handout.OVERLAP.trace"
     assert f"reproducer: {repro}" in proc.stderr
     text = repro.read_text()
     assert text.startswith("heaplab-trace 1\n")
@@ -91,7 +91,7 @@ def test_mutant_bins_is_caught_and_its_reproducer_replays(heaplab_test, tmp_path
     assert "#@heaplab.restricted=yes (2 of the 50 other block ids kept" in text
     assert len(ops) == 6, ops
     assert ops[-2:] == ["alloc 200 20", "alloc 201 20"]
-    again = heaplab_test("replay", "--findings", tmp_path / "again", "--backends", "bins-mutant", repro)
+    again = heaplab_test("replay", "--findings", tmp_path / "again", "--backends", "mutant-live-handout", repro)
     assert again.returncode == 1
     assert ": OVERLAP: " in again.stderr
     assert heaplab_test("replay", "--backends", "bins", repro).returncode == 0
@@ -142,7 +142,7 @@ def test_heap_checks_run_during_the_run_paced_or_every_n(heaplab_test_release, t
 
 def test_no_shadow_runs_without_checks(heaplab_test, tmp_path):
     trace = mutant_trace(tmp_path)
-    proc = heaplab_test("replay", "--no-shadow", "--backends", "bins-mutant", trace)
+    proc = heaplab_test("replay", "--no-shadow", "--backends", "mutant-live-handout", trace)
     assert proc.returncode == 0  # nothing checks: the planted bug goes unseen
     assert "1 runs: 1 clean" in proc.stdout
 
