@@ -329,6 +329,8 @@ bool hl_blockmap_check(hl_blockmap *map, char *message, size_t capacity);
  * (outside any timed region) and the shadow model expects to find. Differs between
  * ids and along a block, so an overlap or a lost prefix shows. */
 void hl_pattern_fill(void *dst, uint64_t id, size_t from, size_t to);
+/* Only sampled offsets carry the pattern (fill writes no other byte, verify reads
+ * none): all below 64 KiB, above that the first 64 bytes of every further 64 KiB. */
 /* Compares bytes [from, to) of src (which holds offsets from..to) with the pattern.
  * Returns true if equal, else false with the first differing offset in *bad. */
 bool hl_pattern_verify(const void *src, uint64_t id, size_t from, size_t to, size_t *bad);
