@@ -23,7 +23,8 @@ LIB_SRC     := $(ALLOC_SRC) $(HARNESS_SRC) $(FUZZ_SRC)
 
 obj = $(patsubst %.c,build/$(1)/obj/%.o,$(2))
 
-.PHONY: all deps test unit run bench bench-replay test-mutants clean
+.PHONY: all deps test unit run bench bench-replay test-mutants clean \
+        fuzz-libfuzzer fuzz-libfuzzer-build fuzz-afl fuzz-afl-build corpora
 all: build/heaplab
 
 # keep object files make considers intermediate (unit-test objects)
@@ -67,6 +68,53 @@ build/asan/tests/plugin_old_contract.so: tests/backends/plugin_old_contract.c al
 	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) $(WARN) $(CPPFLAGS) -fPIC -shared -o $@ $<
 
+# The corpus replayer (fuzz/targets/replay.c): fuzz/corpora and fuzz/findings through
+# the targets without a fuzzing engine; and the AFL++ target built without afl-cc (it
+# then reads one input from stdin).
+build/asan/fuzz-replay: build/asan/obj/fuzz/targets/replay.o build/asan/libheaplab.a
+	$(CC) $(ASAN_FLAGS) -o $@ $^ $(LIBS)
+build/asan/fuzz-afl-stdin: build/asan/obj/fuzz/targets/afl.o build/asan/libheaplab.a
+	$(CC) $(ASAN_FLAGS) -o $@ $^ $(LIBS)
+
+# ---------------------------------------------------------------- fuzzing engines
+# libFuzzer (clang) and AFL++ (afl-clang-fast) builds of the targets diff, decode and
+# parse: build/libfuzzer/fuzz-TARGET, build/afl/fuzz-TARGET. Not part of `make test`.
+FUZZ_TARGETS := diff decode parse
+TARGET    ?= diff
+FUZZ_TIME ?= 30
+JOBS      ?= 1
+FUZZ_SAN  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+build/libfuzzer/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	clang $(CSTD) $(WARN) $(CPPFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+build/libfuzzer/libheaplab.a: $(call obj,libfuzzer,$(LIB_SRC))
+	@rm -f $@; ar rcs $@ $^
+build/libfuzzer/fuzz-%: fuzz/targets/libfuzzer.c fuzz/targets/common.h build/libfuzzer/libheaplab.a
+	clang $(CSTD) $(WARN) $(CPPFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer -DHL_FUZZ_TARGET_NAME='"$*"' \
+	    -o $@ $< build/libfuzzer/libheaplab.a $(LIBS)
+AFL_CC := afl-clang-fast
+build/afl/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	AFL_QUIET=1 $(AFL_CC) $(CSTD) $(WARN) -Wno-unused-command-line-argument $(CPPFLAGS) -O2 -g -MMD -MP -c $< -o $@
+build/afl/libheaplab.a: $(call obj,afl,$(LIB_SRC))
+	@rm -f $@; ar rcs $@ $^
+build/afl/fuzz-%: fuzz/targets/afl.c fuzz/targets/common.h build/afl/libheaplab.a
+	AFL_QUIET=1 $(AFL_CC) $(CSTD) $(WARN) -Wno-unused-command-line-argument $(CPPFLAGS) -O2 -g \
+	    -DHL_FUZZ_TARGET_NAME='"$*"' -o $@ $< build/afl/libheaplab.a $(LIBS)
+
+# Seed corpora from the shipped traces (committed; a test checks they are current).
+corpora: build/heaplab
+	fuzz/make-corpora.sh
+
+fuzz-libfuzzer-build: $(addprefix build/libfuzzer/fuzz-,$(FUZZ_TARGETS))
+fuzz-afl-build: $(addprefix build/afl/fuzz-,$(FUZZ_TARGETS))
+# `make fuzz-libfuzzer [TARGET=diff] [FUZZ_TIME=30] [JOBS=1]`: a campaign on TARGET's corpus.
+fuzz-libfuzzer: fuzz-libfuzzer-build build/heaplab
+	fuzz/run-libfuzzer.sh $(TARGET) $(FUZZ_TIME) $(JOBS)
+# `make fuzz-afl [TARGET=diff] [FUZZ_TIME=30] [JOBS=1]`: one main and JOBS-1 secondaries.
+fuzz-afl: fuzz-afl-build build/heaplab
+	fuzz/run-afl.sh $(TARGET) $(FUZZ_TIME) $(JOBS)
+
 UNIT_BINS := $(patsubst tests/unit/%.c,build/asan/tests/%,$(UNIT_SRC))
 build/asan/tests/%: build/asan/obj/tests/unit/%.o build/asan/libheaplab.a
 	@mkdir -p $(dir $@)
@@ -77,6 +125,7 @@ deps:
 	./scripts/deps.sh
 
 test: build/heaplab build/asan/heaplab build/asan/heaplab-test build/release/heaplab-test $(UNIT_BINS) \
+      build/asan/fuzz-replay build/asan/fuzz-afl-stdin \
       build/asan/tests/plugin_old_contract.so
 	$(PYTHON) -m pytest tests
 

@@ -47,18 +47,15 @@ typedef struct shared {
 
 static void child(const hl_spec *specs, size_t count, const hl_fuzz_options *o, shared *page, uint64_t start)
 {
+    hl_fuzz_target target = {HL_FUZZ_TARGET_DIFF, (hl_spec *)specs, count, o->max_ops, o->check_every};
     uint8_t *buf = hl_mem_alloc(o->max_len + 1);
     for (uint64_t n = start; !o->runs || n < o->runs; n++) {
         page->current = n;
         size_t len = hl_fuzz_input(o->seed, n, buf, o->max_len);
-        hl_trace trace;
-        hl_fuzz_decode(buf, len, o->max_ops, "fuzz-input", &trace);
         uint32_t kinds = 0;
-        for (size_t i = 0; i < trace.count; i++) kinds |= 1u << trace.ops[i].kind;
-        page->kinds |= kinds;
         hl_diff_summary s;
-        int rc = hl_diff(specs, count, &trace, o->check_every, &s);
-        hl_trace_free(&trace);
+        int rc = hl_fuzz_target_run(&target, buf, len, &s, &kinds);
+        page->kinds |= kinds;
         if (rc != 0) {
             page->summary = s;
             page->found = rc == 1 ? 1 : 2;

@@ -38,6 +38,8 @@
 
 #include "hl_harness.h"
 
+#include <stdio.h>
+
 /* Decodes bytes into *out (a fresh trace named `name`, no metadata), at most
  * max_ops operations. Always succeeds: every input is a valid stream (it passes
  * hl_trace_check). The same bytes always give the same stream. */
@@ -47,6 +49,40 @@ void hl_fuzz_decode(const uint8_t *bytes, size_t size, size_t max_ops, const cha
  * back up to the renumbering of ids. Returns a buffer from heaplab's private memory
  * (hl_mem_free it) with its length in *size. */
 uint8_t *hl_fuzz_encode(const hl_trace *trace, size_t *size);
+
+/* ---------------------------------------------------------------- the targets */
+
+/* What every front end runs on one input (fuzz/target.c), in process: the built-in
+ * fuzzer's child, the libFuzzer and AFL++ entry points, the corpus replayer. */
+typedef enum hl_fuzz_target_kind {
+    HL_FUZZ_TARGET_DIFF,   /* decode, then hl_diff over the backends under the shadow */
+    HL_FUZZ_TARGET_DECODE, /* decode only: the bare target exec/s is compared with */
+    HL_FUZZ_TARGET_PARSE,  /* the trace readers: a trace or a clean error, and a valid
+                              trace reads back the same from the other form */
+} hl_fuzz_target_kind;
+
+#define HL_FUZZ_DEFAULT_BACKENDS "refs,libc"
+#define HL_FUZZ_MAX_OPS 4096
+
+typedef struct hl_fuzz_target {
+    hl_fuzz_target_kind kind;
+    hl_spec *specs;          /* diff: the backends */
+    size_t count;
+    size_t max_ops;          /* decoded operations, at most */
+    uint64_t check_every;    /* each backend's heap check period (0: at the end) */
+} hl_fuzz_target;
+
+/* Sets up the target named kind ("diff", "decode", "parse") over the backend list
+ * (NULL: HL_FUZZ_DEFAULT_BACKENDS; only diff uses it). Each backend is created once
+ * here, so a spec that cannot make an instance fails now. Returns 0, or 2 with diag. */
+int hl_fuzz_target_open(hl_fuzz_target *t, const char *kind, const char *backends, hl_diag *diag);
+const char *hl_fuzz_target_name(const hl_fuzz_target *t);
+/* Runs one input. Returns 0 clean, 1 a finding (in *s: rule, operation, backend),
+ * 2 a setup failure (s->setup_error). ORs the decoded operation kinds into *kinds
+ * when kinds is not NULL. Never exits; a crash or hang is the caller's to catch. */
+int hl_fuzz_target_run(const hl_fuzz_target *t, const uint8_t *data, size_t size, hl_diff_summary *s, uint32_t *kinds);
+/* One line for a finding (or the setup error) of hl_fuzz_target_run. */
+void hl_fuzz_target_report(const hl_diff_summary *s, FILE *out);
 
 /* ---------------------------------------------------------------- the built-in fuzzer */
 

@@ -206,6 +206,10 @@ int hl_trace_collect(const char *const *paths, size_t count, char ***out_paths,
  * Decimal digits only: no sign, no spaces, no hex. */
 bool hl_parse_size(const char *text, uint64_t *out);
 
+/* The whole file at path in one buffer from heaplab's private memory (hl_mem_free
+ * it). Returns 0, or -1 with diag naming the file and the reason. */
+int hl_file_load(const char *path, char **bytes, size_t *size, hl_diag *diag);
+
 /* Reads a trace from size bytes in memory (a fuzzer's input, a test's buffer),
  * exactly as hl_trace_read reads a file's contents; name is used in messages and as
  * out->path. bytes is not modified and not kept. */

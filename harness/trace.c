@@ -195,8 +195,7 @@ bool hl_parse_size(const char *text, uint64_t *out)
 
 /* ---------------------------------------------------------------- reading */
 
-/* The whole file in one arena buffer (one read for a regular file). */
-static int load_file(const char *path, char **bytes, size_t *size, hl_diag *diag)
+int hl_file_load(const char *path, char **bytes, size_t *size, hl_diag *diag)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return fail(diag, "%s: cannot open: %s", path, strerror(errno));
@@ -270,7 +269,7 @@ int hl_trace_read(const char *path, hl_trace *out, hl_diag *diag, hl_diag *warni
     if (warning) warning->message[0] = '\0';
     char *bytes = NULL;
     size_t size = 0;
-    if (load_file(path, &bytes, &size, diag) != 0) return -1;
+    if (hl_file_load(path, &bytes, &size, diag) != 0) return -1;
     int rc = hl_trace_read_memory(path, bytes, size, out, diag, warning);
     hl_mem_free(bytes);
     return rc;

@@ -1,28 +1,62 @@
 /* cmd_convert.c: `heaplab convert`: text <-> binary, lossless for operations and
- * metadata (comments are not kept). */
+ * metadata (comments are not kept); and to and from the fuzzers' input bytes
+ * (fuzz/hl_fuzz.h), to seed a corpus from traces or read a fuzzer's artifact. */
 #include "cli.h"
+#include "hl_fuzz.h"
 
+#include <errno.h>
 #include <string.h>
 
 void hl_help_convert(FILE *out)
 {
     fprintf(out,
-            "usage: heaplab convert [--to text|binary] INPUT OUTPUT\n"
+            "usage: heaplab convert [--from fuzz-input] [--to text|binary|fuzz-input] INPUT OUTPUT\n"
             "\n"
             "Reads INPUT in either form (detected by magic) and writes OUTPUT in the form\n"
             "--to names; without --to, in the other form than INPUT's. Operations and\n"
             "metadata are kept exactly; comments are not. A cut tail is converted with a\n"
             "warning (the output gets an end marker).\n"
             "\n"
+            "fuzz-input is the fuzzers' byte format (fuzz/hl_fuzz.h): --to fuzz-input\n"
+            "encodes a consistent trace into bytes that decode back to it (ids renumbered;\n"
+            "metadata is not kept), for a seed corpus; --from fuzz-input decodes any bytes\n"
+            "(a libFuzzer or AFL++ artifact) into the trace they stand for.\n"
+            "\n"
             "exit status: 0 written, 2 bad usage or bad input.\n");
+}
+
+/* Encodes a consistent trace as fuzz input bytes into path. */
+static int write_bytes(hl_trace *trace, const char *path)
+{
+    hl_diag diag;
+    if (hl_trace_check(trace, &diag) != 0) {
+        hl_trace_free(trace);
+        return hl_cli_input_error(&diag);
+    }
+    size_t size, count = trace->count;
+    uint8_t *bytes = hl_fuzz_encode(trace, &size);
+    hl_trace_free(trace);
+    FILE *out = fopen(path, "wb");
+    bool ok = out && fwrite(bytes, 1, size, out) == size;
+    if (out && fclose(out) != 0) ok = false;
+    hl_mem_free(bytes);
+    if (!ok) return fprintf(stderr, "heaplab: %s: cannot write: %s\n", path, strerror(errno)), HL_EXIT_USAGE;
+    fprintf(stderr, "heaplab: wrote %s (%zu operations, fuzz input of %zu bytes)\n", path, count, size);
+    return HL_EXIT_CLEAN;
 }
 
 int hl_cmd_convert(int argc, char **argv)
 {
     const char *to = NULL, *files[2] = {NULL, NULL};
+    bool from_bytes = false;
     int nfiles = 0;
     for (int a = 1; a < argc; a++) {
-        if (strcmp(argv[a], "--to") == 0) {
+        if (strcmp(argv[a], "--from") == 0 || strncmp(argv[a], "--from=", 7) == 0) {
+            const char *from = argv[a][6] == '=' ? argv[a] + 7 : ++a < argc ? argv[a] : "";
+            if (strcmp(from, "fuzz-input") != 0)
+                return hl_cli_usage_error("convert", "--from '%s': expected fuzz-input (traces are detected by magic)", from);
+            from_bytes = true;
+        } else if (strcmp(argv[a], "--to") == 0) {
             if (++a >= argc) return hl_cli_usage_error("convert", "--to needs text or binary");
             to = argv[a];
         } else if (strncmp(argv[a], "--to=", 5) == 0) {
@@ -36,13 +70,25 @@ int hl_cmd_convert(int argc, char **argv)
         }
     }
     if (nfiles != 2) return hl_cli_usage_error("convert", "needs INPUT and OUTPUT");
-    if (to && strcmp(to, "text") != 0 && strcmp(to, "binary") != 0)
-        return hl_cli_usage_error("convert", "--to '%s': expected text or binary", to);
+    bool to_bytes = to && strcmp(to, "fuzz-input") == 0;
+    if (to && !to_bytes && strcmp(to, "text") != 0 && strcmp(to, "binary") != 0)
+        return hl_cli_usage_error("convert", "--to '%s': expected text, binary or fuzz-input", to);
+    if (from_bytes && to_bytes) return hl_cli_usage_error("convert", "--from and --to cannot both be fuzz-input");
     hl_diag diag, warning;
     warning.message[0] = '\0';
     hl_trace trace;
-    if (hl_trace_read(files[0], &trace, &diag, &warning) != 0) return hl_cli_input_error(&diag);
+    if (from_bytes) {
+        size_t size;
+        char *bytes;
+        if (hl_file_load(files[0], &bytes, &size, &diag) != 0) return hl_cli_input_error(&diag);
+        hl_fuzz_decode((const uint8_t *)bytes, size, HL_FUZZ_MAX_OPS, files[0], &trace);
+        hl_mem_free(bytes);
+        if (!to) to = "text";
+    } else if (hl_trace_read(files[0], &trace, &diag, &warning) != 0) {
+        return hl_cli_input_error(&diag);
+    }
     if (warning.message[0]) fprintf(stderr, "heaplab: %s\n", warning.message);
+    if (to_bytes) return write_bytes(&trace, files[1]);
     hl_trace_form form = to ? (strcmp(to, "text") == 0 ? HL_TRACE_TEXT : HL_TRACE_BINARY)
                             : (trace.form == HL_TRACE_TEXT ? HL_TRACE_BINARY : HL_TRACE_TEXT);
     int rc = hl_trace_write(&trace, form, files[1], &diag);

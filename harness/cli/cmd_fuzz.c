@@ -61,7 +61,7 @@ int hl_cmd_fuzz(int argc, char **argv)
         {"jobs", required_argument, NULL, 'j'},
         {NULL, 0, NULL, 0}};
     const char *backends = NULL;
-    hl_fuzz_options o = {.seconds = 60, .max_len = 1024, .max_ops = 4096, .hang_seconds = 10,
+    hl_fuzz_options o = {.seconds = 60, .max_len = 1024, .max_ops = HL_FUZZ_MAX_OPS, .hang_seconds = 10,
                          .findings = "heaplab-findings", .check_every = 0};
     bool seeded = false, quiet = false;
     uint64_t number, jobs = 1;
