@@ -8,8 +8,12 @@
 #include "hl_harness.h"
 
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 typedef struct lane {
     const hl_spec *spec;
@@ -148,4 +152,56 @@ int hl_diff(const hl_spec *specs, size_t count, const hl_trace *trace, uint64_t 
     }
     hl_mem_free(lanes);
     return rc ? rc : s->found ? 1 : 0;
+}
+
+/* The child leaves its summary in a shared page; the parent waits, and kills it after
+ * timeout seconds without an answer (HANG). */
+int hl_diff_isolated(const hl_spec *specs, size_t count, const hl_trace *trace, uint64_t check_every,
+                     double timeout, hl_diff_summary *out)
+{
+    typedef struct page {
+        int rc;
+        hl_diff_summary summary;
+    } page;
+    page *shared = mmap(NULL, sizeof *shared, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (shared == MAP_FAILED) return hl_diff(specs, count, trace, check_every, out);
+    shared->rc = -1;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        shared->rc = hl_diff(specs, count, trace, check_every, &shared->summary);
+        _exit(0);
+    }
+    int status = 0;
+    bool hung = false;
+    uint64_t deadline = hl_clock_now_ns() + (uint64_t)(timeout * 1e9);
+    while (pid > 0 && waitpid(pid, &status, timeout > 0 ? WNOHANG : 0) == 0) {
+        if (hl_clock_now_ns() >= deadline) {
+            hung = true;
+            kill(pid, SIGKILL);
+            waitpid(pid, &status, 0);
+            break;
+        }
+        usleep(500);
+    }
+    int rc = hung ? -1 : shared->rc;
+    if (rc >= 0) {
+        *out = shared->summary;
+    } else { /* the child died inside a backend, or hung */
+        memset(out, 0, sizeof *out);
+        out->found = true;
+        out->finding.rule = hung ? HL_RULE_HANG : HL_RULE_CRASH;
+        out->finding.index = trace->count;
+        snprintf(out->backend, sizeof out->backend, count == 1 ? "%s" : "(one of the backends)", specs[0].text);
+        if (hung)
+            snprintf(out->finding.message, sizeof out->finding.message, "no answer within %.0f s", timeout);
+        else
+            snprintf(out->finding.message, sizeof out->finding.message,
+                     "the run died%s%s; `heaplab replay --isolate` on this trace names the backend and the operation",
+                     pid > 0 && WIFSIGNALED(status) ? " of signal " : "",
+                     pid > 0 && WIFSIGNALED(status) ? strsignal(WTERMSIG(status)) : "");
+        rc = 1;
+    }
+    munmap(shared, sizeof *shared);
+    return rc;
 }

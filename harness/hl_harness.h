@@ -190,6 +190,10 @@ void hl_trace_free(hl_trace *trace);
  * allocates no live id, names only open scopes. Returns 0, or -1 with diag naming
  * the file, line and problem. */
 int hl_trace_check(const hl_trace *trace, hl_diag *diag);
+/* Drops, in place and in one pass, every operation hl_trace_check would reject where
+ * it stands (a free of an id no longer allocated, a touch past a shrunk size...), so
+ * the rest is consistent. Returns how many were dropped. For the shrinker. */
+size_t hl_trace_repair(hl_trace *trace);
 /* Lists the trace files named by paths (files, or directories searched recursively for
  * files with a trace magic, in name order). A named file is listed whatever its magic
  * (reading it then reports a wrong magic); inside directories, entries starting with
@@ -617,6 +621,34 @@ typedef struct hl_diff_summary {
  * failure of enter_scope or promote ends the comparison there. Returns 0 clean, 1 a
  * finding (first difference or contract break), 2 setup failure. In process. */
 int hl_diff(const hl_spec *specs, size_t count, const hl_trace *trace, uint64_t check_every, hl_diff_summary *summary);
+/* hl_diff in a forked child, so a backend that crashes is a CRASH finding (with
+ * operation index trace->count: where is not known) and one that runs longer than
+ * timeout seconds (0: no limit) a HANG, never the end of the caller. */
+int hl_diff_isolated(const hl_spec *specs, size_t count, const hl_trace *trace, uint64_t check_every,
+                     double timeout, hl_diff_summary *summary);
+
+/* ================================================================ shrinking */
+
+typedef struct hl_shrink_options {
+    uint64_t check_every;    /* heap check period of each run (0: at the end; the fuzzer's) */
+    double timeout;          /* a run without an answer this long is a HANG (0: no limit) */
+    bool progress;           /* a progress line on stderr about once a second */
+} hl_shrink_options;
+
+typedef struct hl_shrink_result {
+    size_t before, after;    /* operations */
+    uint64_t runs;           /* candidate traces run */
+    double seconds;
+    hl_diff_summary finding; /* what the smallest trace shows */
+} hl_shrink_result;
+
+/* Minimises trace while it shows the same rule on the same backend as it does first
+ * (harness/shrink.c: delta debugging over operations, then sizes, alignments and
+ * touched ranges). Every run is isolated (hl_diff_isolated). Returns 0 with *out the
+ * smallest trace found (consistent; free with hl_trace_free), 1 when trace shows no
+ * finding on these backends, 2 on a setup failure (r->finding.setup_error). */
+int hl_shrink(const hl_spec *specs, size_t count, const hl_trace *trace, const hl_shrink_options *options,
+              hl_trace *out, hl_shrink_result *r);
 
 /* ================================================================ results */
 

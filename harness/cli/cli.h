@@ -18,8 +18,9 @@
     X(replay, "replay traces on backends under the shadow model")                      \
     X(diff, "feed traces to several backends in lockstep and compare them")           \
     X(fuzz, "differential fuzzing with the built-in fuzzer")                          \
+    X(shrink, "minimise a finding's trace while it shows the same rule")               \
     X(validate, "check that trace files parse and are consistent, without running")    \
-    X(convert, "convert a trace between the text and binary forms")
+    X(convert, "convert a trace between the text and binary forms, or to and from fuzz inputs")
 
 #define HL_COMMAND_DECLARE(name, summary)                                               \
     int hl_cmd_##name(int argc, char **argv);                                           \

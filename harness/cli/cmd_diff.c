@@ -5,9 +5,6 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 void hl_help_diff(FILE *out)
 {
@@ -48,45 +45,6 @@ static void print_finding(const hl_trace *trace, const hl_diff_summary *s)
     fprintf(stderr, ": %s: %s\n", hl_rule_name(s->finding.rule), s->finding.message);
 }
 
-/* hl_diff in a forked child, so a backend that crashes is a finding, not the end of
- * heaplab: the child leaves its summary in a shared page. Returns as hl_diff does. */
-static int diff_isolated(const hl_spec *specs, size_t count, const hl_trace *trace, uint64_t check_every,
-                         hl_diff_summary *out)
-{
-    typedef struct page {
-        int rc;
-        hl_diff_summary summary;
-    } page;
-    page *shared = mmap(NULL, sizeof *shared, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (shared == MAP_FAILED) return hl_diff(specs, count, trace, check_every, out);
-    shared->rc = -1;
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == 0) {
-        shared->rc = hl_diff(specs, count, trace, check_every, &shared->summary);
-        _exit(0);
-    }
-    int status = 0;
-    if (pid > 0) waitpid(pid, &status, 0);
-    int rc = shared->rc;
-    if (rc >= 0) {
-        *out = shared->summary;
-    } else { /* the child died inside a backend */
-        memset(out, 0, sizeof *out);
-        out->found = true;
-        out->finding.rule = HL_RULE_CRASH;
-        out->finding.index = trace->count;
-        snprintf(out->backend, sizeof out->backend, "(one of the backends)");
-        snprintf(out->finding.message, sizeof out->finding.message,
-                 "the run died%s%s; `heaplab replay --isolate` on this trace names the backend and the operation",
-                 pid > 0 && WIFSIGNALED(status) ? " of signal " : "",
-                 pid > 0 && WIFSIGNALED(status) ? strsignal(WTERMSIG(status)) : "");
-        rc = 1;
-    }
-    munmap(shared, sizeof *shared);
-    return rc;
-}
-
 int hl_cmd_diff(int argc, char **argv)
 {
     static const struct option long_options[] = {{"backends", required_argument, NULL, 'b'},
@@ -125,7 +83,7 @@ int hl_cmd_diff(int argc, char **argv)
         hl_trace trace;
         if (hl_trace_read(paths[t], &trace, &diag, NULL) != 0) return hl_cli_input_error(&diag);
         hl_diff_summary s;
-        int run = diff_isolated(specs, spec_count, &trace, check_every, &s);
+        int run = hl_diff_isolated(specs, spec_count, &trace, check_every, 0, &s);
         if (run == 2) {
             fprintf(stderr, "heaplab: %s\n", s.setup_error);
             return HL_EXIT_USAGE;

@@ -3,6 +3,8 @@
 #include "hl_harness.h"
 #include "unit.h"
 
+#include <string.h>
+
 static hl_trace trace;
 
 static void begin(void)
@@ -133,12 +135,49 @@ TEST(binary_positions_are_byte_offsets)
     CHECK_STR(problem(), "t.trace: byte 123: free: block id 7 was never allocated");
 }
 
+/* ---- hl_trace_repair: drops, in one pass, exactly what a removal left inconsistent */
+
+static void read_text(const char *text, hl_trace *out)
+{
+    hl_diag diag;
+    CHECK(hl_trace_read_memory("t", text, strlen(text), out, &diag, NULL) == 0);
+}
+
+TEST(a_consistent_trace_is_left_alone)
+{
+    hl_trace t;
+    read_text("heaplab-trace 1\nalloc 1 64\ntouch 1 0 64 w\nscope_enter 1\nalloc 2 8\nscope_exit 1\nfree 1\nend\n", &t);
+    CHECK(hl_trace_repair(&t) == 0 && t.count == 6);
+    hl_trace_free(&t);
+}
+
+TEST(what_a_removed_alloc_and_scope_leave_behind_goes)
+{
+    hl_trace t;
+    hl_diag diag;
+    /* as a shrinker leaves it: `alloc 1 64` and `scope_enter 1` removed */
+    read_text("heaplab-trace 1\ntouch 1 0 64 w\nalloc 2 8\nfree 1\nrealloc 2 4\ntouch 2 0 8 r\n"
+              "promote 1 2 4\nscope_exit 1\nfree 2\ndouble_free 2\nafter_free 2 3\nafter_free 2 6\nend\n",
+              &t);
+    CHECK(hl_trace_check(&t, &diag) != 0);
+    /* dropped: touch 1, free 1, touch 2 past its new size 4, promote and exit of a
+     * scope never opened, after_free at 6 (past 4 bytes) */
+    CHECK(hl_trace_repair(&t) == 6);
+    CHECK(t.count == 5);
+    CHECK(t.ops[0].kind == HL_OP_ALLOC && t.ops[1].kind == HL_OP_REALLOC && t.ops[2].kind == HL_OP_FREE);
+    CHECK(t.ops[3].kind == HL_OP_DOUBLE_FREE && t.ops[4].kind == HL_OP_AFTER_FREE);
+    CHECK(hl_trace_check(&t, &diag) == 0);
+    hl_trace_free(&t);
+}
+
 int main(void)
 {
     RUN(consistent_traces_pass);
     RUN(each_inconsistency_is_named);
     RUN(recorded_failures_change_nothing);
     RUN(binary_positions_are_byte_offsets);
+    RUN(a_consistent_trace_is_left_alone);
+    RUN(what_a_removed_alloc_and_scope_leave_behind_goes);
     hl_trace_free(&trace);
     return unit_summary();
 }
