@@ -24,7 +24,7 @@ LIB_SRC     := $(ALLOC_SRC) $(HARNESS_SRC) $(FUZZ_SRC)
 obj = $(patsubst %.c,build/$(1)/obj/%.o,$(2))
 
 .PHONY: all deps test unit run bench bench-replay test-mutants clean \
-        fuzz-libfuzzer fuzz-libfuzzer-build fuzz-afl fuzz-afl-build corpora
+        fuzz-libfuzzer fuzz-libfuzzer-build fuzz-afl fuzz-afl-build corpora examples
 all: build/heaplab
 
 # keep object files make considers intermediate (unit-test objects)
@@ -115,6 +115,18 @@ fuzz-libfuzzer: fuzz-libfuzzer-build build/heaplab
 fuzz-afl: fuzz-afl-build build/heaplab
 	fuzz/run-afl.sh $(TARGET) $(FUZZ_TIME) $(JOBS)
 
+# The examples of backends from outside the tree (examples/): a malloc-style library
+# (--backends malloc:ex_@build/examples/libexmalloc.so) and a contract plugin
+# (--backends ./build/examples/libstack.so), built as their authors would.
+EXAMPLES := build/examples/libexmalloc.so build/examples/libstack.so
+build/examples/libexmalloc.so: examples/malloc_lib/exmalloc.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) -O2 -g -fPIC -shared -o $@ $<
+build/examples/libstack.so: examples/contract_plugin/stack.c allocators/include/heaplab.h
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) -Iallocators/include -O2 -g -fPIC -shared -o $@ $<
+examples: $(EXAMPLES)
+
 UNIT_BINS := $(patsubst tests/unit/%.c,build/asan/tests/%,$(UNIT_SRC))
 build/asan/tests/%: build/asan/obj/tests/unit/%.o build/asan/libheaplab.a
 	@mkdir -p $(dir $@)
@@ -125,7 +137,7 @@ deps:
 	./scripts/deps.sh
 
 test: build/heaplab build/asan/heaplab build/asan/heaplab-test build/release/heaplab-test $(UNIT_BINS) \
-      build/asan/fuzz-replay build/asan/fuzz-afl-stdin \
+      build/asan/fuzz-replay build/asan/fuzz-afl-stdin $(EXAMPLES) \
       build/asan/tests/plugin_old_contract.so
 	$(PYTHON) -m pytest tests
 

@@ -1,13 +1,23 @@
-/* libc.c: the first foreign backend, an adapter over the process's malloc, free,
- * realloc and posix_memalign (glibc here). It detects no misuse: glibc's own checks
- * abort the process, which is not a named error. Scopes, free_all and destroy go
- * through the scope tracker, which tracks every block; its memory comes from mmap,
- * never from malloc, so it stays out of glibc's figures. The footprint is glibc's
- * mallinfo2() arena + hblkhd minus their value when the instance was created.
- * One instance per process: glibc's heap is the process's. */
+/* libc.c: the foreign backends over a malloc-style interface (malloc, free, realloc
+ * and, where present, an aligned allocation and usable_size):
+ *   libc                  the process's malloc (glibc here), posix_memalign above 16;
+ *                         footprint from mallinfo2(); one instance per process
+ *   malloc:PREFIX@LIB     a shared library heaplab loads (dlopen) exporting
+ *                         PREFIXmalloc, PREFIXfree, PREFIXrealloc and, where present,
+ *                         PREFIXaligned_alloc, PREFIXcalloc, PREFIXmalloc_usable_size;
+ *                         what is absent is declared absent: no aligned_alloc, no
+ *                         alignment above min_align (UNSUPPORTED); no usable_size, the
+ *                         requested size. The footprint is the live bytes (nothing
+ *                         more is known). spec.c turns the spec into options lib= and
+ *                         prefix=; such a backend always runs isolated.
+ * Neither detects misuse: a malloc's own checks abort the process, which is not a
+ * named error. Scopes, free_all and destroy go through the scope tracker, which
+ * tracks every block; its memory comes from mmap, never from malloc, so it stays out
+ * of the allocator's figures. */
 #include "hl_source.h"
 #include "scope_tracker.h"
 
+#include <dlfcn.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,9 +34,22 @@
  * (so the peak is seen, in O(log) samples during a ramp), after scope exits and
  * free_all, and by check. */
 
+/* The allocator's entry points; NULL where the library has none. */
+typedef struct malloc_fns {
+    void *(*malloc)(size_t);
+    void (*free)(void *);
+    void *(*realloc)(void *, size_t);
+    void *(*aligned)(size_t align, size_t size);
+    void *(*calloc)(size_t, size_t); /* not used by the contract: reported by describe */
+    size_t (*usable)(void *);
+} malloc_fns;
+
 struct hl_heap {
     hl_tracker tracker;
     hl_stats stats;
+    malloc_fns f;
+    bool glibc;            /* the libc backend: mallinfo2 footprint, one instance */
+    size_t min_align;      /* what malloc guarantees */
     size_t baseline; /* mallinfo2 arena + hblkhd at create */
     unsigned countdown;
     uint64_t sampled_live; /* live bytes at the last sample */
@@ -40,8 +63,11 @@ static size_t glibc_held(void)
     return info.arena + info.hblkhd;
 }
 
+static void note_footprint(hl_heap *h);
+
 static void sample_footprint(hl_heap *h)
 {
+    if (!h->glibc) return note_footprint(h);
     h->countdown = 64 + (unsigned)(h->stats.live_blocks * 2);
     h->sampled_live = h->stats.live_bytes;
     size_t held = glibc_held();
@@ -51,6 +77,11 @@ static void sample_footprint(hl_heap *h)
 
 static void note_footprint(hl_heap *h)
 {
+    if (!h->glibc) { /* a loaded library: its live bytes are all that is known */
+        h->stats.footprint = h->stats.live_bytes;
+        if (h->stats.footprint > h->stats.peak_footprint) h->stats.peak_footprint = h->stats.footprint;
+        return;
+    }
     uint64_t margin = h->sampled_live / 16 > 65536 ? h->sampled_live / 16 : 65536;
     if (h->countdown-- == 0 || h->stats.live_bytes > h->sampled_live + margin) sample_footprint(h);
 }
@@ -67,13 +98,20 @@ static void tracker_put(void *context, void *memory, size_t bytes)
     hl_os_unmap(memory, bytes);
 }
 
-/* A raw block: malloc for the alignments it guarantees, posix_memalign above. */
-static void *raw_alloc(hl_layout layout)
+static void *glibc_aligned(size_t align, size_t size)
+{
+    void *p = NULL;
+    return posix_memalign(&p, align, size) == 0 ? p : NULL;
+}
+
+/* A raw block: malloc for the alignments it guarantees, the aligned entry above (its
+ * size rounded up to the alignment, as C11's aligned_alloc asks). */
+static void *raw_alloc(hl_heap *h, hl_layout layout)
 {
     size_t size = layout.size ? layout.size : 1; /* a unique block even for size 0 */
-    if (layout.align <= LIBC_MIN_ALIGN) return malloc(size);
-    void *p = NULL;
-    return posix_memalign(&p, layout.align, size) == 0 ? p : NULL;
+    if (layout.align <= h->min_align) return h->f.malloc(size);
+    if (size > SIZE_MAX - layout.align) return NULL;
+    return h->f.aligned(layout.align, (size + layout.align - 1) & ~(layout.align - 1));
 }
 
 static void count_live(hl_heap *h, size_t size, int sign)
@@ -85,13 +123,13 @@ static void count_live(hl_heap *h, size_t size, int sign)
 static hl_addr host_alloc(void *context, hl_layout layout, hl_caps caps)
 {
     (void)caps; /* no capabilities here */
-    void *p = raw_alloc(layout);
+    void *p = raw_alloc(context, layout);
     if (p) count_live(context, layout.size, +1);
     return (hl_addr)p;
 }
 static void host_release(void *context, hl_addr block, hl_layout layout)
 {
-    free((void *)block);
+    ((hl_heap *)context)->f.free((void *)block);
     count_live(context, layout.size, -1);
 }
 static void *host_view(void *context, hl_addr addr, size_t len)
@@ -105,31 +143,77 @@ static hl_tracker_host tracker_host(hl_heap *h)
     return host;
 }
 
-static hl_error libc_create(const hl_config *config, hl_heap **out)
+static hl_error start(hl_heap **out, const malloc_fns *f, bool glibc, size_t min_align)
 {
-    if (config->option_count) {
-        if (config->error_message)
-            snprintf(config->error_message, config->error_capacity, "libc: unknown option '%s' (libc has none)",
-                     config->options[0].key);
-        return HL_E_INVALID_ARGUMENT;
-    }
-    if (instance_live) {
-        if (config->error_message)
-            snprintf(config->error_message, config->error_capacity,
-                     "libc: one instance per process (glibc's heap is the process's); destroy the other first");
-        return HL_E_UNSUPPORTED;
-    }
     hl_heap *h = tracker_get(NULL, sizeof *h);
     if (!h) return HL_E_OUT_OF_MEMORY;
     memset(h, 0, sizeof *h);
+    h->f = *f;
+    h->glibc = glibc;
+    h->min_align = min_align;
     hl_tracker_memory memory = {h, tracker_get, tracker_put};
     hl_tracker_init(&h->tracker, memory, true, false);
     h->tracker.stats = &h->stats;
-    h->baseline = glibc_held();
+    h->baseline = glibc ? glibc_held() : 0;
     h->countdown = 0; /* the first change samples */
-    instance_live = true;
     *out = h;
     return HL_E_OK;
+}
+
+static hl_error libc_create(const hl_config *config, hl_heap **out)
+{
+    if (config->option_count)
+        return hl_config_say(config, "libc: unknown option '%s' (libc has none)%s", config->options[0].key, ""),
+               HL_E_INVALID_ARGUMENT;
+    if (instance_live)
+        return hl_config_say(config, "libc: one instance per process (glibc's heap is the process's); %s%s",
+                             "destroy the other first", ""),
+               HL_E_UNSUPPORTED;
+    malloc_fns f = {malloc, free, realloc, glibc_aligned, calloc, malloc_usable_size};
+    hl_error e = start(out, &f, true, LIBC_MIN_ALIGN);
+    instance_live = e == HL_E_OK;
+    return e;
+}
+
+/* The entry point PREFIX + name of lib, or NULL (message in config when required). */
+static void *entry(const hl_config *config, void *lib, const char *lib_path, const char *prefix, const char *name,
+                   bool required)
+{
+    char symbol[160];
+    snprintf(symbol, sizeof symbol, "%s%s", prefix, name);
+    void *p = dlsym(lib, symbol);
+    if (!p && required) hl_config_say(config, "malloc: %s does not export %s()", lib_path, symbol);
+    return p;
+}
+
+static hl_error malloc_create(const hl_config *config, hl_heap **out)
+{
+    const char *lib_path = NULL, *prefix = "";
+    uint64_t min_align = LIBC_MIN_ALIGN;
+    for (size_t i = 0; i < config->option_count; i++) {
+        const char *key = config->options[i].key, *value = config->options[i].value;
+        if (strcmp(key, "lib") == 0) lib_path = value;
+        else if (strcmp(key, "prefix") == 0) prefix = value;
+        else if (strcmp(key, "min_align") == 0 && hl_source_parse_size(value, &min_align) && hl_is_power_of_two(min_align) &&
+                 min_align <= 4096)
+            continue;
+        else
+            return hl_config_say(config, "malloc: bad option '%s=%s' (known: lib, prefix, min_align: a power of two up to 4096)",
+                                 key, value),
+                   HL_E_INVALID_ARGUMENT;
+    }
+    if (!lib_path) return hl_config_say(config, "malloc: no library (spec: malloc:PREFIX@./libfoo.so)%s", ""), HL_E_INVALID_ARGUMENT;
+    void *lib = dlopen(lib_path, RTLD_NOW | RTLD_LOCAL); /* stays loaded: its blocks may outlive an instance */
+    if (!lib) return hl_config_say(config, "malloc: cannot load %s", dlerror()), HL_E_UNSUPPORTED;
+    malloc_fns f;
+    *(void **)&f.malloc = entry(config, lib, lib_path, prefix, "malloc", true);
+    *(void **)&f.free = f.malloc ? entry(config, lib, lib_path, prefix, "free", true) : NULL;
+    *(void **)&f.realloc = f.free ? entry(config, lib, lib_path, prefix, "realloc", true) : NULL;
+    if (!f.realloc) return HL_E_UNSUPPORTED;
+    *(void **)&f.aligned = entry(config, lib, lib_path, prefix, "aligned_alloc", false);
+    *(void **)&f.calloc = entry(config, lib, lib_path, prefix, "calloc", false);
+    *(void **)&f.usable = entry(config, lib, lib_path, prefix, "malloc_usable_size", false);
+    return start(out, &f, false, (size_t)min_align);
 }
 
 static void libc_destroy(hl_heap *h)
@@ -137,20 +221,21 @@ static void libc_destroy(hl_heap *h)
     hl_tracker_host host = tracker_host(h);
     hl_tracker_each_live(&h->tracker, host.release, h); /* LeakSanitizer must see them freed */
     hl_tracker_release_memory(&h->tracker);
+    if (h->glibc) instance_live = false;
     tracker_put(NULL, h, sizeof *h);
-    instance_live = false;
 }
 
 static void libc_describe(const hl_heap *h, hl_info *info)
 {
-    (void)h;
     memset(info, 0, sizeof *info);
-    info->name = "libc";
+    info->name = h->glibc ? "libc" : "malloc";
     info->backend_class = HL_CLASS_FOREIGN;
-    info->min_align = LIBC_MIN_ALIGN;
-    info->max_align = LIBC_MAX_ALIGN;
-    info->features = HL_FEATURE_INPLACE_REALLOC | HL_FEATURE_THREAD_SAFE;
-    info->source = "malloc";
+    info->min_align = h->min_align;
+    info->max_align = h->f.aligned ? LIBC_MAX_ALIGN : h->min_align;
+    /* a loaded library's thread safety and in-place realloc are not known: not declared */
+    info->features = h->glibc ? HL_FEATURE_INPLACE_REALLOC | HL_FEATURE_THREAD_SAFE : 0;
+    info->source = h->glibc ? "malloc" : h->f.usable ? (h->f.calloc ? "library (usable_size, calloc)" : "library (usable_size)")
+                                                    : h->f.calloc ? "library (calloc)" : "library";
     info->page_size = (size_t)sysconf(_SC_PAGESIZE);
 }
 
@@ -165,10 +250,11 @@ static hl_addr libc_alloc(hl_heap *h, hl_layout layout, hl_caps caps, hl_error *
 {
     h->stats.calls[HL_STAT_alloc]++;
     if (!hl_is_power_of_two(layout.align)) return fail(h, HL_STAT_alloc, error, HL_E_INVALID_ARGUMENT);
-    if (caps || layout.align > LIBC_MAX_ALIGN) return fail(h, HL_STAT_alloc, error, HL_E_UNSUPPORTED);
+    if (caps || layout.align > LIBC_MAX_ALIGN || (layout.align > h->min_align && !h->f.aligned))
+        return fail(h, HL_STAT_alloc, error, HL_E_UNSUPPORTED);
     if (layout.size > PTRDIFF_MAX || hl_tracker_reserve(&h->tracker) != HL_E_OK)
         return fail(h, HL_STAT_alloc, error, HL_E_OUT_OF_MEMORY);
-    void *p = raw_alloc(layout);
+    void *p = raw_alloc(h, layout);
     if (!p) return fail(h, HL_STAT_alloc, error, HL_E_OUT_OF_MEMORY);
     hl_tracker_add(&h->tracker, (hl_addr)p, layout, caps);
     count_live(h, layout.size, +1);
@@ -181,7 +267,7 @@ static hl_error libc_free(hl_heap *h, hl_addr block, hl_layout layout)
     h->stats.calls[HL_STAT_free]++;
     if (!block) return HL_E_OK;
     hl_tracker_remove(&h->tracker, block);
-    free((void *)block);
+    h->f.free((void *)block);
     count_live(h, layout.size, -1);
     note_footprint(h);
     return HL_E_OK;
@@ -194,13 +280,13 @@ static hl_addr libc_realloc(hl_heap *h, hl_addr block, hl_layout old, size_t siz
     if (size > PTRDIFF_MAX || hl_tracker_reserve(&h->tracker) != HL_E_OK)
         return fail(h, HL_STAT_realloc, error, HL_E_OUT_OF_MEMORY);
     void *p;
-    if (old.align <= LIBC_MIN_ALIGN) {
-        p = realloc((void *)block, size ? size : 1); /* never 0: that would be a free */
+    if (old.align <= h->min_align) {
+        p = h->f.realloc((void *)block, size ? size : 1); /* never 0: that would be a free */
     } else { /* realloc does not keep a stricter alignment: move by hand */
-        p = raw_alloc((hl_layout){size, old.align});
+        p = raw_alloc(h, (hl_layout){size, old.align});
         if (p) {
             memcpy(p, (void *)block, old.size < size ? old.size : size);
-            free((void *)block);
+            h->f.free((void *)block);
         }
     }
     if (!p) return fail(h, HL_STAT_realloc, error, HL_E_OUT_OF_MEMORY);
@@ -212,8 +298,7 @@ static hl_addr libc_realloc(hl_heap *h, hl_addr block, hl_layout old, size_t siz
 
 static size_t libc_usable_size(hl_heap *h, hl_addr block, hl_layout layout)
 {
-    (void)h, (void)layout;
-    return malloc_usable_size((void *)block);
+    return h->f.usable ? h->f.usable((void *)block) : layout.size;
 }
 
 static void *libc_mem_view(hl_heap *h, hl_addr addr, size_t len)
@@ -276,6 +361,23 @@ const hl_backend *hl_backend_libc(void)
         sizeof(hl_backend), HL_CONTRACT_VERSION, "libc", HL_CLASS_FOREIGN,
         "the process's malloc/free/realloc/posix_memalign (glibc), footprint from mallinfo2",
         NULL, libc_create, libc_destroy, libc_describe, libc_alloc, libc_free, libc_realloc,
+        libc_usable_size, libc_mem_view, libc_mem_copy, libc_enter_scope, libc_exit_scope, libc_promote,
+        libc_free_all, NULL, NULL, NULL, NULL, libc_stats, libc_check};
+    return &table;
+}
+
+static const hl_option_doc malloc_options[] = {
+    {"lib", "", "the shared library (the spec malloc:PREFIX@LIB sets it)"},
+    {"prefix", "", "the prefix of its entry points (malloc:PREFIX@LIB sets it)"},
+    {"min_align", "16", "the alignment its malloc guarantees; above it only with PREFIXaligned_alloc"},
+    {NULL, NULL, NULL}};
+
+const hl_backend *hl_backend_malloc_lib(void)
+{
+    static const hl_backend table = {
+        sizeof(hl_backend), HL_CONTRACT_VERSION, "malloc", HL_CLASS_FOREIGN,
+        "a malloc-style shared library: malloc:PREFIX@./libfoo.so",
+        malloc_options, malloc_create, libc_destroy, libc_describe, libc_alloc, libc_free, libc_realloc,
         libc_usable_size, libc_mem_view, libc_mem_copy, libc_enter_scope, libc_exit_scope, libc_promote,
         libc_free_all, NULL, NULL, NULL, NULL, libc_stats, libc_check};
     return &table;

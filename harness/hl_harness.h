@@ -515,6 +515,8 @@ typedef struct hl_spec {
     hl_option *options;
     size_t option_count;
     size_t static_size;      /* > 0: create gets a caller buffer of this size */
+    bool external;           /* loaded from outside the tree (./libfoo.so, malloc:PREFIX@LIB):
+                                always run isolated */
 } hl_spec;
 
 /* The built-in backends, in listing order (test builds add their test backends). */

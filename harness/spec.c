@@ -1,5 +1,6 @@
 /* spec.c: backend specs (`bins:source=static:size=1M,libc`, `refs`, `all`,
- * `./libfoo.so`) into backend tables, options and instances. The one place that
+ * `./libfoo.so`, `malloc:PREFIX@./libfoo.so`) into backend tables, options and
+ * instances. The one place that
  * turns a name into a backend, so every subcommand accepts the same grammar. */
 #include "hl_harness.h"
 
@@ -43,14 +44,47 @@ static const hl_backend *load_plugin(const char *path, hl_diag *diag)
     return backend;
 }
 
+static void add_option(hl_spec *spec, size_t *capacity, const char *key, const char *value)
+{
+    if (spec->option_count == *capacity) {
+        *capacity = *capacity ? *capacity * 2 : 4;
+        spec->options = hl_mem_realloc(spec->options, *capacity * sizeof *spec->options);
+    }
+    spec->options[spec->option_count].key = hl_mem_strdup(key);
+    spec->options[spec->option_count].value = hl_mem_strdup(value);
+    spec->option_count++;
+}
+
+/* malloc:PREFIX@LIB: the malloc-style adapter with options prefix= and lib=. The
+ * library is loaded here once, so a missing file is bad usage before anything runs. */
+static int parse_malloc(const char *text, hl_spec *spec, hl_diag *diag)
+{
+    const char *at = strchr(text, '@');
+    if (!at || !at[1])
+        return fail(diag, "backend '%s': expected malloc:PREFIX@./libfoo.so (PREFIX may be empty)%s", text, "");
+    char prefix[128];
+    snprintf(prefix, sizeof prefix, "%.*s", (int)(at - (text + 7)), text + 7);
+    size_t capacity = 0;
+    add_option(spec, &capacity, "prefix", prefix);
+    add_option(spec, &capacity, "lib", at + 1);
+    spec->backend = hl_backend_malloc_lib();
+    spec->external = true;
+    hl_heap *heap = hl_spec_create(spec, diag);
+    if (!heap) return -1;
+    hl_spec_destroy(spec, heap);
+    return 0;
+}
+
 static int parse_one(const char *text, hl_spec *spec, hl_diag *diag)
 {
     memset(spec, 0, sizeof *spec);
     spec->text = hl_mem_strdup(text);
     if (text[0] == '.' || text[0] == '/') {
         spec->backend = load_plugin(text, diag);
+        spec->external = true;
         return spec->backend ? 0 : -1;
     }
+    if (strncmp(text, "malloc:", 7) == 0) return parse_malloc(text, spec, diag);
     char *copy = hl_mem_strdup(text);
     char *name = copy, *rest = strchr(copy, ':');
     if (rest) *rest++ = '\0';
@@ -74,13 +108,7 @@ static int parse_one(const char *text, hl_spec *spec, hl_diag *diag)
         if (!eq || eq == rest)
             return fail(diag, "backend '%s': option '%s' is not key=value", text, rest);
         *eq = '\0';
-        if (spec->option_count == capacity) {
-            capacity = capacity ? capacity * 2 : 4;
-            spec->options = hl_mem_realloc(spec->options, capacity * sizeof *spec->options);
-        }
-        spec->options[spec->option_count].key = hl_mem_strdup(rest);
-        spec->options[spec->option_count].value = hl_mem_strdup(eq + 1);
-        spec->option_count++;
+        add_option(spec, &capacity, rest, eq + 1);
         rest = next;
     }
     hl_mem_free(copy);

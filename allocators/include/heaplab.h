@@ -351,6 +351,8 @@ const hl_backend *hl_backend_guard(void);
 const hl_backend *hl_backend_caps(void);
 const hl_backend *hl_backend_wasm(void);
 const hl_backend *hl_backend_libc(void);
+/* malloc:PREFIX@LIB: a malloc-style shared library (options lib=, prefix=, min_align=). */
+const hl_backend *hl_backend_malloc_lib(void);
 
 /* ---------------------------------------------------------------- small helpers */
 

@@ -170,6 +170,7 @@ int hl_cmd_replay(int argc, char **argv)
         for (size_t b = 0; b < spec_count; b++) {
             hl_run_summary summary;
             hl_run_options run_options = options;
+            run_options.isolate |= specs[b].external; /* a library from outside: its crash is a finding */
             if (progress) {
                 run_options.on_progress = show_progress;
                 run_options.progress_context = &summary;
