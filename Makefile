@@ -24,7 +24,7 @@ LIB_SRC     := $(ALLOC_SRC) $(HARNESS_SRC) $(FUZZ_SRC)
 obj = $(patsubst %.c,build/$(1)/obj/%.o,$(2))
 
 .PHONY: all deps test unit run bench bench-replay test-mutants clean \
-        fuzz-libfuzzer fuzz-libfuzzer-build fuzz-afl fuzz-afl-build corpora examples
+        fuzz-libfuzzer fuzz-libfuzzer-build fuzz-afl fuzz-afl-build corpora examples test-mutants-libfuzzer
 all: build/heaplab
 
 # keep object files make considers intermediate (unit-test objects)
@@ -105,6 +105,19 @@ build/afl/fuzz-%: fuzz/targets/afl.c fuzz/targets/common.h build/afl/libheaplab.
 # Seed corpora from the shipped traces (committed; a test checks they are current).
 corpora: build/heaplab
 	fuzz/make-corpora.sh
+
+# The diff target with the test-only backends (the mutants), for the libFuzzer campaign.
+build/libfuzzer/tobj/%.o: %.c
+	@mkdir -p $(dir $@)
+	clang $(CSTD) $(WARN) $(CPPFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -DHL_TEST_BACKENDS -MMD -MP -c $< -o $@
+LF_TEST_OBJ := $(patsubst %.c,build/libfuzzer/tobj/%.o,$(TEST_BACKEND_SRC) harness/registry.c)
+build/libfuzzer/fuzz-diff-mutants: fuzz/targets/libfuzzer.c fuzz/targets/common.h $(LF_TEST_OBJ) \
+                                   build/libfuzzer/libheaplab.a
+	clang $(CSTD) $(WARN) $(CPPFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer -DHL_FUZZ_TARGET_NAME='"diff"' -o $@ \
+	    $< $(LF_TEST_OBJ) build/libfuzzer/libheaplab.a $(LIBS)
+# The planted-bug campaign through libFuzzer (same mutants, same expectations).
+test-mutants-libfuzzer: build/libfuzzer/fuzz-diff-mutants
+	$(PYTHON) fuzz/mutants/campaign.py --engine libfuzzer --runs 1000000 --time 60 --seeds 1,2,3
 
 fuzz-libfuzzer-build: $(addprefix build/libfuzzer/fuzz-,$(FUZZ_TARGETS))
 fuzz-afl-build: $(addprefix build/afl/fuzz-,$(FUZZ_TARGETS))

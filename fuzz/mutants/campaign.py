@@ -7,13 +7,17 @@ Each mutant file says what it is called (its HL_*_NAME) and which rule ids count
 catching it (its `expect:` line); this script and tests/test_mutants.py read both
 from there, so a new mutant is one new file.
 
-    fuzz/mutants/campaign.py [--runs N] [--time SECONDS] [--seeds 1,2,3] [--jobs J] [MUTANT...]
+    fuzz/mutants/campaign.py [--engine builtin|libfuzzer] [--runs N] [--time SECONDS]
+                             [--seeds 1,2,3] [--jobs J] [MUTANT...]
 
-`make test-mutants` runs it with the full budget (10^6 executions or 60 s a mutant).
+`make test-mutants` runs it with the full budget (10^6 executions or 60 s a mutant);
+`make test-mutants-libfuzzer` the same through libFuzzer (build/libfuzzer/fuzz-diff-mutants,
+seeded with fuzz/corpora/diff and fuzz/dict/diff.dict).
 Exit status: 0 every mutant caught with an expected rule in every seed, 1 otherwise,
 2 bad usage."""
 import argparse
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -25,6 +29,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
 FINDING = re.compile(r"^FINDING (\S+): input (\d+) \(seed \d+\), operation (\d+): ([A-Z_]+): (.*)$", re.M)
+LIBFUZZER_FINDING = re.compile(r"^FINDING (\S+): operation (\d+): ([A-Z_]+): (.*)$", re.M)
 
 
 def mutants():
@@ -61,12 +66,37 @@ def run_one(heaplab, name, seed, runs, seconds, findings):
     return result
 
 
+def run_libfuzzer(binary, name, seed, runs, seconds, work):
+    """One mutant through the libFuzzer build of the diff target. Returns a dict as
+    run_one does (no trace: the artifact is input bytes, in work)."""
+    corpus = Path(work) / "corpus"
+    shutil.copytree(ROOT / "fuzz/corpora/diff", corpus)
+    env = dict(__import__("os").environ, HEAPLAB_FUZZ_BACKENDS=name)
+    started = time.monotonic()
+    proc = subprocess.run([str(binary), f"-seed={seed}", f"-runs={runs}", f"-max_total_time={int(seconds)}",
+                           "-rss_limit_mb=0", "-malloc_limit_mb=2097152", "-print_final_stats=1",
+                           f"-artifact_prefix={work}/", f"-dict={ROOT / 'fuzz/dict/diff.dict'}", str(corpus)],
+                          capture_output=True, text=True, timeout=seconds + 120, env=env)
+    elapsed = time.monotonic() - started
+    match = LIBFUZZER_FINDING.search(proc.stderr)
+    execs = re.search(r"^stat::number_of_executed_units: *(\d+)", proc.stderr, re.M)
+    result = {"name": name, "seed": seed, "status": proc.returncode, "seconds": elapsed, "caught": False,
+              "rule": None, "message": proc.stderr.strip()[-400:], "execs": int(execs.group(1)) if execs else None,
+              "trace": None}
+    if match and match.group(1) == name:
+        result.update(caught=True, rule=match.group(3), message=match.group(4))
+    return result
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("mutant", nargs="*", help="mutant names (default: all)")
-    parser.add_argument("--heaplab", default=str(ROOT / "build/release/heaplab-test"),
-                        help="the driver with the test-only backends (default: %(default)s)")
+    parser.add_argument("--engine", choices=("builtin", "libfuzzer"), default="builtin",
+                        help="heaplab fuzz (default) or the libFuzzer build of the diff target")
+    parser.add_argument("--heaplab", default=None,
+                        help="the binary: the driver with the test-only backends (default build/release/heaplab-test)"
+                             " or, with --engine libfuzzer, build/libfuzzer/fuzz-diff-mutants")
     parser.add_argument("--runs", type=int, default=1_000_000, help="executions a mutant, at most (default 10^6)")
     parser.add_argument("--time", type=float, default=60, help="seconds a mutant, at most (default 60)")
     parser.add_argument("--seeds", default="1,2,3", help="comma-separated campaign seeds (default 1,2,3)")
@@ -76,8 +106,11 @@ def main(argv=None):
         seeds = [int(s) for s in args.seeds.split(",")]
     except ValueError:
         parser.error(f"--seeds '{args.seeds}' is not a comma-separated list of numbers")
+    default = "build/release/heaplab-test" if args.engine == "builtin" else "build/libfuzzer/fuzz-diff-mutants"
+    args.heaplab = args.heaplab or str(ROOT / default)
     if not Path(args.heaplab).exists():
-        parser.error(f"{args.heaplab} is missing: run `make build/release/heaplab-test`")
+        parser.error(f"{args.heaplab} is missing: run `make {default}`")
+    runner = run_one if args.engine == "builtin" else run_libfuzzer
     table = mutants()
     if args.mutant:
         unknown = set(args.mutant) - {name for name, _, _ in table}
@@ -85,10 +118,11 @@ def main(argv=None):
             parser.error(f"no such mutant: {', '.join(sorted(unknown))} (known: {', '.join(n for n, _, _ in table)})")
         table = [row for row in table if row[0] in args.mutant]
     with tempfile.TemporaryDirectory() as scratch, ThreadPoolExecutor(max(1, args.jobs)) as pool:
-        jobs = {(name, seed): pool.submit(run_one, args.heaplab, name, seed, args.runs, args.time,
+        jobs = {(name, seed): pool.submit(runner, args.heaplab, name, seed, args.runs, args.time,
                                           Path(scratch) / f"{name}-{seed}")
                 for name, _, _ in table for seed in seeds}
         failed = 0
+        print(f"engine: {args.engine}")
         print(f"{'mutant':32} {'expected':40} {'caught (seeds ' + args.seeds + ')':40} execs (median)  seconds (median)")
         for name, _, expect in table:
             results = [jobs[(name, seed)].result() for seed in seeds]
