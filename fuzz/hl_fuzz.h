@@ -86,8 +86,9 @@ void hl_fuzz_target_report(const hl_diff_summary *s, FILE *out);
 
 /* ---------------------------------------------------------------- the built-in fuzzer */
 
-/* Input n of a campaign with this seed: its length (up to max_len) and bytes come from
- * a splitmix64 stream of (seed, n), so any input can be made again from its number. */
+/* Fresh random bytes for input n of a campaign with this seed: their length (up to
+ * max_len) and values come from a splitmix64 stream of (seed, n). The engine makes
+ * half its inputs so, the other half by mutating its corpus. */
 size_t hl_fuzz_input(uint64_t seed, uint64_t n, uint8_t *buf, size_t max_len);
 
 typedef struct hl_fuzz_options {
@@ -100,6 +101,8 @@ typedef struct hl_fuzz_options {
     const char *findings;    /* directory for finding files */
     bool progress;           /* a progress line on stderr about once a second */
     uint64_t check_every;    /* each backend's heap check period (0: at the end of an input) */
+    hl_fuzz_target_kind target; /* HL_FUZZ_TARGET_DIFF (0), or DECODE to measure the engine alone */
+    const char *corpus;      /* a directory whose files seed the corpus (NULL: none) */
 } hl_fuzz_options;
 
 typedef struct hl_fuzz_result {
@@ -107,10 +110,14 @@ typedef struct hl_fuzz_result {
     double seconds;
     uint32_t kinds;          /* bit k: operation kind k was decoded at least once */
     uint64_t findings;       /* distinct findings */
+    unsigned outcomes;       /* (operation kind, outcome) pairs seen: the feedback */
+    unsigned corpus;         /* corpus entries at the end (seeds and kept inputs) */
 } hl_fuzz_result;
 
 /* Fuzzes the specs differentially (hl_diff on each decoded input) in a forked child,
- * so a crash or hang of a backend is a finding, not the end of heaplab. Each distinct
+ * so a crash or hang of a backend is a finding, not the end of heaplab. Inputs are
+ * fresh or mutated from a corpus that keeps every input showing a new (operation
+ * kind, outcome) pair (fuzz/engine.c). Each distinct
  * finding (rule and backend) is written to options->findings as NAME.trace (the
  * decoded stream), NAME.input (the bytes) and NAME.json (specs, rule, operation,
  * seed, input number) and printed on stderr. Returns 0 clean, 1 findings, 2 setup

@@ -11,7 +11,7 @@ case $target in diff|decode) seeds=diff ;; parse) seeds=parse ;; *) echo "run-af
 bin=build/afl/fuzz-$target
 [ -x "$bin" ] || { echo "run-afl: $bin is missing: make fuzz-afl-build" >&2; exit 2; }
 command -v afl-fuzz > /dev/null || { echo "run-afl: afl-fuzz is not installed (make deps)" >&2; exit 2; }
-out=build/afl/work/$target
+out=${HEAPLAB_AFL_OUT:-build/afl/work/$target}
 mkdir -p "$out"
 # what these machines need (../shared/FACTS.md): no CPU governor, core_pattern 'core', no UI
 export AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_UI=1 AFL_AUTORESUME=1 AFL_NO_AFFINITY=1

@@ -127,6 +127,8 @@ int hl_diff(const hl_spec *specs, size_t count, const hl_trace *trace, uint64_t 
             if (hl_exec_step(lanes[k].exec, op, i) == 1) shadow_finding(s, &lanes[k]);
         }
         s->ops = i + 1;
+        for (size_t k = 0; k < count; k++)
+            if (!lanes[k].last.skipped && lanes[k].last.error < 64) s->outcomes[op->kind] |= 1ull << lanes[k].last.error;
         if (!s->found) compare(s, lanes, count, op, i);
         bool ended_everywhere = true, ended_somewhere = false;
         for (size_t k = 0; k < count; k++) {

@@ -613,6 +613,9 @@ typedef struct hl_diff_summary {
     char other[200];           /* OUTCOME_DIFFERS: the second backend */
     bool setup_failed;
     char setup_error[600];
+    uint64_t outcomes[HL_OP_COUNT]; /* bit e of outcomes[k]: some backend answered an operation
+                                       of kind k with error e (sent, not skipped): the
+                                       behaviour the fuzzer's feedback counts */
 } hl_diff_summary;
 
 /* Steps an executor per spec over trace in lockstep, each under its own shadow model,

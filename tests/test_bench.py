@@ -26,3 +26,15 @@ def test_replay_bench_reports_throughput_and_ratio(heaplab_release, tmp_path):
     assert "shadow-checked throughput, median of 1: libc " in proc.stdout
     assert "the shadow's cost per operation: libc " in proc.stdout
     assert "throughput ratio to libc without the shadow (same process, same trace): bins " in proc.stdout
+
+
+def test_fuzz_rates_compare_the_diff_target_with_the_bare_decoder():
+    proc = subprocess.run([sys.executable, str(ROOT / "bench" / "fuzz_rates.py"), "--seconds", "1", "--rounds", "1",
+                           "--engines", "builtin"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    row = [l for l in proc.stdout.splitlines() if l.startswith("builtin ")][0].split()
+    diff, decode, ratio = float(row[1]), float(row[2]), float(row[3])
+    assert 0 < diff < decode and abs(ratio - diff / decode) < 0.01 * ratio + 1e-6
+    bad = subprocess.run([sys.executable, str(ROOT / "bench" / "fuzz_rates.py"), "--engines", "nosuch"],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and "unknown engine nosuch" in bad.stderr

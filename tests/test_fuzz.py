@@ -56,3 +56,33 @@ def test_bad_usage(heaplab):
     assert heaplab("fuzz", "--backends", "bins", "--time", "soon").returncode == 2
     assert heaplab("fuzz", "--backends", "nosuch").returncode == 2
     assert heaplab("fuzz", "--help").returncode == 0
+
+
+def test_the_decode_target_runs_the_engine_without_backends(heaplab_release, tmp_path):
+    proc = heaplab_release("fuzz", "--backends", "bins", "--target", "decode", "--seed", "4", "--runs", "2000",
+                           "-q", "--findings", tmp_path)
+    assert proc.returncode == 0 and " 2000 execs in " in proc.stdout
+    assert heaplab_release("fuzz", "--backends", "bins", "--target", "parse").returncode == 2
+
+
+def test_the_corpus_seeds_mutations_and_grows_with_new_outcomes(heaplab_release, tmp_path):
+    proc = heaplab_release("fuzz", "--backends", "bins,libc", "--seed", "9", "--runs", "300", "-q",
+                           "--corpus", "fuzz/corpora/diff", "--findings", tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    outcomes, corpus = proc.stdout.split("; ")[1].split(", ")
+    assert int(outcomes.split()[0]) >= 10  # (kind, outcome) pairs seen
+    assert int(corpus.split()[1]) > 8  # the eight seeds, and inputs that showed something new
+    missing = heaplab_release("fuzz", "--backends", "bins", "--corpus", tmp_path / "nothing", "--runs", "5")
+    assert missing.returncode == 2 and "--corpus" in missing.stderr
+
+
+def test_a_finding_from_a_mutated_input_is_written_as_the_bytes_that_ran(heaplab_test_release, tmp_path):
+    findings = tmp_path / "f"
+    proc = heaplab_test_release("fuzz", "--backends", "mutant-live-handout", "--seed", "3", "--runs", "2000", "-q",
+                                "--corpus", "fuzz/corpora/diff", "--findings", findings)
+    assert proc.returncode == 1
+    data = next(findings.glob("*.input"))
+    decoded = tmp_path / "again.trace"
+    assert heaplab_test_release("convert", "--from", "fuzz-input", data, decoded).returncode == 0
+    strip = lambda p: [l for l in p.read_text().splitlines() if not l.startswith("#")]
+    assert strip(decoded) == strip(data.with_suffix(".trace"))

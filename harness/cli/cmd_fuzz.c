@@ -31,9 +31,14 @@ void hl_help_fuzz(FILE *out)
             "  --jobs J            J campaigns side by side, seeds N..N+J-1 (default 1); each\n"
             "                      prints its own summary; findings share --findings\n"
             "  --max-len N         bytes of an input, at most (default 1024)\n"
+            "  --corpus DIR        seed the corpus with DIR's files (fuzz/corpora/diff: the\n"
+            "                      shipped traces, encoded); inputs that show a new (kind,\n"
+            "                      outcome) pair join it, half the inputs are its mutations\n"
             "  --keep-going        record each distinct finding and go on\n"
             "  --hang SECONDS      an input making no progress this long is a HANG (10)\n"
             "  --findings DIR      where findings go (heaplab-findings)\n"
+            "  --target decode     only decode each input (no backend runs): what the engine\n"
+            "                      itself costs, the bare rate the diff target is compared with\n"
             "  -q, --quiet         no progress line\n"
             "\n"
             "exit status: 0 no finding, 1 findings, 2 bad usage.\n");
@@ -58,7 +63,8 @@ int hl_cmd_fuzz(int argc, char **argv)
         {"seed", required_argument, NULL, 's'},     {"max-len", required_argument, NULL, 'l'},
         {"keep-going", no_argument, NULL, 'k'},     {"hang", required_argument, NULL, 'h'},
         {"findings", required_argument, NULL, 'f'}, {"quiet", no_argument, NULL, 'q'},
-        {"jobs", required_argument, NULL, 'j'},
+        {"jobs", required_argument, NULL, 'j'},     {"target", required_argument, NULL, 'T'},
+        {"corpus", required_argument, NULL, 'C'},
         {NULL, 0, NULL, 0}};
     const char *backends = NULL;
     hl_fuzz_options o = {.seconds = 60, .max_len = 1024, .max_ops = HL_FUZZ_MAX_OPS, .hang_seconds = 10,
@@ -95,6 +101,12 @@ int hl_cmd_fuzz(int argc, char **argv)
             if (!hl_parse_size(optarg, &jobs) || jobs == 0 || jobs > 64)
                 return hl_cli_usage_error("fuzz", "--jobs '%s' is not a count from 1 to 64", optarg);
             break;
+        case 'T':
+            if (strcmp(optarg, "diff") != 0 && strcmp(optarg, "decode") != 0)
+                return hl_cli_usage_error("fuzz", "--target '%s': expected diff or decode", optarg);
+            o.target = optarg[1] == 'i' ? HL_FUZZ_TARGET_DIFF : HL_FUZZ_TARGET_DECODE;
+            break;
+        case 'C': o.corpus = optarg; break;
         case 'k': o.keep_going = true; break;
         case 'f': o.findings = optarg; break;
         case 'q': quiet = true; break;
@@ -130,9 +142,9 @@ int hl_cmd_fuzz(int argc, char **argv)
     int rc = hl_fuzz_run(specs, count, &o, &r);
     if (rc != 2)
         printf("fuzz: seed %" PRIu64 ": %" PRIu64 " execs in %.1f s (%.0f execs/s), %d/%d operation kinds, %" PRIu64
-               " finding%s\n",
+               " finding%s; %u outcomes, corpus %u\n",
                o.seed, r.execs, r.seconds, r.seconds > 0 ? (double)r.execs / r.seconds : 0, __builtin_popcount(r.kinds),
-               HL_OP_COUNT, r.findings, r.findings == 1 ? "" : "s");
+               HL_OP_COUNT, r.findings, r.findings == 1 ? "" : "s", r.outcomes, r.corpus);
     fflush(NULL);
     int status = rc == 2 ? HL_EXIT_USAGE : rc == 1 ? HL_EXIT_FINDING : HL_EXIT_CLEAN;
     if (job) _exit(status);
