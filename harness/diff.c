@@ -21,6 +21,7 @@ typedef struct lane {
     hl_exec *exec;
     hl_shadow *shadow;
     hl_result last; /* the latest operation's result, recorded before the shadow runs */
+    const char *group; /* offset_exact_group when the backend declares OFFSET_EXACT, else NULL */
 } lane;
 
 static int record(void *context, hl_exec *exec, const hl_result *result)
@@ -55,6 +56,34 @@ static void shadow_finding(hl_diff_summary *s, const lane *l)
     snprintf(s->backend, sizeof s->backend, "%s", l->spec->text);
 }
 
+/* Backends that declare one offset_exact_group hand out the same offsets (linear
+ * memory: the addresses are offsets) for a block every one of them served. */
+static int compare_offsets(hl_diff_summary *s, const lane *lanes, size_t count, const hl_op *op, uint64_t index)
+{
+    const lane *first = NULL;
+    bool compared = false;
+    for (size_t k = 0; k < count; k++) {
+        if (!lanes[k].group || lanes[k].last.skipped) continue;
+        for (size_t j = 0; j < k; j++) {
+            if (!lanes[j].group || lanes[j].last.skipped || strcmp(lanes[j].group, lanes[k].group) != 0) continue;
+            compared = true;
+            if (lanes[j].last.addr == lanes[k].last.addr) continue;
+            first = &lanes[j];
+            s->found = true;
+            s->finding = (hl_finding){.rule = HL_RULE_OFFSET_DIFFERS, .index = index, .line = op->line};
+            snprintf(s->finding.message, sizeof s->finding.message,
+                     "%s of block id %" PRIu64 ": %s hands out offset %#" PRIxPTR ", %s %#" PRIxPTR " (group %s)",
+                     hl_op_name((hl_op_kind)op->kind), op->id, first->spec->text, first->last.addr, lanes[k].spec->text,
+                     lanes[k].last.addr, lanes[k].group);
+            snprintf(s->backend, sizeof s->backend, "%s", first->spec->text);
+            snprintf(s->other, sizeof s->other, "%s", lanes[k].spec->text);
+            return 1;
+        }
+    }
+    s->offsets_compared += compared;
+    return 0;
+}
+
 /* Compares lanes after operation i; 1 on a finding or an end, 0 to go on. */
 static int compare(hl_diff_summary *s, lane *lanes, size_t count, const hl_op *op, uint64_t index)
 {
@@ -80,6 +109,9 @@ static int compare(hl_diff_summary *s, lane *lanes, size_t count, const hl_op *o
             return 1;
         }
     }
+    if (ok && !failed && (op->kind == HL_OP_ALLOC || op->kind == HL_OP_REALLOC || op->kind == HL_OP_PROMOTE) &&
+        compare_offsets(s, lanes, count, op, index))
+        return 1;
     if (!ok || !failed) return 0;
     if (op->kind == HL_OP_SCOPE_ENTER || op->kind == HL_OP_PROMOTE) {
         s->ended = true;
@@ -111,6 +143,8 @@ int hl_diff(const hl_spec *specs, size_t count, const hl_trace *trace, uint64_t 
             break;
         }
         lanes[k].exec = hl_exec_new(specs[k].backend, lanes[k].heap, specs[k].text);
+        const hl_info *info = hl_exec_info(lanes[k].exec);
+        lanes[k].group = info->features & HL_FEATURE_OFFSET_EXACT ? info->offset_exact_group : NULL;
         hl_exec_expect(lanes[k].exec, trace->ops, trace->count);
         hl_exec_time_calls(lanes[k].exec, false);
         hl_observer recorder = {"recorder", &lanes[k], NULL, record, NULL};

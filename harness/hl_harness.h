@@ -604,6 +604,7 @@ int hl_repro_write(const hl_spec *spec, const hl_trace *trace, const hl_run_summ
 typedef struct hl_diff_summary {
     uint64_t ops;              /* operations stepped */
     uint64_t retired;          /* ids retired because some backends could not serve them */
+    uint64_t offsets_compared; /* blocks whose offsets offset-exact backends had to agree on */
     bool ended;                /* the comparison ended early (a one-sided scope failure) */
     uint64_t ended_at;
     char ended_reason[200];

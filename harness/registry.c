@@ -33,6 +33,7 @@ const hl_backend *hl_test_backend_guard_closed(void);
 const hl_backend *hl_test_backend_crasher(void);
 const hl_backend *hl_test_backend_hanger(void);
 const hl_backend *hl_test_backend_rotter(void);
+const hl_backend *hl_test_backend_wasm_shifted(void);
 static const backend_getter test_only[] = {
     hl_mutant_live_handout,
     hl_mutant_class_off_by_one,
@@ -48,6 +49,7 @@ static const backend_getter test_only[] = {
     hl_test_backend_crasher,
     hl_test_backend_hanger,
     hl_test_backend_rotter,
+    hl_test_backend_wasm_shifted,
 };
 #define TEST_COUNT (sizeof test_only / sizeof test_only[0])
 #else

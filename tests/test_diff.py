@@ -49,3 +49,16 @@ def test_bad_usage(heaplab):
     assert one.returncode == 2 and "at least two backends" in one.stderr
     assert heaplab("diff", "--backends", "bins,nosuch", "traces/").returncode == 2
     assert heaplab("diff", "--help").returncode == 0
+
+
+def test_offset_exact_backends_must_hand_out_the_same_offsets(heaplab_test):
+    proc = heaplab_test("diff", "--backends", "wasm,wasm,bins", "traces/scopes.trace")
+    assert proc.returncode == 0, proc.stderr
+    assert "3 backends agree on 42 operations (16 offsets compared)" in proc.stdout
+    # wasm-shifted keeps the contract (the shadow model finds nothing) but starts its
+    # heap 64 bytes later while declaring itself offset-exact with wasm
+    assert heaplab_test("replay", "-q", "--backends", "wasm-shifted", "traces/").returncode == 0
+    proc = heaplab_test("diff", "--backends", "wasm,wasm-shifted", "traces/basic.trace")
+    assert proc.returncode == 1
+    assert ("DIFFERENCE wasm: traces/basic.trace:6: operation 0 (alloc): OFFSET_DIFFERS: alloc of block id 1: "
+            "wasm hands out offset 0xe00, wasm-shifted 0xe40 (group wasm32-core)") in proc.stderr

@@ -89,6 +89,7 @@ hl_error hl_error_from_name(const char *name);
     X(CHECK_FAILED, "the backend's own heap check found a broken invariant")            \
     X(ACCESS_FAULT, "a legal access to a live block's bytes faulted")                   \
     X(OUTCOME_DIFFERS, "backends fed one stream disagree where the contract says they must agree") \
+    X(OFFSET_DIFFERS, "offset-exact backends of one group handed out different offsets")   \
     X(CRASH, "the backend crashed (signal) while running the operation")                \
     X(HANG, "the backend did not finish the operation within the time limit")
 

@@ -29,6 +29,11 @@
 #include <string.h>
 
 #define WASM_STATE_AT 16u /* this adapter's state, below the heap base */
+#ifndef HL_WASM_NAME /* test builds compile a copy whose heap starts elsewhere (tests/backends/) */
+#define HL_WASM_NAME "wasm"
+#define HL_WASM_GETTER hl_backend_wasm
+#define HL_WASM_HEAP_BASE HL_LINEAR_HEAP_BASE
+#endif
 
 struct hl_heap {
     hl_source source;
@@ -80,12 +85,12 @@ static hl_error wasm_create(const hl_config *config, hl_heap **out)
             return hl_config_say(config, "wasm: %s", why), HL_E_INVALID_ARGUMENT;
     }
     hl_source source;
-    hl_error e = hl_source_open(&source, &source_config, NULL, 0, HL_LINEAR_HEAP_BASE, why, sizeof why);
+    hl_error e = hl_source_open(&source, &source_config, NULL, 0, HL_WASM_HEAP_BASE, why, sizeof why);
     if (e != HL_E_OK) return hl_config_say(config, "wasm: %s", why), e;
     hl_heap *h = hl_source_host(&source, WASM_STATE_AT, sizeof *h);
     memset(h, 0, sizeof *h);
     h->source = source;
-    h->mem = (hlwc_mem){source.host, grow_pages, h, HL_LINEAR_HEAP_BASE};
+    h->mem = (hlwc_mem){source.host, grow_pages, h, HL_WASM_HEAP_BASE};
     if (hlwc_init(&h->mem, (uint32_t)(source.committed / HL_LINEAR_PAGE)) != 0) {
         hl_source_close(&source);
         return hl_config_say(config, "wasm: %s", "the heap state does not fit in the first page"), HL_E_OUT_OF_MEMORY;
@@ -104,11 +109,13 @@ static void wasm_destroy(hl_heap *h)
 static void wasm_describe(const hl_heap *h, hl_info *info)
 {
     memset(info, 0, sizeof *info);
-    info->name = "wasm";
+    info->name = HL_WASM_NAME;
     info->backend_class = HL_CLASS_REFERENCE;
     info->min_align = HLWC_MIN_ALIGN;
     info->max_align = HLWC_MAX_ALIGN;
-    info->features = HL_FEATURE_LINEAR_MEMORY | HL_FEATURE_NATIVE_SCOPES | HL_FEATURE_INPLACE_REALLOC;
+    info->features = HL_FEATURE_LINEAR_MEMORY | HL_FEATURE_NATIVE_SCOPES | HL_FEATURE_INPLACE_REALLOC |
+                     HL_FEATURE_OFFSET_EXACT;
+    info->offset_exact_group = "wasm32-core"; /* the core's offsets depend on nothing but the operations */
     info->misuse = HL_MISUSE_FREE_KINDS;
     info->source = "linear";
     info->page_size = h->source.page;
@@ -234,10 +241,10 @@ static hl_error wasm_check(hl_heap *h, char *message, size_t capacity)
     return HL_E_OK;
 }
 
-const hl_backend *hl_backend_wasm(void)
+const hl_backend *HL_WASM_GETTER(void)
 {
     static const hl_backend table = {
-        sizeof(hl_backend), HL_CONTRACT_VERSION, "wasm", HL_CLASS_REFERENCE,
+        sizeof(hl_backend), HL_CONTRACT_VERSION, HL_WASM_NAME, HL_CLASS_REFERENCE,
         "wasm32 linear memory: boundary tags, segregated free lists, exact misuse checks, native scopes",
         option_docs, wasm_create, wasm_destroy, wasm_describe, wasm_alloc, wasm_free, wasm_realloc,
         wasm_usable_size, wasm_mem_view, wasm_mem_copy, wasm_enter_scope, wasm_exit_scope, wasm_promote,
@@ -245,6 +252,7 @@ const hl_backend *hl_backend_wasm(void)
     return &table;
 }
 
+#ifndef HL_WASM_NO_SURFACES /* a test-only copy of the backend leaves the surfaces to the real one */
 /* ---------------------------------------------------------------- seed 001 surface */
 
 /* records why a seed 001 call trapped (or OK), passing its result through */
@@ -317,3 +325,4 @@ uint32_t hl_wasm___alloc(hl_heap *heap, uint32_t len, uint32_t align)
 uint32_t hl_wasm___free(hl_heap *heap, uint32_t ptr, uint32_t len) { return free_code(heap, ptr, len, 0); }
 
 void *hl_wasm_mut_mem(hl_heap *heap, uint32_t ptr, uint32_t len) { return wasm_mem_view(heap, ptr, len); }
+#endif

@@ -32,7 +32,8 @@ void hl_help_diff(FILE *out)
 static void print_finding(const hl_trace *trace, const hl_diff_summary *s)
 {
     const char *sep = trace->form == HL_TRACE_TEXT ? ":" : ": byte ";
-    const char *what = s->finding.rule == HL_RULE_OUTCOME_DIFFERS ? "DIFFERENCE" : "DIVERGENCE";
+    bool differ = s->finding.rule == HL_RULE_OUTCOME_DIFFERS || s->finding.rule == HL_RULE_OFFSET_DIFFERS;
+    const char *what = differ ? "DIFFERENCE" : "DIVERGENCE";
     if (s->finding.rule == HL_RULE_CRASH && s->finding.index >= trace->count) { /* where is not known */
         fprintf(stderr, "%s %s: %s: %s: %s\n", what, s->backend, trace->path, hl_rule_name(s->finding.rule),
                 s->finding.message);
@@ -95,6 +96,7 @@ int hl_cmd_diff(int argc, char **argv)
         }
         printf("%s: %zu backends agree on %" PRIu64 " operations", trace.path, spec_count, s.ops);
         if (s.retired) printf(" (%" PRIu64 " ids retired: not served by every backend)", s.retired);
+        if (s.offsets_compared) printf(" (%" PRIu64 " offsets compared)", s.offsets_compared);
         if (s.ended) printf("; ended at operation %" PRIu64 ": %s", s.ended_at, s.ended_reason);
         printf("\n");
         hl_trace_free(&trace);

@@ -66,7 +66,9 @@ TEST(declares_itself_and_hands_out_u32_offsets_above_the_heap_base)
     CHECK_EQ(info.page_size, PAGE);
     CHECK_EQ(info.min_align, 16);
     CHECK(info.max_align >= 4096);
-    CHECK_EQ(info.features, HL_FEATURE_LINEAR_MEMORY | HL_FEATURE_NATIVE_SCOPES | HL_FEATURE_INPLACE_REALLOC);
+    CHECK_EQ(info.features, HL_FEATURE_LINEAR_MEMORY | HL_FEATURE_NATIVE_SCOPES | HL_FEATURE_INPLACE_REALLOC |
+                                HL_FEATURE_OFFSET_EXACT);
+    CHECK(strcmp(info.offset_exact_group, "wasm32-core") == 0);
     CHECK_EQ(info.misuse, HL_MISUSE_FREE_KINDS);
     CHECK_EQ(stats_of(&in).footprint, PAGE); /* the state and the first free chunk share one page */
     static const size_t sizes[] = {0, 1, 7, 16, 100, 4096, 70000, 300000};
