@@ -41,7 +41,10 @@ static uint64_t align_of(reader *r)
 /* fail= goes only on alloc and realloc: a recorded-failed enter_scope or promote that
  * succeeds when replayed leaves the backend's scopes apart from the trace's, which
  * the executor does not reconcile yet (issue 10's notes). */
-static bool may_fail(hl_op_kind kind) { return kind == HL_OP_ALLOC || kind == HL_OP_REALLOC; }
+static bool may_fail(hl_op_kind kind)
+{
+    return kind == HL_OP_ALLOC || kind == HL_OP_REALLOC || kind == HL_OP_SCOPE_ENTER || kind == HL_OP_PROMOTE;
+}
 
 static const hl_op_kind kinds[16] = {
     HL_OP_ALLOC,       HL_OP_ALLOC,      HL_OP_ALLOC, HL_OP_FREE,     HL_OP_FREE,      HL_OP_REALLOC,

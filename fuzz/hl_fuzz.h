@@ -22,7 +22,8 @@
  *              overflow and underflow (pick; J varint), after_free (pick of a freed
  *              block; offset varint, below its last size)
  *     13       annotate the next operation: error byte (fail= that error when it is
- *              a real error and the next operation an alloc or realloc), thread
+ *              a real error and the next operation an alloc, realloc, scope_enter
+ *              or promote), thread
  *              varint (0: none, else t-1)
  *   size: byte s < 48: the edge sizes (0, 1, powers of two and their neighbours up
  *     to 65537, class boundaries, 1 MiB, 16 MiB, 2^40); s == 255: a varint, modulo

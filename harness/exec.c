@@ -7,9 +7,12 @@
  *   - a failed alloc/realloc leaves the trace's id live but RETIRED here: later
  *     operations on it are skipped and counted;
  *   - `fail=ERROR` operations run, their outcome is not judged; an alloc recorded as
- *     failed that succeeds here is freed at once and its id stays unused;
- *   - a failed enter_scope or promote ends the stream (the backend's scopes no longer
- *     match the trace's), reported as such, not as a finding;
+ *     failed that succeeds here is freed at once and its id stays unused, an
+ *     enter_scope so is exited at once; a promote so ends the stream (the backend
+ *     closed a scope the trace keeps open);
+ *   - a failed enter_scope or promote not recorded as failed ends the stream (the
+ *     backend's scopes no longer match the trace's), reported as such, not as a
+ *     finding;
  *   - misuse goes only to backends that declare the kind, and a stale address only
  *     when it lies in no live block. */
 #include "hl_harness.h"
@@ -219,6 +222,8 @@ static void run_promote(hl_exec *exec, const hl_op *op, hl_block *block, hl_resu
 {
     uint32_t level = hl_blockmap_scope_level(exec->blocks, op->scope);
     hl_scope handle = hl_blockmap_scope_handle(exec->blocks, level);
+    if (block->state == HL_BLOCK_RETIRED && op->expect_fail != HL_E_OK)
+        return skip(result, "block was not served by this backend; the promote was recorded as failed");
     if (block->state == HL_BLOCK_RETIRED) {
         /* The trace keeps this id in the parent; the scopes close all the same. */
         skip(result, "block was not served by this backend; ran as scope_exit");
@@ -240,9 +245,10 @@ static void run_promote(hl_exec *exec, const hl_op *op, hl_block *block, hl_resu
     if (!addr) {
         result->error = error ? error : HL_E_OUT_OF_MEMORY;
         settle(exec, block, result);
-        result->stream_ended = true;
+        result->stream_ended = op->expect_fail == HL_E_OK; /* recorded as failed too: the views agree */
         return;
     }
+    result->stream_ended = op->expect_fail != HL_E_OK; /* it closed a scope the trace keeps open */
     hl_blockmap_move_level(exec->blocks, block, level - 1);
     hl_blockmap_close_from(exec->blocks, level);
     if (addr != block->addr) hl_blockmap_count_free(exec->blocks);
@@ -307,6 +313,8 @@ static void run_access_misuse(hl_exec *exec, const hl_op *op, hl_block *block, h
         if (block->state != HL_BLOCK_FREED || !block->addr) return skip(result, "block was not served by this backend");
         if (hl_blockmap_frees(exec->blocks) - block->freed_at >= exec->info.quarantine)
             return skip(result, "freed more frees ago than the declared quarantine");
+        if (op->offset >= block->layout.size) /* the trace's size differs from this backend's */
+            return skip(result, "offset past the block's size here (a realloc failed or succeeded here only)");
         result->offset = (int64_t)op->offset;
         addr = block->addr + op->offset;
     } else {
@@ -331,8 +339,11 @@ static void run(hl_exec *exec, const hl_op *op, hl_result *result)
     case HL_OP_SCOPE_ENTER: {
         hl_scope handle = 0;
         TIMED(result, result->error = exec->backend->enter_scope(exec->heap, &handle));
-        if (result->error == HL_E_OK) hl_blockmap_push_scope(blocks, op->scope, handle);
-        else result->stream_ended = true;
+        bool recorded_failed = op->expect_fail != HL_E_OK;
+        if (result->error == HL_E_OK && recorded_failed) /* the trace never opens it */
+            exec->backend->exit_scope(exec->heap, handle);
+        else if (result->error == HL_E_OK) hl_blockmap_push_scope(blocks, op->scope, handle);
+        else if (!recorded_failed) result->stream_ended = true;
         return;
     }
     case HL_OP_SCOPE_EXIT: {

@@ -55,6 +55,8 @@ def test_bad_usage(heaplab):
     assert heaplab("fuzz").returncode == 2
     assert heaplab("fuzz", "--backends", "bins", "--time", "soon").returncode == 2
     assert heaplab("fuzz", "--backends", "nosuch").returncode == 2
+    assert heaplab("fuzz", "--backends", "bins", "--check-every", "x").returncode == 2
+    assert heaplab("fuzz", "--backends", "bins", "--target", "x").returncode == 2
     assert heaplab("fuzz", "--help").returncode == 0
 
 
@@ -86,3 +88,14 @@ def test_a_finding_from_a_mutated_input_is_written_as_the_bytes_that_ran(heaplab
     assert heaplab_test_release("convert", "--from", "fuzz-input", data, decoded).returncode == 0
     strip = lambda p: [l for l in p.read_text().splitlines() if not l.startswith("#")]
     assert strip(decoded) == strip(data.with_suffix(".trace"))
+
+
+def test_heap_checks_every_operation_find_a_broken_heap_earlier(heaplab_test_release, tmp_path):
+    ops = {}
+    for every in ("0", "1"):
+        proc = heaplab_test_release("fuzz", "--backends", "mutant-live-handout", "--check-every", every, "--seed", "1",
+                                    "--runs", "1000", "-q", "--findings", tmp_path / every)
+        assert proc.returncode == 1
+        line = [l for l in proc.stderr.splitlines() if l.startswith("FINDING")][0]
+        ops[every] = (int(line.split("input ")[1].split()[0]), int(line.split("operation ")[1].split(":")[0]))
+    assert ops["1"][0] == ops["0"][0] and ops["1"][1] <= ops["0"][1]  # same input, no later operation

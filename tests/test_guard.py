@@ -73,3 +73,13 @@ def test_capacity_is_declared_and_beyond_it_allocs_fail_legally(heaplab_release,
     assert result["peak_live_blocks"] == 30
     sampled = json.loads(heaplab_release("replay", "--json", "--backends", "guard:max_live=30:sample=4", trace).stdout)
     assert sampled["results"][0]["failures"] == 0  # sampling serves the rest from the bins sub-heap
+
+
+def test_an_access_past_the_size_a_failed_realloc_left_is_skipped_not_a_miss(heaplab_release, tmp_path):
+    # found by the mutational fuzzer (fuzz/findings/after-free-past-a-failed-realloc.input),
+    # shrunk by `heaplab shrink`: guard cannot serve the 4 GiB realloc, so block 6
+    # stays at size 0 here, and the trace's after_free at 7246 lies past it
+    trace = tmp_path / "g.trace"
+    trace.write_text("heaplab-trace 1\nalloc 6 0\nrealloc 6 4294967296\nfree 6\nafter_free 6 7246\nend\n")
+    proc = heaplab_release("replay", "--backends", "guard", "--findings", tmp_path / "f", trace)
+    assert proc.returncode == 0, proc.stderr

@@ -34,6 +34,8 @@ void hl_help_fuzz(FILE *out)
             "  --corpus DIR        seed the corpus with DIR's files (fuzz/corpora/diff: the\n"
             "                      shipped traces, encoded); inputs that show a new (kind,\n"
             "                      outcome) pair join it, half the inputs are its mutations\n"
+            "  --check-every N     each backend's heap check every N operations of an input\n"
+            "                      (default 0: at the end of each input)\n"
             "  --keep-going        record each distinct finding and go on\n"
             "  --hang SECONDS      an input making no progress this long is a HANG (10)\n"
             "  --findings DIR      where findings go (heaplab-findings)\n"
@@ -64,7 +66,7 @@ int hl_cmd_fuzz(int argc, char **argv)
         {"keep-going", no_argument, NULL, 'k'},     {"hang", required_argument, NULL, 'h'},
         {"findings", required_argument, NULL, 'f'}, {"quiet", no_argument, NULL, 'q'},
         {"jobs", required_argument, NULL, 'j'},     {"target", required_argument, NULL, 'T'},
-        {"corpus", required_argument, NULL, 'C'},
+        {"corpus", required_argument, NULL, 'C'},   {"check-every", required_argument, NULL, 'c'},
         {NULL, 0, NULL, 0}};
     const char *backends = NULL;
     hl_fuzz_options o = {.seconds = 60, .max_len = 1024, .max_ops = HL_FUZZ_MAX_OPS, .hang_seconds = 10,
@@ -107,6 +109,10 @@ int hl_cmd_fuzz(int argc, char **argv)
             o.target = optarg[1] == 'i' ? HL_FUZZ_TARGET_DIFF : HL_FUZZ_TARGET_DECODE;
             break;
         case 'C': o.corpus = optarg; break;
+        case 'c':
+            if (!hl_parse_size(optarg, &o.check_every))
+                return hl_cli_usage_error("fuzz", "--check-every '%s' is not a number", optarg);
+            break;
         case 'k': o.keep_going = true; break;
         case 'f': o.findings = optarg; break;
         case 'q': quiet = true; break;
