@@ -19,16 +19,20 @@ run() { # NAME ROLE
     afl-fuzz -i "fuzz/corpora/$seeds" -o "$out" "$2" "$1" -V "$seconds" -t 10000 -x "fuzz/dict/$seeds.dict" \
         -- "$bin" > "$out/$1.log" 2>&1
 }
+sum_execs() { # execs_done of every instance so far (a resumed campaign counts on)
+    total=0
+    for stats in "$out"/*/fuzzer_stats; do
+        [ -f "$stats" ] && total=$((total + $(awk -F': *' '$1 ~ /^execs_done/ {print int($2)}' "$stats")))
+    done
+    echo "$total"
+}
+before=$(sum_execs)
 run main -M &
 j=2
 while [ "$j" -le "$jobs" ]; do run "secondary$j" -S & j=$((j + 1)); done
 wait
-execs=0; rate=0; crashes=""
-for stats in "$out"/*/fuzzer_stats; do
-    [ -f "$stats" ] || continue
-    execs=$((execs + $(awk -F': *' '$1 ~ /^execs_done/ {print int($2)}' "$stats")))
-    rate=$(awk -v r="$rate" -F': *' '$1 ~ /^execs_per_sec/ {printf "%.0f", r + $2}' "$stats")
-done
+execs=$(($(sum_execs) - before))
+rate=$((execs / seconds))
 crashes=$(find "$out" -path '*/crashes/id:*' -type f ! -name '*.trace' 2>/dev/null)
 count=$(printf '%s' "$crashes" | grep -c . || true)
 if [ ! -f "$out/main/fuzzer_stats" ]; then tail -20 "$out/main.log"; exit 2; fi
