@@ -19,8 +19,10 @@ for artifact in "$@"; do
     "$HEAPLAB" convert --from fuzz-input "$artifact" "$artifact.trace" || exit 2
     "$HEAPLAB" replay --isolate -q --check-every 1 --findings "$artifact.findings" --backends "$backends" "$artifact.trace"
     replay=$?
-    "$HEAPLAB" diff --backends "$backends" "$artifact.trace"
-    diff=$?
+    diff=0
+    case $backends in *,*|refs|all) # a comparison needs two backends
+        "$HEAPLAB" diff --backends "$backends" "$artifact.trace"; diff=$? ;;
+    esac
     [ $replay = 2 ] || [ $diff = 2 ] && exit 2
     [ $replay = 1 ] || [ $diff = 1 ] && found=1
 done

@@ -134,8 +134,25 @@ def test_make_fuzz_libfuzzer_runs_and_prints_its_exec_rate():
 
 
 def test_make_fuzz_afl_runs_and_prints_its_exec_rate():
-    proc = make("fuzz-afl", "FUZZ_TIME=4", "TARGET=decode")
+    proc = make("fuzz-afl", "FUZZ_TIME=4", "TARGET=decode", "JOBS=2")  # one -M, one -S
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     line = [l for l in proc.stdout.splitlines() if l.startswith("afl decode: ")][0]
-    assert " execs in 4 s (" in line and "0 crashes" in line
+    assert " execs in 4 s (" in line and "over 2 instances" in line and "0 crashes" in line
+    assert (ROOT / "build/afl/work/decode/main/fuzzer_stats").exists()
+    assert (ROOT / "build/afl/work/decode/secondary2/fuzzer_stats").exists()
     assert int(line.split()[2]) > 0
+
+
+def test_classify_names_the_backend_and_rule_of_an_artifact(tmp_path):
+    env = dict(os.environ, HEAPLAB=str(binary("HEAPLAB_TEST_RELEASE", "build/release/heaplab-test")))
+    artifact = tmp_path / "crash-1"
+    artifact.write_bytes(bytes([0, 0x20, 13, 0]))  # one alloc: size edge 4096-ish, align 8192
+    run = lambda *args: subprocess.run([str(ROOT / "fuzz/classify.sh"), *map(str, args)], cwd=ROOT, env=env,
+                                       capture_output=True, text=True, timeout=300)
+    proc = run("-b", "mutant-large-align", artifact)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "mutant-large-align" in proc.stderr and ": ALIGNMENT: " in proc.stderr
+    assert (tmp_path / "crash-1.trace").exists()
+    proc = run("-b", "bins,libc", artifact)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert run().returncode == 2
