@@ -11,7 +11,7 @@ CSTD     := -std=c11
 RELEASE_FLAGS := -O2 -g
 ASAN_FLAGS    := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
                  -fno-sanitize-recover=undefined
-LIBS     := -lcjson -lm
+LIBS     := -lcjson -lzstd -lm
 
 ALLOC_SRC   := $(wildcard allocators/*.c allocators/source/*.c allocators/wasm/*.c)
 HARNESS_SRC := $(wildcard harness/*.c)

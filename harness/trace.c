@@ -246,12 +246,28 @@ static bool is_start_of(const void *bytes, size_t size, const char *magic, size_
     return size < magic_length && memcmp(bytes, magic, size) == 0;
 }
 
+/* A zstd-compressed trace: the trace its stream holds (one level of compression). */
+static int read_compressed(const char *name, const void *bytes, size_t size, hl_trace *out, hl_diag *diag,
+                           hl_diag *warning)
+{
+    char *inner;
+    size_t inner_size;
+    bool cut;
+    if (hl_zstd_inflate(name, bytes, size, 0, &inner, &inner_size, &cut, diag) != 0) return -1;
+    int rc = hl_zstd_is(inner, inner_size) ? fail(diag, "%s: compressed twice", name)
+             : inner_size == 0 && cut  ? fail(diag, "%s: the zstd stream ends before any byte of the trace", name)
+                                       : hl_trace_read_memory(name, inner, inner_size, out, diag, warning);
+    hl_mem_free(inner);
+    return rc;
+}
+
 int hl_trace_read_memory(const char *name, const void *bytes, size_t size, hl_trace *out, hl_diag *diag,
                          hl_diag *warning)
 {
     memset(out, 0, sizeof *out);
     if (warning) warning->message[0] = '\0';
     if (size == 0) return fail(diag, "%s: empty file, not a trace", name);
+    if (hl_zstd_is(bytes, size)) return read_compressed(name, bytes, size, out, diag, warning);
     if (starts_with(bytes, size, HL_TRACE_TEXT_PREFIX))
         return hl_trace_read_text(name, bytes, size, out, diag, warning);
     if (starts_with(bytes, size, HL_TRACE_BINARY_PREFIX) ||
@@ -285,6 +301,21 @@ bool hl_trace_has_magic(const char *path)
     if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
         do n = read(fd, head, sizeof head);
         while (n < 0 && errno == EINTR);
+    }
+    if (n > 0 && hl_zstd_is(head, (size_t)n)) { /* the magic of what it decompresses to */
+        char packed[65536], *inner = NULL;
+        size_t inner_size = 0;
+        bool cut;
+        hl_diag ignored;
+        ssize_t got = pread(fd, packed, sizeof packed, 0);
+        close(fd);
+        bool is_trace = got > 0 &&
+                        hl_zstd_inflate(path, packed, (size_t)got, 16, &inner, &inner_size, &cut, &ignored) == 0 &&
+                        !hl_zstd_is(inner, inner_size) &&
+                        (starts_with(inner, inner_size, HL_TRACE_TEXT_PREFIX) ||
+                         starts_with(inner, inner_size, HL_TRACE_BINARY_PREFIX));
+        hl_mem_free(inner);
+        return is_trace;
     }
     close(fd);
     return n > 0 && (starts_with(head, (size_t)n, HL_TRACE_TEXT_PREFIX) ||
@@ -320,6 +351,19 @@ int hl_trace_check_writable(const hl_trace *trace, hl_diag *diag)
 int hl_trace_write(const hl_trace *trace, hl_trace_form form, const char *path, hl_diag *diag)
 {
     if (hl_trace_check_writable(trace, diag) != 0) return -1;
+    size_t n = strlen(path);
+    if (n > 4 && strcmp(path + n - 4, ".zst") == 0) { /* compressed: the form, then zstd */
+        char *bytes = NULL;
+        size_t size = 0;
+        FILE *memory = open_memstream(&bytes, &size);
+        if (!memory) return fail(diag, "%s: cannot write: %s", path, strerror(errno));
+        int rc = form == HL_TRACE_BINARY ? hl_trace_write_binary_stream(trace, memory)
+                                         : hl_trace_write_text_stream(trace, memory);
+        fclose(memory);
+        rc = rc == 0 ? hl_zstd_write_file(path, bytes, size, diag) : fail(diag, "%s: cannot write", path);
+        free(bytes);
+        return rc;
+    }
     FILE *out = fopen(path, form == HL_TRACE_BINARY ? "wb" : "w");
     if (!out) return fail(diag, "%s: cannot write: %s", path, strerror(errno));
     int rc = form == HL_TRACE_BINARY ? hl_trace_write_binary_stream(trace, out)

@@ -49,4 +49,15 @@ int hl_trace_read_binary(const char *path, const unsigned char *bytes, size_t si
  * -1 with diag (may be NULL) naming the first that cannot. */
 int hl_trace_check_writable(const hl_trace *trace, hl_diag *diag);
 
+/* zstd (trace_zstd.c). True when bytes start with a zstd frame's magic. */
+bool hl_zstd_is(const void *bytes, size_t size);
+/* Decompresses size bytes into *out (heaplab memory, NUL-terminated; hl_mem_free it),
+ * at most limit bytes (0: the 1 GiB cap) and stops there quietly. A stream that ends
+ * early sets *cut and keeps what decompressed. Returns 0, or -1 with diag for a
+ * damaged stream or one past the cap. */
+int hl_zstd_inflate(const char *name, const void *bytes, size_t size, size_t limit, char **out, size_t *out_size,
+                    bool *cut, hl_diag *diag);
+/* Writes bytes compressed (one zstd frame) to path. Returns 0, or -1 with diag. */
+int hl_zstd_write_file(const char *path, const void *bytes, size_t size, hl_diag *diag);
+
 #endif

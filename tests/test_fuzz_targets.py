@@ -55,6 +55,7 @@ def test_committed_corpora_are_what_the_traces_make(heaplab, tmp_path):
             f"fuzz/corpora is stale: run `make corpora` ({trace.name})"
         assert (ROOT / "fuzz/corpora/parse" / trace.name).read_bytes() == trace.read_bytes()
         assert (ROOT / "fuzz/corpora/parse" / (trace.stem + ".hlt")).exists()
+        assert (ROOT / "fuzz/corpora/parse" / (trace.stem + ".trace.zst")).exists()
 
 
 def test_corpora_and_fixed_findings_replay_clean(replayer):

@@ -1,0 +1,94 @@
+/* trace_zstd.c: zstd-compressed traces (`.trace.zst`), read transparently by every
+ * command (recognised by the zstd frame magic, whatever the name) and written when
+ * the output's name ends in `.zst`. libzstd (Debian libzstd-dev) does the work.
+ *
+ * A compressed stream that ends early is a cut tail, as in the uncompressed forms:
+ * what decompressed is read (its complete records replay, with a warning); a stream
+ * that is damaged is bad input. Decompression stops at HL_ZSTD_MAX bytes, so a small
+ * file cannot make heaplab allocate without bound. */
+#include "trace_form.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <zstd.h>
+
+#define HL_ZSTD_MAX ((size_t)1 << 30)
+#define HL_ZSTD_LEVEL 9 /* about as fast as writing text, a third of level 19's time */
+
+static int fail(hl_diag *diag, const char *fmt, ...)
+{
+    va_list args;
+    va_start(args, fmt);
+    vsnprintf(diag->message, sizeof diag->message, fmt, args);
+    va_end(args);
+    return -1;
+}
+
+bool hl_zstd_is(const void *bytes, size_t size)
+{
+    static const unsigned char magic[4] = {0x28, 0xb5, 0x2f, 0xfd};
+    return size >= 4 && memcmp(bytes, magic, 4) == 0;
+}
+
+int hl_zstd_inflate(const char *name, const void *bytes, size_t size, size_t limit, char **out, size_t *out_size,
+                    bool *cut, hl_diag *diag)
+{
+    if (!limit || limit > HL_ZSTD_MAX) limit = HL_ZSTD_MAX;
+    ZSTD_DStream *stream = ZSTD_createDStream();
+    if (!stream) return fail(diag, "%s: cannot start zstd decompression", name);
+    size_t capacity = size * 4 + 4096 < limit ? size * 4 + 4096 : limit, length = 0, last = 1;
+    char *buffer = hl_mem_alloc(capacity + 1);
+    ZSTD_inBuffer in = {bytes, size, 0};
+    int rc = 0;
+    *cut = false;
+    while (in.pos < in.size || last != 0) {
+        if (length == capacity) {
+            if (capacity == limit) break; /* enough: a peek, or the cap */
+            capacity = capacity * 2 < limit ? capacity * 2 : limit;
+            buffer = hl_mem_realloc(buffer, capacity + 1);
+        }
+        ZSTD_outBuffer o = {buffer, capacity, length};
+        size_t before = in.pos;
+        last = ZSTD_decompressStream(stream, &o, &in);
+        if (ZSTD_isError(last)) {
+            rc = fail(diag, "%s: the zstd stream is damaged: %s", name, ZSTD_getErrorName(last));
+            break;
+        }
+        bool progressed = o.pos != length || in.pos != before;
+        length = o.pos;
+        if (in.pos == in.size && last != 0 && !progressed) { /* input used up mid-frame */
+            *cut = true;
+            break;
+        }
+    }
+    ZSTD_freeDStream(stream);
+    if (rc == 0 && length == HL_ZSTD_MAX && limit == HL_ZSTD_MAX && (in.pos < in.size || last != 0))
+        rc = fail(diag, "%s: decompresses to more than %zu bytes", name, HL_ZSTD_MAX);
+    if (rc != 0) {
+        hl_mem_free(buffer);
+        return rc;
+    }
+    buffer[length] = '\0';
+    *out = buffer;
+    *out_size = length;
+    return 0;
+}
+
+int hl_zstd_write_file(const char *path, const void *bytes, size_t size, hl_diag *diag)
+{
+    size_t bound = ZSTD_compressBound(size);
+    void *packed = hl_mem_alloc(bound ? bound : 1);
+    size_t n = ZSTD_compress(packed, bound, bytes, size, HL_ZSTD_LEVEL);
+    if (ZSTD_isError(n)) {
+        hl_mem_free(packed);
+        return fail(diag, "%s: cannot compress: %s", path, ZSTD_getErrorName(n));
+    }
+    FILE *out = fopen(path, "wb");
+    int e = 0;
+    if (!out || fwrite(packed, 1, n, out) != n) e = errno ? errno : EIO;
+    if (out && fclose(out) != 0 && !e) e = errno;
+    hl_mem_free(packed);
+    return e ? fail(diag, "%s: cannot write: %s", path, strerror(e)) : 0;
+}
