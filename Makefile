@@ -25,7 +25,7 @@ obj = $(patsubst %.c,build/$(1)/obj/%.o,$(2))
 
 .PHONY: all deps test unit run bench bench-replay bench-fuzz test-mutants clean \
         fuzz-libfuzzer fuzz-libfuzzer-build fuzz-afl fuzz-afl-build corpora examples test-mutants-libfuzzer
-all: build/heaplab
+all: build/heaplab build/libheaplab-record.so
 
 # keep object files make considers intermediate (unit-test objects)
 .SECONDARY:
@@ -54,6 +54,12 @@ build/heaplab: $(call obj,release,$(CLI_SRC)) build/release/libheaplab.a
 	$(CC) $(RELEASE_FLAGS) -o $@ $^ $(LIBS)
 build/asan/heaplab: $(call obj,asan,$(CLI_SRC)) build/asan/libheaplab.a
 	$(CC) $(ASAN_FLAGS) -o $@ $^ $(LIBS)
+
+# The recorder's LD_PRELOAD library: never sanitized (an ASan .so cannot be preloaded
+# into an uninstrumented program), found by `heaplab record` next to the binary.
+build/libheaplab-record.so: harness/record/preload.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) -O2 -g -fPIC -shared -fvisibility=hidden -o $@ $< -ldl -lpthread
 
 # heaplab-test: the same driver plus the test-only backends, for the mutant tests.
 TEST_DRIVER_SRC := $(CLI_SRC) $(TEST_BACKEND_SRC) harness/registry.c
@@ -149,7 +155,7 @@ build/asan/tests/%: build/asan/obj/tests/unit/%.o build/asan/libheaplab.a
 deps:
 	./scripts/deps.sh
 
-test: build/heaplab build/asan/heaplab build/asan/heaplab-test build/release/heaplab-test $(UNIT_BINS) \
+test: build/heaplab build/libheaplab-record.so build/asan/heaplab build/asan/heaplab-test build/release/heaplab-test $(UNIT_BINS) \
       build/asan/fuzz-replay build/asan/fuzz-afl-stdin $(EXAMPLES) \
       build/asan/tests/plugin_old_contract.so
 	$(PYTHON) -m pytest tests

@@ -19,6 +19,7 @@
     X(diff, "feed traces to several backends in lockstep and compare them")           \
     X(fuzz, "differential fuzzing with the built-in fuzzer")                          \
     X(shrink, "minimise a finding's trace while it shows the same rule")               \
+    X(record, "run a program and record its allocator calls as a trace")              \
     X(validate, "check that trace files parse and are consistent, without running")    \
     X(convert, "convert a trace between the text and binary forms, or to and from fuzz inputs")
 

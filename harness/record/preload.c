@@ -1,0 +1,509 @@
+/* preload.c: the recorder, an LD_PRELOAD library (build/libheaplab-record.so, built
+ * without sanitizers: an ASan .so cannot be preloaded into an uninstrumented program).
+ * `heaplab record` starts the program with it. It wraps malloc, calloc, realloc,
+ * reallocarray, free, posix_memalign, aligned_alloc, memalign, valloc, pvalloc and
+ * malloc_usable_size and writes each call, with its thread, as one line of a heaplab
+ * text trace.
+ *
+ *   - It never allocates through the malloc it records: its tables and its output
+ *     live in mmap'd memory, numbers are formatted by hand, and calls made while the
+ *     real functions are being looked up (dlsym may call calloc) are served from a
+ *     static bootstrap buffer, never recorded and never freed.
+ *   - One lock orders everything: the record of an alloc is written after the real
+ *     call returns, the record of a free before the real free runs, and a realloc is
+ *     recorded under the lock it ran under, so the trace's order is one that really
+ *     happened and addresses become block ids without a race. (One ordered buffer
+ *     under the lock, rather than per-thread buffers merged later: simpler, and a
+ *     record can never follow a lost one.)
+ *   - The output file is mapped MAP_SHARED and every record is written into the
+ *     mapping: the kernel holds it even if the program aborts, is killed or execs,
+ *     with nothing to flush. Space is added with ftruncate 1 MiB at a time; at a
+ *     normal exit the `end` marker is written and the file cut to its length, else
+ *     `heaplab record` cuts the zero bytes after the last record.
+ *   - Files: HEAPLAB_RECORD_OUT names the trace. The process `heaplab record` started
+ *     writes OUT; another process (a fork, or a program the recorded one started)
+ *     writes OUT.<pid>; the n-th image after exec in one process OUT.<pid>.<n> (the
+ *     first free name, taken with O_EXCL). A forked child's file opens with an alloc
+ *     of each block live at the fork, so its frees of inherited blocks replay.
+ *     HEAPLAB_RECORD_FORKS=0 records nothing in forked children. */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <malloc.h> /* memalign, pvalloc, malloc_usable_size */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define EXPORT __attribute__((visibility("default")))
+#define TLS __thread __attribute__((tls_model("initial-exec")))
+#define GROW (1u << 20)            /* file growth step */
+#define WINDOW ((size_t)64 << 30)  /* address space reserved for the mapping */
+#define NONE UINT64_MAX
+
+/* ---------------------------------------------------------------- the real functions */
+
+static void *(*real_malloc)(size_t);
+static void (*real_free)(void *);
+static void *(*real_calloc)(size_t, size_t);
+static void *(*real_realloc)(void *, size_t);
+static int (*real_posix_memalign)(void **, size_t, size_t);
+static void *(*real_aligned_alloc)(size_t, size_t);
+static void *(*real_memalign)(size_t, size_t);
+static void *(*real_valloc)(size_t);
+static void *(*real_pvalloc)(size_t);
+static size_t (*real_usable)(void *);
+
+static char boot[1 << 16]; /* what dlsym allocates while the real functions are looked up */
+static size_t boot_used;
+static TLS int busy;       /* inside the recorder on this thread: pass straight through */
+
+static bool from_boot(const void *p) { return (const char *)p >= boot && (const char *)p < boot + sizeof boot; }
+
+static void *boot_alloc(size_t n)
+{
+    size_t at = (boot_used + 15) & ~(size_t)15;
+    if (n > sizeof boot - at) return NULL;
+    boot_used = at + n;
+    return boot + at;
+}
+
+static void look_up(void)
+{
+    static bool done;
+    if (done) return;
+    busy++;
+    *(void **)&real_malloc = dlsym(RTLD_NEXT, "malloc");
+    *(void **)&real_free = dlsym(RTLD_NEXT, "free");
+    *(void **)&real_calloc = dlsym(RTLD_NEXT, "calloc");
+    *(void **)&real_realloc = dlsym(RTLD_NEXT, "realloc");
+    *(void **)&real_posix_memalign = dlsym(RTLD_NEXT, "posix_memalign");
+    *(void **)&real_aligned_alloc = dlsym(RTLD_NEXT, "aligned_alloc");
+    *(void **)&real_memalign = dlsym(RTLD_NEXT, "memalign");
+    *(void **)&real_valloc = dlsym(RTLD_NEXT, "valloc");
+    *(void **)&real_pvalloc = dlsym(RTLD_NEXT, "pvalloc");
+    *(void **)&real_usable = dlsym(RTLD_NEXT, "malloc_usable_size");
+    done = true;
+    busy--;
+}
+
+/* ---------------------------------------------------------------- state, under the lock */
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static bool recording;      /* a file is open and the end not yet written */
+
+typedef struct entry {
+    uintptr_t addr;         /* 0: empty slot; 1: a deleted one */
+    uint64_t id, size;
+} entry;
+static entry *table;        /* open addressing, live blocks by address */
+static size_t table_cap, table_used, table_dead;
+static uint64_t next_id = 1;
+
+typedef struct thread_slot {
+    pid_t tid;
+    uint32_t index;
+} thread_slot;
+static thread_slot threads[4096];
+static uint32_t thread_count;
+
+static int fd = -1;
+static char *out;           /* the mapping of the file */
+static size_t out_len, out_cap;
+
+static void *map(size_t bytes)
+{
+    void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+static size_t slot_of(uintptr_t addr, size_t cap) { return (size_t)((addr >> 4) * 0x9e3779b97f4a7c15ULL) & (cap - 1); }
+
+static entry *find(uintptr_t addr)
+{
+    if (!table) return NULL;
+    for (size_t i = slot_of(addr, table_cap);; i = (i + 1) & (table_cap - 1)) {
+        if (table[i].addr == addr) return &table[i];
+        if (table[i].addr == 0) return NULL;
+    }
+}
+
+static void insert(uintptr_t addr, uint64_t id, uint64_t size);
+
+static bool grow_table(void)
+{
+    size_t cap = table_cap ? (table_used - table_dead > table_cap / 4 ? table_cap * 2 : table_cap) : 4096;
+    entry *old = table;
+    size_t old_cap = table_cap;
+    entry *fresh = map(cap * sizeof *fresh);
+    if (!fresh) return false;
+    table = fresh, table_cap = cap, table_used = table_dead = 0;
+    for (size_t i = 0; i < old_cap; i++)
+        if (old[i].addr > 1) insert(old[i].addr, old[i].id, old[i].size);
+    if (old) munmap(old, old_cap * sizeof *old);
+    return true;
+}
+
+static void insert(uintptr_t addr, uint64_t id, uint64_t size)
+{
+    if ((table_used + 1) * 4 > table_cap * 3 && !grow_table()) return;
+    entry *e = find(addr);
+    if (!e) {
+        size_t i = slot_of(addr, table_cap);
+        while (table[i].addr > 1) i = (i + 1) & (table_cap - 1);
+        if (table[i].addr == 1) table_dead--;
+        else table_used++;
+        e = &table[i];
+    }
+    *e = (entry){addr, id, size};
+}
+
+static void erase(entry *e)
+{
+    e->addr = 1;
+    table_dead++;
+}
+
+static uint32_t thread_index(void)
+{
+    pid_t tid = (pid_t)syscall(SYS_gettid);
+    for (uint32_t i = 0; i < thread_count; i++)
+        if (threads[i].tid == tid) return threads[i].index;
+    if (thread_count < sizeof threads / sizeof threads[0]) threads[thread_count] = (thread_slot){tid, thread_count};
+    return thread_count < sizeof threads / sizeof threads[0] ? thread_count++ : 0;
+}
+
+/* ---------------------------------------------------------------- output */
+
+static bool room(size_t n)
+{
+    if (out_len + n <= out_cap) return true;
+    size_t cap = out_cap + GROW;
+    if (cap > WINDOW || ftruncate(fd, (off_t)cap) != 0) {
+        recording = false; /* out of space: stop cleanly, the file ends at a record */
+        return false;
+    }
+    out_cap = cap;
+    return true;
+}
+
+static void put(const char *s, size_t n)
+{
+    if (!recording || !room(n)) return;
+    memcpy(out + out_len, s, n);
+    out_len += n;
+}
+
+/* One record: fields are strings or numbers; a line is at most ~200 bytes. */
+typedef struct line {
+    char text[256];
+    size_t n;
+} line;
+
+static void add_text(line *l, const char *s)
+{
+    while (*s && l->n < sizeof l->text) l->text[l->n++] = *s++;
+}
+
+static void add_number(line *l, uint64_t v)
+{
+    char digits[24];
+    int k = 0;
+    do digits[k++] = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    while (k && l->n < sizeof l->text) l->text[l->n++] = digits[--k];
+}
+
+static void emit(line *l, bool thread)
+{
+    if (thread) add_text(l, " t="), add_number(l, thread_index());
+    add_text(l, "\n");
+    put(l->text, l->n);
+}
+
+static void emit_alloc(uint64_t id, uint64_t size, uint64_t align, const char *fail)
+{
+    line l = {.n = 0};
+    add_text(&l, "alloc "), add_number(&l, id), add_text(&l, " "), add_number(&l, size);
+    if (align) add_text(&l, " align="), add_number(&l, align);
+    if (fail) add_text(&l, " fail="), add_text(&l, fail);
+    emit(&l, true);
+}
+
+static void emit_id(const char *kind, uint64_t id)
+{
+    line l = {.n = 0};
+    add_text(&l, kind), add_number(&l, id);
+    emit(&l, true);
+}
+
+/* The name this image writes: OUT for the first image of the process heaplab record
+ * started, OUT.<pid> for the first of any other, OUT.<pid>.<n> after exec. */
+static int open_output(bool root)
+{
+    const char *base = getenv("HEAPLAB_RECORD_OUT");
+    if (!base || strlen(base) > 3800) return -1;
+    char path[4096];
+    line pid = {.n = 0};
+    add_number(&pid, (uint64_t)getpid());
+    pid.text[pid.n] = '\0';
+    for (unsigned n = 0; n < 10000; n++) {
+        line name = {.n = 0};
+        add_text(&name, base);
+        if (!root || n) add_text(&name, "."), add_text(&name, pid.text);
+        if (n) add_text(&name, "."), add_number(&name, n);
+        memcpy(path, name.text, name.n);
+        path[name.n] = '\0';
+        int f = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (f >= 0 || errno != EEXIST) return f;
+    }
+    return -1;
+}
+
+static void header(void)
+{
+    static const char top[] = "heaplab-trace 1\n#@recorder=heaplab record\n#@pid=";
+    put(top, sizeof top - 1);
+    line l = {.n = 0};
+    add_number(&l, (uint64_t)getpid());
+    add_text(&l, "\n#@program=");
+    put(l.text, l.n);
+    int f = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+    char cmd[1024];
+    ssize_t n = f >= 0 ? read(f, cmd, sizeof cmd - 1) : -1;
+    if (f >= 0) close(f);
+    for (ssize_t i = 0; i < n; i++)
+        if (cmd[i] == '\0' || cmd[i] == '\n') cmd[i] = ' ';
+    while (n > 0 && cmd[n - 1] == ' ') n--;
+    if (n > 0) put(cmd, (size_t)n);
+    put("\n", 1);
+}
+
+static bool start(bool root)
+{
+    fd = open_output(root);
+    if (fd < 0) return false;
+    out = mmap(NULL, WINDOW, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0);
+    if (out == MAP_FAILED) {
+        close(fd);
+        fd = -1;
+        return false;
+    }
+    out_len = out_cap = 0;
+    recording = true;
+    header();
+    return true;
+}
+
+static void finish(void)
+{
+    pthread_mutex_lock(&lock);
+    if (recording) {
+        put("end\n", 4);
+        recording = false;
+        if (ftruncate(fd, (off_t)out_len) != 0) { /* the reader trims zeros all the same */ }
+        munmap(out, WINDOW);
+        close(fd);
+    }
+    pthread_mutex_unlock(&lock);
+}
+
+/* A forked child: its own file, opening with the blocks live at the fork. */
+static void at_fork_prepare(void) { pthread_mutex_lock(&lock); }
+static void at_fork_parent(void) { pthread_mutex_unlock(&lock); }
+static void at_fork_child(void)
+{
+    bool was = recording;
+    recording = false;
+    if (out) munmap(out, WINDOW);
+    if (fd >= 0) close(fd);
+    out = NULL, fd = -1;
+    thread_count = 0;
+    const char *forks = getenv("HEAPLAB_RECORD_FORKS");
+    if (was && !(forks && forks[0] == '0') && start(false)) {
+        for (size_t i = 0; i < table_cap; i++)
+            if (table[i].addr > 1) emit_alloc(table[i].id, table[i].size, 0, NULL);
+    }
+    pthread_mutex_unlock(&lock);
+}
+
+__attribute__((constructor)) static void recorder_init(void)
+{
+    look_up();
+    const char *root = getenv("HEAPLAB_RECORD_ROOT");
+    bool is_root = root && (pid_t)strtol(root, NULL, 10) == getpid();
+    pthread_mutex_lock(&lock);
+    busy++;
+    start(is_root);
+    busy--;
+    pthread_mutex_unlock(&lock);
+    pthread_atfork(at_fork_prepare, at_fork_parent, at_fork_child);
+}
+
+__attribute__((destructor)) static void recorder_fini(void) { finish(); }
+
+/* ---------------------------------------------------------------- the wrappers */
+
+#define ENTER() (look_up(), busy++ == 0 && recording)
+#define LEAVE() (busy--)
+
+static void record_alloc(void *p, uint64_t size, uint64_t align, const char *fail_if_null)
+{
+    pthread_mutex_lock(&lock);
+    uint64_t id = next_id++;
+    if (p) insert((uintptr_t)p, id, size);
+    emit_alloc(id, size, align, p ? NULL : fail_if_null);
+    pthread_mutex_unlock(&lock);
+}
+
+EXPORT void *malloc(size_t n)
+{
+    if (!real_malloc && busy) return boot_alloc(n);
+    if (!ENTER()) return LEAVE(), real_malloc(n);
+    void *p = real_malloc(n);
+    record_alloc(p, n, 0, "OUT_OF_MEMORY");
+    LEAVE();
+    return p;
+}
+
+EXPORT void *calloc(size_t n, size_t m)
+{
+    if (!real_calloc && busy) return boot_alloc(n * m); /* dlsym's small requests */
+    if (!ENTER()) return LEAVE(), real_calloc(n, m);
+    void *p = real_calloc(n, m);
+    size_t bytes;
+    record_alloc(p, __builtin_mul_overflow(n, m, &bytes) ? UINT64_MAX : bytes, 0, "OUT_OF_MEMORY");
+    LEAVE();
+    return p;
+}
+
+EXPORT void free(void *p)
+{
+    if (!p || from_boot(p)) return;
+    if (!ENTER()) {
+        LEAVE();
+        real_free(p);
+        return;
+    }
+    pthread_mutex_lock(&lock);
+    entry *e = find((uintptr_t)p);
+    if (e) { /* recorded before the real free runs: no one can get p before this line */
+        emit_id("free ", e->id);
+        erase(e);
+    }
+    pthread_mutex_unlock(&lock);
+    real_free(p);
+    LEAVE();
+}
+
+/* realloc runs under the lock, so the move and its record are one step for others. */
+static void *do_realloc(void *p, size_t n, bool overflow)
+{
+    pthread_mutex_lock(&lock);
+    entry *e = find((uintptr_t)p);
+    void *q = overflow ? (errno = ENOMEM, NULL) : real_realloc(p, n);
+    if (e && n == 0 && !overflow) { /* glibc: realloc(p, 0) frees p */
+        emit_id("free ", e->id);
+        erase(e);
+    } else if (e) {
+        line l = {.n = 0};
+        add_text(&l, "realloc "), add_number(&l, e->id), add_text(&l, " "), add_number(&l, overflow ? UINT64_MAX : n);
+        if (!q) add_text(&l, " fail=OUT_OF_MEMORY");
+        emit(&l, true);
+        if (q) {
+            uint64_t id = e->id;
+            erase(e);
+            insert((uintptr_t)q, id, n);
+        }
+    }
+    pthread_mutex_unlock(&lock);
+    return q;
+}
+
+EXPORT void *realloc(void *p, size_t n)
+{
+    if (from_boot(p)) { /* a bootstrap block: move it out, unrecorded */
+        void *q = malloc(n);
+        if (q) memcpy(q, p, n < sizeof boot ? n : sizeof boot);
+        return q;
+    }
+    if (!p) return malloc(n);
+    if (!ENTER()) return LEAVE(), real_realloc(p, n);
+    void *q = do_realloc(p, n, false);
+    LEAVE();
+    return q;
+}
+
+EXPORT void *reallocarray(void *p, size_t n, size_t m)
+{
+    size_t bytes;
+    bool overflow = __builtin_mul_overflow(n, m, &bytes);
+    if (!p && !overflow) return malloc(bytes);
+    if (!p || !ENTER()) {
+        if (p) LEAVE();
+        if (overflow) return errno = ENOMEM, NULL;
+        return real_realloc(p, bytes);
+    }
+    void *q = do_realloc(p, bytes, overflow);
+    LEAVE();
+    return q;
+}
+
+EXPORT int posix_memalign(void **res, size_t align, size_t n)
+{
+    if (!ENTER()) return LEAVE(), real_posix_memalign(res, align, n);
+    int rc = real_posix_memalign(res, align, n);
+    record_alloc(rc == 0 ? *res : NULL, n, align, rc == EINVAL ? "INVALID_ARGUMENT" : "OUT_OF_MEMORY");
+    LEAVE();
+    return rc;
+}
+
+static void *aligned(void *(*real)(size_t, size_t), size_t align, size_t n)
+{
+    if (!ENTER()) return LEAVE(), real(align, n);
+    void *p = real(align, n);
+    record_alloc(p, n, align, errno == EINVAL ? "INVALID_ARGUMENT" : "OUT_OF_MEMORY");
+    LEAVE();
+    return p;
+}
+
+EXPORT void *aligned_alloc(size_t align, size_t n) { return look_up(), aligned(real_aligned_alloc, align, n); }
+EXPORT void *memalign(size_t align, size_t n) { return look_up(), aligned(real_memalign, align, n); }
+
+EXPORT void *valloc(size_t n)
+{
+    if (!ENTER()) return LEAVE(), real_valloc(n);
+    void *p = real_valloc(n);
+    record_alloc(p, n, (uint64_t)sysconf(_SC_PAGESIZE), "OUT_OF_MEMORY");
+    LEAVE();
+    return p;
+}
+
+EXPORT void *pvalloc(size_t n)
+{
+    if (!ENTER()) return LEAVE(), real_pvalloc(n);
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    void *p = real_pvalloc(n);
+    record_alloc(p, n ? (n + page - 1) & ~(page - 1) : page, page, "OUT_OF_MEMORY");
+    LEAVE();
+    return p;
+}
+
+EXPORT size_t malloc_usable_size(void *p)
+{
+    if (!p || from_boot(p)) return 0;
+    if (!ENTER()) return LEAVE(), real_usable(p);
+    size_t n = real_usable(p);
+    pthread_mutex_lock(&lock);
+    entry *e = find((uintptr_t)p);
+    if (e) emit_id("usable ", e->id);
+    pthread_mutex_unlock(&lock);
+    LEAVE();
+    return n;
+}
