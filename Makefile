@@ -23,7 +23,7 @@ LIB_SRC     := $(ALLOC_SRC) $(HARNESS_SRC) $(FUZZ_SRC)
 
 obj = $(patsubst %.c,build/$(1)/obj/%.o,$(2))
 
-.PHONY: all deps test unit run bench bench-replay bench-fuzz test-mutants clean \
+.PHONY: all deps test unit run bench bench-replay bench-fuzz bench-record test-mutants clean \
         fuzz-libfuzzer fuzz-libfuzzer-build fuzz-afl fuzz-afl-build corpora examples test-mutants-libfuzzer
 all: build/heaplab build/libheaplab-record.so
 
@@ -171,9 +171,12 @@ test-mutants: build/release/heaplab-test
 	$(PYTHON) fuzz/mutants/campaign.py --runs 1000000 --time 60 --seeds 1,2,3
 
 # Benchmarks are not part of `make test`: they need a quiet release build.
-bench: bench-replay bench-fuzz
+bench: bench-replay bench-fuzz bench-record
 bench-replay: build/heaplab
 	$(PYTHON) bench/replay_bench.py
+# the recorder's overhead on real programs, with and without it in the same script
+bench-record: build/heaplab build/libheaplab-record.so
+	$(PYTHON) bench/record_overhead.py
 # exec/s of each fuzzing front end on the diff target next to the bare decode target
 bench-fuzz: build/heaplab fuzz-libfuzzer-build fuzz-afl-build
 	$(PYTHON) bench/fuzz_rates.py

@@ -38,3 +38,12 @@ def test_fuzz_rates_compare_the_diff_target_with_the_bare_decoder():
     bad = subprocess.run([sys.executable, str(ROOT / "bench" / "fuzz_rates.py"), "--engines", "nosuch"],
                          capture_output=True, text=True)
     assert bad.returncode == 2 and "unknown engine nosuch" in bad.stderr
+
+
+def test_record_overhead_reports_a_ratio_per_program():
+    proc = subprocess.run([sys.executable, str(ROOT / "bench" / "record_overhead.py"), "--rounds", "1"],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    rows = {l.split()[0]: l.split() for l in proc.stdout.splitlines()[1:]}
+    assert set(rows) == {"python3", "gcc", "sort"}
+    assert int(rows["python3"][-1]) > 100000  # PYTHONMALLOC=malloc: its objects reach malloc

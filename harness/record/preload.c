@@ -120,10 +120,17 @@ static size_t out_len, out_cap;
 static void *map(size_t bytes)
 {
     void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    return p == MAP_FAILED ? NULL : p;
+    if (p == MAP_FAILED) return NULL;
+    madvise(p, bytes, MADV_HUGEPAGE); /* a random probe per call: spare it the TLB miss */
+    return p;
 }
 
-static size_t slot_of(uintptr_t addr, size_t cap) { return (size_t)((addr >> 4) * 0x9e3779b97f4a7c15ULL) & (cap - 1); }
+/* Fibonacci hashing: the top bits of the product (its low bits would only mix the
+ * address's low bits, and blocks share those). */
+static size_t slot_of(uintptr_t addr, size_t cap)
+{
+    return (size_t)(((uint64_t)addr * 0x9e3779b97f4a7c15ULL) >> (64 - __builtin_ctzll((unsigned long long)cap)));
+}
 
 static entry *find(uintptr_t addr)
 {
@@ -152,7 +159,7 @@ static bool grow_table(void)
 
 static void insert(uintptr_t addr, uint64_t id, uint64_t size)
 {
-    if ((table_used + 1) * 4 > table_cap * 3 && !grow_table()) return;
+    if ((table_used + 1) * 2 > table_cap && !grow_table()) return; /* live and deleted: half full at most */
     entry *e = find(addr);
     if (!e) {
         size_t i = slot_of(addr, table_cap);
@@ -166,17 +173,33 @@ static void insert(uintptr_t addr, uint64_t id, uint64_t size)
 
 static void erase(entry *e)
 {
+    size_t next = (size_t)(e - table + 1) & (table_cap - 1);
+    if (table[next].addr == 0) { /* the end of a probe chain: no tombstone needed */
+        e->addr = 0;
+        table_used--;
+        return;
+    }
     e->addr = 1;
     table_dead++;
 }
 
+static TLS uint32_t my_index; /* this thread's index + 1 (0: not known yet) */
+
+/* The trace's number for this thread: 0, 1, 2... in order of first record. A system
+ * call (gettid) once per thread, then a thread-local read. */
 static uint32_t thread_index(void)
 {
+    if (my_index) return my_index - 1;
     pid_t tid = (pid_t)syscall(SYS_gettid);
-    for (uint32_t i = 0; i < thread_count; i++)
-        if (threads[i].tid == tid) return threads[i].index;
-    if (thread_count < sizeof threads / sizeof threads[0]) threads[thread_count] = (thread_slot){tid, thread_count};
-    return thread_count < sizeof threads / sizeof threads[0] ? thread_count++ : 0;
+    uint32_t index = 0;
+    for (uint32_t i = 0; i < thread_count && !index; i++)
+        if (threads[i].tid == tid) index = threads[i].index + 1;
+    if (!index && thread_count < sizeof threads / sizeof threads[0]) {
+        threads[thread_count] = (thread_slot){tid, thread_count};
+        index = ++thread_count;
+    }
+    my_index = index ? index : 1;
+    return my_index - 1;
 }
 
 /* ---------------------------------------------------------------- output */
@@ -325,6 +348,7 @@ static void at_fork_child(void)
     if (fd >= 0) close(fd);
     out = NULL, fd = -1;
     thread_count = 0;
+    my_index = 0; /* the forking thread is the child's only one: it becomes t=0 */
     const char *forks = getenv("HEAPLAB_RECORD_FORKS");
     if (was && !(forks && forks[0] == '0') && start(false)) {
         for (size_t i = 0; i < table_cap; i++)
