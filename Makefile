@@ -14,7 +14,7 @@ ASAN_FLAGS    := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
 LIBS     := -lcjson -lzstd -lm
 
 ALLOC_SRC   := $(wildcard allocators/*.c allocators/source/*.c allocators/wasm/*.c)
-HARNESS_SRC := $(wildcard harness/*.c)
+HARNESS_SRC := $(wildcard harness/*.c harness/import/*.c)
 FUZZ_SRC    := $(wildcard fuzz/*.c)
 CLI_SRC     := $(wildcard harness/cli/*.c)
 TEST_BACKEND_SRC := $(filter-out tests/backends/plugin_%,$(wildcard tests/backends/*.c)) $(wildcard fuzz/mutants/*.c)

@@ -21,7 +21,8 @@
     X(shrink, "minimise a finding's trace while it shows the same rule")               \
     X(record, "run a program and record its allocator calls as a trace")              \
     X(validate, "check that trace files parse and are consistent, without running")    \
-    X(convert, "convert a trace between the text and binary forms, or to and from fuzz inputs")
+    X(convert, "convert a trace between the text and binary forms, or to and from fuzz inputs") \
+    X(import, "make a trace from a foreign allocation log (mtrace, malloclab, logalloc, valgrind)")
 
 #define HL_COMMAND_DECLARE(name, summary)                                               \
     int hl_cmd_##name(int argc, char **argv);                                           \

@@ -1,0 +1,83 @@
+/* cmd_import.c: `heaplab import --from FORMAT IN -o OUT`: a foreign allocation log
+ * (glibc mtrace, CMU malloc-lab, Mozilla logalloc, valgrind --trace-malloc) made into a
+ * consistent heaplab trace (hl_import). OUT is written only when the whole import
+ * succeeded. */
+#include "cli.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void hl_help_import(FILE *out)
+{
+    fprintf(out,
+            "usage: heaplab import --from FORMAT [--binary] INPUT -o OUTPUT\n"
+            "\n"
+            "Converts the allocation log INPUT into a heaplab trace OUTPUT (text form;\n"
+            "--binary: binary form). FORMAT is one of:\n"
+            "  mtrace     glibc's MALLOC_TRACE output (= Start, @ caller + ADDR SIZE, - ADDR, < >)\n"
+            "  malloclab  a CMU malloc-lab .rep trace (header, then a ID SIZE, r ID SIZE, f ID)\n"
+            "  logalloc   Mozilla's logalloc text (PID TID malloc(SIZE)=0xADDR ...)\n"
+            "  valgrind   valgrind --trace-malloc=yes output (--PID-- malloc(N) = 0xP ...)\n"
+            "\n"
+            "Addresses become block ids (a realloc that moves keeps its id); free(NULL) is\n"
+            "dropped, realloc(NULL, n) is an alloc, realloc(p, 0) a free; a call that\n"
+            "returned NULL is recorded with fail=OUT_OF_MEMORY; logalloc's thread ids become\n"
+            "t=. A free of an address not live in the log is skipped with a warning, so the\n"
+            "trace is always consistent. A line that does not parse is bad input, named as\n"
+            "FILE:LINE, and OUTPUT is then not written.\n"
+            "\n"
+            "exit status: 0 written, 2 bad usage or bad input.\n");
+}
+
+static void warn(const char *path, uint64_t count, const char *what)
+{
+    if (count) fprintf(stderr, "heaplab: %s: %llu %s\n", path, (unsigned long long)count, what);
+}
+
+int hl_cmd_import(int argc, char **argv)
+{
+    const char *from = NULL, *input = NULL, *output = NULL;
+    bool binary = false;
+    for (int a = 1; a < argc; a++) {
+        if (strcmp(argv[a], "--from") == 0) {
+            if (++a >= argc) return hl_cli_usage_error("import", "--from needs a format (%s)", HL_IMPORT_FORMATS);
+            from = argv[a];
+        } else if (strncmp(argv[a], "--from=", 7) == 0) {
+            from = argv[a] + 7;
+        } else if (strcmp(argv[a], "-o") == 0 || strcmp(argv[a], "--output") == 0) {
+            if (++a >= argc) return hl_cli_usage_error("import", "-o needs an output file");
+            output = argv[a];
+        } else if (strcmp(argv[a], "--binary") == 0) {
+            binary = true;
+        } else if (argv[a][0] == '-' && argv[a][1] != '\0') {
+            return hl_cli_usage_error("import", "unknown option '%s'", argv[a]);
+        } else if (!input) {
+            input = argv[a];
+        } else {
+            return hl_cli_usage_error("import", "too many arguments ('%s')", argv[a]);
+        }
+    }
+    if (!from) return hl_cli_usage_error("import", "--from FORMAT is required (%s)", HL_IMPORT_FORMATS);
+    if (!hl_import_known(from))
+        return hl_cli_usage_error("import", "--from '%s': unknown format (one of %s)", from, HL_IMPORT_FORMATS);
+    if (!input) return hl_cli_usage_error("import", "needs an INPUT log");
+    if (!output) return hl_cli_usage_error("import", "needs -o OUTPUT");
+
+    hl_trace trace;
+    hl_diag diag;
+    hl_import_stats stats;
+    if (hl_import(from, input, &trace, &diag, &stats) != 0) return hl_cli_input_error(&diag);
+    warn(input, stats.unknown_frees, "frees of unknown addresses skipped");
+    warn(input, stats.unknown_reallocs, "reallocs of unknown addresses recorded as allocs");
+    warn(input, stats.live_again, "allocations at an address still live (its free was not logged)");
+    int rc = hl_trace_write(&trace, binary ? HL_TRACE_BINARY : HL_TRACE_TEXT, output, &diag);
+    hl_trace_free(&trace);
+    if (rc != 0) {
+        remove(output); /* no half-written trace left behind */
+        return hl_cli_input_error(&diag);
+    }
+    fprintf(stderr, "heaplab: imported %s (%s): %llu operations, %llu blocks, %llu warnings -> %s\n", input, from,
+            (unsigned long long)stats.ops, (unsigned long long)stats.blocks, (unsigned long long)stats.warnings,
+            output);
+    return HL_EXIT_CLEAN;
+}
