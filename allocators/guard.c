@@ -132,11 +132,13 @@ static size_t served_align(const hl_heap *h, hl_layout layout)
 }
 
 /* Data pages a block of layout needs so that it can sit at the end (or start) of
- * them on its alignment. */
+ * them on its alignment. More than a slot can count (UINT32_MAX - 1) is returned as
+ * UINT32_MAX, which no source can hold: raw_alloc answers OUT_OF_MEMORY. */
 static uint32_t data_pages(const hl_heap *h, hl_layout layout)
 {
     size_t room = h->at_start ? extent(layout.size) : extent(layout.size) + served_align(h, layout) - 1;
-    return (uint32_t)((room + h->page - 1) / h->page);
+    size_t pages = room / h->page + (room % h->page != 0);
+    return pages >= UINT32_MAX ? UINT32_MAX : (uint32_t)pages;
 }
 
 
@@ -252,7 +254,9 @@ static hl_addr raw_alloc(hl_heap *h, hl_layout layout, hl_error *error)
     if (guarded && h->sub && h->live_guarded >= h->capacity) guarded = false; /* sampling is best effort */
     if (!guarded) return h->sub_backend->alloc(h->sub, layout, HL_CAP_NONE, error);
     if (h->live_guarded >= h->capacity) return *error = HL_E_CAPACITY, 0;
-    slot s = take_slot(h, data_pages(h, layout) + 1);
+    uint32_t pages = data_pages(h, layout);
+    if (pages == UINT32_MAX) return *error = HL_E_OUT_OF_MEMORY, 0; /* 16 TiB and more: was truncated to a page */
+    slot s = take_slot(h, pages + 1);
     if (!s.start || open_slot(h, s) != HL_E_OK) return *error = HL_E_OUT_OF_MEMORY, 0;
     h->live_guarded++;
 #ifdef HL_GUARD_MUTANT_CLOSE_THIRD /* TEST-ONLY MUTANT: the third block is handed out inaccessible */

@@ -77,6 +77,20 @@ TEST(capacity_is_declared_and_enforced)
     drop_instance(&in);
 }
 
+/* 16 TiB is 2^32 pages: once truncated to one page, handed out outside every slot */
+TEST(a_size_past_what_a_slot_can_count_is_out_of_memory)
+{
+    instance in;
+    CHECK_EQ(make_instance(&in, hl_backend_guard(), "", 0), HL_E_OK);
+    hl_error e = HL_E_OK;
+    for (uint64_t size = (uint64_t)1 << 44; size <= (uint64_t)1 << 46; size <<= 1) {
+        CHECK_EQ(in.backend->alloc(in.heap, (hl_layout){(size_t)size, 16}, HL_CAP_NONE, &e), 0);
+        CHECK_EQ(e, HL_E_OUT_OF_MEMORY);
+    }
+    CHECK(healthy(&in));
+    drop_instance(&in);
+}
+
 TEST(sampling_guards_one_block_in_n)
 {
     instance in;
@@ -153,6 +167,7 @@ int main(void)
     RUN(blocks_sit_against_their_guard_page);
     RUN(freed_slots_are_quarantined_then_reused);
     RUN(capacity_is_declared_and_enforced);
+    RUN(a_size_past_what_a_slot_can_count_is_out_of_memory);
     RUN(sampling_guards_one_block_in_n);
     RUN(access_kinds_declared_only_with_a_fault_catcher);
     RUN(static_buffer_mode_and_options);
