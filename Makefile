@@ -24,7 +24,7 @@ LIB_SRC     := $(ALLOC_SRC) $(HARNESS_SRC) $(FUZZ_SRC)
 obj = $(patsubst %.c,build/$(1)/obj/%.o,$(2))
 
 .PHONY: all deps test unit run bench bench-replay bench-fuzz bench-record test-mutants clean \
-        fuzz-libfuzzer fuzz-libfuzzer-build fuzz-afl fuzz-afl-build corpora examples test-mutants-libfuzzer
+        fuzz-libfuzzer fuzz-libfuzzer-build fuzz-afl fuzz-afl-build corpora traces examples test-mutants-libfuzzer
 all: build/heaplab build/libheaplab-record.so
 
 # keep object files make considers intermediate (unit-test objects)
@@ -107,6 +107,10 @@ build/afl/libheaplab.a: $(call obj,afl,$(LIB_SRC))
 build/afl/fuzz-%: fuzz/targets/afl.c fuzz/targets/common.h build/afl/libheaplab.a
 	AFL_QUIET=1 $(AFL_CC) $(CSTD) $(WARN) -Wno-unused-command-line-argument $(CPPFLAGS) -O2 -g \
 	    -DHL_FUZZ_TARGET_NAME='"$*"' -o $@ $< build/afl/libheaplab.a $(LIBS)
+
+# Real traces (traces/real/): real programs recorded with heaplab record, compressed.
+traces: build/heaplab build/libheaplab-record.so
+	$(PYTHON) scripts/make_traces.py
 
 # Seed corpora from the shipped traces (committed; a test checks they are current).
 corpora: build/heaplab

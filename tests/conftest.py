@@ -50,6 +50,11 @@ def heaplab_test_release():
     return Heaplab(binary("HEAPLAB_TEST_RELEASE", "build/release/heaplab-test"))
 
 
+def shipped_traces():
+    """Every trace `replay traces/` finds: the synthetic ones and the recorded real ones."""
+    return sorted((ROOT / "traces").glob("*.trace")) + sorted((ROOT / "traces/real").glob("*.trace.zst"))
+
+
 def write_trace(path, body, magic="heaplab-trace 1\n", end=True):
     path.write_text(magic + body + ("end\n" if end else ""))
     return path

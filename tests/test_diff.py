@@ -1,5 +1,5 @@
 """`heaplab diff`: backends in lockstep over one stream, as a user runs it."""
-from conftest import write_trace
+from conftest import shipped_traces, write_trace
 from test_replay import mutant_trace
 
 
@@ -7,7 +7,7 @@ def test_every_backend_agrees_on_the_shipped_traces(heaplab):
     proc = heaplab("diff", "--backends", "all", "traces/")
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.strip().splitlines()
-    assert len(lines) == 8
+    assert len(lines) == len(shipped_traces())
     assert all(": 6 backends agree on " in line for line in lines)
     assert "ids retired" in [l for l in lines if l.startswith("traces/caps.trace")][0]  # caps served, bins could not
 

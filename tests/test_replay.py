@@ -3,7 +3,7 @@ results document has its schema, planted bugs are found with the right rule, and
 crashing or hanging backend becomes a finding at the right operation."""
 import json
 
-from conftest import ROOT, write_trace
+from conftest import ROOT, shipped_traces, write_trace
 
 
 def test_all_backends_replay_the_shipped_traces_clean(heaplab):
@@ -11,8 +11,8 @@ def test_all_backends_replay_the_shipped_traces_clean(heaplab):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     lines = proc.stdout.strip().splitlines()
     assert lines[0].split()[:3] == ["backend", "trace", "ops"]
-    traces = sorted(p for p in (ROOT / "traces").glob("*.trace"))
-    assert len(traces) >= 5
+    traces = shipped_traces()
+    assert len(traces) >= 13  # eight synthetic, five recorded real programs
     backends = ["bins", "arena", "guard", "caps", "wasm", "libc"]
     runs = len(backends) * len(traces)
     assert lines[-1] == f"{runs} runs: {runs} clean, 0 divergent"
@@ -157,3 +157,15 @@ def test_release_footprints_are_real(heaplab_release, tmp_path):
     for r in json.loads(proc.stdout)["results"]:
         assert r["peak_live_bytes"] == 1000 * 4096
         assert r["peak_footprint_bytes"] >= 1000 * 4096, r
+
+
+def test_the_real_traces_are_listed_with_their_figures():
+    listing = (ROOT / "traces/real/README.md").read_text()
+    real = sorted((ROOT / "traces/real").glob("*.trace.zst"))
+    assert len(real) >= 5
+    assert sum(p.stat().st_size for p in real) < 20 << 20  # the repository stays small
+    for path in real:
+        row = [l for l in listing.splitlines() if l.startswith(f"| `{path.name}` |")]
+        assert len(row) == 1, path.name
+        ops = int(row[0].split("|")[3])
+        assert 10000 <= ops <= 1000000
