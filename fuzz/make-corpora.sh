@@ -16,4 +16,5 @@ for trace in traces/*.trace; do
     "$HEAPLAB" convert --to binary "$trace" "fuzz/corpora/parse/$name.hlt" 2>/dev/null
     "$HEAPLAB" convert --to text "$trace" "fuzz/corpora/parse/$name.trace.zst" 2>/dev/null
 done
+cp tests/data/import/* fuzz/corpora/parse/ # the importers' sample logs
 echo "corpora: $(ls fuzz/corpora/diff | wc -l) diff inputs, $(ls fuzz/corpora/parse | wc -l) parse inputs"

@@ -5,9 +5,10 @@
  *   diff    decode the bytes (hl_fuzz_decode) and run the stream on every backend in
  *           lockstep under the shadow model (hl_diff)
  *   decode  decode only: the bare target the others' exec/s is measured against
- *   parse   read the bytes as a trace file (text or binary form), check it, and when
- *           it is a valid trace, write it in the other form and read that back: the
- *           same operations must come back */
+ *   parse   read the bytes as a trace file (text or binary form, zstd or not), check
+ *           it, and when it is a valid trace, write it in the other form and read that
+ *           back: the same operations must come back; then read the bytes as each
+ *           import format: a trace that passes hl_trace_check or a clean error */
 #include "hl_fuzz.h"
 
 #include <stdio.h>
@@ -50,11 +51,34 @@ static int same_ops(const hl_trace *a, const hl_trace *b)
     return 1;
 }
 
+/* Each importer on the bytes: its trace must be consistent (hl_import checks that
+ * itself and answers -1; a crash or a leak is what the fuzzer looks for). */
+static int import_all(const uint8_t *data, size_t size, hl_diff_summary *s)
+{
+    static const char *const formats[] = {"mtrace", "malloclab", "logalloc", "valgrind"};
+    for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++) {
+        hl_trace trace;
+        hl_diag diag;
+        hl_import_stats stats;
+        if (hl_import_memory(formats[i], "fuzz-input", (const char *)data, size, &trace, &diag, &stats) != 0) continue;
+        bool consistent = hl_trace_check(&trace, &diag) == 0;
+        hl_trace_free(&trace);
+        if (consistent) continue;
+        s->found = true;
+        s->finding.rule = HL_RULE_OUTCOME_DIFFERS;
+        snprintf(s->backend, sizeof s->backend, "the %s importer", formats[i]);
+        snprintf(s->finding.message, sizeof s->finding.message, "an import is not consistent: %.500s", diag.message);
+        return 1;
+    }
+    return 0;
+}
+
 static int parse(const uint8_t *data, size_t size, hl_diff_summary *s)
 {
     hl_trace trace, again;
     hl_diag diag, warning;
-    if (hl_trace_read_memory("fuzz-input", data, size, &trace, &diag, &warning) != 0) return 0; /* a clean error */
+    if (hl_trace_read_memory("fuzz-input", data, size, &trace, &diag, &warning) != 0) /* a clean error */
+        return import_all(data, size, s);
     int rc = 0;
     if (hl_trace_check(&trace, &diag) == 0) {
         char *text = NULL;
@@ -84,7 +108,7 @@ static int parse(const uint8_t *data, size_t size, hl_diff_summary *s)
         s->finding.rule = HL_RULE_OUTCOME_DIFFERS;
         snprintf(s->backend, sizeof s->backend, "the trace readers");
     }
-    return rc;
+    return rc ? rc : import_all(data, size, s);
 }
 
 int hl_fuzz_target_run(const hl_fuzz_target *t, const uint8_t *data, size_t size, hl_diff_summary *s, uint32_t *kinds)

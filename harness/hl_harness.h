@@ -261,6 +261,9 @@ bool hl_import_known(const char *format);
  * with the format's prefix and a bad number, a missing field, a malloclab header
  * missing...), "<path>: cannot open: ..." or "unknown import format ...". */
 int hl_import(const char *format, const char *path, hl_trace *out, hl_diag *diag, hl_import_stats *stats);
+/* The same on size bytes in memory (a fuzzer's input), named path in messages. */
+int hl_import_memory(const char *format, const char *path, const char *bytes, size_t size, hl_trace *out,
+                     hl_diag *diag, hl_import_stats *stats);
 
 /* ================================================================ block map */
 

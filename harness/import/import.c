@@ -33,8 +33,7 @@ int hl_import(const char *format_name, const char *path, hl_trace *out, hl_diag 
 {
     memset(out, 0, sizeof *out);
     memset(stats, 0, sizeof *stats);
-    const format *f = format_named(format_name);
-    if (!f) {
+    if (!format_named(format_name)) {
         snprintf(diag->message, sizeof diag->message, "unknown import format '%s' (known: %s)", format_name,
                  HL_IMPORT_FORMATS);
         return -1;
@@ -42,6 +41,22 @@ int hl_import(const char *format_name, const char *path, hl_trace *out, hl_diag 
     char *bytes;
     size_t size;
     if (hl_file_load(path, &bytes, &size, diag) != 0) return -1;
+    int rc = hl_import_memory(format_name, path, bytes, size, out, diag, stats);
+    hl_mem_free(bytes);
+    return rc;
+}
+
+int hl_import_memory(const char *format_name, const char *path, const char *bytes, size_t size, hl_trace *out,
+                     hl_diag *diag, hl_import_stats *stats)
+{
+    memset(out, 0, sizeof *out);
+    memset(stats, 0, sizeof *stats);
+    const format *f = format_named(format_name);
+    if (!f) {
+        snprintf(diag->message, sizeof diag->message, "unknown import format '%s' (known: %s)", format_name,
+                 HL_IMPORT_FORMATS);
+        return -1;
+    }
     out->path = hl_mem_strdup(path);
     out->form = HL_TRACE_TEXT;
     char description[600];
@@ -55,7 +70,6 @@ int hl_import(const char *format_name, const char *path, hl_trace *out, hl_diag 
     /* a safety net: the rules above make every import consistent */
     if (rc == 0 && hl_trace_check(out, diag) != 0) rc = -1;
     hl_import_map_free(&im.live);
-    hl_mem_free(bytes);
     if (rc != 0) {
         hl_trace_free(out);
         memset(stats, 0, sizeof *stats);
