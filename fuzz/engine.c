@@ -319,3 +319,27 @@ int hl_fuzz_run(const hl_spec *specs, size_t count, const hl_fuzz_options *o, hl
     munmap(page, page_size);
     return rc;
 }
+
+int hl_fuzz_record_backends(const char *path, char **list)
+{
+    size_t n = strlen(path), stem = n;
+    if (n > 6 && (strcmp(path + n - 6, ".input") == 0 || strcmp(path + n - 6, ".trace") == 0)) stem = n - 6;
+    char *json = hl_mem_alloc(stem + 6), *text;
+    snprintf(json, stem + 6, "%.*s.json", (int)stem, path);
+    size_t size;
+    hl_diag diag;
+    int loaded = hl_file_load(json, &text, &size, &diag);
+    hl_mem_free(json);
+    if (loaded != 0) return 0;
+    cJSON *doc = cJSON_ParseWithLength(text, size), *item;
+    hl_mem_free(text);
+    size_t length = 0;
+    *list = NULL;
+    cJSON_ArrayForEach(item, cJSON_GetObjectItem(doc, "backends")) {
+        if (!cJSON_IsString(item)) continue;
+        *list = hl_mem_realloc(*list, length + strlen(item->valuestring) + 2);
+        length += (size_t)sprintf(*list + length, "%s%s", length ? "," : "", item->valuestring);
+    }
+    cJSON_Delete(doc);
+    return *list ? 1 : -1;
+}

@@ -125,4 +125,10 @@ typedef struct hl_fuzz_result {
  * failure (message on stderr). */
 int hl_fuzz_run(const hl_spec *specs, size_t count, const hl_fuzz_options *options, hl_fuzz_result *result);
 
+/* The "backends" of the finding record beside a finding's file (NAME.input or
+ * NAME.trace -> NAME.json), comma-separated into *list (heaplab memory; hl_mem_free
+ * it). Returns 0 when there is no record, 1 with *list, -1 for a record without a
+ * list of backends. */
+int hl_fuzz_record_backends(const char *path, char **list);
+
 #endif

@@ -210,6 +210,13 @@ int hl_trace_collect(const char *const *paths, size_t count, char ***out_paths,
  * Decimal digits only: no sign, no spaces, no hex. */
 bool hl_parse_size(const char *text, uint64_t *out);
 
+/* At most 60 bytes of [s, s + n) for a message (a token a reader or an importer
+ * could not use), unprintable bytes as '?', "..." when cut. */
+typedef struct hl_shown {
+    char text[68];
+} hl_shown;
+hl_shown hl_show(const char *s, size_t n);
+
 /* The whole file at path in one buffer from heaplab's private memory (hl_mem_free
  * it). Returns 0, or -1 with diag naming the file and the reason. */
 int hl_file_load(const char *path, char **bytes, size_t *size, hl_diag *diag);

@@ -195,6 +195,22 @@ bool hl_parse_size(const char *text, uint64_t *out)
 
 /* ---------------------------------------------------------------- reading */
 
+hl_shown hl_show(const char *s, size_t n)
+{
+    hl_shown out;
+    size_t k = 0;
+    for (size_t i = 0; i < n && i < 60; i++) {
+        unsigned char c = (unsigned char)s[i];
+        out.text[k++] = c >= 0x20 && c < 0x7f ? (char)c : '?';
+    }
+    if (n > 60) {
+        memcpy(out.text + k, "...", 3);
+        k += 3;
+    }
+    out.text[k] = '\0';
+    return out;
+}
+
 int hl_file_load(const char *path, char **bytes, size_t *size, hl_diag *diag)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);

@@ -28,27 +28,6 @@ static int problem(text_reader *r, const char *fmt, ...)
     return -1;
 }
 
-/* A token for a message: at most 60 bytes, unprintable bytes as '?'. */
-typedef struct shown {
-    char text[68];
-} shown;
-
-static shown show(const char *s, size_t n)
-{
-    shown out;
-    size_t k = 0;
-    for (size_t i = 0; i < n && i < 60; i++) {
-        unsigned char c = (unsigned char)s[i];
-        out.text[k++] = c >= 0x20 && c < 0x7f ? (char)c : '?';
-    }
-    if (n > 60) {
-        memcpy(out.text + k, "...", 3);
-        k += 3;
-    }
-    out.text[k] = '\0';
-    return out;
-}
-
 static bool is_space(char c)
 {
     return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
@@ -112,8 +91,8 @@ static int number_problem(text_reader *r, const char *kind, const char *label, c
                           hl_number result, unsigned bits)
 {
     if (result == HL_NUMBER_BAD)
-        return problem(r, "%s: %s '%s' is not a number", kind, label, show(tok, len).text);
-    return problem(r, "%s: %s %s does not fit in %u bits", kind, label, show(tok, len).text, bits);
+        return problem(r, "%s: %s '%s' is not a number", kind, label, hl_show(tok, len).text);
+    return problem(r, "%s: %s %s does not fit in %u bits", kind, label, hl_show(tok, len).text, bits);
 }
 
 static int parse_u32(text_reader *r, const char *kind, const char *label, const char *tok, size_t len,
@@ -148,7 +127,7 @@ static int parse_field(text_reader *r, const char *kind, hl_op_field field, cons
             op->write = tok[0] == 'w';
             return 0;
         }
-        return problem(r, "%s: access '%s' is neither r nor w", kind, show(tok, len).text);
+        return problem(r, "%s: access '%s' is neither r nor w", kind, hl_show(tok, len).text);
     }
     return problem(r, "%s: bad field table", kind);
 }
@@ -166,11 +145,11 @@ static int parse_annotation(text_reader *r, hl_op_kind kind, const char *tok, si
                    : token_is(key, key_length, "fail") ? ANNOTATION_FAIL
                    : token_is(key, key_length, "t")    ? ANNOTATION_THREAD
                                                        : 0;
-    if (!bit) return problem(r, "unknown annotation '%s' (known: align=, caps=, fail=, t=)", show(tok, len).text);
+    if (!bit) return problem(r, "unknown annotation '%s' (known: align=, caps=, fail=, t=)", hl_show(tok, len).text);
     if (*seen & bit) return problem(r, "%s: annotation %.*s= is given twice", name, (int)key_length, key);
     *seen |= bit;
     if ((bit == ANNOTATION_ALIGN || bit == ANNOTATION_CAPS) && kind != HL_OP_ALLOC)
-        return problem(r, "%s: annotation '%s' only applies to alloc", name, show(tok, len).text);
+        return problem(r, "%s: annotation '%s' only applies to alloc", name, hl_show(tok, len).text);
     switch (bit) {
     case ANNOTATION_ALIGN:
         return parse_u64(r, name, "align", value, value_length, true, &op->align);
@@ -182,7 +161,7 @@ static int parse_annotation(text_reader *r, hl_op_kind kind, const char *tok, si
             op->caps = HL_CAP_EXEC | HL_CAP_DMA;
         else
             return problem(r, "%s: caps=%s is not exec, dma, exec+dma or none", name,
-                           show(value, value_length).text);
+                           hl_show(value, value_length).text);
         return 0;
     case ANNOTATION_FAIL: {
         char buffer[40];
@@ -200,7 +179,7 @@ static int parse_annotation(text_reader *r, hl_op_kind kind, const char *tok, si
             for (unsigned e = 1; e < HL_E_COUNT && used < sizeof names; e++)
                 used += (size_t)snprintf(names + used, sizeof names - used, "%s%s", e > 1 ? ", " : "",
                                          hl_error_name((hl_error)e));
-            return problem(r, "%s: fail=%s is not an error name (one of %s)", name, show(value, value_length).text,
+            return problem(r, "%s: fail=%s is not an error name (one of %s)", name, hl_show(value, value_length).text,
                            names);
         }
         op->expect_fail = (uint8_t)error;
@@ -210,9 +189,9 @@ static int parse_annotation(text_reader *r, hl_op_kind kind, const char *tok, si
         uint64_t thread = 0;
         hl_number result = hl_parse_number(value, value_length, false, &thread);
         if (result == HL_NUMBER_BAD)
-            return problem(r, "%s: t=%s: thread id is not a number", name, show(value, value_length).text);
+            return problem(r, "%s: t=%s: thread id is not a number", name, hl_show(value, value_length).text);
         if (result == HL_NUMBER_TOO_LARGE || thread > UINT32_MAX)
-            return problem(r, "%s: thread id %s does not fit in 32 bits", name, show(value, value_length).text);
+            return problem(r, "%s: thread id %s does not fit in 32 bits", name, hl_show(value, value_length).text);
         op->has_thread = 1;
         op->thread = (uint32_t)thread;
         return 0;
@@ -226,8 +205,8 @@ static int parse_op(text_reader *r, const char *tok, size_t len, const char *p, 
     hl_op_kind kind = hl_op_from_name(tok, len);
     if (kind == HL_OP_COUNT) {
         const char *near = suggest(tok, len);
-        if (near) return problem(r, "unknown operation '%s' (did you mean '%s'?)", show(tok, len).text, near);
-        return problem(r, "unknown operation '%s'", show(tok, len).text);
+        if (near) return problem(r, "unknown operation '%s' (did you mean '%s'?)", hl_show(tok, len).text, near);
+        return problem(r, "unknown operation '%s'", hl_show(tok, len).text);
     }
     const hl_op_fields *fields = hl_op_fields_of(kind);
     const char *name = hl_op_name(kind);
@@ -242,7 +221,7 @@ static int parse_op(text_reader *r, const char *tok, size_t len, const char *p, 
             continue;
         }
         if (given == fields->count)
-            return problem(r, "%s: extra field '%s' (usage: %s)", name, show(tok, len).text, fields->usage);
+            return problem(r, "%s: extra field '%s' (usage: %s)", name, hl_show(tok, len).text, fields->usage);
         if (parse_field(r, name, (hl_op_field)fields->field[given], fields->label[given], tok, len, op) != 0)
             return -1;
         given++;
@@ -297,10 +276,10 @@ int hl_trace_read_text(const char *path, const char *bytes, size_t size, hl_trac
         if ((size_t)(line_end - bytes) > prefix_length && memcmp(bytes, HL_TRACE_TEXT_PREFIX, prefix_length) == 0 &&
             hl_parse_number(version, (size_t)(line_end - version), false, &number) != HL_NUMBER_BAD)
             problem(r, "unsupported trace version '%s' (this heaplab reads version 1)",
-                    show(version, (size_t)(line_end - version)).text);
+                    hl_show(version, (size_t)(line_end - version)).text);
         else
             problem(r, "first line must be exactly '%s', not '%s'", HL_TRACE_TEXT_MAGIC,
-                    show(bytes, (size_t)(line_end - bytes)).text);
+                    hl_show(bytes, (size_t)(line_end - bytes)).text);
         return read_fail(r, diag, 1);
     }
 
@@ -335,7 +314,7 @@ int hl_trace_read_text(const char *path, const char *bytes, size_t size, hl_trac
         if (metadata) {
             if (out->count > 0)
                 rc = problem(r, "metadata '#@%s=...' after the first operation (metadata goes before the operations)",
-                             show(key, key_length).text);
+                             hl_show(key, key_length).text);
             else
                 rc = hl_trace_add_meta(out, key, key_length, value, value_length, r->problem, sizeof r->problem);
         } else {
@@ -346,7 +325,7 @@ int hl_trace_read_text(const char *path, const char *bytes, size_t size, hl_trac
                 const char *extra;
                 if (next_token(&cursor, content_end, &extra, &len))
                     rc = problem(r, "end: extra field '%s' (the end marker is the word end alone)",
-                                 show(extra, len).text);
+                                 hl_show(extra, len).text);
                 else {
                     seen_end = true;
                     end_line = line;

@@ -11,7 +11,6 @@
  * finding (named by file), 2 bad usage. */
 #include "common.h"
 
-#include <cjson/cJSON.h>
 #include <dirent.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -22,25 +21,11 @@ static size_t inputs, findings;
 static char *record_backends(const char *path)
 {
     size_t n = strlen(path);
+    char *list = NULL;
     if (n < 6 || strcmp(path + n - 6, ".input") != 0) return NULL;
-    char json[4096], *text;
-    snprintf(json, sizeof json, "%.*s.json", (int)(n - 6), path);
-    size_t size;
-    hl_diag diag;
-    if (hl_file_load(json, &text, &size, &diag) != 0) return NULL;
-    cJSON *doc = cJSON_ParseWithLength(text, size), *list = cJSON_GetObjectItem(doc, "backends");
-    hl_mem_free(text);
-    char *out = NULL;
-    size_t length = 0;
-    cJSON *item;
-    cJSON_ArrayForEach(item, list) {
-        if (!cJSON_IsString(item)) continue;
-        out = realloc(out, length + strlen(item->valuestring) + 2);
-        length += (size_t)sprintf(out + length, "%s%s", length ? "," : "", item->valuestring);
-    }
-    cJSON_Delete(doc);
-    if (!out) fprintf(stderr, "fuzz-replay: %s: no \"backends\" list\n", json), exit(2);
-    return out;
+    if (hl_fuzz_record_backends(path, &list) < 0)
+        fprintf(stderr, "fuzz-replay: %s: its finding record has no \"backends\" list\n", path), exit(2);
+    return list;
 }
 
 /* NAME.json or NAME.trace beside a NAME.input: a finding's record, not an input. */
@@ -64,7 +49,7 @@ static void run_file(const hl_fuzz_target *t, const char *path)
             fprintf(stderr, "fuzz-replay: %s: %s\n", path, problem.message), exit(2);
         own.check_every = t->check_every;
         t = &own;
-        free(backends);
+        hl_mem_free(backends);
     }
     char *buf;
     size_t len;

@@ -2,7 +2,8 @@
  * rule on the same backend (harness/shrink.c). */
 #include "cli.h"
 
-#include <cjson/cJSON.h>
+#include "hl_fuzz.h"
+
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,32 +31,6 @@ void hl_help_shrink(FILE *out)
             "\n"
             "exit status: 0 written, 2 bad usage or input (a trace that shows no finding on\n"
             "these backends included).\n");
-}
-
-/* The "backends" of the finding record beside trace_path (X.trace -> X.json), as a
- * comma-separated list in heaplab's memory, or NULL when there is none. */
-static char *record_backends(const char *trace_path)
-{
-    size_t n = strlen(trace_path);
-    size_t stem = n > 6 && strcmp(trace_path + n - 6, ".trace") == 0 ? n - 6 : n;
-    char *json = hl_mem_alloc(stem + 6), *text;
-    snprintf(json, stem + 6, "%.*s.json", (int)stem, trace_path);
-    size_t size;
-    hl_diag diag;
-    int loaded = hl_file_load(json, &text, &size, &diag);
-    hl_mem_free(json);
-    if (loaded != 0) return NULL;
-    cJSON *doc = cJSON_ParseWithLength(text, size), *item;
-    hl_mem_free(text);
-    char *list = NULL;
-    size_t length = 0;
-    cJSON_ArrayForEach(item, cJSON_GetObjectItem(doc, "backends")) {
-        if (!cJSON_IsString(item)) continue;
-        list = hl_mem_realloc(list, length + strlen(item->valuestring) + 2);
-        length += (size_t)sprintf(list + length, "%s%s", length ? "," : "", item->valuestring);
-    }
-    cJSON_Delete(doc);
-    return list;
 }
 
 int hl_cmd_shrink(int argc, char **argv)
@@ -92,7 +67,9 @@ int hl_cmd_shrink(int argc, char **argv)
     }
     if (optind + 1 != argc) return hl_cli_usage_error("shrink", "needs exactly one FINDING.trace");
     const char *path = argv[optind];
-    char *from_record = backends ? NULL : record_backends(path);
+    char *from_record = NULL;
+    if (!backends && hl_fuzz_record_backends(path, &from_record) < 0)
+        return hl_cli_usage_error("shrink", "the finding record beside %s has no \"backends\" list", path);
     if (!backends && !from_record)
         return hl_cli_usage_error("shrink", "--backends LIST is required (no finding record %s beside the trace)",
                                   "FINDING.json");

@@ -30,14 +30,14 @@ int hl_import_call_parse(hl_importer *im, const char *s, const char *e, hl_impor
     memset(call, 0, sizeof *call);
     hl_import_call_name(s, e, &call->name, &call->name_length);
     const char *open = s + call->name_length, *close = memchr(open, ')', (size_t)(e - open));
-    if (!close) return hl_import_fail(im, "%s: missing ')'", hl_import_show(call->name, call->name_length).text);
+    if (!close) return hl_import_fail(im, "%s: missing ')'", hl_show(call->name, call->name_length).text);
     const char *a = open + 1;
     if (hl_import_skip_spaces(a, close) != close) {
         for (;;) {
             const char *comma = memchr(a, ',', (size_t)(close - a)), *stop = comma ? comma : close;
             if (call->args == HL_IMPORT_MAX_ARGS)
                 return hl_import_fail(im, "%s: more than %d arguments",
-                                      hl_import_show(call->name, call->name_length).text, HL_IMPORT_MAX_ARGS);
+                                      hl_show(call->name, call->name_length).text, HL_IMPORT_MAX_ARGS);
             const char *as = a, *ae = stop;
             trim(&as, &ae);
             call->arg[call->args] = as;
@@ -54,7 +54,7 @@ int hl_import_call_parse(hl_importer *im, const char *s, const char *e, hl_impor
         size_t len;
         if (hl_import_token(&q, re, &tok, &len) && hl_import_token(&q, re, &tok, &len))
             return hl_import_fail(im, "%s: extra text after the result: '%s'",
-                                  hl_import_show(call->name, call->name_length).text, hl_import_show(tok, len).text);
+                                  hl_show(call->name, call->name_length).text, hl_show(tok, len).text);
         call->result = rs;
         call->result_length = (size_t)(re - rs);
     } else {
@@ -72,21 +72,21 @@ int hl_import_call_args(hl_importer *im, const hl_import_call *call, unsigned co
 {
     if (call->args == count) return 0;
     return hl_import_fail(im, "%s: expected %u argument%s, found %u",
-                          hl_import_show(call->name, call->name_length).text, count, count == 1 ? "" : "s",
+                          hl_show(call->name, call->name_length).text, count, count == 1 ? "" : "s",
                           call->args);
 }
 
 static int value(hl_importer *im, const hl_import_call *call, unsigned i, const char *label, bool address,
                  uint64_t *out)
 {
-    hl_import_shown shown = hl_import_show(call->name, call->name_length);
+    hl_shown shown = hl_show(call->name, call->name_length);
     const char *name = shown.text;
     const char *s = i < HL_IMPORT_MAX_ARGS ? call->arg[i] : call->result;
     size_t n = i < HL_IMPORT_MAX_ARGS ? call->arg_length[i] : call->result_length;
     if (!s) return hl_import_fail(im, "%s: missing %s", name, label);
     if (n == 0) return hl_import_fail(im, "%s: empty %s", name, label);
     if (address ? hl_import_address(s, n, out) : hl_import_number(s, n, out)) return 0;
-    return hl_import_fail(im, "%s: %s '%s' is not a number", name, label, hl_import_show(s, n).text);
+    return hl_import_fail(im, "%s: %s '%s' is not a number", name, label, hl_show(s, n).text);
 }
 
 int hl_import_call_number(hl_importer *im, const hl_import_call *call, unsigned i, const char *label,

@@ -107,22 +107,6 @@ int hl_import_fail(hl_importer *im, const char *fmt, ...)
     return -1;
 }
 
-hl_import_shown hl_import_show(const char *s, size_t n)
-{
-    hl_import_shown out;
-    size_t k = 0;
-    for (size_t i = 0; i < n && i < 60; i++) {
-        unsigned char c = (unsigned char)s[i];
-        out.text[k++] = c >= 0x20 && c < 0x7f ? (char)c : '?';
-    }
-    if (n > 60) {
-        memcpy(out.text + k, "...", 3);
-        k += 3;
-    }
-    out.text[k] = '\0';
-    return out;
-}
-
 const char *hl_import_skip_spaces(const char *s, const char *e)
 {
     while (s < e && (*s == ' ' || *s == '\t')) s++;

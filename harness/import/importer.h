@@ -38,11 +38,6 @@ int hl_import_valgrind(hl_importer *im);
 bool hl_import_line(hl_importer *im, const char **s, const char **e);
 /* Sets the diag to "<path>:<line>: <problem>"; returns -1. */
 int hl_import_fail(hl_importer *im, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* At most 60 bytes of [s, s + n) for a message, unprintable bytes as '?'. */
-typedef struct hl_import_shown {
-    char text[68];
-} hl_import_shown;
-hl_import_shown hl_import_show(const char *s, size_t n);
 
 /* Skips spaces and tabs. */
 const char *hl_import_skip_spaces(const char *s, const char *e);

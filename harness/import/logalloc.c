@@ -46,7 +46,7 @@ static int call(hl_importer *im, const hl_import_call *c)
         if (hl_import_call_args(im, c, 1) || hl_import_call_address(im, c, 0, "ADDRESS", &a)) return -1;
         hl_import_free(im, a);
     } else if (!(c->name_length > 9 && memcmp(c->name, "jemalloc_", 9) == 0)) {
-        return hl_import_fail(im, "unknown function '%s'", hl_import_show(c->name, c->name_length).text);
+        return hl_import_fail(im, "unknown function '%s'", hl_show(c->name, c->name_length).text);
     }
     return 0;
 }
@@ -61,7 +61,7 @@ int hl_import_logalloc(hl_importer *im)
         uint64_t pid, tid;
         if (!hl_import_number(tok, len, &pid))
             return hl_import_fail(im, "expected PID TID FUNCTION(ARGS)[=RESULT], not '%s'",
-                                  hl_import_show(s, (size_t)(e - s)).text);
+                                  hl_show(s, (size_t)(e - s)).text);
         if (!hl_import_token(&p, e, &tok, &len) || !hl_import_number(tok, len, &tid))
             return hl_import_fail(im, "missing thread id after the process id (PID TID FUNCTION(ARGS))");
         if (tid > UINT32_MAX)
@@ -71,12 +71,12 @@ int hl_import_logalloc(hl_importer *im)
         size_t name_length;
         if (!hl_import_call_name(p, e, &name, &name_length))
             return hl_import_fail(im, "expected FUNCTION(ARGS) after the thread id, not '%s'",
-                                  hl_import_show(p, (size_t)(e - p)).text);
+                                  hl_show(p, (size_t)(e - p)).text);
         hl_import_call c;
         if (hl_import_call_parse(im, p, e, &c) != 0) return -1;
         if (c.rest && c.rest != e)
-            return hl_import_fail(im, "%s: extra text '%s'", hl_import_show(c.name, c.name_length).text,
-                                  hl_import_show(c.rest, (size_t)(e - c.rest)).text);
+            return hl_import_fail(im, "%s: extra text '%s'", hl_show(c.name, c.name_length).text,
+                                  hl_show(c.rest, (size_t)(e - c.rest)).text);
         im->has_thread = true;
         im->thread = (uint32_t)tid;
         if (call(im, &c) != 0) return -1;

@@ -32,7 +32,7 @@ static int field(hl_importer *im, char c, const char **p, const char *e, const c
     size_t len;
     if (!hl_import_token(p, e, &tok, &len)) return hl_import_fail(im, "%c: missing %s", c, label);
     if (!hl_import_number(tok, len, out))
-        return hl_import_fail(im, "%c: %s '%s' is not a number", c, label, hl_import_show(tok, len).text);
+        return hl_import_fail(im, "%c: %s '%s' is not a number", c, label, hl_show(tok, len).text);
     return 0;
 }
 
@@ -44,12 +44,12 @@ static int operation(hl_importer *im, const char *s, const char *e)
     char c = len == 1 ? tok[0] : '\0';
     if (c != 'a' && c != 'r' && c != 'f')
         return hl_import_fail(im, "unknown operation '%s' (a ID SIZE, r ID SIZE or f ID)",
-                              hl_import_show(tok, len).text);
+                              hl_show(tok, len).text);
     uint64_t id, size = 0, live;
     if (field(im, c, &p, e, "ID", &id) != 0) return -1;
     if (c != 'f' && field(im, c, &p, e, "SIZE", &size) != 0) return -1;
     if (hl_import_token(&p, e, &tok, &len))
-        return hl_import_fail(im, "%c: extra field '%s'", c, hl_import_show(tok, len).text);
+        return hl_import_fail(im, "%c: extra field '%s'", c, hl_show(tok, len).text);
     if (id == UINT64_MAX) return hl_import_fail(im, "%c: id %llu is too large", c, (unsigned long long)id);
     bool is_live = hl_import_map_find(&im->live, id + 1, &live);
     if (c == 'a') {
@@ -81,7 +81,7 @@ int hl_import_malloclab(hl_importer *im)
             bool number = number_alone(s, e, &value);
             if (header < 3 && !number)
                 return hl_import_fail(im, "malloclab header: expected the %s (a number alone), not '%s'",
-                                      header_names[header], hl_import_show(s, (size_t)(e - s)).text);
+                                      header_names[header], hl_show(s, (size_t)(e - s)).text);
             if (number) {
                 char key[64], text[24];
                 snprintf(key, sizeof key, "import.malloclab.%s", header == 0   ? "heap_size"

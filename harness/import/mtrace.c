@@ -23,14 +23,14 @@ static int fields(hl_importer *im, char c, const char *p, const char *e, uint64_
     bool sized = c == '+' || c == '>' || c == '!';
     if (!hl_import_token(&p, e, &tok, &len)) return hl_import_fail(im, "'%c': missing address", c);
     if (!hl_import_address(tok, len, addr))
-        return hl_import_fail(im, "'%c': address '%s' is not a number", c, hl_import_show(tok, len).text);
+        return hl_import_fail(im, "'%c': address '%s' is not a number", c, hl_show(tok, len).text);
     if (sized) {
         if (!hl_import_token(&p, e, &tok, &len)) return hl_import_fail(im, "'%c': missing size", c);
         if (!hl_import_number(tok, len, size))
-            return hl_import_fail(im, "'%c': size '%s' is not a number", c, hl_import_show(tok, len).text);
+            return hl_import_fail(im, "'%c': size '%s' is not a number", c, hl_show(tok, len).text);
     }
     if (hl_import_token(&p, e, &tok, &len))
-        return hl_import_fail(im, "'%c': extra field '%s'", c, hl_import_show(tok, len).text);
+        return hl_import_fail(im, "'%c': extra field '%s'", c, hl_show(tok, len).text);
     return 0;
 }
 
@@ -55,7 +55,7 @@ int hl_import_mtrace(hl_importer *im)
         char c = p < e ? *p : '\0';
         if (!strchr("+-<>!", c) || c == '\0' || (p + 1 < e && p[1] != ' ' && p[1] != '\t'))
             return hl_import_fail(im, "expected an operation (+ - < > !), not '%s'",
-                                  hl_import_show(p, (size_t)(e - p)).text);
+                                  hl_show(p, (size_t)(e - p)).text);
         if (pending && c != '>')
             return hl_import_fail(im, "'%c' after the realloc '<' of line %llu (expected its '>')", c,
                                   (unsigned long long)pending_line);
