@@ -10,6 +10,12 @@
  *                         requested size. The footprint is the live bytes (nothing
  *                         more is known). spec.c turns the spec into options lib= and
  *                         prefix=; such a backend always runs isolated.
+ * Thread safety (libc declares it; threaded replay relies on it): the adapter's own
+ * state (the tracker, the stats) sits under one mutex, taken around bookkeeping only,
+ * so the allocator's malloc and free run concurrently. A block leaves the tracker
+ * before its free and joins it after its malloc returns; realloc runs under the
+ * mutex, so its old address cannot be handed out and tracked by another thread
+ * before the move is recorded.
  * Neither detects misuse: a malloc's own checks abort the process, which is not a
  * named error. Scopes, free_all and destroy go through the scope tracker, which
  * tracks every block; its memory comes from mmap, never from malloc, so it stays out
@@ -19,6 +25,7 @@
 
 #include <dlfcn.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +52,7 @@ typedef struct malloc_fns {
 } malloc_fns;
 
 struct hl_heap {
+    pthread_mutex_t lock;  /* over everything below but f (see the top) */
     hl_tracker tracker;
     hl_stats stats;
     malloc_fns f;
@@ -148,6 +156,7 @@ static hl_error start(hl_heap **out, const malloc_fns *f, bool glibc, size_t min
     hl_heap *h = tracker_get(NULL, sizeof *h);
     if (!h) return HL_E_OUT_OF_MEMORY;
     memset(h, 0, sizeof *h);
+    pthread_mutex_init(&h->lock, NULL);
     h->f = *f;
     h->glibc = glibc;
     h->min_align = min_align;
@@ -222,6 +231,7 @@ static void libc_destroy(hl_heap *h)
     hl_tracker_each_live(&h->tracker, host.release, h); /* LeakSanitizer must see them freed */
     hl_tracker_release_memory(&h->tracker);
     if (h->glibc) instance_live = false;
+    pthread_mutex_destroy(&h->lock);
     tracker_put(NULL, h, sizeof *h);
 }
 
@@ -246,53 +256,81 @@ static hl_addr fail(hl_heap *h, hl_stat_op op, hl_error *error, hl_error e)
     return 0;
 }
 
+static void lock(const hl_heap *h) { pthread_mutex_lock((pthread_mutex_t *)&h->lock); }
+static void unlock(const hl_heap *h) { pthread_mutex_unlock((pthread_mutex_t *)&h->lock); }
+
+/* fail() under the lock, for the paths that hold none */
+static hl_addr fail_locked(hl_heap *h, hl_stat_op op, hl_error *error, hl_error e)
+{
+    lock(h);
+    h->stats.calls[op]++;
+    fail(h, op, error, e);
+    unlock(h);
+    return 0;
+}
+
 static hl_addr libc_alloc(hl_heap *h, hl_layout layout, hl_caps caps, hl_error *error)
 {
-    h->stats.calls[HL_STAT_alloc]++;
-    if (!hl_is_power_of_two(layout.align)) return fail(h, HL_STAT_alloc, error, HL_E_INVALID_ARGUMENT);
+    if (!hl_is_power_of_two(layout.align)) return fail_locked(h, HL_STAT_alloc, error, HL_E_INVALID_ARGUMENT);
     if (caps || layout.align > LIBC_MAX_ALIGN || (layout.align > h->min_align && !h->f.aligned))
-        return fail(h, HL_STAT_alloc, error, HL_E_UNSUPPORTED);
-    if (layout.size > PTRDIFF_MAX || hl_tracker_reserve(&h->tracker) != HL_E_OK)
-        return fail(h, HL_STAT_alloc, error, HL_E_OUT_OF_MEMORY);
-    void *p = raw_alloc(h, layout);
-    if (!p) return fail(h, HL_STAT_alloc, error, HL_E_OUT_OF_MEMORY);
-    hl_tracker_add(&h->tracker, (hl_addr)p, layout, caps);
-    count_live(h, layout.size, +1);
-    note_footprint(h);
+        return fail_locked(h, HL_STAT_alloc, error, HL_E_UNSUPPORTED);
+    void *p = layout.size > PTRDIFF_MAX ? NULL : raw_alloc(h, layout);
+    lock(h);
+    h->stats.calls[HL_STAT_alloc]++;
+    if (p && hl_tracker_reserve(&h->tracker) != HL_E_OK) {
+        h->f.free(p);
+        p = NULL;
+    }
+    if (p) {
+        hl_tracker_add(&h->tracker, (hl_addr)p, layout, caps);
+        count_live(h, layout.size, +1);
+        note_footprint(h);
+    } else {
+        fail(h, HL_STAT_alloc, error, HL_E_OUT_OF_MEMORY);
+    }
+    unlock(h);
     return (hl_addr)p;
 }
 
 static hl_error libc_free(hl_heap *h, hl_addr block, hl_layout layout)
 {
+    lock(h);
     h->stats.calls[HL_STAT_free]++;
-    if (!block) return HL_E_OK;
-    hl_tracker_remove(&h->tracker, block);
-    h->f.free((void *)block);
-    count_live(h, layout.size, -1);
-    note_footprint(h);
+    if (block) {
+        hl_tracker_remove(&h->tracker, block);
+        count_live(h, layout.size, -1);
+        note_footprint(h);
+    }
+    unlock(h);
+    if (block) h->f.free((void *)block);
     return HL_E_OK;
 }
 
 static hl_addr libc_realloc(hl_heap *h, hl_addr block, hl_layout old, size_t size, hl_error *error)
 {
     if (!block) return libc_alloc(h, (hl_layout){size, old.align}, HL_CAP_NONE, error);
+    lock(h);
     h->stats.calls[HL_STAT_realloc]++;
-    if (size > PTRDIFF_MAX || hl_tracker_reserve(&h->tracker) != HL_E_OK)
-        return fail(h, HL_STAT_realloc, error, HL_E_OUT_OF_MEMORY);
-    void *p;
-    if (old.align <= h->min_align) {
-        p = h->f.realloc((void *)block, size ? size : 1); /* never 0: that would be a free */
-    } else { /* realloc does not keep a stricter alignment: move by hand */
-        p = raw_alloc(h, (hl_layout){size, old.align});
-        if (p) {
-            memcpy(p, (void *)block, old.size < size ? old.size : size);
-            h->f.free((void *)block);
+    void *p = NULL;
+    if (size <= PTRDIFF_MAX && hl_tracker_reserve(&h->tracker) == HL_E_OK) {
+        if (old.align <= h->min_align) {
+            p = h->f.realloc((void *)block, size ? size : 1); /* never 0: that would be a free */
+        } else { /* realloc does not keep a stricter alignment: move by hand */
+            p = raw_alloc(h, (hl_layout){size, old.align});
+            if (p) {
+                memcpy(p, (void *)block, old.size < size ? old.size : size);
+                h->f.free((void *)block);
+            }
         }
     }
-    if (!p) return fail(h, HL_STAT_realloc, error, HL_E_OUT_OF_MEMORY);
-    hl_tracker_moved(&h->tracker, block, (hl_addr)p, size); /* cannot fail: reserved */
-    h->stats.live_bytes += size - old.size;
-    note_footprint(h);
+    if (p) {
+        hl_tracker_moved(&h->tracker, block, (hl_addr)p, size); /* cannot fail: reserved */
+        h->stats.live_bytes += size - old.size;
+        note_footprint(h);
+    } else {
+        fail(h, HL_STAT_realloc, error, HL_E_OUT_OF_MEMORY);
+    }
+    unlock(h);
     return (hl_addr)p;
 }
 
@@ -309,50 +347,71 @@ static void *libc_mem_view(hl_heap *h, hl_addr addr, size_t len)
 
 static hl_error libc_mem_copy(hl_heap *h, hl_addr dst, hl_addr src, size_t n)
 {
-    return hl_copy_forward(&h->stats, (unsigned char *)dst, (const unsigned char *)src, n);
+    lock(h);
+    hl_error e = hl_copy_forward(&h->stats, (unsigned char *)dst, (const unsigned char *)src, n);
+    unlock(h);
+    return e;
 }
 
 static hl_error libc_enter_scope(hl_heap *h, hl_scope *out)
 {
-    return hl_tracker_enter(&h->tracker, out); /* the tracker counts the call */
+    lock(h);
+    hl_error e = hl_tracker_enter(&h->tracker, out); /* the tracker counts the call */
+    unlock(h);
+    return e;
 }
 
 static hl_error libc_exit_scope(hl_heap *h, hl_scope scope)
 {
     hl_tracker_host host = tracker_host(h);
+    lock(h);
     hl_error e = hl_tracker_exit(&h->tracker, &host, scope);
     sample_footprint(h);
+    unlock(h);
     return e;
 }
 
 static hl_addr libc_promote(hl_heap *h, hl_scope scope, hl_addr block, hl_layout layout, size_t n, hl_error *error)
 {
     hl_tracker_host host = tracker_host(h);
+    lock(h);
     hl_addr fresh = hl_tracker_promote(&h->tracker, &host, scope, block, layout, n, error);
     note_footprint(h);
+    unlock(h);
     return fresh;
 }
 
 static hl_error libc_free_all(hl_heap *h)
 {
-    h->stats.calls[HL_STAT_free_all]++;
     hl_tracker_host host = tracker_host(h);
+    lock(h);
+    h->stats.calls[HL_STAT_free_all]++;
     hl_tracker_each_live(&h->tracker, host.release, h);
     sample_footprint(h);
+    unlock(h);
     return HL_E_OK;
 }
 
-static void libc_stats(const hl_heap *h, hl_stats *stats) { *stats = h->stats; }
+static void libc_stats(const hl_heap *h, hl_stats *stats)
+{
+    lock(h);
+    *stats = h->stats;
+    unlock(h);
+}
 
 static hl_error libc_check(hl_heap *h, char *message, size_t capacity)
 {
+    lock(h);
     sample_footprint(h);
+    hl_error e = HL_E_OK;
     if (h->tracker.live_blocks != h->stats.live_blocks) {
         snprintf(message, capacity, "tracker holds %llu blocks, stats say %llu",
                  (unsigned long long)h->tracker.live_blocks, (unsigned long long)h->stats.live_blocks);
-        return HL_E_CORRUPTED;
+        e = HL_E_CORRUPTED;
     }
-    return hl_tracker_check(&h->tracker, message, capacity);
+    if (e == HL_E_OK) e = hl_tracker_check(&h->tracker, message, capacity);
+    unlock(h);
+    return e;
 }
 
 const hl_backend *hl_backend_libc(void)

@@ -33,6 +33,10 @@ struct hl_exec {
     bool patterns;
     bool timing;
     bool catch_faults; /* the backend declares access misuse and the catcher is on */
+    /* concurrent stepping: the caller's lock, released around each backend call */
+    void (*unlock)(void *context);
+    void (*relock)(void *context);
+    void *lock_context;
 };
 
 hl_exec *hl_exec_new(const hl_backend *backend, hl_heap *heap, const char *label)
@@ -51,6 +55,15 @@ hl_exec *hl_exec_new(const hl_backend *backend, hl_heap *heap, const char *label
 }
 
 void hl_exec_write_patterns(hl_exec *exec, bool on) { exec->patterns = on; }
+
+void hl_exec_concurrent(hl_exec *exec, void (*unlock)(void *context), void (*lock)(void *context), void *context)
+{
+    exec->unlock = unlock && lock ? unlock : NULL;
+    exec->relock = unlock && lock ? lock : NULL;
+    exec->lock_context = context;
+    /* the catcher is one thread's: another thread's fault would land in its handler */
+    exec->catch_faults = !exec->unlock && hl_fault_available() && (exec->info.misuse & HL_MISUSE_ACCESS_KINDS);
+}
 void hl_exec_time_calls(hl_exec *exec, bool on) { exec->timing = on; }
 
 void hl_exec_expect(hl_exec *exec, const hl_op *ops, size_t count)
@@ -143,20 +156,24 @@ static void skip(hl_result *result, const char *reason)
     result->skip_reason = reason;
 }
 
+/* A backend call: timed (when on), and with the caller's lock released around it when
+ * stepping concurrently, so calls from several threads overlap. Operands are read
+ * into locals before it: another thread may change the block map meanwhile. */
 #define TIMED(result, call)                                                             \
     do {                                                                                \
-        if (!exec->timing) {                                                            \
+        if (exec->unlock) exec->unlock(exec->lock_context);                             \
+        if (exec->timing) {                                                             \
+            uint64_t timed_start = hl_clock_ticks();                                    \
             call;                                                                       \
-            break;                                                                      \
+            (result)->elapsed_ticks = hl_clock_ticks() - timed_start;                   \
+        } else {                                                                        \
+            call;                                                                       \
         }                                                                               \
-        uint64_t timed_start = hl_clock_ticks();                                        \
-        call;                                                                           \
-        (result)->elapsed_ticks = hl_clock_ticks() - timed_start;                       \
+        if (exec->unlock) exec->relock(exec->lock_context);                             \
     } while (0)
 
 static void run_alloc(hl_exec *exec, const hl_op *op, hl_result *result)
 {
-    hl_block *block = hl_blockmap_get(exec->blocks, op->id);
     hl_layout layout = {(size_t)op->size, (size_t)op->align};
     hl_error error = HL_E_OK;
     hl_addr addr;
@@ -168,6 +185,7 @@ static void run_alloc(hl_exec *exec, const hl_op *op, hl_result *result)
     } else {
         TIMED(result, addr = exec->backend->alloc(exec->heap, layout, op->caps, &error));
     }
+    hl_block *block = hl_blockmap_get(exec->blocks, op->id);
     block->layout = layout;
     block->caps = op->caps;
     if (!addr) {
@@ -187,9 +205,15 @@ static void run_free(hl_exec *exec, hl_block *block, hl_result *result)
         hl_blockmap_make_freed(exec->blocks, block);
         return skip(result, "block was not served by this backend");
     }
-    result->addr = block->addr;
-    TIMED(result, result->error = exec->backend->free(exec->heap, block->addr, block->layout));
+    uint64_t id = block->id;
+    hl_addr addr = result->addr = block->addr;
+    hl_layout layout = block->layout;
+    /* off the index first: once the free runs, another thread may be handed the address */
+    hl_blockmap_unindex(exec->blocks, block);
+    TIMED(result, result->error = exec->backend->free(exec->heap, addr, layout));
+    block = hl_blockmap_find(exec->blocks, id);
     if (result->error == HL_E_OK) hl_blockmap_make_freed(exec->blocks, block);
+    else hl_blockmap_index(exec->blocks, block, &result->overlap, &result->overlap_id); /* still live */
 }
 
 static void run_realloc(hl_exec *exec, const hl_op *op, hl_block *block, hl_result *result)
@@ -203,9 +227,10 @@ static void run_realloc(hl_exec *exec, const hl_op *op, hl_block *block, hl_resu
     }
     hl_blockmap_unindex(exec->blocks, block);
     hl_error error = HL_E_OK;
-    hl_addr addr;
-    TIMED(result, addr = exec->backend->realloc(exec->heap, block->addr, block->layout,
-                                                (size_t)op->size, &error));
+    hl_addr addr, old_addr = block->addr;
+    hl_layout old_layout = block->layout;
+    TIMED(result, addr = exec->backend->realloc(exec->heap, old_addr, old_layout, (size_t)op->size, &error));
+    block = hl_blockmap_find(exec->blocks, op->id);
     if (!addr) {
         result->error = error ? error : HL_E_OUT_OF_MEMORY;
         settle(exec, block, result); /* the old block is still live */
@@ -370,11 +395,13 @@ static void run(hl_exec *exec, const hl_op *op, hl_result *result)
         return run_free(exec, block, result);
     case HL_OP_REALLOC:
         return run_realloc(exec, op, block, result);
-    case HL_OP_USABLE:
+    case HL_OP_USABLE: {
         if (block->state != HL_BLOCK_LIVE) return skip(result, "block was not served by this backend");
-        result->addr = block->addr;
-        TIMED(result, result->usable = exec->backend->usable_size(exec->heap, block->addr, block->layout));
+        hl_addr addr = result->addr = block->addr;
+        hl_layout layout = block->layout;
+        TIMED(result, result->usable = exec->backend->usable_size(exec->heap, addr, layout));
         return;
+    }
     case HL_OP_TOUCH:
         if (block->state != HL_BLOCK_LIVE) return skip(result, "block was not served by this backend");
         result->addr = block->addr;

@@ -469,6 +469,17 @@ void hl_exec_write_patterns(hl_exec *exec, bool on);
  * reads cost about 4% of a shadow-checked operation, where the split between backend
  * and harness time means little anyway; runs with the shadow turn it off. */
 void hl_exec_time_calls(hl_exec *exec, bool on);
+/* Concurrent stepping (threaded replay, threads.c). The caller steps from several
+ * threads, each holding one lock of its own around hl_exec_step; the executor calls
+ * unlock(context) just before each backend call and lock(context) right after it, so
+ * calls from several threads overlap while the block map and the observers see one
+ * operation at a time. A block leaves the address index before its free or realloc
+ * is sent (another thread may be handed its address at once). The fault catcher is
+ * off meanwhile (it serves one thread): access misuse is skipped. Preconditions: the
+ * backend declares HL_FEATURE_THREAD_SAFE; only alloc, free, realloc, usable and
+ * touch overlap, never two on one id (every other kind runs with no other step in
+ * flight). NULL, NULL turns it off. */
+void hl_exec_concurrent(hl_exec *exec, void (*unlock)(void *context), void (*lock)(void *context), void *context);
 /* Sizes the executor's bookkeeping for a stream before it runs (the block map's
  * tables, touched), so a timed loop over it does not pay for growing them. */
 void hl_exec_expect(hl_exec *exec, const hl_op *ops, size_t count);
@@ -538,6 +549,12 @@ void hl_shadow_free(hl_shadow *shadow);
 hl_observer hl_shadow_observer(hl_shadow *shadow);
 /* The divergence found, or NULL. */
 const hl_finding *hl_shadow_finding(const hl_shadow *shadow);
+/* While on, the checks that read the whole backend (stats against the model, the
+ * backend's check) are left out after each operation: other threads' calls are in
+ * flight, so the backend's counters legitimately run ahead of the model. The
+ * threaded runner turns it off for operations that run alone; the end of the stream
+ * checks both in any case. */
+void hl_shadow_concurrent(hl_shadow *shadow, bool on);
 
 /* A declared misuse detection that fired as the contract says: a pass, kept so a run
  * can show what the backend caught (which block, where, what). */
@@ -604,6 +621,8 @@ typedef struct hl_run_options {
     bool shadow;               /* attach the shadow model */
     uint64_t check_every;      /* backend check period (shadow only); 0: at the end; HL_CHECK_PACED */
     bool isolate;              /* run in a forked child (hl_run) */
+    bool threads;              /* a trace of several threads on real threads, where the
+                                  backend declares HL_FEATURE_THREAD_SAFE (threads.c) */
     double timeout_seconds;    /* isolated: an operation taking longer is a HANG */
     volatile uint64_t *progress; /* if set, the count of completed operations */
     /* if set, called with done / total every 65536 operations (in-process runs) or
@@ -628,6 +647,8 @@ typedef struct hl_run_summary {
     hl_finding finding;
     uint64_t detections;       /* declared misuse detections that fired (passes) */
     hl_detection detected[HL_DETECTIONS_KEPT]; /* the first of them */
+    uint32_t threads;          /* real threads the run used; 0: serialised in trace order */
+    uint32_t trace_threads;    /* distinct threads in the trace */
     bool setup_failed;         /* the instance could not be made (bad option: usage) */
     char setup_error[600];
 } hl_run_summary;
@@ -646,6 +667,29 @@ int hl_repro_write(const hl_spec *spec, const hl_trace *trace, const hl_run_summ
                    const hl_run_options *options, const char *dir, char *path, size_t capacity,
                    hl_diag *diag);
 
+
+/* ================================================================ threaded replay */
+
+/* Real threads a threaded replay uses at most; trace threads beyond it share them. */
+#define HL_THREADS_MAX 64
+/* True for the kinds that run concurrently (alloc, free, realloc, usable, touch); the
+ * others run alone. */
+bool hl_threads_op_concurrent(hl_op_kind kind);
+/* The number of distinct threads among ops' concurrent kinds (t= ids; operations
+ * without one count as one more thread). */
+size_t hl_threads_count(const hl_op *ops, size_t count);
+/* Steps ops through exec on min(threads, HL_THREADS_MAX) real threads (threads.c):
+ * each trace thread's operations in order on one thread, an operation on an id only
+ * after the previous one on that id completed, every kind that is not concurrent
+ * alone with nothing in flight. The shadow (may be NULL) is already observing exec.
+ * Preconditions: the backend declares HL_FEATURE_THREAD_SAFE; the trace passes
+ * hl_trace_check. options->progress (if set) gets the count of the gap-free prefix
+ * of completed operations, options->on_progress (if set) is called with it every
+ * 65536 operations. Returns 0 when every operation ran, 1 when an observer
+ * stopped the stream or 2 when it ended (operation *stopped_at; other threads' later
+ * operations may have run), or -1 with diag when a thread could not start. */
+int hl_threads_run(hl_exec *exec, hl_shadow *shadow, const hl_op *ops, size_t count, unsigned threads,
+                   const hl_run_options *options, uint64_t *stopped_at, hl_diag *diag);
 
 /* ================================================================ differential runs */
 

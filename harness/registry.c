@@ -34,6 +34,7 @@ const hl_backend *hl_test_backend_crasher(void);
 const hl_backend *hl_test_backend_hanger(void);
 const hl_backend *hl_test_backend_rotter(void);
 const hl_backend *hl_test_backend_wasm_shifted(void);
+const hl_backend *hl_test_backend_racy(void);
 static const backend_getter test_only[] = {
     hl_mutant_live_handout,
     hl_mutant_class_off_by_one,
@@ -50,6 +51,7 @@ static const backend_getter test_only[] = {
     hl_test_backend_hanger,
     hl_test_backend_rotter,
     hl_test_backend_wasm_shifted,
+    hl_test_backend_racy,
 };
 #define TEST_COUNT (sizeof test_only / sizeof test_only[0])
 #else

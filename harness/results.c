@@ -4,7 +4,8 @@
  *    build: {heaplab, contract_version, compiler, sanitized, optimized},
  *    results: [{backend, trace, ops, sent, skipped, failures, divergences,
  *               peak_live_bytes, peak_live_blocks, peak_footprint_bytes,
- *               final_footprint_bytes, elapsed_ns, backend_ns, ops_per_sec, detections,
+ *               final_footprint_bytes, elapsed_ns, backend_ns, ops_per_sec, threads
+ *               (real threads used; 0 serialised), trace_threads, detections,
  *               detected (the first detections: index, line, kind, block, offset),
  *               stream_ended?: {at, reason}, finding?: {rule, index, line, message,
  *               reproducer}}]} */
@@ -109,6 +110,8 @@ void hl_results_add(hl_results *results, const hl_run_summary *s, const char *re
     if (s->backend_timed) cJSON_AddNumberToObject(r, "backend_ns", (double)s->backend_ns);
     else cJSON_AddNullToObject(r, "backend_ns"); /* not measured under the shadow */
     cJSON_AddNumberToObject(r, "ops_per_sec", s->elapsed_ns ? (double)s->ops * 1e9 / (double)s->elapsed_ns : 0);
+    cJSON_AddNumberToObject(r, "threads", s->threads);
+    cJSON_AddNumberToObject(r, "trace_threads", s->trace_threads);
     if (s->stream_ended) {
         cJSON *ended = cJSON_AddObjectToObject(r, "stream_ended");
         cJSON_AddNumberToObject(ended, "at", (double)s->ended_at);

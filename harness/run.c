@@ -49,22 +49,35 @@ static int run_here(const hl_spec *spec, const hl_trace *trace, const hl_run_opt
     hl_observer figures = hl_figures_observer(&summary->figures);
     hl_exec_observe(exec, &figures);
 
+    summary->trace_threads = (uint32_t)hl_threads_count(trace->ops, trace->count);
+    bool threaded = options->threads && summary->trace_threads > 1 &&
+                    (hl_exec_info(exec)->features & HL_FEATURE_THREAD_SAFE);
     uint64_t start = hl_clock_now_ns();
-    for (size_t i = 0; i < trace->count; i++) {
-        hl_exec_prefetch(exec, trace->ops, trace->count, i);
-        int rc = hl_exec_step(exec, &trace->ops[i], i);
-        if (options->progress) *options->progress = i + 1;
-        if (options->on_progress && (i & 0xffff) == 0xffff)
-            options->on_progress(options->progress_context, i + 1, trace->count);
-        if (rc == 1) break;
-        if (rc == 2) {
-            summary->stream_ended = true;
-            summary->ended_at = i;
-            snprintf(summary->ended_reason, sizeof summary->ended_reason,
-                     "%s failed here; the rest of the trace cannot follow",
-                     hl_op_name((hl_op_kind)trace->ops[i].kind));
-            break;
+    int rc = 0;
+    uint64_t at = 0;
+    if (threaded) {
+        summary->threads = summary->trace_threads < HL_THREADS_MAX ? summary->trace_threads : HL_THREADS_MAX;
+        rc = hl_threads_run(exec, shadow, trace->ops, trace->count, summary->threads, options, &at, &diag);
+        if (rc < 0) {
+            summary->setup_failed = true;
+            snprintf(summary->setup_error, sizeof summary->setup_error, "%s", diag.message);
+            rc = 0;
         }
+    } else {
+        for (size_t i = 0; i < trace->count && !rc; i++) {
+            hl_exec_prefetch(exec, trace->ops, trace->count, i);
+            rc = hl_exec_step(exec, &trace->ops[i], i);
+            at = i;
+            if (options->progress) *options->progress = i + 1;
+            if (options->on_progress && (i & 0xffff) == 0xffff)
+                options->on_progress(options->progress_context, i + 1, trace->count);
+        }
+    }
+    if (rc == 2) {
+        summary->stream_ended = true;
+        summary->ended_at = at;
+        snprintf(summary->ended_reason, sizeof summary->ended_reason,
+                 "%s failed here; the rest of the trace cannot follow", hl_op_name((hl_op_kind)trace->ops[at].kind));
     }
     hl_exec_finish(exec);
     summary->elapsed_ns = hl_clock_now_ns() - start;
@@ -88,7 +101,7 @@ static int run_here(const hl_spec *spec, const hl_trace *trace, const hl_run_opt
     hl_shadow_free(shadow);
     hl_exec_free(exec);
     hl_spec_destroy(spec, heap);
-    return summary->found ? 1 : 0;
+    return summary->setup_failed ? 2 : summary->found ? 1 : 0;
 }
 
 typedef struct shared_page {

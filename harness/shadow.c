@@ -19,6 +19,7 @@ struct hl_shadow {
     uint64_t check_ended;  /* HL_CHECK_PACED: clock ticks when the last check ended */
     uint64_t check_took;   /* and how long it took */
     bool found;
+    bool concurrent; /* other operations in flight: no whole-backend checks */
     hl_finding finding;
     const hl_op *op; /* the operation in flight */
     uint64_t index;
@@ -47,6 +48,8 @@ hl_shadow *hl_shadow_new(uint64_t check_every)
 }
 
 void hl_shadow_free(hl_shadow *shadow) { hl_mem_free(shadow); }
+
+void hl_shadow_concurrent(hl_shadow *shadow, bool on) { shadow->concurrent = on; }
 
 const hl_finding *hl_shadow_finding(const hl_shadow *shadow)
 {
@@ -407,7 +410,10 @@ static int after(void *context, hl_exec *exec, const hl_result *r)
 {
     hl_shadow *shadow = context;
     if (shadow->found) return 1;
+    shadow->op = r->op; /* another thread's before may have run since this one's */
+    shadow->index = r->index;
     if (!r->skipped && check_result(shadow, exec, r)) return 1;
+    if (shadow->concurrent) return 0;
     if (check_stats(shadow, exec)) return 1;
     if (!shadow->check_every) return 0;
     ++shadow->since_check;
@@ -433,7 +439,7 @@ static int finish(void *context, hl_exec *exec)
     if (shadow->found) return 1;
     shadow->op = NULL;
     shadow->index = hl_exec_counts_of(exec)->ops; /* past the last operation */
-    if (run_check(shadow, exec)) return 1;
+    if (check_stats(shadow, exec) || run_check(shadow, exec)) return 1;
     return verify_from_level(shadow, exec, 0, "at the end of the trace");
 }
 

@@ -26,6 +26,11 @@ void hl_help_replay(FILE *out)
             "  --isolate           run each backend in a forked child: a crash or hang is a\n"
             "                      finding at the operation it happened in\n"
             "  --timeout SECONDS   with --isolate: an operation running longer is a HANG (10)\n"
+            "  --threads           replay a trace of several threads (t=) on real threads, one\n"
+            "                      per trace thread (at most 64), on backends that declare\n"
+            "                      thread safety; each thread keeps its order and a free from\n"
+            "                      another thread waits for its alloc. Default, and always on\n"
+            "                      other backends: serialised in the trace's order\n"
             "  --check-every N     call the backend's heap check every N operations exactly\n"
             "                      (0 = only at the end); default `paced`: at least 4096\n"
             "                      operations apart and at most ~5%% of the run's time\n"
@@ -111,7 +116,8 @@ int hl_cmd_replay(int argc, char **argv)
         {"no-shadow", no_argument, NULL, 'n'},      {"isolate", no_argument, NULL, 'i'},
         {"timeout", required_argument, NULL, 't'},  {"check-every", required_argument, NULL, 'c'},
         {"findings", required_argument, NULL, 'f'}, {"json", no_argument, NULL, 'j'},
-        {"quiet", no_argument, NULL, 'q'},          {NULL, 0, NULL, 0}};
+        {"quiet", no_argument, NULL, 'q'},          {"threads", no_argument, NULL, 'T'},
+        {NULL, 0, NULL, 0}};
     const char *backends = NULL, *findings = "heaplab-findings";
     bool json = false, quiet = false;
     hl_run_options options = {.shadow = true, .check_every = HL_CHECK_PACED, .timeout_seconds = 10};
@@ -136,6 +142,7 @@ int hl_cmd_replay(int argc, char **argv)
         case 'f': findings = optarg; break;
         case 'j': json = true; break;
         case 'q': quiet = true; break;
+        case 'T': options.threads = true; break;
         default:
             return hl_cli_usage_error("replay", "unknown or incomplete option '%s'", argv[optind - 1]);
         }
@@ -183,6 +190,10 @@ int hl_cmd_replay(int argc, char **argv)
             }
             runs++;
             if (!quiet) print_detections(&trace, &summary);
+            if (options.threads && !quiet && summary.trace_threads > 1)
+                fprintf(stderr, summary.threads ? "threads %s: %s on %u threads\n"
+                                                : "threads %s: %s serialised: the backend does not declare thread safety\n",
+                        summary.backend, summary.trace, summary.threads);
             char repro[600] = "";
             if (summary.found) {
                 divergent++;

@@ -3,6 +3,7 @@
  * matching bug, and a clean toy must pass every trace here. */
 #include "hl_harness.h"
 #include "unit.h"
+#include "unit_op.h"
 
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -235,17 +236,6 @@ static const hl_backend toy_backend = {
 
 /* ---------------------------------------------------------------- helpers */
 
-static hl_op op_of(hl_op_kind kind, uint64_t id, uint64_t size)
-{
-    hl_op op;
-    memset(&op, 0, sizeof op);
-    op.kind = (uint8_t)kind;
-    op.id = id;
-    op.size = size;
-    op.align = 1;
-    return op;
-}
-
 static void push(hl_trace *trace, hl_op op)
 {
     op.line = trace->count + 2;
@@ -258,30 +248,30 @@ static void basic_trace(hl_trace *trace)
     memset(trace, 0, sizeof *trace);
     trace->path = hl_mem_strdup("basic.trace");
     uint64_t sizes[] = {24, 40, 8, 100};
-    for (uint64_t id = 1; id <= 4; id++) push(trace, op_of(HL_OP_ALLOC, id, sizes[id - 1]));
-    push(trace, op_of(HL_OP_FREE, 2, 0));
-    push(trace, op_of(HL_OP_REALLOC, 1, 200));
-    push(trace, op_of(HL_OP_USABLE, 3, 0));
-    push(trace, op_of(HL_OP_FREE, 1, 0));
-    push(trace, op_of(HL_OP_FREE, 3, 0));
-    push(trace, op_of(HL_OP_FREE, 4, 0));
+    for (uint64_t id = 1; id <= 4; id++) push(trace, unit_op(HL_OP_ALLOC, id, sizes[id - 1]));
+    push(trace, unit_op(HL_OP_FREE, 2, 0));
+    push(trace, unit_op(HL_OP_REALLOC, 1, 200));
+    push(trace, unit_op(HL_OP_USABLE, 3, 0));
+    push(trace, unit_op(HL_OP_FREE, 1, 0));
+    push(trace, unit_op(HL_OP_FREE, 3, 0));
+    push(trace, unit_op(HL_OP_FREE, 4, 0));
 }
 
 static void scope_trace(hl_trace *trace)
 {
     memset(trace, 0, sizeof *trace);
     trace->path = hl_mem_strdup("scope.trace");
-    push(trace, op_of(HL_OP_ALLOC, 1, 16));
-    hl_op enter = op_of(HL_OP_SCOPE_ENTER, 0, 0);
+    push(trace, unit_op(HL_OP_ALLOC, 1, 16));
+    hl_op enter = unit_op(HL_OP_SCOPE_ENTER, 0, 0);
     enter.scope = 5;
     push(trace, enter);
-    push(trace, op_of(HL_OP_ALLOC, 2, 32));
-    push(trace, op_of(HL_OP_ALLOC, 3, 48));
-    hl_op promote = op_of(HL_OP_PROMOTE, 3, 20);
+    push(trace, unit_op(HL_OP_ALLOC, 2, 32));
+    push(trace, unit_op(HL_OP_ALLOC, 3, 48));
+    hl_op promote = unit_op(HL_OP_PROMOTE, 3, 20);
     promote.scope = 5;
     push(trace, promote);
-    push(trace, op_of(HL_OP_FREE, 3, 0));
-    push(trace, op_of(HL_OP_FREE, 1, 0));
+    push(trace, unit_op(HL_OP_FREE, 3, 0));
+    push(trace, unit_op(HL_OP_FREE, 1, 0));
 }
 
 static int run_toy(const hl_trace *trace, int bug, hl_run_summary *summary)
@@ -340,7 +330,7 @@ static void exec_trace(hl_trace *trace)
 {
     memset(trace, 0, sizeof *trace);
     trace->path = hl_mem_strdup("exec.trace");
-    hl_op a = op_of(HL_OP_ALLOC, 1, 16), b = op_of(HL_OP_ALLOC, 2, 16);
+    hl_op a = unit_op(HL_OP_ALLOC, 1, 16), b = unit_op(HL_OP_ALLOC, 2, 16);
     a.caps = b.caps = HL_CAP_EXEC;
     push(trace, a);
     push(trace, b);
@@ -350,11 +340,11 @@ static void dma_trace(hl_trace *trace)
 {
     memset(trace, 0, sizeof *trace);
     trace->path = hl_mem_strdup("dma.trace");
-    hl_op a = op_of(HL_OP_ALLOC, 1, 16), b = op_of(HL_OP_ALLOC, 2, 16);
+    hl_op a = unit_op(HL_OP_ALLOC, 1, 16), b = unit_op(HL_OP_ALLOC, 2, 16);
     a.caps = b.caps = HL_CAP_DMA;
     b.align = 8;
     push(trace, a);
-    push(trace, op_of(HL_OP_FREE, 1, 0));
+    push(trace, unit_op(HL_OP_FREE, 1, 0));
     push(trace, b);
 }
 
@@ -382,7 +372,7 @@ static void bad_align_trace(hl_trace *trace)
 {
     memset(trace, 0, sizeof *trace);
     trace->path = hl_mem_strdup("align.trace");
-    hl_op op = op_of(HL_OP_ALLOC, 1, 16);
+    hl_op op = unit_op(HL_OP_ALLOC, 1, 16);
     op.align = 3;
     push(trace, op);
 }
@@ -391,7 +381,7 @@ static void caps_trace(hl_trace *trace)
 {
     memset(trace, 0, sizeof *trace);
     trace->path = hl_mem_strdup("caps.trace");
-    hl_op op = op_of(HL_OP_ALLOC, 1, 16);
+    hl_op op = unit_op(HL_OP_ALLOC, 1, 16);
     op.caps = HL_CAP_EXEC;
     push(trace, op);
 }
@@ -400,9 +390,9 @@ static void double_free_trace(hl_trace *trace)
 {
     memset(trace, 0, sizeof *trace);
     trace->path = hl_mem_strdup("double.trace");
-    push(trace, op_of(HL_OP_ALLOC, 1, 16));
-    push(trace, op_of(HL_OP_FREE, 1, 0));
-    push(trace, op_of(HL_OP_DOUBLE_FREE, 1, 0));
+    push(trace, unit_op(HL_OP_ALLOC, 1, 16));
+    push(trace, unit_op(HL_OP_FREE, 1, 0));
+    push(trace, unit_op(HL_OP_DOUBLE_FREE, 1, 0));
 }
 
 TEST(contract_errors)
@@ -433,11 +423,11 @@ TEST(recorded_failure_that_succeeds_is_freed)
     hl_trace trace;
     memset(&trace, 0, sizeof trace);
     trace.path = hl_mem_strdup("fail.trace");
-    hl_op op = op_of(HL_OP_ALLOC, 1, 16);
+    hl_op op = unit_op(HL_OP_ALLOC, 1, 16);
     op.expect_fail = HL_E_OUT_OF_MEMORY;
     push(&trace, op);
-    push(&trace, op_of(HL_OP_ALLOC, 1, 32)); /* id 1 stays unused: allocating it again is fine */
-    push(&trace, op_of(HL_OP_FREE, 1, 0));
+    push(&trace, unit_op(HL_OP_ALLOC, 1, 32)); /* id 1 stays unused: allocating it again is fine */
+    push(&trace, unit_op(HL_OP_FREE, 1, 0));
     hl_run_summary summary;
     CHECK_EQ(run_toy(&trace, BUG_NONE, &summary), 0);
     CHECK_EQ(summary.figures.peak_live_blocks, 1);
@@ -449,9 +439,9 @@ TEST(failed_alloc_retires_the_id)
     hl_trace trace;
     memset(&trace, 0, sizeof trace);
     trace.path = hl_mem_strdup("oom.trace");
-    push(&trace, op_of(HL_OP_ALLOC, 1, TOY_MEMORY)); /* the toy refuses: OUT_OF_MEMORY */
-    push(&trace, op_of(HL_OP_REALLOC, 1, 8));
-    push(&trace, op_of(HL_OP_FREE, 1, 0));
+    push(&trace, unit_op(HL_OP_ALLOC, 1, TOY_MEMORY)); /* the toy refuses: OUT_OF_MEMORY */
+    push(&trace, unit_op(HL_OP_REALLOC, 1, 8));
+    push(&trace, unit_op(HL_OP_FREE, 1, 0));
     hl_run_summary summary;
     CHECK_EQ(run_toy(&trace, BUG_NONE, &summary), 0);
     CHECK_EQ(summary.failures, 1);

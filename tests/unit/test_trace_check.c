@@ -2,6 +2,7 @@
  * traces"), on traces built in memory. */
 #include "hl_harness.h"
 #include "unit.h"
+#include "unit_op.h"
 
 #include <string.h>
 
@@ -17,12 +18,7 @@ static void begin(void)
 
 static void add(hl_op_kind kind, uint64_t id, uint64_t size, uint32_t scope)
 {
-    hl_op op;
-    memset(&op, 0, sizeof op);
-    op.kind = (uint8_t)kind;
-    op.id = id;
-    op.size = size;
-    op.align = 1;
+    hl_op op = unit_op(kind, id, size);
     op.scope = scope;
     op.line = trace.count + 2;
     hl_trace_push(&trace, &op);
