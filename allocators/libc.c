@@ -58,7 +58,7 @@ struct hl_heap {
     malloc_fns f;
     bool glibc;            /* the libc backend: mallinfo2 footprint, one instance */
     size_t min_align;      /* what malloc guarantees */
-    size_t baseline; /* mallinfo2 arena + hblkhd at create */
+    size_t baseline; /* bytes others hold live in glibc's heap at create (mallinfo2) */
     unsigned countdown;
     uint64_t sampled_live; /* live bytes at the last sample */
 };
@@ -69,6 +69,18 @@ static size_t glibc_held(void)
 {
     struct mallinfo2 info = mallinfo2();
     return info.arena + info.hblkhd;
+}
+
+/* The footprint is what glibc holds from the system less what others (heaplab's
+ * libraries, an earlier instance's leftovers) hold live in it when the instance is
+ * made: the free memory glibc keeps is this instance's to use and is counted, after
+ * malloc_trim has given back what it can (so a run that follows another starts
+ * from a heap as small as glibc can make it). */
+static size_t glibc_baseline(void)
+{
+    malloc_trim(0);
+    struct mallinfo2 info = mallinfo2();
+    return info.uordblks + info.hblkhd;
 }
 
 static void note_footprint(hl_heap *h);
@@ -163,7 +175,7 @@ static hl_error start(hl_heap **out, const malloc_fns *f, bool glibc, size_t min
     hl_tracker_memory memory = {h, tracker_get, tracker_put};
     hl_tracker_init(&h->tracker, memory, true, false);
     h->tracker.stats = &h->stats;
-    h->baseline = glibc ? glibc_held() : 0;
+    h->baseline = glibc ? glibc_baseline() : 0;
     h->countdown = 0; /* the first change samples */
     *out = h;
     return HL_E_OK;

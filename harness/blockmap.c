@@ -38,6 +38,7 @@ struct hl_blockmap {
     uint32_t depth, level_capacity;
     occupancy occ;
     uint64_t indexed;
+    uint64_t indexed_usable; /* sum of the indexed blocks' usable sizes */
     uint64_t frees; /* served blocks that left the live set (free, realloc moves, exits) */
     uint64_t live_blocks, live_bytes;
 };
@@ -327,6 +328,7 @@ void hl_blockmap_close_from(hl_blockmap *map, uint32_t level)
 
 uint64_t hl_blockmap_live_blocks(const hl_blockmap *map) { return map->live_blocks; }
 uint64_t hl_blockmap_live_bytes(const hl_blockmap *map) { return map->live_bytes; }
+uint64_t hl_blockmap_indexed_usable(const hl_blockmap *map) { return map->indexed_usable; }
 
 /* ---------------------------------------------------------------- address index */
 
@@ -371,6 +373,7 @@ void hl_blockmap_index(hl_blockmap *map, hl_block *block, bool *overlap, uint64_
     occ_mark(&map->occ, block->addr, end, true);
     block->in_index = 1;
     map->indexed++;
+    map->indexed_usable += block->usable;
 }
 
 void hl_blockmap_unindex(hl_blockmap *map, hl_block *block)
@@ -379,6 +382,7 @@ void hl_blockmap_unindex(hl_blockmap *map, hl_block *block)
     occ_mark(&map->occ, block->addr, extent_end(block), false);
     block->in_index = 0;
     map->indexed--;
+    map->indexed_usable -= block->usable;
 }
 
 bool hl_blockmap_covered(hl_blockmap *map, hl_addr addr) { return occ_any(&map->occ, addr, addr + 1); }
@@ -396,7 +400,7 @@ hl_block *hl_blockmap_at(hl_blockmap *map, hl_addr addr)
 
 bool hl_blockmap_check(hl_blockmap *map, char *message, size_t capacity)
 {
-    uint64_t on_lists = 0, live = 0, bytes = 0, indexed = 0, granules = 0;
+    uint64_t on_lists = 0, live = 0, bytes = 0, indexed = 0, granules = 0, usable = 0;
     for (uint32_t l = 1; l <= map->depth; l++) {
         uint32_t prev = 0;
         for (uint32_t i = map->levels[l].head; i; prev = i, i = map->entries[i].next) {
@@ -417,6 +421,7 @@ bool hl_blockmap_check(hl_blockmap *map, char *message, size_t capacity)
         if (b->state == HL_BLOCK_LIVE) live++, bytes += b->layout.size;
         if (b->in_index) {
             indexed++;
+            usable += b->usable;
             granules += occ_granules(&map->occ, b->addr, extent_end(b));
             if (!occ_all(&map->occ, b->addr, extent_end(b))) {
                 snprintf(message, capacity, "block id %llu is indexed but its bytes are not all marked",
@@ -442,6 +447,11 @@ bool hl_blockmap_check(hl_blockmap *map, char *message, size_t capacity)
         snprintf(message, capacity, "counters say %llu blocks / %llu bytes, entries %llu / %llu",
                  (unsigned long long)map->live_blocks, (unsigned long long)map->live_bytes,
                  (unsigned long long)live, (unsigned long long)bytes);
+        return false;
+    }
+    if (map->indexed_usable != usable) {
+        snprintf(message, capacity, "the indexed blocks' usable sizes sum to %llu; the counter says %llu",
+                 (unsigned long long)usable, (unsigned long long)map->indexed_usable);
         return false;
     }
     if (map->indexed != indexed || map->occ.set != granules) {

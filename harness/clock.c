@@ -35,8 +35,56 @@ double hl_clock_ns_per_tick(void)
     rate = t1 > t0 ? (double)(ns1 - ns0) / (double)(t1 - t0) : 1.0;
     return rate;
 }
+
+/* The latency mode's reads: lfence keeps the read from starting before earlier
+ * instructions finish; rdtscp waits for the timed call to finish and the lfence
+ * after it keeps later instructions out (Intel's "How to Benchmark Code Execution
+ * Times", 2010). */
+uint64_t hl_clock_ticks_begin(void)
+{
+    _mm_lfence();
+    uint64_t t = __rdtsc();
+    _mm_lfence();
+    return t;
+}
+
+uint64_t hl_clock_ticks_end(void)
+{
+    unsigned aux;
+    uint64_t t = __rdtscp(&aux);
+    _mm_lfence();
+    return t;
+}
 #else
 uint64_t hl_clock_ticks(void) { return monotonic_ns(); }
+uint64_t hl_clock_ticks_begin(void) { return monotonic_ns(); }
+uint64_t hl_clock_ticks_end(void) { return monotonic_ns(); }
 
 double hl_clock_ns_per_tick(void) { return 1.0; }
 #endif
+
+hl_clock_overhead hl_clock_measure_overhead(void)
+{
+    enum { PAIRS = 4095 };
+    static hl_histogram empty; /* no allocation: this runs beside the allocator timed */
+    hl_histogram_reset(&empty);
+    for (int warm = 0; warm < 64; warm++) (void)(hl_clock_ticks_end() - hl_clock_ticks_begin());
+    for (int i = 0; i < PAIRS; i++) {
+        uint64_t t0 = hl_clock_ticks_begin();
+        hl_histogram_record(&empty, hl_clock_ticks_end() - t0);
+    }
+    hl_clock_overhead o;
+    o.min_ticks = empty.min;
+    o.median_ticks = hl_histogram_percentile(&empty, 50);
+    o.p99_ticks = hl_histogram_percentile(&empty, 99);
+    /* the step: the smallest gap between two values seen, where values are exact */
+    o.step_ticks = 1;
+    uint64_t previous = UINT64_MAX, gap = UINT64_MAX;
+    for (size_t i = 0; i < 2 * ((size_t)1 << HL_HIST_SUB_BITS); i++) {
+        if (!empty.bucket[i]) continue;
+        if (previous != UINT64_MAX && i - previous < gap) gap = i - previous;
+        previous = i;
+    }
+    if (gap != UINT64_MAX) o.step_ticks = gap;
+    return o;
+}

@@ -146,7 +146,7 @@ int hl_diff(const hl_spec *specs, size_t count, const hl_trace *trace, uint64_t 
         const hl_info *info = hl_exec_info(lanes[k].exec);
         lanes[k].group = info->features & HL_FEATURE_OFFSET_EXACT ? info->offset_exact_group : NULL;
         hl_exec_expect(lanes[k].exec, trace->ops, trace->count);
-        hl_exec_time_calls(lanes[k].exec, false);
+        hl_exec_time_calls(lanes[k].exec, HL_TIMING_OFF);
         hl_observer recorder = {"recorder", &lanes[k], NULL, record, NULL};
         hl_exec_observe(lanes[k].exec, &recorder);
         lanes[k].shadow = hl_shadow_new(check_every);

@@ -31,7 +31,7 @@ struct hl_exec {
     unsigned observer_count;
     hl_exec_counts counts;
     bool patterns;
-    bool timing;
+    hl_timing timing;
     bool catch_faults; /* the backend declares access misuse and the catcher is on */
     /* concurrent stepping: the caller's lock, released around each backend call */
     void (*unlock)(void *context);
@@ -49,7 +49,7 @@ hl_exec *hl_exec_new(const hl_backend *backend, hl_heap *heap, const char *label
     exec->blocks = hl_blockmap_new();
     hl_blockmap_set_granule(exec->blocks, exec->info.min_align);
     exec->patterns = true;
-    exec->timing = true;
+    exec->timing = HL_TIMING_PLAIN;
     exec->catch_faults = hl_fault_available() && (exec->info.misuse & HL_MISUSE_ACCESS_KINDS);
     return exec;
 }
@@ -64,7 +64,7 @@ void hl_exec_concurrent(hl_exec *exec, void (*unlock)(void *context), void (*loc
     /* the catcher is one thread's: another thread's fault would land in its handler */
     exec->catch_faults = !exec->unlock && hl_fault_available() && (exec->info.misuse & HL_MISUSE_ACCESS_KINDS);
 }
-void hl_exec_time_calls(hl_exec *exec, bool on) { exec->timing = on; }
+void hl_exec_time_calls(hl_exec *exec, hl_timing timing) { exec->timing = timing; }
 
 void hl_exec_expect(hl_exec *exec, const hl_op *ops, size_t count)
 {
@@ -162,10 +162,14 @@ static void skip(hl_result *result, const char *reason)
 #define TIMED(result, call)                                                             \
     do {                                                                                \
         if (exec->unlock) exec->unlock(exec->lock_context);                             \
-        if (exec->timing) {                                                             \
+        if (exec->timing == HL_TIMING_PLAIN) {                                          \
             uint64_t timed_start = hl_clock_ticks();                                    \
             call;                                                                       \
             (result)->elapsed_ticks = hl_clock_ticks() - timed_start;                   \
+        } else if (exec->timing == HL_TIMING_FENCED) {                                  \
+            uint64_t timed_start = hl_clock_ticks_begin();                              \
+            call;                                                                       \
+            (result)->elapsed_ticks = hl_clock_ticks_end() - timed_start;               \
         } else {                                                                        \
             call;                                                                       \
         }                                                                               \

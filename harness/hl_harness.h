@@ -376,6 +376,9 @@ uint32_t hl_blockmap_scope_id(const hl_blockmap *map, uint32_t level);
 
 uint64_t hl_blockmap_live_blocks(const hl_blockmap *map);
 uint64_t hl_blockmap_live_bytes(const hl_blockmap *map);
+/* The usable sizes of the blocks on the address index (the live blocks, less any
+ * that overlapped another), summed: internal fragmentation's numerator. */
+uint64_t hl_blockmap_indexed_usable(const hl_blockmap *map);
 /* Verifies the invariants above; returns false with a reason in message. */
 bool hl_blockmap_check(hl_blockmap *map, char *message, size_t capacity);
 
@@ -402,6 +405,12 @@ uint64_t hl_clock_now_ns(void);
 uint64_t hl_clock_ticks(void);
 /* Nanoseconds per tick. The first call calibrates (busy-waits about 5 ms). */
 double hl_clock_ns_per_tick(void);
+/* The same ticks, read for timing one short call (the latency mode): begin waits for
+ * everything before it and keeps the call from starting early; end waits for the
+ * call to finish and keeps what follows from starting early. Each costs more than
+ * hl_clock_ticks; their pair's own cost is hl_clock_measure_overhead's. */
+uint64_t hl_clock_ticks_begin(void);
+uint64_t hl_clock_ticks_end(void);
 
 /* ================================================================ fault catcher */
 
@@ -465,10 +474,13 @@ hl_exec *hl_exec_new(const hl_backend *backend, hl_heap *heap, const char *label
  * observer verifies contents (replay --no-shadow), so throughput runs measure the
  * allocator and not the pattern writes. */
 void hl_exec_write_patterns(hl_exec *exec, bool on);
-/* Whether each backend call is timed (result->elapsed_ticks; default yes). Two clock
- * reads cost about 4% of a shadow-checked operation, where the split between backend
- * and harness time means little anyway; runs with the shadow turn it off. */
-void hl_exec_time_calls(hl_exec *exec, bool on);
+/* Whether and how each backend call is timed (result->elapsed_ticks; default
+ * HL_TIMING_PLAIN). Two clock reads cost about 4% of a shadow-checked operation,
+ * where the split between backend and harness time means little anyway; runs with
+ * the shadow turn it off. HL_TIMING_FENCED reads the clock with fences around the
+ * call (hl_clock_ticks_begin/end), for per-call latencies. */
+typedef enum hl_timing { HL_TIMING_OFF, HL_TIMING_PLAIN, HL_TIMING_FENCED } hl_timing;
+void hl_exec_time_calls(hl_exec *exec, hl_timing timing);
 /* Concurrent stepping (threaded replay, threads.c). The caller steps from several
  * threads, each holding one lock of its own around hl_exec_step; the executor calls
  * unlock(context) just before each backend call and lock(context) right after it, so
@@ -615,6 +627,109 @@ typedef struct hl_figures {
 /* An observer that fills *figures (zero it first). */
 hl_observer hl_figures_observer(hl_figures *figures);
 
+/* ================================================================ histogram */
+
+/* A log-bucketed histogram (histogram.c): fixed memory, no allocation on record,
+ * every value kept to about 1% (a bucket spans at most 1/64 of its values; values
+ * below 128 exactly). Values of 2^HL_HIST_MAX_BITS or more share the last bucket
+ * (max stays exact). */
+#define HL_HIST_SUB_BITS 6
+#define HL_HIST_MAX_BITS 36
+#define HL_HIST_BUCKETS ((HL_HIST_MAX_BITS - HL_HIST_SUB_BITS + 1) << HL_HIST_SUB_BITS)
+typedef struct hl_histogram {
+    uint64_t count, sum, min, max;
+    uint64_t bucket[HL_HIST_BUCKETS];
+} hl_histogram;
+
+void hl_histogram_reset(hl_histogram *h);
+void hl_histogram_record(hl_histogram *h, uint64_t value);
+/* The mean of the values recorded (exact); 0 when empty. */
+double hl_histogram_mean(const hl_histogram *h);
+/* The smallest bucket bound at or above percent% of the values (0..100): at most
+ * about 1.6% above the true percentile, never below it, within [min, max]; 100
+ * gives max; 0 when empty. */
+uint64_t hl_histogram_percentile(const hl_histogram *h, double percent);
+/* Bucket i holds the values low..high (inclusive). */
+uint64_t hl_histogram_bucket_low(size_t i);
+uint64_t hl_histogram_bucket_high(size_t i);
+
+/* ================================================================ latency */
+
+/* What an empty begin/end pair measures, over 4095 pairs (about 100 us; no
+ * allocation): the median is what the latency mode subtracts from every sample.
+ * step_ticks: the smallest difference between two of those readings, where it can
+ * be seen (below 128 ticks): the counter's real resolution (a hypervisor may
+ * advance it in steps of many ticks); 1 if all readings were equal. */
+typedef struct hl_clock_overhead {
+    uint64_t min_ticks, median_ticks, p99_ticks, step_ticks;
+} hl_clock_overhead;
+hl_clock_overhead hl_clock_measure_overhead(void);
+
+
+/* The operation kinds the latency mode times, one histogram each. */
+#define HL_LATENCY_TABLE(X) X(ALLOC) X(FREE) X(REALLOC) X(USABLE) X(SCOPE_ENTER) X(SCOPE_EXIT) X(PROMOTE) X(FREE_ALL)
+#define HL_LATENCY_KINDS 8
+
+/* A run's latencies in nanoseconds per kind (plain data: crosses a process
+ * boundary with the run's summary). */
+typedef struct hl_latency {
+    bool on;                      /* the run timed its calls (replay --latency) */
+    double ns_per_tick;
+    hl_clock_overhead overhead;   /* in ticks; the median is subtracted from each call */
+    hl_histogram kind[HL_LATENCY_KINDS];
+} hl_latency;
+
+/* The histogram slot of kind, or -1 if the latency mode does not time it. */
+int hl_latency_slot(hl_op_kind kind);
+/* "alloc" for the slot of HL_OP_ALLOC. */
+const char *hl_latency_kind_name(int slot);
+/* Calibrates the clock and measures the timer's overhead (about 5 ms the first
+ * time in a process, then about 100 us). */
+void hl_latency_init(hl_latency *latency);
+/* An observer that records each timed call of the executor into *latency (made
+ * with hl_latency_init). The executor must time calls with HL_TIMING_FENCED. */
+hl_observer hl_latency_observer(hl_latency *latency);
+
+/* ================================================================ fragmentation */
+
+/* Timeline points a run keeps at most (fragmentation.c). */
+#define HL_TIMELINE_POINTS 4096
+typedef struct hl_timeline_point {
+    uint64_t op;              /* operations completed */
+    uint64_t live_bytes;      /* requested bytes of the live blocks */
+    uint64_t footprint_bytes; /* the backend's stats.footprint */
+} hl_timeline_point;
+
+/* A run's fragmentation (plain data). The measures are ratios (1.0: none); 0 where
+ * the run had no live bytes to divide by. fragmentation.c says how each is read. */
+typedef struct hl_fragmentation {
+    bool on;
+    double time_average;       /* J&W 1: mean footprint / mean live, over the timeline */
+    double at_peak_live;       /* J&W 2: footprint / live at the peak of live bytes */
+    double at_peak_footprint;  /* J&W 3: footprint / live at the peak of footprint */
+    double peak_to_peak;       /* J&W 4: peak footprint / peak live */
+    double internal_average;   /* usable / requested of the live blocks, timeline mean */
+    double internal_at_peak_live;
+    uint64_t peak_live_bytes, peak_footprint_bytes;
+    uint64_t live_at_peak_live, footprint_at_peak_live, usable_at_peak_live;
+    uint64_t live_at_peak_footprint, footprint_at_peak_footprint;
+    uint64_t backend_peak_footprint; /* the backend's own stats.peak_footprint */
+    uint64_t footprint_reads;  /* stats calls made */
+    uint64_t every;            /* a timeline point every this many operations */
+    uint32_t points;
+    hl_timeline_point timeline[HL_TIMELINE_POINTS];
+    /* the observer's running state */
+    uint64_t until_point, peak_read;
+    double sum_footprint, sum_live, sum_usable, sum_requested;
+} hl_fragmentation;
+
+/* The timeline period for a stream of ops operations: 1 up to HL_TIMELINE_POINTS - 1
+ * operations, then the smallest period that keeps the points under that. */
+uint64_t hl_fragmentation_period(uint64_t ops);
+/* An observer that fills *f over a stream of about ops operations (a longer one
+ * keeps its first points and the last). The measures are set by its finish hook. */
+hl_observer hl_fragmentation_observer(hl_fragmentation *f, uint64_t ops);
+
 /* ================================================================ runs */
 
 typedef struct hl_run_options {
@@ -623,6 +738,8 @@ typedef struct hl_run_options {
     bool isolate;              /* run in a forked child (hl_run) */
     bool threads;              /* a trace of several threads on real threads, where the
                                   backend declares HL_FEATURE_THREAD_SAFE (threads.c) */
+    bool latency;              /* time each call (fenced) into per-kind histograms;
+                                  with shadow off, patterns off (latency.c) */
     double timeout_seconds;    /* isolated: an operation taking longer is a HANG */
     volatile uint64_t *progress; /* if set, the count of completed operations */
     /* if set, called with done / total every 65536 operations (in-process runs) or
@@ -649,6 +766,8 @@ typedef struct hl_run_summary {
     hl_detection detected[HL_DETECTIONS_KEPT]; /* the first of them */
     uint32_t threads;          /* real threads the run used; 0: serialised in trace order */
     uint32_t trace_threads;    /* distinct threads in the trace */
+    hl_latency latency;        /* per-call latencies (options->latency) */
+    hl_fragmentation fragmentation;
     bool setup_failed;         /* the instance could not be made (bad option: usage) */
     char setup_error[600];
 } hl_run_summary;
@@ -753,7 +872,7 @@ int hl_shrink(const hl_spec *specs, size_t count, const hl_trace *trace, const h
 
 /* The results document: {schema_version, machine, build, results: [...]}, one result
  * per (backend, trace) run. The report (reports/) reads exactly this. */
-#define HL_RESULTS_SCHEMA_VERSION 1
+#define HL_RESULTS_SCHEMA_VERSION 2
 
 typedef struct hl_results hl_results;
 hl_results *hl_results_new(void);

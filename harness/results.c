@@ -7,11 +7,17 @@
  *               final_footprint_bytes, elapsed_ns, backend_ns, ops_per_sec, threads
  *               (real threads used; 0 serialised), trace_threads, detections,
  *               detected (the first detections: index, line, kind, block, offset),
+ *               latency (null unless replay --latency): {timer, kinds: {KIND: {count,
+ *               mean_ns, min_ns, p50_ns ... max_ns, buckets}}}, fragmentation: {comparable,
+ *               the four J&W ratios, internal ratios, their byte counts, timeline},
  *               stream_ended?: {at, reason}, finding?: {rule, index, line, message,
- *               reproducer}}]} */
+ *               reproducer}}]}
+ * reports/schema/results.schema.json is the full description; a test validates
+ * real output against it. */
 #include "hl_harness.h"
 
 #include <cjson/cJSON.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -78,6 +84,89 @@ hl_results *hl_results_new(void)
     return results;
 }
 
+static cJSON *numbers(const uint64_t *values, size_t count, size_t stride)
+{
+    cJSON *list = cJSON_CreateArray();
+    for (size_t i = 0; i < count; i++)
+        cJSON_AddItemToArray(list, cJSON_CreateNumber((double)*(const uint64_t *)((const char *)values + i * stride)));
+    return list;
+}
+
+static void add_latency(cJSON *r, const hl_latency *lat)
+{
+    if (!lat->on) {
+        cJSON_AddNullToObject(r, "latency"); /* not timed: replay --latency times calls */
+        return;
+    }
+    cJSON *l = cJSON_AddObjectToObject(r, "latency");
+    cJSON *timer = cJSON_AddObjectToObject(l, "timer");
+#if defined(__x86_64__)
+    cJSON_AddStringToObject(timer, "source", "rdtsc");
+#else
+    cJSON_AddStringToObject(timer, "source", "clock_gettime");
+#endif
+    cJSON_AddNumberToObject(timer, "tick_ns", lat->ns_per_tick);
+    cJSON_AddNumberToObject(timer, "resolution_ns", (double)lat->overhead.step_ticks * lat->ns_per_tick);
+    cJSON_AddNumberToObject(timer, "overhead_ns", (double)lat->overhead.median_ticks * lat->ns_per_tick);
+    cJSON_AddNumberToObject(timer, "overhead_min_ns", (double)lat->overhead.min_ticks * lat->ns_per_tick);
+    cJSON_AddNumberToObject(timer, "overhead_p99_ns", (double)lat->overhead.p99_ticks * lat->ns_per_tick);
+    cJSON *kinds = cJSON_AddObjectToObject(l, "kinds");
+    for (int k = 0; k < HL_LATENCY_KINDS; k++) {
+        const hl_histogram *h = &lat->kind[k];
+        if (!h->count) continue;
+        cJSON *o = cJSON_AddObjectToObject(kinds, hl_latency_kind_name(k));
+        cJSON_AddNumberToObject(o, "count", (double)h->count);
+        cJSON_AddNumberToObject(o, "mean_ns", hl_histogram_mean(h));
+        cJSON_AddNumberToObject(o, "min_ns", (double)h->min);
+        static const struct { const char *key; double at; } cuts[] = {
+            {"p50_ns", 50}, {"p90_ns", 90}, {"p99_ns", 99}, {"p999_ns", 99.9}};
+        for (size_t c = 0; c < sizeof cuts / sizeof cuts[0]; c++)
+            cJSON_AddNumberToObject(o, cuts[c].key, (double)hl_histogram_percentile(h, cuts[c].at));
+        cJSON_AddNumberToObject(o, "max_ns", (double)h->max);
+        cJSON *buckets = cJSON_AddArrayToObject(o, "buckets"); /* [low_ns, high_ns, count], non-empty only */
+        for (size_t i = 0; i < HL_HIST_BUCKETS; i++) {
+            if (!h->bucket[i]) continue;
+            uint64_t row[3] = {hl_histogram_bucket_low(i), hl_histogram_bucket_high(i), h->bucket[i]};
+            if (i == HL_HIST_BUCKETS - 1) row[1] = h->max; /* the last bucket holds everything above */
+            cJSON_AddItemToArray(buckets, numbers(row, 3, sizeof row[0]));
+        }
+    }
+}
+
+static void add_fragmentation(cJSON *r, const hl_fragmentation *f)
+{
+    if (!f->on) {
+        cJSON_AddNullToObject(r, "fragmentation");
+        return;
+    }
+    cJSON *o = cJSON_AddObjectToObject(r, "fragmentation");
+    cJSON_AddBoolToObject(o, "comparable", !hl_build_sanitized()); /* sanitizers change footprints */
+    cJSON_AddNumberToObject(o, "time_average", f->time_average);
+    cJSON_AddNumberToObject(o, "at_peak_live", f->at_peak_live);
+    cJSON_AddNumberToObject(o, "at_peak_footprint", f->at_peak_footprint);
+    cJSON_AddNumberToObject(o, "peak_to_peak", f->peak_to_peak);
+    cJSON_AddNumberToObject(o, "internal_average", f->internal_average);
+    cJSON_AddNumberToObject(o, "internal_at_peak_live", f->internal_at_peak_live);
+    static const struct { const char *key; size_t at; } counts[] = {
+        {"peak_live_bytes", offsetof(hl_fragmentation, peak_live_bytes)},
+        {"peak_footprint_bytes", offsetof(hl_fragmentation, peak_footprint_bytes)},
+        {"live_at_peak_live", offsetof(hl_fragmentation, live_at_peak_live)},
+        {"footprint_at_peak_live", offsetof(hl_fragmentation, footprint_at_peak_live)},
+        {"usable_at_peak_live", offsetof(hl_fragmentation, usable_at_peak_live)},
+        {"live_at_peak_footprint", offsetof(hl_fragmentation, live_at_peak_footprint)},
+        {"footprint_at_peak_footprint", offsetof(hl_fragmentation, footprint_at_peak_footprint)},
+        {"backend_peak_footprint", offsetof(hl_fragmentation, backend_peak_footprint)},
+        {"footprint_reads", offsetof(hl_fragmentation, footprint_reads)},
+        {"every", offsetof(hl_fragmentation, every)}};
+    for (size_t c = 0; c < sizeof counts / sizeof counts[0]; c++)
+        cJSON_AddNumberToObject(o, counts[c].key, (double)*(const uint64_t *)((const char *)f + counts[c].at));
+    cJSON *t = cJSON_AddObjectToObject(o, "timeline"); /* columns, one entry per point */
+    cJSON_AddItemToObject(t, "op", numbers(&f->timeline[0].op, f->points, sizeof f->timeline[0]));
+    cJSON_AddItemToObject(t, "live_bytes", numbers(&f->timeline[0].live_bytes, f->points, sizeof f->timeline[0]));
+    cJSON_AddItemToObject(t, "footprint_bytes",
+                          numbers(&f->timeline[0].footprint_bytes, f->points, sizeof f->timeline[0]));
+}
+
 void hl_results_add(hl_results *results, const hl_run_summary *s, const char *repro)
 {
     cJSON *r = cJSON_CreateObject();
@@ -112,6 +201,8 @@ void hl_results_add(hl_results *results, const hl_run_summary *s, const char *re
     cJSON_AddNumberToObject(r, "ops_per_sec", s->elapsed_ns ? (double)s->ops * 1e9 / (double)s->elapsed_ns : 0);
     cJSON_AddNumberToObject(r, "threads", s->threads);
     cJSON_AddNumberToObject(r, "trace_threads", s->trace_threads);
+    add_latency(r, &s->latency);
+    add_fragmentation(r, &s->fragmentation);
     if (s->stream_ended) {
         cJSON *ended = cJSON_AddObjectToObject(r, "stream_ended");
         cJSON_AddNumberToObject(ended, "at", (double)s->ended_at);

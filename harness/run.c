@@ -44,10 +44,17 @@ static int run_here(const hl_spec *spec, const hl_trace *trace, const hl_run_opt
         hl_exec_observe(exec, &observer);
     }
     else hl_exec_write_patterns(exec, false); /* nobody would read them */
-    hl_exec_time_calls(exec, !options->shadow);
+    hl_exec_time_calls(exec, options->latency ? HL_TIMING_FENCED : options->shadow ? HL_TIMING_OFF : HL_TIMING_PLAIN);
     summary->backend_timed = !options->shadow;
     hl_observer figures = hl_figures_observer(&summary->figures);
     hl_exec_observe(exec, &figures);
+    hl_observer fragmentation = hl_fragmentation_observer(&summary->fragmentation, trace->count);
+    hl_exec_observe(exec, &fragmentation);
+    if (options->latency) {
+        hl_latency_init(&summary->latency);
+        hl_observer latency = hl_latency_observer(&summary->latency);
+        hl_exec_observe(exec, &latency);
+    }
 
     summary->trace_threads = (uint32_t)hl_threads_count(trace->ops, trace->count);
     bool threaded = options->threads && summary->trace_threads > 1 &&

@@ -5,7 +5,11 @@
  * A compressed stream that ends early is a cut tail, as in the uncompressed forms:
  * what decompressed is read (its complete records replay, with a warning); a stream
  * that is damaged is bad input. Decompression stops at HL_ZSTD_MAX bytes, so a small
- * file cannot make heaplab allocate without bound. */
+ * file cannot make heaplab allocate without bound. Its contexts come from heaplab's
+ * private arena (zstd's custom allocator), not the process's malloc: the libc
+ * backend's footprint is glibc's, and a decompressor's freed window left in glibc's
+ * heap would serve the replayed blocks unseen. */
+#define ZSTD_STATIC_LINKING_ONLY /* ZSTD_customMem: exported by libzstd.so since 1.4 */
 #include "trace_form.h"
 
 #include <errno.h>
@@ -26,6 +30,20 @@ static int fail(hl_diag *diag, const char *fmt, ...)
     return -1;
 }
 
+static void *zstd_alloc(void *opaque, size_t size)
+{
+    (void)opaque;
+    return hl_mem_alloc(size);
+}
+
+static void zstd_free(void *opaque, void *address)
+{
+    (void)opaque;
+    hl_mem_free(address);
+}
+
+static const ZSTD_customMem private_arena = {zstd_alloc, zstd_free, NULL};
+
 bool hl_zstd_is(const void *bytes, size_t size)
 {
     static const unsigned char magic[4] = {0x28, 0xb5, 0x2f, 0xfd};
@@ -36,7 +54,7 @@ int hl_zstd_inflate(const char *name, const void *bytes, size_t size, size_t lim
                     bool *cut, hl_diag *diag)
 {
     if (!limit || limit > HL_ZSTD_MAX) limit = HL_ZSTD_MAX;
-    ZSTD_DStream *stream = ZSTD_createDStream();
+    ZSTD_DStream *stream = ZSTD_createDStream_advanced(private_arena);
     if (!stream) return fail(diag, "%s: cannot start zstd decompression", name);
     size_t capacity = size * 4 + 4096 < limit ? size * 4 + 4096 : limit, length = 0, last = 1;
     char *buffer = hl_mem_alloc(capacity + 1);
@@ -80,7 +98,13 @@ int hl_zstd_write_file(const char *path, const void *bytes, size_t size, hl_diag
 {
     size_t bound = ZSTD_compressBound(size);
     void *packed = hl_mem_alloc(bound ? bound : 1);
-    size_t n = ZSTD_compress(packed, bound, bytes, size, HL_ZSTD_LEVEL);
+    ZSTD_CCtx *context = ZSTD_createCCtx_advanced(private_arena);
+    if (!context) {
+        hl_mem_free(packed);
+        return fail(diag, "%s: cannot start zstd compression", path);
+    }
+    size_t n = ZSTD_compressCCtx(context, packed, bound, bytes, size, HL_ZSTD_LEVEL);
+    ZSTD_freeCCtx(context);
     if (ZSTD_isError(n)) {
         hl_mem_free(packed);
         return fail(diag, "%s: cannot compress: %s", path, ZSTD_getErrorName(n));

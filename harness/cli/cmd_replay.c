@@ -26,6 +26,10 @@ void hl_help_replay(FILE *out)
             "  --isolate           run each backend in a forked child: a crash or hang is a\n"
             "                      finding at the operation it happened in\n"
             "  --timeout SECONDS   with --isolate: an operation running longer is a HANG (10)\n"
+            "  --latency           time every backend call (fenced cycle counter, the timer's\n"
+            "                      own cost measured and subtracted) into a histogram per\n"
+            "                      operation kind: count, mean, p50 ... p99.9, max; runs\n"
+            "                      without the shadow model (implies --no-shadow)\n"
             "  --threads           replay a trace of several threads (t=) on real threads, one\n"
             "                      per trace thread (at most 64), on backends that declare\n"
             "                      thread safety; each thread keeps its order and a free from\n"
@@ -77,6 +81,21 @@ static void print_row(const hl_run_summary *s, widths w)
            s->skipped, result, live, footprint, speed);
 }
 
+static void print_latency(const hl_run_summary *s)
+{
+    const hl_latency *lat = &s->latency;
+    printf("  latency (ns; the counter steps by %.1f ns; timer overhead %.1f ns subtracted):\n",
+           (double)lat->overhead.step_ticks * lat->ns_per_tick, (double)lat->overhead.median_ticks * lat->ns_per_tick);
+    printf("  %-12s %10s %9s %8s %8s %8s %8s %10s\n", "kind", "count", "mean", "p50", "p90", "p99", "p99.9", "max");
+    for (int k = 0; k < HL_LATENCY_KINDS; k++) {
+        const hl_histogram *h = &lat->kind[k];
+        if (!h->count) continue;
+        printf("  %-12s %10" PRIu64 " %9.1f %8" PRIu64 " %8" PRIu64 " %8" PRIu64 " %8" PRIu64 " %10" PRIu64 "\n",
+               hl_latency_kind_name(k), h->count, hl_histogram_mean(h), hl_histogram_percentile(h, 50),
+               hl_histogram_percentile(h, 90), hl_histogram_percentile(h, 99), hl_histogram_percentile(h, 99.9), h->max);
+    }
+}
+
 static void print_finding(const hl_trace *trace, const hl_run_summary *s, const char *repro)
 {
     const char *sep = trace->form == HL_TRACE_TEXT ? ":" : ": byte ";
@@ -117,7 +136,7 @@ int hl_cmd_replay(int argc, char **argv)
         {"timeout", required_argument, NULL, 't'},  {"check-every", required_argument, NULL, 'c'},
         {"findings", required_argument, NULL, 'f'}, {"json", no_argument, NULL, 'j'},
         {"quiet", no_argument, NULL, 'q'},          {"threads", no_argument, NULL, 'T'},
-        {NULL, 0, NULL, 0}};
+        {"latency", no_argument, NULL, 'L'},        {NULL, 0, NULL, 0}};
     const char *backends = NULL, *findings = "heaplab-findings";
     bool json = false, quiet = false;
     hl_run_options options = {.shadow = true, .check_every = HL_CHECK_PACED, .timeout_seconds = 10};
@@ -143,11 +162,13 @@ int hl_cmd_replay(int argc, char **argv)
         case 'j': json = true; break;
         case 'q': quiet = true; break;
         case 'T': options.threads = true; break;
+        case 'L': options.latency = true; break;
         default:
             return hl_cli_usage_error("replay", "unknown or incomplete option '%s'", argv[optind - 1]);
         }
     }
     if (!backends) return hl_cli_usage_error("replay", "--backends LIST is required");
+    if (options.latency) options.shadow = false; /* the shadow's work would sit between the timed calls */
     if (optind >= argc) return hl_cli_usage_error("replay", "no trace or directory given");
 
     hl_diag diag;
@@ -206,7 +227,10 @@ int hl_cmd_replay(int argc, char **argv)
                 clean++;
             }
             if (results) hl_results_add(results, &summary, repro[0] ? repro : NULL);
-            else if (!quiet) print_row(&summary, w);
+            else if (!quiet) {
+                print_row(&summary, w);
+                if (summary.latency.on) print_latency(&summary);
+            }
         }
         hl_trace_free(&trace);
     }
