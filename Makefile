@@ -37,6 +37,9 @@ build/release/obj/%.o: %.c
 build/asan/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) $(WARN) $(CPPFLAGS) $(ASAN_FLAGS) -MMD -MP -c $< -o $@
+# the results document names the flags its build used
+build/release/obj/harness/results.o: CPPFLAGS += -DHL_BUILD_FLAGS='"$(RELEASE_FLAGS)"'
+build/asan/obj/harness/results.o: CPPFLAGS += -DHL_BUILD_FLAGS='"$(ASAN_FLAGS)"'
 # Test-only backends (mutants, crashers) register through HL_TEST_BACKENDS.
 build/release/tobj/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -166,8 +169,9 @@ test: build/heaplab build/libheaplab-record.so build/asan/heaplab build/asan/hea
 
 unit: $(UNIT_BINS)
 
+# exit 1 is a finding in an allocator (mimalloc 2.0.9's, README "Peers"), not a failure
 run: build/heaplab
-	./build/heaplab replay --backends all traces/
+	./build/heaplab replay --backends all traces/ || [ $$? -eq 1 ]
 
 # The planted-bug campaign with the full budget (10^6 executions or 60 s a mutant, three
 # seeds): whether each mutant is caught, by which rule, after how many executions.

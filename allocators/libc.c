@@ -21,14 +21,17 @@
  * tracks every block; its memory comes from mmap, never from malloc, so it stays out
  * of the allocator's figures. */
 #include "hl_source.h"
+#include "malloc_adapter.h"
 #include "scope_tracker.h"
 
 #include <dlfcn.h>
+#include <gnu/libc-version.h>
 #include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sysinfo.h>
 #include <unistd.h>
 
 #define LIBC_MIN_ALIGN 16u
@@ -41,15 +44,7 @@
  * (so the peak is seen, in O(log) samples during a ramp), after scope exits and
  * free_all, and by check. */
 
-/* The allocator's entry points; NULL where the library has none. */
-typedef struct malloc_fns {
-    void *(*malloc)(size_t);
-    void (*free)(void *);
-    void *(*realloc)(void *, size_t);
-    void *(*aligned)(size_t align, size_t size);
-    void *(*calloc)(size_t, size_t); /* not used by the contract: reported by describe */
-    size_t (*usable)(void *);
-} malloc_fns;
+typedef hl_malloc_fns malloc_fns;
 
 struct hl_heap {
     pthread_mutex_t lock;  /* over everything below but f (see the top) */
@@ -57,10 +52,12 @@ struct hl_heap {
     hl_stats stats;
     malloc_fns f;
     bool glibc;            /* the libc backend: mallinfo2 footprint, one instance */
+    const hl_malloc_peer *peer; /* a peer (peers.c): its own footprint figure, one instance */
     size_t min_align;      /* what malloc guarantees */
     size_t baseline; /* bytes others hold live in glibc's heap at create (mallinfo2) */
     unsigned countdown;
     uint64_t sampled_live; /* live bytes at the last sample */
+    uint64_t limit;        /* larger requests fail here (see machine_limit) */
 };
 
 static bool instance_live; /* glibc has one heap per process */
@@ -87,23 +84,34 @@ static void note_footprint(hl_heap *h);
 
 static void sample_footprint(hl_heap *h)
 {
-    if (!h->glibc) return note_footprint(h);
+    if (!h->glibc && !h->peer) return note_footprint(h);
     h->countdown = 64 + (unsigned)(h->stats.live_blocks * 2);
     h->sampled_live = h->stats.live_bytes;
-    size_t held = glibc_held();
+    size_t held = h->peer ? h->peer->footprint() : glibc_held();
     h->stats.footprint = held > h->baseline ? held - h->baseline : 0;
     if (h->stats.footprint > h->stats.peak_footprint) h->stats.peak_footprint = h->stats.footprint;
 }
 
 static void note_footprint(hl_heap *h)
 {
-    if (!h->glibc) { /* a loaded library: its live bytes are all that is known */
+    if (!h->glibc && !h->peer) { /* a loaded library: its live bytes are all that is known */
         h->stats.footprint = h->stats.live_bytes;
         if (h->stats.footprint > h->stats.peak_footprint) h->stats.peak_footprint = h->stats.footprint;
         return;
     }
     uint64_t margin = h->sampled_live / 16 > 65536 ? h->sampled_live / 16 : 65536;
     if (h->countdown-- == 0 || h->stats.live_bytes > h->sampled_live + margin) sample_footprint(h);
+}
+
+/* A request above the machine's memory (RAM + swap) fails with OUT_OF_MEMORY in the
+ * adapter, without calling the allocator: an allocator that maps lazily (jemalloc,
+ * mimalloc) hands out 1 TiB at once, and the harness's pattern writes over it would
+ * take the machine down. */
+static uint64_t machine_limit(void)
+{
+    struct sysinfo info;
+    if (sysinfo(&info) != 0) return UINT64_MAX;
+    return ((uint64_t)info.totalram + (uint64_t)info.totalswap) * info.mem_unit;
 }
 
 static void *tracker_get(void *context, size_t bytes)
@@ -177,6 +185,7 @@ static hl_error start(hl_heap **out, const malloc_fns *f, bool glibc, size_t min
     h->tracker.stats = &h->stats;
     h->baseline = glibc ? glibc_baseline() : 0;
     h->countdown = 0; /* the first change samples */
+    h->limit = machine_limit();
     *out = h;
     return HL_E_OK;
 }
@@ -243,20 +252,29 @@ static void libc_destroy(hl_heap *h)
     hl_tracker_each_live(&h->tracker, host.release, h); /* LeakSanitizer must see them freed */
     hl_tracker_release_memory(&h->tracker);
     if (h->glibc) instance_live = false;
+    if (h->peer) *h->peer->instance_live = false;
     pthread_mutex_destroy(&h->lock);
     tracker_put(NULL, h, sizeof *h);
+}
+
+static const char *glibc_source(void)
+{
+    static char text[96];
+    if (!text[0]) snprintf(text, sizeof text, "glibc %s (malloc); footprint: mallinfo2", gnu_get_libc_version());
+    return text;
 }
 
 static void libc_describe(const hl_heap *h, hl_info *info)
 {
     memset(info, 0, sizeof *info);
-    info->name = h->glibc ? "libc" : "malloc";
+    info->name = h->peer ? h->peer->name : h->glibc ? "libc" : "malloc";
     info->backend_class = HL_CLASS_FOREIGN;
     info->min_align = h->min_align;
     info->max_align = h->f.aligned ? LIBC_MAX_ALIGN : h->min_align;
-    /* a loaded library's thread safety and in-place realloc are not known: not declared */
-    info->features = h->glibc ? HL_FEATURE_INPLACE_REALLOC | HL_FEATURE_THREAD_SAFE : 0;
-    info->source = h->glibc ? "malloc" : h->f.usable ? (h->f.calloc ? "library (usable_size, calloc)" : "library (usable_size)")
+    /* a loaded library's thread safety and in-place realloc are not known: not declared;
+     * the peers are thread-safe mallocs that may grow a block in place */
+    info->features = h->glibc || h->peer ? HL_FEATURE_INPLACE_REALLOC | HL_FEATURE_THREAD_SAFE : 0;
+    info->source = h->peer ? h->peer->source : h->glibc ? glibc_source() : h->f.usable ? (h->f.calloc ? "library (usable_size, calloc)" : "library (usable_size)")
                                                     : h->f.calloc ? "library (calloc)" : "library";
     info->page_size = (size_t)sysconf(_SC_PAGESIZE);
 }
@@ -286,7 +304,7 @@ static hl_addr libc_alloc(hl_heap *h, hl_layout layout, hl_caps caps, hl_error *
     if (!hl_is_power_of_two(layout.align)) return fail_locked(h, HL_STAT_alloc, error, HL_E_INVALID_ARGUMENT);
     if (caps || layout.align > LIBC_MAX_ALIGN || (layout.align > h->min_align && !h->f.aligned))
         return fail_locked(h, HL_STAT_alloc, error, HL_E_UNSUPPORTED);
-    void *p = layout.size > PTRDIFF_MAX ? NULL : raw_alloc(h, layout);
+    void *p = layout.size > PTRDIFF_MAX || layout.size > h->limit ? NULL : raw_alloc(h, layout);
     lock(h);
     h->stats.calls[HL_STAT_alloc]++;
     if (p && hl_tracker_reserve(&h->tracker) != HL_E_OK) {
@@ -324,7 +342,7 @@ static hl_addr libc_realloc(hl_heap *h, hl_addr block, hl_layout old, size_t siz
     lock(h);
     h->stats.calls[HL_STAT_realloc]++;
     void *p = NULL;
-    if (size <= PTRDIFF_MAX && hl_tracker_reserve(&h->tracker) == HL_E_OK) {
+    if (size <= PTRDIFF_MAX && size <= h->limit && hl_tracker_reserve(&h->tracker) == HL_E_OK) {
         if (old.align <= h->min_align) {
             p = h->f.realloc((void *)block, size ? size : 1); /* never 0: that would be a free */
         } else { /* realloc does not keep a stricter alignment: move by hand */
@@ -452,4 +470,23 @@ const hl_backend *hl_backend_malloc_lib(void)
         libc_usable_size, libc_mem_view, libc_mem_copy, libc_enter_scope, libc_exit_scope, libc_promote,
         libc_free_all, NULL, NULL, NULL, NULL, libc_stats, libc_check};
     return &table;
+}
+
+hl_error hl_malloc_adapter_create(const hl_malloc_peer *peer, const hl_config *config, hl_heap **out)
+{
+    if (*peer->instance_live)
+        return hl_config_say(config, "%s: one instance per process (its statistics are the process's); %s", peer->name,
+                             "destroy the other first"),
+               HL_E_UNSUPPORTED;
+    hl_error e = start(out, &peer->f, false, peer->min_align);
+    if (e != HL_E_OK) return e;
+    (*out)->peer = peer;
+    *peer->instance_live = true;
+    return HL_E_OK;
+}
+
+void hl_malloc_adapter_table(hl_backend *table)
+{
+    *table = *hl_backend_libc();
+    table->option_docs = NULL;
 }

@@ -603,6 +603,13 @@ const hl_backend *const *hl_registry(size_t *count);
 const hl_backend *hl_registry_find(const char *name);
 /* True for backends that exist only in test builds (never in `all`). */
 bool hl_registry_is_test_only(const hl_backend *backend);
+/* The peer backends are libraries opened at run time; Debian's jemalloc uses
+ * initial-exec TLS and loads only if glibc reserved static TLS room at process start
+ * (allocators/peers.c). Call first thing in main: unless GLIBC_TUNABLES already has
+ * glibc.rtld.optional_static_tls, re-executes the program (argv, /proc/self/exe) once
+ * with =16384 added. Returns only if nothing was needed or the exec failed (then only
+ * jemalloc's create fails, saying why). */
+void hl_registry_reserve_tls(char **argv);
 
 /* Parses a comma-separated list of specs; `refs` expands to the reference backends,
  * `all` to every built-in backend. Returns 0 with an arena array, or -1 with diag
@@ -751,6 +758,8 @@ typedef struct hl_run_options {
 /* What one (backend, trace) run did: plain data, so it crosses a process boundary. */
 typedef struct hl_run_summary {
     char backend[200];
+    char backend_version[200]; /* "heaplab VERSION" for the reference backends; a foreign
+                                  one's describe source (its library and version) */
     char trace[400];
     uint64_t ops, sent, skipped, failures;
     hl_figures figures;
@@ -873,6 +882,8 @@ int hl_shrink(const hl_spec *specs, size_t count, const hl_trace *trace, const h
 /* The results document: {schema_version, machine, build, results: [...]}, one result
  * per (backend, trace) run. The report (reports/) reads exactly this. */
 #define HL_RESULTS_SCHEMA_VERSION 2
+/* heaplab's own version (the results document, --version) */
+#define HL_VERSION "0.1.0"
 
 typedef struct hl_results hl_results;
 hl_results *hl_results_new(void);

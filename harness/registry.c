@@ -4,7 +4,10 @@
  * never appear in `refs` or `all`. */
 #include "hl_harness.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef const hl_backend *(*backend_getter)(void);
 
@@ -15,6 +18,9 @@ static const backend_getter builtin[] = {
     hl_backend_caps,
     hl_backend_wasm,
     hl_backend_libc,
+    hl_backend_jemalloc,
+    hl_backend_mimalloc,
+    hl_backend_tcmalloc,
 };
 
 #ifdef HL_TEST_BACKENDS
@@ -90,4 +96,18 @@ bool hl_registry_is_test_only(const hl_backend *backend)
     for (size_t i = BUILTIN_COUNT; i < count; i++)
         if (all[i] == backend) return true;
     return false;
+}
+
+#define STATIC_TLS_TUNABLE "glibc.rtld.optional_static_tls=16384"
+
+void hl_registry_reserve_tls(char **argv)
+{
+    const char *tunables = getenv("GLIBC_TUNABLES");
+    if ((tunables && strstr(tunables, "glibc.rtld.optional_static_tls")) || getenv("HEAPLAB_REEXECUTED")) return;
+    char value[1024];
+    if (tunables && *tunables) snprintf(value, sizeof value, "%s:%s", tunables, STATIC_TLS_TUNABLE);
+    else snprintf(value, sizeof value, "%s", STATIC_TLS_TUNABLE);
+    if (setenv("GLIBC_TUNABLES", value, 1) != 0 || setenv("HEAPLAB_REEXECUTED", "1", 1) != 0) return;
+    execv("/proc/self/exe", argv);
+    unsetenv("HEAPLAB_REEXECUTED"); /* could not: go on without */
 }

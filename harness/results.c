@@ -1,8 +1,8 @@
 /* results.c: the results document, built with cJSON (Debian's libcjson) on heaplab's
  * private arena. Schema (version HL_RESULTS_SCHEMA_VERSION):
- *   {schema_version, machine: {hostname, os, release, arch, cpus},
- *    build: {heaplab, contract_version, compiler, sanitized, optimized},
- *    results: [{backend, trace, ops, sent, skipped, failures, divergences,
+ *   {schema_version, machine: {hostname, os, release, arch, cpus, cpu_model},
+ *    build: {heaplab, contract_version, compiler, flags, sanitized, optimized},
+ *    results: [{backend, backend_version, trace, ops, sent, skipped, failures, divergences,
  *               peak_live_bytes, peak_live_blocks, peak_footprint_bytes,
  *               final_footprint_bytes, elapsed_ns, backend_ns, ops_per_sec, threads
  *               (real threads used; 0 serialised), trace_threads, detections,
@@ -19,10 +19,10 @@
 #include <cjson/cJSON.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
-#define HEAPLAB_VERSION "0.1.0"
 
 struct hl_results {
     cJSON *root;
@@ -65,14 +65,29 @@ hl_results *hl_results_new(void)
         cJSON_AddStringToObject(machine, "arch", names.machine);
     }
     cJSON_AddNumberToObject(machine, "cpus", (double)sysconf(_SC_NPROCESSORS_ONLN));
+    char model[256] = "";
+    FILE *cpuinfo = fopen("/proc/cpuinfo", "r");
+    char line[512];
+    while (cpuinfo && !model[0] && fgets(line, sizeof line, cpuinfo)) {
+        char *colon = strchr(line, ':');
+        if (strncmp(line, "model name", 10) == 0 && colon) {
+            colon += strspn(colon + 1, " \t") + 1;
+            snprintf(model, sizeof model, "%.*s", (int)strcspn(colon, "\n"), colon);
+        }
+    }
+    if (cpuinfo) fclose(cpuinfo);
+    cJSON_AddStringToObject(machine, "cpu_model", model[0] ? model : "unknown");
 
     cJSON *build = cJSON_AddObjectToObject(results->root, "build");
-    cJSON_AddStringToObject(build, "heaplab", HEAPLAB_VERSION);
+    cJSON_AddStringToObject(build, "heaplab", HL_VERSION);
     cJSON_AddNumberToObject(build, "contract_version", HL_CONTRACT_VERSION);
 #ifdef __clang__
     cJSON_AddStringToObject(build, "compiler", "clang " __clang_version__);
 #else
     cJSON_AddStringToObject(build, "compiler", "gcc " __VERSION__);
+#endif
+#ifdef HL_BUILD_FLAGS
+    cJSON_AddStringToObject(build, "flags", HL_BUILD_FLAGS);
 #endif
     cJSON_AddBoolToObject(build, "sanitized", hl_build_sanitized());
 #ifdef __OPTIMIZE__
@@ -171,6 +186,7 @@ void hl_results_add(hl_results *results, const hl_run_summary *s, const char *re
 {
     cJSON *r = cJSON_CreateObject();
     cJSON_AddStringToObject(r, "backend", s->backend);
+    cJSON_AddStringToObject(r, "backend_version", s->backend_version);
     cJSON_AddStringToObject(r, "trace", s->trace);
     cJSON_AddNumberToObject(r, "ops", (double)s->ops);
     cJSON_AddNumberToObject(r, "sent", (double)s->sent);

@@ -37,6 +37,11 @@ static int run_here(const hl_spec *spec, const hl_trace *trace, const hl_run_opt
     }
     hl_exec *exec = hl_exec_new(spec->backend, heap, spec->text);
     hl_exec_expect(exec, trace->ops, trace->count); /* before the clock starts */
+    const hl_info *info = hl_exec_info(exec);
+    if (info->backend_class == HL_CLASS_REFERENCE || !info->source)
+        snprintf(summary->backend_version, sizeof summary->backend_version, "heaplab %s", HL_VERSION);
+    else
+        snprintf(summary->backend_version, sizeof summary->backend_version, "%s", info->source);
     hl_shadow *shadow = NULL;
     if (options->shadow) {
         shadow = hl_shadow_new(options->check_every);

@@ -21,9 +21,9 @@ class Heaplab:
     def __init__(self, path):
         self.path = path
 
-    def __call__(self, *args, cwd=None, timeout=300, input=None):
+    def __call__(self, *args, cwd=None, timeout=300, input=None, env=None):
         return subprocess.run([str(self.path), *map(str, args)], cwd=cwd or ROOT, capture_output=True,
-                              text=True, timeout=timeout, input=input)
+                              text=True, timeout=timeout, input=input, env=env)
 
 
 @pytest.fixture(scope="session")
@@ -48,6 +48,14 @@ def heaplab_test_release():
     """Release build with the test-only backends: signals reach the isolation layer
     unchanged (ASan would turn a SIGSEGV into its own report and exit status)."""
     return Heaplab(binary("HEAPLAB_TEST_RELEASE", "build/release/heaplab-test"))
+
+
+# Backends in `all`, in listing order.
+ALL_BACKENDS = ["bins", "arena", "guard", "caps", "wasm", "libc", "jemalloc", "mimalloc", "tcmalloc"]
+# What the shipped traces find in the peers heaplab loads from Debian: mimalloc 2.0.9's
+# mi_malloc_aligned(1024, 256) returns a 128-aligned block (microsoft/mimalloc#700,
+# fixed upstream in 2.1); basic.trace asks for exactly that.
+PEER_FINDINGS = {("mimalloc", "traces/basic.trace"): "ALIGNMENT"}
 
 
 def shipped_traces():

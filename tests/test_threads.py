@@ -28,8 +28,9 @@ def runs_of(proc):
 
 def test_a_recorded_threaded_program_replays_clean_on_real_threads(heaplab, threaded_trace):
     proc = heaplab("replay", "--threads", "--backends", "all", threaded_trace)
-    assert proc.returncode == 0 and "6 runs: 6 clean" in proc.stdout, proc.stdout + proc.stderr
-    assert f"threads libc: {threaded_trace} on 5 threads" in proc.stderr
+    assert proc.returncode == 0 and "9 runs: 9 clean" in proc.stdout, proc.stdout + proc.stderr
+    for peer in ("libc", "jemalloc", "mimalloc", "tcmalloc"):
+        assert f"threads {peer}: {threaded_trace} on 5 threads" in proc.stderr
     assert f"threads bins: {threaded_trace} serialised: the backend does not declare thread safety" in proc.stderr
     runs = runs_of(heaplab("replay", "--threads", "--json", "--backends", "libc,bins", threaded_trace))
     assert runs["libc"]["threads"] == 5 and runs["libc"]["trace_threads"] == 5

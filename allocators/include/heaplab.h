@@ -354,6 +354,11 @@ const hl_backend *hl_backend_wasm(void);
 const hl_backend *hl_backend_libc(void);
 /* malloc:PREFIX@LIB: a malloc-style shared library (options lib=, prefix=, min_align=). */
 const hl_backend *hl_backend_malloc_lib(void);
+/* The allocators people use (peers.c), loaded RTLD_LOCAL on first create; create is
+ * UNSUPPORTED where the library is missing or cannot load. */
+const hl_backend *hl_backend_jemalloc(void);
+const hl_backend *hl_backend_mimalloc(void);
+const hl_backend *hl_backend_tcmalloc(void);
 
 /* ---------------------------------------------------------------- small helpers */
 

@@ -106,11 +106,12 @@ int main(int argc, char **argv)
         return HL_EXIT_CLEAN;
     }
     if (strcmp(name, "--version") == 0) {
-        printf("heaplab 0.1.0 (contract version %u)\n", HL_CONTRACT_VERSION);
+        printf("heaplab " HL_VERSION " (contract version %u)\n", HL_CONTRACT_VERSION);
         return HL_EXIT_CLEAN;
     }
     for (size_t i = 0; i < COMMAND_COUNT; i++) {
         if (strcmp(commands[i].name, name) != 0) continue;
+        if (strcmp(name, "record") != 0) hl_registry_reserve_tls(argv); /* the program recorded inherits the environment */
         for (int a = 2; a < argc && strcmp(argv[a], "--") != 0; a++)
             if (strcmp(argv[a], "--help") == 0 || strcmp(argv[a], "-h") == 0) {
                 commands[i].help(stdout);

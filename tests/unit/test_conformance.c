@@ -17,6 +17,17 @@ typedef struct config {
     size_t static_size;
 } config;
 
+/* Debian 12's mimalloc 2.0.9 serves mi_malloc_aligned requests of at most 1024 bytes
+ * (after the adapter rounds the size up to the alignment) from its small-object path
+ * without honouring alignments of 256 and up: microsoft/mimalloc#700, heaplab's finding
+ * on traces/basic.trace. The suite counts those instead of failing on them, and fails
+ * if there are none (a fixed mimalloc: time to drop this and the README's note). */
+static bool mimalloc_700(const hl_info *info, hl_layout layout)
+{
+    size_t asked = (layout.size + layout.align - 1) & ~(layout.align - 1);
+    return strcmp(info->name, "mimalloc") == 0 && layout.align >= 256 && asked <= 1024;
+}
+
 /* More configurations of the built-ins (each registry backend runs with defaults). */
 static const config extra[] = {
     {"bins:detect=0", NULL, "detect=0", 0},
@@ -74,7 +85,7 @@ static void allocations(instance *in)
     CHECK(hl_is_power_of_two(info.min_align) && info.max_align >= 4096);
     hl_addr blocks[MAX];
     hl_layout layouts[MAX];
-    int n = 0;
+    int n = 0, known_misaligned = 0;
     for (size_t s = 0; s < sizeof sizes / sizeof sizes[0]; s++)
         for (size_t align = 1; align <= info.max_align && align <= 65536; align *= 2) {
             if (sizes[s] > 4097 && align > 4096) continue; /* keeps the sweep's memory small */
@@ -84,12 +95,14 @@ static void allocations(instance *in)
             if (!p) fprintf(stderr, "  alloc %zu align %zu: %s\n", sizes[s], align, hl_error_name(e));
             CHECK(p != 0);
             if (!p) continue;
-            CHECK_EQ(p % want_align(&info, align), 0);
+            if (p % want_align(&info, align) != 0 && mimalloc_700(&info, layout)) known_misaligned++;
+            else CHECK_EQ(p % want_align(&info, align), 0);
             CHECK(b->usable_size(in->heap, p, layout) >= layout.size);
             fill(in, p, layout.size, (unsigned char)n);
             blocks[n] = p;
             layouts[n++] = layout;
         }
+    if (strcmp(info.name, "mimalloc") == 0) CHECK(known_misaligned > 0); /* still there: README "Peers" */
     for (size_t big = 1u << 20; big <= (16u << 20); big *= 4) {
         if (info.max_size && big > info.max_size) continue;
         hl_addr p = alloc_in(in, big, 16);
@@ -109,10 +122,12 @@ static void allocations(instance *in)
         hl_error e = HL_E_OK;
         size_t grown = layouts[i].size * 3 + 5, align = want_align(&info, layouts[i].align);
         hl_addr q = b->realloc(in->heap, blocks[i], layouts[i], grown, &e);
-        CHECK(q != 0 && q % align == 0);
+        CHECK(q != 0);
+        CHECK(q % align == 0 || mimalloc_700(&info, (hl_layout){grown, layouts[i].align}));
         CHECK(holds(in, q, layouts[i].size, (unsigned char)i));
         hl_addr r = b->realloc(in->heap, q, (hl_layout){grown, layouts[i].align}, layouts[i].size / 2, &e);
-        CHECK(r != 0 && r % align == 0);
+        CHECK(r != 0);
+        CHECK(r % align == 0 || mimalloc_700(&info, (hl_layout){layouts[i].size / 2, layouts[i].align}));
         CHECK(holds(in, r, layouts[i].size / 2, (unsigned char)i));
         layouts[i].size /= 2;
         hl_addr same = b->realloc(in->heap, r, layouts[i], layouts[i].size, &e);
@@ -325,8 +340,10 @@ TEST(out_of_memory_leaves_everything_intact)
     }
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    (void)argc;
+    hl_registry_reserve_tls(argv); /* so the jemalloc peer loads */
     RUN(every_backend_honours_the_contract);
     RUN(out_of_memory_leaves_everything_intact);
     return unit_summary();

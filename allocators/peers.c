@@ -1,0 +1,267 @@
+/* peers.c: the allocators people use, as foreign backends beside libc: jemalloc,
+ * mimalloc and tcmalloc (Debian's libjemalloc2, libmimalloc2.0, libtcmalloc-minimal4).
+ *
+ * Several live in one heaplab process without taking over its malloc: each library
+ * is opened with dlopen(RTLD_LOCAL) on the first create, so its malloc, free, ... do
+ * not interpose on the process's (glibc keeps serving heaplab and the other
+ * backends), and the adapter calls it through its own non-overriding entry points:
+ *   jemalloc  mallocx / dallocx / rallocx / sallocx (alignment as MALLOCX_LG_ALIGN);
+ *             footprint: mallctl "stats.resident" after an "epoch" bump
+ *   mimalloc  mi_malloc / mi_free / mi_realloc / mi_malloc_aligned / mi_usable_size;
+ *             footprint: mi_process_info's current commit
+ *   tcmalloc  tc_malloc / tc_free / tc_realloc / tc_memalign / tc_malloc_size;
+ *             footprint: MallocExtension "generic.heap_size" less
+ *             "tcmalloc.pageheap_unmapped_bytes"
+ * Debian's jemalloc uses initial-exec TLS: dlopen fails with "cannot allocate memory
+ * in static TLS block" unless glibc reserved room at process start, which
+ * GLIBC_TUNABLES=glibc.rtld.optional_static_tls=16384 does (heaplab re-executes
+ * itself with it: cli/main.c). The adapter (libc.c) does the rest: tracking, scopes,
+ * stats, the footprint sampled as for glibc. Each figure is the allocator's own, for
+ * the whole process: one instance per peer at a time, and a run in a fresh process
+ * (--isolate) starts from an allocator that holds nothing. */
+#include "hl_source.h"
+#include "malloc_adapter.h"
+
+#include <dlfcn.h>
+#include <stdio.h>
+#include <string.h>
+
+#if defined(__SANITIZE_ADDRESS__)
+/* LeakSanitizer's built-in suppressions (this file is linked wherever the registry
+ * is): tcmalloc registers its MallocExtension with the process's operator new, which
+ * ASan serves, once per process and never frees it. */
+const char *__lsan_default_suppressions(void);
+const char *__lsan_default_suppressions(void) { return "leak:libtcmalloc_minimal.so\n"; }
+#endif
+
+#define TLS_HINT "(heaplab re-executes itself with GLIBC_TUNABLES=glibc.rtld.optional_static_tls=16384; was it set?)"
+
+/* The library, opened once per process; NULL with a message in config on failure. */
+static void *open_library(const hl_config *config, const char *name, const char *soname, void **handle)
+{
+    if (*handle) return *handle;
+    *handle = dlopen(soname, RTLD_NOW | RTLD_LOCAL); /* stays loaded for the process */
+    if (!*handle) hl_config_say(config, "%s: cannot load %s: %s %s", name, soname, dlerror(), TLS_HINT);
+    return *handle;
+}
+
+/* Binds each of count symbols into slots; false with a message if one is missing. */
+static bool bind(const hl_config *config, void *lib, const char *name, const char *const *symbols, void **slots,
+                 size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        slots[i] = dlsym(lib, symbols[i]);
+        if (!slots[i]) {
+            hl_config_say(config, "%s: the library does not export %s()", name, symbols[i]);
+            return false;
+        }
+    }
+    return true;
+}
+
+static hl_error no_options(const hl_config *config, const char *name)
+{
+    if (!config->option_count) return HL_E_OK;
+    hl_config_say(config, "%s: unknown option '%s' (%s has none)", name, config->options[0].key, name);
+    return HL_E_INVALID_ARGUMENT;
+}
+
+/* ---------------------------------------------------------------- jemalloc */
+
+static struct {
+    void *lib;
+    void *(*mallocx)(size_t, int);
+    void (*dallocx)(void *, int);
+    void *(*rallocx)(void *, size_t, int);
+    size_t (*sallocx)(const void *, int);
+    int (*mallctl)(const char *, void *, size_t *, void *, size_t);
+    char source[160];
+    bool live;
+} je;
+
+static void *je_malloc(size_t size) { return je.mallocx(size, 0); }
+static void je_free(void *p) { je.dallocx(p, 0); }
+static void *je_realloc(void *p, size_t size) { return je.rallocx(p, size, 0); }
+static void *je_aligned(size_t align, size_t size) { return je.mallocx(size, __builtin_ctzl(align)); }
+static size_t je_usable(void *p) { return je.sallocx(p, 0); }
+
+static size_t je_footprint(void)
+{
+    uint64_t epoch = 1;
+    size_t resident = 0, len = sizeof epoch;
+    je.mallctl("epoch", &epoch, &len, &epoch, sizeof epoch); /* refreshes the statistics */
+    len = sizeof resident;
+    if (je.mallctl("stats.resident", &resident, &len, NULL, 0) != 0) resident = 0;
+    return resident;
+}
+
+static hl_malloc_peer je_peer = {"jemalloc", {je_malloc, je_free, je_realloc, je_aligned, NULL, je_usable}, 8,
+                                 je_footprint, je.source, &je.live};
+
+static hl_error jemalloc_create(const hl_config *config, hl_heap **out)
+{
+    hl_error e = no_options(config, "jemalloc");
+    if (e != HL_E_OK) return e;
+    if (!je.mallctl) {
+        static const char *const symbols[] = {"mallocx", "dallocx", "rallocx", "sallocx", "mallctl"};
+        void *slots[5];
+        void *lib = open_library(config, "jemalloc", "libjemalloc.so.2", &je.lib);
+        if (!lib || !bind(config, lib, "jemalloc", symbols, slots, 5)) return HL_E_UNSUPPORTED;
+        *(void **)&je.mallocx = slots[0];
+        *(void **)&je.dallocx = slots[1];
+        *(void **)&je.rallocx = slots[2];
+        *(void **)&je.sallocx = slots[3];
+        const char *version = "?";
+        size_t len = sizeof version;
+        ((int (*)(const char *, void *, size_t *, void *, size_t))slots[4])("version", &version, &len, NULL, 0);
+        snprintf(je.source, sizeof je.source, "jemalloc %.40s (mallocx); footprint: stats.resident", version);
+        *(void **)&je.mallctl = slots[4];
+    }
+    return hl_malloc_adapter_create(&je_peer, config, out);
+}
+
+/* ---------------------------------------------------------------- mimalloc */
+
+static struct {
+    void *lib;
+    void *(*malloc)(size_t);
+    void (*free)(void *);
+    void *(*realloc)(void *, size_t);
+    void *(*malloc_aligned)(size_t, size_t);
+    size_t (*usable)(const void *);
+    void (*process_info)(size_t *, size_t *, size_t *, size_t *, size_t *, size_t *, size_t *, size_t *);
+    char source[160];
+    bool live;
+} mi;
+
+static void *mi_aligned(size_t align, size_t size) { return mi.malloc_aligned(size, align); }
+static size_t mi_usable(void *p) { return mi.usable(p); }
+
+static size_t mi_footprint(void)
+{
+    size_t elapsed, user, sys, rss, peak_rss, commit = 0, peak_commit, faults;
+    mi.process_info(&elapsed, &user, &sys, &rss, &peak_rss, &commit, &peak_commit, &faults);
+    return commit;
+}
+
+static void *mi_malloc_entry(size_t size) { return mi.malloc(size); }
+static void mi_free_entry(void *p) { mi.free(p); }
+static void *mi_realloc_entry(void *p, size_t size) { return mi.realloc(p, size); }
+
+static hl_malloc_peer mi_peer = {"mimalloc", {mi_malloc_entry, mi_free_entry, mi_realloc_entry, mi_aligned, NULL, mi_usable},
+                                 8, mi_footprint, mi.source, &mi.live};
+
+static hl_error mimalloc_create(const hl_config *config, hl_heap **out)
+{
+    hl_error e = no_options(config, "mimalloc");
+    if (e != HL_E_OK) return e;
+    if (!mi.process_info) {
+        static const char *const symbols[] = {"mi_malloc",       "mi_free",        "mi_realloc",     "mi_malloc_aligned",
+                                              "mi_usable_size", "mi_process_info", "mi_version"};
+        void *slots[7];
+        void *lib = open_library(config, "mimalloc", "libmimalloc.so.2", &mi.lib);
+        if (!lib || !bind(config, lib, "mimalloc", symbols, slots, 7)) return HL_E_UNSUPPORTED;
+        *(void **)&mi.malloc = slots[0];
+        *(void **)&mi.free = slots[1];
+        *(void **)&mi.realloc = slots[2];
+        *(void **)&mi.malloc_aligned = slots[3];
+        *(void **)&mi.usable = slots[4];
+        int version = ((int (*)(void))slots[6])();
+        snprintf(mi.source, sizeof mi.source, "mimalloc %d.%d.%d (mi_malloc); footprint: mi_process_info commit",
+                 version / 100, version / 10 % 10, version % 10);
+        *(void **)&mi.process_info = slots[5];
+    }
+    return hl_malloc_adapter_create(&mi_peer, config, out);
+}
+
+/* ---------------------------------------------------------------- tcmalloc */
+
+static struct {
+    void *lib;
+    void *(*malloc)(size_t);
+    void (*free)(void *);
+    void *(*realloc)(void *, size_t);
+    void *(*memalign)(size_t, size_t);
+    size_t (*size)(void *);
+    int (*property)(const char *, size_t *);
+    char source[160];
+    bool live;
+} tc;
+
+static void *tc_malloc_entry(size_t size) { return tc.malloc(size); }
+static void tc_free_entry(void *p) { tc.free(p); }
+static void *tc_realloc_entry(void *p, size_t size) { return tc.realloc(p, size); }
+static void *tc_aligned(size_t align, size_t size) { return tc.memalign(align, size); }
+static size_t tc_usable(void *p) { return tc.size(p); }
+
+static size_t tc_footprint(void)
+{
+    size_t heap = 0, unmapped = 0;
+    tc.property("generic.heap_size", &heap);
+    tc.property("tcmalloc.pageheap_unmapped_bytes", &unmapped);
+    return heap > unmapped ? heap - unmapped : 0;
+}
+
+/* the three guarantee 8 bytes (their smallest class is 8 bytes, 8-aligned): above
+ * that, the aligned entry */
+static hl_malloc_peer tc_peer = {"tcmalloc", {tc_malloc_entry, tc_free_entry, tc_realloc_entry, tc_aligned, NULL, tc_usable},
+                                 8, tc_footprint, tc.source, &tc.live};
+
+static hl_error tcmalloc_create(const hl_config *config, hl_heap **out)
+{
+    hl_error e = no_options(config, "tcmalloc");
+    if (e != HL_E_OK) return e;
+    if (!tc.property) {
+        static const char *const symbols[] = {"tc_malloc",      "tc_free",    "tc_realloc",
+                                              "tc_memalign",    "tc_malloc_size", "MallocExtension_GetNumericProperty",
+                                              "tc_version"};
+        void *slots[7];
+        void *lib = open_library(config, "tcmalloc", "libtcmalloc_minimal.so.4", &tc.lib);
+        if (!lib || !bind(config, lib, "tcmalloc", symbols, slots, 7)) return HL_E_UNSUPPORTED;
+        *(void **)&tc.malloc = slots[0];
+        *(void **)&tc.free = slots[1];
+        *(void **)&tc.realloc = slots[2];
+        *(void **)&tc.memalign = slots[3];
+        *(void **)&tc.size = slots[4];
+        const char *version = ((const char *(*)(int *, int *, int *))slots[6])(NULL, NULL, NULL);
+        snprintf(tc.source, sizeof tc.source, "%.40s tcmalloc_minimal (tc_malloc); footprint: heap_size - unmapped",
+                 version ? version : "gperftools");
+        *(void **)&tc.property = slots[5];
+    }
+    return hl_malloc_adapter_create(&tc_peer, config, out);
+}
+
+/* ---------------------------------------------------------------- tables */
+
+static const hl_backend *table_of(hl_backend *table, const char *name, const char *summary,
+                                  hl_error (*create)(const hl_config *, hl_heap **))
+{
+    if (!table->create) {
+        hl_malloc_adapter_table(table);
+        table->name = name;
+        table->summary = summary;
+        table->create = create;
+    }
+    return table;
+}
+
+const hl_backend *hl_backend_jemalloc(void)
+{
+    static hl_backend table;
+    return table_of(&table, "jemalloc", "jemalloc through mallocx/dallocx (Debian libjemalloc2, RTLD_LOCAL), footprint: stats.resident",
+                    jemalloc_create);
+}
+
+const hl_backend *hl_backend_mimalloc(void)
+{
+    static hl_backend table;
+    return table_of(&table, "mimalloc", "mimalloc through mi_malloc/mi_free (Debian libmimalloc2.0, RTLD_LOCAL), footprint: commit",
+                    mimalloc_create);
+}
+
+const hl_backend *hl_backend_tcmalloc(void)
+{
+    static hl_backend table;
+    return table_of(&table, "tcmalloc", "gperftools' tcmalloc_minimal through tc_malloc/tc_free (RTLD_LOCAL), footprint: heap - unmapped",
+                    tcmalloc_create);
+}
