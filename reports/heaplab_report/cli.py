@@ -1,0 +1,93 @@
+"""The command line: `python3 -m heaplab_report render|compare ...` (argparse); bad input
+is a one-line message naming the file on stderr and exit status 2."""
+import argparse
+import sys
+import textwrap
+from pathlib import Path
+
+from . import compare, html, markdown, text
+from .load import InputError, load
+
+PROG = "heaplab_report"
+
+
+def _percent(value):
+    """Returns the fraction of a percentage argument ("10" or "10%"); raises ArgumentTypeError."""
+    try:
+        number = float(value.rstrip("%"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a percentage: {value!r}") from None
+    if not 0 <= number < 1000:
+        raise argparse.ArgumentTypeError(f"percentage out of range: {value!r}")
+    return number / 100
+
+
+def parser():
+    """Returns the argument parser with the render and compare subcommands."""
+    top = argparse.ArgumentParser(prog=PROG, description="Reports on heaplab results documents "
+                                  "(`heaplab replay --json` output).")
+    sub = top.add_subparsers(dest="command", required=True, metavar="{render,compare}")
+    render = sub.add_parser("render", help="write an HTML and Markdown report with plots",
+                            description="Writes DIR/index.html (self-contained: plots embedded), DIR/report.md "
+                            "with DIR/plots/*.png, and DIR/results.json (the input, merged). Several documents "
+                            "are merged; a sanitized and a release build are not mixed.")
+    render.add_argument("results", nargs="+", metavar="RESULTS.json", help="results documents")
+    render.add_argument("--out", required=True, metavar="DIR", help="output directory (created)")
+    render.add_argument("--baseline", metavar="NAME",
+                        help="backend the relative speeds are measured against (default: libc if present, "
+                        "else the first backend)")
+    render.add_argument("--commit", metavar="SHA",
+                        help="git commit to record as build.commit when the document has none "
+                        "(default: the commit of the source tree holding this package)")
+    cmp = sub.add_parser("compare", help="show what changed between two runs",
+                         description="Compares two results documents per (trace, backend): ops/s, alloc "
+                         "latency p50/p99 and peak footprint, medians old -> new and their ratio. A change is "
+                         "flagged when the ratio exceeds max(threshold, 3 x the noise of repeated runs). "
+                         "Exit status: 0 no regression, 1 something SLOWER or LARGER, 2 bad input.")
+    cmp.add_argument("old", metavar="A.json", help="the old run")
+    cmp.add_argument("new", metavar="B.json", help="the new run")
+    cmp.add_argument("--threshold", type=_percent, default=0.10, metavar="PCT",
+                     help="smallest change flagged, in percent (default 10)")
+    cmp.add_argument("--out", metavar="DIR", help="also write DIR/compare.md and DIR/compare.html")
+    return top
+
+
+def run_render(args):
+    """Renders the report; returns exit status 0 (prints the path of index.html)."""
+    from .report import render  # matplotlib loads only for render
+    index = render(args.results, args.out, baseline=args.baseline, commit=args.commit)
+    print(f"report: {index}")
+    return 0
+
+
+def run_compare(args):
+    """Compares two documents; returns 1 when something regressed, else 0."""
+    names = (args.old, args.new)
+    old_doc, new_doc = load(args.old), load(args.new)
+    rows = compare.compare(old_doc, new_doc, args.threshold, names)
+    print(textwrap.fill(compare.explanation(names, args.threshold), 100))
+    for note in compare.machines(old_doc, new_doc, names):
+        print(note)
+    print()
+    sys.stdout.write(text.render(compare.table(rows)))
+    print()
+    print(compare.verdict(rows))
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        elements = compare.page(rows, old_doc, new_doc, names, args.threshold)
+        (out / "compare.md").write_text(markdown.render("heaplab compare", elements))
+        (out / "compare.html").write_text(html.render("heaplab compare", elements))
+    return 1 if compare.regressed(rows) else 0
+
+
+def main(argv=None):
+    """Runs the command line ARGV; returns the exit status (0, 1 from compare, 2 bad input)."""
+    args = parser().parse_args(argv)
+    try:
+        return run_render(args) if args.command == "render" else run_compare(args)
+    except InputError as e:
+        print(f"{PROG}: {e}", file=sys.stderr)
+    except OSError as e:
+        print(f"{PROG}: {e.filename or ''}: {e.strerror or e}", file=sys.stderr)
+    return 2

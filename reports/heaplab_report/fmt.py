@@ -1,0 +1,54 @@
+"""How numbers are written in the report's tables: one function per kind of figure."""
+
+DASH = "-"
+
+
+def rate(ops_per_sec):
+    """Returns ops/s rounded to a whole number with thousands separators, e.g. "3,178,263"."""
+    return f"{round(ops_per_sec):,}"
+
+
+def ns(value):
+    """Returns a time in ns: whole numbers as "1,135", others with one decimal ("304.4");
+    DASH for None."""
+    if value is None:
+        return DASH
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+
+
+def count(value):
+    """Returns a count or a size in bytes with thousands separators, e.g. "52,789,248"."""
+    return f"{value:,}"
+
+
+def ratio(value):
+    """Returns a fragmentation ratio with two decimals, e.g. "16.33"; DASH for None."""
+    return DASH if value is None else f"{value:,.2f}"
+
+
+def times(value):
+    """Returns a relative figure as "1.00x"; DASH for None."""
+    return DASH if value is None else f"{value:.2f}x"
+
+
+def percent(value):
+    """Returns a fraction as a percentage with one decimal, e.g. "2.5%"; DASH for None."""
+    return DASH if value is None else f"{100 * value:.1f}%"
+
+
+def short(value):
+    """Returns a number in 3 significant digits with a k/M/G suffix, e.g. "3.18M"; DASH for None."""
+    if value is None:
+        return DASH
+    for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= scale:
+            return f"{value / scale:.3g}{suffix}"
+    return f"{value:.3g}"
+
+
+def binary_bytes(value):
+    """Returns a size in 3 significant digits with a binary unit, e.g. "48 MiB", "512 B"."""
+    for scale, unit in ((2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
+        if abs(value) >= scale:
+            return f"{value / scale:.3g} {unit}"
+    return f"{value:.0f} B"

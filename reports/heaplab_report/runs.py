@@ -1,0 +1,60 @@
+"""The results of a document grouped by (trace, backend): repeats, the representative run,
+the traces, the backends and the baseline backend."""
+from .load import InputError
+
+
+def pairs(doc):
+    """Returns {(trace, backend): [result, ...]} in the order the pairs first appear."""
+    grouped = {}
+    for r in doc["results"]:
+        grouped.setdefault((r["trace"], r["backend"]), []).append(r)
+    return grouped
+
+
+def traces(doc):
+    """Returns the traces of DOC, in the order they first appear."""
+    return list(dict.fromkeys(r["trace"] for r in doc["results"]))
+
+
+def backends(doc):
+    """Returns the backends of DOC, in the order they first appear."""
+    return list(dict.fromkeys(r["backend"] for r in doc["results"]))
+
+
+def representative(results):
+    """Returns the run of a pair's repeats whose ops/s is the median (the lower one of an
+    even count): every figure shown for the pair comes from that one result."""
+    ordered = sorted(results, key=lambda r: r["ops_per_sec"])
+    return ordered[(len(ordered) - 1) // 2]
+
+
+def table(doc):
+    """Returns [(trace, backend, runs, representative result)] in document order."""
+    return [(t, b, len(rs), representative(rs)) for (t, b), rs in pairs(doc).items()]
+
+
+def baseline(doc, name=None):
+    """Returns the baseline backend: NAME, else `libc` if present, else the first backend
+    (None when DOC has no results).
+
+    Raises InputError when NAME is not a backend of DOC."""
+    names = backends(doc)
+    if name is None and not names:
+        return None
+    if name is None:
+        return "libc" if "libc" in names else names[0]
+    if name not in names:
+        raise InputError(f"--baseline {name}: no such backend in the results (they have: {', '.join(names)})")
+    return name
+
+
+def relative_speed(doc, base):
+    """Returns (traces, backends, rows): rows[i][j] is the ops/s of backend j on trace i over
+    the baseline BASE's on that trace, None where either is missing or the baseline's is 0."""
+    shown = {(t, b): r["ops_per_sec"] for t, b, _, r in table(doc)}
+    ts, bs = traces(doc), backends(doc)
+    rows = []
+    for t in ts:
+        ref = shown.get((t, base))
+        rows.append([shown[(t, b)] / ref if ref and (t, b) in shown else None for b in bs])
+    return ts, bs, rows

@@ -1,0 +1,136 @@
+"""The report's tables, built from a results document: the summary per (trace, backend),
+latency per kind, relative speed, divergences, and the machine and build."""
+import os
+from pathlib import Path
+
+from . import fmt, runs
+from .page import Link, Table
+
+SUMMARY_HEADERS = ["Trace", "Backend", "Runs", "ops/s", "alloc p50 ns", "alloc p99 ns", "alloc p99.9 ns",
+                   "alloc max ns", "frag time avg", "frag at peak live", "frag at peak footprint",
+                   "frag peak-to-peak", "peak footprint bytes", "divergences"]
+FRAGMENTATION = ["time_average", "at_peak_live", "at_peak_footprint", "peak_to_peak"]
+KIND_FIGURES = ["mean_ns", "min_ns", "p50_ns", "p90_ns", "p99_ns", "p999_ns", "max_ns"]
+
+
+def reproducer(path, out_dir):
+    """Returns a Link to the reproducer PATH relative to OUT_DIR (relative paths in the
+    document are taken from the current directory), or PATH as text when no relative
+    path exists; " (missing)" is appended when the file is not there."""
+    note = "" if Path(path).exists() else " (missing)"
+    try:
+        return Link(path + note, os.path.relpath(Path(path).resolve(), Path(out_dir).resolve()))
+    except ValueError:
+        return path + note
+
+
+def _divergence_cell(result, out_dir):
+    finding = result.get("finding")
+    if not result["divergences"]:
+        return "0"
+    if not finding:
+        return str(result["divergences"])
+    text = f"{result['divergences']}: {finding['rule']}"
+    if finding["reproducer"]:
+        link = reproducer(finding["reproducer"], out_dir)
+        return Link(text, link.href) if isinstance(link, Link) else f"{text} ({link})"
+    return text
+
+
+def summary(doc, out_dir):
+    """Returns the summary Table: one row per (trace, backend), the representative run's
+    ops/s, alloc latency percentiles, four fragmentation measures, peak footprint and
+    divergences; "-" where the run measured no latency or fragmentation."""
+    rows = []
+    for trace, backend, count, r in runs.table(doc):
+        alloc = (r["latency"] or {}).get("kinds", {}).get("alloc", {})
+        frag = r["fragmentation"] or {}
+        rows.append([trace, backend, str(count), fmt.rate(r["ops_per_sec"])]
+                    + [fmt.ns(alloc.get(k)) for k in ("p50_ns", "p99_ns", "p999_ns", "max_ns")]
+                    + [fmt.ratio(frag.get(k)) for k in FRAGMENTATION]
+                    + [fmt.count(r["peak_footprint_bytes"]), _divergence_cell(r, out_dir)])
+    return Table(SUMMARY_HEADERS, rows, labels=2)
+
+
+def kinds(doc, trace):
+    """Returns the Table of TRACE's latency per backend and kind (calls, mean, min and
+    percentiles in ns), or None when no run of TRACE measured latency."""
+    rows = []
+    for t, backend, _, r in runs.table(doc):
+        if t != trace or not r["latency"]:
+            continue
+        for kind, h in r["latency"]["kinds"].items():
+            rows.append([backend, kind, fmt.count(h["count"])] + [fmt.ns(h[k]) for k in KIND_FIGURES])
+    headers = ["Backend", "Kind", "calls", "mean ns", "min ns", "p50 ns", "p90 ns", "p99 ns", "p99.9 ns", "max ns"]
+    return Table(headers, rows, labels=2) if rows else None
+
+
+def relative_speed(doc, base):
+    """Returns the Table of ops/s relative to the baseline backend BASE, trace x backend."""
+    ts, bs, rows = runs.relative_speed(doc, base)
+    return Table(["Trace"] + bs, [[t] + [fmt.times(v) for v in row] for t, row in zip(ts, rows)])
+
+
+def divergences(doc, out_dir):
+    """Returns the Table of the runs that diverged (rule, message, reproducer linked
+    relative to OUT_DIR, operation index, trace line), or None when none did."""
+    rows = []
+    for r in doc["results"]:
+        if not r["divergences"] and "finding" not in r:
+            continue
+        f = r.get("finding")
+        if f is None:
+            rows.append([r["trace"], r["backend"], "-", "diverged (no finding recorded)", "-", "-", "-"])
+            continue
+        repro = reproducer(f["reproducer"], out_dir) if f["reproducer"] else "-"
+        rows.append([r["trace"], r["backend"], f["rule"], f["message"], repro, str(f["index"]), str(f["line"])])
+    headers = ["Trace", "Backend", "Rule", "Message", "Reproducer", "op index", "trace line"]
+    return Table(headers, rows, labels=5) if rows else None
+
+
+def _timer(doc):
+    for r in doc["results"]:
+        if r["latency"]:
+            t = r["latency"]["timer"]
+            return (f"{t['source']}: resolution {fmt.ns(round(t['resolution_ns'], 1))} ns, "
+                    f"{fmt.ns(round(t['overhead_ns'], 1))} ns overhead subtracted from every call")
+    return None
+
+
+def machine(doc):
+    """Returns the Table of the machine and build DOC ran on (and the latency timer)."""
+    m, b = doc["machine"], doc["build"]
+    items = [
+        ("host", m["hostname"]),
+        ("CPU", f"{m.get('cpu_model', 'unknown model')}, {m['cpus']} CPUs"),
+        ("OS", " ".join(m[k] for k in ("os", "release", "arch") if k in m)),
+        ("heaplab", b["heaplab"] + (f" (commit {b['commit']})" if "commit" in b else "")),
+        ("backend contract", str(b["contract_version"])),
+        ("compiler", b["compiler"]),
+        ("flags", b.get("flags", "-")),
+        ("optimized", "yes" if b["optimized"] else "no"),
+        ("sanitized", "yes: times and footprints are not comparable with a release build" if b["sanitized"]
+         else "no"),
+        ("latency timer", _timer(doc) or "not measured (replay without --latency)"),
+    ]
+    return Table(["", "ran on"], [list(i) for i in items], labels=2)
+
+
+def backend_versions(doc):
+    """Returns the Table of backend_version per backend, or None when no result has one."""
+    versions = {}
+    for r in doc["results"]:
+        if "backend_version" in r:
+            versions.setdefault(r["backend"], []).append(r["backend_version"])
+    rows = [[b, ", ".join(dict.fromkeys(v))] for b, v in versions.items()]
+    return Table(["Backend", "version"], rows, labels=2) if rows else None
+
+
+def sources(doc):
+    """Returns the Table of the input files of a merged document, or None for one input."""
+    if "sources" not in doc:
+        return None
+    rows = [[s["file"], s["machine"]["hostname"], s["build"]["heaplab"] + (" " + s["build"]["commit"]
+             if "commit" in s["build"] else ""), s["build"]["compiler"], str(s["results"])]
+            for s in doc["sources"]]
+    return Table(["File", "host", "heaplab", "compiler", "results"], rows, labels=4)
