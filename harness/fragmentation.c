@@ -15,6 +15,9 @@
  *   1 time_average         mean footprint / mean live bytes over the timeline points
  *   2 at_peak_live         footprint / live bytes at the peak of live bytes
  *   3 at_peak_footprint    footprint / live bytes at the peak of the footprint read
+ *                          (a footprint that stays at its peak is a span of time, not
+ *                          a point: the read in it with the most live bytes counts,
+ *                          so an arena mapped up front is not divided by zero)
  *   4 peak_to_peak         peak footprint / peak live bytes, each at its own moment
  *                          (the footprint peak also takes the backend's own
  *                          stats.peak_footprint, which sees between our reads)
@@ -38,7 +41,8 @@ static uint64_t footprint(hl_exec *exec, hl_fragmentation *f)
 static uint64_t read_at(hl_exec *exec, hl_fragmentation *f, uint64_t live)
 {
     uint64_t foot = footprint(exec, f);
-    if (foot > f->footprint_at_peak_footprint || f->footprint_reads == 1) {
+    if (foot > f->footprint_at_peak_footprint || f->footprint_reads == 1 ||
+        (foot == f->footprint_at_peak_footprint && live > f->live_at_peak_footprint)) {
         f->footprint_at_peak_footprint = foot;
         f->live_at_peak_footprint = live;
     }

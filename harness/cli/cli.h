@@ -22,7 +22,8 @@
     X(record, "run a program and record its allocator calls as a trace")              \
     X(validate, "check that trace files parse and are consistent, without running")    \
     X(convert, "convert a trace between the text and binary forms, or to and from fuzz inputs") \
-    X(import, "make a trace from a foreign allocation log (mtrace, malloclab, logalloc, valgrind)")
+    X(import, "make a trace from a foreign allocation log (mtrace, malloclab, logalloc, valgrind)") \
+    X(report, "measure traces on backends and write an HTML/Markdown report; compare two runs")
 
 #define HL_COMMAND_DECLARE(name, summary)                                               \
     int hl_cmd_##name(int argc, char **argv);                                           \
