@@ -777,6 +777,8 @@ typedef struct hl_run_summary {
     uint32_t trace_threads;    /* distinct threads in the trace */
     hl_latency latency;        /* per-call latencies (options->latency) */
     hl_fragmentation fragmentation;
+    uint64_t rss_start_bytes;  /* isolated runs: the child's resident set as it started */
+    uint64_t rss_peak_bytes;   /* and its peak (getrusage maxrss): the footprint's cross-check */
     bool setup_failed;         /* the instance could not be made (bad option: usage) */
     char setup_error[600];
 } hl_run_summary;

@@ -211,6 +211,10 @@ void hl_results_add(hl_results *results, const hl_run_summary *s, const char *re
     cJSON_AddNumberToObject(r, "peak_live_blocks", (double)s->figures.peak_live_blocks);
     cJSON_AddNumberToObject(r, "peak_footprint_bytes", (double)s->figures.peak_footprint_bytes);
     cJSON_AddNumberToObject(r, "final_footprint_bytes", (double)s->figures.final_footprint_bytes);
+    if (s->rss_peak_bytes) { /* isolated runs only */
+        cJSON_AddNumberToObject(r, "rss_start_bytes", (double)s->rss_start_bytes);
+        cJSON_AddNumberToObject(r, "rss_peak_bytes", (double)s->rss_peak_bytes);
+    }
     cJSON_AddNumberToObject(r, "elapsed_ns", (double)s->elapsed_ns);
     if (s->backend_timed) cJSON_AddNumberToObject(r, "backend_ns", (double)s->backend_ns);
     else cJSON_AddNullToObject(r, "backend_ns"); /* not measured under the shadow */

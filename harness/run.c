@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -116,6 +117,17 @@ static int run_here(const hl_spec *spec, const hl_trace *trace, const hl_run_opt
     return summary->setup_failed ? 2 : summary->found ? 1 : 0;
 }
 
+/* The process's resident set now (/proc/self/statm), in bytes; 0 if unknown. */
+static uint64_t resident_bytes(void)
+{
+    unsigned long long pages = 0, resident = 0;
+    FILE *statm = fopen("/proc/self/statm", "r");
+    if (!statm) return 0;
+    if (fscanf(statm, "%llu %llu", &pages, &resident) != 2) resident = 0;
+    fclose(statm);
+    return (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
 typedef struct shared_page {
     volatile uint64_t completed;
     volatile int done;
@@ -155,7 +167,13 @@ static int run_isolated(const hl_spec *spec, const hl_trace *trace, const hl_run
         hl_run_options child = *options;
         child.progress = &page->completed;
         child.on_progress = NULL; /* the parent shows progress */
+        uint64_t rss_start = resident_bytes();
         page->rc = run_here(spec, trace, &child, &page->summary);
+        struct rusage usage;
+        if (getrusage(RUSAGE_SELF, &usage) == 0) {
+            page->summary.rss_start_bytes = rss_start;
+            page->summary.rss_peak_bytes = (uint64_t)usage.ru_maxrss * 1024;
+        }
         page->done = 1;
         _exit(0);
     }

@@ -65,3 +65,24 @@ def test_threaded_replay_on_real_threads(heaplab):
     proc = heaplab("replay", "--threads", "--json", "--backends", ",".join(PEERS), "traces/threads.trace")
     assert proc.returncode == 0, proc.stderr
     assert all(r["threads"] >= 2 for r in json.loads(proc.stdout)["results"])
+
+
+def test_footprints_cross_checked_against_the_process_rss(heaplab_release):
+    # isolated: each run in a fresh fork, whose resident set grows by the allocator's
+    # resident memory plus heaplab's own bookkeeping; no backend may claim more than that
+    proc = heaplab_release("replay", "--isolate", "--json", "--backends", "all", "traces/real/python-json.trace.zst")
+    assert proc.returncode == 0, proc.stderr
+    for r in json.loads(proc.stdout)["results"]:
+        grown = r["rss_peak_bytes"] - r["rss_start_bytes"]
+        assert r["peak_live_bytes"] <= grown, r["backend"]  # the shadow's patterns touch every byte
+        assert r["peak_footprint_bytes"] <= grown + (1 << 20), (r["backend"], r["peak_footprint_bytes"], grown)
+
+
+def test_the_fuzzer_finds_the_mimalloc_bug_by_itself(heaplab_release, tmp_path):
+    proc = heaplab_release("fuzz", "--backends", "mimalloc,bins", "--seed", "1", "--runs", "2000", "-q",
+                           cwd=tmp_path)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "FINDING mimalloc: " in proc.stderr and "ALIGNMENT" in proc.stderr and "aligned to 256" in proc.stderr
+    proc = heaplab_release("fuzz", "--backends", "jemalloc,tcmalloc,libc,bins", "--seed", "1", "--runs", "200", "-q",
+                           cwd=tmp_path)
+    assert proc.returncode == 0 and ", 0 findings" in proc.stdout + proc.stderr, proc.stdout + proc.stderr

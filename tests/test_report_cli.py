@@ -104,3 +104,14 @@ def test_progress_on_a_terminal(tmp_path):
     assert re.search(r"\[1/2\] bins on traces/real/python-json.trace.zst: checking \(\d+% of all runs", text), text
     assert "[2/2] arena on traces/real/python-json.trace.zst: throughput 1/1" in text
     assert "left)" in text  # the estimate of the time left
+
+
+def test_a_crashing_backend_is_a_finding_in_the_report(heaplab_test_release, tmp_path):
+    out = tmp_path / "rep"
+    proc = heaplab_test_release("report", "--backends", "bins,crasher", "--out", out,
+                                "traces/real/perl-words.trace.zst")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "operation 99: CRASH: the backend died of signal 11" in proc.stderr
+    assert f"report: {out}/index.html" in proc.stdout  # rendered all the same
+    md = (out / "report.md").read_text()
+    assert "| crasher | 1 | 0 | - |" in md and "[1: CRASH](<findings/perl-words.crasher.CRASH.trace>)" in md

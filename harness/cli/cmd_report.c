@@ -58,8 +58,9 @@ void hl_help_report(FILE *out)
 
 /* ---------------------------------------------------------------- the renderer */
 
-/* reports/ next to the build directory of this binary (build/heaplab -> reports), or
- * $HEAPLAB_REPORTS. */
+/* The reports/ folder of the source tree this binary was built in: the first
+ * ancestor of the binary's directory (build/, build/asan/, ...) that holds
+ * reports/heaplab_report; or $HEAPLAB_REPORTS. */
 static void package_dir(char *out, size_t capacity)
 {
     const char *given = getenv("HEAPLAB_REPORTS");
@@ -67,15 +68,19 @@ static void package_dir(char *out, size_t capacity)
         snprintf(out, capacity, "%s", given);
         return;
     }
-    char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    exe[n > 0 ? n : 0] = '\0';
-    char *slash = strrchr(exe, '/');
-    if (slash) *slash = '\0';
-    /* build/heaplab and build/asan/heaplab both sit under build/ at the root */
-    slash = strrchr(exe, '/');
-    if (slash && strcmp(slash + 1, "asan") == 0) *slash = '\0';
-    snprintf(out, capacity, "%s/../reports", exe);
+    char dir[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", dir, sizeof dir - 1);
+    dir[n > 0 ? n : 0] = '\0';
+    for (int up = 0; up < 4; up++) {
+        char *slash = strrchr(dir, '/');
+        if (!slash) break;
+        *slash = '\0';
+        snprintf(out, capacity, "%s/reports", dir);
+        char probe[PATH_MAX + 64];
+        snprintf(probe, sizeof probe, "%s/heaplab_report/__init__.py", out);
+        if (access(probe, R_OK) == 0) return;
+    }
+    snprintf(out, capacity, "reports"); /* the working directory's, as a last resort */
 }
 
 /* Runs `python3 -m heaplab_report ARGS...`; returns its exit status (2 if it could

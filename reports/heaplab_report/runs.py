@@ -50,11 +50,12 @@ def baseline(doc, name=None):
 
 def relative_speed(doc, base):
     """Returns (traces, backends, rows): rows[i][j] is the ops/s of backend j on trace i over
-    the baseline BASE's on that trace, None where either is missing or the baseline's is 0."""
+    the baseline BASE's on that trace, None where either is missing or 0 (a run that
+    crashed before timing anything)."""
     shown = {(t, b): r["ops_per_sec"] for t, b, _, r in table(doc)}
     ts, bs = traces(doc), backends(doc)
     rows = []
     for t in ts:
         ref = shown.get((t, base))
-        rows.append([shown[(t, b)] / ref if ref and (t, b) in shown else None for b in bs])
+        rows.append([shown[(t, b)] / ref if ref and shown.get((t, b)) else None for b in bs])
     return ts, bs, rows
