@@ -57,7 +57,8 @@ def fragmentation(waste, comparable=True):
 
 
 def result(backend, trace, ops_per_sec, *, timed=True, footprint=1 << 20, base=20):
-    return {"backend": backend, "trace": trace, "ops": 200, "sent": 200, "skipped": 0, "failures": 0,
+    skipped, failed = len(backend) * 3, len(trace) * 1001  # distinct, so a swapped column shows
+    return {"backend": backend, "trace": trace, "ops": 200 + skipped, "sent": 200, "skipped": skipped, "failures": failed,
             "divergences": 0, "detections": 0, "peak_live_bytes": 9192, "peak_live_blocks": 10,
             "peak_footprint_bytes": footprint, "final_footprint_bytes": footprint, "elapsed_ns": 123456,
             "backend_ns": 100000, "ops_per_sec": ops_per_sec, "threads": 0, "trace_threads": 1,
@@ -296,6 +297,7 @@ def test_summary_numbers_equal_the_document(rendered, fmt):
         assert row["ops/s"] == f"{round(r['ops_per_sec']):,}"
         assert number(row["ops/s"]) == pytest.approx(r["ops_per_sec"], abs=0.5)
         assert number(row["peak footprint bytes"]) == r["peak_footprint_bytes"]
+        assert number(row["skipped ops"]) == r["skipped"] and number(row["failed calls"]) == r["failures"]
         f = r["fragmentation"]
         for column, key in (("frag time avg", "time_average"), ("frag at peak live", "at_peak_live"),
                             ("frag at peak footprint", "at_peak_footprint"), ("frag peak-to-peak", "peak_to_peak")):

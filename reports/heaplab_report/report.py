@@ -68,7 +68,9 @@ def _summary(doc, out_dir, base):
            Text("One row per trace and backend. ops/s is the whole replay's rate. Latency columns are the "
                 "alloc calls' percentiles in ns (top of their histogram bucket), fragmentation columns "
                 "Johnstone-Wilson's ratios of footprint to live bytes (1.00: none). With repeated runs, "
-                "every figure of a row comes from the run with the median ops/s. '-': not measured."),
+                "every figure of a row comes from the run with the median ops/s. Skipped ops (not sent: a "
+                "feature the backend lacks, an id whose alloc failed) and failed calls (out of memory, "
+                "capacity) mean the row measures less of the trace than its neighbours. '-': not measured."),
            table.summary(doc, out_dir),
            Heading("Relative speed")]
     out += _figure(plots.relative_speed(doc, base), out_dir, "relative-speed",

@@ -8,7 +8,7 @@ from .page import Link, Table
 
 SUMMARY_HEADERS = ["Trace", "Backend", "Runs", "ops/s", "alloc p50 ns", "alloc p99 ns", "alloc p99.9 ns",
                    "alloc max ns", "frag time avg", "frag at peak live", "frag at peak footprint",
-                   "frag peak-to-peak", "peak footprint bytes", "divergences"]
+                   "frag peak-to-peak", "peak footprint bytes", "skipped ops", "failed calls", "divergences"]
 FRAGMENTATION = ["time_average", "at_peak_live", "at_peak_footprint", "peak_to_peak"]
 KIND_FIGURES = ["mean_ns", "min_ns", "p50_ns", "p90_ns", "p99_ns", "p999_ns", "max_ns"]
 
@@ -39,8 +39,10 @@ def _divergence_cell(result, out_dir):
 
 def summary(doc, out_dir):
     """Returns the summary Table: one row per (trace, backend), the representative run's
-    ops/s, alloc latency percentiles, four fragmentation measures, peak footprint and
-    divergences; "-" where the run measured no latency or fragmentation."""
+    ops/s, alloc latency percentiles, four fragmentation measures, peak footprint, the
+    operations it skipped and the calls that failed (a backend that skips or fails much
+    of a trace is measured on less of it) and divergences; "-" where the run measured no
+    latency or fragmentation."""
     rows = []
     for trace, backend, count, r in runs.table(doc):
         alloc = (r["latency"] or {}).get("kinds", {}).get("alloc", {})
@@ -48,7 +50,8 @@ def summary(doc, out_dir):
         rows.append([trace, backend, str(count), fmt.rate(r["ops_per_sec"])]
                     + [fmt.ns(alloc.get(k)) for k in ("p50_ns", "p99_ns", "p999_ns", "max_ns")]
                     + [fmt.ratio(frag.get(k)) for k in FRAGMENTATION]
-                    + [fmt.count(r["peak_footprint_bytes"]), _divergence_cell(r, out_dir)])
+                    + [fmt.count(r["peak_footprint_bytes"]), fmt.count(r["skipped"]), fmt.count(r["failures"]),
+                       _divergence_cell(r, out_dir)])
     return Table(SUMMARY_HEADERS, rows, labels=2)
 
 
