@@ -51,16 +51,14 @@ struct hl_heap {
     hl_tracker tracker;
     hl_stats stats;
     malloc_fns f;
-    bool glibc;            /* the libc backend: mallinfo2 footprint, one instance */
-    const hl_malloc_peer *peer; /* a peer (peers.c): its own footprint figure, one instance */
+    const hl_malloc_peer *peer; /* libc or a peer (peers.c): its own footprint figure, one
+                                   instance; NULL for malloc:PREFIX@LIB */
     size_t min_align;      /* what malloc guarantees */
-    size_t baseline; /* bytes others hold live in glibc's heap at create (mallinfo2) */
+    size_t baseline;       /* peer->baseline() at create */
     unsigned countdown;
     uint64_t sampled_live; /* live bytes at the last sample */
     uint64_t limit;        /* larger requests fail here (see machine_limit) */
 };
-
-static bool instance_live; /* glibc has one heap per process */
 
 static size_t glibc_held(void)
 {
@@ -84,17 +82,17 @@ static void note_footprint(hl_heap *h);
 
 static void sample_footprint(hl_heap *h)
 {
-    if (!h->glibc && !h->peer) return note_footprint(h);
+    if (!h->peer) return note_footprint(h);
     h->countdown = 64 + (unsigned)(h->stats.live_blocks * 2);
     h->sampled_live = h->stats.live_bytes;
-    size_t held = h->peer ? h->peer->footprint() : glibc_held();
+    size_t held = h->peer->footprint();
     h->stats.footprint = held > h->baseline ? held - h->baseline : 0;
     if (h->stats.footprint > h->stats.peak_footprint) h->stats.peak_footprint = h->stats.footprint;
 }
 
 static void note_footprint(hl_heap *h)
 {
-    if (!h->glibc && !h->peer) { /* a loaded library: its live bytes are all that is known */
+    if (!h->peer) { /* a loaded library: its live bytes are all that is known */
         h->stats.footprint = h->stats.live_bytes;
         if (h->stats.footprint > h->stats.peak_footprint) h->stats.peak_footprint = h->stats.footprint;
         return;
@@ -171,38 +169,38 @@ static hl_tracker_host tracker_host(hl_heap *h)
     return host;
 }
 
-static hl_error start(hl_heap **out, const malloc_fns *f, bool glibc, size_t min_align)
+static hl_error start(hl_heap **out, const malloc_fns *f, const hl_malloc_peer *peer, size_t min_align)
 {
     hl_heap *h = tracker_get(NULL, sizeof *h);
     if (!h) return HL_E_OUT_OF_MEMORY;
     memset(h, 0, sizeof *h);
     pthread_mutex_init(&h->lock, NULL);
     h->f = *f;
-    h->glibc = glibc;
+    h->peer = peer;
     h->min_align = min_align;
     hl_tracker_memory memory = {h, tracker_get, tracker_put};
     hl_tracker_init(&h->tracker, memory, true, false);
     h->tracker.stats = &h->stats;
-    h->baseline = glibc ? glibc_baseline() : 0;
+    h->baseline = peer && peer->baseline ? peer->baseline() : 0;
     h->countdown = 0; /* the first change samples */
     h->limit = machine_limit();
     *out = h;
     return HL_E_OK;
 }
 
+static char glibc_source[96];
+static bool glibc_live; /* glibc has one heap per process */
+static const hl_malloc_peer glibc_peer = {"libc", {malloc, free, realloc, glibc_aligned, calloc, malloc_usable_size},
+                                          LIBC_MIN_ALIGN, glibc_held, glibc_baseline, glibc_source, &glibc_live};
+
 static hl_error libc_create(const hl_config *config, hl_heap **out)
 {
     if (config->option_count)
         return hl_config_say(config, "libc: unknown option '%s' (libc has none)%s", config->options[0].key, ""),
                HL_E_INVALID_ARGUMENT;
-    if (instance_live)
-        return hl_config_say(config, "libc: one instance per process (glibc's heap is the process's); %s%s",
-                             "destroy the other first", ""),
-               HL_E_UNSUPPORTED;
-    malloc_fns f = {malloc, free, realloc, glibc_aligned, calloc, malloc_usable_size};
-    hl_error e = start(out, &f, true, LIBC_MIN_ALIGN);
-    instance_live = e == HL_E_OK;
-    return e;
+    if (!glibc_source[0])
+        snprintf(glibc_source, sizeof glibc_source, "glibc %s (malloc); footprint: mallinfo2", gnu_get_libc_version());
+    return hl_malloc_adapter_create(&glibc_peer, config, out);
 }
 
 /* The entry point PREFIX + name of lib, or NULL (message in config when required). */
@@ -243,7 +241,7 @@ static hl_error malloc_create(const hl_config *config, hl_heap **out)
     *(void **)&f.aligned = entry(config, lib, lib_path, prefix, "aligned_alloc", false);
     *(void **)&f.calloc = entry(config, lib, lib_path, prefix, "calloc", false);
     *(void **)&f.usable = entry(config, lib, lib_path, prefix, "malloc_usable_size", false);
-    return start(out, &f, false, (size_t)min_align);
+    return start(out, &f, NULL, (size_t)min_align);
 }
 
 static void libc_destroy(hl_heap *h)
@@ -251,30 +249,22 @@ static void libc_destroy(hl_heap *h)
     hl_tracker_host host = tracker_host(h);
     hl_tracker_each_live(&h->tracker, host.release, h); /* LeakSanitizer must see them freed */
     hl_tracker_release_memory(&h->tracker);
-    if (h->glibc) instance_live = false;
     if (h->peer) *h->peer->instance_live = false;
     pthread_mutex_destroy(&h->lock);
     tracker_put(NULL, h, sizeof *h);
 }
 
-static const char *glibc_source(void)
-{
-    static char text[96];
-    if (!text[0]) snprintf(text, sizeof text, "glibc %s (malloc); footprint: mallinfo2", gnu_get_libc_version());
-    return text;
-}
-
 static void libc_describe(const hl_heap *h, hl_info *info)
 {
     memset(info, 0, sizeof *info);
-    info->name = h->peer ? h->peer->name : h->glibc ? "libc" : "malloc";
+    info->name = h->peer ? h->peer->name : "malloc";
     info->backend_class = HL_CLASS_FOREIGN;
     info->min_align = h->min_align;
     info->max_align = h->f.aligned ? LIBC_MAX_ALIGN : h->min_align;
     /* a loaded library's thread safety and in-place realloc are not known: not declared;
      * the peers are thread-safe mallocs that may grow a block in place */
-    info->features = h->glibc || h->peer ? HL_FEATURE_INPLACE_REALLOC | HL_FEATURE_THREAD_SAFE : 0;
-    info->source = h->peer ? h->peer->source : h->glibc ? glibc_source() : h->f.usable ? (h->f.calloc ? "library (usable_size, calloc)" : "library (usable_size)")
+    info->features = h->peer ? HL_FEATURE_INPLACE_REALLOC | HL_FEATURE_THREAD_SAFE : 0;
+    info->source = h->peer ? h->peer->source : h->f.usable ? (h->f.calloc ? "library (usable_size, calloc)" : "library (usable_size)")
                                                     : h->f.calloc ? "library (calloc)" : "library";
     info->page_size = (size_t)sysconf(_SC_PAGESIZE);
 }
@@ -478,9 +468,8 @@ hl_error hl_malloc_adapter_create(const hl_malloc_peer *peer, const hl_config *c
         return hl_config_say(config, "%s: one instance per process (its statistics are the process's); %s", peer->name,
                              "destroy the other first"),
                HL_E_UNSUPPORTED;
-    hl_error e = start(out, &peer->f, false, peer->min_align);
+    hl_error e = start(out, &peer->f, peer, peer->min_align);
     if (e != HL_E_OK) return e;
-    (*out)->peer = peer;
     *peer->instance_live = true;
     return HL_E_OK;
 }

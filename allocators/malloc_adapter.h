@@ -1,6 +1,6 @@
 /* malloc_adapter.h: the adapter that makes a malloc-style allocator a heaplab backend
- * (libc.c), shared by libc, malloc:PREFIX@LIB and the peers (peers.c: jemalloc,
- * mimalloc, tcmalloc). Internal to allocators/. */
+ * (libc.c), shared by malloc:PREFIX@LIB and the peers: glibc (libc.c) and jemalloc,
+ * mimalloc, tcmalloc (peers.c). Internal to allocators/. */
 #ifndef HL_MALLOC_ADAPTER_H
 #define HL_MALLOC_ADAPTER_H
 
@@ -26,6 +26,8 @@ typedef struct hl_malloc_peer {
     hl_malloc_fns f;
     size_t min_align;          /* what its malloc guarantees for every size */
     size_t (*footprint)(void); /* bytes it holds now, by its own statistics (sampled) */
+    size_t (*baseline)(void);  /* at create: the part of that figure not this instance's
+                                  (glibc: what others hold live in its heap); NULL: 0 */
     const char *source;        /* describe's source: version and which figure is the footprint */
     bool *instance_live;       /* one instance per process: its statistics are the process's */
 } hl_malloc_peer;

@@ -45,17 +45,29 @@ static void *open_library(const hl_config *config, const char *name, const char 
     return *handle;
 }
 
-/* Binds each of count symbols into slots; false with a message if one is missing. */
-static bool bind(const hl_config *config, void *lib, const char *name, const char *const *symbols, void **slots,
+/* An entry point and where its address goes (a function pointer, seen as void *). */
+typedef struct entry {
+    const char *symbol;
+    void **slot;
+} entry;
+#define ENTRY(symbol, field) {symbol, (void **)&(field)}
+#define MAX_ENTRIES 8
+
+/* Opens the library (once) and binds every entry, all or none; false with a message
+ * in config if the library does not load or lacks one of them. */
+static bool bind(const hl_config *config, const char *name, const char *soname, void **lib, const entry *entries,
                  size_t count)
 {
+    if (!open_library(config, name, soname, lib)) return false;
+    void *found[MAX_ENTRIES];
     for (size_t i = 0; i < count; i++) {
-        slots[i] = dlsym(lib, symbols[i]);
-        if (!slots[i]) {
-            hl_config_say(config, "%s: the library does not export %s()", name, symbols[i]);
+        found[i] = dlsym(*lib, entries[i].symbol);
+        if (!found[i]) {
+            hl_config_say(config, "%s: the library does not export %s()", name, entries[i].symbol);
             return false;
         }
     }
+    for (size_t i = 0; i < count; i++) *entries[i].slot = found[i];
     return true;
 }
 
@@ -96,26 +108,20 @@ static size_t je_footprint(void)
 }
 
 static hl_malloc_peer je_peer = {"jemalloc", {je_malloc, je_free, je_realloc, je_aligned, NULL, je_usable}, 8,
-                                 je_footprint, je.source, &je.live};
+                                 je_footprint, NULL, je.source, &je.live};
 
 static hl_error jemalloc_create(const hl_config *config, hl_heap **out)
 {
     hl_error e = no_options(config, "jemalloc");
     if (e != HL_E_OK) return e;
-    if (!je.mallctl) {
-        static const char *const symbols[] = {"mallocx", "dallocx", "rallocx", "sallocx", "mallctl"};
-        void *slots[5];
-        void *lib = open_library(config, "jemalloc", "libjemalloc.so.2", &je.lib);
-        if (!lib || !bind(config, lib, "jemalloc", symbols, slots, 5)) return HL_E_UNSUPPORTED;
-        *(void **)&je.mallocx = slots[0];
-        *(void **)&je.dallocx = slots[1];
-        *(void **)&je.rallocx = slots[2];
-        *(void **)&je.sallocx = slots[3];
+    if (!je.source[0]) {
+        const entry entries[] = {ENTRY("mallocx", je.mallocx), ENTRY("dallocx", je.dallocx), ENTRY("rallocx", je.rallocx),
+                                 ENTRY("sallocx", je.sallocx), ENTRY("mallctl", je.mallctl)};
+        if (!bind(config, "jemalloc", "libjemalloc.so.2", &je.lib, entries, 5)) return HL_E_UNSUPPORTED;
         const char *version = "?";
         size_t len = sizeof version;
-        ((int (*)(const char *, void *, size_t *, void *, size_t))slots[4])("version", &version, &len, NULL, 0);
+        je.mallctl("version", &version, &len, NULL, 0);
         snprintf(je.source, sizeof je.source, "jemalloc %.40s (mallocx); footprint: stats.resident", version);
-        *(void **)&je.mallctl = slots[4];
     }
     return hl_malloc_adapter_create(&je_peer, config, out);
 }
@@ -130,6 +136,7 @@ static struct {
     void *(*malloc_aligned)(size_t, size_t);
     size_t (*usable)(const void *);
     void (*process_info)(size_t *, size_t *, size_t *, size_t *, size_t *, size_t *, size_t *, size_t *);
+    int (*version)(void);
     char source[160];
     bool live;
 } mi;
@@ -149,27 +156,20 @@ static void mi_free_entry(void *p) { mi.free(p); }
 static void *mi_realloc_entry(void *p, size_t size) { return mi.realloc(p, size); }
 
 static hl_malloc_peer mi_peer = {"mimalloc", {mi_malloc_entry, mi_free_entry, mi_realloc_entry, mi_aligned, NULL, mi_usable},
-                                 8, mi_footprint, mi.source, &mi.live};
+                                 8, mi_footprint, NULL, mi.source, &mi.live};
 
 static hl_error mimalloc_create(const hl_config *config, hl_heap **out)
 {
     hl_error e = no_options(config, "mimalloc");
     if (e != HL_E_OK) return e;
-    if (!mi.process_info) {
-        static const char *const symbols[] = {"mi_malloc",       "mi_free",        "mi_realloc",     "mi_malloc_aligned",
-                                              "mi_usable_size", "mi_process_info", "mi_version"};
-        void *slots[7];
-        void *lib = open_library(config, "mimalloc", "libmimalloc.so.2", &mi.lib);
-        if (!lib || !bind(config, lib, "mimalloc", symbols, slots, 7)) return HL_E_UNSUPPORTED;
-        *(void **)&mi.malloc = slots[0];
-        *(void **)&mi.free = slots[1];
-        *(void **)&mi.realloc = slots[2];
-        *(void **)&mi.malloc_aligned = slots[3];
-        *(void **)&mi.usable = slots[4];
-        int version = ((int (*)(void))slots[6])();
+    if (!mi.source[0]) {
+        const entry entries[] = {ENTRY("mi_malloc", mi.malloc), ENTRY("mi_free", mi.free), ENTRY("mi_realloc", mi.realloc),
+                                 ENTRY("mi_malloc_aligned", mi.malloc_aligned), ENTRY("mi_usable_size", mi.usable),
+                                 ENTRY("mi_process_info", mi.process_info), ENTRY("mi_version", mi.version)};
+        if (!bind(config, "mimalloc", "libmimalloc.so.2", &mi.lib, entries, 7)) return HL_E_UNSUPPORTED;
+        int version = mi.version();
         snprintf(mi.source, sizeof mi.source, "mimalloc %d.%d.%d (mi_malloc); footprint: mi_process_info commit",
                  version / 100, version / 10 % 10, version % 10);
-        *(void **)&mi.process_info = slots[5];
     }
     return hl_malloc_adapter_create(&mi_peer, config, out);
 }
@@ -184,6 +184,7 @@ static struct {
     void *(*memalign)(size_t, size_t);
     size_t (*size)(void *);
     int (*property)(const char *, size_t *);
+    const char *(*version)(int *, int *, int *);
     char source[160];
     bool live;
 } tc;
@@ -205,28 +206,20 @@ static size_t tc_footprint(void)
 /* the three guarantee 8 bytes (their smallest class is 8 bytes, 8-aligned): above
  * that, the aligned entry */
 static hl_malloc_peer tc_peer = {"tcmalloc", {tc_malloc_entry, tc_free_entry, tc_realloc_entry, tc_aligned, NULL, tc_usable},
-                                 8, tc_footprint, tc.source, &tc.live};
+                                 8, tc_footprint, NULL, tc.source, &tc.live};
 
 static hl_error tcmalloc_create(const hl_config *config, hl_heap **out)
 {
     hl_error e = no_options(config, "tcmalloc");
     if (e != HL_E_OK) return e;
-    if (!tc.property) {
-        static const char *const symbols[] = {"tc_malloc",      "tc_free",    "tc_realloc",
-                                              "tc_memalign",    "tc_malloc_size", "MallocExtension_GetNumericProperty",
-                                              "tc_version"};
-        void *slots[7];
-        void *lib = open_library(config, "tcmalloc", "libtcmalloc_minimal.so.4", &tc.lib);
-        if (!lib || !bind(config, lib, "tcmalloc", symbols, slots, 7)) return HL_E_UNSUPPORTED;
-        *(void **)&tc.malloc = slots[0];
-        *(void **)&tc.free = slots[1];
-        *(void **)&tc.realloc = slots[2];
-        *(void **)&tc.memalign = slots[3];
-        *(void **)&tc.size = slots[4];
-        const char *version = ((const char *(*)(int *, int *, int *))slots[6])(NULL, NULL, NULL);
+    if (!tc.source[0]) {
+        const entry entries[] = {ENTRY("tc_malloc", tc.malloc), ENTRY("tc_free", tc.free), ENTRY("tc_realloc", tc.realloc),
+                                 ENTRY("tc_memalign", tc.memalign), ENTRY("tc_malloc_size", tc.size),
+                                 ENTRY("MallocExtension_GetNumericProperty", tc.property), ENTRY("tc_version", tc.version)};
+        if (!bind(config, "tcmalloc", "libtcmalloc_minimal.so.4", &tc.lib, entries, 7)) return HL_E_UNSUPPORTED;
+        const char *version = tc.version(NULL, NULL, NULL);
         snprintf(tc.source, sizeof tc.source, "%.40s tcmalloc_minimal (tc_malloc); footprint: heap_size - unmapped",
                  version ? version : "gperftools");
-        *(void **)&tc.property = slots[5];
     }
     return hl_malloc_adapter_create(&tc_peer, config, out);
 }

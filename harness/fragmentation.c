@@ -22,7 +22,8 @@
  *                          (the footprint peak also takes the backend's own
  *                          stats.peak_footprint, which sees between our reads)
  * Internal fragmentation: usable / requested bytes of the live blocks, averaged
- * over the timeline points and at the peak of live bytes. */
+ * over the timeline points and at the peak of live bytes. The same reads give the
+ * run's peak and final footprint; the peaks of live bytes and blocks are exact. */
 #include "hl_harness.h"
 
 #include <string.h>
@@ -70,7 +71,8 @@ static int after(void *context, hl_exec *exec, const hl_result *result)
 {
     hl_fragmentation *f = context;
     hl_blockmap *blocks = hl_exec_blocks(exec);
-    uint64_t live = hl_blockmap_live_bytes(blocks);
+    uint64_t live = hl_blockmap_live_bytes(blocks), count = hl_blockmap_live_blocks(blocks);
+    if (count > f->peak_live_blocks) f->peak_live_blocks = count;
     if (live > f->peak_live_bytes) {
         f->peak_live_bytes = live;
         if (live - f->peak_read > f->peak_read / 256 || f->peak_read == 0) {
@@ -101,6 +103,7 @@ static int finish(void *context, hl_exec *exec)
                                   ? f->footprint_at_peak_footprint
                                   : f->backend_peak_footprint;
     f->peak_footprint_bytes = peak_footprint;
+    f->final_footprint_bytes = f->timeline[f->points - 1].footprint_bytes; /* read at the end */
     f->time_average = ratio(f->sum_footprint, f->sum_live);
     f->at_peak_live = ratio((double)f->footprint_at_peak_live, (double)f->live_at_peak_live);
     f->at_peak_footprint = ratio((double)f->footprint_at_peak_footprint, (double)f->live_at_peak_footprint);

@@ -621,19 +621,6 @@ hl_heap *hl_spec_create(const hl_spec *spec, hl_diag *diag);
 void hl_spec_destroy(const hl_spec *spec, hl_heap *heap);
 
 
-/* ================================================================ figures */
-
-/* The second observer: the figures a results document reports per run. */
-typedef struct hl_figures {
-    uint64_t peak_live_bytes;
-    uint64_t peak_live_blocks;
-    uint64_t peak_footprint_bytes; /* largest footprint seen (stats, sampled) */
-    uint64_t final_footprint_bytes;
-} hl_figures;
-
-/* An observer that fills *figures (zero it first). */
-hl_observer hl_figures_observer(hl_figures *figures);
-
 /* ================================================================ histogram */
 
 /* A log-bucketed histogram (histogram.c): fixed memory, no allocation on record,
@@ -707,8 +694,10 @@ typedef struct hl_timeline_point {
     uint64_t footprint_bytes; /* the backend's stats.footprint */
 } hl_timeline_point;
 
-/* A run's fragmentation (plain data). The measures are ratios (1.0: none); 0 where
- * the run had no live bytes to divide by. fragmentation.c says how each is read. */
+/* A run's fragmentation and the figures a results document reports per run: peak
+ * live bytes and blocks, peak and final footprint (plain data). The measures are
+ * ratios (1.0: none); 0 where the run had no live bytes to divide by.
+ * fragmentation.c says how each is read. */
 typedef struct hl_fragmentation {
     bool on;
     double time_average;       /* J&W 1: mean footprint / mean live, over the timeline */
@@ -717,7 +706,7 @@ typedef struct hl_fragmentation {
     double peak_to_peak;       /* J&W 4: peak footprint / peak live */
     double internal_average;   /* usable / requested of the live blocks, timeline mean */
     double internal_at_peak_live;
-    uint64_t peak_live_bytes, peak_footprint_bytes;
+    uint64_t peak_live_bytes, peak_live_blocks, peak_footprint_bytes, final_footprint_bytes;
     uint64_t live_at_peak_live, footprint_at_peak_live, usable_at_peak_live;
     uint64_t live_at_peak_footprint, footprint_at_peak_footprint;
     uint64_t backend_peak_footprint; /* the backend's own stats.peak_footprint */
@@ -762,7 +751,6 @@ typedef struct hl_run_summary {
                                   one's describe source (its library and version) */
     char trace[400];
     uint64_t ops, sent, skipped, failures;
-    hl_figures figures;
     uint64_t elapsed_ns;       /* wall time of the operation loop, observers included */
     uint64_t backend_ns;       /* sum of the backend calls alone, if timed */
     bool backend_timed;        /* runs without the shadow time each call */

@@ -207,10 +207,10 @@ void hl_results_add(hl_results *results, const hl_run_summary *s, const char *re
             cJSON_AddItemToArray(list, d);
         }
     }
-    cJSON_AddNumberToObject(r, "peak_live_bytes", (double)s->figures.peak_live_bytes);
-    cJSON_AddNumberToObject(r, "peak_live_blocks", (double)s->figures.peak_live_blocks);
-    cJSON_AddNumberToObject(r, "peak_footprint_bytes", (double)s->figures.peak_footprint_bytes);
-    cJSON_AddNumberToObject(r, "final_footprint_bytes", (double)s->figures.final_footprint_bytes);
+    cJSON_AddNumberToObject(r, "peak_live_bytes", (double)s->fragmentation.peak_live_bytes);
+    cJSON_AddNumberToObject(r, "peak_live_blocks", (double)s->fragmentation.peak_live_blocks);
+    cJSON_AddNumberToObject(r, "peak_footprint_bytes", (double)s->fragmentation.peak_footprint_bytes);
+    cJSON_AddNumberToObject(r, "final_footprint_bytes", (double)s->fragmentation.final_footprint_bytes);
     if (s->rss_peak_bytes) { /* isolated runs only */
         cJSON_AddNumberToObject(r, "rss_start_bytes", (double)s->rss_start_bytes);
         cJSON_AddNumberToObject(r, "rss_peak_bytes", (double)s->rss_peak_bytes);

@@ -1,5 +1,6 @@
 /* run.c: one (backend, trace) run: a fresh instance, an executor with the shadow
- * model and the figures observer, every operation stepped once. The isolated form
+ * model, the fragmentation observer (the run's figures) and, with --latency, the
+ * latency one, every operation stepped once. The isolated form
  * runs the same thing in a forked child that publishes its progress (the count of
  * completed operations) in a shared page, so a backend that crashes or hangs becomes
  * a CRASH or HANG finding at the operation it was in, never the end of heaplab.
@@ -52,8 +53,6 @@ static int run_here(const hl_spec *spec, const hl_trace *trace, const hl_run_opt
     else hl_exec_write_patterns(exec, false); /* nobody would read them */
     hl_exec_time_calls(exec, options->latency ? HL_TIMING_FENCED : options->shadow ? HL_TIMING_OFF : HL_TIMING_PLAIN);
     summary->backend_timed = !options->shadow;
-    hl_observer figures = hl_figures_observer(&summary->figures);
-    hl_exec_observe(exec, &figures);
     hl_observer fragmentation = hl_fragmentation_observer(&summary->fragmentation, trace->count);
     hl_exec_observe(exec, &fragmentation);
     if (options->latency) {

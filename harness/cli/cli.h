@@ -37,8 +37,9 @@ int hl_cli_usage_error(const char *command, const char *fmt, ...);
 int hl_cli_input_error(const hl_diag *diag);
 /* Reads and checks every trace named by paths (files or directories); on the first
  * bad one prints its message and returns 2. Warnings (cut tails) go to stderr.
- * On success *out_paths lists the trace files. */
-int hl_cli_collect_traces(char **paths, int count, char ***out_paths, size_t *out_count);
+ * On success *out_paths lists the trace files and *out_ops (if not NULL) holds their
+ * operations in all. */
+int hl_cli_collect_traces(char **paths, int count, char ***out_paths, size_t *out_count, uint64_t *out_ops);
 
 /* Parses a backend list and makes (and destroys) one instance of each, so that an
  * unknown backend or a bad option is bad usage before anything runs or prints.

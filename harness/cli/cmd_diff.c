@@ -78,7 +78,7 @@ int hl_cmd_diff(int argc, char **argv)
     if (spec_count < 2) return hl_cli_usage_error("diff", "--backends needs at least two backends to compare");
     char **paths;
     size_t path_count;
-    int rc = hl_cli_collect_traces(argv + optind, argc - optind, &paths, &path_count);
+    int rc = hl_cli_collect_traces(argv + optind, argc - optind, &paths, &path_count, NULL);
     if (rc != 0) return rc;
     for (size_t t = 0; t < path_count; t++) {
         hl_trace trace;

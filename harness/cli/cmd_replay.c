@@ -70,8 +70,8 @@ typedef struct widths {
 static void print_row(const hl_run_summary *s, widths w)
 {
     char live[32], footprint[32], speed[32], result[48];
-    human_bytes(live, sizeof live, s->figures.peak_live_bytes);
-    human_bytes(footprint, sizeof footprint, s->figures.peak_footprint_bytes);
+    human_bytes(live, sizeof live, s->fragmentation.peak_live_bytes);
+    human_bytes(footprint, sizeof footprint, s->fragmentation.peak_footprint_bytes);
     double ops_per_sec = s->elapsed_ns ? (double)s->ops * 1e9 / (double)s->elapsed_ns : 0;
     snprintf(speed, sizeof speed, "%.2fM", ops_per_sec / 1e6);
     if (s->found) snprintf(result, sizeof result, "%s", hl_rule_name(s->finding.rule));
@@ -178,7 +178,7 @@ int hl_cmd_replay(int argc, char **argv)
     if (bad) return bad;
     char **paths;
     size_t path_count;
-    int rc = hl_cli_collect_traces(argv + optind, argc - optind, &paths, &path_count);
+    int rc = hl_cli_collect_traces(argv + optind, argc - optind, &paths, &path_count, NULL);
     if (rc != 0) return rc;
 
     bool progress = isatty(2) && !quiet;

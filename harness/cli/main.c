@@ -51,9 +51,10 @@ int hl_cli_input_error(const hl_diag *diag)
     return HL_EXIT_USAGE;
 }
 
-int hl_cli_collect_traces(char **paths, int count, char ***out_paths, size_t *out_count)
+int hl_cli_collect_traces(char **paths, int count, char ***out_paths, size_t *out_count, uint64_t *out_ops)
 {
     hl_diag diag;
+    if (out_ops) *out_ops = 0;
     if (hl_trace_collect((const char *const *)paths, (size_t)count, out_paths, out_count, &diag) != 0)
         return hl_cli_input_error(&diag);
     for (size_t i = 0; i < *out_count; i++) {
@@ -63,6 +64,7 @@ int hl_cli_collect_traces(char **paths, int count, char ***out_paths, size_t *ou
         if (hl_trace_read((*out_paths)[i], &trace, &diag, &warning) != 0) return hl_cli_input_error(&diag);
         if (warning.message[0]) fprintf(stderr, "heaplab: %s\n", warning.message);
         int rc = hl_trace_check(&trace, &diag);
+        if (out_ops) *out_ops += trace.count;
         hl_trace_free(&trace);
         if (rc != 0) return hl_cli_input_error(&diag);
     }

@@ -315,8 +315,8 @@ TEST(clean_toy_passes)
     CHECK_EQ(run_toy(&trace, BUG_NONE, &summary), 0);
     CHECK(!summary.found);
     CHECK_EQ(summary.ops, trace.count);
-    CHECK_EQ(summary.figures.peak_live_blocks, 4);
-    CHECK_EQ(summary.figures.peak_live_bytes, 200 + 8 + 100); /* after the realloc */
+    CHECK_EQ(summary.fragmentation.peak_live_blocks, 4);
+    CHECK_EQ(summary.fragmentation.peak_live_bytes, 200 + 8 + 100); /* after the realloc */
     hl_trace_free(&trace);
     scope_trace(&trace);
     CHECK_EQ(run_toy(&trace, BUG_NONE, &summary), 0);
@@ -430,7 +430,7 @@ TEST(recorded_failure_that_succeeds_is_freed)
     push(&trace, unit_op(HL_OP_FREE, 1, 0));
     hl_run_summary summary;
     CHECK_EQ(run_toy(&trace, BUG_NONE, &summary), 0);
-    CHECK_EQ(summary.figures.peak_live_blocks, 1);
+    CHECK_EQ(summary.fragmentation.peak_live_blocks, 1);
     hl_trace_free(&trace);
 }
 
