@@ -6,19 +6,36 @@ CC := gcc
 endif
 PYTHON   := /usr/bin/python3
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
-CPPFLAGS := -D_GNU_SOURCE -Iallocators/include -Iallocators/source -Iallocators -Iharness -Ifuzz
+CPPFLAGS := -D_GNU_SOURCE
+# Each layer's include path names its own folder and the layers below it, never one
+# above (README "Layout"; tests/test_layers.py checks every #include against it).
+INC_contract   := -Iallocators/include
+INC_allocators := $(INC_contract) -Iallocators/source -Iallocators/kit -Iallocators
+INC_core       := $(INC_contract) -Iallocators/source -Icore
+INC_trace      := $(INC_core) -Itrace -Itrace/import
+INC_run        := $(INC_trace) -Iallocators -Irun
+INC_measure    := $(INC_run) -Imeasure
+INC_check      := $(INC_measure) -Icheck
+INC_fuzz       := $(INC_check) -Ifuzz
+INC_cli        := $(INC_fuzz) -Icli
+INC_tests      := $(INC_cli) -Iallocators/kit -Ifuzz/drivers -Itests/support
+INC_examples   := $(INC_contract)
+# the include path of a source file: its top folder's (allocators/wasm is allocators,
+# and the planted-bug mutants of fuzz/mutants/ are allocator sources)
+inc = $(if $(filter fuzz/mutants/%,$1),$(INC_allocators),$(INC_$(firstword $(subst /, ,$1))))
 CSTD     := -std=c11
 RELEASE_FLAGS := -O2 -g
 ASAN_FLAGS    := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
                  -fno-sanitize-recover=undefined
 LIBS     := -lcjson -lzstd -lm
 
-ALLOC_SRC   := $(wildcard allocators/*.c allocators/source/*.c allocators/wasm/*.c)
-HARNESS_SRC := $(wildcard harness/*.c harness/import/*.c)
-FUZZ_SRC    := $(wildcard fuzz/*.c)
-CLI_SRC     := $(wildcard harness/cli/*.c)
+ALLOC_SRC   := $(wildcard allocators/*.c allocators/source/*.c allocators/kit/*.c allocators/foreign/*.c \
+                          allocators/wasm/*.c)
+HARNESS_SRC := $(wildcard core/*.c trace/*.c trace/import/*.c run/*.c measure/*.c check/*.c)
+FUZZ_SRC    := $(wildcard fuzz/*.c) fuzz/drivers/engine.c
+CLI_SRC     := $(wildcard cli/*.c)
 TEST_BACKEND_SRC := $(filter-out tests/backends/plugin_%,$(wildcard tests/backends/*.c)) $(wildcard fuzz/mutants/*.c)
-UNIT_SRC    := $(wildcard tests/unit/test_*.c)
+UNIT_SRC    := $(wildcard tests/*/test_*.c)
 LIB_SRC     := $(ALLOC_SRC) $(HARNESS_SRC) $(FUZZ_SRC)
 
 obj = $(patsubst %.c,build/$(1)/obj/%.o,$(2))
@@ -33,20 +50,13 @@ all: build/heaplab build/libheaplab-record.so
 # ---------------------------------------------------------------- variants
 build/release/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CSTD) $(WARN) $(CPPFLAGS) $(RELEASE_FLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(CSTD) $(WARN) $(CPPFLAGS) $(call inc,$<) $(RELEASE_FLAGS) -MMD -MP -c $< -o $@
 build/asan/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CSTD) $(WARN) $(CPPFLAGS) $(ASAN_FLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(CSTD) $(WARN) $(CPPFLAGS) $(call inc,$<) $(ASAN_FLAGS) -MMD -MP -c $< -o $@
 # the results document names the flags its build used
-build/release/obj/harness/results.o: CPPFLAGS += -DHL_BUILD_FLAGS='"$(RELEASE_FLAGS)"'
-build/asan/obj/harness/results.o: CPPFLAGS += -DHL_BUILD_FLAGS='"$(ASAN_FLAGS)"'
-# Test-only backends (mutants, crashers) register through HL_TEST_BACKENDS.
-build/release/tobj/%.o: %.c
-	@mkdir -p $(dir $@)
-	$(CC) $(CSTD) $(WARN) $(CPPFLAGS) $(RELEASE_FLAGS) -DHL_TEST_BACKENDS -MMD -MP -c $< -o $@
-build/asan/tobj/%.o: %.c
-	@mkdir -p $(dir $@)
-	$(CC) $(CSTD) $(WARN) $(CPPFLAGS) $(ASAN_FLAGS) -DHL_TEST_BACKENDS -MMD -MP -c $< -o $@
+build/release/obj/measure/results.o: CPPFLAGS += -DHL_BUILD_FLAGS='"$(RELEASE_FLAGS)"'
+build/asan/obj/measure/results.o: CPPFLAGS += -DHL_BUILD_FLAGS='"$(ASAN_FLAGS)"'
 
 build/release/libheaplab.a: $(call obj,release,$(LIB_SRC))
 	@rm -f $@; ar rcs $@ $^
@@ -60,29 +70,31 @@ build/asan/heaplab: $(call obj,asan,$(CLI_SRC)) build/asan/libheaplab.a
 
 # The recorder's LD_PRELOAD library: never sanitized (an ASan .so cannot be preloaded
 # into an uninstrumented program), found by `heaplab record` next to the binary.
-build/libheaplab-record.so: harness/record/preload.c
+build/libheaplab-record.so: record/preload.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) $(WARN) -O2 -g -fPIC -shared -fvisibility=hidden -o $@ $< -ldl -lpthread
 
 # heaplab-test: the same driver plus the test-only backends, for the mutant tests.
-TEST_DRIVER_SRC := $(CLI_SRC) $(TEST_BACKEND_SRC) harness/registry.c
-tobj = $(patsubst %.c,build/$(1)/tobj/%.o,$(TEST_DRIVER_SRC))
-build/release/heaplab-test: $(call tobj,release) build/release/libheaplab.a
+TEST_DRIVER_SRC := $(CLI_SRC) $(TEST_BACKEND_SRC)
+build/release/heaplab-test: $(call obj,release,$(TEST_DRIVER_SRC)) build/release/libheaplab.a
 	$(CC) $(RELEASE_FLAGS) -o $@ $^ $(LIBS)
-build/asan/heaplab-test: $(call tobj,asan) build/asan/libheaplab.a
+build/asan/heaplab-test: $(call obj,asan,$(TEST_DRIVER_SRC)) build/asan/libheaplab.a
 	$(CC) $(ASAN_FLAGS) -o $@ $^ $(LIBS)
 
-# A contract plugin built for another contract version (refused at load).
-build/asan/tests/plugin_old_contract.so: tests/backends/plugin_old_contract.c allocators/include/heaplab.h
+# Broken contract plugins (tests/backends/plugin_*.c): another contract version, a
+# constructor that crashes, hangs or exits, a table of NULL entry points, a finding
+# followed by crashes. Each must be refused or reported, never end heaplab.
+TEST_PLUGINS := $(patsubst tests/backends/plugin_%.c,build/tests/plugin_%.so,$(wildcard tests/backends/plugin_*.c))
+build/tests/plugin_%.so: tests/backends/plugin_%.c allocators/include/heaplab.h examples/contract_plugin/stack.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CSTD) $(WARN) $(CPPFLAGS) -fPIC -shared -o $@ $<
+	$(CC) $(CSTD) $(WARN) $(INC_contract) -Iexamples/contract_plugin -O1 -g -fPIC -shared -o $@ $<
 
-# The corpus replayer (fuzz/targets/replay.c): fuzz/corpora and fuzz/findings through
+# The corpus replayer (fuzz/drivers/replay.c): fuzz/corpora and fuzz/findings through
 # the targets without a fuzzing engine; and the AFL++ target built without afl-cc (it
 # then reads one input from stdin).
-build/asan/fuzz-replay: build/asan/obj/fuzz/targets/replay.o build/asan/libheaplab.a
+build/asan/fuzz-replay: build/asan/obj/fuzz/drivers/replay.o build/asan/libheaplab.a
 	$(CC) $(ASAN_FLAGS) -o $@ $^ $(LIBS)
-build/asan/fuzz-afl-stdin: build/asan/obj/fuzz/targets/afl.o build/asan/libheaplab.a
+build/asan/fuzz-afl-stdin: build/asan/obj/fuzz/drivers/afl.o build/asan/libheaplab.a
 	$(CC) $(ASAN_FLAGS) -o $@ $^ $(LIBS)
 
 # ---------------------------------------------------------------- fuzzing engines
@@ -95,20 +107,20 @@ JOBS      ?= 1
 FUZZ_SAN  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 build/libfuzzer/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	clang $(CSTD) $(WARN) $(CPPFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+	clang $(CSTD) $(WARN) $(CPPFLAGS) $(call inc,$<) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
 build/libfuzzer/libheaplab.a: $(call obj,libfuzzer,$(LIB_SRC))
 	@rm -f $@; ar rcs $@ $^
-build/libfuzzer/fuzz-%: fuzz/targets/libfuzzer.c fuzz/targets/common.h build/libfuzzer/libheaplab.a
-	clang $(CSTD) $(WARN) $(CPPFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer -DHL_FUZZ_TARGET_NAME='"$*"' \
+build/libfuzzer/fuzz-%: fuzz/drivers/libfuzzer.c fuzz/drivers/common.h build/libfuzzer/libheaplab.a
+	clang $(CSTD) $(WARN) $(CPPFLAGS) $(INC_fuzz) $(FUZZ_SAN) -fsanitize=fuzzer -DHL_FUZZ_TARGET_NAME='"$*"' \
 	    -o $@ $< build/libfuzzer/libheaplab.a $(LIBS)
 AFL_CC := afl-clang-fast
 build/afl/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	AFL_QUIET=1 $(AFL_CC) $(CSTD) $(WARN) -Wno-unused-command-line-argument $(CPPFLAGS) -O2 -g -MMD -MP -c $< -o $@
+	AFL_QUIET=1 $(AFL_CC) $(CSTD) $(WARN) -Wno-unused-command-line-argument $(CPPFLAGS) $(call inc,$<) -O2 -g -MMD -MP -c $< -o $@
 build/afl/libheaplab.a: $(call obj,afl,$(LIB_SRC))
 	@rm -f $@; ar rcs $@ $^
-build/afl/fuzz-%: fuzz/targets/afl.c fuzz/targets/common.h build/afl/libheaplab.a
-	AFL_QUIET=1 $(AFL_CC) $(CSTD) $(WARN) -Wno-unused-command-line-argument $(CPPFLAGS) -O2 -g \
+build/afl/fuzz-%: fuzz/drivers/afl.c fuzz/drivers/common.h build/afl/libheaplab.a
+	AFL_QUIET=1 $(AFL_CC) $(CSTD) $(WARN) -Wno-unused-command-line-argument $(CPPFLAGS) $(INC_fuzz) -O2 -g \
 	    -DHL_FUZZ_TARGET_NAME='"$*"' -o $@ $< build/afl/libheaplab.a $(LIBS)
 
 # Real traces (traces/real/): real programs recorded with heaplab record, compressed.
@@ -120,13 +132,10 @@ corpora: build/heaplab
 	fuzz/make-corpora.sh
 
 # The diff target with the test-only backends (the mutants), for the libFuzzer campaign.
-build/libfuzzer/tobj/%.o: %.c
-	@mkdir -p $(dir $@)
-	clang $(CSTD) $(WARN) $(CPPFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -DHL_TEST_BACKENDS -MMD -MP -c $< -o $@
-LF_TEST_OBJ := $(patsubst %.c,build/libfuzzer/tobj/%.o,$(TEST_BACKEND_SRC) harness/registry.c)
-build/libfuzzer/fuzz-diff-mutants: fuzz/targets/libfuzzer.c fuzz/targets/common.h $(LF_TEST_OBJ) \
+LF_TEST_OBJ := $(call obj,libfuzzer,$(TEST_BACKEND_SRC))
+build/libfuzzer/fuzz-diff-mutants: fuzz/drivers/libfuzzer.c fuzz/drivers/common.h $(LF_TEST_OBJ) \
                                    build/libfuzzer/libheaplab.a
-	clang $(CSTD) $(WARN) $(CPPFLAGS) $(FUZZ_SAN) -fsanitize=fuzzer -DHL_FUZZ_TARGET_NAME='"diff"' -o $@ \
+	clang $(CSTD) $(WARN) $(CPPFLAGS) $(INC_fuzz) $(FUZZ_SAN) -fsanitize=fuzzer -DHL_FUZZ_TARGET_NAME='"diff"' -o $@ \
 	    $< $(LF_TEST_OBJ) build/libfuzzer/libheaplab.a $(LIBS)
 # The planted-bug campaign through libFuzzer (same mutants, same expectations).
 test-mutants-libfuzzer: build/libfuzzer/fuzz-diff-mutants
@@ -153,8 +162,10 @@ build/examples/libstack.so: examples/contract_plugin/stack.c allocators/include/
 	$(CC) $(CSTD) $(WARN) -Iallocators/include -O2 -g -fPIC -shared -o $@ $<
 examples: $(EXAMPLES)
 
-UNIT_BINS := $(patsubst tests/unit/%.c,build/asan/tests/%,$(UNIT_SRC))
-build/asan/tests/%: build/asan/obj/tests/unit/%.o build/asan/libheaplab.a
+# tests/LAYER/test_X.c -> build/asan/tests/LAYER/test_X (C unit tests, beside the
+# layer's Python tests; tests/test_unit.py runs them)
+UNIT_BINS := $(patsubst tests/%.c,build/asan/tests/%,$(UNIT_SRC))
+build/asan/tests/%: build/asan/obj/tests/%.o build/asan/libheaplab.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ASAN_FLAGS) -o $@ $^ $(LIBS)
 
@@ -164,7 +175,7 @@ deps:
 
 test: build/heaplab build/libheaplab-record.so build/asan/heaplab build/asan/heaplab-test build/release/heaplab-test $(UNIT_BINS) \
       build/asan/fuzz-replay build/asan/fuzz-afl-stdin $(EXAMPLES) \
-      build/asan/tests/plugin_old_contract.so
+      $(TEST_PLUGINS)
 	$(PYTHON) -m pytest tests
 
 unit: $(UNIT_BINS)

@@ -33,7 +33,8 @@
  * (levels 0..depth, doubly linked) or a free list; a chunk's header has the magic,
  * its list's level, a size that is a multiple of the chunk size, and
  * HEADER <= used <= size; the chunks' block and byte counts add up to the stats. */
-#include "source/hl_source.h"
+#include "backends.h"
+#include "hl_source.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -22,7 +22,8 @@
  *   has a cycle; with detect, no block on a list is live;
  *   heap_start <= bump <= committed. */
 #include "scope_tracker.h"
-#include "source/hl_source.h"
+#include "backends.h"
+#include "hl_source.h"
 
 #include <stdio.h>
 #include <string.h>

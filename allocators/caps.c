@@ -27,7 +27,8 @@
  * the live EXEC and DMA blocks (counted against the tracker's records); the regions'
  * committed bytes stay within their reservations; the sub-heap passes its check. */
 #include "scope_tracker.h"
-#include "source/hl_source.h"
+#include "backends.h"
+#include "hl_source.h"
 
 #include <stdio.h>
 #include <string.h>

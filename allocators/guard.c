@@ -34,7 +34,8 @@
  * the quarantine holds at most `quarantine` slots; live guarded blocks <= capacity;
  * the tracker's live blocks equal the stats'. */
 #include "scope_tracker.h"
-#include "source/hl_source.h"
+#include "backends.h"
+#include "hl_source.h"
 
 #include <stdio.h>
 #include <stdlib.h>

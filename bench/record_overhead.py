@@ -25,9 +25,9 @@ def programs(work):
     return {
         "python3 json": (["/usr/bin/python3", "-c", "import json; json.dumps(list(range(300000)))"],
                          {"PYTHONMALLOC": "malloc"}),
-        "gcc -c": (["gcc", "-O1", "-D_GNU_SOURCE", "-I", str(ROOT / "harness"), "-I", str(ROOT / "allocators/include"),
+        "gcc -c": (["gcc", "-O1", "-D_GNU_SOURCE", *[a for d in ("core", "trace", "run", "measure", "check") for a in ("-I", str(ROOT / d))], "-I", str(ROOT / "allocators/include"),
                     "-I", str(ROOT / "allocators"), "-I", str(ROOT / "allocators/source"), "-c",
-                    str(ROOT / "harness/shadow.c"), "-o", str(work / "x.o")], {}),
+                    str(ROOT / "check/shadow.c"), "-o", str(work / "x.o")], {}),
         "sort": (["sort", str(text), "-o", str(work / "sorted.txt")], {}),
     }
 

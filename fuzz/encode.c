@@ -44,46 +44,14 @@ static void put_align(writer *w, uint64_t align)
     put_varint(w, align);
 }
 
-/* trace id -> model id, open addressing (the key's slot is marked used) */
-typedef struct id_map {
-    uint64_t *keys, *values;
-    bool *used;
-    size_t mask, count;
-} id_map;
-
-static size_t slot(const id_map *map, uint64_t key)
+/* trace id -> model id (0 for an id never bound) */
+static uint64_t lookup(const hl_u64map *map, uint64_t key)
 {
-    size_t i = (size_t)((key * 0x9e3779b97f4a7c15ULL) >> 20) & map->mask;
-    while (map->used[i] && map->keys[i] != key) i = (i + 1) & map->mask;
-    return i;
+    uint64_t value = 0;
+    hl_u64map_find(map, key, &value);
+    return value;
 }
-
-static void map_init(id_map *map, size_t capacity)
-{
-    size_t slots = 64;
-    while (slots < capacity * 2) slots *= 2;
-    map->keys = hl_mem_alloc(slots * sizeof *map->keys);
-    map->values = hl_mem_alloc(slots * sizeof *map->values);
-    map->used = hl_mem_alloc(slots * sizeof *map->used);
-    map->mask = slots - 1;
-    map->count = 0;
-}
-
-static void map_free(id_map *map)
-{
-    hl_mem_free(map->keys);
-    hl_mem_free(map->values);
-    hl_mem_free(map->used);
-}
-
-static uint64_t lookup(const id_map *map, uint64_t key) { return map->values[slot(map, key)]; }
-static void bind(id_map *map, uint64_t key, uint64_t value)
-{
-    size_t i = slot(map, key);
-    map->used[i] = true;
-    map->keys[i] = key;
-    map->values[i] = value;
-}
+static void bind(hl_u64map *map, uint64_t key, uint64_t value) { *hl_u64map_put(map, key, NULL) = value; }
 
 static uint8_t opcode(hl_op_kind kind)
 {
@@ -115,9 +83,7 @@ uint8_t *hl_fuzz_encode(const hl_trace *trace, size_t *size)
     writer w = {NULL, 0, 0};
     fz_model m;
     fz_init(&m);
-    id_map blocks, scopes;
-    map_init(&blocks, trace->count + 1);
-    map_init(&scopes, trace->count + 1);
+    hl_u64map blocks = {0}, scopes = {0};
     uint64_t *scratch = hl_mem_alloc((trace->count + 1) * sizeof *scratch);
     for (size_t i = 0; i < trace->count; i++) {
         hl_op op = trace->ops[i];
@@ -196,8 +162,8 @@ uint8_t *hl_fuzz_encode(const hl_trace *trace, size_t *size)
         fz_apply(&m, &op);
     }
     hl_mem_free(scratch);
-    map_free(&blocks);
-    map_free(&scopes);
+    hl_u64map_free(&blocks);
+    hl_u64map_free(&scopes);
     fz_free(&m);
     *size = w.count;
     return w.bytes ? w.bytes : hl_mem_alloc(1);

@@ -37,7 +37,8 @@
 #ifndef HL_FUZZ_H
 #define HL_FUZZ_H
 
-#include "hl_harness.h"
+#include "hl_check.h"
+#include "hl_import.h"
 
 #include <stdio.h>
 
@@ -71,6 +72,7 @@ typedef struct hl_fuzz_target {
     size_t count;
     size_t max_ops;          /* decoded operations, at most */
     uint64_t check_every;    /* each backend's heap check period (0: at the end) */
+    hl_watch *watch;         /* diff: where each lane is, for an isolating caller (NULL: none) */
 } hl_fuzz_target;
 
 /* Sets up the target named kind ("diff", "decode", "parse") over the backend list

@@ -1,5 +1,5 @@
 /* target.c: the fuzz targets every front end drives: the built-in fuzzer's child, the
- * libFuzzer and AFL++ entry points and the corpus replayer (fuzz/targets/). One input
+ * libFuzzer and AFL++ entry points and the corpus replayer (fuzz/drivers/). One input
  * in, a verdict out, in process: isolation (fork, time limits) is the front end's job.
  *
  *   diff    decode the bytes (hl_fuzz_decode) and run the stream on every backend in
@@ -31,6 +31,7 @@ int hl_fuzz_target_open(hl_fuzz_target *t, const char *kind, const char *backend
     if (t->kind != HL_FUZZ_TARGET_DIFF) return 0;
     if (hl_spec_parse_list(backends ? backends : HL_FUZZ_DEFAULT_BACKENDS, &t->specs, &t->count, diag) != 0) return 2;
     for (size_t i = 0; i < t->count; i++) { /* a spec that cannot make an instance fails here, not per input */
+        if (t->specs[i].external) continue; /* probed in a child when parsed: its code stays out of here */
         hl_heap *heap = hl_spec_create(&t->specs[i], diag);
         if (!heap) return 2;
         hl_spec_destroy(&t->specs[i], heap);
@@ -119,7 +120,7 @@ int hl_fuzz_target_run(const hl_fuzz_target *t, const uint8_t *data, size_t size
     hl_fuzz_decode(data, size, t->max_ops, "fuzz-input", &trace);
     if (kinds)
         for (size_t i = 0; i < trace.count; i++) *kinds |= 1u << trace.ops[i].kind;
-    int rc = t->kind == HL_FUZZ_TARGET_DIFF ? hl_diff(t->specs, t->count, &trace, t->check_every, s) : 0;
+    int rc = t->kind == HL_FUZZ_TARGET_DIFF ? hl_diff_watched(t->specs, t->count, &trace, t->check_every, s, t->watch) : 0;
     if (t->kind == HL_FUZZ_TARGET_DECODE) s->ops = trace.count;
     hl_trace_free(&trace);
     return rc;

@@ -43,9 +43,9 @@ def programs(work):
         ("python-json", "Python 3.11 building, dumping and loading a 5,000-row JSON document "
          "(PYTHONMALLOC=malloc, so its small objects reach malloc)",
          ["/usr/bin/python3", "-c", PY_SCRIPT], {"PYTHONMALLOC": "malloc"}),
-        ("gcc-cc1", "gcc 12 compiling harness/shadow.c at -O1 (the cc1 image)",
-         ["gcc", "-O1", "-D_GNU_SOURCE", "-I", str(ROOT / "harness"), "-I", str(ROOT / "allocators/include"),
-          "-I", str(ROOT / "allocators"), "-I", str(ROOT / "allocators/source"), "-c", str(ROOT / "harness/shadow.c"),
+        ("gcc-cc1", "gcc 12 compiling check/shadow.c at -O1 (the cc1 image)",
+         ["gcc", "-O1", "-D_GNU_SOURCE", *[a for d in ("core", "trace", "run", "measure", "check") for a in ("-I", str(ROOT / d))], "-I", str(ROOT / "allocators/include"),
+          "-I", str(ROOT / "allocators"), "-I", str(ROOT / "allocators/source"), "-c", str(ROOT / "check/shadow.c"),
           "-o", str(work / "shadow.o")], {}),
         ("git-log", "git log --stat on heaplab's own history",
          ["git", "-C", str(ROOT), "--no-pager", "log", "--stat", "-n", "60"], {}),

@@ -66,3 +66,13 @@ def shipped_traces():
 def write_trace(path, body, magic="heaplab-trace 1\n", end=True):
     path.write_text(magic + body + ("end\n" if end else ""))
     return path
+
+
+def mutant_trace(tmp_path):
+    """Blocks of one class freed and allocated again: a free list that hands a block
+    out twice shows as two live blocks at one address."""
+    body = "".join(f"alloc {i} 24\n" for i in range(1, 41))
+    body += "".join(f"alloc {100 + i} 300\n" for i in range(10))  # bystanders
+    body += "".join(f"free {i}\n" for i in range(1, 41, 2))
+    body += "".join(f"alloc {200 + i} 20\n" for i in range(20))
+    return write_trace(tmp_path / "reuse.trace", body)

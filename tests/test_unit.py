@@ -1,11 +1,12 @@
-"""Runs every C unit-test binary (tests/unit/test_*.c, built with ASan+UBSan)."""
+"""Runs every C unit-test binary (tests/LAYER/test_*.c, built with ASan+UBSan into
+build/asan/tests/LAYER/)."""
 import subprocess
 
 import pytest
 
 from conftest import ROOT
 
-UNITS = sorted(p.stem for p in (ROOT / "tests" / "unit").glob("test_*.c"))
+UNITS = sorted(str(p.relative_to(ROOT / "tests").with_suffix("")) for p in (ROOT / "tests").glob("*/test_*.c"))
 
 
 @pytest.mark.parametrize("name", UNITS)

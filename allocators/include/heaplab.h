@@ -343,23 +343,6 @@ typedef struct hl_backend {
  *   const hl_backend *heaplab_backend(void);                                          */
 #define HL_PLUGIN_SYMBOL "heaplab_backend"
 
-/* ---------------------------------------------------------------- built-in backends */
-
-/* Each built-in backend file exports exactly its getter. */
-const hl_backend *hl_backend_bins(void);
-const hl_backend *hl_backend_arena(void);
-const hl_backend *hl_backend_guard(void);
-const hl_backend *hl_backend_caps(void);
-const hl_backend *hl_backend_wasm(void);
-const hl_backend *hl_backend_libc(void);
-/* malloc:PREFIX@LIB: a malloc-style shared library (options lib=, prefix=, min_align=). */
-const hl_backend *hl_backend_malloc_lib(void);
-/* The allocators people use (peers.c), loaded RTLD_LOCAL on first create; create is
- * UNSUPPORTED where the library is missing or cannot load. */
-const hl_backend *hl_backend_jemalloc(void);
-const hl_backend *hl_backend_mimalloc(void);
-const hl_backend *hl_backend_tcmalloc(void);
-
 /* ---------------------------------------------------------------- small helpers */
 
 static inline bool hl_is_power_of_two(size_t x) { return x != 0 && (x & (x - 1)) == 0; }

@@ -22,7 +22,8 @@
  * named errors. Its cost is O(1) on top of the core's. Invariants (wasm_check): the
  * core's, the memory's size being the source's committed pages. */
 #include "hl_wasm.h"
-#include "source/hl_source.h"
+#include "backends.h"
+#include "hl_source.h"
 #include "wasm_core.h"
 
 #include <stdio.h>

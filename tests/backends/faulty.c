@@ -3,22 +3,34 @@
  * reads do not count): `crasher` segfaults on its 100th, `hanger` never returns from
  * its 50th. The isolation tests use them: the finding must name operation N-1.
  * `rotter` behaves, but its heap check reports corruption from its 5000th operation
- * on: the tests of when checks run use it. */
-#include "heaplab.h"
+ * on: the tests of when checks run use it. The process enders, on their 100th
+ * operation: `exiter` calls _exit(0), `stopper` stops itself (SIGSTOP), `forker`
+ * forks and ends the parent half (the child half carries on as if nothing happened).
+ * `tearer` segfaults when the block its 3rd alloc returned is freed, which a trace
+ * that leaves that block live reaches only in the teardown; its heap check fails once
+ * it has served more than 50 calls (a finding the stream shows before the teardown). */
+#include "backends.h"
 
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 const hl_backend *hl_test_backend_crasher(void);
 const hl_backend *hl_test_backend_hanger(void);
 const hl_backend *hl_test_backend_rotter(void);
+const hl_backend *hl_test_backend_exiter(void);
+const hl_backend *hl_test_backend_stopper(void);
+const hl_backend *hl_test_backend_forker(void);
+const hl_backend *hl_test_backend_tearer(void);
 
 typedef struct faulty_heap {
     const hl_backend *self;
     hl_heap *inner;
-    uint64_t calls;
+    uint64_t calls, allocs;
+    hl_addr marked; /* tearer: its 3rd alloc's block */
 } faulty_heap;
 
 #define INNER(heap) (((faulty_heap *)(heap))->inner)
@@ -33,6 +45,9 @@ static void misbehave(hl_heap *heap)
     if (f->self == hl_test_backend_crasher() && f->calls == 100) {
         *(volatile int *)wild_address = 1; /* the unmapped first page: SIGSEGV */
     }
+    if (f->calls == 100 && f->self == hl_test_backend_exiter()) _exit(0);
+    if (f->calls == 100 && f->self == hl_test_backend_stopper()) raise(SIGSTOP);
+    if (f->calls == 100 && f->self == hl_test_backend_forker() && fork() > 0) _exit(0);
     if (f->self == hl_test_backend_hanger() && f->calls == 50)
         for (;;) {
             struct timespec pause = {1, 0};
@@ -56,6 +71,10 @@ static hl_error create_as(const hl_backend *self, const hl_config *config, hl_he
 static hl_error create_crasher(const hl_config *c, hl_heap **out) { return create_as(hl_test_backend_crasher(), c, out); }
 static hl_error create_hanger(const hl_config *c, hl_heap **out) { return create_as(hl_test_backend_hanger(), c, out); }
 static hl_error create_rotter(const hl_config *c, hl_heap **out) { return create_as(hl_test_backend_rotter(), c, out); }
+static hl_error create_exiter(const hl_config *c, hl_heap **out) { return create_as(hl_test_backend_exiter(), c, out); }
+static hl_error create_stopper(const hl_config *c, hl_heap **out) { return create_as(hl_test_backend_stopper(), c, out); }
+static hl_error create_forker(const hl_config *c, hl_heap **out) { return create_as(hl_test_backend_forker(), c, out); }
+static hl_error create_tearer(const hl_config *c, hl_heap **out) { return create_as(hl_test_backend_tearer(), c, out); }
 
 static void destroy(hl_heap *heap)
 {
@@ -67,8 +86,21 @@ static void describe(const hl_heap *heap, hl_info *info)
     BINS->describe(((const faulty_heap *)heap)->inner, info);
     info->name = ((const faulty_heap *)heap)->self->name;
 }
-static hl_addr f_alloc(hl_heap *h, hl_layout l, hl_caps c, hl_error *e) { misbehave(h); return BINS->alloc(INNER(h), l, c, e); }
-static hl_error f_free(hl_heap *h, hl_addr b, hl_layout l) { misbehave(h); return BINS->free(INNER(h), b, l); }
+static hl_addr f_alloc(hl_heap *h, hl_layout l, hl_caps c, hl_error *e)
+{
+    faulty_heap *f = (faulty_heap *)h;
+    misbehave(h);
+    hl_addr a = BINS->alloc(INNER(h), l, c, e);
+    if (++f->allocs == 3) f->marked = a;
+    return a;
+}
+static hl_error f_free(hl_heap *h, hl_addr b, hl_layout l)
+{
+    faulty_heap *f = (faulty_heap *)h;
+    misbehave(h);
+    if (f->self == hl_test_backend_tearer() && b && b == f->marked) *(volatile int *)wild_address = 1;
+    return BINS->free(INNER(h), b, l);
+}
 static hl_addr f_realloc(hl_heap *h, hl_addr b, hl_layout l, size_t n, hl_error *e) { misbehave(h); return BINS->realloc(INNER(h), b, l, n, e); }
 static size_t f_usable(hl_heap *h, hl_addr b, hl_layout l) { return BINS->usable_size(INNER(h), b, l); }
 static void *f_view(hl_heap *h, hl_addr a, size_t n) { return BINS->mem_view(INNER(h), a, n); }
@@ -83,6 +115,10 @@ static hl_error f_check(hl_heap *h, char *m, size_t n)
     const faulty_heap *f = (const faulty_heap *)h;
     if (f->self == hl_test_backend_rotter() && f->calls >= 5000) {
         snprintf(m, n, "rotter: invented corruption after %llu operations", (unsigned long long)f->calls);
+        return HL_E_CORRUPTED;
+    }
+    if (f->self == hl_test_backend_tearer() && f->calls > 50) {
+        snprintf(m, n, "tearer: invented corruption after %llu operations", (unsigned long long)f->calls);
         return HL_E_CORRUPTED;
     }
     return BINS->check(INNER(h), m, n);
@@ -102,3 +138,8 @@ static hl_error f_check(hl_heap *h, char *m, size_t n)
 FAULTY_TABLE(hl_test_backend_crasher, "crasher", "bins that segfaults on its 100th operation", create_crasher)
 FAULTY_TABLE(hl_test_backend_hanger, "hanger", "bins that never returns from its 50th operation", create_hanger)
 FAULTY_TABLE(hl_test_backend_rotter, "rotter", "bins whose check fails from its 5000th operation", create_rotter)
+FAULTY_TABLE(hl_test_backend_exiter, "exiter", "bins that calls _exit(0) on its 100th operation", create_exiter)
+FAULTY_TABLE(hl_test_backend_stopper, "stopper", "bins that stops itself (SIGSTOP) on its 100th operation", create_stopper)
+FAULTY_TABLE(hl_test_backend_forker, "forker", "bins that forks and ends the parent half on its 100th operation",
+             create_forker)
+FAULTY_TABLE(hl_test_backend_tearer, "tearer", "bins that segfaults freeing its 3rd alloc's block", create_tearer)

@@ -2,7 +2,7 @@
  * block is handed out with its pages inaccessible, so the harness's own (legal) write
  * of the block's pattern faults. The fault catcher must turn that into an
  * ACCESS_FAULT finding, and heaplab must go on. */
-#include "heaplab.h"
+#include "backends.h"
 
 #define HL_GUARD_MUTANT_CLOSE_THIRD 1
 #define HL_GUARD_NAME "guard-closed"

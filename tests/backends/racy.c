@@ -6,7 +6,7 @@
  * two seconds) for a second alloc to be inside alloc too. Serialised, nothing ever
  * overlaps and the backend is correct; on real threads (replay --threads) the shadow
  * must report OVERLAP. */
-#include "heaplab.h"
+#include "backends.h"
 
 #include <pthread.h>
 #include <stdatomic.h>

@@ -2,7 +2,7 @@
  * later: every operation behaves as the contract says (the shadow model finds nothing),
  * but it declares itself offset-exact with `wasm` and hands out other offsets, which
  * only the differential offset comparison sees (OFFSET_DIFFERS). */
-#include "heaplab.h"
+#include "backends.h"
 
 #define HL_WASM_NAME "wasm-shifted"
 #define HL_WASM_GETTER hl_test_backend_wasm_shifted

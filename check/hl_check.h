@@ -1,0 +1,151 @@
+/* hl_check.h: the check layer: the shadow model (the contract checked on every
+ * operation), the checking run of one backend over one trace (hl_run, isolated or
+ * not), differential runs, the reproducer and the shrinker.
+ *
+ * Depends on measure/, run/ and below. */
+#ifndef HL_CHECK_H
+#define HL_CHECK_H
+
+#include "hl_measure.h"
+
+/* ================================================================ shadow model */
+
+
+typedef struct hl_shadow hl_shadow;
+
+/* check_every: the backend's check paced by time (the default). A heap walk costs
+ * O(heap) and a heap can hold far more free than live blocks, so no operation count
+ * fits every backend; instead a check runs at least HL_CHECK_PACED_MIN operations
+ * after the last one and once the time since it ended is 19 times what it took:
+ * checks take at most about 5% of the run. */
+#define HL_CHECK_PACED UINT64_MAX
+#define HL_CHECK_PACED_MIN 4096u
+
+/* The shadow model: an observer that checks every operation against the contract
+ * (CONTRACT.md, "What the shadow model checks") and stops the stream at the first
+ * divergence. Calls the backend's check every check_every operations exactly (0: only
+ * at the end; HL_CHECK_PACED: paced by time), always once at the end, and verifies
+ * every live block's contents at the end. */
+hl_shadow *hl_shadow_new(uint64_t check_every);
+void hl_shadow_free(hl_shadow *shadow);
+hl_observer hl_shadow_observer(hl_shadow *shadow);
+/* The divergence found, or NULL. */
+const hl_finding *hl_shadow_finding(const hl_shadow *shadow);
+/* While on, the checks that read the whole backend (stats against the model, the
+ * backend's check) are left out after each operation: other threads' calls are in
+ * flight, so the backend's counters legitimately run ahead of the model. The
+ * threaded runner turns it off for operations that run alone; the end of the stream
+ * checks both in any case. */
+void hl_shadow_concurrent(hl_shadow *shadow, bool on);
+
+/* Detections so far (all counted, the first HL_DETECTIONS_KEPT kept in *kept). */
+uint64_t hl_shadow_detections(const hl_shadow *shadow, const hl_detection **kept);
+
+
+/* ================================================================ findings, printed */
+
+/* The one line every command prints for a finding (finding.c):
+ *   LABEL BACKEND: SOURCE:LINE: operation N (KIND): RULE: MESSAGE
+ * LABEL is DIFFERENCE for a disagreement between backends (OUTCOME_DIFFERS,
+ * OFFSET_DIFFERS), DIVERGENCE for anything else. SOURCE says where the operations
+ * came from (a trace's path; "input 7 (seed 1)"); with lines, the trace's line
+ * follows it (text ":LINE", binary ": byte N"). trace (may be NULL) gives the
+ * operation's kind. A finding at the end of the stream (the final checks, the
+ * teardown) reads "SOURCE: end of the stream (N operations): RULE: MESSAGE", never a
+ * trace line that does not exist. */
+void hl_finding_print(FILE *out, const char *backend, const char *source, const hl_trace *trace, bool lines,
+                      const hl_finding *f);
+
+/* ================================================================ checking runs */
+
+typedef struct hl_run_options {
+    bool shadow;               /* attach the shadow model */
+    uint64_t check_every;      /* backend check period (shadow only); 0: at the end; HL_CHECK_PACED */
+    bool isolate;              /* run in a forked child (hl_run) */
+    bool threads;              /* a trace of several threads on real threads, where the
+                                  backend declares HL_FEATURE_THREAD_SAFE (threads.c) */
+    bool latency;              /* time each call (fenced) into per-kind histograms;
+                                  with shadow off, patterns off (latency.c) */
+    double timeout_seconds;    /* isolated: an operation taking longer is a HANG */
+    hl_progress progress;      /* how far the run got (hl_run.h) */
+} hl_run_options;
+
+/* Runs trace on a fresh instance of spec, in-process or (options->isolate) in a
+ * forked child whose crash or hang becomes a CRASH / HANG finding at the operation it
+ * was in. Returns 0 clean, 1 a finding, 2 the instance could not be made. */
+int hl_run(const hl_spec *spec, const hl_trace *trace, const hl_run_options *options,
+           hl_run_summary *summary);
+
+/* Writes a reproducer for summary's finding into dir: the trace's prefix up to the
+ * failing operation, restricted to the block ids the finding names when that still
+ * reproduces the same rule (checked by replaying it), else the whole prefix.
+ * Returns 0 with the file's path in path, or -1 with diag. */
+int hl_repro_write(const hl_spec *spec, const hl_trace *trace, const hl_run_summary *summary,
+                   const hl_run_options *options, const char *dir, char *path, size_t capacity,
+                   hl_diag *diag);
+
+
+/* ================================================================ differential runs */
+
+/* What a differential run of several backends over one stream found. */
+typedef struct hl_diff_summary {
+    uint64_t ops;              /* operations stepped */
+    uint64_t retired;          /* ids retired because some backends could not serve them */
+    uint64_t offsets_compared; /* blocks whose offsets offset-exact backends had to agree on */
+    bool ended;                /* the comparison ended early (a one-sided scope failure) */
+    uint64_t ended_at;
+    char ended_reason[200];
+    bool found;
+    hl_finding finding;        /* the first difference or contract break */
+    char backend[200];         /* the backend it names (for OUTCOME_DIFFERS, the first of the two) */
+    char other[200];           /* OUTCOME_DIFFERS: the second backend */
+    bool setup_failed;
+    char setup_error[600];
+    uint64_t outcomes[HL_OP_COUNT]; /* bit e of outcomes[k]: some backend answered an operation
+                                       of kind k with error e (sent, not skipped): the
+                                       behaviour the fuzzer's feedback counts */
+} hl_diff_summary;
+
+/* Steps an executor per spec over trace in lockstep, each under its own shadow model,
+ * and compares what the contract says must agree: the outcome (success or the error)
+ * of every operation except usable_size and misuse, which each backend answers as it
+ * declares. A failed alloc or realloc that another backend served (OUT_OF_MEMORY,
+ * UNSUPPORTED, CAPACITY: legal anywhere) retires the id everywhere; a one-sided
+ * failure of enter_scope or promote ends the comparison there. Returns 0 clean, 1 a
+ * finding (first difference or contract break), 2 setup failure. In process. */
+int hl_diff(const hl_spec *specs, size_t count, const hl_trace *trace, uint64_t check_every, hl_diff_summary *summary);
+/* hl_diff stepping lanes under watch (hl_isolate's; NULL: not isolated): each lane
+ * and operation is published before its backend is called, teardown blocks too. */
+int hl_diff_watched(const hl_spec *specs, size_t count, const hl_trace *trace, uint64_t check_every,
+                    hl_diff_summary *summary, hl_watch *watch);
+/* hl_diff through hl_isolate, so a backend that crashes, exits or stops is a CRASH
+ * finding and one that makes no progress for timeout seconds (0: no limit) a HANG,
+ * naming the backend (its lane) and the operation index (or the teardown block),
+ * never the end of the caller. A finding of the stream wins over a teardown crash. */
+int hl_diff_isolated(const hl_spec *specs, size_t count, const hl_trace *trace, uint64_t check_every,
+                     double timeout, hl_diff_summary *summary);
+
+/* ================================================================ shrinking */
+
+typedef struct hl_shrink_options {
+    uint64_t check_every;    /* heap check period of each run (0: at the end; the fuzzer's) */
+    double timeout;          /* a run without an answer this long is a HANG (0: no limit) */
+    bool progress;           /* a progress line on stderr about once a second */
+} hl_shrink_options;
+
+typedef struct hl_shrink_result {
+    size_t before, after;    /* operations */
+    uint64_t runs;           /* candidate traces run */
+    double seconds;
+    hl_diff_summary finding; /* what the smallest trace shows */
+} hl_shrink_result;
+
+/* Minimises trace while it shows the same rule on the same backend as it does first
+ * (check/shrink.c: delta debugging over operations, then sizes, alignments and
+ * touched ranges). Every run is isolated (hl_diff_isolated). Returns 0 with *out the
+ * smallest trace found (consistent; free with hl_trace_free), 1 when trace shows no
+ * finding on these backends, 2 on a setup failure (r->finding.setup_error). */
+int hl_shrink(const hl_spec *specs, size_t count, const hl_trace *trace, const hl_shrink_options *options,
+              hl_trace *out, hl_shrink_result *r);
+
+#endif /* HL_CHECK_H */

@@ -1,0 +1,229 @@
+/* replay.c: one (backend, trace) checking run: a fresh instance, an executor with the
+ * shadow model, the fragmentation observer (the run's figures) and, with --latency,
+ * the latency one, every operation stepped once, then the teardown (the leftover
+ * blocks freed in id order). The isolated form runs the same thing through
+ * hl_isolate, so a backend that crashes, hangs or ends the process becomes a CRASH
+ * or HANG finding at the operation (or teardown block) it was in, never the end of
+ * heaplab. The first finding in operation order wins: a teardown crash is reported
+ * only when the stream and its final checks found nothing. */
+#include "hl_check.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+
+static void name_run(const hl_spec *spec, const hl_trace *trace, hl_run_summary *summary)
+{
+    memset(summary, 0, sizeof *summary);
+    snprintf(summary->backend, sizeof summary->backend, "%s", spec->text);
+    snprintf(summary->trace, sizeof summary->trace, "%s", trace->path ? trace->path : "-");
+}
+
+static int run_here(const hl_spec *spec, const hl_trace *trace, const hl_run_options *options,
+                    hl_run_summary *summary, hl_watch *watch)
+{
+    hl_diag diag;
+    hl_watch_phase(watch, HL_PHASE_SETUP);
+    hl_heap *heap = hl_spec_create(spec, &diag);
+    if (!heap) {
+        summary->setup_failed = true;
+        snprintf(summary->setup_error, sizeof summary->setup_error, "%s", diag.message);
+        return 2;
+    }
+    hl_exec *exec = hl_exec_new(spec->backend, heap, spec->text);
+    hl_exec_expect(exec, trace->ops, trace->count); /* before the clock starts */
+    const hl_info *info = hl_exec_info(exec);
+    if (info->backend_class == HL_CLASS_REFERENCE || !info->source)
+        snprintf(summary->backend_version, sizeof summary->backend_version, "heaplab %s", HL_VERSION);
+    else
+        snprintf(summary->backend_version, sizeof summary->backend_version, "%s", info->source);
+    hl_shadow *shadow = NULL;
+    if (options->shadow) {
+        shadow = hl_shadow_new(options->check_every);
+        hl_observer observer = hl_shadow_observer(shadow);
+        hl_exec_observe(exec, &observer);
+    }
+    else hl_exec_write_patterns(exec, false); /* nobody would read them */
+    hl_exec_time_calls(exec, options->latency ? HL_TIMING_FENCED : options->shadow ? HL_TIMING_OFF : HL_TIMING_PLAIN);
+    summary->backend_timed = !options->shadow;
+    hl_observer fragmentation = hl_fragmentation_observer(&summary->fragmentation, trace->count);
+    hl_exec_observe(exec, &fragmentation);
+    if (options->latency) {
+        hl_latency_init(&summary->latency);
+        hl_observer latency = hl_latency_observer(&summary->latency);
+        hl_exec_observe(exec, &latency);
+    }
+
+    summary->trace_threads = (uint32_t)hl_threads_count(trace->ops, trace->count);
+    bool threaded = options->threads && summary->trace_threads > 1 &&
+                    (hl_exec_info(exec)->features & HL_FEATURE_THREAD_SAFE);
+    uint64_t start = hl_clock_now_ns();
+    int rc = 0;
+    uint64_t at = 0;
+    hl_watch_phase(watch, HL_PHASE_STREAM);
+    if (threaded) {
+        summary->threads = summary->trace_threads < HL_THREADS_MAX ? summary->trace_threads : HL_THREADS_MAX;
+        rc = hl_threads_run(exec, trace->ops, trace->count, summary->threads, &options->progress, &at, &diag);
+        if (rc < 0) {
+            summary->setup_failed = true;
+            snprintf(summary->setup_error, sizeof summary->setup_error, "%s", diag.message);
+            rc = 0;
+        }
+    } else {
+        for (size_t i = 0; i < trace->count && !rc; i++) {
+            hl_exec_prefetch(exec, trace->ops, trace->count, i);
+            hl_watch_step(watch, 0, i);
+            rc = hl_exec_step(exec, &trace->ops[i], i);
+            at = i;
+            if (options->progress.count) *options->progress.count = i + 1;
+            if (options->progress.report && (i & 0xffff) == 0xffff)
+                options->progress.report(options->progress.context, i + 1, trace->count);
+        }
+    }
+    if (rc == 2) {
+        summary->stream_ended = true;
+        summary->ended_at = at;
+        snprintf(summary->ended_reason, sizeof summary->ended_reason,
+                 "%s failed here; the rest of the trace cannot follow", hl_op_name((hl_op_kind)trace->ops[at].kind));
+    }
+    if (watch) watch->op = trace->count;
+    hl_watch_phase(watch, HL_PHASE_END);
+    hl_exec_finish(exec);
+    summary->elapsed_ns = hl_clock_now_ns() - start;
+
+    const hl_exec_counts *counts = hl_exec_counts_of(exec);
+    summary->ops = counts->ops;
+    summary->sent = counts->sent;
+    summary->skipped = counts->skipped;
+    summary->failures = counts->failures;
+    summary->backend_ns = (uint64_t)((double)counts->elapsed_ticks * hl_clock_ns_per_tick());
+    if (shadow) {
+        const hl_detection *kept;
+        summary->detections = hl_shadow_detections(shadow, &kept);
+        uint64_t n = summary->detections < HL_DETECTIONS_KEPT ? summary->detections : HL_DETECTIONS_KEPT;
+        memcpy(summary->detected, kept, n * sizeof *kept);
+    }
+    if (shadow && hl_shadow_finding(shadow)) {
+        summary->found = true;
+        summary->finding = *hl_shadow_finding(shadow);
+    }
+    if (watch) watch->published = 1; /* the answer is complete: teardown comes after it */
+    uint64_t failed_id = 0;
+    hl_error failed;
+    hl_exec_teardown(exec, watch, &failed_id, &failed);
+    if (failed != HL_E_OK && shadow && !summary->found) {
+        summary->found = true;
+        summary->finding = (hl_finding){.rule = HL_RULE_WRONG_ERROR, .index = trace->count, .teardown = true,
+                                        .teardown_id = failed_id};
+        snprintf(summary->finding.message, sizeof summary->finding.message,
+                 "teardown: free of block id %llu, live, answered %s", (unsigned long long)failed_id,
+                 hl_error_name(failed));
+    }
+    hl_shadow_free(shadow);
+    hl_exec_free(exec);
+    hl_spec_destroy(spec, heap);
+    return summary->setup_failed ? 2 : summary->found ? 1 : 0;
+}
+
+/* The process's resident set now (/proc/self/statm), in bytes; 0 if unknown. */
+static uint64_t resident_bytes(void)
+{
+    unsigned long long pages = 0, resident = 0;
+    FILE *statm = fopen("/proc/self/statm", "r");
+    if (!statm) return 0;
+    if (fscanf(statm, "%llu %llu", &pages, &resident) != 2) resident = 0;
+    fclose(statm);
+    return (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+typedef struct isolated_run {
+    const hl_spec *spec;
+    const hl_trace *trace;
+    const hl_run_options *options;
+} isolated_run;
+
+typedef struct answer {
+    int rc;
+    hl_run_summary summary;
+} answer;
+
+static int child_run(void *context, hl_watch *watch, void *result)
+{
+    isolated_run *r = context;
+    answer *a = result;
+    hl_run_options child = *r->options;
+    child.progress.count = &watch->completed;
+    child.progress.report = NULL; /* the parent shows progress */
+    uint64_t rss_start = resident_bytes();
+    a->rc = run_here(r->spec, r->trace, &child, &a->summary, watch);
+    struct rusage usage;
+    if (getrusage(RUSAGE_SELF, &usage) == 0) {
+        a->summary.rss_start_bytes = rss_start;
+        a->summary.rss_peak_bytes = (uint64_t)usage.ru_maxrss * 1024;
+    }
+    return a->rc;
+}
+
+typedef struct ticker {
+    const hl_run_options *options;
+    uint64_t total;
+} ticker;
+
+static void tick(void *context, const hl_watch *watch)
+{
+    ticker *t = context;
+    t->options->progress.report(t->options->progress.context, watch->completed, t->total);
+}
+
+static int run_isolated(const hl_spec *spec, const hl_trace *trace, const hl_run_options *options,
+                        hl_run_summary *summary)
+{
+    isolated_run r = {spec, trace, options};
+    answer *a = hl_mem_alloc(sizeof *a);
+    ticker t = {options, trace->count};
+    hl_isolation iso = {.timeout = options->timeout_seconds, .tick = options->progress.report ? tick : NULL, .context = &t};
+    hl_isolated out;
+    hl_isolate(child_run, &r, a, sizeof *a, &iso, &out);
+    int rc;
+    if (out.end == HL_ISOLATED_FAILED) {
+        summary->setup_failed = true;
+        snprintf(summary->setup_error, sizeof summary->setup_error, "%s", out.error);
+        rc = 2;
+    } else if (out.end == HL_ISOLATED_RETURNED) {
+        *summary = a->summary;
+        rc = a->rc;
+    } else if (out.published && a->summary.found) { /* an earlier finding wins over the teardown */
+        *summary = a->summary;
+        rc = 1;
+    } else {
+        if (out.published) *summary = a->summary; /* the figures are complete; teardown died */
+        else summary->ops = out.watch.op;
+        hl_isolated_finding(&out, spec->text, options->timeout_seconds, &summary->finding);
+        summary->found = true;
+        uint64_t index = summary->finding.index;
+        summary->finding.line = index < trace->count ? trace->ops[index].line : 0;
+        rc = 1;
+    }
+    hl_mem_free(a);
+    return rc;
+}
+
+int hl_run(const hl_spec *spec, const hl_trace *trace, const hl_run_options *options, hl_run_summary *summary)
+{
+    name_run(spec, trace, summary);
+    hl_clock_ns_per_tick(); /* calibrated once, here, not inside a timed loop or in each child */
+    int rc = options->isolate ? run_isolated(spec, trace, options, summary)
+                              : run_here(spec, trace, options, summary, NULL);
+    /* the run's names are the front end's, whatever the child wrote */
+    snprintf(summary->backend, sizeof summary->backend, "%s", spec->text);
+    snprintf(summary->trace, sizeof summary->trace, "%s", trace->path ? trace->path : "-");
+    return rc;
+}

@@ -1,0 +1,211 @@
+/* cmd_record.c: `heaplab record -o OUT -- PROGRAM ARGS...`: runs the program with the
+ * recorder preloaded (record/preload.c), then tidies what it wrote: every
+ * file OUT, OUT.<pid>, OUT.<pid>.<n> is cut after its last record (a process that
+ * died or exec'd leaves zero bytes after it), read back and summarised, and with
+ * --binary converted to the binary form. */
+#include "cli.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+void hl_help_record(FILE *out)
+{
+    fprintf(out,
+            "usage: heaplab record -o OUT [--binary] [--no-forks] -- PROGRAM [ARGS...]\n"
+            "\n"
+            "Runs PROGRAM with heaplab's recorder preloaded (LD_PRELOAD) and writes every\n"
+            "malloc, calloc, realloc, reallocarray, free, posix_memalign, aligned_alloc,\n"
+            "memalign, valloc, pvalloc and malloc_usable_size call, with its thread, as a\n"
+            "heaplab trace. A call that failed is recorded with fail=. The process started\n"
+            "writes OUT; a forked child OUT.<pid> (opening with the blocks live at the fork),\n"
+            "the n-th program exec'd in one process OUT.<pid>.<n>. If the program dies,\n"
+            "everything up to its last call is kept (the trace replays with a cut-tail\n"
+            "warning).\n"
+            "\n"
+            "options:\n"
+            "  -o, --output OUT    the trace to write (files named OUT.* are replaced too)\n"
+            "  --binary            write the binary form\n"
+            "  --no-forks          forked children record nothing (their exec'd programs do)\n"
+            "\n"
+            "exit status: 0 recorded (whatever the program's own status, which is printed),\n"
+            "2 bad usage, or the program or the recorder could not start.\n");
+}
+
+/* The recorder library beside this binary (build/) or one folder up (build/asan/). */
+static bool find_library(char *path, size_t capacity)
+{
+    char self[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (n <= 0) return false;
+    self[n] = '\0';
+    char *slash = strrchr(self, '/');
+    if (!slash) return false;
+    *slash = '\0';
+    snprintf(path, capacity, "%s/libheaplab-record.so", self);
+    if (access(path, R_OK) == 0) return true;
+    snprintf(path, capacity, "%s/../libheaplab-record.so", self);
+    return access(path, R_OK) == 0;
+}
+
+/* Calls each(dir, name) for OUT's own name and every OUT.<digits>[.<digits>] beside it. */
+static void each_output(const char *out, void (*each)(const char *path, void *context), void *context)
+{
+    char dir[PATH_MAX], base[PATH_MAX], path[PATH_MAX * 2 + 2];
+    snprintf(dir, sizeof dir, "%s", out);
+    char *slash = strrchr(dir, '/');
+    snprintf(base, sizeof base, "%s", slash ? slash + 1 : out);
+    if (slash) *slash = '\0';
+    else snprintf(dir, sizeof dir, ".");
+    DIR *d = opendir(dir);
+    if (!d) return;
+    size_t n = strlen(base);
+    char **names = NULL;
+    size_t count = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        const char *rest = e->d_name + n;
+        if (strncmp(e->d_name, base, n) != 0 || (*rest && (*rest != '.' || !rest[1]))) continue;
+        bool digits = true;
+        for (const char *c = *rest ? rest + 1 : rest; *c; c++) digits &= (*c >= '0' && *c <= '9') || *c == '.';
+        if (!digits) continue;
+        names = hl_mem_realloc(names, (count + 1) * sizeof *names);
+        names[count++] = hl_mem_strdup(e->d_name);
+    }
+    closedir(d);
+    for (size_t i = 0; i < count; i++) { /* OUT first, then the others by name */
+        for (size_t j = i + 1; j < count; j++)
+            if (strlen(names[j]) < strlen(names[i]) ||
+                (strlen(names[j]) == strlen(names[i]) && strcmp(names[j], names[i]) < 0)) {
+                char *t = names[i];
+                names[i] = names[j], names[j] = t;
+            }
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        each(path, context);
+        hl_mem_free(names[i]);
+    }
+    hl_mem_free(names);
+}
+
+static void remove_one(const char *path, void *context)
+{
+    (void)context;
+    unlink(path);
+}
+
+/* Cuts the zero bytes after the last record (the recorder grows its file 1 MiB at a
+ * time and a process that did not exit normally could not cut it). */
+static void trim(const char *path)
+{
+    int fd = open(path, O_RDWR | O_CLOEXEC);
+    if (fd < 0) return;
+    struct stat st;
+    off_t end = fstat(fd, &st) == 0 ? st.st_size : 0;
+    char chunk[65536];
+    while (end > 0) {
+        off_t from = end > (off_t)sizeof chunk ? end - (off_t)sizeof chunk : 0;
+        ssize_t got = pread(fd, chunk, (size_t)(end - from), from);
+        if (got <= 0) break;
+        ssize_t i = got;
+        while (i > 0 && chunk[i - 1] == '\0') i--;
+        end = from + i;
+        if (i > 0) break;
+    }
+    if (ftruncate(fd, end) != 0) { /* left as it is: the reader reports it */ }
+    close(fd);
+}
+
+typedef struct summary {
+    bool binary;
+    int files, bad;
+} summary;
+
+static void finish_one(const char *path, void *context)
+{
+    summary *s = context;
+    trim(path);
+    hl_trace trace;
+    hl_diag diag, warning;
+    if (hl_trace_read(path, &trace, &diag, &warning) != 0) {
+        fprintf(stderr, "heaplab: %s\n", diag.message);
+        s->bad++;
+        return;
+    }
+    uint32_t threads = 0;
+    for (size_t i = 0; i < trace.count; i++)
+        if (trace.ops[i].has_thread && trace.ops[i].thread + 1 > threads) threads = trace.ops[i].thread + 1;
+    if (s->binary && hl_trace_write(&trace, HL_TRACE_BINARY, path, &diag) != 0) {
+        fprintf(stderr, "heaplab: %s\n", diag.message);
+        s->bad++;
+    }
+    printf("recorded %s: %zu operations, %u thread%s%s\n", path, trace.count, threads, threads == 1 ? "" : "s",
+           trace.cut_tail ? " (the process did not exit normally: no end marker)" : "");
+    s->files++;
+    hl_trace_free(&trace);
+}
+
+int hl_cmd_record(int argc, char **argv)
+{
+    const char *out = NULL;
+    bool binary = false, forks = true;
+    int a = 1;
+    for (; a < argc && strcmp(argv[a], "--") != 0; a++) {
+        if ((strcmp(argv[a], "-o") == 0 || strcmp(argv[a], "--output") == 0) && a + 1 < argc) out = argv[++a];
+        else if (strcmp(argv[a], "--binary") == 0) binary = true;
+        else if (strcmp(argv[a], "--no-forks") == 0) forks = false;
+        else if (argv[a][0] == '-') return hl_cli_usage_error("record", "unknown or incomplete option '%s'", argv[a]);
+        else break; /* the program, without a `--` */
+    }
+    if (a < argc && strcmp(argv[a], "--") == 0) a++;
+    if (!out) return hl_cli_usage_error("record", "-o OUT is required");
+    if (a >= argc) return hl_cli_usage_error("record", "no program to run (heaplab record -o OUT -- PROGRAM ARGS...)");
+    char library[PATH_MAX + 32], absolute[PATH_MAX];
+    if (!find_library(library, sizeof library))
+        return fprintf(stderr, "heaplab: the recorder library libheaplab-record.so is not beside heaplab (run `make`)\n"),
+               HL_EXIT_USAGE;
+    char *dir_end = strrchr(out, '/');
+    char dir[PATH_MAX];
+    snprintf(dir, sizeof dir, "%.*s", dir_end ? (int)(dir_end - out) : 1, dir_end ? out : ".");
+    if (!realpath(dir[0] ? dir : "/", absolute))
+        return fprintf(stderr, "heaplab: %s: %s\n", dir, strerror(errno)), HL_EXIT_USAGE;
+    char target[PATH_MAX * 2];
+    snprintf(target, sizeof target, "%s/%s", absolute, dir_end ? dir_end + 1 : out);
+    each_output(target, remove_one, NULL);
+    uint64_t started = hl_clock_now_ns();
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) return fprintf(stderr, "heaplab: cannot fork: %s\n", strerror(errno)), HL_EXIT_USAGE;
+    if (pid == 0) {
+        const char *old = getenv("LD_PRELOAD");
+        char preload[sizeof library + 4096], root[32];
+        snprintf(preload, sizeof preload, "%s%s%s", library, old && *old ? ":" : "", old ? old : "");
+        snprintf(root, sizeof root, "%d", (int)getpid());
+        setenv("LD_PRELOAD", preload, 1);
+        setenv("HEAPLAB_RECORD_OUT", target, 1);
+        setenv("HEAPLAB_RECORD_ROOT", root, 1);
+        setenv("HEAPLAB_RECORD_FORKS", forks ? "1" : "0", 1);
+        execvp(argv[a], argv + a);
+        fprintf(stderr, "heaplab: cannot run %s: %s\n", argv[a], strerror(errno));
+        _exit(127);
+    }
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    double seconds = (double)(hl_clock_now_ns() - started) * 1e-9;
+    if (WIFEXITED(status) && WEXITSTATUS(status) == 127 && access(target, F_OK) != 0)
+        return HL_EXIT_USAGE; /* it did not start (message above) */
+    summary s = {binary, 0, 0};
+    each_output(target, finish_one, &s);
+    if (WIFSIGNALED(status))
+        printf("%s died of signal %d (%s) after %.2f s\n", argv[a], WTERMSIG(status), strsignal(WTERMSIG(status)), seconds);
+    else
+        printf("%s exited with status %d after %.2f s\n", argv[a], WEXITSTATUS(status), seconds);
+    if (s.files == 0)
+        return fprintf(stderr, "heaplab: nothing was recorded to %s (is the program static, or setuid?)\n", target),
+               HL_EXIT_USAGE;
+    return s.bad ? HL_EXIT_USAGE : HL_EXIT_CLEAN;
+}

@@ -1,0 +1,244 @@
+/* cmd_replay.c: `heaplab replay`: every trace on every backend, each under the shadow
+ * model (unless --no-shadow), isolated (hl_isolate) unless --in-process; a summary table or a results
+ * document; a reproducer for each finding. */
+#include "cli.h"
+
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void hl_help_replay(FILE *out)
+{
+    fprintf(out,
+            "usage: heaplab replay --backends LIST [options] TRACE|DIR...\n"
+            "\n"
+            "Replays each trace on a fresh instance of each backend. The shadow model checks\n"
+            "every operation against the contract and stops a run at its first divergence,\n"
+            "writing a reproducer trace. Directories are searched for trace files (by magic).\n"
+            "\n"
+            "options:\n"
+            "  --backends LIST     comma-separated backend specs: NAME[:key=value]...,\n"
+            "                      `refs` (reference backends), `all` (every built-in);\n"
+            "                      e.g. bins:source=static:size=1M,libc (--backend is an alias)\n"
+            "  --no-shadow         run without the shadow model (throughput only)\n"
+            "  --in-process        run each backend inside heaplab itself (for a debugger);\n"
+            "                      by default each run is isolated in a forked child, so a\n"
+            "                      crash, a hang or an exit of the backend's process is a\n"
+            "                      finding naming the operation (--isolate: the default)\n"
+            "  --timeout SECONDS   an isolated run making no progress this long is a HANG (10)\n"
+            "  --latency           time every backend call (fenced cycle counter, the timer's\n"
+            "                      own cost measured and subtracted) into a histogram per\n"
+            "                      operation kind: count, mean, p50 ... p99.9, max; runs\n"
+            "                      without the shadow model (implies --no-shadow)\n"
+            "  --threads           replay a trace of several threads (t=) on real threads, one\n"
+            "                      per trace thread (at most 64), on backends that declare\n"
+            "                      thread safety; each thread keeps its order and a free from\n"
+            "                      another thread waits for its alloc. Default, and always on\n"
+            "                      other backends: serialised in the trace's order\n"
+            "  --check-every N     call the backend's heap check every N operations exactly\n"
+            "                      (0 = only at the end); default `paced`: at least 4096\n"
+            "                      operations apart and at most ~5%% of the run's time\n"
+            "  --findings DIR      where reproducer traces go (heaplab-findings)\n"
+            "  --json              print the results document (JSON) instead of the table\n"
+            "  -q, --quiet         print only findings and the last line\n"
+            "\n"
+            "exit status: 0 every run clean, 1 a divergence or crash, 2 bad usage or input.\n");
+}
+
+static void show_progress(void *context, uint64_t done, uint64_t total)
+{
+    const hl_run_summary *summary = context;
+    fprintf(stderr, "\r  %s on %s: %" PRIu64 "/%" PRIu64 " operations (%.0f%%)   ", summary->backend,
+            summary->trace, done, total, total ? 100.0 * (double)done / (double)total : 100.0);
+}
+
+static void human_bytes(char *out, size_t capacity, uint64_t bytes)
+{
+    static const char units[] = "BKMGT";
+    double value = (double)bytes;
+    int unit = 0;
+    while (value >= 1024 && unit < 4) value /= 1024, unit++;
+    if (unit == 0) snprintf(out, capacity, "%" PRIu64 "B", bytes);
+    else snprintf(out, capacity, "%.1f%c", value, units[unit]);
+}
+
+/* Column widths of the table: known before any run (the specs and the paths). */
+typedef struct widths {
+    int backend, trace;
+} widths;
+
+static void print_row(const hl_run_summary *s, widths w)
+{
+    char live[32], footprint[32], speed[32], result[48];
+    human_bytes(live, sizeof live, s->fragmentation.peak_live_bytes);
+    human_bytes(footprint, sizeof footprint, s->fragmentation.peak_footprint_bytes);
+    double ops_per_sec = s->elapsed_ns ? (double)s->ops * 1e9 / (double)s->elapsed_ns : 0;
+    snprintf(speed, sizeof speed, "%.2fM", ops_per_sec / 1e6);
+    if (s->found) snprintf(result, sizeof result, "%s", hl_rule_name(s->finding.rule));
+    else if (s->stream_ended) snprintf(result, sizeof result, "ended@%" PRIu64, s->ended_at);
+    else snprintf(result, sizeof result, "clean");
+    printf("%-*s %-*s %9" PRIu64 " %8" PRIu64 " %-18s %10s %10s %9s\n", w.backend, s->backend, w.trace, s->trace, s->ops,
+           s->skipped, result, live, footprint, speed);
+}
+
+static void print_latency(const hl_run_summary *s)
+{
+    const hl_latency *lat = &s->latency;
+    printf("  latency (ns; the counter steps by %.1f ns; timer overhead %.1f ns subtracted):\n",
+           (double)lat->overhead.step_ticks * lat->ns_per_tick, (double)lat->overhead.median_ticks * lat->ns_per_tick);
+    printf("  %-12s %10s %9s %8s %8s %8s %8s %10s\n", "kind", "count", "mean", "p50", "p90", "p99", "p99.9", "max");
+    for (int k = 0; k < HL_LATENCY_KINDS; k++) {
+        const hl_histogram *h = &lat->kind[k];
+        if (!h->count) continue;
+        printf("  %-12s %10" PRIu64 " %9.1f %8" PRIu64 " %8" PRIu64 " %8" PRIu64 " %8" PRIu64 " %10" PRIu64 "\n",
+               hl_latency_kind_name(k), h->count, hl_histogram_mean(h), hl_histogram_percentile(h, 50),
+               hl_histogram_percentile(h, 90), hl_histogram_percentile(h, 99), hl_histogram_percentile(h, 99.9), h->max);
+    }
+}
+
+static void print_finding(const hl_trace *trace, const hl_run_summary *s, const char *repro)
+{
+    hl_finding_print(stderr, s->backend, s->trace, trace, true, &s->finding);
+    if (repro) fprintf(stderr, "  reproducer: %s\n", repro);
+}
+
+/* Each misuse the backend caught as it declared: a pass, shown so a user sees what
+ * the detection named (block, offset, kind). */
+static void print_detections(const hl_trace *trace, const hl_run_summary *s)
+{
+    const char *sep = trace->form == HL_TRACE_TEXT ? ":" : ": byte ";
+    uint64_t shown = s->detections < HL_DETECTIONS_KEPT ? s->detections : HL_DETECTIONS_KEPT;
+    for (uint64_t i = 0; i < shown; i++) {
+        const hl_detection *d = &s->detected[i];
+        fprintf(stderr, "detected %s: %s%s%" PRIu64 ": operation %" PRIu64 " (%s): %s of block id %" PRIu64, s->backend,
+                s->trace, sep, d->line, d->index,
+                d->index < trace->count ? hl_op_name((hl_op_kind)trace->ops[d->index].kind) : "?",
+                hl_error_name(d->kind), d->block);
+        if (d->kind == HL_E_OVERFLOW || d->kind == HL_E_UNDERFLOW || d->kind == HL_E_USE_AFTER_FREE)
+            fprintf(stderr, " at offset %" PRId64, d->offset);
+        fprintf(stderr, "\n");
+    }
+    if (s->detections > shown)
+        fprintf(stderr, "detected %s: ... and %" PRIu64 " more\n", s->backend, s->detections - shown);
+}
+
+int hl_cmd_replay(int argc, char **argv)
+{
+    static const struct option long_options[] = {
+        {"backends", required_argument, NULL, 'b'}, {"backend", required_argument, NULL, 'b'},
+        {"no-shadow", no_argument, NULL, 'n'},      {"isolate", no_argument, NULL, 'i'},
+        {"timeout", required_argument, NULL, 't'},  {"check-every", required_argument, NULL, 'c'},
+        {"findings", required_argument, NULL, 'f'}, {"json", no_argument, NULL, 'j'},
+        {"quiet", no_argument, NULL, 'q'},          {"threads", no_argument, NULL, 'T'},
+        {"latency", no_argument, NULL, 'L'},        {"in-process", no_argument, NULL, 'P'},
+        {NULL, 0, NULL, 0}};
+    const char *backends = NULL, *findings = "heaplab-findings";
+    bool json = false, quiet = false;
+    hl_run_options options = {.shadow = true, .check_every = HL_CHECK_PACED, .timeout_seconds = 10, .isolate = true};
+    int c;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "+q", long_options, NULL)) != -1) {
+        char *end = NULL;
+        switch (c) {
+        case 'b': backends = optarg; break;
+        case 'n': options.shadow = false; break;
+        case 'i': options.isolate = true; break;
+        case 'P': options.isolate = false; break;
+        case 't':
+            options.timeout_seconds = strtod(optarg, &end);
+            if (!end || *end || options.timeout_seconds <= 0)
+                return hl_cli_usage_error("replay", "--timeout '%s' is not a positive number of seconds", optarg);
+            break;
+        case 'c':
+            if (!hl_cli_check_every(optarg, &options.check_every))
+                return hl_cli_usage_error("replay", "--check-every '%s' is not a number or `paced`", optarg);
+            break;
+        case 'f': findings = optarg; break;
+        case 'j': json = true; break;
+        case 'q': quiet = true; break;
+        case 'T': options.threads = true; break;
+        case 'L': options.latency = true; break;
+        default:
+            return hl_cli_usage_error("replay", "unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+    }
+    if (!backends) return hl_cli_usage_error("replay", "--backends LIST is required");
+    if (options.latency) options.shadow = false; /* the shadow's work would sit between the timed calls */
+    if (optind >= argc) return hl_cli_usage_error("replay", "no trace or directory given");
+
+    hl_diag diag;
+    hl_spec *specs;
+    size_t spec_count;
+    int bad = hl_cli_backends(backends, &specs, &spec_count);
+    if (bad) return bad;
+    char **paths;
+    size_t path_count;
+    int rc = hl_cli_collect_traces(argv + optind, argc - optind, &paths, &path_count, NULL);
+    if (rc != 0) return rc;
+
+    bool progress = isatty(2) && !quiet;
+    widths w = {7, 5};
+    for (size_t b = 0; b < spec_count; b++)
+        if ((int)strlen(specs[b].text) > w.backend) w.backend = (int)strlen(specs[b].text);
+    for (size_t t = 0; t < path_count; t++)
+        if ((int)strlen(paths[t]) > w.trace) w.trace = (int)strlen(paths[t]);
+    hl_results *results = json ? hl_results_new() : NULL;
+    size_t runs = 0, clean = 0, divergent = 0;
+    if (!json && !quiet)
+        printf("%-*s %-*s %9s %8s %-18s %10s %10s %9s\n", w.backend, "backend", w.trace, "trace", "ops", "skipped", "result",
+               "peak live", "footprint", "ops/s");
+    for (size_t t = 0; t < path_count; t++) {
+        hl_trace trace;
+        if (hl_trace_read(paths[t], &trace, &diag, NULL) != 0) return hl_cli_input_error(&diag);
+        for (size_t b = 0; b < spec_count; b++) {
+            hl_run_summary summary;
+            hl_run_options run_options = options;
+            run_options.isolate |= specs[b].external; /* a library from outside: its crash is a finding */
+            if (progress) {
+                run_options.progress.report = show_progress;
+                run_options.progress.context = &summary;
+            }
+            int run_rc = hl_run(&specs[b], &trace, &run_options, &summary);
+            if (progress && trace.count >= 65536) fprintf(stderr, "\r%70s\r", "");
+            if (run_rc == 2) {
+                fprintf(stderr, "heaplab: %s\n", summary.setup_error);
+                return HL_EXIT_USAGE;
+            }
+            runs++;
+            if (!quiet) print_detections(&trace, &summary);
+            if (options.threads && !quiet && summary.trace_threads > 1)
+                fprintf(stderr, summary.threads ? "threads %s: %s on %u threads\n"
+                                                : "threads %s: %s serialised: the backend does not declare thread safety\n",
+                        summary.backend, summary.trace, summary.threads);
+            char repro[600] = "";
+            if (summary.found) {
+                divergent++;
+                if (hl_repro_write(&specs[b], &trace, &summary, &options, findings, repro, sizeof repro, &diag) != 0) {
+                    fprintf(stderr, "heaplab: could not write the reproducer: %s\n", diag.message);
+                    repro[0] = '\0';
+                }
+                print_finding(&trace, &summary, repro[0] ? repro : NULL);
+            } else {
+                clean++;
+            }
+            if (results) hl_results_add(results, &summary, repro[0] ? repro : NULL);
+            else if (!quiet) {
+                print_row(&summary, w);
+                if (summary.latency.on) print_latency(&summary);
+            }
+        }
+        hl_trace_free(&trace);
+    }
+    if (results) {
+        char *text = hl_results_json(results);
+        printf("%s\n", text);
+        hl_mem_free(text);
+        hl_results_free(results);
+    } else {
+        printf("%zu runs: %zu clean, %zu divergent\n", runs, clean, divergent);
+    }
+    return divergent ? HL_EXIT_FINDING : HL_EXIT_CLEAN;
+}

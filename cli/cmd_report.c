@@ -1,0 +1,341 @@
+/* cmd_report.c: `heaplab report`: the measurements of every trace on every backend,
+ * rendered by the Python report package (reports/heaplab_report). Per (trace,
+ * backend), each in a forked child (--isolate: a crash is a finding, and every run
+ * starts from an allocator that holds nothing):
+ *   1. a checking run under the shadow model: divergences and their reproducers;
+ *   2. a latency run (--latency's fenced per-call timing);
+ *   3. K throughput runs (--repeat K; no shadow, no per-call fences): ops/s, the
+ *      footprint timeline and fragmentation.
+ * One results document (DIR/heaplab-results.json) gets K entries per pair: each a
+ * throughput run, with the latency run's histograms and the checking run's finding.
+ * Then `python3 -m heaplab_report render` writes DIR/index.html and DIR/report.md.
+ * --from renders saved documents; --compare compares two. */
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define PYTHON "/usr/bin/python3"
+
+void hl_help_report(FILE *out)
+{
+    fprintf(out,
+            "usage: heaplab report [--backends LIST] [--baseline NAME] [--repeat K] --out DIR TRACE|DIR...\n"
+            "       heaplab report --from RESULTS.json... --out DIR [--baseline NAME]\n"
+            "       heaplab report --compare A.json B.json [--out DIR] [--threshold PCT]\n"
+            "\n"
+            "Measures every trace on every backend and writes a report: DIR/index.html\n"
+            "(self-contained, plots embedded), DIR/report.md with DIR/plots/, and the\n"
+            "results document it was made from (DIR/heaplab-results.json). Each pair runs\n"
+            "in a forked child: once under the shadow model (divergences, reproducers in\n"
+            "DIR/findings), once with per-call latency timing, and K times for throughput\n"
+            "and fragmentation. The rendering is the Python package reports/heaplab_report\n"
+            "(/usr/bin/python3 with Debian's matplotlib and jsonschema).\n"
+            "\n"
+            "options:\n"
+            "  --backends LIST     backend specs as for replay (default: all)\n"
+            "  --baseline NAME     the backend speeds are shown relative to (default: libc)\n"
+            "  --repeat K          throughput runs per pair (default 1); the report shows the\n"
+            "                      median run and compare uses the spread as the noise level\n"
+            "  --out DIR           where the report goes (created)\n"
+            "  --from FILE         render saved results documents instead of running (repeatable)\n"
+            "  --compare A B       what changed from results document A to B; exit 1 if\n"
+            "                      something got slower or larger beyond the noise\n"
+            "  --threshold PCT     with --compare: the smallest change flagged (default 10)\n"
+            "  -q, --quiet         no progress display (it is shown only on a terminal anyway)\n"
+            "\n"
+            "exit status: 0 report written, every run clean; 1 a divergence or crash was\n"
+            "found (the report lists it) or --compare flagged a regression; 2 bad usage or\n"
+            "input.\n");
+}
+
+/* ---------------------------------------------------------------- the renderer */
+
+/* The reports/ folder of the source tree this binary was built in: the first
+ * ancestor of the binary's directory (build/, build/asan/, ...) that holds
+ * reports/heaplab_report; or $HEAPLAB_REPORTS. */
+static void package_dir(char *out, size_t capacity)
+{
+    const char *given = getenv("HEAPLAB_REPORTS");
+    if (given && *given) {
+        snprintf(out, capacity, "%s", given);
+        return;
+    }
+    char dir[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", dir, sizeof dir - 1);
+    dir[n > 0 ? n : 0] = '\0';
+    for (int up = 0; up < 4; up++) {
+        char *slash = strrchr(dir, '/');
+        if (!slash) break;
+        *slash = '\0';
+        snprintf(out, capacity, "%s/reports", dir);
+        char probe[PATH_MAX + 64];
+        snprintf(probe, sizeof probe, "%s/heaplab_report/__init__.py", out);
+        if (access(probe, R_OK) == 0) return;
+    }
+    snprintf(out, capacity, "reports"); /* the working directory's, as a last resort */
+}
+
+/* Runs `python3 -m heaplab_report ARGS...`; returns its exit status (2 if it could
+ * not start, with a message). */
+static int run_python(char **args, int count)
+{
+    char dir[PATH_MAX + 32];
+    package_dir(dir, sizeof dir);
+    char **argv = hl_mem_alloc(sizeof *argv * (size_t)(count + 4));
+    argv[0] = PYTHON;
+    argv[1] = "-m";
+    argv[2] = "heaplab_report";
+    for (int i = 0; i < count; i++) argv[3 + i] = args[i];
+    argv[3 + count] = NULL;
+    fflush(stdout);
+    fflush(stderr);
+    pid_t pid = fork();
+    if (pid == 0) {
+        setenv("PYTHONPATH", dir, 1);
+        execv(PYTHON, argv);
+        fprintf(stderr, "heaplab report: cannot run %s: %s (make deps installs it)\n", PYTHON, strerror(errno));
+        _exit(2);
+    }
+    hl_mem_free(argv);
+    int status = 0;
+    if (pid < 0 || waitpid(pid, &status, 0) < 0) {
+        fprintf(stderr, "heaplab report: cannot start %s: %s\n", PYTHON, strerror(errno));
+        return HL_EXIT_USAGE;
+    }
+    if (WIFEXITED(status)) return WEXITSTATUS(status);
+    fprintf(stderr, "heaplab report: the renderer died (signal %d)\n", WTERMSIG(status));
+    return HL_EXIT_USAGE;
+}
+
+/* ---------------------------------------------------------------- progress */
+
+typedef struct progress {
+    bool on;
+    uint64_t start_ns;
+    uint64_t total_ops;   /* over every run of every pair */
+    uint64_t done_ops;    /* of the runs finished */
+    size_t pair, pairs;
+    const char *backend, *trace, *pass;
+} progress;
+
+static void show(progress *p, uint64_t within)
+{
+    if (!p->on) return;
+    double elapsed = (double)(hl_clock_now_ns() - p->start_ns) / 1e9;
+    uint64_t done = p->done_ops + within;
+    char left[48] = "";
+    if (done > 0 && elapsed > 0.5) {
+        double rest = elapsed * (double)(p->total_ops - (done < p->total_ops ? done : p->total_ops)) / (double)done;
+        snprintf(left, sizeof left, ", about %.0fm%02.0fs left", (double)(int)(rest / 60), rest - 60 * (int)(rest / 60));
+    }
+    fprintf(stderr, "\r\033[K  [%zu/%zu] %s on %s: %s (%.0f%% of all runs%s)", p->pair, p->pairs, p->backend, p->trace,
+            p->pass, p->total_ops ? 100.0 * (double)done / (double)p->total_ops : 100.0, left);
+}
+
+static void on_progress(void *context, uint64_t done, uint64_t total)
+{
+    (void)total;
+    show(context, done);
+}
+
+/* ---------------------------------------------------------------- the runs */
+
+typedef struct report_options {
+    const char *backends, *baseline, *out;
+    unsigned repeat;
+    bool quiet;
+} report_options;
+
+static int make_dir(const char *path)
+{
+    char buffer[PATH_MAX];
+    snprintf(buffer, sizeof buffer, "%s", path);
+    for (char *p = buffer + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        mkdir(buffer, 0777);
+        *p = '/';
+    }
+    if (mkdir(buffer, 0777) != 0 && errno != EEXIST) {
+        fprintf(stderr, "heaplab report: cannot create %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static int write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    if (!f || fputs(text, f) < 0 || fclose(f) != 0) {
+        fprintf(stderr, "heaplab report: cannot write %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* One pass of one pair: returns hl_run's status, with a usage message on 2. */
+static int pass(const hl_spec *spec, const hl_trace *trace, hl_run_options options, const char *name, progress *p,
+                hl_run_summary *summary)
+{
+    p->pass = name;
+    show(p, 0);
+    options.isolate = true;
+    if (p->on) {
+        options.progress.report = on_progress;
+        options.progress.context = p;
+    }
+    int rc = hl_run(spec, trace, &options, summary);
+    p->done_ops += trace->count;
+    if (rc == 2) fprintf(stderr, "%sheaplab: %s\n", p->on ? "\n" : "", summary->setup_error);
+    return rc;
+}
+
+static int measure(const report_options *o, char **paths, size_t path_count, uint64_t ops, const char *document)
+{
+    hl_spec *specs;
+    size_t spec_count;
+    int bad = hl_cli_backends(o->backends, &specs, &spec_count);
+    if (bad) return bad;
+    hl_diag diag;
+    /* every operation runs once per backend in each pass: checking, latency, K throughput */
+    progress p = {isatty(2) && !o->quiet, hl_clock_now_ns(), ops * spec_count * (2 + o->repeat), 0, 0,
+                  path_count * spec_count, NULL, NULL, NULL};
+    char findings[PATH_MAX + 16];
+    snprintf(findings, sizeof findings, "%s/findings", o->out);
+    hl_results *results = hl_results_new();
+    static hl_run_summary checked, timed, measured; /* large: kept off the stack */
+    size_t divergent = 0;
+    for (size_t t = 0; t < path_count; t++) {
+        hl_trace trace;
+        if (hl_trace_read(paths[t], &trace, &diag, NULL) != 0) return hl_cli_input_error(&diag);
+        for (size_t b = 0; b < spec_count; b++) {
+            p.pair++;
+            p.backend = specs[b].text;
+            p.trace = paths[t];
+            hl_run_options shadowed = {.shadow = true, .check_every = HL_CHECK_PACED, .timeout_seconds = 10};
+            hl_run_options latency = {.latency = true, .timeout_seconds = 10};
+            hl_run_options plain = {.timeout_seconds = 10};
+            if (pass(&specs[b], &trace, shadowed, "checking", &p, &checked) == 2 ||
+                pass(&specs[b], &trace, latency, "latency", &p, &timed) == 2)
+                return HL_EXIT_USAGE;
+            char repro[600] = "";
+            if (checked.found) {
+                divergent++;
+                if (p.on) fprintf(stderr, "\r\033[K");
+                hl_finding_print(stderr, checked.backend, paths[t], &trace, true, &checked.finding);
+                if (hl_repro_write(&specs[b], &trace, &checked, &shadowed, findings, repro, sizeof repro, &diag) != 0) {
+                    fprintf(stderr, "heaplab: could not write the reproducer: %s\n", diag.message);
+                    repro[0] = '\0';
+                }
+            }
+            for (unsigned k = 0; k < o->repeat; k++) {
+                char name[48];
+                snprintf(name, sizeof name, "throughput %u/%u", k + 1, o->repeat);
+                if (pass(&specs[b], &trace, plain, name, &p, &measured) == 2) return HL_EXIT_USAGE;
+                measured.latency = timed.latency;
+                measured.found = checked.found;
+                measured.finding = checked.finding;
+                measured.detections = checked.detections;
+                memcpy(measured.detected, checked.detected, sizeof measured.detected);
+                hl_results_add(results, &measured, repro[0] ? repro : NULL);
+            }
+        }
+        hl_trace_free(&trace);
+    }
+    if (p.on) fprintf(stderr, "\r\033[K");
+    char *text = hl_results_json(results);
+    int rc = write_file(document, text);
+    hl_mem_free(text);
+    hl_results_free(results);
+    if (rc != 0) return HL_EXIT_USAGE;
+    fprintf(stderr, "heaplab report: %zu traces x %zu backends measured in %.1f s, %zu divergent\n", path_count,
+            spec_count, (double)(hl_clock_now_ns() - p.start_ns) / 1e9, divergent);
+    return divergent ? HL_EXIT_FINDING : HL_EXIT_CLEAN;
+}
+
+int hl_cmd_report(int argc, char **argv)
+{
+    static const struct option long_options[] = {
+        {"backends", required_argument, NULL, 'b'}, {"baseline", required_argument, NULL, 'B'},
+        {"repeat", required_argument, NULL, 'r'},   {"out", required_argument, NULL, 'o'},
+        {"from", required_argument, NULL, 'f'},     {"compare", no_argument, NULL, 'c'},
+        {"threshold", required_argument, NULL, 't'}, {"quiet", no_argument, NULL, 'q'},
+        {NULL, 0, NULL, 0}};
+    report_options o = {"all", NULL, NULL, 1, false};
+    const char *threshold = NULL;
+    char **from = hl_mem_alloc(sizeof *from * (size_t)argc);
+    int from_count = 0;
+    bool compare = false;
+    int c;
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "+q", long_options, NULL)) != -1) {
+        char *end = NULL;
+        switch (c) {
+        case 'b': o.backends = optarg; break;
+        case 'B': o.baseline = optarg; break;
+        case 'o': o.out = optarg; break;
+        case 'f': from[from_count++] = optarg; break;
+        case 'c': compare = true; break;
+        case 't': threshold = optarg; break;
+        case 'q': o.quiet = true; break;
+        case 'r': {
+            unsigned long k = strtoul(optarg, &end, 10);
+            if (!end || *end || k < 1 || k > 100)
+                return hl_cli_usage_error("report", "--repeat '%s' is not a count from 1 to 100", optarg);
+            o.repeat = (unsigned)k;
+            break;
+        }
+        default:
+            return hl_cli_usage_error("report", "unknown or incomplete option '%s'", argv[optind - 1]);
+        }
+    }
+    char *args[16 + 64];
+    int n = 0;
+    if (compare) {
+        if (argc - optind != 2 || from_count)
+            return hl_cli_usage_error("report", "--compare takes two results documents: A.json B.json");
+        args[n++] = "compare";
+        if (threshold) args[n++] = "--threshold", args[n++] = (char *)threshold;
+        if (o.out) args[n++] = "--out", args[n++] = (char *)o.out;
+        args[n++] = argv[optind];
+        args[n++] = argv[optind + 1];
+        return run_python(args, n);
+    }
+    if (threshold) return hl_cli_usage_error("report", "--threshold goes with --compare");
+    if (!o.out) return hl_cli_usage_error("report", "--out DIR is required");
+    if (from_count && optind < argc) return hl_cli_usage_error("report", "give traces or --from documents, not both");
+    if (!from_count && optind >= argc) return hl_cli_usage_error("report", "no trace or directory given");
+    if (from_count > 64) return hl_cli_usage_error("report", "at most 64 --from documents");
+    int measured = HL_EXIT_CLEAN;
+    char document[PATH_MAX + 32];
+    if (!from_count) {
+        char **paths;
+        size_t path_count;
+        uint64_t ops;
+        int rc = hl_cli_collect_traces(argv + optind, argc - optind, &paths, &path_count, &ops);
+        if (rc != 0) return rc;
+        if (make_dir(o.out) != 0) return HL_EXIT_USAGE;
+        snprintf(document, sizeof document, "%s/heaplab-results.json", o.out);
+        measured = measure(&o, paths, path_count, ops, document);
+        if (measured == HL_EXIT_USAGE) return measured;
+    }
+    args[n++] = "render";
+    args[n++] = "--out";
+    args[n++] = (char *)o.out;
+    if (o.baseline) args[n++] = "--baseline", args[n++] = (char *)o.baseline;
+    if (from_count)
+        for (int i = 0; i < from_count; i++) args[n++] = from[i];
+    else
+        args[n++] = document;
+    int rendered = run_python(args, n);
+    return rendered != 0 ? rendered : measured;
+}

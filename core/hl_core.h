@@ -1,0 +1,82 @@
+/* hl_core.h: what every harness layer shares, and nothing else: heaplab's private
+ * memory, the message type for bad input, the clock, and the one u64 map.
+ *
+ * heaplab's own bookkeeping never uses the process malloc: every harness allocation
+ * comes from the private mmap-backed arena below, so a foreign backend's figures
+ * (glibc mallinfo2) measure only the trace's blocks.
+ *
+ * Depends on the contract's types only (allocators/include, allocators/source for the
+ * operating system's pages). */
+#ifndef HL_CORE_H
+#define HL_CORE_H
+
+#include "heaplab.h"
+
+#include <stdio.h>
+
+/* ================================================================ private arena */
+
+/* Zeroed, 16-byte aligned memory from heaplab's private mmap arena. Never returns
+ * NULL: if the system refuses memory for heaplab's own bookkeeping, it prints
+ * "heaplab: out of memory for its own bookkeeping" and exits 2. Not thread-safe. */
+void *hl_mem_alloc(size_t size);
+/* Grows or shrinks; contents kept up to min(old, new); new bytes zeroed. ptr NULL
+ * means hl_mem_alloc. */
+void *hl_mem_realloc(void *ptr, size_t size);
+/* NULL is a no-op. */
+void hl_mem_free(void *ptr);
+/* A copy of s (or of its first n bytes) in the arena. */
+char *hl_mem_strdup(const char *s);
+char *hl_mem_strndup(const char *s, size_t n);
+/* Bytes the arena holds from the system now (for the harness's own figures). */
+size_t hl_mem_footprint(void);
+
+/* ================================================================ messages */
+
+/* A message for bad input: "<file>:<line>: <problem>" (or "<file>: byte N: ..."). */
+typedef struct hl_diag {
+    char message[600];
+} hl_diag;
+
+/* ================================================================ clock */
+
+/* Wall time in nanoseconds (CLOCK_MONOTONIC), for whole runs. */
+uint64_t hl_clock_now_ns(void);
+/* A cheap monotonic tick count for timing single operations: the CPU's invariant
+ * time-stamp counter on x86-64, nanoseconds elsewhere. Only differences mean
+ * anything; multiply one by hl_clock_ns_per_tick() for nanoseconds. */
+uint64_t hl_clock_ticks(void);
+/* Nanoseconds per tick. The first call calibrates (busy-waits about 5 ms). */
+double hl_clock_ns_per_tick(void);
+/* The same ticks, read for timing one short call (the latency mode): begin waits for
+ * everything before it and keeps the call from starting early; end waits for the
+ * call to finish and keeps what follows from starting early. Each costs more than
+ * hl_clock_ticks; their pair's own cost is hl_clock_measure_overhead's (measure/). */
+uint64_t hl_clock_ticks_begin(void);
+uint64_t hl_clock_ticks_end(void);
+
+/* ================================================================ the u64 map */
+
+/* A map from any 64-bit key to a 64-bit value (u64map.c): open addressing with
+ * linear probing and backward-shift deletion (no tombstones pile up over a long
+ * stream), kept at most half full, in heaplab's private memory. A zeroed hl_u64map
+ * is an empty map. Not thread-safe. */
+typedef struct hl_u64map {
+    uint64_t *keys, *values;
+    uint8_t *used;
+    size_t capacity, count; /* capacity: a power of two, or 0 */
+} hl_u64map;
+
+/* Makes room for `entries` keys without growing later (a hint). */
+void hl_u64map_reserve(hl_u64map *map, size_t entries);
+/* True with *value (if not NULL) when key is in the map. O(1) expected. */
+bool hl_u64map_find(const hl_u64map *map, uint64_t key, uint64_t *value);
+/* The value slot of key, added with value 0 if absent (*fresh, if not NULL, says
+ * which). The pointer is valid until the next put or remove. */
+uint64_t *hl_u64map_put(hl_u64map *map, uint64_t key, bool *fresh);
+/* Removes key; false if it was absent. */
+bool hl_u64map_remove(hl_u64map *map, uint64_t key);
+/* Frees the tables; the map is empty (and usable) again. */
+void hl_u64map_free(hl_u64map *map);
+
+#endif /* HL_CORE_H */

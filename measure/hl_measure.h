@@ -1,0 +1,163 @@
+/* hl_measure.h: the measure layer: latency histograms, fragmentation and footprint,
+ * and the results document (one record per (backend, trace) run) that the report
+ * reads. The latency and fragmentation observers watch an executor (run/).
+ *
+ * Depends on run/ and below. */
+#ifndef HL_MEASURE_H
+#define HL_MEASURE_H
+
+#include "hl_run.h"
+
+/* ================================================================ histogram */
+
+/* A log-bucketed histogram (histogram.c): fixed memory, no allocation on record,
+ * every value kept to about 1% (a bucket spans at most 1/64 of its values; values
+ * below 128 exactly). Values of 2^HL_HIST_MAX_BITS or more share the last bucket
+ * (max stays exact). */
+#define HL_HIST_SUB_BITS 6
+#define HL_HIST_MAX_BITS 36
+#define HL_HIST_BUCKETS ((HL_HIST_MAX_BITS - HL_HIST_SUB_BITS + 1) << HL_HIST_SUB_BITS)
+typedef struct hl_histogram {
+    uint64_t count, sum, min, max;
+    uint64_t bucket[HL_HIST_BUCKETS];
+} hl_histogram;
+
+void hl_histogram_reset(hl_histogram *h);
+void hl_histogram_record(hl_histogram *h, uint64_t value);
+/* The mean of the values recorded (exact); 0 when empty. */
+double hl_histogram_mean(const hl_histogram *h);
+/* The smallest bucket bound at or above percent% of the values (0..100): at most
+ * about 1.6% above the true percentile, never below it, within [min, max]; 100
+ * gives max; 0 when empty. */
+uint64_t hl_histogram_percentile(const hl_histogram *h, double percent);
+/* Bucket i holds the values low..high (inclusive). */
+uint64_t hl_histogram_bucket_low(size_t i);
+uint64_t hl_histogram_bucket_high(size_t i);
+
+/* ================================================================ latency */
+
+/* What an empty begin/end pair measures, over 4095 pairs (about 100 us; no
+ * allocation): the median is what the latency mode subtracts from every sample.
+ * step_ticks: the smallest difference between two of those readings, where it can
+ * be seen (below 128 ticks): the counter's real resolution (a hypervisor may
+ * advance it in steps of many ticks); 1 if all readings were equal. */
+typedef struct hl_clock_overhead {
+    uint64_t min_ticks, median_ticks, p99_ticks, step_ticks;
+} hl_clock_overhead;
+hl_clock_overhead hl_clock_measure_overhead(void);
+
+
+/* The operation kinds the latency mode times, one histogram each. */
+#define HL_LATENCY_TABLE(X) X(ALLOC) X(FREE) X(REALLOC) X(USABLE) X(SCOPE_ENTER) X(SCOPE_EXIT) X(PROMOTE) X(FREE_ALL)
+#define HL_LATENCY_KINDS 8
+
+/* A run's latencies in nanoseconds per kind (plain data: crosses a process
+ * boundary with the run's summary). */
+typedef struct hl_latency {
+    bool on;                      /* the run timed its calls (replay --latency) */
+    double ns_per_tick;
+    hl_clock_overhead overhead;   /* in ticks; the median is subtracted from each call */
+    hl_histogram kind[HL_LATENCY_KINDS];
+} hl_latency;
+
+/* The histogram slot of kind, or -1 if the latency mode does not time it. */
+int hl_latency_slot(hl_op_kind kind);
+/* "alloc" for the slot of HL_OP_ALLOC. */
+const char *hl_latency_kind_name(int slot);
+/* Calibrates the clock and measures the timer's overhead (about 5 ms the first
+ * time in a process, then about 100 us). */
+void hl_latency_init(hl_latency *latency);
+/* An observer that records each timed call of the executor into *latency (made
+ * with hl_latency_init). The executor must time calls with HL_TIMING_FENCED. */
+hl_observer hl_latency_observer(hl_latency *latency);
+
+/* ================================================================ fragmentation */
+
+/* Timeline points a run keeps at most (fragmentation.c). */
+#define HL_TIMELINE_POINTS 4096
+typedef struct hl_timeline_point {
+    uint64_t op;              /* operations completed */
+    uint64_t live_bytes;      /* requested bytes of the live blocks */
+    uint64_t footprint_bytes; /* the backend's stats.footprint */
+} hl_timeline_point;
+
+/* A run's fragmentation and the figures a results document reports per run: peak
+ * live bytes and blocks, peak and final footprint (plain data). The measures are
+ * ratios (1.0: none); 0 where the run had no live bytes to divide by.
+ * fragmentation.c says how each is read. */
+typedef struct hl_fragmentation {
+    bool on;
+    double time_average;       /* J&W 1: mean footprint / mean live, over the timeline */
+    double at_peak_live;       /* J&W 2: footprint / live at the peak of live bytes */
+    double at_peak_footprint;  /* J&W 3: footprint / live at the peak of footprint */
+    double peak_to_peak;       /* J&W 4: peak footprint / peak live */
+    double internal_average;   /* usable / requested of the live blocks, timeline mean */
+    double internal_at_peak_live;
+    uint64_t peak_live_bytes, peak_live_blocks, peak_footprint_bytes, final_footprint_bytes;
+    uint64_t live_at_peak_live, footprint_at_peak_live, usable_at_peak_live;
+    uint64_t live_at_peak_footprint, footprint_at_peak_footprint;
+    uint64_t backend_peak_footprint; /* the backend's own stats.peak_footprint */
+    uint64_t footprint_reads;  /* stats calls made */
+    uint64_t every;            /* a timeline point every this many operations */
+    uint32_t points;
+    hl_timeline_point timeline[HL_TIMELINE_POINTS];
+    /* the observer's running state */
+    uint64_t until_point, peak_read;
+    double sum_footprint, sum_live, sum_usable, sum_requested;
+} hl_fragmentation;
+
+/* The timeline period for a stream of ops operations: 1 up to HL_TIMELINE_POINTS - 1
+ * operations, then the smallest period that keeps the points under that. */
+uint64_t hl_fragmentation_period(uint64_t ops);
+/* An observer that fills *f over a stream of about ops operations (a longer one
+ * keeps its first points and the last). The measures are set by its finish hook. */
+hl_observer hl_fragmentation_observer(hl_fragmentation *f, uint64_t ops);
+
+/* ================================================================ run records */
+
+/* What one (backend, trace) run did: plain data, so it crosses a process boundary. */
+typedef struct hl_run_summary {
+    char backend[200];
+    char backend_version[200]; /* "heaplab VERSION" for the reference backends; a foreign
+                                  one's describe source (its library and version) */
+    char trace[400];
+    uint64_t ops, sent, skipped, failures;
+    uint64_t elapsed_ns;       /* wall time of the operation loop, observers included */
+    uint64_t backend_ns;       /* sum of the backend calls alone, if timed */
+    bool backend_timed;        /* runs without the shadow time each call */
+    bool stream_ended;         /* stopped early without a finding */
+    uint64_t ended_at;
+    char ended_reason[200];
+    bool found;
+    hl_finding finding;
+    uint64_t detections;       /* declared misuse detections that fired (passes) */
+    hl_detection detected[HL_DETECTIONS_KEPT]; /* the first of them */
+    uint32_t threads;          /* real threads the run used; 0: serialised in trace order */
+    uint32_t trace_threads;    /* distinct threads in the trace */
+    hl_latency latency;        /* per-call latencies (options->latency) */
+    hl_fragmentation fragmentation;
+    uint64_t rss_start_bytes;  /* isolated runs: the child's resident set as it started */
+    uint64_t rss_peak_bytes;   /* and its peak (getrusage maxrss): the footprint's cross-check */
+    bool setup_failed;         /* the instance could not be made (bad option: usage) */
+    char setup_error[600];
+} hl_run_summary;
+
+/* ================================================================ results */
+
+/* The results document: {schema_version, machine, build, results: [...]}, one result
+ * per (backend, trace) run. The report (reports/) reads exactly this. */
+#define HL_RESULTS_SCHEMA_VERSION 2
+/* heaplab's own version (the results document, --version) */
+#define HL_VERSION "0.1.0"
+
+typedef struct hl_results hl_results;
+hl_results *hl_results_new(void);
+/* Adds one run; repro is the reproducer's path or NULL. */
+void hl_results_add(hl_results *results, const hl_run_summary *summary, const char *repro);
+/* The document as indented JSON (arena string; hl_mem_free it). */
+char *hl_results_json(hl_results *results);
+void hl_results_free(hl_results *results);
+/* True when this build runs under sanitizers (its timings and footprints are marked). */
+bool hl_build_sanitized(void);
+
+#endif /* HL_MEASURE_H */

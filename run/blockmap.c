@@ -1,0 +1,465 @@
+/* blockmap.c: the id -> block map, the scope levels and the address index.
+ *
+ * Entries live in one array (index 0 is "none"), found through an open-addressing
+ * hash on the id; entries are never deleted, so indexes are stable and a freed id
+ * keeps its last address and layout for the misuse operations.
+ * Scope levels are doubly linked lists through the entries (prev/next); which bytes
+ * the indexed live blocks cover is a granule bitmap (occupancy.c).
+ * Invariants: see hl_blockmap.h; checked by hl_blockmap_check. */
+#include "hl_run.h"
+#include "occupancy.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define BLOCKMAP_DENSE_LIMIT (1ull << 26) /* ids below it index an array (4 bytes each) */
+
+struct slot {
+    uint64_t id;
+    uint32_t index;
+};
+
+typedef struct scope_level {
+    uint32_t scope_id;
+    hl_scope handle;
+    uint32_t head; /* first entry of the level's list, 0 if empty */
+} scope_level;
+
+struct hl_blockmap {
+    hl_block *entries; /* [0] unused */
+    uint32_t count, capacity;
+    uint32_t *dense; /* dense[id]: entry index of a small id (0 = none) */
+    uint64_t dense_capacity;
+    uint64_t hashed; /* entries found through the table */
+    struct slot *table; /* hash slots: the id and its entry index (0 = empty), so a
+                           probe never leaves the table until it hits */
+    uint32_t table_mask;
+    scope_level *levels; /* [0] is the level outside every scope */
+    uint32_t depth, level_capacity;
+    occupancy occ;
+    uint64_t indexed;
+    uint64_t indexed_usable; /* sum of the indexed blocks' usable sizes */
+    uint64_t frees; /* served blocks that left the live set (free, realloc moves, exits) */
+    uint64_t live_blocks, live_bytes;
+};
+
+static uint64_t mix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    x ^= x >> 33;
+    return x;
+}
+
+hl_blockmap *hl_blockmap_new(void)
+{
+    hl_blockmap *map = hl_mem_alloc(sizeof *map);
+    map->capacity = 1024;
+    map->entries = hl_mem_alloc(map->capacity * sizeof *map->entries);
+    map->count = 1;
+    map->table_mask = 2048 - 1;
+    map->table = hl_mem_alloc((size_t)(map->table_mask + 1) * sizeof *map->table);
+    map->level_capacity = 16;
+    map->levels = hl_mem_alloc(map->level_capacity * sizeof *map->levels);
+    occ_init(&map->occ, 0);
+    return map;
+}
+
+void hl_blockmap_free(hl_blockmap *map)
+{
+    if (!map) return;
+    hl_mem_free(map->entries);
+    hl_mem_free(map->table);
+    hl_mem_free(map->dense);
+    hl_mem_free(map->levels);
+    occ_free(&map->occ);
+    hl_mem_free(map);
+}
+
+static uint32_t slot_of(const hl_blockmap *map, uint64_t id)
+{
+    uint32_t slot = (uint32_t)mix64(id) & map->table_mask;
+    while (map->table[slot].index && map->table[slot].id != id) slot = (slot + 1) & map->table_mask;
+    return slot;
+}
+
+/* Small ids (most traces number their blocks 1, 2, 3...) are found through a direct
+ * array instead of the hash: one access, and ids allocated close together stay close
+ * together in memory, which a hash scatters. Larger ids (recorded addresses) hash. */
+static uint32_t *dense_slot(hl_blockmap *map, uint64_t id, bool grow)
+{
+    if (id >= BLOCKMAP_DENSE_LIMIT) return NULL;
+    if (id >= map->dense_capacity) {
+        if (!grow) return NULL;
+        uint64_t capacity = map->dense_capacity ? map->dense_capacity : 4096;
+        while (capacity <= id) capacity *= 2;
+        map->dense = hl_mem_realloc(map->dense, capacity * sizeof *map->dense); /* new slots are zero */
+        map->dense_capacity = capacity;
+    }
+    return &map->dense[id];
+}
+
+hl_block *hl_blockmap_find(hl_blockmap *map, uint64_t id)
+{
+    uint32_t *dense = dense_slot(map, id, false);
+    uint32_t index = dense ? *dense : id < BLOCKMAP_DENSE_LIMIT ? 0 : map->table[slot_of(map, id)].index;
+    return index ? &map->entries[index] : NULL;
+}
+
+/* Writes a zero into every page of [p, p + bytes) (already zero): faults it in now. */
+static void touch(void *p, size_t bytes)
+{
+    volatile unsigned char *b = p;
+    for (size_t at = 0; at < bytes; at += 4096) b[at] = 0;
+}
+
+void hl_blockmap_reserve(hl_blockmap *map, uint64_t entries, uint64_t max_id)
+{
+    if (entries + 1 > map->capacity && entries < UINT32_MAX / 2) {
+        uint32_t old = map->capacity;
+        while (map->capacity < entries + 1) map->capacity *= 2;
+        map->entries = hl_mem_realloc(map->entries, map->capacity * sizeof *map->entries);
+        touch(map->entries + old, (map->capacity - old) * sizeof *map->entries);
+    }
+    if (max_id < BLOCKMAP_DENSE_LIMIT && max_id >= map->dense_capacity) {
+        uint64_t old = map->dense_capacity;
+        dense_slot(map, max_id, true);
+        touch(map->dense + old, (map->dense_capacity - old) * sizeof *map->dense);
+    }
+}
+
+void hl_blockmap_prefetch(hl_blockmap *map, uint64_t id, bool entry)
+{
+    if (id >= BLOCKMAP_DENSE_LIMIT) {
+        const struct slot *slot = &map->table[(uint32_t)mix64(id) & map->table_mask];
+        if (!entry) __builtin_prefetch(slot);
+        else if (slot->id == id && slot->index) __builtin_prefetch(&map->entries[slot->index], 1);
+        return;
+    }
+    if (id >= map->dense_capacity) return;
+    if (!entry) __builtin_prefetch(&map->dense[id]);
+    else if (map->dense[id]) __builtin_prefetch(&map->entries[map->dense[id]], 1);
+}
+
+static void rehash(hl_blockmap *map)
+{
+    hl_mem_free(map->table);
+    map->table_mask = map->table_mask * 2 + 1;
+    map->table = hl_mem_alloc((size_t)(map->table_mask + 1) * sizeof *map->table);
+    for (uint32_t i = 1; i < map->count; i++)
+        if (map->entries[i].id >= BLOCKMAP_DENSE_LIMIT)
+            map->table[slot_of(map, map->entries[i].id)] = (struct slot){map->entries[i].id, i};
+}
+
+hl_block *hl_blockmap_get(hl_blockmap *map, uint64_t id)
+{
+    uint32_t *dense = dense_slot(map, id, true);
+    uint32_t slot = 0;
+    if (dense) {
+        if (*dense) return &map->entries[*dense];
+    } else {
+        slot = slot_of(map, id);
+        if (map->table[slot].index) return &map->entries[map->table[slot].index];
+    }
+    if (map->count == map->capacity) {
+        if (map->capacity > UINT32_MAX / 2) {
+            fprintf(stderr, "heaplab: more than 2^31 distinct block ids\n");
+            _Exit(2);
+        }
+        map->capacity *= 2;
+        map->entries = hl_mem_realloc(map->entries, map->capacity * sizeof *map->entries);
+    }
+    uint32_t index = map->count++;
+    hl_block *block = &map->entries[index];
+    memset(block, 0, sizeof *block);
+    block->id = id;
+    if (dense) {
+        *dense = index;
+    } else {
+        map->table[slot] = (struct slot){id, index};
+        if (++map->hashed * 2 > map->table_mask) rehash(map);
+    }
+    return &map->entries[index];
+}
+
+static uint32_t index_of(const hl_blockmap *map, const hl_block *block)
+{
+    return (uint32_t)(block - map->entries);
+}
+
+/* ---------------------------------------------------------------- scope lists */
+
+/* Level 0 (outside every scope) keeps no list: it is where almost every block lives,
+ * and linking it would cost two cache misses per free; the rare walks of level 0
+ * (free_all, the final sweep) scan the entries instead. */
+static void link_level(hl_blockmap *map, hl_block *block, uint32_t level)
+{
+    uint32_t index = index_of(map, block);
+    block->level = level;
+    block->prev = 0;
+    if (level == 0) {
+        block->next = 0;
+        return;
+    }
+    block->next = map->levels[level].head;
+    if (block->next) map->entries[block->next].prev = index;
+    map->levels[level].head = index;
+}
+
+static void unlink_level(hl_blockmap *map, hl_block *block)
+{
+    if (block->level == 0) return;
+    if (block->prev) map->entries[block->prev].next = block->next;
+    else map->levels[block->level].head = block->next;
+    if (block->next) map->entries[block->next].prev = block->prev;
+    block->prev = block->next = 0;
+}
+
+void hl_blockmap_make_live(hl_blockmap *map, hl_block *block, hl_block_state state)
+{
+    block->state = (uint8_t)state;
+    link_level(map, block, map->depth);
+    if (state == HL_BLOCK_LIVE) {
+        map->live_blocks++;
+        map->live_bytes += block->layout.size;
+    }
+}
+
+/* A block leaves the live set; freed_at is the free count it gets (a served block
+ * counts one free). */
+static void free_one(hl_blockmap *map, hl_block *block, uint64_t freed_at)
+{
+    if (block->state == HL_BLOCK_FREED) return;
+    if (block->in_index) hl_blockmap_unindex(map, block);
+    unlink_level(map, block);
+    if (block->state == HL_BLOCK_LIVE) {
+        map->live_blocks--;
+        map->live_bytes -= block->layout.size;
+        map->frees++;
+        block->freed_at = freed_at ? freed_at : map->frees;
+    }
+    block->state = HL_BLOCK_FREED;
+}
+
+void hl_blockmap_make_freed(hl_blockmap *map, hl_block *block) { free_one(map, block, 0); }
+
+void hl_blockmap_retire(hl_blockmap *map, hl_block *block)
+{
+    if (block->state != HL_BLOCK_LIVE) return;
+    if (block->in_index) hl_blockmap_unindex(map, block);
+    map->live_blocks--;
+    map->live_bytes -= block->layout.size;
+    map->frees++;
+    block->state = HL_BLOCK_RETIRED; /* stays on its scope's list */
+}
+
+void hl_blockmap_count_free(hl_blockmap *map) { map->frees++; }
+uint64_t hl_blockmap_frees(const hl_blockmap *map) { return map->frees; }
+
+void hl_blockmap_resize(hl_blockmap *map, hl_block *block, size_t size)
+{
+    if (block->state == HL_BLOCK_LIVE) map->live_bytes = map->live_bytes - block->layout.size + size;
+    block->layout.size = size;
+}
+
+void hl_blockmap_move_level(hl_blockmap *map, hl_block *block, uint32_t level)
+{
+    unlink_level(map, block);
+    link_level(map, block, level);
+}
+
+uint32_t hl_blockmap_depth(const hl_blockmap *map) { return map->depth; }
+
+void hl_blockmap_push_scope(hl_blockmap *map, uint32_t scope_id, hl_scope handle)
+{
+    if (map->depth + 1 >= map->level_capacity) {
+        map->level_capacity *= 2;
+        map->levels = hl_mem_realloc(map->levels, map->level_capacity * sizeof *map->levels);
+    }
+    scope_level *level = &map->levels[++map->depth];
+    level->scope_id = scope_id;
+    level->handle = handle;
+    level->head = 0;
+}
+
+uint32_t hl_blockmap_scope_level(const hl_blockmap *map, uint32_t scope_id)
+{
+    for (uint32_t level = map->depth; level > 0; level--)
+        if (map->levels[level].scope_id == scope_id) return level;
+    return 0;
+}
+
+hl_scope hl_blockmap_scope_handle(const hl_blockmap *map, uint32_t level)
+{
+    return map->levels[level].handle;
+}
+
+uint32_t hl_blockmap_scope_id(const hl_blockmap *map, uint32_t level)
+{
+    return level ? map->levels[level].scope_id : 0;
+}
+
+void hl_blockmap_visit_from(hl_blockmap *map, uint32_t level,
+                            void (*visit)(void *context, hl_block *block), void *context)
+{
+    if (level == 0) {
+        for (uint32_t i = 1; i < map->count; i++)
+            if (map->entries[i].state != HL_BLOCK_FREED && map->entries[i].level == 0) visit(context, &map->entries[i]);
+        level = 1;
+    }
+    for (uint32_t l = level; l <= map->depth; l++)
+        for (uint32_t i = map->levels[l].head; i; i = map->entries[i].next)
+            visit(context, &map->entries[i]);
+}
+
+void hl_blockmap_close_from(hl_blockmap *map, uint32_t level)
+{
+    /* The backend frees these in an order of its own: each gets the oldest count of
+     * the batch, so "freed at most Q frees ago" never overstates how recent it is. */
+    uint64_t oldest = map->frees + 1;
+    for (uint32_t l = map->depth; l >= level && l > 0; l--)
+        while (map->levels[l].head) free_one(map, &map->entries[map->levels[l].head], oldest);
+    if (level == 0)
+        for (uint32_t i = 1; i < map->count; i++) free_one(map, &map->entries[i], oldest);
+    map->depth = level ? level - 1 : 0;
+}
+
+uint64_t hl_blockmap_live_blocks(const hl_blockmap *map) { return map->live_blocks; }
+uint64_t hl_blockmap_live_bytes(const hl_blockmap *map) { return map->live_bytes; }
+uint64_t hl_blockmap_indexed_usable(const hl_blockmap *map) { return map->indexed_usable; }
+
+/* ---------------------------------------------------------------- address index */
+
+/* [addr, end) of a block; end 0 when it reaches the top of the address space. */
+static hl_addr extent_end(const hl_block *b)
+{
+    hl_addr end = b->addr + (b->layout.size ? b->layout.size : 1);
+    return end < b->addr ? 0 : end;
+}
+
+static bool extents_meet(const hl_block *b, hl_addr start, hl_addr end)
+{
+    hl_addr b_end = extent_end(b);
+    return (b_end == 0 || b_end > start) && (end == 0 || b->addr < end);
+}
+
+void hl_blockmap_set_granule(hl_blockmap *map, size_t align)
+{
+    unsigned log = 0;
+    while (log < 4 && ((size_t)2 << log) <= align) log++;
+    if (map->indexed == 0 && log != map->occ.granule_log2) {
+        occ_free(&map->occ);
+        occ_init(&map->occ, log);
+    }
+}
+
+void hl_blockmap_index(hl_blockmap *map, hl_block *block, bool *overlap, uint64_t *other)
+{
+    hl_addr end = extent_end(block);
+    *overlap = occ_any(&map->occ, block->addr, end);
+    if (*overlap) { /* rare (a finding): name the block by a scan */
+        *other = 0;
+        for (uint32_t i = 1; i < map->count; i++) {
+            const hl_block *b = &map->entries[i];
+            if (b->in_index && extents_meet(b, block->addr, end)) {
+                *other = b->id;
+                break;
+            }
+        }
+        return;
+    }
+    occ_mark(&map->occ, block->addr, end, true);
+    block->in_index = 1;
+    map->indexed++;
+    map->indexed_usable += block->usable;
+}
+
+void hl_blockmap_unindex(hl_blockmap *map, hl_block *block)
+{
+    if (!block->in_index) return;
+    occ_mark(&map->occ, block->addr, extent_end(block), false);
+    block->in_index = 0;
+    map->indexed--;
+    map->indexed_usable -= block->usable;
+}
+
+bool hl_blockmap_covered(hl_blockmap *map, hl_addr addr) { return occ_any(&map->occ, addr, addr + 1); }
+bool hl_blockmap_any(hl_blockmap *map, hl_addr start, hl_addr end) { return start < end && occ_any(&map->occ, start, end); }
+
+hl_block *hl_blockmap_at(hl_blockmap *map, hl_addr addr)
+{
+    if (!hl_blockmap_covered(map, addr)) return NULL;
+    for (uint32_t i = 1; i < map->count; i++)
+        if (map->entries[i].in_index && extents_meet(&map->entries[i], addr, addr + 1)) return &map->entries[i];
+    return NULL;
+}
+
+/* ---------------------------------------------------------------- check */
+
+bool hl_blockmap_check(hl_blockmap *map, char *message, size_t capacity)
+{
+    uint64_t on_lists = 0, live = 0, bytes = 0, indexed = 0, granules = 0, usable = 0;
+    for (uint32_t l = 1; l <= map->depth; l++) {
+        uint32_t prev = 0;
+        for (uint32_t i = map->levels[l].head; i; prev = i, i = map->entries[i].next) {
+            const hl_block *b = &map->entries[i];
+            if (b->prev != prev || b->level != l || b->state == HL_BLOCK_FREED) {
+                snprintf(message, capacity, "block id %llu is badly linked at level %u",
+                         (unsigned long long)b->id, l);
+                return false;
+            }
+            if (++on_lists > map->count) {
+                snprintf(message, capacity, "scope level %u's list has a cycle", l);
+                return false;
+            }
+        }
+    }
+    for (uint32_t i = 1; i < map->count; i++) {
+        const hl_block *b = &map->entries[i];
+        if (b->state == HL_BLOCK_LIVE) live++, bytes += b->layout.size;
+        if (b->in_index) {
+            indexed++;
+            usable += b->usable;
+            granules += occ_granules(&map->occ, b->addr, extent_end(b));
+            if (!occ_all(&map->occ, b->addr, extent_end(b))) {
+                snprintf(message, capacity, "block id %llu is indexed but its bytes are not all marked",
+                         (unsigned long long)b->id);
+                return false;
+            }
+        }
+        if (b->state != HL_BLOCK_FREED && b->level > map->depth) {
+            snprintf(message, capacity, "block id %llu is at closed level %u",
+                     (unsigned long long)b->id, b->level);
+            return false;
+        }
+    }
+    uint64_t not_freed = 0;
+    for (uint32_t i = 1; i < map->count; i++)
+        not_freed += map->entries[i].state != HL_BLOCK_FREED && map->entries[i].level > 0;
+    if (not_freed != on_lists) {
+        snprintf(message, capacity, "%llu live or retired blocks in scopes but %llu on scope lists",
+                 (unsigned long long)not_freed, (unsigned long long)on_lists);
+        return false;
+    }
+    if (live != map->live_blocks || bytes != map->live_bytes) {
+        snprintf(message, capacity, "counters say %llu blocks / %llu bytes, entries %llu / %llu",
+                 (unsigned long long)map->live_blocks, (unsigned long long)map->live_bytes,
+                 (unsigned long long)live, (unsigned long long)bytes);
+        return false;
+    }
+    if (map->indexed_usable != usable) {
+        snprintf(message, capacity, "the indexed blocks' usable sizes sum to %llu; the counter says %llu",
+                 (unsigned long long)usable, (unsigned long long)map->indexed_usable);
+        return false;
+    }
+    if (map->indexed != indexed || map->occ.set != granules) {
+        snprintf(message, capacity, "%llu blocks marked indexed covering %llu granules; counted %llu and %llu",
+                 (unsigned long long)indexed, (unsigned long long)granules, (unsigned long long)map->indexed,
+                 (unsigned long long)map->occ.set);
+        return false;
+    }
+    return true;
+}

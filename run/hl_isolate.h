@@ -1,0 +1,107 @@
+/* hl_isolate.h: what a run reports (findings, detections) and the one isolation
+ * primitive every command runs backends through (run/isolate.c). Part of run/'s
+ * interface: hl_run.h includes it. */
+#ifndef HL_ISOLATE_H
+#define HL_ISOLATE_H
+
+#include "hl_trace.h"
+
+/* ================================================================ findings */
+
+/* A finding: which rule broke, where, and the reproducer written for it. */
+typedef struct hl_finding {
+    hl_rule rule;
+    uint64_t index;       /* operation index (0-based) */
+    uint64_t line;        /* its source line (text) or byte offset (binary) */
+    bool has_other;       /* the finding involves a second block (OVERLAP) */
+    uint64_t other_id;
+    bool teardown;        /* it came while the leftover blocks were freed (index: the
+                             stream's length), freeing block teardown_id */
+    uint64_t teardown_id;
+    char message[600];    /* one line, without the location prefix */
+} hl_finding;
+
+/* A declared misuse detection that fired as the contract says: a pass, kept so a run
+ * can show what the backend caught (which block, where, what). */
+typedef struct hl_detection {
+    uint64_t index;   /* operation index */
+    uint64_t line;    /* its source line or byte offset */
+    hl_error kind;    /* INVALID_POINTER ... USE_AFTER_FREE */
+    uint64_t block;   /* the trace's block id */
+    int64_t offset;   /* access misuse: the byte accessed, from the block's start */
+} hl_detection;
+#define HL_DETECTIONS_KEPT 32
+
+/* ================================================================ isolation */
+
+/* Where a run is: what an isolated child publishes as it goes (run/isolate.c), so a
+ * death or a silence can be named. */
+typedef enum hl_phase {
+    HL_PHASE_SETUP,    /* making the instances */
+    HL_PHASE_STREAM,   /* stepping operations: op is the operation in flight */
+    HL_PHASE_END,      /* the observers' final checks (op: the stream's length) */
+    HL_PHASE_TEARDOWN, /* freeing the leftover blocks in id order: block is in flight */
+    HL_PHASE_DONE
+} hl_phase;
+
+typedef struct hl_watch {
+    volatile uint64_t beat;      /* moves with every step: the hang timer's progress */
+    volatile uint64_t op;        /* the operation index in flight (0-based) */
+    volatile uint64_t block;     /* teardown: the block id being freed */
+    volatile uint64_t completed; /* operations completed, for progress lines */
+    volatile uint32_t lane;      /* which lane's backend is being called */
+    volatile uint32_t phase;     /* hl_phase */
+    volatile uint32_t published; /* the result area holds a complete answer (teardown
+                                    may still crash after it) */
+} hl_watch;
+
+/* Marks lane about to step operation op (watch may be NULL: not isolated). */
+void hl_watch_step(hl_watch *watch, uint32_t lane, uint64_t op);
+void hl_watch_phase(hl_watch *watch, hl_phase phase);
+
+typedef enum hl_isolated_end {
+    HL_ISOLATED_RETURNED, /* the body returned; the result area holds its answer */
+    HL_ISOLATED_CRASHED,  /* the child died of a signal */
+    HL_ISOLATED_EXITED,   /* the child exited or stopped before the body returned */
+    HL_ISOLATED_HUNG,     /* its watch did not move for the timeout: killed */
+    HL_ISOLATED_STOPPED,  /* the caller's stop hook asked for the end: killed */
+    HL_ISOLATED_FAILED    /* no child could be made (error says why) */
+} hl_isolated_end;
+
+typedef struct hl_isolation {
+    double timeout; /* seconds without a beat before the child is a HANG; 0: never */
+    /* if set, called about once a second from the parent with the child's watch */
+    void (*tick)(void *context, const hl_watch *watch);
+    /* if set, asked at every poll (about every millisecond): true kills the child */
+    bool (*stop)(void *context, const hl_watch *watch);
+    void *context;
+} hl_isolation;
+
+/* How an isolated body ended, and where the child was (its last watch). */
+typedef struct hl_isolated {
+    hl_isolated_end end;
+    int signal;      /* CRASHED: the signal; EXITED with stopped: the stop signal */
+    int status;      /* EXITED: the exit status */
+    bool stopped;
+    bool published;  /* the body published its answer before the child ended:
+                        result was copied back */
+    hl_watch watch;
+    char error[200]; /* FAILED */
+} hl_isolated;
+
+/* Runs body(context, watch, result) in a forked child, its own process group, with
+ * watch and a copy of the result_size bytes at result in memory shared with this
+ * process. The body publishes where it is through the watch (hl_watch_step) and
+ * leaves its answer in result (setting watch->published once it is complete, if
+ * it has more to do after that). Returns the body's return value with result copied
+ * back when it returned; else -1 with out->end saying how the child ended (the
+ * process group is killed in every case), result copied back only if published. Used by every
+ * command that runs a backend out of process; never inside a fuzzing engine's
+ * target (the engine isolates). */
+int hl_isolate(int (*body)(void *context, hl_watch *watch, void *result), void *context, void *result,
+               size_t result_size, const hl_isolation *options, hl_isolated *out);
+/* The CRASH or HANG finding for an isolated run that did not return, naming backend
+ * (the lane's) and the operation (index) or, in teardown, the block being freed. */
+void hl_isolated_finding(const hl_isolated *out, const char *backend, double timeout, hl_finding *f);
+
+#endif /* HL_ISOLATE_H */

@@ -1,0 +1,183 @@
+/* isolate.c: heaplab's one isolation primitive (hl_run.h). A body runs in a forked
+ * child in a process group of its own; it shares two things with the parent: a watch
+ * (which lane is calling its backend, for which operation or teardown block, and a
+ * beat that moves with every step) and the caller's result area. The parent waits,
+ * shows progress, and classifies how the child ended: the body returned (the result
+ * holds what it found), it died of a signal (CRASH), it exited or stopped without
+ * the body returning (an exit by any means: exit, _exit, the parent half of a fork
+ * that returns, SIGSTOP), or its beat stood still for the timeout (HANG). Either way
+ * the whole process group is killed, so a backend's own children do not outlive it.
+ * (A shared page rather than a pipe: one store per step instead of a system call, and
+ * the last value survives the child's death just the same.) */
+#include "hl_run.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+typedef struct shared {
+    hl_watch watch;
+    volatile int returned;       /* the body returned (set by the child just before _exit) */
+    volatile pid_t returned_by;  /* by which process: a fork the backend made does not count */
+    int rc;
+    _Alignas(64) unsigned char result[]; /* the caller's answer, aligned for any type */
+} shared;
+
+/* In the isolated child: its shared page. A fork the backend makes (whose other
+ * half may carry on as if it were the run) gets a private copy in its place, so only
+ * the child itself publishes where the run is. */
+static void *child_page;
+static size_t child_page_size;
+
+static void detach_from_page(void)
+{
+    if (child_page)
+        mmap(child_page, child_page_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+}
+
+static void ended_by(hl_isolated *out, int status)
+{
+    if (WIFSIGNALED(status)) {
+        out->end = HL_ISOLATED_CRASHED;
+        out->signal = WTERMSIG(status);
+    } else if (WIFSTOPPED(status)) {
+        out->end = HL_ISOLATED_EXITED;
+        out->signal = WSTOPSIG(status);
+        out->stopped = true;
+    } else {
+        out->end = HL_ISOLATED_EXITED;
+        out->status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    }
+}
+
+int hl_isolate(int (*body)(void *context, hl_watch *watch, void *result), void *context, void *result,
+               size_t result_size, const hl_isolation *options, hl_isolated *out)
+{
+    memset(out, 0, sizeof *out);
+    size_t size = sizeof(shared) + result_size;
+    shared *page = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (page == MAP_FAILED) {
+        snprintf(out->error, sizeof out->error, "cannot map a shared page: %s", strerror(errno));
+        return out->end = HL_ISOLATED_FAILED, -1;
+    }
+    if (result_size) memcpy(page->result, result, result_size);
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0) {
+        snprintf(out->error, sizeof out->error, "cannot fork: %s", strerror(errno));
+        munmap(page, size);
+        return out->end = HL_ISOLATED_FAILED, -1;
+    }
+    if (pid == 0) {
+        setpgid(0, 0);
+        if (!child_page) pthread_atfork(NULL, NULL, detach_from_page);
+        child_page = page;
+        child_page_size = size;
+        pid_t self = getpid();
+        int rc = body(context, &page->watch, page->result);
+        if (getpid() == self) { /* not the other half of a fork the backend made */
+            page->rc = rc;
+            page->returned_by = self;
+            page->returned = 1;
+        }
+        _exit(0);
+    }
+    setpgid(pid, pid); /* also from here: no race with a kill of the group */
+    uint64_t beat = 0, moved = hl_clock_now_ns(), shown = moved;
+#define SIGNATURE(w) ((w).beat + (w).op + (w).completed + (w).block + (w).phase)
+    uint64_t timeout = options && options->timeout > 0 ? (uint64_t)(options->timeout * 1e9) : 0;
+    int status = 0;
+    for (;;) {
+        pid_t got = waitpid(pid, &status, WNOHANG | WUNTRACED);
+        if (got == pid) {
+            if (page->returned && page->returned_by == pid && WIFEXITED(status)) out->end = HL_ISOLATED_RETURNED;
+            else ended_by(out, status);
+            break;
+        }
+        if (got < 0 && errno != EINTR) {
+            snprintf(out->error, sizeof out->error, "cannot wait for the child: %s", strerror(errno));
+            out->end = HL_ISOLATED_FAILED;
+            break;
+        }
+        uint64_t now = hl_clock_now_ns();
+        if (SIGNATURE(page->watch) != beat) {
+            beat = SIGNATURE(page->watch);
+            moved = now;
+        } else if (timeout && now - moved > timeout) {
+            out->end = HL_ISOLATED_HUNG;
+            break;
+        }
+        if (options && options->stop && options->stop(options->context, &page->watch)) {
+            out->end = HL_ISOLATED_STOPPED;
+            break;
+        }
+        if (options && options->tick && now - shown > 1000000000u) { /* the child cannot print */
+            options->tick(options->context, &page->watch);
+            shown = now;
+        }
+        struct timespec pause = {0, 1000 * 1000};
+        nanosleep(&pause, NULL);
+    }
+    kill(-pid, SIGKILL); /* the child's group: whatever it forked goes with it */
+    kill(pid, SIGKILL);
+    if (out->end != HL_ISOLATED_RETURNED) waitpid(pid, &status, 0);
+    out->watch = page->watch;
+    bool returned = page->returned && page->returned_by == pid;
+    int rc = returned ? page->rc : -1;
+    out->published = returned || page->watch.published;
+    if (out->published && result_size) memcpy(result, page->result, result_size);
+    /* a child that returned and then died on its way out still answered */
+    if (returned && out->end != HL_ISOLATED_HUNG && out->end != HL_ISOLATED_STOPPED) out->end = HL_ISOLATED_RETURNED;
+    munmap(page, size);
+    return out->end == HL_ISOLATED_RETURNED ? rc : -1;
+}
+
+void hl_isolated_finding(const hl_isolated *out, const char *backend, double timeout, hl_finding *f)
+{
+    memset(f, 0, sizeof *f);
+    f->rule = out->end == HL_ISOLATED_HUNG ? HL_RULE_HANG : HL_RULE_CRASH;
+    f->index = out->watch.op;
+    char how[200];
+    if (out->end == HL_ISOLATED_HUNG)
+        snprintf(how, sizeof how, "made no progress for %.1f s and was killed", timeout);
+    else if (out->end == HL_ISOLATED_CRASHED)
+        snprintf(how, sizeof how, "died of signal %d (%s)", out->signal, strsignal(out->signal));
+    else if (out->stopped)
+        snprintf(how, sizeof how, "was stopped by signal %d (%s)", out->signal, strsignal(out->signal));
+    else
+        snprintf(how, sizeof how, "ended its process (exit status %d) before the run was over", out->status);
+    if (out->watch.phase == HL_PHASE_TEARDOWN) {
+        f->teardown = true;
+        f->teardown_id = out->watch.block;
+        snprintf(f->message, sizeof f->message, "teardown: free of block id %" PRIu64 ": %s %s", out->watch.block,
+                 backend, how);
+    } else if (out->watch.phase == HL_PHASE_SETUP) {
+        snprintf(f->message, sizeof f->message, "while its instance was made: %s %s", backend, how);
+    } else if (out->watch.phase == HL_PHASE_END) {
+        snprintf(f->message, sizeof f->message, "end of the stream (the final checks): %s %s", backend, how);
+    } else {
+        snprintf(f->message, sizeof f->message, "%s %s", backend, how);
+    }
+}
+
+void hl_watch_step(hl_watch *watch, uint32_t lane, uint64_t op)
+{
+    if (!watch) return;
+    watch->lane = lane;
+    watch->op = op;
+    watch->beat++;
+}
+
+void hl_watch_phase(hl_watch *watch, hl_phase phase)
+{
+    if (!watch) return;
+    watch->phase = phase;
+    watch->beat++;
+}

@@ -1,0 +1,297 @@
+/* spec.c: backend specs (`bins:source=static:size=1M,libc`, `refs`, `all`,
+ * `./libfoo.so`, `malloc:PREFIX@./libfoo.so`) into backend tables, options and
+ * instances. The one place that turns a name into a backend, so every subcommand
+ * accepts the same grammar.
+ *
+ * Code loaded by path from outside the tree (a contract plugin, a malloc-style
+ * library: its constructors, its getter, create and destroy) never runs in the
+ * driver's own process: the spec is probed in an isolated child (hl_isolate), which
+ * loads it, checks its table and makes and destroys an instance; the parent keeps
+ * only the verdict. The table itself is loaded again, lazily, by hl_spec_create in
+ * whichever child runs it. */
+#include "hl_run.h"
+#include "backends.h"
+
+#include <dlfcn.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#define STATIC_DEFAULT_SIZE (1u << 20)
+
+static int fail(hl_diag *diag, const char *fmt, const char *a, const char *b)
+{
+    snprintf(diag->message, sizeof diag->message, fmt, a, b);
+    return -1;
+}
+
+/* Loads a contract plugin: a .so exporting heaplab_backend(). */
+static const hl_backend *load_plugin(const char *path, hl_diag *diag)
+{
+    void *lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    if (!lib) {
+        fail(diag, "backend '%s': cannot load plugin: %s", path, dlerror());
+        return NULL;
+    }
+    const hl_backend *(*getter)(void);
+    *(void **)&getter = dlsym(lib, HL_PLUGIN_SYMBOL);
+    if (!getter) {
+        fail(diag, "backend '%s': plugin does not export %s()", path, HL_PLUGIN_SYMBOL);
+        return NULL;
+    }
+    const hl_backend *backend = getter();
+    if (!backend) {
+        fail(diag, "backend '%s': %s() returned no table", path, HL_PLUGIN_SYMBOL);
+        return NULL;
+    }
+    if (backend->contract_version != HL_CONTRACT_VERSION || backend->struct_size < sizeof(hl_backend)) {
+        char versions[128];
+        snprintf(versions, sizeof versions, "contract version %u, table size %u; heaplab needs %u and %zu",
+                 backend->contract_version, backend->struct_size, HL_CONTRACT_VERSION, sizeof(hl_backend));
+        fail(diag, "backend '%s': plugin was built for another contract (%s)", path, versions);
+        return NULL;
+    }
+    /* the mandatory entry points (seal, unseal and the cache hooks are optional) */
+    const char *missing = !backend->name           ? "name"
+                          : !backend->create       ? "create"
+                          : !backend->destroy      ? "destroy"
+                          : !backend->describe     ? "describe"
+                          : !backend->alloc        ? "alloc"
+                          : !backend->free         ? "free"
+                          : !backend->realloc      ? "realloc"
+                          : !backend->usable_size  ? "usable_size"
+                          : !backend->mem_view     ? "mem_view"
+                          : !backend->mem_copy     ? "mem_copy"
+                          : !backend->enter_scope  ? "enter_scope"
+                          : !backend->exit_scope   ? "exit_scope"
+                          : !backend->promote      ? "promote"
+                          : !backend->free_all     ? "free_all"
+                          : !backend->stats        ? "stats"
+                          : !backend->check        ? "check"
+                                                   : NULL;
+    if (missing) {
+        fail(diag, "backend '%s': the plugin's table has no %s (a mandatory entry point is NULL)", path, missing);
+        return NULL;
+    }
+    return backend;
+}
+
+/* The probe of a spec from outside the tree, in a child. */
+typedef struct probe_answer {
+    int ok;
+    char message[600];
+} probe_answer;
+
+static int probe_child(void *context, hl_watch *watch, void *result)
+{
+    hl_spec *spec = context;
+    probe_answer *answer = result;
+    hl_diag diag;
+    hl_watch_phase(watch, HL_PHASE_SETUP);
+    hl_heap *heap = hl_spec_create(spec, &diag);
+    if (!heap) {
+        snprintf(answer->message, sizeof answer->message, "%s", diag.message);
+        return 0;
+    }
+    hl_spec_destroy(spec, heap);
+    answer->ok = 1;
+    return 0;
+}
+
+/* Loads, checks and instantiates an external spec in an isolated child: 0, or -1
+ * with diag saying why (its own refusal, or how its code ended the child). */
+static int probe(hl_spec *spec, hl_diag *diag)
+{
+    probe_answer answer = {0, ""};
+    hl_isolation iso = {.timeout = 10};
+    hl_isolated how;
+    hl_isolate(probe_child, spec, &answer, sizeof answer, &iso, &how);
+    if (how.end == HL_ISOLATED_RETURNED) {
+        if (answer.ok) return 0;
+        snprintf(diag->message, sizeof diag->message, "%s", answer.message);
+        return -1;
+    }
+    if (how.end == HL_ISOLATED_FAILED) return fail(diag, "backend '%s': cannot probe it: %s", spec->text, how.error);
+    hl_finding f;
+    hl_isolated_finding(&how, "its code", iso.timeout, &f);
+    snprintf(diag->message, sizeof diag->message,
+             "backend '%.200s': loading it and making an instance went wrong, %.300s (nothing of it ran in heaplab)",
+             spec->text, f.message);
+    return -1;
+}
+
+static void add_option(hl_spec *spec, size_t *capacity, const char *key, const char *value)
+{
+    if (spec->option_count == *capacity) {
+        *capacity = *capacity ? *capacity * 2 : 4;
+        spec->options = hl_mem_realloc(spec->options, *capacity * sizeof *spec->options);
+    }
+    spec->options[spec->option_count].key = hl_mem_strdup(key);
+    spec->options[spec->option_count].value = hl_mem_strdup(value);
+    spec->option_count++;
+}
+
+/* malloc:PREFIX@LIB: the malloc-style adapter with options prefix= and lib=. The
+ * library is probed here once (in a child), so a missing file is bad usage before
+ * anything runs. */
+static int parse_malloc(const char *text, hl_spec *spec, hl_diag *diag)
+{
+    const char *at = strchr(text, '@');
+    if (!at || !at[1])
+        return fail(diag, "backend '%s': expected malloc:PREFIX@./libfoo.so (PREFIX may be empty)%s", text, "");
+    char prefix[128];
+    snprintf(prefix, sizeof prefix, "%.*s", (int)(at - (text + 7)), text + 7);
+    size_t capacity = 0;
+    add_option(spec, &capacity, "prefix", prefix);
+    add_option(spec, &capacity, "lib", at + 1);
+    spec->backend = hl_backend_malloc_lib();
+    spec->external = true;
+    return probe(spec, diag);
+}
+
+static int parse_one(const char *text, hl_spec *spec, hl_diag *diag)
+{
+    memset(spec, 0, sizeof *spec);
+    spec->text = hl_mem_strdup(text);
+    if (text[0] == '.' || text[0] == '/') {
+        spec->backend = NULL; /* loaded by hl_spec_create, in the child that runs it */
+        spec->external = true;
+        return probe(spec, diag);
+    }
+    if (strncmp(text, "malloc:", 7) == 0) return parse_malloc(text, spec, diag);
+    char *copy = hl_mem_strdup(text);
+    char *name = copy, *rest = strchr(copy, ':');
+    if (rest) *rest++ = '\0';
+    spec->backend = hl_registry_find(name);
+    if (!spec->backend) {
+        size_t count;
+        const hl_backend *const *all = hl_registry(&count);
+        char known[256] = "";
+        for (size_t i = 0; i < count; i++) {
+            if (hl_registry_is_test_only(all[i]) && strcmp(name, all[i]->name) != 0) continue;
+            strncat(known, i ? ", " : "", sizeof known - strlen(known) - 1);
+            strncat(known, all[i]->name, sizeof known - strlen(known) - 1);
+        }
+        return fail(diag, "unknown backend '%s' (known: %s, refs, all)", name, known);
+    }
+    size_t capacity = 0;
+    while (rest && *rest) {
+        char *next = strchr(rest, ':');
+        if (next) *next++ = '\0';
+        char *eq = strchr(rest, '=');
+        if (!eq || eq == rest)
+            return fail(diag, "backend '%s': option '%s' is not key=value", text, rest);
+        *eq = '\0';
+        add_option(spec, &capacity, rest, eq + 1);
+        rest = next;
+    }
+    hl_mem_free(copy);
+    bool is_static = false;
+    uint64_t size = STATIC_DEFAULT_SIZE;
+    for (size_t i = 0; i < spec->option_count; i++) {
+        if (strcmp(spec->options[i].key, "source") == 0) is_static = strcmp(spec->options[i].value, "static") == 0;
+        if (strcmp(spec->options[i].key, "size") == 0 && !hl_parse_size(spec->options[i].value, &size))
+            return fail(diag, "backend '%s': size='%s' is not a size", text, spec->options[i].value);
+    }
+    if (is_static) spec->static_size = (size_t)size;
+    return 0;
+}
+
+static void push(hl_spec **out, size_t *count, size_t *capacity, const hl_spec *spec)
+{
+    if (*count == *capacity) {
+        *capacity = *capacity ? *capacity * 2 : 8;
+        *out = hl_mem_realloc(*out, *capacity * sizeof **out);
+    }
+    (*out)[(*count)++] = *spec;
+}
+
+int hl_spec_parse_list(const char *list, hl_spec **out, size_t *count, hl_diag *diag)
+{
+    *out = NULL;
+    *count = 0;
+    size_t capacity = 0;
+    char *copy = hl_mem_strdup(list);
+    int rc = 0;
+    for (char *item = copy; item && rc == 0;) {
+        char *next = strchr(item, ',');
+        if (next) *next++ = '\0';
+        if (!*item) {
+            rc = fail(diag, "backend list '%s' has an empty entry", list, "");
+            break;
+        }
+        if (strcmp(item, "refs") == 0 || strcmp(item, "all") == 0) {
+            size_t n;
+            const hl_backend *const *all = hl_registry(&n);
+            for (size_t i = 0; i < n; i++) {
+                if (hl_registry_is_test_only(all[i])) continue;
+                if (item[0] == 'r' && all[i]->backend_class != HL_CLASS_REFERENCE) continue;
+                hl_spec spec;
+                if ((rc = parse_one(all[i]->name, &spec, diag)) == 0) push(out, count, &capacity, &spec);
+            }
+        } else {
+            hl_spec spec;
+            if ((rc = parse_one(item, &spec, diag)) == 0) push(out, count, &capacity, &spec);
+        }
+        item = next;
+    }
+    hl_mem_free(copy);
+    if (rc == 0 && *count == 0) rc = fail(diag, "backend list '%s' names no backend", list, "");
+    return rc;
+}
+
+/* Caller buffers handed to static-source instances, to unmap on destroy. */
+typedef struct static_buffer {
+    hl_heap *heap;
+    void *memory;
+    size_t size;
+    struct static_buffer *next;
+} static_buffer;
+static static_buffer *buffers;
+
+hl_heap *hl_spec_create(const hl_spec *spec, hl_diag *diag)
+{
+    if (!spec->backend) { /* a plugin: loaded here, in the process that runs it */
+        const hl_backend *loaded = load_plugin(spec->text, diag);
+        if (!loaded) return NULL;
+        ((hl_spec *)spec)->backend = loaded;
+    }
+    char reason[400] = "";
+    hl_config config = {spec->options, spec->option_count, NULL, 0, reason, sizeof reason, hl_fault_available()};
+    if (spec->static_size) {
+        config.buffer = mmap(NULL, spec->static_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (config.buffer == MAP_FAILED) {
+            fail(diag, "backend '%s': cannot map a static buffer of %s bytes", spec->text, "size=");
+            return NULL;
+        }
+        config.buffer_size = spec->static_size;
+    }
+    hl_heap *heap = NULL;
+    hl_error e = spec->backend->create(&config, &heap);
+    if (e != HL_E_OK || !heap) {
+        if (config.buffer) munmap(config.buffer, config.buffer_size);
+        snprintf(diag->message, sizeof diag->message, "backend '%s': %s (%s)", spec->text,
+                 reason[0] ? reason : hl_error_text(e), hl_error_name(e));
+        return NULL;
+    }
+    if (config.buffer) {
+        static_buffer *b = hl_mem_alloc(sizeof *b);
+        *b = (static_buffer){heap, config.buffer, config.buffer_size, buffers};
+        buffers = b;
+    }
+    return heap;
+}
+
+void hl_spec_destroy(const hl_spec *spec, hl_heap *heap)
+{
+    spec->backend->destroy(heap);
+    for (static_buffer **p = &buffers; *p; p = &(*p)->next) {
+        if ((*p)->heap == heap) {
+            static_buffer *b = *p;
+            munmap(b->memory, b->size);
+            *p = b->next;
+            hl_mem_free(b);
+            return;
+        }
+    }
+}

@@ -1,0 +1,87 @@
+"""`heaplab diff`: backends in lockstep over one stream, as a user runs it."""
+import pytest
+
+from conftest import shipped_traces, write_trace, mutant_trace
+
+
+def test_every_backend_agrees_on_the_shipped_traces(heaplab):
+    # all but mimalloc, whose known finding (conftest.PEER_FINDINGS) stops basic.trace
+    proc = heaplab("diff", "--backends", "refs,libc,jemalloc,tcmalloc", "traces/")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    assert len(lines) == len(shipped_traces())
+    assert all(": 8 backends agree on " in line for line in lines)
+    assert "ids retired" in [l for l in lines if l.startswith("traces/caps.trace")][0]  # caps served, bins could not
+
+
+def test_a_broken_backend_is_a_finding(heaplab_test, tmp_path):
+    trace = mutant_trace(tmp_path)
+    proc = heaplab_test("diff", "--backends", "bins,mutant-live-handout", trace)
+    assert proc.returncode == 1
+    assert f"DIVERGENCE mutant-live-handout: {trace}:73: operation 71 (alloc): OVERLAP: " in proc.stderr
+
+
+def test_ids_one_backend_cannot_serve_are_retired(heaplab, tmp_path):
+    body = "".join(f"alloc {i} 32\n" for i in range(1, 6)) + "".join(f"free {i}\n" for i in range(1, 6))
+    trace = write_trace(tmp_path / "five.trace", body)
+    proc = heaplab("diff", "--backends", "bins,guard:max_live=2", trace)
+    assert proc.returncode == 0, proc.stderr
+    assert "2 backends agree on 10 operations (3 ids retired" in proc.stdout
+
+
+def test_a_one_sided_scope_failure_ends_the_comparison(heaplab, tmp_path):
+    body = "".join(f"scope_enter {s}\nalloc {s} 8\n" for s in range(1, 260))
+    trace = write_trace(tmp_path / "deep.trace", body)
+    proc = heaplab("diff", "--backends", "bins,arena", trace)
+    assert proc.returncode == 0, proc.stderr
+    assert "ended at operation 510: scope_enter failed in arena only (OUT_OF_MEMORY)" in proc.stdout
+
+
+def test_a_crashing_backend_is_named_at_its_operation(heaplab_test_release, tmp_path):
+    """Beside two correct backends, the crash names its backend (its lane) and the
+    operation index, as replay does."""
+    trace = write_trace(tmp_path / "many.trace", "".join(f"alloc {i} 32\n" for i in range(1, 151)))
+    proc = heaplab_test_release("diff", "--backends", "bins,crasher,arena", trace)
+    assert proc.returncode == 1
+    assert (f"DIVERGENCE crasher: {trace}:101: operation 99 (alloc): CRASH: crasher died of signal 11 "
+            "(Segmentation fault)") in proc.stderr
+
+
+@pytest.mark.parametrize("backend, how", [
+    ("exiter", "exiter ended its process (exit status 0) before the run was over"),
+    ("forker", "forker ended its process (exit status 0) before the run was over"),
+    ("stopper", "stopper was stopped by signal 19"),
+])
+def test_a_backend_that_ends_its_process_is_a_finding(heaplab_test_release, tmp_path, backend, how):
+    trace = write_trace(tmp_path / "many.trace", "".join(f"alloc {i} 32\n" for i in range(1, 151)))
+    proc = heaplab_test_release("diff", "--backends", f"bins,{backend}", trace)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert f"DIVERGENCE {backend}: {trace}:101: operation 99 (alloc): CRASH: {how}" in proc.stderr
+
+
+def test_a_blocking_backend_is_a_hang_within_the_timeout(heaplab_test_release, tmp_path):
+    trace = write_trace(tmp_path / "hang.trace", "".join(f"alloc {i} 32\n" for i in range(1, 80)))
+    proc = heaplab_test_release("diff", "--timeout", "0.5", "--backends", "bins,hanger", trace, timeout=60)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert f"DIVERGENCE hanger: {trace}:51: operation 49 (alloc): HANG: hanger made no progress for 0.5 s and was killed" in proc.stderr
+
+
+def test_bad_usage(heaplab):
+    assert heaplab("diff", "traces/").returncode == 2
+    one = heaplab("diff", "--backends", "bins", "traces/")
+    assert one.returncode == 2 and "at least two backends" in one.stderr
+    assert heaplab("diff", "--backends", "bins,nosuch", "traces/").returncode == 2
+    assert heaplab("diff", "--help").returncode == 0
+
+
+def test_offset_exact_backends_must_hand_out_the_same_offsets(heaplab_test):
+    proc = heaplab_test("diff", "--backends", "wasm,wasm,bins", "traces/scopes.trace")
+    assert proc.returncode == 0, proc.stderr
+    assert "3 backends agree on 42 operations (16 offsets compared)" in proc.stdout
+    # wasm-shifted keeps the contract (the shadow model finds nothing) but starts its
+    # heap 64 bytes later while declaring itself offset-exact with wasm
+    assert heaplab_test("replay", "-q", "--backends", "wasm-shifted", "traces/").returncode == 0
+    proc = heaplab_test("diff", "--backends", "wasm,wasm-shifted", "traces/basic.trace")
+    assert proc.returncode == 1
+    assert ("DIFFERENCE wasm: traces/basic.trace:6: operation 0 (alloc): OFFSET_DIFFERS: alloc of block id 1: "
+            "wasm hands out offset 0xe00, wasm-shifted 0xe40 (group wasm32-core)") in proc.stderr

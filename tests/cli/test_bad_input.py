@@ -1,0 +1,118 @@
+"""Bad input gets a clear message naming the file and line (or byte), exit 2, and
+nothing printed as a result. One test per case of the spine issue."""
+import pytest
+
+from conftest import write_trace
+
+TEXT_CASES = [
+    # (name, body after the magic line, expected message part)
+    ("unknown_op", "alloc 1 16\nalocc 2 16\n", ":3: unknown operation 'alocc'"),
+    ("missing_field", "alloc 1\n", ":2: alloc: missing field"),
+    ("non_numeric_size", "alloc 1 abc\n", ":2: alloc: SIZE 'abc' is not a number"),
+    ("too_large_u64", "alloc 1 18446744073709551616\n", ":2: alloc: SIZE"),
+    ("too_large_scope", "scope_enter 4294967296\n", ":2: scope_enter:"),
+    ("unknown_annotation", "alloc 1 16 colour=red\n", ":2: unknown annotation 'colour=red'"),
+    ("bad_fail_name", "alloc 1 16 fail=NOPE\n", "fail=NOPE"),
+    ("extra_field", "free 1 2 3\nalloc 1 16\n", ":2:"),
+    ("free_not_live", "alloc 1 16\nfree 2\n", ":3: free: block id 2 was never allocated"),
+    ("double_alloc", "alloc 1 16\nalloc 1 32\n", ":3: alloc: block id 1 is already live"),
+    ("freed_then_used", "alloc 1 16\nfree 1\nrealloc 1 32\n", ":4: realloc: block id 1 is not live"),
+    ("scope_not_open", "scope_enter 1\nscope_exit 2\n", ":3: scope_exit: scope 2 is not open"),
+    ("touch_outside", "alloc 1 16\ntouch 1 8 9 r\n", ":3: touch: range [8, +9) lies outside block id 1"),
+    ("promote_wrong_scope", "alloc 1 16\nscope_enter 1\npromote 1 1 8\n",
+     ":4: promote: block id 1 is not in scope 1"),
+    ("content_after_end", "alloc 1 16\nend\nfree 1\n", ":4:"),
+]
+
+
+@pytest.mark.parametrize("name, body, message", TEXT_CASES, ids=[c[0] for c in TEXT_CASES])
+@pytest.mark.parametrize("command", ["validate", "replay"])
+def test_bad_text_trace(heaplab, tmp_path, command, name, body, message):
+    trace = write_trace(tmp_path / f"{name}.trace", body, end=name != "content_after_end")
+    args = ["replay", "--backends", "bins", trace] if command == "replay" else ["validate", trace]
+    proc = heaplab(*args)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert str(trace) + message in proc.stderr or (str(trace) in proc.stderr and message in proc.stderr), proc.stderr
+    assert "DIVERGENCE" not in proc.stderr
+    if command == "replay":
+        assert proc.stdout == ""  # nothing printed as a result
+
+
+def test_wrong_magic(heaplab, tmp_path):
+    path = tmp_path / "notes.trace"
+    path.write_text("hello world\nalloc 1 16\n")
+    proc = heaplab("validate", path)
+    assert proc.returncode == 2
+    assert f"{path}: not a heaplab trace (wrong magic)" in proc.stderr
+
+
+def test_empty_file(heaplab, tmp_path):
+    path = tmp_path / "empty.trace"
+    path.write_bytes(b"")
+    proc = heaplab("validate", path)
+    assert proc.returncode == 2
+    assert f"{path}: empty file" in proc.stderr
+
+
+def test_binary_cut_inside_header(heaplab, tmp_path):
+    text = write_trace(tmp_path / "t.trace", "alloc 1 16\nfree 1\n")
+    binary = tmp_path / "t.bin"
+    assert heaplab("convert", "--to", "binary", text, binary).returncode == 0
+    cut = tmp_path / "cut.bin"
+    cut.write_bytes(binary.read_bytes()[:5])
+    proc = heaplab("validate", cut)
+    assert proc.returncode == 2
+    assert str(cut) in proc.stderr
+
+
+def test_directory_without_traces(heaplab, tmp_path):
+    (tmp_path / "README.md").write_text("no traces here\n")
+    proc = heaplab("replay", "--backends", "bins", tmp_path)
+    assert proc.returncode == 2
+    assert str(tmp_path) in proc.stderr and "no trace" in proc.stderr
+
+
+def test_missing_file(heaplab, tmp_path):
+    proc = heaplab("replay", "--backends", "bins", tmp_path / "nope.trace")
+    assert proc.returncode == 2
+    assert f"{tmp_path / 'nope.trace'}: cannot open" in proc.stderr
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("jemallocc", "unknown backend 'jemallocc'"),
+    ("bins:colour=red", "unknown option 'colour'"),
+    ("bins:size=12Q", "size='12Q'"),
+    ("bins:source", "option 'source' is not key=value"),
+    ("bins,,libc", "empty entry"),
+    ("./no-such-plugin.so", "cannot load plugin"),
+])
+def test_bad_backend_spec(heaplab, spec, message):
+    proc = heaplab("replay", "--backends", spec, "traces/basic.trace")
+    assert proc.returncode == 2
+    assert message in proc.stderr, proc.stderr
+    assert proc.stdout == ""
+
+
+def test_cut_tail_replays_with_a_warning(heaplab, tmp_path):
+    trace = write_trace(tmp_path / "cut.trace", "alloc 1 16\nalloc 2 32\nfree 1\nall", end=False)
+    proc = heaplab("replay", "--backends", "bins", trace)
+    assert proc.returncode == 0, proc.stderr
+    assert "warning" in proc.stderr and "cut tail" in proc.stderr and str(trace) in proc.stderr
+    row = [line for line in proc.stdout.splitlines() if line.startswith("bins ")][0]
+    assert row.split()[2] == "3"  # the three complete operations
+
+
+def test_bad_trace_among_good_ones_runs_nothing(heaplab, tmp_path):
+    write_trace(tmp_path / "a.trace", "alloc 1 16\nfree 1\n")
+    write_trace(tmp_path / "b.trace", "free 9\n")
+    proc = heaplab("replay", "--backends", "bins", tmp_path)
+    assert proc.returncode == 2
+    assert "b.trace:2: free: block id 9 was never allocated" in proc.stderr
+    assert proc.stdout == ""
+
+
+def test_plugin_for_another_contract_version_is_refused(heaplab):
+    plugin = "./build/tests/plugin_old_contract.so"
+    proc = heaplab("replay", "--backends", plugin, "traces/basic.trace")
+    assert proc.returncode == 2
+    assert f"backend '{plugin}': plugin was built for another contract (contract version 42" in proc.stderr

@@ -1,0 +1,118 @@
+"""`heaplab fuzz`, the built-in differential fuzzer, as a user runs it: fixed seeds
+and input budgets (--runs), never wall time, so a noisy machine cannot make a test
+flaky."""
+import re
+import json
+
+from conftest import write_trace  # noqa: F401  (the shared fixtures)
+
+
+def test_the_references_and_libc_agree_for_a_budget(heaplab_release, tmp_path):
+    proc = heaplab_release("fuzz", "--backends", "refs,libc", "--seed", "7", "--runs", "150", "-q",
+                           "--findings", tmp_path / "f", timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "fuzz: seed 7: 150 execs in " in proc.stdout
+    assert "15/15 operation kinds, 0 findings" in proc.stdout
+
+
+def test_a_planted_bug_is_found_and_written_so_it_replays(heaplab_test, tmp_path):
+    findings = tmp_path / "f"
+    proc = heaplab_test("fuzz", "--backends", "bins,mutant-live-handout", "--seed", "1", "--runs", "200", "-q",
+                        "--findings", findings, timeout=300)
+    assert proc.returncode == 1, proc.stderr
+    assert "FINDING mutant-live-handout: input " in proc.stderr
+    records = list(findings.glob("*.json"))
+    assert len(records) == 1
+    record = json.loads(records[0].read_text())
+    assert record["backends"] == ["bins", "mutant-live-handout"] and record["seed"] == 1
+    trace = records[0].with_suffix(".trace")
+    assert records[0].with_suffix(".input").exists()
+    again = heaplab_test("replay", "--check-every", "1", "--findings", tmp_path / "r", "--backends", "mutant-live-handout",
+                         trace)
+    assert again.returncode == 1  # the written trace shows the bug again
+    assert heaplab_test("replay", "--backends", "bins", trace).returncode == 0
+
+
+def test_a_crashing_backend_is_a_finding_and_the_fuzzer_survives(heaplab_test_release, tmp_path):
+    proc = heaplab_test_release("fuzz", "--backends", "crasher", "--seed", "1", "--runs", "100", "--keep-going",
+                                "-q", "--findings", tmp_path / "f", timeout=300)
+    assert proc.returncode == 1
+    assert re.search(r"FINDING crasher: input \d+ \(seed 1\), operation \d+: CRASH: crasher died of signal 11",
+                     proc.stderr), proc.stderr
+    assert "fuzz: seed 1: 100 execs in " in proc.stdout  # --keep-going: it went on to the budget
+    assert "1 finding" in proc.stdout  # the same crash again is not a new finding
+
+
+def test_a_backend_that_crashes_or_exits_is_named_with_its_operation(heaplab_test_release, tmp_path):
+    """Beside a correct backend, a segfault and an _exit(0) are findings naming the
+    backend and the operation (the 100th call to it), never a false clean."""
+    for backend, how in [("crasher", "died of signal 11"), ("exiter", "ended its process (exit status 0)")]:
+        proc = heaplab_test_release("fuzz", "--backends", f"bins,{backend}", "--seed", "1", "--runs", "200", "-q",
+                                    "--findings", tmp_path / backend, timeout=300)
+        assert proc.returncode == 1, proc.stdout + proc.stderr
+        match = re.search(rf"FINDING {backend}: input (\d+) \(seed 1\), operation (\d+): CRASH: {backend} {re.escape(how)}",
+                          proc.stderr)
+        assert match, proc.stderr
+        written = tmp_path / backend / f"fuzz-1-{match.group(1)}.CRASH.trace"
+        again = heaplab_test_release("replay", "-q", "--findings", tmp_path / "again", "--backends", backend, written)
+        assert again.returncode == 1 and f": operation {match.group(2)} (" in again.stderr, again.stderr
+
+
+def test_jobs_run_side_by_side_with_consecutive_seeds(heaplab_release, tmp_path):
+    proc = heaplab_release("fuzz", "--backends", "bins,arena", "--seed", "5", "--runs", "30", "--jobs", "3", "-q",
+                           "--findings", tmp_path / "f", timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    lines = sorted(line for line in proc.stdout.splitlines() if line.startswith("fuzz: seed "))
+    assert [line.split(":")[1] for line in lines] == [" seed 5", " seed 6", " seed 7"]
+    assert all(" 30 execs in " in line for line in lines)
+
+
+def test_bad_usage(heaplab):
+    assert heaplab("fuzz", "--backends", "bins", "--jobs", "0").returncode == 2
+    assert heaplab("fuzz").returncode == 2
+    assert heaplab("fuzz", "--backends", "bins", "--time", "soon").returncode == 2
+    assert heaplab("fuzz", "--backends", "nosuch").returncode == 2
+    assert heaplab("fuzz", "--backends", "bins", "--check-every", "x").returncode == 2
+    assert heaplab("fuzz", "--backends", "bins", "--target", "x").returncode == 2
+    assert heaplab("fuzz", "--help").returncode == 0
+
+
+def test_the_decode_target_runs_the_engine_without_backends(heaplab_release, tmp_path):
+    proc = heaplab_release("fuzz", "--backends", "bins", "--target", "decode", "--seed", "4", "--runs", "2000",
+                           "-q", "--findings", tmp_path)
+    assert proc.returncode == 0 and " 2000 execs in " in proc.stdout
+    assert heaplab_release("fuzz", "--backends", "bins", "--target", "parse").returncode == 2
+
+
+def test_the_corpus_seeds_mutations_and_grows_with_new_outcomes(heaplab_release, tmp_path):
+    proc = heaplab_release("fuzz", "--backends", "bins,libc", "--seed", "9", "--runs", "300", "-q",
+                           "--corpus", "fuzz/corpora/diff", "--findings", tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    outcomes, corpus = proc.stdout.split("; ")[1].split(", ")
+    assert int(outcomes.split()[0]) >= 10  # (kind, outcome) pairs seen
+    assert int(corpus.split()[1]) > 8  # the eight seeds, and inputs that showed something new
+    missing = heaplab_release("fuzz", "--backends", "bins", "--corpus", tmp_path / "nothing", "--runs", "5")
+    assert missing.returncode == 2 and "--corpus" in missing.stderr
+
+
+def test_a_finding_from_a_mutated_input_is_written_as_the_bytes_that_ran(heaplab_test_release, tmp_path):
+    findings = tmp_path / "f"
+    proc = heaplab_test_release("fuzz", "--backends", "mutant-live-handout", "--seed", "3", "--runs", "2000", "-q",
+                                "--corpus", "fuzz/corpora/diff", "--findings", findings)
+    assert proc.returncode == 1
+    data = next(findings.glob("*.input"))
+    decoded = tmp_path / "again.trace"
+    assert heaplab_test_release("convert", "--from", "fuzz-input", data, decoded).returncode == 0
+    strip = lambda p: [l for l in p.read_text().splitlines() if not l.startswith("#")]
+    assert strip(decoded) == strip(data.with_suffix(".trace"))
+
+
+def test_heap_checks_every_operation_find_a_broken_heap_earlier(heaplab_test_release, tmp_path):
+    ops = {}
+    for every in ("0", "1"):
+        proc = heaplab_test_release("fuzz", "--backends", "mutant-live-handout", "--check-every", every, "--seed", "1",
+                                    "--runs", "1000", "-q", "--findings", tmp_path / every)
+        assert proc.returncode == 1
+        line = [l for l in proc.stderr.splitlines() if l.startswith("FINDING")][0]
+        ops[every] = (int(line.split("input ")[1].split()[0]), int(line.split("operation ")[1].split(":")[0]))
+    assert ops["1"][0] == ops["0"][0] and ops["1"][1] <= ops["0"][1]  # same input, no later operation

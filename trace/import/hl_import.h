@@ -1,0 +1,49 @@
+/* hl_import.h: foreign allocation logs made into traces (trace/import/). */
+#ifndef HL_IMPORT_H
+#define HL_IMPORT_H
+
+#include "hl_trace.h"
+
+/* ================================================================ importing foreign logs */
+
+/* What an import made and what it had to leave out (zeroed by hl_import). */
+typedef struct hl_import_stats {
+    uint64_t ops;              /* operations in the trace */
+    uint64_t blocks;           /* allocations the log shows served (each a block id) */
+    uint64_t unknown_frees;    /* frees of addresses (ids) not live in the log: skipped */
+    uint64_t unknown_reallocs; /* reallocs of addresses not live in the log: recorded as allocs */
+    uint64_t live_again;       /* allocations at an address still live in the log (its free
+                                  was not logged): the earlier block is left live */
+    uint64_t warnings;         /* the sum of the three above */
+} hl_import_stats;
+
+/* The formats hl_import reads, as a list for messages. */
+#define HL_IMPORT_FORMATS "mtrace, malloclab, logalloc, valgrind"
+/* True if format is one of HL_IMPORT_FORMATS. */
+bool hl_import_known(const char *format);
+
+/* Converts the foreign allocation log at path into a trace of alloc, free and realloc
+ * operations. format is one of HL_IMPORT_FORMATS: `mtrace` (glibc MALLOC_TRACE output),
+ * `malloclab` (CMU malloc-lab .rep), `logalloc` (Mozilla logalloc text), `valgrind`
+ * (--trace-malloc=yes). The contract, for every format:
+ *   - the importer allocates the ids: 1, 2, ... in the order of the allocations, each
+ *     address mapped to its block's id while it is live (malloclab keeps its own ids);
+ *     a realloc that moves keeps the id;
+ *   - free(NULL) is dropped; realloc(NULL, n) is an alloc; realloc(p, 0) that returned
+ *     NULL is a free of p (glibc semantics);
+ *   - a call that returned NULL (size > 0) is recorded with fail=OUT_OF_MEMORY: an alloc
+ *     under a fresh id no address maps to, a realloc leaving its block as it was;
+ *   - a free of an address not live in the log (never allocated, or a double free) is
+ *     skipped and counted (stats->unknown_frees), a realloc of one is recorded as an
+ *     alloc (stats->unknown_reallocs): the result always passes hl_trace_check;
+ *   - thread ids, where the format has them (logalloc), become t=.
+ * Returns 0 with *out (hl_trace_free it; out->path is path) and *stats, or -1 with diag
+ * and *out empty: "<path>:<line>: <problem>" for a line that does not parse (a line
+ * with the format's prefix and a bad number, a missing field, a malloclab header
+ * missing...), "<path>: cannot open: ..." or "unknown import format ...". */
+int hl_import(const char *format, const char *path, hl_trace *out, hl_diag *diag, hl_import_stats *stats);
+/* The same on size bytes in memory (a fuzzer's input), named path in messages. */
+int hl_import_memory(const char *format, const char *path, const char *bytes, size_t size, hl_trace *out,
+                     hl_diag *diag, hl_import_stats *stats);
+
+#endif /* HL_IMPORT_H */

@@ -1,0 +1,105 @@
+/* malloclab.c: the CMU malloc-lab trace (.rep): a header of one number a line (the
+ * suggested heap size, the number of ids, the number of operations, the weight; some
+ * variants leave the weight out, told apart by whether the fourth line is a number
+ * alone), then one operation a line:
+ *
+ *   a ID SIZE     allocate block ID
+ *   r ID SIZE     reallocate it (SIZE 0: free it, glibc semantics)
+ *   f ID          free it
+ *
+ * Ids are the trace's own and kept. A realloc of an id that is not live is bad input;
+ * a free of one is skipped and counted, as in every importer. Blank lines and
+ * trailing white space are allowed. */
+#include "importer.h"
+
+#include <stdio.h>
+
+static const char *const header_names[] = {"suggested heap size", "number of ids", "number of operations",
+                                           "weight"};
+
+/* True if [s, e) is one number alone, into *value. */
+static bool number_alone(const char *s, const char *e, uint64_t *value)
+{
+    const char *p = s, *tok;
+    size_t len;
+    return hl_import_token(&p, e, &tok, &len) && hl_import_number(tok, len, value) &&
+           !hl_import_token(&p, e, &tok, &len);
+}
+
+static int field(hl_importer *im, char c, const char **p, const char *e, const char *label, uint64_t *out)
+{
+    const char *tok;
+    size_t len;
+    if (!hl_import_token(p, e, &tok, &len)) return hl_import_fail(im, "%c: missing %s", c, label);
+    if (!hl_import_number(tok, len, out))
+        return hl_import_fail(im, "%c: %s '%s' is not a number", c, label, hl_show(tok, len).text);
+    return 0;
+}
+
+static int operation(hl_importer *im, const char *s, const char *e)
+{
+    const char *p = s, *tok;
+    size_t len;
+    hl_import_token(&p, e, &tok, &len); /* the line is not blank */
+    char c = len == 1 ? tok[0] : '\0';
+    if (c != 'a' && c != 'r' && c != 'f')
+        return hl_import_fail(im, "unknown operation '%s' (a ID SIZE, r ID SIZE or f ID)",
+                              hl_show(tok, len).text);
+    uint64_t id, size = 0, live;
+    if (field(im, c, &p, e, "ID", &id) != 0) return -1;
+    if (c != 'f' && field(im, c, &p, e, "SIZE", &size) != 0) return -1;
+    if (hl_import_token(&p, e, &tok, &len))
+        return hl_import_fail(im, "%c: extra field '%s'", c, hl_show(tok, len).text);
+    if (id == UINT64_MAX) return hl_import_fail(im, "%c: id %llu is too large", c, (unsigned long long)id);
+    bool is_live = hl_u64map_find(&im->live, id + 1, &live);
+    if (c == 'a') {
+        if (is_live) return hl_import_fail(im, "a: id %llu is already live", (unsigned long long)id);
+        *hl_u64map_put(&im->live, id + 1, NULL) = 1;
+        im->stats->blocks++;
+        hl_import_push(im, HL_OP_ALLOC, id, size, 1, HL_E_OK);
+    } else if (c == 'r' && !is_live) {
+        return hl_import_fail(im, "r: id %llu is not live (freed or never allocated)", (unsigned long long)id);
+    } else if (c == 'r' && size > 0) {
+        hl_import_push(im, HL_OP_REALLOC, id, size, 1, HL_E_OK);
+    } else if (!is_live) { /* f of an id not live */
+        im->stats->unknown_frees++;
+    } else { /* f, or r to size 0 */
+        hl_u64map_remove(&im->live, id + 1);
+        hl_import_push(im, HL_OP_FREE, id, 0, 1, HL_E_OK);
+    }
+    return 0;
+}
+
+int hl_import_malloclab(hl_importer *im)
+{
+    const char *s, *e;
+    unsigned header = 0;
+    uint64_t value;
+    while (hl_import_line(im, &s, &e)) {
+        if (hl_import_skip_spaces(s, e) == e) continue; /* blank */
+        if (header < 4) {
+            bool number = number_alone(s, e, &value);
+            if (header < 3 && !number)
+                return hl_import_fail(im, "malloclab header: expected the %s (a number alone), not '%s'",
+                                      header_names[header], hl_show(s, (size_t)(e - s)).text);
+            if (number) {
+                char key[64], text[24];
+                snprintf(key, sizeof key, "import.malloclab.%s", header == 0   ? "heap_size"
+                                                                  : header == 1 ? "ids"
+                                                                  : header == 2 ? "ops"
+                                                                                : "weight");
+                snprintf(text, sizeof text, "%llu", (unsigned long long)value);
+                hl_trace_set_meta(im->trace, key, text);
+                header++;
+                continue;
+            }
+            header = 4; /* no weight: this line is the first operation */
+        }
+        if (operation(im, s, e) != 0) return -1;
+    }
+    if (header < 3) {
+        if (im->line == 0) im->line = 1;
+        return hl_import_fail(im, "malloclab header missing: the file ends before the %s", header_names[header]);
+    }
+    return 0;
+}
