@@ -37,16 +37,70 @@ HL_COMMANDS(HL_COMMAND_DECLARE)
 int hl_cli_usage_error(const char *command, const char *fmt, ...);
 /* Prints a bad-input message (already naming the file) on stderr; returns 2. */
 int hl_cli_input_error(const hl_diag *diag);
-/* Reads and checks every trace named by paths (files or directories); on the first
- * bad one prints its message and returns 2. Warnings (cut tails) go to stderr.
- * On success *out_paths lists the trace files and *out_ops (if not NULL) holds their
- * operations in all. */
-int hl_cli_collect_traces(char **paths, int count, char ***out_paths, size_t *out_count, uint64_t *out_ops);
+/* Lists the trace files named by paths (files, or directories searched for files with
+ * a trace magic) without reading them: each trace is read and checked once, when its
+ * turn comes (hl_cli_read_trace), so memory holds one trace at a time and bad input
+ * in a later trace is reported when that trace is reached. Returns 0 with *out_paths
+ * and *out_bytes (if not NULL: the files' sizes in all, for progress estimates), or
+ * 2 after printing the message (a missing path, a directory with no trace). */
+int hl_cli_collect_traces(char **paths, int count, char ***out_paths, size_t *out_count, uint64_t *out_bytes);
+/* Reads the trace at path and checks its consistency, once: 0 with *trace (free it
+ * with hl_trace_free), or 2 after printing the message naming the file (and line).
+ * A cut tail's warning goes to stderr. */
+int hl_cli_read_trace(const char *path, hl_trace *trace);
 
 /* Parses a backend list and makes (and destroys) one instance of each, so that an
  * unknown backend or a bad option is bad usage before anything runs or prints.
  * Returns 0, or 2 after printing the message. */
 int hl_cli_backends(const char *list, hl_spec **specs, size_t *count);
+/* ---------------------------------------------------------------- the option table */
+
+/* The options several commands share, parsed and documented once (options.c): a
+ * command names those it takes with HL_SHARE_* bits and sets their defaults in an
+ * hl_cli_shared before parsing. */
+enum {
+    HL_SHARE_BACKENDS = 1 << 0,    /* --backends LIST (--backend an alias) */
+    HL_SHARE_CHECK_EVERY = 1 << 1, /* --check-every N|paced */
+    HL_SHARE_TIMEOUT = 1 << 2,     /* --timeout SECONDS */
+    HL_SHARE_JSON = 1 << 3,        /* --json */
+    HL_SHARE_SEED = 1 << 4,        /* --seed N */
+    HL_SHARE_QUIET = 1 << 5,       /* -q, --quiet */
+    HL_PERMUTE = 1 << 6            /* options may follow the arguments (default: they end there) */
+};
+typedef struct hl_cli_shared {
+    const char *backends;
+    uint64_t check_every;
+    double timeout;
+    bool json;
+    uint64_t seed;
+    bool seeded;
+    bool quiet;
+} hl_cli_shared;
+
+/* One option of a command's own: its long name, whether it takes a value, the key
+ * its handler gets, its lines for --help ("  --name ARG     text\n", already
+ * formatted; NULL: not shown), and its short form (-K; 0: none). */
+typedef struct hl_cli_option {
+    const char *name;
+    bool has_arg;
+    int key;
+    const char *help;
+    char short_name;
+} hl_cli_option;
+#define HL_OPTION(name, has_arg, key, help) {name, has_arg, key, help, 0}
+#define HL_OPTIONS_END {NULL, false, 0, NULL, 0}
+
+/* Parses argv[1..]: the shared options named in `shared` into *s, the command's own
+ * (own: a table ending with a {NULL} entry) through handle(context, key, value),
+ * which returns 0 or an exit status after printing a usage message. An unknown or
+ * incomplete option is a usage error naming it. Returns 0 with optind at the first
+ * argument, or 2. */
+int hl_cli_parse(const char *command, int argc, char **argv, unsigned shared, hl_cli_shared *s,
+                 const hl_cli_option *own, int (*handle)(void *context, int key, const char *arg), void *context);
+/* The "options:" section of a command's help: the shared options it takes (with the
+ * defaults in *defaults), then its own, then -q. */
+void hl_cli_print_options(FILE *out, unsigned shared, const hl_cli_shared *defaults, const hl_cli_option *own);
+
 /* The value of --check-every: a count, or `paced` (HL_CHECK_PACED). false otherwise. */
 bool hl_cli_check_every(const char *text, uint64_t *out);
 

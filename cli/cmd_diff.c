@@ -2,10 +2,14 @@
  * (hl_diff); the first difference or contract break is a finding. */
 #include "cli.h"
 
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+enum { DIFF_SHARED = HL_SHARE_BACKENDS | HL_SHARE_CHECK_EVERY | HL_SHARE_TIMEOUT };
+
+static const hl_cli_shared diff_defaults = {.check_every = HL_CHECK_PACED, .timeout = 10};
 
 void hl_help_diff(FILE *out)
 {
@@ -21,16 +25,11 @@ void hl_help_diff(FILE *out)
             "comparison of that trace, reported, not a finding. Stops at the first finding.\n"
             "Each trace runs in a forked child: a backend that crashes or ends its process\n"
             "is a CRASH finding, one that makes no progress a HANG, each naming the backend\n"
-            "and the operation.\n"
-            "\n"
-            "options:\n"
-            "  --backends LIST     at least two backend specs (as for replay; `all`, `refs`)\n"
-            "  --check-every N     each backend's heap check every N operations (default\n"
-            "                      paced by time, as for replay)\n"
-            "  --timeout SECONDS   a run making no progress this long is a HANG (10)\n"
-            "\n"
-            "exit status: 0 the backends agree, 1 a difference or a contract break,\n"
-            "2 bad usage or input.\n");
+            "and the operation. --backends needs at least two backends.\n"
+            "\n");
+    hl_cli_print_options(out, DIFF_SHARED, &diff_defaults, NULL);
+    fprintf(out, "\nexit status: 0 the backends agree, 1 a difference or a contract break,\n"
+                 "2 bad usage or input.\n");
 }
 
 static void print_finding(const hl_trace *trace, const hl_diff_summary *s)
@@ -40,38 +39,14 @@ static void print_finding(const hl_trace *trace, const hl_diff_summary *s)
 
 int hl_cmd_diff(int argc, char **argv)
 {
-    static const struct option long_options[] = {{"backends", required_argument, NULL, 'b'},
-                                                 {"backend", required_argument, NULL, 'b'},
-                                                 {"check-every", required_argument, NULL, 'c'},
-                                                 {"timeout", required_argument, NULL, 't'},
-                                                 {NULL, 0, NULL, 0}};
-    const char *backends = NULL;
-    uint64_t check_every = HL_CHECK_PACED;
-    double timeout = 10;
-    int c;
-    opterr = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "+", long_options, NULL)) != -1) {
-        switch (c) {
-        case 'b': backends = optarg; break;
-        case 'c':
-            if (!hl_cli_check_every(optarg, &check_every))
-                return hl_cli_usage_error("diff", "--check-every '%s' is not a number or `paced`", optarg);
-            break;
-        case 't': {
-            char *end = NULL;
-            timeout = strtod(optarg, &end);
-            if (end == optarg || *end || timeout <= 0)
-                return hl_cli_usage_error("diff", "--timeout '%s' is not a positive number of seconds", optarg);
-            break;
-        }
-        default:
-            return hl_cli_usage_error("diff", "unknown or incomplete option '%s'", argv[optind - 1]);
-        }
-    }
+    hl_cli_shared shared = diff_defaults;
+    int parsed = hl_cli_parse("diff", argc, argv, DIFF_SHARED, &shared, NULL, NULL, NULL);
+    if (parsed) return parsed;
+    const char *backends = shared.backends;
+    uint64_t check_every = shared.check_every;
+    double timeout = shared.timeout;
     if (!backends) return hl_cli_usage_error("diff", "--backends LIST is required");
     if (optind >= argc) return hl_cli_usage_error("diff", "no trace or directory given");
-    hl_diag diag;
     hl_spec *specs;
     size_t spec_count;
     int bad = hl_cli_backends(backends, &specs, &spec_count);
@@ -83,7 +58,8 @@ int hl_cmd_diff(int argc, char **argv)
     if (rc != 0) return rc;
     for (size_t t = 0; t < path_count; t++) {
         hl_trace trace;
-        if (hl_trace_read(paths[t], &trace, &diag, NULL) != 0) return hl_cli_input_error(&diag);
+        int unreadable = hl_cli_read_trace(paths[t], &trace);
+        if (unreadable) return unreadable;
         hl_diff_summary s;
         int run = hl_diff_isolated(specs, spec_count, &trace, check_every, timeout, &s);
         if (run == 2) {

@@ -3,13 +3,38 @@
 #include "hl_fuzz.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+enum { FUZZ_SHARED = HL_SHARE_BACKENDS | HL_SHARE_CHECK_EVERY | HL_SHARE_TIMEOUT | HL_SHARE_SEED | HL_SHARE_QUIET };
+
+/* each backend's heap check at the end of each input; a HANG after 10 s */
+static const hl_cli_shared fuzz_defaults = {.check_every = 0, .timeout = 10};
+
+enum { O_TIME = 256, O_RUNS, O_JOBS, O_MAX_LEN, O_CORPUS, O_KEEP_GOING, O_HANG, O_FINDINGS, O_TARGET };
+
+static const hl_cli_option fuzz_options[] = {
+    HL_OPTION("time", true, O_TIME, "  --time DURATION     stop after this long: 30, 30s, 5m, 1h (default 60s)\n"),
+    HL_OPTION("runs", true, O_RUNS, "  --runs N            stop after N inputs (0: no limit; the default)\n"),
+    HL_OPTION("jobs", true, O_JOBS,
+              "  --jobs J            J campaigns side by side, seeds N..N+J-1 (default 1); each\n"
+              "                      prints its own summary; findings share --findings\n"),
+    HL_OPTION("max-len", true, O_MAX_LEN, "  --max-len N         bytes of an input, at most (default 1024)\n"),
+    HL_OPTION("corpus", true, O_CORPUS,
+              "  --corpus DIR        seed the corpus with DIR's files (fuzz/corpora/diff: the\n"
+              "                      shipped traces, encoded); inputs that show a new (kind,\n"
+              "                      outcome) pair join it, half the inputs are its mutations\n"),
+    HL_OPTION("keep-going", false, O_KEEP_GOING, "  --keep-going        record each distinct finding and go on\n"),
+    HL_OPTION("hang", true, O_HANG, "  --hang DURATION     --timeout as a duration (30, 30s, 5m)\n"),
+    HL_OPTION("findings", true, O_FINDINGS, "  --findings DIR      where findings go (heaplab-findings)\n"),
+    HL_OPTION("target", true, O_TARGET,
+              "  --target decode     only decode each input (no backend runs): what the engine\n"
+              "                      itself costs, the bare rate the diff target is compared with\n"),
+    HL_OPTIONS_END};
 
 void hl_help_fuzz(FILE *out)
 {
@@ -18,32 +43,14 @@ void hl_help_fuzz(FILE *out)
             "\n"
             "Makes inputs from a seed, decodes each into an operation stream over the whole\n"
             "contract (fuzz/hl_fuzz.h) and runs it on every backend in lockstep under the\n"
-            "shadow model, as `heaplab diff` does, in a forked child: a crash or a hang of a\n"
-            "backend is a finding too. Stops at the first finding (or, with --keep-going,\n"
-            "records each distinct one), at the time limit or after --runs inputs. Each\n"
-            "finding is written as a trace, the input bytes and a JSON record.\n"
-            "\n"
-            "options:\n"
-            "  --backends LIST     backend specs, as for replay (one or more)\n"
-            "  --time DURATION     stop after this long: 30, 30s, 5m, 1h (default 60s)\n"
-            "  --runs N            stop after N inputs (0: no limit; the default)\n"
-            "  --seed N            the campaign's seed (default: from the clock, printed)\n"
-            "  --jobs J            J campaigns side by side, seeds N..N+J-1 (default 1); each\n"
-            "                      prints its own summary; findings share --findings\n"
-            "  --max-len N         bytes of an input, at most (default 1024)\n"
-            "  --corpus DIR        seed the corpus with DIR's files (fuzz/corpora/diff: the\n"
-            "                      shipped traces, encoded); inputs that show a new (kind,\n"
-            "                      outcome) pair join it, half the inputs are its mutations\n"
-            "  --check-every N     each backend's heap check every N operations of an input\n"
-            "                      (default 0: at the end of each input)\n"
-            "  --keep-going        record each distinct finding and go on\n"
-            "  --hang SECONDS      an input making no progress this long is a HANG (10)\n"
-            "  --findings DIR      where findings go (heaplab-findings)\n"
-            "  --target decode     only decode each input (no backend runs): what the engine\n"
-            "                      itself costs, the bare rate the diff target is compared with\n"
-            "  -q, --quiet         no progress line\n"
-            "\n"
-            "exit status: 0 no finding, 1 findings, 2 bad usage.\n");
+            "shadow model, as `heaplab diff` does, in a forked child: a crash, an exit or a\n"
+            "hang of a backend is a finding too, naming the backend and the operation. Stops\n"
+            "at the first finding (or, with --keep-going, records each distinct one), at the\n"
+            "time limit or after --runs inputs. Each finding is written as a trace, the input\n"
+            "bytes and a JSON record.\n"
+            "\n");
+    hl_cli_print_options(out, FUZZ_SHARED, &fuzz_defaults, fuzz_options);
+    fprintf(out, "\nexit status: 0 no finding, 1 findings, 2 bad usage.\n");
 }
 
 static bool parse_duration(const char *text, double *out)
@@ -57,69 +64,64 @@ static bool parse_duration(const char *text, double *out)
     return true;
 }
 
+typedef struct fuzz_settings {
+    hl_fuzz_options o;
+    uint64_t jobs;
+    bool hang_given;
+} fuzz_settings;
+
+static int fuzz_option(void *context, int key, const char *arg)
+{
+    fuzz_settings *f = context;
+    uint64_t number;
+    switch (key) {
+    case O_TIME:
+        if (!parse_duration(arg, &f->o.seconds))
+            return hl_cli_usage_error("fuzz", "--time '%s' is not a duration (30, 30s, 5m, 1h)", arg);
+        break;
+    case O_RUNS:
+        if (!hl_parse_size(arg, &f->o.runs)) return hl_cli_usage_error("fuzz", "--runs '%s' is not a number", arg);
+        break;
+    case O_MAX_LEN:
+        if (!hl_parse_size(arg, &number) || number == 0 || number > (1u << 20))
+            return hl_cli_usage_error("fuzz", "--max-len '%s' is not a size from 1 to 1M", arg);
+        f->o.max_len = (size_t)number;
+        break;
+    case O_HANG:
+        if (!parse_duration(arg, &f->o.hang_seconds) || f->o.hang_seconds <= 0)
+            return hl_cli_usage_error("fuzz", "--hang '%s' is not a positive duration", arg);
+        f->hang_given = true;
+        break;
+    case O_JOBS:
+        if (!hl_parse_size(arg, &f->jobs) || f->jobs == 0 || f->jobs > 64)
+            return hl_cli_usage_error("fuzz", "--jobs '%s' is not a count from 1 to 64", arg);
+        break;
+    case O_TARGET:
+        if (strcmp(arg, "diff") != 0 && strcmp(arg, "decode") != 0)
+            return hl_cli_usage_error("fuzz", "--target '%s': expected diff or decode", arg);
+        f->o.target = arg[1] == 'i' ? HL_FUZZ_TARGET_DIFF : HL_FUZZ_TARGET_DECODE;
+        break;
+    case O_CORPUS: f->o.corpus = arg; break;
+    case O_KEEP_GOING: f->o.keep_going = true; break;
+    case O_FINDINGS: f->o.findings = arg; break;
+    }
+    return 0;
+}
+
 int hl_cmd_fuzz(int argc, char **argv)
 {
-    static const struct option long_options[] = {
-        {"backends", required_argument, NULL, 'b'}, {"backend", required_argument, NULL, 'b'},
-        {"time", required_argument, NULL, 't'},     {"runs", required_argument, NULL, 'r'},
-        {"seed", required_argument, NULL, 's'},     {"max-len", required_argument, NULL, 'l'},
-        {"keep-going", no_argument, NULL, 'k'},     {"hang", required_argument, NULL, 'h'},
-        {"findings", required_argument, NULL, 'f'}, {"quiet", no_argument, NULL, 'q'},
-        {"jobs", required_argument, NULL, 'j'},     {"target", required_argument, NULL, 'T'},
-        {"corpus", required_argument, NULL, 'C'},   {"check-every", required_argument, NULL, 'c'},
-        {NULL, 0, NULL, 0}};
-    const char *backends = NULL;
-    hl_fuzz_options o = {.seconds = 60, .max_len = 1024, .max_ops = HL_FUZZ_MAX_OPS, .hang_seconds = 10,
-                         .findings = "heaplab-findings", .check_every = 0};
-    bool seeded = false, quiet = false;
-    uint64_t number, jobs = 1;
-    int c;
-    opterr = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "+q", long_options, NULL)) != -1) {
-        switch (c) {
-        case 'b': backends = optarg; break;
-        case 't':
-            if (!parse_duration(optarg, &o.seconds))
-                return hl_cli_usage_error("fuzz", "--time '%s' is not a duration (30, 30s, 5m, 1h)", optarg);
-            break;
-        case 'r':
-            if (!hl_parse_size(optarg, &o.runs)) return hl_cli_usage_error("fuzz", "--runs '%s' is not a number", optarg);
-            break;
-        case 's':
-            if (!hl_parse_size(optarg, &o.seed)) return hl_cli_usage_error("fuzz", "--seed '%s' is not a number", optarg);
-            seeded = true;
-            break;
-        case 'l':
-            if (!hl_parse_size(optarg, &number) || number == 0 || number > (1u << 20))
-                return hl_cli_usage_error("fuzz", "--max-len '%s' is not a size from 1 to 1M", optarg);
-            o.max_len = (size_t)number;
-            break;
-        case 'h':
-            if (!parse_duration(optarg, &o.hang_seconds) || o.hang_seconds <= 0)
-                return hl_cli_usage_error("fuzz", "--hang '%s' is not a positive duration", optarg);
-            break;
-        case 'j':
-            if (!hl_parse_size(optarg, &jobs) || jobs == 0 || jobs > 64)
-                return hl_cli_usage_error("fuzz", "--jobs '%s' is not a count from 1 to 64", optarg);
-            break;
-        case 'T':
-            if (strcmp(optarg, "diff") != 0 && strcmp(optarg, "decode") != 0)
-                return hl_cli_usage_error("fuzz", "--target '%s': expected diff or decode", optarg);
-            o.target = optarg[1] == 'i' ? HL_FUZZ_TARGET_DIFF : HL_FUZZ_TARGET_DECODE;
-            break;
-        case 'C': o.corpus = optarg; break;
-        case 'c':
-            if (!hl_parse_size(optarg, &o.check_every))
-                return hl_cli_usage_error("fuzz", "--check-every '%s' is not a number", optarg);
-            break;
-        case 'k': o.keep_going = true; break;
-        case 'f': o.findings = optarg; break;
-        case 'q': quiet = true; break;
-        default:
-            return hl_cli_usage_error("fuzz", "unknown or incomplete option '%s'", argv[optind - 1]);
-        }
-    }
+    hl_cli_shared shared = fuzz_defaults;
+    fuzz_settings f = {{.seconds = 60, .max_len = 1024, .max_ops = HL_FUZZ_MAX_OPS, .findings = "heaplab-findings"}, 1,
+                       false};
+    int parsed = hl_cli_parse("fuzz", argc, argv, FUZZ_SHARED, &shared, fuzz_options, fuzz_option, &f);
+    if (parsed) return parsed;
+    hl_fuzz_options o = f.o;
+    if (!f.hang_given) o.hang_seconds = shared.timeout;
+    o.check_every = shared.check_every;
+    o.seed = shared.seed;
+    const char *backends = shared.backends;
+    bool seeded = shared.seeded, quiet = shared.quiet;
+    uint64_t jobs = f.jobs;
     if (!backends) return hl_cli_usage_error("fuzz", "--backends LIST is required");
     if (optind < argc) return hl_cli_usage_error("fuzz", "unexpected argument '%s'", argv[optind]);
     hl_spec *specs;

@@ -9,6 +9,32 @@
 #include <string.h>
 #include <unistd.h>
 
+enum { REPLAY_SHARED = HL_SHARE_BACKENDS | HL_SHARE_CHECK_EVERY | HL_SHARE_TIMEOUT | HL_SHARE_JSON | HL_SHARE_QUIET };
+
+static const hl_cli_shared replay_defaults = {.check_every = HL_CHECK_PACED, .timeout = 10};
+
+static const hl_cli_option replay_options[] = {
+    HL_OPTION("no-shadow", false, 'n', "  --no-shadow         run without the shadow model (throughput only)\n"),
+    HL_OPTION("in-process", false, 'P',
+     "  --in-process        run each backend inside heaplab itself (for a debugger);\n"
+     "                      by default each run is isolated in a forked child, so a\n"
+     "                      crash, a hang or an exit of the backend's process is a\n"
+     "                      finding naming the operation (--isolate: the default)\n"),
+    HL_OPTION("isolate", false, 'i', NULL),
+    HL_OPTION("latency", false, 'L',
+     "  --latency           time every backend call (fenced cycle counter, the timer's\n"
+     "                      own cost measured and subtracted) into a histogram per\n"
+     "                      operation kind: count, mean, p50 ... p99.9, max; runs\n"
+     "                      without the shadow model (implies --no-shadow)\n"),
+    HL_OPTION("threads", false, 'T',
+     "  --threads           replay a trace of several threads (t=) on real threads, one\n"
+     "                      per trace thread (at most 64), on backends that declare\n"
+     "                      thread safety; each thread keeps its order and a free from\n"
+     "                      another thread waits for its alloc. Default, and always on\n"
+     "                      other backends: serialised in the trace's order\n"),
+    HL_OPTION("findings", true, 'f', "  --findings DIR      where reproducer traces go (heaplab-findings)\n"),
+    HL_OPTIONS_END};
+
 void hl_help_replay(FILE *out)
 {
     fprintf(out,
@@ -16,35 +42,30 @@ void hl_help_replay(FILE *out)
             "\n"
             "Replays each trace on a fresh instance of each backend. The shadow model checks\n"
             "every operation against the contract and stops a run at its first divergence,\n"
-            "writing a reproducer trace. Directories are searched for trace files (by magic).\n"
-            "\n"
-            "options:\n"
-            "  --backends LIST     comma-separated backend specs: NAME[:key=value]...,\n"
-            "                      `refs` (reference backends), `all` (every built-in);\n"
-            "                      e.g. bins:source=static:size=1M,libc (--backend is an alias)\n"
-            "  --no-shadow         run without the shadow model (throughput only)\n"
-            "  --in-process        run each backend inside heaplab itself (for a debugger);\n"
-            "                      by default each run is isolated in a forked child, so a\n"
-            "                      crash, a hang or an exit of the backend's process is a\n"
-            "                      finding naming the operation (--isolate: the default)\n"
-            "  --timeout SECONDS   an isolated run making no progress this long is a HANG (10)\n"
-            "  --latency           time every backend call (fenced cycle counter, the timer's\n"
-            "                      own cost measured and subtracted) into a histogram per\n"
-            "                      operation kind: count, mean, p50 ... p99.9, max; runs\n"
-            "                      without the shadow model (implies --no-shadow)\n"
-            "  --threads           replay a trace of several threads (t=) on real threads, one\n"
-            "                      per trace thread (at most 64), on backends that declare\n"
-            "                      thread safety; each thread keeps its order and a free from\n"
-            "                      another thread waits for its alloc. Default, and always on\n"
-            "                      other backends: serialised in the trace's order\n"
-            "  --check-every N     call the backend's heap check every N operations exactly\n"
-            "                      (0 = only at the end); default `paced`: at least 4096\n"
-            "                      operations apart and at most ~5%% of the run's time\n"
-            "  --findings DIR      where reproducer traces go (heaplab-findings)\n"
-            "  --json              print the results document (JSON) instead of the table\n"
-            "  -q, --quiet         print only findings and the last line\n"
-            "\n"
-            "exit status: 0 every run clean, 1 a divergence or crash, 2 bad usage or input.\n");
+            "writing a reproducer trace. Directories are searched for trace files (by magic);\n"
+            "each trace is read and checked when its turn comes.\n"
+            "\n");
+    hl_cli_print_options(out, REPLAY_SHARED, &replay_defaults, replay_options);
+    fprintf(out, "\nexit status: 0 every run clean, 1 a divergence or crash, 2 bad usage or input.\n");
+}
+
+typedef struct replay_settings {
+    hl_run_options options;
+    const char *findings;
+} replay_settings;
+
+static int replay_option(void *context, int key, const char *arg)
+{
+    replay_settings *r = context;
+    switch (key) {
+    case 'n': r->options.shadow = false; break;
+    case 'i': r->options.isolate = true; break;
+    case 'P': r->options.isolate = false; break;
+    case 'T': r->options.threads = true; break;
+    case 'L': r->options.latency = true; break;
+    case 'f': r->findings = arg; break;
+    }
+    return 0;
 }
 
 static void show_progress(void *context, uint64_t done, uint64_t total)
@@ -126,45 +147,15 @@ static void print_detections(const hl_trace *trace, const hl_run_summary *s)
 
 int hl_cmd_replay(int argc, char **argv)
 {
-    static const struct option long_options[] = {
-        {"backends", required_argument, NULL, 'b'}, {"backend", required_argument, NULL, 'b'},
-        {"no-shadow", no_argument, NULL, 'n'},      {"isolate", no_argument, NULL, 'i'},
-        {"timeout", required_argument, NULL, 't'},  {"check-every", required_argument, NULL, 'c'},
-        {"findings", required_argument, NULL, 'f'}, {"json", no_argument, NULL, 'j'},
-        {"quiet", no_argument, NULL, 'q'},          {"threads", no_argument, NULL, 'T'},
-        {"latency", no_argument, NULL, 'L'},        {"in-process", no_argument, NULL, 'P'},
-        {NULL, 0, NULL, 0}};
-    const char *backends = NULL, *findings = "heaplab-findings";
-    bool json = false, quiet = false;
-    hl_run_options options = {.shadow = true, .check_every = HL_CHECK_PACED, .timeout_seconds = 10, .isolate = true};
-    int c;
-    opterr = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "+q", long_options, NULL)) != -1) {
-        char *end = NULL;
-        switch (c) {
-        case 'b': backends = optarg; break;
-        case 'n': options.shadow = false; break;
-        case 'i': options.isolate = true; break;
-        case 'P': options.isolate = false; break;
-        case 't':
-            options.timeout_seconds = strtod(optarg, &end);
-            if (!end || *end || options.timeout_seconds <= 0)
-                return hl_cli_usage_error("replay", "--timeout '%s' is not a positive number of seconds", optarg);
-            break;
-        case 'c':
-            if (!hl_cli_check_every(optarg, &options.check_every))
-                return hl_cli_usage_error("replay", "--check-every '%s' is not a number or `paced`", optarg);
-            break;
-        case 'f': findings = optarg; break;
-        case 'j': json = true; break;
-        case 'q': quiet = true; break;
-        case 'T': options.threads = true; break;
-        case 'L': options.latency = true; break;
-        default:
-            return hl_cli_usage_error("replay", "unknown or incomplete option '%s'", argv[optind - 1]);
-        }
-    }
+    hl_cli_shared shared = replay_defaults;
+    replay_settings r = {{.shadow = true, .isolate = true}, "heaplab-findings"};
+    int parsed = hl_cli_parse("replay", argc, argv, REPLAY_SHARED, &shared, replay_options, replay_option, &r);
+    if (parsed) return parsed;
+    hl_run_options options = r.options;
+    options.check_every = shared.check_every;
+    options.timeout_seconds = shared.timeout;
+    const char *backends = shared.backends, *findings = r.findings;
+    bool json = shared.json, quiet = shared.quiet;
     if (!backends) return hl_cli_usage_error("replay", "--backends LIST is required");
     if (options.latency) options.shadow = false; /* the shadow's work would sit between the timed calls */
     if (optind >= argc) return hl_cli_usage_error("replay", "no trace or directory given");
@@ -187,12 +178,15 @@ int hl_cmd_replay(int argc, char **argv)
         if ((int)strlen(paths[t]) > w.trace) w.trace = (int)strlen(paths[t]);
     hl_results *results = json ? hl_results_new() : NULL;
     size_t runs = 0, clean = 0, divergent = 0;
-    if (!json && !quiet)
-        printf("%-*s %-*s %9s %8s %-18s %10s %10s %9s\n", w.backend, "backend", w.trace, "trace", "ops", "skipped", "result",
-               "peak live", "footprint", "ops/s");
+    bool header = !json && !quiet; /* printed once the first trace has been read */
     for (size_t t = 0; t < path_count; t++) {
         hl_trace trace;
-        if (hl_trace_read(paths[t], &trace, &diag, NULL) != 0) return hl_cli_input_error(&diag);
+        int unreadable = hl_cli_read_trace(paths[t], &trace);
+        if (unreadable) return unreadable;
+        if (header)
+            printf("%-*s %-*s %9s %8s %-18s %10s %10s %9s\n", w.backend, "backend", w.trace, "trace", "ops", "skipped",
+                   "result", "peak live", "footprint", "ops/s");
+        header = false;
         for (size_t b = 0; b < spec_count; b++) {
             hl_run_summary summary;
             hl_run_options run_options = options;

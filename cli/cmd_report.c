@@ -13,7 +13,6 @@
 #include "cli.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -23,6 +22,28 @@
 #include <unistd.h>
 
 #define PYTHON "/usr/bin/python3"
+
+enum { REPORT_SHARED = HL_SHARE_BACKENDS | HL_SHARE_QUIET };
+
+static const hl_cli_shared report_defaults = {.backends = "all"};
+
+enum { O_BASELINE = 256, O_REPEAT, O_OUT, O_FROM, O_COMPARE, O_THRESHOLD };
+
+static const hl_cli_option report_own[] = {
+    HL_OPTION("baseline", true, O_BASELINE,
+              "  --baseline NAME     the backend speeds are shown relative to (default: libc)\n"),
+    HL_OPTION("repeat", true, O_REPEAT,
+              "  --repeat K          throughput runs per pair (default 1); the report shows the\n"
+              "                      median run and compare uses the spread as the noise level\n"),
+    HL_OPTION("out", true, O_OUT, "  --out DIR           where the report goes (created)\n"),
+    HL_OPTION("from", true, O_FROM,
+              "  --from FILE         render saved results documents instead of running (repeatable)\n"),
+    HL_OPTION("compare", false, O_COMPARE,
+              "  --compare A B       what changed from results document A to B; exit 1 if\n"
+              "                      something got slower or larger beyond the noise\n"),
+    HL_OPTION("threshold", true, O_THRESHOLD,
+              "  --threshold PCT     with --compare: the smallest change flagged (default 10)\n"),
+    HL_OPTIONS_END};
 
 void hl_help_report(FILE *out)
 {
@@ -39,17 +60,10 @@ void hl_help_report(FILE *out)
             "and fragmentation. The rendering is the Python package reports/heaplab_report\n"
             "(/usr/bin/python3 with Debian's matplotlib and jsonschema).\n"
             "\n"
-            "options:\n"
-            "  --backends LIST     backend specs as for replay (default: all)\n"
-            "  --baseline NAME     the backend speeds are shown relative to (default: libc)\n"
-            "  --repeat K          throughput runs per pair (default 1); the report shows the\n"
-            "                      median run and compare uses the spread as the noise level\n"
-            "  --out DIR           where the report goes (created)\n"
-            "  --from FILE         render saved results documents instead of running (repeatable)\n"
-            "  --compare A B       what changed from results document A to B; exit 1 if\n"
-            "                      something got slower or larger beyond the noise\n"
-            "  --threshold PCT     with --compare: the smallest change flagged (default 10)\n"
-            "  -q, --quiet         no progress display (it is shown only on a terminal anyway)\n"
+            "Default backends: all.\n"
+            "\n");
+    hl_cli_print_options(out, REPORT_SHARED, &report_defaults, report_own);
+    fprintf(out,
             "\n"
             "exit status: 0 report written, every run clean; 1 a divergence or crash was\n"
             "found (the report lists it) or --compare flagged a regression; 2 bad usage or\n"
@@ -117,11 +131,16 @@ static int run_python(char **args, int count)
 
 /* ---------------------------------------------------------------- progress */
 
+/* Work is counted in trace-file bytes (a trace is read only when its turn comes, so
+ * operation counts are not known ahead): a run of a trace weighs its file's size, a
+ * run part-way the same share of it as of its operations. */
 typedef struct progress {
     bool on;
     uint64_t start_ns;
-    uint64_t total_ops;   /* over every run of every pair */
-    uint64_t done_ops;    /* of the runs finished */
+    uint64_t total;       /* bytes over every run of every pair */
+    uint64_t done;        /* of the runs finished */
+    uint64_t weight;      /* the current trace's bytes */
+    uint64_t ops;         /* and operations */
     size_t pair, pairs;
     const char *backend, *trace, *pass;
 } progress;
@@ -130,14 +149,14 @@ static void show(progress *p, uint64_t within)
 {
     if (!p->on) return;
     double elapsed = (double)(hl_clock_now_ns() - p->start_ns) / 1e9;
-    uint64_t done = p->done_ops + within;
+    uint64_t done = p->done + (p->ops ? (uint64_t)((double)p->weight * (double)within / (double)p->ops) : 0);
     char left[48] = "";
     if (done > 0 && elapsed > 0.5) {
-        double rest = elapsed * (double)(p->total_ops - (done < p->total_ops ? done : p->total_ops)) / (double)done;
+        double rest = elapsed * (double)(p->total - (done < p->total ? done : p->total)) / (double)done;
         snprintf(left, sizeof left, ", about %.0fm%02.0fs left", (double)(int)(rest / 60), rest - 60 * (int)(rest / 60));
     }
     fprintf(stderr, "\r\033[K  [%zu/%zu] %s on %s: %s (%.0f%% of all runs%s)", p->pair, p->pairs, p->backend, p->trace,
-            p->pass, p->total_ops ? 100.0 * (double)done / (double)p->total_ops : 100.0, left);
+            p->pass, p->total ? 100.0 * (double)done / (double)p->total : 100.0, left);
 }
 
 static void on_progress(void *context, uint64_t done, uint64_t total)
@@ -193,12 +212,12 @@ static int pass(const hl_spec *spec, const hl_trace *trace, hl_run_options optio
         options.progress.context = p;
     }
     int rc = hl_run(spec, trace, &options, summary);
-    p->done_ops += trace->count;
+    p->done += p->weight;
     if (rc == 2) fprintf(stderr, "%sheaplab: %s\n", p->on ? "\n" : "", summary->setup_error);
     return rc;
 }
 
-static int measure(const report_options *o, char **paths, size_t path_count, uint64_t ops, const char *document)
+static int measure(const report_options *o, char **paths, size_t path_count, uint64_t bytes, const char *document)
 {
     hl_spec *specs;
     size_t spec_count;
@@ -206,7 +225,7 @@ static int measure(const report_options *o, char **paths, size_t path_count, uin
     if (bad) return bad;
     hl_diag diag;
     /* every operation runs once per backend in each pass: checking, latency, K throughput */
-    progress p = {isatty(2) && !o->quiet, hl_clock_now_ns(), ops * spec_count * (2 + o->repeat), 0, 0,
+    progress p = {isatty(2) && !o->quiet, hl_clock_now_ns(), bytes * spec_count * (2 + o->repeat), 0, 0, 0, 0,
                   path_count * spec_count, NULL, NULL, NULL};
     char findings[PATH_MAX + 16];
     snprintf(findings, sizeof findings, "%s/findings", o->out);
@@ -215,7 +234,11 @@ static int measure(const report_options *o, char **paths, size_t path_count, uin
     size_t divergent = 0;
     for (size_t t = 0; t < path_count; t++) {
         hl_trace trace;
-        if (hl_trace_read(paths[t], &trace, &diag, NULL) != 0) return hl_cli_input_error(&diag);
+        int unreadable = hl_cli_read_trace(paths[t], &trace);
+        if (unreadable) return unreadable;
+        struct stat st;
+        p.weight = stat(paths[t], &st) == 0 && st.st_size > 0 ? (uint64_t)st.st_size : 0;
+        p.ops = trace.count;
         for (size_t b = 0; b < spec_count; b++) {
             p.pair++;
             p.backend = specs[b].text;
@@ -261,43 +284,48 @@ static int measure(const report_options *o, char **paths, size_t path_count, uin
     return divergent ? HL_EXIT_FINDING : HL_EXIT_CLEAN;
 }
 
+typedef struct report_settings {
+    report_options o;
+    const char *threshold;
+    char **from;
+    int from_count;
+    bool compare;
+} report_settings;
+
+static int report_option(void *context, int key, const char *arg)
+{
+    report_settings *r = context;
+    char *end = NULL;
+    switch (key) {
+    case O_BASELINE: r->o.baseline = arg; break;
+    case O_OUT: r->o.out = arg; break;
+    case O_FROM: r->from[r->from_count++] = (char *)arg; break;
+    case O_COMPARE: r->compare = true; break;
+    case O_THRESHOLD: r->threshold = arg; break;
+    case O_REPEAT: {
+        unsigned long k = strtoul(arg, &end, 10);
+        if (!end || *end || k < 1 || k > 100)
+            return hl_cli_usage_error("report", "--repeat '%s' is not a count from 1 to 100", arg);
+        r->o.repeat = (unsigned)k;
+        break;
+    }
+    }
+    return 0;
+}
+
 int hl_cmd_report(int argc, char **argv)
 {
-    static const struct option long_options[] = {
-        {"backends", required_argument, NULL, 'b'}, {"baseline", required_argument, NULL, 'B'},
-        {"repeat", required_argument, NULL, 'r'},   {"out", required_argument, NULL, 'o'},
-        {"from", required_argument, NULL, 'f'},     {"compare", no_argument, NULL, 'c'},
-        {"threshold", required_argument, NULL, 't'}, {"quiet", no_argument, NULL, 'q'},
-        {NULL, 0, NULL, 0}};
-    report_options o = {"all", NULL, NULL, 1, false};
-    const char *threshold = NULL;
-    char **from = hl_mem_alloc(sizeof *from * (size_t)argc);
-    int from_count = 0;
-    bool compare = false;
-    int c;
-    opterr = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "+q", long_options, NULL)) != -1) {
-        char *end = NULL;
-        switch (c) {
-        case 'b': o.backends = optarg; break;
-        case 'B': o.baseline = optarg; break;
-        case 'o': o.out = optarg; break;
-        case 'f': from[from_count++] = optarg; break;
-        case 'c': compare = true; break;
-        case 't': threshold = optarg; break;
-        case 'q': o.quiet = true; break;
-        case 'r': {
-            unsigned long k = strtoul(optarg, &end, 10);
-            if (!end || *end || k < 1 || k > 100)
-                return hl_cli_usage_error("report", "--repeat '%s' is not a count from 1 to 100", optarg);
-            o.repeat = (unsigned)k;
-            break;
-        }
-        default:
-            return hl_cli_usage_error("report", "unknown or incomplete option '%s'", argv[optind - 1]);
-        }
-    }
+    hl_cli_shared shared = report_defaults;
+    report_settings r = {{"all", NULL, NULL, 1, false}, NULL, hl_mem_alloc(sizeof(char *) * (size_t)argc), 0, false};
+    int parsed = hl_cli_parse("report", argc, argv, REPORT_SHARED, &shared, report_own, report_option, &r);
+    if (parsed) return parsed;
+    report_options o = r.o;
+    o.backends = shared.backends;
+    o.quiet = shared.quiet;
+    const char *threshold = r.threshold;
+    char **from = r.from;
+    int from_count = r.from_count;
+    bool compare = r.compare;
     char *args[16 + 64];
     int n = 0;
     if (compare) {
@@ -320,12 +348,12 @@ int hl_cmd_report(int argc, char **argv)
     if (!from_count) {
         char **paths;
         size_t path_count;
-        uint64_t ops;
-        int rc = hl_cli_collect_traces(argv + optind, argc - optind, &paths, &path_count, &ops);
+        uint64_t bytes;
+        int rc = hl_cli_collect_traces(argv + optind, argc - optind, &paths, &path_count, &bytes);
         if (rc != 0) return rc;
         if (make_dir(o.out) != 0) return HL_EXIT_USAGE;
         snprintf(document, sizeof document, "%s/heaplab-results.json", o.out);
-        measured = measure(&o, paths, path_count, ops, document);
+        measured = measure(&o, paths, path_count, bytes, document);
         if (measured == HL_EXIT_USAGE) return measured;
     }
     args[n++] = "render";

@@ -4,9 +4,18 @@
 
 #include "hl_fuzz.h"
 
-#include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+enum { SHRINK_SHARED = HL_SHARE_BACKENDS | HL_SHARE_CHECK_EVERY | HL_SHARE_TIMEOUT | HL_SHARE_QUIET | HL_PERMUTE };
+
+/* each run's heap check at its end, as the fuzzer does */
+static const hl_cli_shared shrink_defaults = {.check_every = 0, .timeout = 10};
+
+static const hl_cli_option shrink_options[] = {
+    {"output", true, 'o', "  -o, --output FILE   where the result goes (default FINDING.min.trace)\n", 'o'},
+    HL_OPTIONS_END};
 
 void hl_help_shrink(FILE *out)
 {
@@ -20,51 +29,26 @@ void hl_help_shrink(FILE *out)
             "dangling (a free of a block no longer allocated) go too. Block and scope ids\n"
             "are kept. A finding the fuzzer wrote has its backends in FINDING.json beside\n"
             "the trace; then --backends may be left out.\n"
-            "\n"
-            "options:\n"
-            "  --backends LIST     backend specs, as for replay (default: FINDING.json's)\n"
-            "  --check-every N     each backend's heap check every N operations (default 0:\n"
-            "                      at the end of each run, as the fuzzer does)\n"
-            "  --timeout SECONDS   a run without an answer this long is a HANG (10)\n"
-            "  -o, --output FILE   where the result goes (default FINDING.min.trace)\n"
-            "  -q, --quiet         no progress line\n"
-            "\n"
-            "exit status: 0 written, 2 bad usage or input (a trace that shows no finding on\n"
-            "these backends included).\n");
+            "\n");
+    hl_cli_print_options(out, SHRINK_SHARED, &shrink_defaults, shrink_options);
+    fprintf(out, "\nexit status: 0 written, 2 bad usage or input (a trace that shows no finding on\n"
+                 "these backends included).\n");
+}
+
+static int shrink_option(void *context, int key, const char *arg)
+{
+    if (key == 'o') *(const char **)context = arg;
+    return 0;
 }
 
 int hl_cmd_shrink(int argc, char **argv)
 {
-    static const struct option long_options[] = {
-        {"backends", required_argument, NULL, 'b'}, {"backend", required_argument, NULL, 'b'},
-        {"check-every", required_argument, NULL, 'c'}, {"timeout", required_argument, NULL, 't'},
-        {"output", required_argument, NULL, 'o'},   {"quiet", no_argument, NULL, 'q'},
-        {NULL, 0, NULL, 0}};
-    const char *backends = NULL, *output = NULL;
-    hl_shrink_options o = {.check_every = 0, .timeout = 10, .progress = true};
-    int c;
-    opterr = 0;
-    optind = 1;
-    while ((c = getopt_long(argc, argv, "o:q", long_options, NULL)) != -1) {
-        switch (c) {
-        case 'b': backends = optarg; break;
-        case 'c':
-            if (!hl_parse_size(optarg, &o.check_every))
-                return hl_cli_usage_error("shrink", "--check-every '%s' is not a number", optarg);
-            break;
-        case 't': {
-            char *end;
-            o.timeout = strtod(optarg, &end);
-            if (end == optarg || *end || o.timeout <= 0)
-                return hl_cli_usage_error("shrink", "--timeout '%s' is not a positive number of seconds", optarg);
-            break;
-        }
-        case 'o': output = optarg; break;
-        case 'q': o.progress = false; break;
-        default:
-            return hl_cli_usage_error("shrink", "unknown or incomplete option '%s'", argv[optind - 1]);
-        }
-    }
+    hl_cli_shared shared = shrink_defaults;
+    const char *output = NULL;
+    int parsed = hl_cli_parse("shrink", argc, argv, SHRINK_SHARED, &shared, shrink_options, shrink_option, &output);
+    if (parsed) return parsed;
+    const char *backends = shared.backends;
+    hl_shrink_options o = {.check_every = shared.check_every, .timeout = shared.timeout, .progress = !shared.quiet};
     if (optind + 1 != argc) return hl_cli_usage_error("shrink", "needs exactly one FINDING.trace");
     const char *path = argv[optind];
     char *from_record = NULL;

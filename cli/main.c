@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <string.h>
+#include <sys/stat.h>
 
 typedef struct command {
     const char *name;
@@ -51,22 +52,28 @@ int hl_cli_input_error(const hl_diag *diag)
     return HL_EXIT_USAGE;
 }
 
-int hl_cli_collect_traces(char **paths, int count, char ***out_paths, size_t *out_count, uint64_t *out_ops)
+int hl_cli_collect_traces(char **paths, int count, char ***out_paths, size_t *out_count, uint64_t *out_bytes)
 {
     hl_diag diag;
-    if (out_ops) *out_ops = 0;
+    if (out_bytes) *out_bytes = 0;
     if (hl_trace_collect((const char *const *)paths, (size_t)count, out_paths, out_count, &diag) != 0)
         return hl_cli_input_error(&diag);
-    for (size_t i = 0; i < *out_count; i++) {
-        hl_trace trace;
-        hl_diag warning;
-        warning.message[0] = '\0';
-        if (hl_trace_read((*out_paths)[i], &trace, &diag, &warning) != 0) return hl_cli_input_error(&diag);
-        if (warning.message[0]) fprintf(stderr, "heaplab: %s\n", warning.message);
-        int rc = hl_trace_check(&trace, &diag);
-        if (out_ops) *out_ops += trace.count;
-        hl_trace_free(&trace);
-        if (rc != 0) return hl_cli_input_error(&diag);
+    for (size_t i = 0; out_bytes && i < *out_count; i++) {
+        struct stat st;
+        if (stat((*out_paths)[i], &st) == 0 && st.st_size > 0) *out_bytes += (uint64_t)st.st_size;
+    }
+    return 0;
+}
+
+int hl_cli_read_trace(const char *path, hl_trace *trace)
+{
+    hl_diag diag, warning;
+    warning.message[0] = '\0';
+    if (hl_trace_read(path, trace, &diag, &warning) != 0) return hl_cli_input_error(&diag);
+    if (warning.message[0]) fprintf(stderr, "heaplab: %s\n", warning.message);
+    if (hl_trace_check(trace, &diag) != 0) {
+        hl_trace_free(trace);
+        return hl_cli_input_error(&diag);
     }
     return 0;
 }

@@ -84,7 +84,14 @@ const char *hl_fuzz_target_name(const hl_fuzz_target *t);
  * 2 a setup failure (s->setup_error). ORs the decoded operation kinds into *kinds
  * when kinds is not NULL. Never exits; a crash or hang is the caller's to catch. */
 int hl_fuzz_target_run(const hl_fuzz_target *t, const uint8_t *data, size_t size, hl_diff_summary *s, uint32_t *kinds);
-/* One line for a finding (or the setup error) of hl_fuzz_target_run. */
+/* The targets themselves (target_diff.c, target_decode.c, target_parse.c), as
+ * hl_fuzz_target_run calls them: *s zeroed, the same return values. */
+int hl_fuzz_target_diff(const hl_fuzz_target *t, const uint8_t *data, size_t size, hl_diff_summary *s, uint32_t *kinds);
+int hl_fuzz_target_decode(const hl_fuzz_target *t, const uint8_t *data, size_t size, hl_diff_summary *s,
+                          uint32_t *kinds);
+int hl_fuzz_target_parse(const uint8_t *data, size_t size, hl_diff_summary *s);
+/* One line for a finding (hl_finding_print's, source "fuzz input") or the setup
+ * error of hl_fuzz_target_run. */
 void hl_fuzz_target_report(const hl_diff_summary *s, FILE *out);
 
 /* ---------------------------------------------------------------- the built-in fuzzer */

@@ -23,7 +23,7 @@ rate=$(awk '/^stat::average_exec_per_sec:/ {s += $2} END {print s + 0}' "$work/l
 artifacts=$(find "$work/artifacts" -type f ! -name '*.trace' | wc -l)
 echo "libfuzzer $target: $runs execs in ${seconds} s ($rate execs/s), corpus $(ls "$work/corpus" | wc -l) inputs, $artifacts artifacts (log: $work/log)"
 if [ "$artifacts" -gt 0 ]; then
-    grep -h "^FINDING" "$work/log" | sort -u | head -5
+    grep -hE "^(DIVERGENCE|DIFFERENCE) " "$work/log" | sort -u | head -5
     [ "$target" = parse ] || fuzz/classify.sh -b "${HEAPLAB_FUZZ_BACKENDS:-refs,libc}" $(find "$work/artifacts" -type f ! -name '*.trace')
     exit 1
 fi

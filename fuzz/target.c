@@ -1,14 +1,13 @@
-/* target.c: the fuzz targets every front end drives: the built-in fuzzer's child, the
- * libFuzzer and AFL++ entry points and the corpus replayer (fuzz/drivers/). One input
- * in, a verdict out, in process: isolation (fork, time limits) is the front end's job.
- *
- *   diff    decode the bytes (hl_fuzz_decode) and run the stream on every backend in
- *           lockstep under the shadow model (hl_diff)
- *   decode  decode only: the bare target the others' exec/s is measured against
- *   parse   read the bytes as a trace file (text or binary form, zstd or not), check
- *           it, and when it is a valid trace, write it in the other form and read that
- *           back: the same operations must come back; then read the bytes as each
- *           import format: a trace that passes hl_trace_check or a clean error */
+/* target.c: the fuzz targets every front end drives (the built-in fuzzer's child, the
+ * libFuzzer and AFL++ entry points and the corpus replayer, fuzz/drivers/): opening
+ * one by name, running one input through it, printing its finding. One input in, a
+ * verdict out, in process: isolation (fork, time limits) is the front end's job. The
+ * targets, one file each:
+ *   diff    (target_diff.c)   decode the bytes and run the stream on every backend in
+ *                             lockstep under the shadow model
+ *   decode  (target_decode.c) decode only: the bare target the others' exec/s is
+ *                             measured against
+ *   parse   (target_parse.c)  the trace readers and the importers */
 #include "hl_fuzz.h"
 
 #include <stdio.h>
@@ -41,89 +40,14 @@ int hl_fuzz_target_open(hl_fuzz_target *t, const char *kind, const char *backend
 
 const char *hl_fuzz_target_name(const hl_fuzz_target *t) { return kind_names[t->kind]; }
 
-static int same_ops(const hl_trace *a, const hl_trace *b)
-{
-    if (a->count != b->count) return 0;
-    for (size_t i = 0; i < a->count; i++) {
-        hl_op x = a->ops[i], y = b->ops[i];
-        x.line = y.line = 0; /* positions differ between the forms */
-        if (memcmp(&x, &y, sizeof x) != 0) return 0;
-    }
-    return 1;
-}
-
-/* Each importer on the bytes: its trace must be consistent (hl_import checks that
- * itself and answers -1; a crash or a leak is what the fuzzer looks for). */
-static int import_all(const uint8_t *data, size_t size, hl_diff_summary *s)
-{
-    static const char *const formats[] = {"mtrace", "malloclab", "logalloc", "valgrind"};
-    for (size_t i = 0; i < sizeof formats / sizeof formats[0]; i++) {
-        hl_trace trace;
-        hl_diag diag;
-        hl_import_stats stats;
-        if (hl_import_memory(formats[i], "fuzz-input", (const char *)data, size, &trace, &diag, &stats) != 0) continue;
-        bool consistent = hl_trace_check(&trace, &diag) == 0;
-        hl_trace_free(&trace);
-        if (consistent) continue;
-        s->found = true;
-        s->finding.rule = HL_RULE_OUTCOME_DIFFERS;
-        snprintf(s->backend, sizeof s->backend, "the %s importer", formats[i]);
-        snprintf(s->finding.message, sizeof s->finding.message, "an import is not consistent: %.500s", diag.message);
-        return 1;
-    }
-    return 0;
-}
-
-static int parse(const uint8_t *data, size_t size, hl_diff_summary *s)
-{
-    hl_trace trace, again;
-    hl_diag diag, warning;
-    if (hl_trace_read_memory("fuzz-input", data, size, &trace, &diag, &warning) != 0) /* a clean error */
-        return import_all(data, size, s);
-    int rc = 0;
-    if (hl_trace_check(&trace, &diag) == 0) {
-        char *text = NULL;
-        size_t length = 0;
-        FILE *out = open_memstream(&text, &length);
-        int written = out ? (trace.form == HL_TRACE_TEXT ? hl_trace_write_binary_stream(&trace, out)
-                                                         : hl_trace_write_text_stream(&trace, out))
-                          : -1;
-        if (out) fclose(out);
-        if (written == 0 && hl_trace_read_memory("fuzz-input (converted)", text, length, &again, &diag, &warning) != 0) {
-            snprintf(s->finding.message, sizeof s->finding.message, "a valid trace written in the other form does not read back: %.500s",
-                     diag.message);
-            rc = 1;
-        } else if (written == 0) {
-            if (!same_ops(&trace, &again)) {
-                snprintf(s->finding.message, sizeof s->finding.message,
-                         "a valid trace written in the other form reads back different operations");
-                rc = 1;
-            }
-            hl_trace_free(&again);
-        }
-        free(text);
-    }
-    hl_trace_free(&trace);
-    if (rc) {
-        s->found = true;
-        s->finding.rule = HL_RULE_OUTCOME_DIFFERS;
-        snprintf(s->backend, sizeof s->backend, "the trace readers");
-    }
-    return rc ? rc : import_all(data, size, s);
-}
-
 int hl_fuzz_target_run(const hl_fuzz_target *t, const uint8_t *data, size_t size, hl_diff_summary *s, uint32_t *kinds)
 {
     memset(s, 0, sizeof *s);
-    if (t->kind == HL_FUZZ_TARGET_PARSE) return parse(data, size, s);
-    hl_trace trace;
-    hl_fuzz_decode(data, size, t->max_ops, "fuzz-input", &trace);
-    if (kinds)
-        for (size_t i = 0; i < trace.count; i++) *kinds |= 1u << trace.ops[i].kind;
-    int rc = t->kind == HL_FUZZ_TARGET_DIFF ? hl_diff_watched(t->specs, t->count, &trace, t->check_every, s, t->watch) : 0;
-    if (t->kind == HL_FUZZ_TARGET_DECODE) s->ops = trace.count;
-    hl_trace_free(&trace);
-    return rc;
+    switch (t->kind) {
+    case HL_FUZZ_TARGET_PARSE: return hl_fuzz_target_parse(data, size, s);
+    case HL_FUZZ_TARGET_DECODE: return hl_fuzz_target_decode(t, data, size, s, kinds);
+    default: return hl_fuzz_target_diff(t, data, size, s, kinds);
+    }
 }
 
 void hl_fuzz_target_report(const hl_diff_summary *s, FILE *out)
@@ -132,6 +56,5 @@ void hl_fuzz_target_report(const hl_diff_summary *s, FILE *out)
         fprintf(out, "heaplab: %s\n", s->setup_error);
         return;
     }
-    fprintf(out, "FINDING %s: operation %llu: %s: %s\n", s->backend, (unsigned long long)s->finding.index,
-            hl_rule_name(s->finding.rule), s->finding.message);
+    hl_finding_print(out, s->backend, "fuzz input", NULL, false, &s->finding);
 }

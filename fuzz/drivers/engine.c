@@ -262,9 +262,13 @@ static void write_finding(const hl_spec *specs, size_t count, const hl_fuzz_opti
     if (out) fprintf(out, "%s\n", text), fclose(out);
     cJSON_free(text);
     cJSON_Delete(doc);
+    char source[96];
+    snprintf(source, sizeof source, "input %" PRIu64 " (seed %" PRIu64 ")", n, o->seed);
+    /* the decoded stream names the operation's kind; a finding past it (the end of an
+     * input, its teardown) reads as the end of the stream */
+    hl_finding_print(stderr, backend, source, o->target == HL_FUZZ_TARGET_DIFF ? &trace : NULL, false, f);
+    fprintf(stderr, "  written: %s.trace\n", base);
     hl_trace_free(&trace);
-    fprintf(stderr, "FINDING %s: input %" PRIu64 " (seed %" PRIu64 "), operation %" PRIu64 ": %s: %s\n  written: %s.trace\n",
-            backend, n, o->seed, f->index, hl_rule_name(f->rule), f->message, base);
 }
 
 int hl_fuzz_run(const hl_spec *specs, size_t count, const hl_fuzz_options *o, hl_fuzz_result *result)

@@ -28,8 +28,12 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent.parent
-FINDING = re.compile(r"^FINDING (\S+): input (\d+) \(seed \d+\), operation (\d+): ([A-Z_]+): (.*)$", re.M)
-LIBFUZZER_FINDING = re.compile(r"^FINDING (\S+): operation (\d+): ([A-Z_]+): (.*)$", re.M)
+# the one finding line every command prints (check/finding.c)
+# (at an operation, or at the end of the stream: the final checks, the teardown)
+WHERE = r"(?:operation (\d+)(?: \(\w+\))?|end of the stream \((\d+) operations\))"
+FINDING = re.compile(r"^(?:DIVERGENCE|DIFFERENCE) (\S+): input (\d+) \(seed \d+\): " + WHERE + r": ([A-Z_]+): (.*)$",
+                     re.M)
+LIBFUZZER_FINDING = re.compile(r"^(?:DIVERGENCE|DIFFERENCE) (\S+): fuzz input: " + WHERE + r": ([A-Z_]+): (.*)$", re.M)
 
 
 def mutants():
@@ -58,7 +62,7 @@ def run_one(heaplab, name, seed, runs, seconds, findings):
               "rule": None, "message": proc.stderr.strip()[-400:], "execs": None, "trace": None}
     if proc.returncode == 1 and match and match.group(1) == name:
         trace = re.search(r"written: (\S+\.trace)", proc.stderr[match.end():])
-        result.update(caught=True, rule=match.group(4), message=match.group(5), execs=int(match.group(2)) + 1,
+        result.update(caught=True, rule=match.group(5), message=match.group(6), execs=int(match.group(2)) + 1,
                       trace=trace.group(1) if trace else None)
     else:
         done = re.search(r": (\d+) execs in ", proc.stdout)
@@ -84,7 +88,7 @@ def run_libfuzzer(binary, name, seed, runs, seconds, work):
               "rule": None, "message": proc.stderr.strip()[-400:], "execs": int(execs.group(1)) if execs else None,
               "trace": None}
     if match and match.group(1) == name:
-        result.update(caught=True, rule=match.group(3), message=match.group(4))
+        result.update(caught=True, rule=match.group(4), message=match.group(5))
     return result
 
 

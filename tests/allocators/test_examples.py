@@ -39,7 +39,7 @@ def test_a_crash_inside_the_library_is_a_finding_not_the_end_of_heaplab(heaplab_
     assert "2 runs: 1 clean, 1 divergent" in proc.stdout  # heaplab went on to bins
     proc = run("fuzz", "--backends", MALLOC, "--seed", "1", "--runs", "50", "--keep-going", "-q",
                "--findings", tmp_path / "f")
-    assert proc.returncode == 1 and f"FINDING {MALLOC}: input " in proc.stderr, proc.stderr
+    assert proc.returncode == 1 and f"DIVERGENCE {MALLOC}: input " in proc.stderr, proc.stderr
     assert f": CRASH: {MALLOC} died of signal 11" in proc.stderr
     assert " 50 execs in " in proc.stdout
 

@@ -82,7 +82,7 @@ def test_the_fuzzer_finds_the_mimalloc_bug_by_itself(heaplab_release, tmp_path):
     proc = heaplab_release("fuzz", "--backends", "mimalloc,bins", "--seed", "1", "--runs", "2000", "-q",
                            cwd=tmp_path)
     assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert "FINDING mimalloc: " in proc.stderr and "ALIGNMENT" in proc.stderr and "aligned to 256" in proc.stderr
+    assert "DIVERGENCE mimalloc: input " in proc.stderr and "ALIGNMENT" in proc.stderr and "aligned to 256" in proc.stderr
     proc = heaplab_release("fuzz", "--backends", "jemalloc,tcmalloc,libc,bins", "--seed", "1", "--runs", "200", "-q",
                            cwd=tmp_path)
     assert proc.returncode == 0 and ", 0 findings" in proc.stdout + proc.stderr, proc.stdout + proc.stderr

@@ -102,13 +102,17 @@ def test_cut_tail_replays_with_a_warning(heaplab, tmp_path):
     assert row.split()[2] == "3"  # the three complete operations
 
 
-def test_bad_trace_among_good_ones_runs_nothing(heaplab, tmp_path):
+def test_bad_trace_among_good_ones_is_reported_when_reached(heaplab, tmp_path):
+    """Each trace is read and checked when its turn comes (README "Traces"): the good
+    trace before the bad one has run; the bad one is bad input, exit 2."""
     write_trace(tmp_path / "a.trace", "alloc 1 16\nfree 1\n")
     write_trace(tmp_path / "b.trace", "free 9\n")
-    proc = heaplab("replay", "--backends", "bins", tmp_path)
-    assert proc.returncode == 2
-    assert "b.trace:2: free: block id 9 was never allocated" in proc.stderr
-    assert proc.stdout == ""
+    for command in (["replay"], ["diff", "--backends", "arena"]):
+        args = [command[0], "--backends", "bins" + ("," + command[2] if len(command) > 1 else ""), tmp_path]
+        proc = heaplab(*args)
+        assert proc.returncode == 2, (args, proc.stdout, proc.stderr)
+        assert f"heaplab: {tmp_path}/b.trace:2: free: block id 9 was never allocated" in proc.stderr
+        assert f"{tmp_path}/a.trace" in proc.stdout  # ran before the bad one was reached
 
 
 def test_plugin_for_another_contract_version_is_refused(heaplab):

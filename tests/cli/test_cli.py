@@ -72,3 +72,49 @@ def test_usage_errors_exit_2_with_a_message(heaplab, args, message):
 def test_version(heaplab):
     proc = heaplab("--version")
     assert proc.returncode == 0 and proc.stdout.startswith("heaplab ")
+
+
+# The shared options (cli/options.c), with the commands that take each.
+SHARED = {
+    "--backends LIST": ["replay", "diff", "fuzz", "shrink", "report"],
+    "--check-every N": ["replay", "diff", "fuzz", "shrink"],
+    "--timeout SECONDS": ["replay", "diff", "fuzz", "shrink"],
+    "-q, --quiet": ["replay", "fuzz", "shrink", "report"],
+}
+
+
+def test_shared_options_are_documented_once_and_alike(heaplab):
+    """Every command that takes a shared option prints the same lines for it."""
+    for option, commands in SHARED.items():
+        texts = set()
+        for name in commands:
+            help_text = heaplab(name, "--help").stdout
+            lines = help_text.splitlines()
+            at = [i for i, l in enumerate(lines) if l.startswith(f"  {option} ")]
+            assert len(at) == 1, (name, option, help_text)
+            block = [lines[at[0]]]
+            for l in lines[at[0] + 1:]:
+                if not l.startswith(" " * 22):
+                    break
+                block.append(l)
+            texts.add("\n".join(block).replace("(default paced)", "").replace("(default 0)", ""))
+        assert len(texts) == 1, (option, texts)
+
+
+def test_shared_options_take_the_same_values_everywhere(heaplab, tmp_path):
+    # --check-every paced in fuzz and shrink (once only replay and diff took it)
+    fuzz = heaplab("fuzz", "--backends", "bins", "--check-every", "paced", "--runs", "3", "--seed", "1", "-q",
+                   "--findings", tmp_path / "f")
+    assert fuzz.returncode == 0, fuzz.stderr
+    trace = tmp_path / "none.trace"
+    trace.write_text("heaplab-trace 1\nalloc 1 8\nend\n")
+    shrink = heaplab("shrink", "--backends", "bins", "--check-every", "paced", trace)
+    assert shrink.returncode == 2 and "shows no finding" in shrink.stderr, shrink.stderr
+    # --backend, the alias, in report (once missing there)
+    report = heaplab("report", "--backend", "nosuch", "--out", tmp_path / "r", "traces/basic.trace")
+    assert report.returncode == 2 and "unknown backend 'nosuch'" in report.stderr, report.stderr
+    for name in ["replay", "diff", "fuzz", "shrink"]:
+        bad = heaplab(name, "--backends", "bins", "--check-every", "often", "traces/basic.trace")
+        assert bad.returncode == 2 and "--check-every 'often' is not a number or `paced`" in bad.stderr, name
+        bad = heaplab(name, "--backends", "bins", "--timeout", "-1", "traces/basic.trace")
+        assert bad.returncode == 2 and "--timeout '-1' is not a positive number of seconds" in bad.stderr, name

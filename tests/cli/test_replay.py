@@ -200,3 +200,19 @@ def test_the_real_traces_are_listed_with_their_figures():
         assert len(row) == 1, path.name
         ops = int(row[0].split("|")[3])
         assert 10000 <= ops <= 1000000
+
+
+def test_each_trace_is_read_once(heaplab, tmp_path):
+    """A trace is read and checked once, then run: a named pipe, which can be read only
+    once, replays (a second read would wait for a writer that never comes)."""
+    import os
+    import threading
+    pipe = tmp_path / "once.trace"
+    os.mkfifo(pipe)
+    body = "heaplab-trace 1\n" + "".join(f"alloc {i} 16\nfree {i}\n" for i in range(1, 101)) + "end\n"
+    writer = threading.Thread(target=lambda: pipe.write_text(body))
+    writer.start()
+    proc = heaplab("replay", "-q", "--backends", "bins", pipe, timeout=60)
+    writer.join(timeout=5)
+    assert proc.returncode == 0, proc.stderr
+    assert "1 runs: 1 clean, 0 divergent" in proc.stdout

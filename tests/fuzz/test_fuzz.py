@@ -20,7 +20,7 @@ def test_a_planted_bug_is_found_and_written_so_it_replays(heaplab_test, tmp_path
     proc = heaplab_test("fuzz", "--backends", "bins,mutant-live-handout", "--seed", "1", "--runs", "200", "-q",
                         "--findings", findings, timeout=300)
     assert proc.returncode == 1, proc.stderr
-    assert "FINDING mutant-live-handout: input " in proc.stderr
+    assert "DIVERGENCE mutant-live-handout: input " in proc.stderr
     records = list(findings.glob("*.json"))
     assert len(records) == 1
     record = json.loads(records[0].read_text())
@@ -37,7 +37,7 @@ def test_a_crashing_backend_is_a_finding_and_the_fuzzer_survives(heaplab_test_re
     proc = heaplab_test_release("fuzz", "--backends", "crasher", "--seed", "1", "--runs", "100", "--keep-going",
                                 "-q", "--findings", tmp_path / "f", timeout=300)
     assert proc.returncode == 1
-    assert re.search(r"FINDING crasher: input \d+ \(seed 1\), operation \d+: CRASH: crasher died of signal 11",
+    assert re.search(r"DIVERGENCE crasher: input \d+ \(seed 1\): operation \d+ \(\w+\): CRASH: crasher died of signal 11",
                      proc.stderr), proc.stderr
     assert "fuzz: seed 1: 100 execs in " in proc.stdout  # --keep-going: it went on to the budget
     assert "1 finding" in proc.stdout  # the same crash again is not a new finding
@@ -50,7 +50,8 @@ def test_a_backend_that_crashes_or_exits_is_named_with_its_operation(heaplab_tes
         proc = heaplab_test_release("fuzz", "--backends", f"bins,{backend}", "--seed", "1", "--runs", "200", "-q",
                                     "--findings", tmp_path / backend, timeout=300)
         assert proc.returncode == 1, proc.stdout + proc.stderr
-        match = re.search(rf"FINDING {backend}: input (\d+) \(seed 1\), operation (\d+): CRASH: {backend} {re.escape(how)}",
+        match = re.search(rf"DIVERGENCE {backend}: input (\d+) \(seed 1\): operation (\d+) \(\w+\): CRASH: {backend} "
+                          rf"{re.escape(how)}",
                           proc.stderr)
         assert match, proc.stderr
         written = tmp_path / backend / f"fuzz-1-{match.group(1)}.CRASH.trace"
@@ -113,6 +114,7 @@ def test_heap_checks_every_operation_find_a_broken_heap_earlier(heaplab_test_rel
         proc = heaplab_test_release("fuzz", "--backends", "mutant-live-handout", "--check-every", every, "--seed", "1",
                                     "--runs", "1000", "-q", "--findings", tmp_path / every)
         assert proc.returncode == 1
-        line = [l for l in proc.stderr.splitlines() if l.startswith("FINDING")][0]
-        ops[every] = (int(line.split("input ")[1].split()[0]), int(line.split("operation ")[1].split(":")[0]))
+        line = [l for l in proc.stderr.splitlines() if l.startswith(("DIVERGENCE", "DIFFERENCE"))][0]
+        at = re.search(r"operation (\d+) \(|end of the stream \((\d+) operations\)", line)
+        ops[every] = (int(line.split("input ")[1].split()[0]), int(at.group(1) or at.group(2)))
     assert ops["1"][0] == ops["0"][0] and ops["1"][1] <= ops["0"][1]  # same input, no later operation

@@ -1,0 +1,130 @@
+/* options.c: the one option table of the CLI (cli.h). The options several commands
+ * share (--backends, --check-every, --timeout, --json, --seed, -q) are parsed and
+ * documented here, once, so they mean the same and take the same values everywhere;
+ * each command adds its own options to the same getopt_long table. */
+#include "cli.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum { MAX_OPTIONS = 40, KEY_SHARED = 0x10000 };
+
+typedef struct shared_doc {
+    unsigned bit;
+    const char *name, *arg;
+    int key;
+} shared_doc;
+
+static const shared_doc shared_docs[] = {
+    {HL_SHARE_BACKENDS, "backends", "LIST", KEY_SHARED + 1},
+    {HL_SHARE_BACKENDS, "backend", "LIST", KEY_SHARED + 1},
+    {HL_SHARE_CHECK_EVERY, "check-every", "N", KEY_SHARED + 2},
+    {HL_SHARE_TIMEOUT, "timeout", "SECONDS", KEY_SHARED + 3},
+    {HL_SHARE_JSON, "json", NULL, KEY_SHARED + 4},
+    {HL_SHARE_SEED, "seed", "N", KEY_SHARED + 5},
+    {HL_SHARE_QUIET, "quiet", NULL, 'q'},
+};
+#define SHARED_COUNT (sizeof shared_docs / sizeof shared_docs[0])
+
+static void line(FILE *out, const char *name, const char *arg, const char *text)
+{
+    char head[40];
+    snprintf(head, sizeof head, "%s%s%s%s", strcmp(name, "quiet") == 0 ? "-q, --" : "--", name, arg ? " " : "",
+             arg ? arg : "");
+    fprintf(out, "  %-20s%s\n", head, text);
+}
+
+void hl_cli_print_options(FILE *out, unsigned shared, const hl_cli_shared *defaults, const hl_cli_option *own)
+{
+    fprintf(out, "options:\n");
+    if (shared & HL_SHARE_BACKENDS) {
+        line(out, "backends", "LIST", "comma-separated backend specs: NAME[:key=value]...,");
+        fprintf(out, "%22s%s\n", "", "`refs` (reference backends), `all` (every built-in),");
+        fprintf(out, "%22s%s\n", "", "./lib.so (a contract plugin), malloc:PREFIX@LIB (a");
+        fprintf(out, "%22s%s\n", "", "malloc-style library); --backend is an alias");
+    }
+    if (shared & HL_SHARE_CHECK_EVERY) {
+        line(out, "check-every", "N", "each backend's heap check every N operations exactly (0: only");
+        fprintf(out, "%22s%s\n", "", "at the end, where it always runs), or `paced`: at least 4096");
+        fprintf(out, "%22soperations apart, at most ~5%% of the run's time (default %s)\n", "",
+                defaults->check_every == HL_CHECK_PACED ? "paced" : defaults->check_every ? "N" : "0");
+    }
+    if (shared & HL_SHARE_TIMEOUT) {
+        char text[120];
+        snprintf(text, sizeof text, "a run that makes no progress this long is a HANG (%g)", defaults->timeout);
+        line(out, "timeout", "SECONDS", text);
+    }
+    if (shared & HL_SHARE_JSON) line(out, "json", NULL, "print the results document (JSON) on stdout");
+    if (shared & HL_SHARE_SEED) line(out, "seed", "N", "the seed (default: from the clock, printed)");
+    for (const hl_cli_option *o = own; o && o->name; o++)
+        if (o->help) fprintf(out, "%s", o->help);
+    if (shared & HL_SHARE_QUIET) line(out, "quiet", NULL, "no progress line; only findings and the summary");
+}
+
+static int set_shared(const char *command, int key, const char *arg, hl_cli_shared *s)
+{
+    char *end = NULL;
+    switch (key - KEY_SHARED) {
+    case 1: s->backends = arg; return 0;
+    case 2:
+        if (!hl_cli_check_every(arg, &s->check_every))
+            return hl_cli_usage_error(command, "--check-every '%s' is not a number or `paced`", arg);
+        return 0;
+    case 3:
+        s->timeout = strtod(arg, &end);
+        if (end == arg || *end || s->timeout <= 0)
+            return hl_cli_usage_error(command, "--timeout '%s' is not a positive number of seconds", arg);
+        return 0;
+    case 4: s->json = true; return 0;
+    case 5:
+        if (!hl_parse_size(arg, &s->seed)) return hl_cli_usage_error(command, "--seed '%s' is not a number", arg);
+        s->seeded = true;
+        return 0;
+    default: return hl_cli_usage_error(command, "unknown option");
+    }
+}
+
+/* The key of the option whose short name is c (getopt returns the character). */
+static int short_key(const hl_cli_option *own, int c)
+{
+    for (const hl_cli_option *o = own; o && o->name; o++)
+        if (o->short_name && o->short_name == c) return o->key;
+    return c;
+}
+
+int hl_cli_parse(const char *command, int argc, char **argv, unsigned shared, hl_cli_shared *s,
+                 const hl_cli_option *own, int (*handle)(void *context, int key, const char *arg), void *context)
+{
+    struct option table[MAX_OPTIONS + 1];
+    size_t n = 0;
+    for (size_t i = 0; i < SHARED_COUNT && n < MAX_OPTIONS; i++)
+        if (shared & shared_docs[i].bit)
+            table[n++] = (struct option){shared_docs[i].name, shared_docs[i].arg ? required_argument : no_argument,
+                                         NULL, shared_docs[i].key};
+    for (const hl_cli_option *o = own; o && o->name && n < MAX_OPTIONS; o++)
+        table[n++] = (struct option){o->name, o->has_arg ? required_argument : no_argument, NULL, o->key};
+    table[n] = (struct option){NULL, 0, NULL, 0};
+    char shorts[16] = "";
+    if (!(shared & HL_PERMUTE)) strcat(shorts, "+"); /* options end at the first argument */
+    if (shared & HL_SHARE_QUIET) strcat(shorts, "q");
+    for (const hl_cli_option *o = own; o && o->name; o++)
+        if (o->short_name && strlen(shorts) < sizeof shorts - 3) {
+            size_t k = strlen(shorts);
+            shorts[k++] = o->short_name;
+            if (o->has_arg) shorts[k++] = ':';
+            shorts[k] = '\0';
+        }
+    opterr = 0;
+    optind = 1;
+    int c;
+    while ((c = getopt_long(argc, argv, shorts, table, NULL)) != -1) {
+        int rc;
+        if (c == 'q' && (shared & HL_SHARE_QUIET)) s->quiet = true, rc = 0;
+        else if (c >= KEY_SHARED) rc = set_shared(command, c, optarg, s);
+        else if (c != '?' && c != ':' && handle) rc = handle(context, short_key(own, c), optarg);
+        else rc = hl_cli_usage_error(command, "unknown or incomplete option '%s'", argv[optind - 1]);
+        if (rc) return rc;
+    }
+    return 0;
+}
