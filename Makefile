@@ -168,6 +168,12 @@ UNIT_BINS := $(patsubst tests/%.c,build/asan/tests/%,$(UNIT_SRC))
 build/asan/tests/%: build/asan/obj/tests/%.o build/asan/libheaplab.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ASAN_FLAGS) -o $@ $^ $(LIBS)
+# The conformance suite walks the test build's registry: the test backends that declare
+# they conform (tests/backends/registry.c) run through it as the built-ins do.
+build/asan/tests/allocators/test_conformance: build/asan/obj/tests/allocators/test_conformance.o \
+                                              $(call obj,asan,$(TEST_BACKEND_SRC)) build/asan/libheaplab.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ASAN_FLAGS) -o $@ $^ $(LIBS)
 
 # ---------------------------------------------------------------- jobs
 deps:

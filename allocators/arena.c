@@ -34,7 +34,7 @@
  * its list's level, a size that is a multiple of the chunk size, and
  * HEADER <= used <= size; the chunks' block and byte counts add up to the stats. */
 #include "backends.h"
-#include "hl_source.h"
+#include "hl_kit.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -86,18 +86,8 @@ static chunk *header(hl_heap *h, hl_addr c) { return hl_source_host(&h->source, 
 static hl_addr chunk_of(const hl_heap *h, hl_addr block) { return block & ~(hl_addr)(h->chunk_size - 1); }
 static size_t extent(size_t size) { return size ? size : 1; } /* a size-0 block takes a byte */
 
-static void note_footprint(hl_heap *h)
-{
-    h->stats.footprint = h->source.committed;
-    if (h->stats.footprint > h->stats.peak_footprint) h->stats.peak_footprint = h->stats.footprint;
-}
-
-static hl_addr fail(hl_heap *h, hl_stat_op op, hl_error *error, hl_error e)
-{
-    h->stats.failures[op]++;
-    *error = e;
-    return 0;
-}
+static void note_footprint(hl_heap *h) { hl_stats_footprint(&h->stats, h->source.committed); }
+static hl_addr fail(hl_heap *h, hl_stat_op op, hl_error *error, hl_error e) { return hl_stats_fail(&h->stats, op, error, e); }
 
 /* ---------------------------------------------------------------- chunks */
 
@@ -215,8 +205,7 @@ static void close_from(hl_heap *h, uint32_t lvl)
         while (h->levels[l].head) {
             hl_addr c = h->levels[l].head;
             chunk *ch = header(h, c);
-            h->stats.live_blocks -= ch->blocks;
-            h->stats.live_bytes -= ch->bytes;
+            hl_stats_live(&h->stats, -(int64_t)ch->blocks, -(int64_t)ch->bytes);
             unlink_chunk(h, c);
             release_chunk(h, c);
         }
@@ -250,8 +239,7 @@ static void drop_block(hl_heap *h, hl_addr c, hl_addr block, hl_layout layout)
     chunk *ch = header(h, c);
     ch->blocks--;
     ch->bytes -= layout.size;
-    h->stats.live_blocks--;
-    h->stats.live_bytes -= layout.size;
+    hl_stats_live(&h->stats, -1, -(int64_t)layout.size);
     if (ch->blocks == 0) {
         if (c == h->levels[ch->level].head && ch->size == h->chunk_size) {
             ch->used = HEADER; /* the bump chunk stays, empty */
@@ -266,37 +254,29 @@ static void drop_block(hl_heap *h, hl_addr c, hl_addr block, hl_layout layout)
 
 /* ---------------------------------------------------------------- lifecycle */
 
-static const hl_option_doc option_docs[] = {
-    {"source", "os", "memory source: os (mmap reserve, commit on grow), static (caller buffer), linear (wasm32 memory)"},
-    {"size", "4G (os), 1M (static)", "bytes reserved (os) or the static buffer's size; K/M/G suffixes"},
-    {"max_pages", "65536", "linear: maximum 64 KiB pages"},
-    {"huge", "0", "os: ask for huge pages (MAP_HUGETLB, falling back to MADV_HUGEPAGE)"},
-    {"chunk", "128K", "chunk size, a power of two from 16K to 16M; alignments up to half of it are served"},
-    {NULL, NULL, NULL}};
+typedef struct arena_settings {
+    hl_source_config source;
+    uint64_t chunk_size;
+} arena_settings;
+
+#define ARENA_OPTIONS(X)                                                                                         \
+    HL_SOURCE_OPTIONS(X)                                                                                         \
+    X("chunk", "128K", "chunk size, a power of two from 16K to 16M; alignments up to half of it are served",     \
+      HL_OPTION_SIZE, chunk_size, ARENA_MIN_CHUNK, ARENA_MAX_CHUNK, NULL, HL_OPTION_POWER_OF_TWO)
+
+#define HL_SETTINGS arena_settings
+static const hl_option_doc option_docs[] = {ARENA_OPTIONS(HL_OPTION_DOC){NULL, NULL, NULL}};
+static const hl_option_rule option_rules[] = {ARENA_OPTIONS(HL_OPTION_RULE)};
 
 static hl_error arena_create(const hl_config *config, hl_heap **out)
 {
-    hl_source_config source_config;
-    hl_source_config_init(&source_config);
-    uint64_t chunk_size = ARENA_DEFAULT_CHUNK;
+    arena_settings settings = {.chunk_size = ARENA_DEFAULT_CHUNK};
+    hl_source_config_init(&settings.source);
+    if (hl_options_apply(config, HL_ARENA_NAME, option_docs, option_rules, &settings) != HL_E_OK) return HL_E_INVALID_ARGUMENT;
+    uint64_t chunk_size = settings.chunk_size;
     char why[200];
-    for (size_t i = 0; i < config->option_count; i++) {
-        const char *key = config->options[i].key, *value = config->options[i].value;
-        int applied = hl_source_option(&source_config, key, value, why, sizeof why);
-        if (applied < 0) return hl_config_say(config, "arena: %s", why), HL_E_INVALID_ARGUMENT;
-        if (applied) continue;
-        if (strcmp(key, "chunk") == 0) {
-            if (!hl_source_parse_size(value, &chunk_size) || !hl_is_power_of_two((size_t)chunk_size) ||
-                chunk_size < ARENA_MIN_CHUNK || chunk_size > ARENA_MAX_CHUNK)
-                return hl_config_say(config, "arena: chunk='%s' (expected a power of two from 16K to 16M)", value),
-                       HL_E_INVALID_ARGUMENT;
-            continue;
-        }
-        return hl_config_say(config, "arena: unknown option '%s' (known: source, size, max_pages, huge, chunk)", key),
-               HL_E_INVALID_ARGUMENT;
-    }
     hl_source source;
-    hl_error e = hl_source_open(&source, &source_config, config->buffer, config->buffer_size, 0, why, sizeof why);
+    hl_error e = hl_source_open(&source, &settings.source, config->buffer, config->buffer_size, 0, why, sizeof why);
     if (e != HL_E_OK) return hl_config_say(config, "arena: %s", why), e;
     size_t state_at = source.heap_base; /* linear: 1024, where blocks may start */
     if (hl_source_commit(&source, state_at + sizeof(struct hl_heap)) != HL_E_OK) {
@@ -360,8 +340,7 @@ static hl_addr arena_alloc(hl_heap *h, hl_layout layout, hl_caps caps, hl_error 
     hl_addr block = alloc_at(h, h->depth, served(layout));
     note_footprint(h);
     if (!block) return fail(h, HL_STAT_alloc, error, HL_E_OUT_OF_MEMORY);
-    h->stats.live_blocks++;
-    h->stats.live_bytes += layout.size;
+    hl_stats_live(&h->stats, +1, (int64_t)layout.size);
     return block;
 }
 
@@ -386,14 +365,13 @@ static hl_addr arena_realloc(hl_heap *h, hl_addr block, hl_layout old, size_t si
     if ((last && extent(size) <= ch->size - (block - c)) || size <= old.size) {
         if (last) ch->used = block - c + extent(size);
         ch->bytes = ch->bytes - old.size + size;
-        h->stats.live_bytes = h->stats.live_bytes - old.size + size;
+        hl_stats_resize(&h->stats, old.size, size);
         return block;
     }
     hl_addr fresh = alloc_at(h, ch->level, served((hl_layout){size, old.align}));
     note_footprint(h);
     if (!fresh) return fail(h, HL_STAT_realloc, error, HL_E_OUT_OF_MEMORY);
-    h->stats.live_blocks++;
-    h->stats.live_bytes += size;
+    hl_stats_live(&h->stats, +1, (int64_t)size);
     memcpy(hl_source_host(&h->source, fresh, size), hl_source_host(&h->source, block, extent(old.size)), old.size);
     drop_block(h, c, block, old);
     return fresh;
@@ -443,8 +421,7 @@ static hl_addr arena_promote(hl_heap *h, hl_scope scope, hl_addr block, hl_layou
     if (!fresh) return fail(h, HL_STAT_promote, error, HL_E_OUT_OF_MEMORY);
     memcpy(hl_source_host(&h->source, fresh, extent(n)), hl_source_host(&h->source, block, extent(n)), n);
     close_from(h, lvl);
-    h->stats.live_blocks++;
-    h->stats.live_bytes += n;
+    hl_stats_live(&h->stats, +1, (int64_t)n);
     return fresh;
 }
 
@@ -452,8 +429,7 @@ static hl_error arena_free_all(hl_heap *h)
 {
     h->stats.calls[HL_STAT_free_all]++;
     close_from(h, 0);
-    h->stats.live_blocks = h->stats.live_bytes = 0;
-    h->stats.peak_footprint = h->stats.footprint = h->source.committed;
+    hl_stats_restart(&h->stats, h->source.committed);
     return HL_E_OK;
 }
 

@@ -63,6 +63,12 @@ bool hl_registry_is_test_only(const hl_backend *backend)
     return false;
 }
 
+bool hl_registry_conforms(const hl_backend *backend)
+{
+    if (!hl_registry_is_test_only(backend)) return true;
+    return hl_test_backend_conforms && hl_test_backend_conforms(backend);
+}
+
 #define STATIC_TLS_TUNABLE "glibc.rtld.optional_static_tls=16384"
 
 void hl_registry_reserve_tls(char **argv)

@@ -16,7 +16,7 @@ const hl_backend *hl_backend_wasm(void);
 const hl_backend *hl_backend_libc(void);
 /* malloc:PREFIX@LIB: a malloc-style shared library (options lib=, prefix=, min_align=). */
 const hl_backend *hl_backend_malloc_lib(void);
-/* The allocators people use (foreign/peers.c), loaded RTLD_LOCAL on first create;
+/* The allocators people use (foreign/jemalloc.c, mimalloc.c, tcmalloc.c), loaded RTLD_LOCAL on first create;
  * create is UNSUPPORTED where the library is missing or cannot load. */
 const hl_backend *hl_backend_jemalloc(void);
 const hl_backend *hl_backend_mimalloc(void);
@@ -29,9 +29,12 @@ const hl_backend *const *hl_registry(size_t *count);
 const hl_backend *hl_registry_find(const char *name);
 /* True for backends that exist only in test builds (never in `all`). */
 bool hl_registry_is_test_only(const hl_backend *backend);
+/* True for the backends the conformance suite runs: every built-in, and the test-only
+ * backends that declare they honour the whole contract (hl_test_backend_conforms). */
+bool hl_registry_conforms(const hl_backend *backend);
 /* The peer backends are libraries opened at run time; Debian's jemalloc uses
  * initial-exec TLS and loads only if glibc reserved static TLS room at process start
- * (allocators/foreign/peers.c). Call first thing in main: unless GLIBC_TUNABLES already has
+ * (allocators/foreign/jemalloc.c). Call first thing in main: unless GLIBC_TUNABLES already has
  * glibc.rtld.optional_static_tls, re-executes the program (argv, /proc/self/exe) once
  * with =16384 added. Returns only if nothing was needed or the exec failed (then only
  * jemalloc's create fails, saying why). */
@@ -41,5 +44,7 @@ void hl_registry_reserve_tls(char **argv);
 /* Test builds only (tests/backends/registry.c): the test-only backends, appended to
  * the registry and never in `refs` or `all`. A weak reference: NULL in the product. */
 const hl_backend *const *hl_test_backends(size_t *count) __attribute__((weak));
+/* Test builds only: whether a test-only backend honours the whole contract. */
+bool hl_test_backend_conforms(const hl_backend *backend) __attribute__((weak));
 
 #endif /* HL_BACKENDS_H */

@@ -21,9 +21,8 @@
  *   first; every block on a list lies in [heap_start, bump) and is 16-aligned; no list
  *   has a cycle; with detect, no block on a list is live;
  *   heap_start <= bump <= committed. */
-#include "scope_tracker.h"
 #include "backends.h"
-#include "hl_source.h"
+#include "hl_kit.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -42,13 +41,12 @@
 #define BINS_LINEAR_STATE 16u /* the state's offset in linear memory (0 is never used) */
 
 struct hl_heap {
+    hl_tracked_heap kit; /* first: the tracker, the stats (hl_kit.h) */
     hl_source source;
     bool detect;
     hl_addr free_lists[BINS_CLASSES];
     size_t heap_start; /* offset of the first block */
     size_t bump;       /* offset of the first byte never handed out */
-    hl_tracker tracker;
-    hl_stats stats;
 };
 
 static int class_of(size_t size, size_t align)
@@ -106,17 +104,7 @@ static void raw_free(hl_heap *h, hl_addr block, hl_layout layout)
     h->free_lists[c] = block;
 }
 
-static void count_live(hl_heap *h, size_t size, int sign)
-{
-    h->stats.live_blocks += (uint64_t)(int64_t)sign;
-    h->stats.live_bytes += (uint64_t)((int64_t)sign * (int64_t)size);
-}
-
-static void note_footprint(hl_heap *h)
-{
-    h->stats.footprint = h->source.committed;
-    if (h->stats.footprint > h->stats.peak_footprint) h->stats.peak_footprint = h->stats.footprint;
-}
+static void note_footprint(hl_heap *h) { hl_stats_footprint(&h->kit.stats, h->source.committed); }
 
 /* ---------------------------------------------------------------- tracker glue */
 
@@ -128,78 +116,62 @@ static void *tracker_get(void *context, size_t bytes)
 }
 static void tracker_put(void *context, void *memory, size_t bytes) { (void)context, (void)memory, (void)bytes; }
 
-static hl_addr host_alloc(void *context, hl_layout layout, hl_caps caps)
+/* the kit's view of bins: raw blocks (bins serves no capabilities) */
+static hl_addr kit_alloc(hl_heap *h, hl_layout layout, hl_caps caps, hl_error *error)
 {
-    (void)caps; /* no capabilities here */
-    hl_heap *h = context;
-    hl_addr block = raw_alloc(h, layout);
-    if (block) count_live(h, layout.size, +1);
-    return block;
+    (void)caps, (void)error;
+    return raw_alloc(h, layout);
 }
-static void host_release(void *context, hl_addr block, hl_layout layout)
+static void *bins_mem_view(hl_heap *h, hl_addr addr, size_t len) { return hl_source_host(&h->source, addr, len); }
+static void kit_footprint(hl_heap *h, hl_stat_op after) { (void)after, note_footprint(h); }
+/* free_all: the bump region (the tracker's memory included) is taken back whole */
+static void kit_reclaim(hl_heap *h)
 {
-    hl_heap *h = context;
-    raw_free(h, block, layout);
-    count_live(h, layout.size, -1);
-}
-static void *host_view(void *context, hl_addr addr, size_t len)
-{
-    return hl_source_host(&((hl_heap *)context)->source, addr, len);
+    memset(h->free_lists, 0, sizeof h->free_lists);
+    h->bump = h->heap_start;
 }
 
-static hl_tracker_host tracker_host(hl_heap *h)
-{
-    hl_tracker_host host = {h, host_alloc, host_release, host_view};
-    return host;
-}
+static const hl_tracked_ops kit_ops = {kit_alloc, raw_free, bins_mem_view, kit_footprint, kit_reclaim, NULL, NULL};
 
 /* ---------------------------------------------------------------- lifecycle */
 
-static const hl_option_doc option_docs[] = {
-    {"source", "os", "memory source: os (mmap reserve, commit on grow), static (caller buffer), linear (wasm32 memory)"},
-    {"size", "4G (os), 1M (static)", "bytes reserved (os) or the static buffer's size; K/M/G suffixes"},
-    {"max_pages", "65536", "linear: maximum 64 KiB pages"},
-    {"huge", "0", "os: ask for huge pages (MAP_HUGETLB, falling back to MADV_HUGEPAGE)"},
-    {"detect", "1", "1: detect invalid pointers, double frees and layout mismatches (tracks every block)"},
-    {NULL, NULL, NULL}};
+typedef struct bins_settings {
+    hl_source_config source;
+    bool detect;
+} bins_settings;
+
+#define BINS_OPTIONS(X)                                                                                          \
+    HL_SOURCE_OPTIONS(X)                                                                                         \
+    X("detect", "1", "1: detect invalid pointers, double frees and layout mismatches (tracks every block)",      \
+      HL_OPTION_WORD, detect, 0, 0, hl_option_flag_words, 0)
+
+#define HL_SETTINGS bins_settings
+static const hl_option_doc option_docs[] = {BINS_OPTIONS(HL_OPTION_DOC){NULL, NULL, NULL}};
+static const hl_option_rule option_rules[] = {BINS_OPTIONS(HL_OPTION_RULE)};
 
 static hl_error bins_create(const hl_config *config, hl_heap **out)
 {
-    hl_source_config source_config;
-    hl_source_config_init(&source_config);
-    bool detect = true;
+    bins_settings settings = {.detect = true};
+    hl_source_config_init(&settings.source);
+    hl_error e = hl_options_apply(config, HL_BINS_NAME, option_docs, option_rules, &settings);
+    if (e != HL_E_OK) return e;
     char why[200];
-    for (size_t i = 0; i < config->option_count; i++) {
-        const char *key = config->options[i].key, *value = config->options[i].value;
-        int applied = hl_source_option(&source_config, key, value, why, sizeof why);
-        if (applied < 0) return hl_config_say(config, HL_BINS_NAME ": %s%s", why, ""), HL_E_INVALID_ARGUMENT;
-        if (applied) continue;
-        if (strcmp(key, "detect") == 0 && (strcmp(value, "0") == 0 || strcmp(value, "1") == 0)) {
-            detect = value[0] == '1';
-            continue;
-        }
-        if (strcmp(key, "detect") == 0)
-            return hl_config_say(config, HL_BINS_NAME ": detect='%s' (expected 0 or 1)%s", value, ""), HL_E_INVALID_ARGUMENT;
-        return hl_config_say(config, HL_BINS_NAME ": unknown option '%s' (known: source, size, max_pages, huge, detect)%s", key, ""),
-               HL_E_INVALID_ARGUMENT;
-    }
-    bool linear = source_config.kind == HL_SOURCE_LINEAR;
+    bool linear = settings.source.kind == HL_SOURCE_LINEAR;
     size_t state_at = linear ? BINS_LINEAR_STATE : 0;
     _Static_assert(sizeof(struct hl_heap) + BINS_LINEAR_STATE <= 1024, "bins state must fit below the heap base");
     hl_source source;
-    hl_error e = hl_source_open(&source, &source_config, config->buffer, config->buffer_size,
-                                state_at + sizeof(struct hl_heap), why, sizeof why);
+    e = hl_source_open(&source, &settings.source, config->buffer, config->buffer_size, state_at + sizeof(struct hl_heap),
+                       why, sizeof why);
     if (e != HL_E_OK) return hl_config_say(config, HL_BINS_NAME ": %s%s", why, ""), e;
     hl_heap *h = hl_source_host(&source, hl_source_addr(&source, state_at), sizeof *h);
     memset(h, 0, sizeof *h);
     h->source = source;
-    h->detect = detect;
+    h->detect = settings.detect;
     size_t start = state_at + sizeof *h;
     if (start < source.heap_base) start = source.heap_base;
     h->heap_start = h->bump = (start + 15) & ~(size_t)15;
     hl_tracker_memory memory = {h, tracker_get, tracker_put};
-    hl_tracker_init(&h->tracker, memory, detect, detect);
-    h->tracker.stats = &h->stats;
+    hl_tracked_init(&h->kit, &kit_ops, memory, h->detect, h->detect);
     note_footprint(h);
     *out = h;
     return HL_E_OK;
@@ -234,39 +206,34 @@ static hl_error layout_error(hl_layout layout, hl_caps caps)
     return HL_E_OK;
 }
 
-static hl_addr fail(hl_heap *h, hl_stat_op op, hl_error *error, hl_error e)
-{
-    h->stats.failures[op]++;
-    *error = e;
-    return 0;
-}
+static hl_addr fail(hl_heap *h, hl_stat_op op, hl_error *error, hl_error e) { return hl_stats_fail(&h->kit.stats, op, error, e); }
 
 static hl_addr bins_alloc(hl_heap *h, hl_layout layout, hl_caps caps, hl_error *error)
 {
-    h->stats.calls[HL_STAT_alloc]++;
+    h->kit.stats.calls[HL_STAT_alloc]++;
     hl_error e = layout_error(layout, caps);
     if (e != HL_E_OK) return fail(h, HL_STAT_alloc, error, e);
-    if (hl_tracker_wants(&h->tracker) && hl_tracker_reserve(&h->tracker) != HL_E_OK)
+    if (hl_tracker_wants(&h->kit.tracker) && hl_tracker_reserve(&h->kit.tracker) != HL_E_OK)
         return fail(h, HL_STAT_alloc, error, HL_E_OUT_OF_MEMORY);
     hl_addr block = raw_alloc(h, layout);
     note_footprint(h);
     if (!block) return fail(h, HL_STAT_alloc, error, HL_E_OUT_OF_MEMORY);
-    hl_tracker_add(&h->tracker, block, layout, caps); /* cannot fail: reserved */
-    count_live(h, layout.size, +1);
+    hl_tracker_add(&h->kit.tracker, block, layout, caps); /* cannot fail: reserved */
+    hl_stats_live(&h->kit.stats, +1, (int64_t)layout.size);
     return block;
 }
 
 static hl_error bins_free(hl_heap *h, hl_addr block, hl_layout layout)
 {
-    h->stats.calls[HL_STAT_free]++;
+    h->kit.stats.calls[HL_STAT_free]++;
     if (!block) return HL_E_OK;
-    hl_error e = hl_tracker_free(&h->tracker, block, layout, h->detect);
+    hl_error e = hl_tracker_free(&h->kit.tracker, block, layout, h->detect);
 #ifdef HL_MUTANT_DOUBLE_FREE_SILENT /* TEST-ONLY MUTANT: a double free is quietly ignored */
     if (e == HL_E_DOUBLE_FREE) return HL_E_OK;
 #endif
-    if (e != HL_E_OK) return h->stats.failures[HL_STAT_free]++, e;
+    if (e != HL_E_OK) return h->kit.stats.failures[HL_STAT_free]++, e;
     raw_free(h, block, layout);
-    count_live(h, layout.size, -1);
+    hl_stats_live(&h->kit.stats, -1, -(int64_t)layout.size);
     return HL_E_OK;
 }
 
@@ -279,9 +246,9 @@ static size_t capacity_of(hl_layout layout)
 static hl_addr bins_realloc(hl_heap *h, hl_addr block, hl_layout old, size_t size, hl_error *error)
 {
     if (!block) return bins_alloc(h, (hl_layout){size, old.align}, HL_CAP_NONE, error);
-    h->stats.calls[HL_STAT_realloc]++;
+    h->kit.stats.calls[HL_STAT_realloc]++;
     if (size > SIZE_MAX / 2) return fail(h, HL_STAT_realloc, error, HL_E_OUT_OF_MEMORY);
-    if (h->tracker.table && hl_tracker_reserve(&h->tracker) != HL_E_OK)
+    if (h->kit.tracker.table && hl_tracker_reserve(&h->kit.tracker) != HL_E_OK)
         return fail(h, HL_STAT_realloc, error, HL_E_OUT_OF_MEMORY);
     size_t capacity = capacity_of(old);
     size_t offset = hl_source_offset(&h->source, block);
@@ -297,9 +264,9 @@ static hl_addr bins_realloc(hl_heap *h, hl_addr block, hl_layout old, size_t siz
     }
     note_footprint(h);
     if (in_place) {
-        hl_tracker_moved(&h->tracker, block, block, size);
+        hl_tracker_moved(&h->kit.tracker, block, block, size);
 #ifndef HL_MUTANT_STATS_DRIFT /* TEST-ONLY MUTANT: an in-place realloc leaves live_bytes as it was */
-        h->stats.live_bytes += size - old.size;
+        hl_stats_resize(&h->kit.stats, old.size, size);
 #endif
         return block;
     }
@@ -316,11 +283,11 @@ static hl_addr bins_realloc(hl_heap *h, hl_addr block, hl_layout old, size_t siz
     unsigned char *to = hl_source_host(&h->source, fresh, size ? size : 1);
     const unsigned char *from = hl_source_host(&h->source, block, old.size ? old.size : 1);
     memcpy(to, from, old.size < size ? old.size : size);
-    hl_tracker_moved(&h->tracker, block, fresh, size); /* cannot fail: reserved */
+    hl_tracker_moved(&h->kit.tracker, block, fresh, size); /* cannot fail: reserved */
 #ifndef HL_MUTANT_REALLOC_FREE_FIRST
     raw_free(h, block, old);
 #endif
-    h->stats.live_bytes += size - old.size;
+    hl_stats_resize(&h->kit.stats, old.size, size);
     return fresh;
 }
 
@@ -329,47 +296,6 @@ static size_t bins_usable_size(hl_heap *h, hl_addr block, hl_layout layout)
     (void)h, (void)block;
     return capacity_of(layout);
 }
-
-static void *bins_mem_view(hl_heap *h, hl_addr addr, size_t len) { return hl_source_host(&h->source, addr, len); }
-
-static hl_error bins_mem_copy(hl_heap *h, hl_addr dst, hl_addr src, size_t n)
-{
-    return hl_copy_forward(&h->stats, hl_source_host(&h->source, dst, n), hl_source_host(&h->source, src, n), n);
-}
-
-static hl_error bins_enter_scope(hl_heap *h, hl_scope *out)
-{
-    hl_error e = hl_tracker_enter(&h->tracker, out); /* the tracker counts the call */
-    note_footprint(h);
-    return e;
-}
-
-static hl_error bins_exit_scope(hl_heap *h, hl_scope scope)
-{
-    hl_tracker_host host = tracker_host(h);
-    return hl_tracker_exit(&h->tracker, &host, scope);
-}
-
-static hl_addr bins_promote(hl_heap *h, hl_scope scope, hl_addr block, hl_layout layout, size_t n, hl_error *error)
-{
-    hl_tracker_host host = tracker_host(h);
-    hl_addr fresh = hl_tracker_promote(&h->tracker, &host, scope, block, layout, n, error);
-    note_footprint(h);
-    return fresh;
-}
-
-static hl_error bins_free_all(hl_heap *h)
-{
-    h->stats.calls[HL_STAT_free_all]++;
-    hl_tracker_forget(&h->tracker); /* its memory was in the bump region, reclaimed below */
-    memset(h->free_lists, 0, sizeof h->free_lists);
-    h->bump = h->heap_start;
-    h->stats.live_blocks = h->stats.live_bytes = 0;
-    h->stats.peak_footprint = h->stats.footprint = h->source.committed;
-    return HL_E_OK;
-}
-
-static void bins_stats(const hl_heap *h, hl_stats *stats) { *stats = h->stats; }
 
 static hl_error bins_check(hl_heap *h, char *message, size_t capacity)
 {
@@ -393,7 +319,7 @@ static hl_error bins_check(hl_heap *h, char *message, size_t capacity)
                 return HL_E_CORRUPTED;
             }
             if (h->detect) {
-                const hl_tracked *node = hl_tracker_find(&h->tracker, block);
+                const hl_tracked *node = hl_tracker_find(&h->kit.tracker, block);
                 if (node && node->live) {
                     snprintf(message, capacity, "free list %u (%u bytes): block 0x%llx is live", c, 16u << c,
                              (unsigned long long)block);
@@ -403,12 +329,7 @@ static hl_error bins_check(hl_heap *h, char *message, size_t capacity)
             block = *link_of(h, block);
         }
     }
-    if (h->detect && h->tracker.live_blocks != h->stats.live_blocks) {
-        snprintf(message, capacity, "tracker holds %llu live blocks, stats say %llu",
-                 (unsigned long long)h->tracker.live_blocks, (unsigned long long)h->stats.live_blocks);
-        return HL_E_CORRUPTED;
-    }
-    return hl_tracker_check(&h->tracker, message, capacity);
+    return hl_tracked_check(h, message, capacity);
 }
 
 const hl_backend *HL_BINS_GETTER(void)
@@ -417,7 +338,7 @@ const hl_backend *HL_BINS_GETTER(void)
         sizeof(hl_backend), HL_CONTRACT_VERSION, HL_BINS_NAME, HL_CLASS_REFERENCE,
         "segregated size classes 16/32/64/128 with LIFO free lists and a bump fallback",
         option_docs, bins_create, bins_destroy, bins_describe, bins_alloc, bins_free, bins_realloc,
-        bins_usable_size, bins_mem_view, bins_mem_copy, bins_enter_scope, bins_exit_scope, bins_promote,
-        bins_free_all, NULL, NULL, NULL, NULL, bins_stats, bins_check};
+        bins_usable_size, bins_mem_view, hl_tracked_mem_copy, hl_tracked_enter_scope, hl_tracked_exit_scope,
+        hl_tracked_promote, hl_tracked_free_all, NULL, NULL, NULL, NULL, hl_tracked_stats, bins_check};
     return &table;
 }

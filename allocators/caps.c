@@ -26,9 +26,8 @@
  * Invariants (checked by caps_check): the bitmaps mark exactly the pages and lines of
  * the live EXEC and DMA blocks (counted against the tracker's records); the regions'
  * committed bytes stay within their reservations; the sub-heap passes its check. */
-#include "scope_tracker.h"
 #include "backends.h"
-#include "hl_source.h"
+#include "hl_kit.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -56,14 +55,13 @@ typedef struct unit_map {
 } unit_map;
 
 struct hl_heap {
+    hl_tracked_heap kit; /* first: the tracker, the stats (hl_kit.h) */
     hl_source meta;     /* this state, the bitmaps, the tracker */
     size_t meta_used;
     bool has_exec, has_dma;
     unit_map exec, dma;
     const hl_backend *plain_backend;
     hl_heap *plain;
-    hl_tracker tracker;
-    hl_stats stats;
 };
 
 /* ---------------------------------------------------------------- meta memory */
@@ -149,8 +147,7 @@ static void note_footprint(hl_heap *h)
 {
     hl_stats plain = {0};
     h->plain_backend->stats(h->plain, &plain);
-    h->stats.footprint = h->meta.committed + h->exec.source.committed + h->dma.source.committed + plain.footprint;
-    if (h->stats.footprint > h->stats.peak_footprint) h->stats.peak_footprint = h->stats.footprint;
+    hl_stats_footprint(&h->kit.stats, h->meta.committed + h->exec.source.committed + h->dma.source.committed + plain.footprint);
 }
 
 static hl_error layout_error(const hl_heap *h, hl_layout layout, hl_caps caps)
@@ -190,38 +187,25 @@ static void *view(hl_heap *h, hl_addr addr, size_t len)
     return h->plain_backend->mem_view(h->plain, addr, len);
 }
 
-static void count_live(hl_heap *h, size_t size, int sign)
-{
-    h->stats.live_blocks += (uint64_t)(int64_t)sign;
-    h->stats.live_bytes += (uint64_t)((int64_t)sign * (int64_t)size);
-}
+static void kit_footprint(hl_heap *h, hl_stat_op after) { (void)after, note_footprint(h); }
 
-static hl_addr host_alloc(void *context, hl_layout layout, hl_caps caps)
-{
-    hl_error e = HL_E_OK;
-    hl_addr block = raw_alloc(context, layout, caps, &e);
-    if (block) count_live(context, layout.size, +1);
-    return block;
-}
-static void host_release(void *context, hl_addr block, hl_layout layout)
-{
-    raw_free(context, block, layout);
-    count_live(context, layout.size, -1);
-}
-static void *host_view(void *context, hl_addr addr, size_t len) { return view(context, addr, len); }
-
-static hl_tracker_host tracker_host(hl_heap *h)
-{
-    hl_tracker_host host = {h, host_alloc, host_release, host_view};
-    return host;
-}
+static const hl_tracked_ops kit_ops = {raw_alloc, raw_free, view, kit_footprint, NULL, NULL, NULL};
 
 /* ---------------------------------------------------------------- lifecycle */
 
-static const hl_option_doc option_docs[] = {
-    {"exec", "64M", "bytes reserved for the exec region (0: no EXEC capability); K/M/G suffixes"},
-    {"dma", "1M", "bytes of the DMA window, committed at construction (0: no DMA capability)"},
-    {NULL, NULL, NULL}};
+typedef struct caps_settings {
+    uint64_t exec_size, dma_size;
+} caps_settings;
+
+#define CAPS_OPTIONS(X)                                                                                          \
+    X("exec", "64M", "bytes reserved for the exec region (0: no EXEC capability); K/M/G suffixes",               \
+      HL_OPTION_SIZE, exec_size, 0, 1ull << 40, NULL, 0)                                                         \
+    X("dma", "1M", "bytes of the DMA window, committed at construction (0: no DMA capability)", HL_OPTION_SIZE, \
+      dma_size, 0, 1ull << 40, NULL, 0)
+
+#define HL_SETTINGS caps_settings
+static const hl_option_doc option_docs[] = {CAPS_OPTIONS(HL_OPTION_DOC){NULL, NULL, NULL}};
+static const hl_option_rule option_rules[] = {CAPS_OPTIONS(HL_OPTION_RULE)};
 
 static void close_all(hl_heap *h)
 {
@@ -234,15 +218,10 @@ static void close_all(hl_heap *h)
 
 static hl_error caps_create(const hl_config *config, hl_heap **out)
 {
-    uint64_t exec_size = CAPS_DEFAULT_EXEC, dma_size = CAPS_DEFAULT_DMA;
-    for (size_t i = 0; i < config->option_count; i++) {
-        const char *key = config->options[i].key, *value = config->options[i].value;
-        uint64_t *target = strcmp(key, "exec") == 0 ? &exec_size : strcmp(key, "dma") == 0 ? &dma_size : NULL;
-        if (!target)
-            return hl_config_say(config, "caps: unknown option '%s' (known: exec, dma)", key), HL_E_INVALID_ARGUMENT;
-        if (!hl_source_parse_size(value, target) || *target > (1ull << 40))
-            return hl_config_say(config, "caps: %s is not a size", value), HL_E_INVALID_ARGUMENT;
-    }
+    caps_settings settings = {CAPS_DEFAULT_EXEC, CAPS_DEFAULT_DMA};
+    if (hl_options_apply(config, HL_CAPS_NAME, option_docs, option_rules, &settings) != HL_E_OK)
+        return HL_E_INVALID_ARGUMENT;
+    uint64_t exec_size = settings.exec_size, dma_size = settings.dma_size;
     hl_source_config meta_config;
     hl_source_config_init(&meta_config);
     meta_config.size = 1u << 30;
@@ -272,8 +251,7 @@ static hl_error caps_create(const hl_config *config, hl_heap **out)
         return hl_config_say(config, "caps: %s", why[0] ? why : "cannot set up its regions"), e;
     }
     hl_tracker_memory memory = {h, tracker_get, tracker_put};
-    hl_tracker_init(&h->tracker, memory, true, true);
-    h->tracker.stats = &h->stats;
+    hl_tracked_init(&h->kit, &kit_ops, memory, true, true);
     note_footprint(h);
     *out = h;
     return HL_E_OK;
@@ -299,35 +277,30 @@ static void caps_describe(const hl_heap *h, hl_info *info)
 
 /* ---------------------------------------------------------------- operations */
 
-static hl_addr fail(hl_heap *h, hl_stat_op op, hl_error *error, hl_error e)
-{
-    h->stats.failures[op]++;
-    *error = e;
-    return 0;
-}
+static hl_addr fail(hl_heap *h, hl_stat_op op, hl_error *error, hl_error e) { return hl_stats_fail(&h->kit.stats, op, error, e); }
 
 static hl_addr caps_alloc(hl_heap *h, hl_layout layout, hl_caps caps, hl_error *error)
 {
-    h->stats.calls[HL_STAT_alloc]++;
+    h->kit.stats.calls[HL_STAT_alloc]++;
     hl_error e = layout_error(h, layout, caps);
     if (e != HL_E_OK) return fail(h, HL_STAT_alloc, error, e);
-    if (hl_tracker_reserve(&h->tracker) != HL_E_OK) return fail(h, HL_STAT_alloc, error, HL_E_OUT_OF_MEMORY);
+    if (hl_tracker_reserve(&h->kit.tracker) != HL_E_OK) return fail(h, HL_STAT_alloc, error, HL_E_OUT_OF_MEMORY);
     hl_addr block = raw_alloc(h, layout, caps, &e);
     note_footprint(h);
     if (!block) return fail(h, HL_STAT_alloc, error, e ? e : HL_E_OUT_OF_MEMORY);
-    hl_tracker_add(&h->tracker, block, layout, caps); /* cannot fail: reserved */
-    count_live(h, layout.size, +1);
+    hl_tracker_add(&h->kit.tracker, block, layout, caps); /* cannot fail: reserved */
+    hl_stats_live(&h->kit.stats, +1, (int64_t)layout.size);
     return block;
 }
 
 static hl_error caps_free(hl_heap *h, hl_addr block, hl_layout layout)
 {
-    h->stats.calls[HL_STAT_free]++;
+    h->kit.stats.calls[HL_STAT_free]++;
     if (!block) return HL_E_OK;
-    hl_error e = hl_tracker_free(&h->tracker, block, layout, true);
-    if (e != HL_E_OK) return h->stats.failures[HL_STAT_free]++, e;
+    hl_error e = hl_tracker_free(&h->kit.tracker, block, layout, true);
+    if (e != HL_E_OK) return h->kit.stats.failures[HL_STAT_free]++, e;
     raw_free(h, block, layout);
-    count_live(h, layout.size, -1);
+    hl_stats_live(&h->kit.stats, -1, -(int64_t)layout.size);
     return HL_E_OK;
 }
 
@@ -343,17 +316,17 @@ static size_t caps_usable_size(hl_heap *h, hl_addr block, hl_layout layout)
 static hl_addr caps_realloc(hl_heap *h, hl_addr block, hl_layout old, size_t size, hl_error *error)
 {
     if (!block) return caps_alloc(h, (hl_layout){size, old.align}, HL_CAP_NONE, error);
-    h->stats.calls[HL_STAT_realloc]++;
-    const hl_tracked *record = hl_tracker_find(&h->tracker, block);
+    h->kit.stats.calls[HL_STAT_realloc]++;
+    const hl_tracked *record = hl_tracker_find(&h->kit.tracker, block);
     hl_caps caps = record ? record->caps : HL_CAP_NONE;
     if (size > SIZE_MAX / 4) return fail(h, HL_STAT_realloc, error, HL_E_OUT_OF_MEMORY);
     unit_map *m = caps & HL_CAP_EXEC ? &h->exec : caps & HL_CAP_DMA ? &h->dma : NULL;
     if (m && units_of(m, size) == units_of(m, old.size)) {
-        hl_tracker_moved(&h->tracker, block, block, size);
-        h->stats.live_bytes += size - old.size;
+        hl_tracker_moved(&h->kit.tracker, block, block, size);
+        hl_stats_resize(&h->kit.stats, old.size, size);
         return block;
     }
-    if (hl_tracker_reserve(&h->tracker) != HL_E_OK) return fail(h, HL_STAT_realloc, error, HL_E_OUT_OF_MEMORY);
+    if (hl_tracker_reserve(&h->kit.tracker) != HL_E_OK) return fail(h, HL_STAT_realloc, error, HL_E_OUT_OF_MEMORY);
     hl_error e = HL_E_OK;
     hl_addr fresh = m ? raw_alloc(h, (hl_layout){size, old.align}, caps, &e)
                       : h->plain_backend->realloc(h->plain, block, old, size, &e);
@@ -363,48 +336,9 @@ static hl_addr caps_realloc(hl_heap *h, hl_addr block, hl_layout old, size_t siz
         memcpy(view(h, fresh, size ? size : 1), view(h, block, old.size ? old.size : 1), old.size < size ? old.size : size);
         raw_free(h, block, old);
     }
-    hl_tracker_moved(&h->tracker, block, fresh, size); /* cannot fail: reserved */
-    h->stats.live_bytes += size - old.size;
+    hl_tracker_moved(&h->kit.tracker, block, fresh, size); /* cannot fail: reserved */
+    hl_stats_resize(&h->kit.stats, old.size, size);
     return fresh;
-}
-
-static void *caps_mem_view(hl_heap *h, hl_addr addr, size_t len) { return view(h, addr, len); }
-
-static hl_error caps_mem_copy(hl_heap *h, hl_addr dst, hl_addr src, size_t n)
-{
-    return hl_copy_forward(&h->stats, view(h, dst, n), view(h, src, n), n);
-}
-
-static hl_error caps_enter_scope(hl_heap *h, hl_scope *out)
-{
-    hl_error e = hl_tracker_enter(&h->tracker, out); /* the tracker counts the call */
-    note_footprint(h);
-    return e;
-}
-
-static hl_error caps_exit_scope(hl_heap *h, hl_scope scope)
-{
-    hl_tracker_host host = tracker_host(h);
-    return hl_tracker_exit(&h->tracker, &host, scope);
-}
-
-static hl_addr caps_promote(hl_heap *h, hl_scope scope, hl_addr block, hl_layout layout, size_t n, hl_error *error)
-{
-    hl_tracker_host host = tracker_host(h);
-    hl_addr fresh = hl_tracker_promote(&h->tracker, &host, scope, block, layout, n, error);
-    note_footprint(h);
-    return fresh;
-}
-
-static hl_error caps_free_all(hl_heap *h)
-{
-    h->stats.calls[HL_STAT_free_all]++;
-    hl_tracker_host host = tracker_host(h);
-    hl_tracker_each_live(&h->tracker, host.release, host.context);
-    h->stats.live_blocks = h->stats.live_bytes = 0;
-    note_footprint(h);
-    h->stats.peak_footprint = h->stats.footprint;
-    return HL_E_OK;
 }
 
 /* The pages of [addr, addr + len) if they lie in the exec region's committed part. */
@@ -447,8 +381,6 @@ static hl_error caps_unseal(hl_heap *h, hl_addr addr, size_t len)
     return e != HL_E_OK ? e : hl_source_protect(&h->exec.source, offset, bytes, HL_PROT_RW);
 }
 
-static void caps_stats(const hl_heap *h, hl_stats *stats) { *stats = h->stats; }
-
 static hl_error caps_check(hl_heap *h, char *message, size_t capacity)
 {
     uint64_t exec_units = 0, dma_units = 0;
@@ -465,8 +397,8 @@ static hl_error caps_check(hl_heap *h, char *message, size_t capacity)
         }
     }
     /* every live EXEC or DMA record's units are marked; together they are all of them */
-    for (uint32_t i = 0; i <= h->tracker.table_mask && h->tracker.table; i++) {
-        const hl_tracked *r = &h->tracker.table[i];
+    for (uint32_t i = 0; i <= h->kit.tracker.table_mask && h->kit.tracker.table; i++) {
+        const hl_tracked *r = &h->kit.tracker.table[i];
         if (!r->used || !r->live) continue;
         unit_map *m = in_map(&h->exec, r->addr) ? &h->exec : in_map(&h->dma, r->addr) ? &h->dma : NULL;
         if (!m) continue;
@@ -483,13 +415,8 @@ static hl_error caps_check(hl_heap *h, char *message, size_t capacity)
                  h->exec.used, h->dma.used, (unsigned long long)exec_units, (unsigned long long)dma_units);
         return HL_E_CORRUPTED;
     }
-    if (h->tracker.live_blocks != h->stats.live_blocks) {
-        snprintf(message, capacity, "tracker holds %llu live blocks, stats say %llu",
-                 (unsigned long long)h->tracker.live_blocks, (unsigned long long)h->stats.live_blocks);
-        return HL_E_CORRUPTED;
-    }
-    if (h->plain_backend->check(h->plain, message, capacity) != HL_E_OK) return HL_E_CORRUPTED;
-    return hl_tracker_check(&h->tracker, message, capacity);
+    if (hl_tracked_check(h, message, capacity) != HL_E_OK) return HL_E_CORRUPTED;
+    return h->plain_backend->check(h->plain, message, capacity);
 }
 
 const hl_backend *HL_CAPS_GETTER(void)
@@ -498,7 +425,7 @@ const hl_backend *HL_CAPS_GETTER(void)
         sizeof(hl_backend), HL_CONTRACT_VERSION, HL_CAPS_NAME, HL_CLASS_REFERENCE,
         "capability regions: EXEC on pages of their own (seal/unseal), DMA on cache lines of their own",
         option_docs, caps_create, caps_destroy, caps_describe, caps_alloc, caps_free, caps_realloc,
-        caps_usable_size, caps_mem_view, caps_mem_copy, caps_enter_scope, caps_exit_scope, caps_promote,
-        caps_free_all, caps_seal, caps_unseal, caps_flush_data, caps_invalidate_instruction, caps_stats, caps_check};
+        caps_usable_size, view, hl_tracked_mem_copy, hl_tracked_enter_scope, hl_tracked_exit_scope, hl_tracked_promote,
+        hl_tracked_free_all, caps_seal, caps_unseal, caps_flush_data, caps_invalidate_instruction, hl_tracked_stats, caps_check};
     return &table;
 }

@@ -33,9 +33,8 @@
  * Invariants (checked by guard_check): slot pages lie in [slots_start, slots_top);
  * the quarantine holds at most `quarantine` slots; live guarded blocks <= capacity;
  * the tracker's live blocks equal the stats'. */
-#include "scope_tracker.h"
 #include "backends.h"
-#include "hl_source.h"
+#include "hl_kit.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,6 +63,7 @@ typedef struct slot_stack {
 } slot_stack;
 
 struct hl_heap {
+    hl_tracked_heap kit;    /* first: the tracker, the stats (hl_kit.h) */
     hl_source source;
     bool at_start;          /* guard page before the block (else after) */
     bool faults_caught;     /* the host turns faults into detections */
@@ -81,8 +81,6 @@ struct hl_heap {
     uint32_t ring_head, ring_held;
     const hl_backend *sub_backend;
     hl_heap *sub;           /* the bins sub-heap when sample > 1 */
-    hl_tracker tracker;
-    hl_stats stats;
 };
 
 /* ---------------------------------------------------------------- memory */
@@ -244,8 +242,7 @@ static void note_footprint(hl_heap *h)
 {
     hl_stats sub = {0};
     if (h->sub) h->sub_backend->stats(h->sub, &sub);
-    h->stats.footprint = h->source.committed + sub.footprint;
-    if (h->stats.footprint > h->stats.peak_footprint) h->stats.peak_footprint = h->stats.footprint;
+    hl_stats_footprint(&h->kit.stats, h->source.committed + sub.footprint);
 }
 
 /* A raw block (no tracker, no stats): guarded or from the sub-heap. */
@@ -261,7 +258,7 @@ static hl_addr raw_alloc(hl_heap *h, hl_layout layout, hl_error *error)
     if (!s.start || open_slot(h, s) != HL_E_OK) return *error = HL_E_OUT_OF_MEMORY, 0;
     h->live_guarded++;
 #ifdef HL_GUARD_MUTANT_CLOSE_THIRD /* TEST-ONLY MUTANT: the third block is handed out inaccessible */
-    if (h->stats.calls[HL_STAT_alloc] == 3) protect(h, s.start, (size_t)s.pages * h->page, HL_PROT_NONE);
+    if (h->kit.stats.calls[HL_STAT_alloc] == 3) protect(h, s.start, (size_t)s.pages * h->page, HL_PROT_NONE);
 #endif
     return block_in(h, s, layout);
 }
@@ -276,49 +273,47 @@ static void raw_free(hl_heap *h, hl_addr block, hl_layout layout)
     retire_slot(h, slot_of(h, block, layout));
 }
 
-static void count_live(hl_heap *h, size_t size, int sign)
-{
-    h->stats.live_blocks += (uint64_t)(int64_t)sign;
-    h->stats.live_bytes += (uint64_t)((int64_t)sign * (int64_t)size);
-}
-
-static hl_addr host_alloc(void *context, hl_layout layout, hl_caps caps)
-{
-    (void)caps; /* no capabilities here */
-    hl_error e = HL_E_OK;
-    hl_addr block = raw_alloc(context, layout, &e);
-    if (block) count_live(context, layout.size, +1);
-    return block;
-}
-static void host_release(void *context, hl_addr block, hl_layout layout)
-{
-    raw_free(context, block, layout);
-    count_live(context, layout.size, -1);
-}
-static void *view(hl_heap *h, hl_addr addr, size_t len)
+static void *guard_mem_view(hl_heap *h, hl_addr addr, size_t len)
 {
     if (in_slots(h, addr) || !h->sub) return hl_source_host(&h->source, addr, len);
     return h->sub_backend->mem_view(h->sub, addr, len);
 }
-static void *host_view(void *context, hl_addr addr, size_t len) { return view(context, addr, len); }
 
-static hl_tracker_host tracker_host(hl_heap *h)
+static hl_addr kit_alloc(hl_heap *h, hl_layout layout, hl_caps caps, hl_error *error)
 {
-    hl_tracker_host host = {h, host_alloc, host_release, host_view};
-    return host;
+    (void)caps; /* no capabilities here */
+    return raw_alloc(h, layout, error);
 }
+static void kit_footprint(hl_heap *h, hl_stat_op after) { (void)after, note_footprint(h); }
+
+static const hl_tracked_ops kit_ops = {kit_alloc, raw_free, guard_mem_view, kit_footprint, NULL, NULL, NULL};
 
 /* ---------------------------------------------------------------- lifecycle */
 
-static const hl_option_doc option_docs[] = {
-    {"source", "os", "memory source: os (pages protected), static (caller buffer: no protection, for embedded use)"},
-    {"size", "4G (os), 1M (static)", "bytes reserved (os) or the static buffer's size; K/M/G suffixes"},
-    {"huge", "0", "os: ask for huge pages (MAP_HUGETLB, falling back to MADV_HUGEPAGE)"},
-    {"at", "end", "end: block at the end of its pages, guard after (overflows fault); start: guard before"},
-    {"quarantine", "256", "freed slots kept inaccessible before reuse (use after free within it faults)"},
-    {"sample", "1", "guard one block in N; the rest come from a bins sub-heap (no access-misuse detection)"},
-    {"max_live", "a quarter of the free mappings / 2", "live guarded blocks allowed (CAPACITY beyond)"},
-    {NULL, NULL, NULL}};
+typedef struct guard_settings {
+    hl_source_config source;
+    bool at_start;
+    uint64_t quarantine, sample, max_live;
+} guard_settings;
+
+static const char *const at_words[] = {"end", "start", NULL};
+
+/* source=static gives no page protection (for embedded use); source=linear is refused
+ * (linear memory has no page protection either) */
+#define GUARD_OPTIONS(X)                                                                                         \
+    HL_SOURCE_OPTIONS(X)                                                                                         \
+    X("at", "end", "end: block at the end of its pages, guard after (overflows fault); start: guard before",     \
+      HL_OPTION_WORD, at_start, 0, 0, at_words, 0)                                                               \
+    X("quarantine", "256", "freed slots kept inaccessible before reuse (use after free within it faults)",       \
+      HL_OPTION_COUNT, quarantine, 0, 1u << 20, NULL, 0)                                                         \
+    X("sample", "1", "guard one block in N; the rest come from a bins sub-heap (no access-misuse detection)",    \
+      HL_OPTION_COUNT, sample, 1, 1u << 30, NULL, 0)                                                             \
+    X("max_live", "a quarter of the free mappings / 2", "live guarded blocks allowed (CAPACITY beyond)",        \
+      HL_OPTION_COUNT, max_live, 1, UINT32_MAX, NULL, 0)
+
+#define HL_SETTINGS guard_settings
+static const hl_option_doc option_docs[] = {GUARD_OPTIONS(HL_OPTION_DOC){NULL, NULL, NULL}};
+static const hl_option_rule option_rules[] = {GUARD_OPTIONS(HL_OPTION_RULE)};
 
 /* Mappings this process may still make: vm.max_map_count minus the lines of maps. */
 static uint64_t free_mappings(void)
@@ -339,42 +334,16 @@ static uint64_t free_mappings(void)
     return used < limit ? limit - used : 0;
 }
 
-static bool parse_count(const char *value, uint64_t *out, uint64_t min, uint64_t max)
-{
-    return hl_source_parse_size(value, out) && *out >= min && *out <= max;
-}
-
 static hl_error guard_create(const hl_config *config, hl_heap **out)
 {
-    hl_source_config source_config;
-    hl_source_config_init(&source_config);
-    bool at_start = false;
-    uint64_t quarantine = GUARD_DEFAULT_QUARANTINE, sample = 1, max_live = 0;
+    guard_settings settings = {.quarantine = GUARD_DEFAULT_QUARANTINE, .sample = 1};
+    hl_source_config_init(&settings.source);
+    if (hl_options_apply(config, HL_GUARD_NAME, option_docs, option_rules, &settings) != HL_E_OK)
+        return HL_E_INVALID_ARGUMENT;
+    hl_source_config source_config = settings.source;
+    bool at_start = settings.at_start;
+    uint64_t quarantine = settings.quarantine, sample = settings.sample, max_live = settings.max_live;
     char why[200];
-    for (size_t i = 0; i < config->option_count; i++) {
-        const char *key = config->options[i].key, *value = config->options[i].value;
-        int applied = hl_source_option(&source_config, key, value, why, sizeof why);
-        if (applied < 0) return hl_config_say(config, "guard: %s", why), HL_E_INVALID_ARGUMENT;
-        if (applied) continue;
-        if (strcmp(key, "at") == 0 && (strcmp(value, "end") == 0 || strcmp(value, "start") == 0)) {
-            at_start = value[0] == 's';
-        } else if (strcmp(key, "at") == 0) {
-            return hl_config_say(config, "guard: at='%s' (expected end or start)", value), HL_E_INVALID_ARGUMENT;
-        } else if (strcmp(key, "quarantine") == 0) {
-            if (!parse_count(value, &quarantine, 0, 1u << 20))
-                return hl_config_say(config, "guard: quarantine='%s' (expected 0..1M slots)", value), HL_E_INVALID_ARGUMENT;
-        } else if (strcmp(key, "sample") == 0) {
-            if (!parse_count(value, &sample, 1, 1u << 30))
-                return hl_config_say(config, "guard: sample='%s' (expected a count >= 1)", value), HL_E_INVALID_ARGUMENT;
-        } else if (strcmp(key, "max_live") == 0) {
-            if (!parse_count(value, &max_live, 1, UINT32_MAX))
-                return hl_config_say(config, "guard: max_live='%s' (expected a count >= 1)", value), HL_E_INVALID_ARGUMENT;
-        } else {
-            return hl_config_say(config, "guard: unknown option '%s' (known: source, size, huge, at, quarantine, sample, max_live)",
-                       key),
-                   HL_E_INVALID_ARGUMENT;
-        }
-    }
     if (source_config.kind == HL_SOURCE_LINEAR)
         return hl_config_say(config, "guard: %s", "source=linear is not supported (linear memory has no page protection)"),
                HL_E_INVALID_ARGUMENT;
@@ -410,8 +379,7 @@ static hl_error guard_create(const hl_config *config, hl_heap **out)
         }
     }
     hl_tracker_memory memory = {h, tracker_get, tracker_put};
-    hl_tracker_init(&h->tracker, memory, true, true);
-    h->tracker.stats = &h->stats;
+    hl_tracked_init(&h->kit, &kit_ops, memory, true, true);
     note_footprint(h);
     *out = h;
     return HL_E_OK;
@@ -445,12 +413,7 @@ static void guard_describe(const hl_heap *h, hl_info *info)
 
 /* ---------------------------------------------------------------- operations */
 
-static hl_addr fail(hl_heap *h, hl_stat_op op, hl_error *error, hl_error e)
-{
-    h->stats.failures[op]++;
-    *error = e;
-    return 0;
-}
+static hl_addr fail(hl_heap *h, hl_stat_op op, hl_error *error, hl_error e) { return hl_stats_fail(&h->kit.stats, op, error, e); }
 
 /* Alignments up to a page: a block at the end of its pages then ends less than a page
  * before the guard, so its slot follows from its address and layout. */
@@ -464,26 +427,26 @@ static hl_error layout_error(const hl_heap *h, hl_layout layout, hl_caps caps)
 
 static hl_addr guard_alloc(hl_heap *h, hl_layout layout, hl_caps caps, hl_error *error)
 {
-    h->stats.calls[HL_STAT_alloc]++;
+    h->kit.stats.calls[HL_STAT_alloc]++;
     hl_error e = layout_error(h, layout, caps);
     if (e != HL_E_OK) return fail(h, HL_STAT_alloc, error, e);
-    if (hl_tracker_reserve(&h->tracker) != HL_E_OK) return fail(h, HL_STAT_alloc, error, HL_E_OUT_OF_MEMORY);
+    if (hl_tracker_reserve(&h->kit.tracker) != HL_E_OK) return fail(h, HL_STAT_alloc, error, HL_E_OUT_OF_MEMORY);
     hl_addr block = raw_alloc(h, layout, &e);
     note_footprint(h);
     if (!block) return fail(h, HL_STAT_alloc, error, e ? e : HL_E_OUT_OF_MEMORY);
-    hl_tracker_add(&h->tracker, block, layout, caps); /* cannot fail: reserved */
-    count_live(h, layout.size, +1);
+    hl_tracker_add(&h->kit.tracker, block, layout, caps); /* cannot fail: reserved */
+    hl_stats_live(&h->kit.stats, +1, (int64_t)layout.size);
     return block;
 }
 
 static hl_error guard_free(hl_heap *h, hl_addr block, hl_layout layout)
 {
-    h->stats.calls[HL_STAT_free]++;
+    h->kit.stats.calls[HL_STAT_free]++;
     if (!block) return HL_E_OK;
-    hl_error e = hl_tracker_free(&h->tracker, block, layout, true);
-    if (e != HL_E_OK) return h->stats.failures[HL_STAT_free]++, e;
+    hl_error e = hl_tracker_free(&h->kit.tracker, block, layout, true);
+    if (e != HL_E_OK) return h->kit.stats.failures[HL_STAT_free]++, e;
     raw_free(h, block, layout);
-    count_live(h, layout.size, -1);
+    hl_stats_live(&h->kit.stats, -1, -(int64_t)layout.size);
     return HL_E_OK;
 }
 
@@ -500,61 +463,20 @@ static size_t guard_usable_size(hl_heap *h, hl_addr block, hl_layout layout)
 static hl_addr guard_realloc(hl_heap *h, hl_addr block, hl_layout old, size_t size, hl_error *error)
 {
     if (!block) return guard_alloc(h, (hl_layout){size, old.align}, HL_CAP_NONE, error);
-    h->stats.calls[HL_STAT_realloc]++;
+    h->kit.stats.calls[HL_STAT_realloc]++;
     if (size > SIZE_MAX / 4) return fail(h, HL_STAT_realloc, error, HL_E_OUT_OF_MEMORY);
-    if (hl_tracker_reserve(&h->tracker) != HL_E_OK) return fail(h, HL_STAT_realloc, error, HL_E_OUT_OF_MEMORY);
+    if (hl_tracker_reserve(&h->kit.tracker) != HL_E_OK) return fail(h, HL_STAT_realloc, error, HL_E_OUT_OF_MEMORY);
     hl_layout fresh_layout = {size, old.align};
     hl_error e = HL_E_OK;
     hl_addr fresh = raw_alloc(h, fresh_layout, &e);
     note_footprint(h);
     if (!fresh) return fail(h, HL_STAT_realloc, error, e ? e : HL_E_OUT_OF_MEMORY);
-    memcpy(view(h, fresh, extent(size)), view(h, block, extent(old.size)), old.size < size ? old.size : size);
-    hl_tracker_moved(&h->tracker, block, fresh, size); /* cannot fail: reserved */
+    memcpy(guard_mem_view(h, fresh, extent(size)), guard_mem_view(h, block, extent(old.size)), old.size < size ? old.size : size);
+    hl_tracker_moved(&h->kit.tracker, block, fresh, size); /* cannot fail: reserved */
     raw_free(h, block, old);
-    h->stats.live_bytes += size - old.size;
+    hl_stats_resize(&h->kit.stats, old.size, size);
     return fresh;
 }
-
-static void *guard_mem_view(hl_heap *h, hl_addr addr, size_t len) { return view(h, addr, len); }
-
-static hl_error guard_mem_copy(hl_heap *h, hl_addr dst, hl_addr src, size_t n)
-{
-    return hl_copy_forward(&h->stats, view(h, dst, n), view(h, src, n), n);
-}
-
-static hl_error guard_enter_scope(hl_heap *h, hl_scope *out)
-{
-    hl_error e = hl_tracker_enter(&h->tracker, out); /* the tracker counts the call */
-    note_footprint(h);
-    return e;
-}
-
-static hl_error guard_exit_scope(hl_heap *h, hl_scope scope)
-{
-    hl_tracker_host host = tracker_host(h);
-    return hl_tracker_exit(&h->tracker, &host, scope);
-}
-
-static hl_addr guard_promote(hl_heap *h, hl_scope scope, hl_addr block, hl_layout layout, size_t n, hl_error *error)
-{
-    hl_tracker_host host = tracker_host(h);
-    hl_addr fresh = hl_tracker_promote(&h->tracker, &host, scope, block, layout, n, error);
-    note_footprint(h);
-    return fresh;
-}
-
-static hl_error guard_free_all(hl_heap *h)
-{
-    h->stats.calls[HL_STAT_free_all]++;
-    hl_tracker_host host = tracker_host(h);
-    hl_tracker_each_live(&h->tracker, host.release, host.context); /* each slot to the quarantine */
-    h->stats.live_blocks = h->stats.live_bytes = 0;
-    note_footprint(h);
-    h->stats.peak_footprint = h->stats.footprint;
-    return HL_E_OK;
-}
-
-static void guard_stats(const hl_heap *h, hl_stats *stats) { *stats = h->stats; }
 
 static hl_error guard_check(hl_heap *h, char *message, size_t capacity)
 {
@@ -575,13 +497,9 @@ static hl_error guard_check(hl_heap *h, char *message, size_t capacity)
             return HL_E_CORRUPTED;
         }
     }
-    if (h->tracker.live_blocks != h->stats.live_blocks) {
-        snprintf(message, capacity, "tracker holds %llu live blocks, stats say %llu",
-                 (unsigned long long)h->tracker.live_blocks, (unsigned long long)h->stats.live_blocks);
-        return HL_E_CORRUPTED;
-    }
+    if (hl_tracked_check(h, message, capacity) != HL_E_OK) return HL_E_CORRUPTED;
     if (h->sub && h->sub_backend->check(h->sub, message, capacity) != HL_E_OK) return HL_E_CORRUPTED;
-    return hl_tracker_check(&h->tracker, message, capacity);
+    return HL_E_OK;
 }
 
 const hl_backend *HL_GUARD_GETTER(void)
@@ -590,7 +508,7 @@ const hl_backend *HL_GUARD_GETTER(void)
         sizeof(hl_backend), HL_CONTRACT_VERSION, HL_GUARD_NAME, HL_CLASS_REFERENCE,
         "page allocator with guard pages and a quarantine; optional sampling over a bins sub-heap",
         option_docs, guard_create, guard_destroy, guard_describe, guard_alloc, guard_free, guard_realloc,
-        guard_usable_size, guard_mem_view, guard_mem_copy, guard_enter_scope, guard_exit_scope, guard_promote,
-        guard_free_all, NULL, NULL, NULL, NULL, guard_stats, guard_check};
+        guard_usable_size, guard_mem_view, hl_tracked_mem_copy, hl_tracked_enter_scope, hl_tracked_exit_scope,
+        hl_tracked_promote, hl_tracked_free_all, NULL, NULL, NULL, NULL, hl_tracked_stats, guard_check};
     return &table;
 }

@@ -7,11 +7,14 @@
 void hl_help_list(FILE *out)
 {
     fprintf(out,
-            "usage: heaplab list\n"
+            "usage: heaplab list [--names]\n"
             "\n"
             "Lists every built-in backend: its class (reference or foreign), what a default\n"
             "instance declares (alignments, features, detected misuse, memory source) and\n"
-            "the options its spec accepts (NAME:key=value:...).\n");
+            "the options its spec accepts (NAME:key=value:...).\n"
+            "  --names  one line a backend, for scripts: NAME KIND, where KIND is built-in,\n"
+            "           test-conforming (a test build's backend the conformance suite runs)\n"
+            "           or test (a test build's planted bug or misbehaving backend)\n");
 }
 
 static void print_flags(const hl_info *info)
@@ -34,9 +37,18 @@ static void print_flags(const hl_info *info)
 
 int hl_cmd_list(int argc, char **argv)
 {
-    if (argc > 1) return hl_cli_usage_error("list", "unexpected argument '%s'", argv[1]);
+    bool names = argc > 1 && strcmp(argv[1], "--names") == 0;
+    if (argc > 1 + names) return hl_cli_usage_error("list", "unexpected argument '%s'", argv[1 + names]);
     size_t count;
     const hl_backend *const *backends = hl_registry(&count);
+    if (names) {
+        for (size_t i = 0; i < count; i++)
+            printf("%s %s\n", backends[i]->name,
+                   !hl_registry_is_test_only(backends[i]) ? "built-in"
+                   : hl_registry_conforms(backends[i])    ? "test-conforming"
+                                                          : "test");
+        return HL_EXIT_CLEAN;
+    }
     for (size_t i = 0; i < count; i++) {
         const hl_backend *b = backends[i];
         printf("%-10s %-9s %s%s\n", b->name, b->backend_class == HL_CLASS_REFERENCE ? "reference" : "foreign",

@@ -1,6 +1,6 @@
 /* malloc_adapter.h: the adapter that makes a malloc-style allocator a heaplab backend
- * (libc.c), shared by malloc:PREFIX@LIB and the peers: glibc (libc.c) and jemalloc,
- * mimalloc, tcmalloc (peers.c). Internal to allocators/. */
+ * (malloc_adapter.c), shared by libc (libc.c), malloc:PREFIX@LIB (malloc_lib.c) and
+ * the peers jemalloc, mimalloc, tcmalloc (one file each). Internal to allocators/. */
 #ifndef HL_MALLOC_ADAPTER_H
 #define HL_MALLOC_ADAPTER_H
 
@@ -20,25 +20,47 @@ typedef struct hl_malloc_fns {
     size_t (*usable)(void *);
 } hl_malloc_fns;
 
-/* A peer: an allocator people use, built into heaplab as a foreign backend. */
+/* An allocator behind the adapter: libc, a peer, or a loaded library. */
 typedef struct hl_malloc_peer {
     const char *name;          /* "jemalloc" */
     hl_malloc_fns f;
     size_t min_align;          /* what its malloc guarantees for every size */
-    size_t (*footprint)(void); /* bytes it holds now, by its own statistics (sampled) */
+    /* bytes it holds now, by its own statistics (sampled); NULL for a loaded library
+     * (malloc:PREFIX@LIB): the footprint is then the live bytes, nothing more is
+     * known, and neither thread safety nor in-place realloc is declared */
+    size_t (*footprint)(void);
     size_t (*baseline)(void);  /* at create: the part of that figure not this instance's
                                   (glibc: what others hold live in its heap); NULL: 0 */
     const char *source;        /* describe's source: version and which figure is the footprint */
-    bool *instance_live;       /* one instance per process: its statistics are the process's */
+    bool *instance_live;       /* one instance per process (its statistics are the
+                                  process's); NULL: any number */
 } hl_malloc_peer;
 
-/* Makes an instance over peer (which must outlive it). Fails with UNSUPPORTED when
- * an instance of the same peer is live, OUT_OF_MEMORY when the adapter's own memory
- * cannot be mapped; *out untouched then. */
+/* Makes an instance over a copy of *peer (its strings and instance_live must outlive
+ * the instance). Fails with UNSUPPORTED when an instance of the same peer is live,
+ * OUT_OF_MEMORY when the adapter's own memory cannot be mapped; *out untouched then. */
 hl_error hl_malloc_adapter_create(const hl_malloc_peer *peer, const hl_config *config, hl_heap **out);
 
-/* Fills every entry of table but the identity (name, class, summary, options) and
- * create with the adapter's functions. */
-void hl_malloc_adapter_table(hl_backend *table);
+/* Fills every entry of table with the adapter's functions, then the identity: name,
+ * summary, option docs, create. Returns table. */
+const hl_backend *hl_malloc_adapter_table(hl_backend *table, const char *name, const char *summary,
+                                          const hl_option_doc *option_docs,
+                                          hl_error (*create)(const hl_config *, hl_heap **));
+
+/* ---------------------------------------------------------------- loading a peer */
+
+/* An entry point of a library and where its address goes (a function pointer, seen
+ * as void *). */
+typedef struct hl_malloc_entry {
+    const char *symbol;
+    void **slot;
+} hl_malloc_entry;
+#define HL_MALLOC_ENTRY(symbol, field) {symbol, (void **)&(field)}
+
+/* Opens soname once per process (dlopen RTLD_NOW | RTLD_LOCAL, kept loaded, *lib the
+ * handle) and binds every entry, all or none (at most 8): false with a message naming
+ * `name` in config if the library does not load or lacks one of them. */
+bool hl_malloc_bind(const hl_config *config, const char *name, const char *soname, void **lib,
+                    const hl_malloc_entry *entries, size_t count);
 
 #endif

@@ -1,5 +1,5 @@
 /* config.c: what every backend's create shares: the one-line reason for a refusal. */
-#include "hl_source.h"
+#include "hl_kit.h"
 
 #include <stdarg.h>
 #include <stdio.h>

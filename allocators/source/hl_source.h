@@ -18,13 +18,14 @@ typedef enum hl_source_kind { HL_SOURCE_OS, HL_SOURCE_STATIC, HL_SOURCE_LINEAR }
 #define HL_LINEAR_HEAP_BASE 1024u
 #define HL_LINEAR_MAX_PAGES 65536u
 
-/* What a backend spec says about its source (parsed by hl_source_option). */
+/* What a backend spec says about its source (the options of HL_SOURCE_OPTIONS, the
+ * kit's shared fragment, fill it). */
 typedef struct hl_source_config {
     hl_source_kind kind; /* source=os|static|linear (default os) */
-    uint64_t size;       /* os: bytes reserved (default 4G); static: bytes used of the buffer */
+    uint64_t size;       /* os: bytes reserved; static: bytes used of the buffer; 0 (the
+                            default): 4G for os, the whole buffer for static */
     uint32_t max_pages;  /* linear: maximum 64 KiB pages (default 65536 = 4 GiB) */
     bool huge;           /* os: ask for huge pages (MAP_HUGETLB, else MADV_HUGEPAGE) */
-    bool size_given;
 } hl_source_config;
 
 /* Invariants: [0, committed) of the address space is readable and writable;
@@ -42,16 +43,9 @@ typedef struct hl_source {
     const char *huge;     /* "none", "MAP_HUGETLB" or "MADV_HUGEPAGE": what took effect */
 } hl_source;
 
-/* A backend's create writes why it refused into config's error message (if any):
- * printf-style, one line (allocators/config.c). */
-void hl_config_say(const hl_config *config, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-/* Defaults: os, 4G reserve, 65536 pages, no huge pages. */
+/* Defaults: os, its default size (4G os, the whole buffer static), 65536 pages, no
+ * huge pages. */
 void hl_source_config_init(hl_source_config *config);
-/* Applies key=value if key is a source option. Returns 1 if applied, 0 if key is not
- * a source option, -1 for a bad value (why written into message). */
-int hl_source_option(hl_source_config *config, const char *key, const char *value, char *message,
-                     size_t capacity);
 
 /* A size in a backend option: digits with an optional K, M or G suffix (powers of
  * 1024). False (out untouched) for anything else or on overflow. */

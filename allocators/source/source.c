@@ -19,7 +19,6 @@ void hl_source_config_init(hl_source_config *config)
 {
     memset(config, 0, sizeof *config);
     config->kind = HL_SOURCE_OS;
-    config->size = OS_DEFAULT_RESERVE;
     config->max_pages = HL_LINEAR_MAX_PAGES;
 }
 
@@ -39,39 +38,6 @@ bool hl_source_parse_size(const char *text, uint64_t *out)
     return true;
 }
 
-int hl_source_option(hl_source_config *config, const char *key, const char *value, char *message,
-                     size_t capacity)
-{
-    uint64_t number;
-    if (strcmp(key, "source") == 0) {
-        if (strcmp(value, "os") == 0) config->kind = HL_SOURCE_OS;
-        else if (strcmp(value, "static") == 0) config->kind = HL_SOURCE_STATIC;
-        else if (strcmp(value, "linear") == 0) config->kind = HL_SOURCE_LINEAR;
-        else return snprintf(message, capacity, "source='%s' (expected os, static or linear)", value), -1;
-        return 1;
-    }
-    if (strcmp(key, "size") == 0) {
-        if (!hl_source_parse_size(value, &number) || number == 0)
-            return snprintf(message, capacity, "size='%s' is not a size", value), -1;
-        config->size = number;
-        config->size_given = true;
-        return 1;
-    }
-    if (strcmp(key, "max_pages") == 0) {
-        if (!hl_source_parse_size(value, &number) || number == 0 || number > HL_LINEAR_MAX_PAGES)
-            return snprintf(message, capacity, "max_pages='%s' (expected 1..65536)", value), -1;
-        config->max_pages = (uint32_t)number;
-        return 1;
-    }
-    if (strcmp(key, "huge") == 0) {
-        if (strcmp(value, "0") != 0 && strcmp(value, "1") != 0)
-            return snprintf(message, capacity, "huge='%s' (expected 0 or 1)", value), -1;
-        config->huge = value[0] == '1';
-        return 1;
-    }
-    return 0;
-}
-
 static size_t round_up(size_t x, size_t page) { return (x + page - 1) & ~(page - 1); }
 
 hl_error hl_source_open(hl_source *source, const hl_source_config *config, void *buffer, size_t buffer_size,
@@ -84,7 +50,7 @@ hl_error hl_source_open(hl_source *source, const hl_source_config *config, void 
     if (config->kind == HL_SOURCE_STATIC) {
         if (!buffer)
             return snprintf(message, capacity, "source=static needs a caller buffer"), HL_E_INVALID_ARGUMENT;
-        size_t size = config->size_given && config->size < buffer_size ? (size_t)config->size : buffer_size;
+        size_t size = config->size && config->size < buffer_size ? (size_t)config->size : buffer_size;
         s.host = buffer;
         s.origin = (hl_addr)buffer;
         s.reserved = size;
@@ -93,7 +59,7 @@ hl_error hl_source_open(hl_source *source, const hl_source_config *config, void 
     } else {
         bool linear = config->kind == HL_SOURCE_LINEAR;
         s.page = linear ? HL_LINEAR_PAGE : (size_t)sysconf(_SC_PAGESIZE);
-        s.reserved = linear ? (size_t)config->max_pages * HL_LINEAR_PAGE : round_up((size_t)config->size, s.page);
+        s.reserved = linear ? (size_t)config->max_pages * HL_LINEAR_PAGE : round_up((size_t)(config->size ? config->size : OS_DEFAULT_RESERVE), s.page);
         void *p = MAP_FAILED;
         if (!linear && config->huge) {
             /* Without MAP_NORESERVE: the kernel must reserve the huge pages now, or

@@ -23,7 +23,7 @@
  * core's, the memory's size being the source's committed pages. */
 #include "hl_wasm.h"
 #include "backends.h"
-#include "hl_source.h"
+#include "hl_kit.h"
 #include "wasm_core.h"
 
 #include <stdio.h>
@@ -45,18 +45,8 @@ struct hl_heap {
 _Static_assert(WASM_STATE_AT + sizeof(struct hl_heap) <= HL_LINEAR_HEAP_BASE,
                "the adapter's state must fit below the heap base");
 
-static void note_footprint(hl_heap *h)
-{
-    h->stats.footprint = h->source.committed;
-    if (h->stats.footprint > h->stats.peak_footprint) h->stats.peak_footprint = h->stats.footprint;
-}
-
-static hl_addr fail(hl_heap *h, hl_stat_op op, hl_error *error, hl_error e)
-{
-    h->stats.failures[op]++;
-    *error = e;
-    return 0;
-}
+static void note_footprint(hl_heap *h) { hl_stats_footprint(&h->stats, h->source.committed); }
+static hl_addr fail(hl_heap *h, hl_stat_op op, hl_error *error, hl_error e) { return hl_stats_fail(&h->stats, op, error, e); }
 
 /* memory.grow over the source: the old page count, or -1 with nothing changed */
 static int32_t grow_pages(void *ctx, uint32_t pages)
@@ -67,26 +57,29 @@ static int32_t grow_pages(void *ctx, uint32_t pages)
 
 /* ---------------------------------------------------------------- lifecycle */
 
-static const hl_option_doc option_docs[] = {
-    {"max_pages", "65536", "maximum 64 KiB pages of the linear memory (1..65536; the last page of a full "
-                           "4 GiB memory is never used, so every offset fits a u32)"},
-    {NULL, NULL, NULL}};
+/* wasm's memory is always linear: of the source options it takes max_pages only */
+typedef struct wasm_settings {
+    hl_source_config source;
+} wasm_settings;
+
+#define WASM_OPTIONS(X)                                                                                          \
+    X("max_pages", "65536", "maximum 64 KiB pages of the linear memory (1..65536; the last page of a full "     \
+      "4 GiB memory is never used, so every offset fits a u32)", HL_OPTION_COUNT, source.max_pages, 1,          \
+      HL_LINEAR_MAX_PAGES, NULL, 0)
+
+#define HL_SETTINGS wasm_settings
+static const hl_option_doc option_docs[] = {WASM_OPTIONS(HL_OPTION_DOC){NULL, NULL, NULL}};
+static const hl_option_rule option_rules[] = {WASM_OPTIONS(HL_OPTION_RULE)};
 
 static hl_error wasm_create(const hl_config *config, hl_heap **out)
 {
-    hl_source_config source_config;
-    hl_source_config_init(&source_config);
-    source_config.kind = HL_SOURCE_LINEAR;
+    wasm_settings settings;
+    hl_source_config_init(&settings.source);
+    settings.source.kind = HL_SOURCE_LINEAR;
+    if (hl_options_apply(config, HL_WASM_NAME, option_docs, option_rules, &settings) != HL_E_OK) return HL_E_INVALID_ARGUMENT;
     char why[200];
-    for (size_t i = 0; i < config->option_count; i++) {
-        const char *key = config->options[i].key, *value = config->options[i].value;
-        if (strcmp(key, "max_pages") != 0)
-            return hl_config_say(config, "wasm: unknown option '%s' (known: max_pages)", key), HL_E_INVALID_ARGUMENT;
-        if (hl_source_option(&source_config, key, value, why, sizeof why) < 0)
-            return hl_config_say(config, "wasm: %s", why), HL_E_INVALID_ARGUMENT;
-    }
     hl_source source;
-    hl_error e = hl_source_open(&source, &source_config, NULL, 0, HL_WASM_HEAP_BASE, why, sizeof why);
+    hl_error e = hl_source_open(&source, &settings.source, NULL, 0, HL_WASM_HEAP_BASE, why, sizeof why);
     if (e != HL_E_OK) return hl_config_say(config, "wasm: %s", why), e;
     hl_heap *h = hl_source_host(&source, WASM_STATE_AT, sizeof *h);
     memset(h, 0, sizeof *h);
@@ -212,7 +205,7 @@ static hl_error wasm_free_all(hl_heap *h)
 {
     h->stats.calls[HL_STAT_free_all]++;
     hlwc_free_all(&h->mem);
-    h->stats.peak_footprint = h->stats.footprint = h->source.committed;
+    hl_stats_restart(&h->stats, h->source.committed);
     return HL_E_OK;
 }
 

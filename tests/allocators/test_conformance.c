@@ -5,7 +5,11 @@
  * deep with promote and realloc of an outer block, free_all, mem_copy over
  * overlapping ranges, stats; and, on a small memory source, out of memory (every
  * failure leaves the instance usable and nothing lost, promote included). A new
- * backend is covered by being in the registry; `small` gives it a small source. */
+ * backend is covered by being in the registry (hl_registry_conforms: the built-ins and
+ * the test backends that declare they conform; this binary links the test build's
+ * registry); `small` gives it a small source. With names as arguments, only the
+ * registry's conforming backends of those names run (with defaults), and a name the
+ * registry walk did not reach is a failure: tests/allocators/test_conformance.py. */
 #include "backend_util.h"
 #include "hl_check.h"
 #include "unit.h"
@@ -307,17 +311,37 @@ static void run_out_of_memory(const config *c)
     drop_instance(&in);
 }
 
+/* the backend names given on the command line (none: every conforming backend) */
+static char **only;
+static int only_count;
+
+static bool wanted(const char *name)
+{
+    if (!only_count) return true;
+    for (int i = 0; i < only_count; i++)
+        if (only[i] && strcmp(only[i], name) == 0) return only[i] = NULL, true; /* reached */
+    return false;
+}
+
 TEST(every_backend_honours_the_contract)
 {
-    size_t count;
+    size_t count, ran = 0;
     const hl_backend *const *all = hl_registry(&count);
     CHECK(count >= 5);
     for (size_t i = 0; i < count; i++) {
+        if (!hl_registry_conforms(all[i]) || !wanted(all[i]->name)) continue;
         int before = unit_failed_checks;
         config c = {all[i]->name, all[i], "", 0};
+        printf("conformance: %s\n", c.label);
         run_suite(&c);
+        ran++;
         if (unit_failed_checks != before) fprintf(stderr, "  ... in %s\n", c.label);
     }
+    CHECK(ran > 0);
+    for (int i = 0; i < only_count; i++)
+        if (only[i]) fprintf(stderr, "  %s: not a conforming backend of the registry\n", only[i]);
+    for (int i = 0; i < only_count; i++) CHECK(only[i] == NULL);
+    if (only_count) return; /* the named backends only */
     for (size_t i = 0; i < sizeof extra / sizeof extra[0]; i++) {
         int before = unit_failed_checks;
         config c = extra[i];
@@ -330,6 +354,7 @@ TEST(every_backend_honours_the_contract)
 
 TEST(out_of_memory_leaves_everything_intact)
 {
+    if (only_count) return; /* the named backends only, with defaults */
     for (size_t i = 0; i < sizeof small / sizeof small[0]; i++) {
         int before = unit_failed_checks;
         config c = small[i];
@@ -342,8 +367,9 @@ TEST(out_of_memory_leaves_everything_intact)
 
 int main(int argc, char **argv)
 {
-    (void)argc;
     hl_registry_reserve_tls(argv); /* so the jemalloc peer loads */
+    only = argv + 1;
+    only_count = argc - 1;
     RUN(every_backend_honours_the_contract);
     RUN(out_of_memory_leaves_everything_intact);
     return unit_summary();

@@ -1,4 +1,4 @@
-"""The allocators people use as backends (allocators/foreign/peers.c): jemalloc, mimalloc and
+"""The allocators people use as backends (allocators/foreign/jemalloc.c, mimalloc.c, tcmalloc.c): jemalloc, mimalloc and
 tcmalloc load RTLD_LOCAL into one heaplab process beside glibc, replay the real
 traces clean, report their own footprint and version, and heaplab's first finding in
 one of them (mimalloc 2.0.9's misaligned aligned allocation) is reproduced."""

@@ -111,24 +111,6 @@ TEST(linear_memory_is_wasm32)
     hl_source_close(&s);
 }
 
-TEST(options)
-{
-    hl_source_config c;
-    hl_source_config_init(&c);
-    char why[200];
-    CHECK_EQ(hl_source_option(&c, "source", "linear", why, sizeof why), 1);
-    CHECK_EQ(c.kind, HL_SOURCE_LINEAR);
-    CHECK_EQ(hl_source_option(&c, "max_pages", "16", why, sizeof why), 1);
-    CHECK_EQ(c.max_pages, 16);
-    CHECK_EQ(hl_source_option(&c, "max_pages", "65537", why, sizeof why), -1);
-    CHECK_EQ(hl_source_option(&c, "size", "2M", why, sizeof why), 1);
-    CHECK_EQ(c.size, 2u << 20);
-    CHECK_EQ(hl_source_option(&c, "size", "2Q", why, sizeof why), -1);
-    CHECK(strstr(why, "size='2Q'") != NULL);
-    CHECK_EQ(hl_source_option(&c, "huge", "yes", why, sizeof why), -1);
-    CHECK_EQ(hl_source_option(&c, "detect", "1", why, sizeof why), 0); /* not a source key */
-}
-
 int main(void)
 {
     RUN(os_commits_on_demand_and_reports_it);
@@ -136,6 +118,5 @@ int main(void)
     RUN(os_huge_pages_fall_back_to_advice);
     RUN(static_buffer_ends_where_the_buffer_does);
     RUN(linear_memory_is_wasm32);
-    RUN(options);
     return unit_summary();
 }

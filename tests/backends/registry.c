@@ -4,50 +4,49 @@
  * target, never into build/heaplab. */
 #include "backends.h"
 
-typedef const hl_backend *(*backend_getter)(void);
+/* Every test backend, one line each: its getter and whether it honours the whole
+ * contract (CONFORMS: the conformance suite, tests/allocators/test_conformance.c,
+ * runs it as it runs the built-ins; BROKEN: a planted bug or a misbehaviour the
+ * tests expect to be found). Adding one = its file + one line here. */
+#define TEST_BACKENDS(X)                                                                                         \
+    X(hl_mutant_live_handout, BROKEN)                                                                            \
+    X(hl_mutant_class_off_by_one, BROKEN)                                                                        \
+    X(hl_mutant_realloc_free_first, BROKEN)                                                                      \
+    X(hl_mutant_realloc_frees_on_failure, BROKEN)                                                                \
+    X(hl_mutant_large_align, BROKEN)                                                                             \
+    X(hl_mutant_double_free_silent, BROKEN)                                                                      \
+    X(hl_mutant_stats_drift, BROKEN)                                                                             \
+    X(hl_mutant_scope_exit_parent, BROKEN)                                                                       \
+    X(hl_mutant_dma_shared_line, BROKEN)                                                                         \
+    X(hl_test_backend_guard_leaky, BROKEN)                                                                       \
+    X(hl_test_backend_guard_closed, BROKEN)                                                                      \
+    X(hl_test_backend_crasher, BROKEN)                                                                           \
+    X(hl_test_backend_hanger, BROKEN)                                                                            \
+    X(hl_test_backend_rotter, BROKEN)                                                                            \
+    X(hl_test_backend_exiter, BROKEN)                                                                            \
+    X(hl_test_backend_stopper, BROKEN)                                                                           \
+    X(hl_test_backend_forker, BROKEN)                                                                            \
+    X(hl_test_backend_tearer, BROKEN)                                                                            \
+    X(hl_test_backend_wasm_shifted, BROKEN)                                                                      \
+    X(hl_test_backend_racy, BROKEN)                                                                              \
+    X(hl_test_backend_bins_copy, CONFORMS)
 
-/* the planted-bug mutants of fuzz/mutants/ */
-const hl_backend *hl_mutant_live_handout(void);
-const hl_backend *hl_mutant_class_off_by_one(void);
-const hl_backend *hl_mutant_realloc_free_first(void);
-const hl_backend *hl_mutant_realloc_frees_on_failure(void);
-const hl_backend *hl_mutant_large_align(void);
-const hl_backend *hl_mutant_double_free_silent(void);
-const hl_backend *hl_mutant_stats_drift(void);
-const hl_backend *hl_mutant_scope_exit_parent(void);
-const hl_backend *hl_mutant_dma_shared_line(void);
-const hl_backend *hl_test_backend_guard_leaky(void);
-const hl_backend *hl_test_backend_guard_closed(void);
-const hl_backend *hl_test_backend_crasher(void);
-const hl_backend *hl_test_backend_hanger(void);
-const hl_backend *hl_test_backend_rotter(void);
-const hl_backend *hl_test_backend_exiter(void);
-const hl_backend *hl_test_backend_stopper(void);
-const hl_backend *hl_test_backend_forker(void);
-const hl_backend *hl_test_backend_tearer(void);
-const hl_backend *hl_test_backend_wasm_shifted(void);
-const hl_backend *hl_test_backend_racy(void);
-static const backend_getter test_only[] = {
-    hl_mutant_live_handout,
-    hl_mutant_class_off_by_one,
-    hl_mutant_realloc_free_first,
-    hl_mutant_realloc_frees_on_failure,
-    hl_mutant_large_align,
-    hl_mutant_double_free_silent,
-    hl_mutant_stats_drift,
-    hl_mutant_scope_exit_parent,
-    hl_mutant_dma_shared_line,
-    hl_test_backend_guard_leaky,
-    hl_test_backend_guard_closed,
-    hl_test_backend_crasher,
-    hl_test_backend_hanger,
-    hl_test_backend_rotter,
-    hl_test_backend_exiter,
-    hl_test_backend_stopper,
-    hl_test_backend_forker,
-    hl_test_backend_tearer,
-    hl_test_backend_wasm_shifted,
-    hl_test_backend_racy,
+#define CONFORMS true
+#define BROKEN false
+
+#define DECLARE(getter, conforms) const hl_backend *getter(void);
+TEST_BACKENDS(DECLARE)
+#undef DECLARE
+
+typedef struct test_backend {
+    const hl_backend *(*getter)(void);
+    bool conforms;
+} test_backend;
+
+static const test_backend test_only[] = {
+#define ROW(getter, conforms_) {getter, conforms_},
+    TEST_BACKENDS(ROW)
+#undef ROW
 };
 
 #define TEST_COUNT (sizeof test_only / sizeof test_only[0])
@@ -56,7 +55,16 @@ const hl_backend *const *hl_test_backends(size_t *count)
 {
     static const hl_backend *table[TEST_COUNT];
     if (!table[0])
-        for (size_t i = 0; i < TEST_COUNT; i++) table[i] = test_only[i]();
+        for (size_t i = 0; i < TEST_COUNT; i++) table[i] = test_only[i].getter();
     *count = TEST_COUNT;
     return table;
+}
+
+bool hl_test_backend_conforms(const hl_backend *backend)
+{
+    size_t count;
+    const hl_backend *const *table = hl_test_backends(&count);
+    for (size_t i = 0; i < count; i++)
+        if (table[i] == backend) return test_only[i].conforms;
+    return false;
 }

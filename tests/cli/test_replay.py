@@ -13,6 +13,7 @@ def test_all_backends_replay_the_shipped_traces_clean(heaplab):
     assert proc.returncode == 1, proc.stdout + proc.stderr  # the one known peer finding
     lines = proc.stdout.strip().splitlines()
     assert lines[0].split()[:3] == ["backend", "trace", "ops"]
+    assert {"bins", "arena", "guard", "caps", "wasm", "libc"} <= set(ALL_BACKENDS)  # read from `heaplab list --names`
     traces = shipped_traces()
     assert len(traces) >= 13  # eight synthetic, five recorded real programs
     runs = len(ALL_BACKENDS) * len(traces)

@@ -1,0 +1,72 @@
+/* jemalloc.c: jemalloc (Debian's libjemalloc2) as a foreign backend, through the
+ * malloc adapter. The library is opened RTLD_LOCAL on the first create, so it does not
+ * interpose on the process's malloc, and called through its non-overriding entry
+ * points: mallocx / dallocx / rallocx / sallocx (alignment as MALLOCX_LG_ALIGN).
+ * Footprint: mallctl "stats.resident" after an "epoch" bump, the whole process's
+ * (one instance at a time; a run in a fresh process starts from nothing held).
+ * Debian's jemalloc uses initial-exec TLS: dlopen fails with "cannot allocate memory
+ * in static TLS block" unless glibc reserved room at process start, which
+ * GLIBC_TUNABLES=glibc.rtld.optional_static_tls=16384 does (heaplab re-executes
+ * itself with it: hl_registry_reserve_tls). */
+#include "backends.h"
+#include "hl_kit.h"
+#include "malloc_adapter.h"
+
+#include <stdio.h>
+
+static struct {
+    void *lib;
+    void *(*mallocx)(size_t, int);
+    void (*dallocx)(void *, int);
+    void *(*rallocx)(void *, size_t, int);
+    size_t (*sallocx)(const void *, int);
+    int (*mallctl)(const char *, void *, size_t *, void *, size_t);
+    char source[160];
+    bool live;
+} je;
+
+static void *je_malloc(size_t size) { return je.mallocx(size, 0); }
+static void je_free(void *p) { je.dallocx(p, 0); }
+static void *je_realloc(void *p, size_t size) { return je.rallocx(p, size, 0); }
+static void *je_aligned(size_t align, size_t size) { return je.mallocx(size, __builtin_ctzl(align)); }
+static size_t je_usable(void *p) { return je.sallocx(p, 0); }
+
+static size_t je_footprint(void)
+{
+    uint64_t epoch = 1;
+    size_t resident = 0, len = sizeof epoch;
+    je.mallctl("epoch", &epoch, &len, &epoch, sizeof epoch); /* refreshes the statistics */
+    len = sizeof resident;
+    if (je.mallctl("stats.resident", &resident, &len, NULL, 0) != 0) resident = 0;
+    return resident;
+}
+
+/* its smallest class is 8 bytes, 8-aligned: above that, the aligned entry */
+static const hl_malloc_peer je_peer = {"jemalloc", {je_malloc, je_free, je_realloc, je_aligned, NULL, je_usable}, 8,
+                                       je_footprint, NULL, je.source, &je.live};
+
+static hl_error jemalloc_create(const hl_config *config, hl_heap **out)
+{
+    hl_error e = hl_options_apply(config, "jemalloc", NULL, NULL, NULL); /* it has none */
+    if (e != HL_E_OK) return e;
+    if (!je.source[0]) {
+        const hl_malloc_entry entries[] = {
+            HL_MALLOC_ENTRY("mallocx", je.mallocx), HL_MALLOC_ENTRY("dallocx", je.dallocx),
+            HL_MALLOC_ENTRY("rallocx", je.rallocx), HL_MALLOC_ENTRY("sallocx", je.sallocx),
+            HL_MALLOC_ENTRY("mallctl", je.mallctl)};
+        if (!hl_malloc_bind(config, "jemalloc", "libjemalloc.so.2", &je.lib, entries, 5)) return HL_E_UNSUPPORTED;
+        const char *version = "?";
+        size_t len = sizeof version;
+        je.mallctl("version", &version, &len, NULL, 0);
+        snprintf(je.source, sizeof je.source, "jemalloc %.40s (mallocx); footprint: stats.resident", version);
+    }
+    return hl_malloc_adapter_create(&je_peer, config, out);
+}
+
+const hl_backend *hl_backend_jemalloc(void)
+{
+    static hl_backend table;
+    return hl_malloc_adapter_table(
+        &table, "jemalloc", "jemalloc through mallocx/dallocx (Debian libjemalloc2, RTLD_LOCAL), footprint: stats.resident",
+        NULL, jemalloc_create);
+}

@@ -1,0 +1,302 @@
+/* malloc_adapter.c: a malloc-style allocator (malloc, free, realloc and, where
+ * present, an aligned allocation and usable_size) as a foreign heaplab backend. Its
+ * users: libc, malloc:PREFIX@LIB and the peers (malloc_adapter.h).
+ * Thread safety (libc and the peers declare it; threaded replay relies on it): the
+ * adapter's own state (the tracker, the stats) sits under one mutex, taken around
+ * bookkeeping only, so the allocator's malloc and free run concurrently. A block
+ * leaves the tracker before its free and joins it after its malloc returns; realloc
+ * runs under the mutex, so its old address cannot be handed out and tracked by
+ * another thread before the move is recorded.
+ * No misuse is detected: a malloc's own checks abort the process, which is not a
+ * named error. Scopes, free_all and destroy go through the kit's tracked slots (the
+ * tracker tracks every block); the tracker's memory comes from mmap, never from
+ * malloc, so it stays out of the allocator's figures. */
+#include "hl_kit.h"
+#include "malloc_adapter.h"
+
+#include <dlfcn.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/sysinfo.h>
+#include <unistd.h>
+
+#define ADAPTER_MAX_ALIGN 65536u
+
+/* A peer's footprint figure (glibc's mallinfo2 walks every free chunk of every arena:
+ * O(heap), with a cache miss per chunk) is a sample, taken after 64 + 2 * live_blocks
+ * changes (amortised, half a miss per operation), whenever the live bytes grow past
+ * the last sampled level by 64 KiB or a sixteenth (so the peak is seen, in O(log)
+ * samples during a ramp), after scope exits and free_all, and by check. */
+
+struct hl_heap {
+    hl_tracked_heap kit;   /* first: the tracker, the stats (hl_kit.h) */
+    pthread_mutex_t lock;  /* over everything but peer.f (see the top) */
+    hl_malloc_peer peer;   /* a copy */
+    size_t baseline;       /* peer.baseline() at create */
+    unsigned countdown;
+    uint64_t sampled_live; /* live bytes at the last sample */
+    uint64_t limit;        /* larger requests fail here (see machine_limit) */
+};
+
+static bool loaded(const hl_heap *h) { return !h->peer.footprint; }
+
+static void sample_footprint(hl_heap *h)
+{
+    h->countdown = 64 + (unsigned)(h->kit.stats.live_blocks * 2);
+    h->sampled_live = h->kit.stats.live_bytes;
+    size_t held = h->peer.footprint();
+    hl_stats_footprint(&h->kit.stats, held > h->baseline ? held - h->baseline : 0);
+}
+
+static void note_footprint(hl_heap *h)
+{
+    if (loaded(h)) return hl_stats_footprint(&h->kit.stats, h->kit.stats.live_bytes);
+    uint64_t margin = h->sampled_live / 16 > 65536 ? h->sampled_live / 16 : 65536;
+    if (h->countdown-- == 0 || h->kit.stats.live_bytes > h->sampled_live + margin) sample_footprint(h);
+}
+
+/* A request above the machine's memory (RAM + swap) fails with OUT_OF_MEMORY in the
+ * adapter, without calling the allocator: an allocator that maps lazily (jemalloc,
+ * mimalloc) hands out 1 TiB at once, and the harness's pattern writes over it would
+ * take the machine down. */
+static uint64_t machine_limit(void)
+{
+    struct sysinfo info;
+    if (sysinfo(&info) != 0) return UINT64_MAX;
+    return ((uint64_t)info.totalram + (uint64_t)info.totalswap) * info.mem_unit;
+}
+
+static void *tracker_get(void *context, size_t bytes)
+{
+    (void)context;
+    return hl_os_map(bytes);
+}
+
+static void tracker_put(void *context, void *memory, size_t bytes)
+{
+    (void)context;
+    hl_os_unmap(memory, bytes);
+}
+
+/* A raw block: malloc for the alignments it guarantees, the aligned entry above (its
+ * size rounded up to the alignment, as C11's aligned_alloc asks). */
+static void *raw_alloc(hl_heap *h, hl_layout layout)
+{
+    size_t size = layout.size ? layout.size : 1; /* a unique block even for size 0 */
+    if (layout.align <= h->peer.min_align) return h->peer.f.malloc(size);
+    if (size > SIZE_MAX - layout.align) return NULL;
+    return h->peer.f.aligned(layout.align, (size + layout.align - 1) & ~(layout.align - 1));
+}
+
+/* ---------------------------------------------------------------- the kit's view */
+
+static hl_addr kit_alloc(hl_heap *h, hl_layout layout, hl_caps caps, hl_error *error)
+{
+    (void)caps, (void)error; /* no capabilities here */
+    return (hl_addr)raw_alloc(h, layout);
+}
+static void kit_free(hl_heap *h, hl_addr block, hl_layout layout)
+{
+    (void)layout;
+    h->peer.f.free((void *)block);
+}
+static void *adapter_mem_view(hl_heap *h, hl_addr addr, size_t len)
+{
+    (void)h, (void)len; /* the process's memory: nothing to check it against */
+    return (void *)addr;
+}
+/* scope exits and free_all sample; entering a scope costs the allocator nothing */
+static void kit_footprint(hl_heap *h, hl_stat_op after)
+{
+    if (after == HL_STAT_enter_scope) return;
+    if ((after == HL_STAT_exit_scope || after == HL_STAT_free_all) && !loaded(h)) sample_footprint(h);
+    else note_footprint(h);
+}
+static void lock(const hl_heap *h) { pthread_mutex_lock((pthread_mutex_t *)&h->lock); }
+static void unlock(const hl_heap *h) { pthread_mutex_unlock((pthread_mutex_t *)&h->lock); }
+
+static const hl_tracked_ops kit_ops = {kit_alloc, kit_free, adapter_mem_view, kit_footprint, NULL, lock, unlock};
+
+/* ---------------------------------------------------------------- lifecycle */
+
+hl_error hl_malloc_adapter_create(const hl_malloc_peer *peer, const hl_config *config, hl_heap **out)
+{
+    if (peer->instance_live && *peer->instance_live)
+        return hl_config_say(config, "%s: one instance per process (its statistics are the process's); %s", peer->name,
+                             "destroy the other first"),
+               HL_E_UNSUPPORTED;
+    hl_heap *h = tracker_get(NULL, sizeof *h);
+    if (!h) return HL_E_OUT_OF_MEMORY;
+    memset(h, 0, sizeof *h);
+    pthread_mutex_init(&h->lock, NULL);
+    h->peer = *peer;
+    hl_tracker_memory memory = {h, tracker_get, tracker_put};
+    hl_tracked_init(&h->kit, &kit_ops, memory, true, false);
+    h->baseline = peer->baseline ? peer->baseline() : 0;
+    h->countdown = 0; /* the first change samples */
+    h->limit = machine_limit();
+    if (peer->instance_live) *peer->instance_live = true;
+    *out = h;
+    return HL_E_OK;
+}
+
+static void adapter_destroy(hl_heap *h)
+{
+    hl_tracked_free_all(h); /* LeakSanitizer must see the live blocks freed */
+    hl_tracker_release_memory(&h->kit.tracker);
+    if (h->peer.instance_live) *h->peer.instance_live = false;
+    pthread_mutex_destroy(&h->lock);
+    tracker_put(NULL, h, sizeof *h);
+}
+
+static void adapter_describe(const hl_heap *h, hl_info *info)
+{
+    memset(info, 0, sizeof *info);
+    const hl_malloc_fns *f = &h->peer.f;
+    info->name = h->peer.name;
+    info->backend_class = HL_CLASS_FOREIGN;
+    info->min_align = h->peer.min_align;
+    info->max_align = f->aligned ? ADAPTER_MAX_ALIGN : h->peer.min_align;
+    /* a loaded library's thread safety and in-place realloc are not known: not declared;
+     * the peers are thread-safe mallocs that may grow a block in place */
+    info->features = loaded(h) ? 0 : HL_FEATURE_INPLACE_REALLOC | HL_FEATURE_THREAD_SAFE;
+    info->source = !loaded(h) ? h->peer.source
+                   : f->usable ? (f->calloc ? "library (usable_size, calloc)" : "library (usable_size)")
+                   : f->calloc ? "library (calloc)" : "library";
+    info->page_size = (size_t)sysconf(_SC_PAGESIZE);
+}
+
+/* ---------------------------------------------------------------- operations */
+
+/* a failure on a path that holds no lock */
+static hl_addr fail_locked(hl_heap *h, hl_stat_op op, hl_error *error, hl_error e)
+{
+    lock(h);
+    h->kit.stats.calls[op]++;
+    hl_stats_fail(&h->kit.stats, op, error, e);
+    unlock(h);
+    return 0;
+}
+
+static hl_addr adapter_alloc(hl_heap *h, hl_layout layout, hl_caps caps, hl_error *error)
+{
+    if (!hl_is_power_of_two(layout.align)) return fail_locked(h, HL_STAT_alloc, error, HL_E_INVALID_ARGUMENT);
+    if (caps || layout.align > ADAPTER_MAX_ALIGN || (layout.align > h->peer.min_align && !h->peer.f.aligned))
+        return fail_locked(h, HL_STAT_alloc, error, HL_E_UNSUPPORTED);
+    void *p = layout.size > PTRDIFF_MAX || layout.size > h->limit ? NULL : raw_alloc(h, layout);
+    lock(h);
+    h->kit.stats.calls[HL_STAT_alloc]++;
+    if (p && hl_tracker_reserve(&h->kit.tracker) != HL_E_OK) {
+        h->peer.f.free(p);
+        p = NULL;
+    }
+    if (p) {
+        hl_tracker_add(&h->kit.tracker, (hl_addr)p, layout, caps);
+        hl_stats_live(&h->kit.stats, +1, (int64_t)layout.size);
+        note_footprint(h);
+    } else {
+        hl_stats_fail(&h->kit.stats, HL_STAT_alloc, error, HL_E_OUT_OF_MEMORY);
+    }
+    unlock(h);
+    return (hl_addr)p;
+}
+
+static hl_error adapter_free(hl_heap *h, hl_addr block, hl_layout layout)
+{
+    lock(h);
+    h->kit.stats.calls[HL_STAT_free]++;
+    if (block) {
+        hl_tracker_remove(&h->kit.tracker, block);
+        hl_stats_live(&h->kit.stats, -1, -(int64_t)layout.size);
+        note_footprint(h);
+    }
+    unlock(h);
+    if (block) h->peer.f.free((void *)block);
+    return HL_E_OK;
+}
+
+static hl_addr adapter_realloc(hl_heap *h, hl_addr block, hl_layout old, size_t size, hl_error *error)
+{
+    if (!block) return adapter_alloc(h, (hl_layout){size, old.align}, HL_CAP_NONE, error);
+    lock(h);
+    h->kit.stats.calls[HL_STAT_realloc]++;
+    void *p = NULL;
+    if (size <= PTRDIFF_MAX && size <= h->limit && hl_tracker_reserve(&h->kit.tracker) == HL_E_OK) {
+        if (old.align <= h->peer.min_align) {
+            p = h->peer.f.realloc((void *)block, size ? size : 1); /* never 0: that would be a free */
+        } else { /* realloc does not keep a stricter alignment: move by hand */
+            p = raw_alloc(h, (hl_layout){size, old.align});
+            if (p) {
+                memcpy(p, (void *)block, old.size < size ? old.size : size);
+                h->peer.f.free((void *)block);
+            }
+        }
+    }
+    if (p) {
+        hl_tracker_moved(&h->kit.tracker, block, (hl_addr)p, size); /* cannot fail: reserved */
+        hl_stats_resize(&h->kit.stats, old.size, size);
+        note_footprint(h);
+    } else {
+        hl_stats_fail(&h->kit.stats, HL_STAT_realloc, error, HL_E_OUT_OF_MEMORY);
+    }
+    unlock(h);
+    return (hl_addr)p;
+}
+
+static size_t adapter_usable_size(hl_heap *h, hl_addr block, hl_layout layout)
+{
+    return h->peer.f.usable ? h->peer.f.usable((void *)block) : layout.size;
+}
+
+static hl_error adapter_check(hl_heap *h, char *message, size_t capacity)
+{
+    lock(h);
+    if (!loaded(h)) sample_footprint(h);
+    else note_footprint(h);
+    unlock(h);
+    return hl_tracked_check(h, message, capacity);
+}
+
+const hl_backend *hl_malloc_adapter_table(hl_backend *table, const char *name, const char *summary,
+                                          const hl_option_doc *option_docs,
+                                          hl_error (*create)(const hl_config *, hl_heap **))
+{
+    if (table->create) return table;
+    static const hl_backend adapter = {
+        sizeof(hl_backend), HL_CONTRACT_VERSION, NULL, HL_CLASS_FOREIGN, NULL, NULL, NULL, adapter_destroy,
+        adapter_describe, adapter_alloc, adapter_free, adapter_realloc, adapter_usable_size, adapter_mem_view,
+        hl_tracked_mem_copy, hl_tracked_enter_scope, hl_tracked_exit_scope, hl_tracked_promote, hl_tracked_free_all,
+        NULL, NULL, NULL, NULL, hl_tracked_stats, adapter_check};
+    *table = adapter;
+    table->name = name;
+    table->summary = summary;
+    table->option_docs = option_docs;
+    table->create = create;
+    return table;
+}
+
+/* ---------------------------------------------------------------- loading a peer */
+
+#define TLS_HINT "(heaplab re-executes itself with GLIBC_TUNABLES=glibc.rtld.optional_static_tls=16384; was it set?)"
+#define MAX_ENTRIES 8
+
+bool hl_malloc_bind(const hl_config *config, const char *name, const char *soname, void **lib,
+                    const hl_malloc_entry *entries, size_t count)
+{
+    if (!*lib) *lib = dlopen(soname, RTLD_NOW | RTLD_LOCAL); /* stays loaded for the process */
+    if (!*lib) {
+        hl_config_say(config, "%s: cannot load %s: %s %s", name, soname, dlerror(), TLS_HINT);
+        return false;
+    }
+    void *found[MAX_ENTRIES];
+    for (size_t i = 0; i < count && i < MAX_ENTRIES; i++) {
+        found[i] = dlsym(*lib, entries[i].symbol);
+        if (!found[i]) {
+            hl_config_say(config, "%s: the library does not export %s()", name, entries[i].symbol);
+            return false;
+        }
+    }
+    for (size_t i = 0; i < count && i < MAX_ENTRIES; i++) *entries[i].slot = found[i];
+    return true;
+}
