@@ -31,15 +31,13 @@ static int run_here(const hl_spec *spec, const hl_trace *trace, const hl_run_opt
                     hl_run_summary *summary, hl_watch *watch)
 {
     hl_diag diag;
-    hl_watch_phase(watch, HL_PHASE_SETUP);
-    hl_heap *heap = hl_spec_create(spec, &diag);
-    if (!heap) {
+    hl_lanes *lanes = hl_lanes_open(spec, 1, trace->ops, trace->count, false, watch, &diag);
+    if (!lanes) {
         summary->setup_failed = true;
         snprintf(summary->setup_error, sizeof summary->setup_error, "%s", diag.message);
         return 2;
     }
-    hl_exec *exec = hl_exec_new(spec->backend, heap, spec->text);
-    hl_exec_expect(exec, trace->ops, trace->count); /* before the clock starts */
+    hl_exec *exec = hl_lanes_at(lanes, 0)->exec;
     const hl_info *info = hl_exec_info(exec);
     if (info->backend_class == HL_CLASS_REFERENCE || !info->source)
         snprintf(summary->backend_version, sizeof summary->backend_version, "heaplab %s", HL_VERSION);
@@ -68,8 +66,8 @@ static int run_here(const hl_spec *spec, const hl_trace *trace, const hl_run_opt
     uint64_t start = hl_clock_now_ns();
     int rc = 0;
     uint64_t at = 0;
-    hl_watch_phase(watch, HL_PHASE_STREAM);
     if (threaded) {
+        hl_watch_phase(watch, HL_PHASE_STREAM);
         summary->threads = summary->trace_threads < HL_THREADS_MAX ? summary->trace_threads : HL_THREADS_MAX;
         rc = hl_threads_run(exec, trace->ops, trace->count, summary->threads, &options->progress, &at, &diag);
         if (rc < 0) {
@@ -78,15 +76,8 @@ static int run_here(const hl_spec *spec, const hl_trace *trace, const hl_run_opt
             rc = 0;
         }
     } else {
-        for (size_t i = 0; i < trace->count && !rc; i++) {
-            hl_exec_prefetch(exec, trace->ops, trace->count, i);
-            hl_watch_step(watch, 0, i);
-            rc = hl_exec_step(exec, &trace->ops[i], i);
-            at = i;
-            if (options->progress.count) *options->progress.count = i + 1;
-            if (options->progress.report && (i & 0xffff) == 0xffff)
-                options->progress.report(options->progress.context, i + 1, trace->count);
-        }
+        size_t stopped;
+        rc = hl_lanes_run(lanes, trace->ops, trace->count, NULL, &options->progress, &at, &stopped);
     }
     if (rc == 2) {
         summary->stream_ended = true;
@@ -94,9 +85,8 @@ static int run_here(const hl_spec *spec, const hl_trace *trace, const hl_run_opt
         snprintf(summary->ended_reason, sizeof summary->ended_reason,
                  "%s failed here; the rest of the trace cannot follow", hl_op_name((hl_op_kind)trace->ops[at].kind));
     }
-    if (watch) watch->op = trace->count;
-    hl_watch_phase(watch, HL_PHASE_END);
-    hl_exec_finish(exec);
+    size_t lane_found;
+    hl_lanes_finish(lanes, trace->count, &lane_found);
     summary->elapsed_ns = hl_clock_now_ns() - start;
 
     const hl_exec_counts *counts = hl_exec_counts_of(exec);
@@ -115,11 +105,10 @@ static int run_here(const hl_spec *spec, const hl_trace *trace, const hl_run_opt
         summary->found = true;
         summary->finding = *hl_shadow_finding(shadow);
     }
-    if (watch) watch->published = 1; /* the answer is complete: teardown comes after it */
     uint64_t failed_id = 0;
     hl_error failed;
-    hl_exec_teardown(exec, watch, &failed_id, &failed);
-    if (failed != HL_E_OK && shadow && !summary->found) {
+    size_t lane_failed;
+    if (hl_lanes_teardown(lanes, &lane_failed, &failed_id, &failed) && shadow && !summary->found) {
         summary->found = true;
         summary->finding = (hl_finding){.rule = HL_RULE_WRONG_ERROR, .index = trace->count, .teardown = true,
                                         .teardown_id = failed_id};
@@ -127,9 +116,8 @@ static int run_here(const hl_spec *spec, const hl_trace *trace, const hl_run_opt
                  "teardown: free of block id %llu, live, answered %s", (unsigned long long)failed_id,
                  hl_error_name(failed));
     }
+    hl_lanes_close(lanes);
     hl_shadow_free(shadow);
-    hl_exec_free(exec);
-    hl_spec_destroy(spec, heap);
     return summary->setup_failed ? 2 : summary->found ? 1 : 0;
 }
 
