@@ -131,18 +131,27 @@ typedef struct hl_shrink_options {
     uint64_t check_every;    /* heap check period of each run (0: at the end; the fuzzer's) */
     double timeout;          /* a run without an answer this long is a HANG (0: no limit) */
     bool progress;           /* a progress line on stderr about once a second */
+    uint64_t max_runs;       /* stop shrinking after this many runs (0: no limit) */
+    double max_seconds;      /* or after this long (0: no limit) */
+    bool keep_values;        /* leave sizes, alignments and ranges as they are (a reproducer) */
+    bool want_rule;          /* shrink only if the trace shows this rule first (else return 1) */
+    hl_rule rule;
 } hl_shrink_options;
 
 typedef struct hl_shrink_result {
     size_t before, after;    /* operations */
+    size_t ids_before, ids_dropped; /* block ids the finding does not name, and how many went */
     uint64_t runs;           /* candidate traces run */
     double seconds;
     hl_diff_summary finding; /* what the smallest trace shows */
 } hl_shrink_result;
 
 /* Minimises trace while it shows the same rule on the same backend as it does first
- * (check/shrink.c: delta debugging over operations, then sizes, alignments and
- * touched ranges). Every run is isolated (hl_diff_isolated). Returns 0 with *out the
+ * (check/shrink.c, heaplab's one minimiser): the prefix up to the finding's
+ * operation, then delta debugging over the block ids the finding does not name
+ * (an allocator's state depends on blocks it does not name: a free list's order, a
+ * bump pointer), then over operations, then sizes, alignments and touched ranges,
+ * within the options' budget. Every run is isolated (hl_diff_isolated). Returns 0 with *out the
  * smallest trace found (consistent; free with hl_trace_free), 1 when trace shows no
  * finding on these backends, 2 on a setup failure (r->finding.setup_error). */
 int hl_shrink(const hl_spec *specs, size_t count, const hl_trace *trace, const hl_shrink_options *options,
