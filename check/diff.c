@@ -121,7 +121,7 @@ static int compare(hl_diff_summary *s, lane *lanes, size_t count, const hl_op *o
         return 1;
     }
     if (op->kind == HL_OP_ALLOC || op->kind == HL_OP_REALLOC) { /* served by some: retire everywhere */
-        for (size_t k = 0; k < count; k++) hl_exec_retire(lanes[k].exec, op->id);
+        for (size_t k = 0; k < count; k++) hl_shadow_retire(lanes[k].shadow, op->id, hl_exec_retire(lanes[k].exec, op->id));
         s->retired++;
     }
     return 0;
@@ -155,7 +155,7 @@ int hl_diff_watched(const hl_spec *specs, size_t count, const hl_trace *trace, u
         lanes[k].group = info->features & HL_FEATURE_OFFSET_EXACT ? info->offset_exact_group : NULL;
         hl_exec_expect(lanes[k].exec, trace->ops, trace->count);
         hl_exec_time_calls(lanes[k].exec, HL_TIMING_OFF);
-        hl_observer recorder = {"recorder", &lanes[k], NULL, record, NULL, NULL};
+        hl_observer recorder = {"recorder", &lanes[k], NULL, record, NULL, NULL, NULL};
         hl_exec_observe(lanes[k].exec, &recorder);
         lanes[k].shadow = hl_shadow_new(check_every);
         hl_observer shadow = hl_shadow_observer(lanes[k].shadow);
