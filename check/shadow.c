@@ -822,28 +822,23 @@ static void follow(hl_shadow *shadow, const hl_result *r)
     }
     case HL_OP_PROMOTE: {
         sh_block *b = find(shadow, op->id);
-        uint32_t level = scope_level(shadow, op->scope);
         if (!b) return;
-        if (!level) { /* no such scope open (the trace checker rules it out): nothing moved */
-            if (b->state == SH_LIVE) index_block(shadow, b);
-            return;
-        }
-        if (b->state == SH_RETIRED) { /* ran as scope_exit, unless recorded as failed */
-            if (op->expect_fail == HL_E_OK && r->error == HL_E_OK) {
-                move_level(shadow, b, level - 1);
-                close_from(shadow, level);
+        if (b->state == SH_LIVE) {
+            if (ok) { /* in the parent now, its scope closed (promote_closes) */
+                uint64_t size = moved_size(op, b);
+                shadow->live_bytes = shadow->live_bytes - b->size + size;
+                b->addr = r->addr;
+                b->size = size;
             }
+            index_block(shadow, b);
             return;
         }
-        if (ok) {
-            uint64_t size = moved_size(op, b);
+        /* not served here: ran as scope_exit, unless recorded as failed */
+        uint32_t level = scope_level(shadow, op->scope);
+        if (level && op->expect_fail == HL_E_OK && r->error == HL_E_OK) {
             move_level(shadow, b, level - 1);
             close_from(shadow, level);
-            shadow->live_bytes = shadow->live_bytes - b->size + size;
-            b->addr = r->addr;
-            b->size = size;
         }
-        index_block(shadow, b);
         return;
     }
     case HL_OP_SCOPE_ENTER:
@@ -865,8 +860,22 @@ static void follow(hl_shadow *shadow, const hl_result *r)
     }
 }
 
+/* A promote that succeeded closed the block's scope before it handed out the new
+ * block, which may lie where that scope's blocks were: the view closes it (the block
+ * moved to the parent first) before the new block is checked. */
+static void promote_closes(hl_shadow *shadow, const hl_result *r)
+{
+    if (r->op->kind != HL_OP_PROMOTE || r->skipped || r->error != HL_E_OK) return;
+    sh_block *b = find(shadow, r->op->id);
+    uint32_t level = scope_level(shadow, r->op->scope);
+    if (!b || b->state != SH_LIVE || !level) return;
+    move_level(shadow, b, level - 1);
+    close_from(shadow, level);
+}
+
 static int after_checks(hl_shadow *shadow, hl_exec *exec, const hl_result *r)
 {
+    promote_closes(shadow, r);
     if (!r->skipped && check_result(shadow, exec, r)) return 1;
     follow(shadow, r);
     if (shadow->concurrent) return 0;
@@ -920,7 +929,8 @@ static int finish(void *context, hl_exec *exec)
 static void concurrent(void *context, bool on) { hl_shadow_concurrent(context, on); }
 
 /* Starts loading id's home slot (entry false), then its record when the home slot
- * holds it (entry true): the table and the pool are read at random. */
+ * holds it, or the free record a new id will take when the slot is free (entry
+ * true): the table and the pool are read at random. */
 static void prefetch(void *context, uint64_t id, bool entry)
 {
     const hl_shadow *shadow = context;
@@ -931,7 +941,10 @@ static void prefetch(void *context, uint64_t id, bool entry)
         return;
     }
     uint32_t v = *slot;
-    if (v && v != DEAD(shadow) && (v & ~shadow->table_mask) == tag_of(shadow, h)) __builtin_prefetch(&shadow->pool[v & shadow->table_mask], 1);
+    if (v && v != DEAD(shadow) && (v & ~shadow->table_mask) == tag_of(shadow, h))
+        __builtin_prefetch(&shadow->pool[v & shadow->table_mask], 1);
+    else if (!v || v == DEAD(shadow)) /* likely a new id: the record it will take */
+        __builtin_prefetch(&shadow->pool[shadow->pool_free ? shadow->pool_free : shadow->pool_count], 1);
 }
 
 hl_observer hl_shadow_observer(hl_shadow *shadow)
