@@ -114,7 +114,8 @@ static int compare(hl_diff_summary *s, lane *lanes, size_t count, const hl_op *o
         return 1;
     }
     if (op->kind == HL_OP_ALLOC || op->kind == HL_OP_REALLOC) { /* served by some: retire everywhere */
-        for (size_t k = 0; k < count; k++) hl_exec_retire(lanes[k].run->exec, op->id);
+        for (size_t k = 0; k < count; k++)
+            hl_shadow_retire(lanes[k].shadow, op->id, hl_exec_retire(lanes[k].run->exec, op->id));
         s->retired++;
     }
     return 0;

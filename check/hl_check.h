@@ -23,7 +23,8 @@ typedef struct hl_shadow hl_shadow;
 
 /* The shadow model: an observer that checks every operation against the contract
  * (CONTRACT.md, "What the shadow model checks") and stops the stream at the first
- * divergence. Calls the backend's check every check_every operations exactly (0: only
+ * divergence. It keeps its own view of the live blocks and open scopes, built from
+ * the operations and the result records alone, never from the executor's map. Calls the backend's check every check_every operations exactly (0: only
  * at the end; HL_CHECK_PACED: paced by time), always once at the end, and verifies
  * every live block's contents at the end. */
 hl_shadow *hl_shadow_new(uint64_t check_every);
@@ -40,6 +41,14 @@ void hl_shadow_concurrent(hl_shadow *shadow, bool on);
 
 /* Detections so far (all counted, the first HL_DETECTIONS_KEPT kept in *kept). */
 uint64_t hl_shadow_detections(const hl_shadow *shadow, const hl_detection **kept);
+/* Differential runs: tells the shadow that id was retired outside any operation
+ * (hl_exec_retire, whose answer is freed): a block it holds live that the backend
+ * freed (freed is OK) stays in the trace but no longer in the backend. */
+void hl_shadow_retire(hl_shadow *shadow, uint64_t id, hl_error freed);
+/* The shadow's own view (check/shadow.c): the blocks it holds live, and the bytes
+ * its records, id table, scope lists and address index take in heaplab's memory. */
+uint64_t hl_shadow_live_blocks(const hl_shadow *shadow);
+size_t hl_shadow_bytes(const hl_shadow *shadow);
 
 
 /* ================================================================ findings, printed */

@@ -125,6 +125,6 @@ hl_observer hl_fragmentation_observer(hl_fragmentation *f, uint64_t ops)
     f->on = true;
     f->every = hl_fragmentation_period(ops);
     f->until_point = f->every;
-    hl_observer o = {"fragmentation", f, NULL, after, finish, NULL};
+    hl_observer o = {"fragmentation", f, NULL, after, finish, NULL, NULL};
     return o;
 }

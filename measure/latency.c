@@ -75,6 +75,6 @@ static int after(void *context, hl_exec *exec, const hl_result *result)
 
 hl_observer hl_latency_observer(hl_latency *latency)
 {
-    hl_observer o = {"latency", latency, NULL, after, NULL, NULL};
+    hl_observer o = {"latency", latency, NULL, after, NULL, NULL, NULL};
     return o;
 }

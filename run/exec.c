@@ -480,8 +480,18 @@ int hl_exec_step(hl_exec *exec, const hl_op *op, uint64_t index)
 
 void hl_exec_prefetch(hl_exec *exec, const hl_op *ops, size_t count, size_t index)
 {
-    if (index + AHEAD_SLOT < count) hl_blockmap_prefetch(exec->blocks, ops[index + AHEAD_SLOT].id, false);
-    if (index + AHEAD_ENTRY < count) hl_blockmap_prefetch(exec->blocks, ops[index + AHEAD_ENTRY].id, true);
+    if (index + AHEAD_SLOT < count) {
+        hl_blockmap_prefetch(exec->blocks, ops[index + AHEAD_SLOT].id, false);
+        for (unsigned i = 0; i < exec->observer_count; i++)
+            if (exec->observers[i].prefetch)
+                exec->observers[i].prefetch(exec->observers[i].context, ops[index + AHEAD_SLOT].id, false);
+    }
+    if (index + AHEAD_ENTRY < count) {
+        hl_blockmap_prefetch(exec->blocks, ops[index + AHEAD_ENTRY].id, true);
+        for (unsigned i = 0; i < exec->observer_count; i++)
+            if (exec->observers[i].prefetch)
+                exec->observers[i].prefetch(exec->observers[i].context, ops[index + AHEAD_ENTRY].id, true);
+    }
 }
 
 hl_error hl_exec_retire(hl_exec *exec, uint64_t id)

@@ -71,6 +71,10 @@ typedef struct hl_observer {
     int (*after)(void *context, hl_exec *exec, const hl_result *result);
     int (*finish)(void *context, hl_exec *exec);
     void (*concurrent)(void *context, bool on);
+    /* A hint from hl_exec_prefetch that an operation on id comes soon: start loading
+     * the observer's bookkeeping for it, its slot (entry false) or, a few operations
+     * later, its entry (entry true). Must change nothing observable. */
+    void (*prefetch)(void *context, uint64_t id, bool entry);
 } hl_observer;
 
 /* Counters of what an executor did; kept by the executor itself. */
@@ -121,7 +125,8 @@ void hl_exec_observe(hl_exec *exec, const hl_observer *observer);
 int hl_exec_step(hl_exec *exec, const hl_op *op, uint64_t index);
 /* A hint to call before stepping ops[index] of a stream of count: starts loading,
  * in two stages, the block-map slots and then the entries of the operations a few
- * steps ahead, so a replay over many live blocks waits less on memory. Changes
+ * steps ahead (and the observers' own, through their prefetch hooks), so a replay
+ * over many live blocks waits less on memory. Changes
  * nothing observable; skipping it changes only the speed. */
 void hl_exec_prefetch(hl_exec *exec, const hl_op *ops, size_t count, size_t index);
 /* Differential runs (CONTRACT.md, "Differential rules"): frees id's block in the

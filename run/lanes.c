@@ -47,7 +47,7 @@ hl_lanes *hl_lanes_open(const hl_spec *specs, size_t count, const hl_op *ops, si
         l->exec = hl_exec_new(specs[k].backend, l->heap, specs[k].text);
         hl_exec_expect(l->exec, ops, op_count); /* tables sized before any clock starts */
         if (remember_results) {
-            hl_observer recorder = {"last result", l, NULL, remember, NULL, NULL};
+            hl_observer recorder = {"last result", l, NULL, remember, NULL, NULL, NULL};
             hl_exec_observe(l->exec, &recorder);
         }
     }

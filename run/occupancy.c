@@ -134,3 +134,8 @@ uint64_t occ_granules(const occupancy *occ, hl_addr start, hl_addr end)
     if (end == start) return 0;
     return (((uint64_t)end - 1) >> occ->granule_log2) - ((uint64_t)start >> occ->granule_log2) + 1;
 }
+
+size_t occ_bytes(const occupancy *occ)
+{
+    return (size_t)(occ->mask + 1) * sizeof *occ->slots + occ->used * region_words(occ) * sizeof(uint64_t);
+}

@@ -1,5 +1,6 @@
-/* occupancy.h: which bytes of the address space live blocks cover (internal to
- * blockmap.c), for the shadow model's overlap check.
+/* occupancy.h: which bytes of the address space live blocks cover: the address index
+ * of the executor's block map (blockmap.c) and, an instance of its own, of the shadow
+ * model (check/shadow.c): shared code, separate state.
  *
  * One bit per granule of 2^granule_log2 bytes, in bitmaps of 4 MiB of address space
  * each, found by region number through a small hash. A block of a few hundred bytes
@@ -42,5 +43,7 @@ bool occ_all(occupancy *occ, hl_addr start, hl_addr end);
 void occ_mark(occupancy *occ, hl_addr start, hl_addr end, bool on);
 /* The number of granules [start, end) covers. */
 uint64_t occ_granules(const occupancy *occ, hl_addr start, hl_addr end);
+/* The bytes the index takes in heaplab's memory (its bitmaps and slots). */
+size_t occ_bytes(const occupancy *occ);
 
 #endif

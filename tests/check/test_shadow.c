@@ -449,6 +449,52 @@ TEST(failed_alloc_retires_the_id)
     hl_trace_free(&trace);
 }
 
+
+/* The shadow keeps its own view of the live blocks: a bug planted in the executor's
+ * block map mid-stream is a finding, not a blind spot. Here the map loses live block
+ * 2 from its address index (a silent bug: the map's own check still passes), and
+ * the toy then hands out block 2's address again for an empty block (which writes no
+ * pattern, so no contents check sees it either). The executor's index cannot see the
+ * overlap; the shadow's own index does. A shadow reading the executor's map (as it
+ * once did) reports nothing at all on this stream. */
+TEST(planted_blockmap_bug_is_caught)
+{
+    hl_option option = {"bug", "3"}; /* BUG_OVERLAP: the third alloc gets the last block's address */
+    CHECK_EQ(BUG_OVERLAP, 3);
+    hl_config config = {.options = &option, .option_count = 1};
+    hl_heap *heap = NULL;
+    CHECK_EQ(toy_backend.create(&config, &heap), HL_E_OK);
+    hl_exec *exec = hl_exec_new(&toy_backend, heap, "toy");
+    hl_shadow *shadow = hl_shadow_new(1);
+    hl_observer observer = hl_shadow_observer(shadow);
+    hl_exec_observe(exec, &observer);
+    hl_op ops[3] = {unit_op(HL_OP_ALLOC, 1, 16), unit_op(HL_OP_ALLOC, 2, 32), unit_op(HL_OP_ALLOC, 3, 0)};
+    CHECK_EQ(hl_exec_step(exec, &ops[0], 0), 0);
+    CHECK_EQ(hl_exec_step(exec, &ops[1], 1), 0);
+    CHECK(!hl_shadow_finding(shadow));
+
+    hl_blockmap *map = hl_exec_blocks(exec); /* the planted bug */
+    hl_blockmap_unindex(map, hl_blockmap_find(map, 2));
+    char why[200];
+    CHECK(hl_blockmap_check(map, why, sizeof why));
+
+    int rc = hl_exec_step(exec, &ops[2], 2);
+    if (rc == 0) rc = hl_exec_finish(exec);
+    const hl_finding *f = hl_shadow_finding(shadow);
+    CHECK(f != NULL);
+    if (f) {
+        if (f->rule != HL_RULE_OVERLAP) fprintf(stderr, "  got %s: %s\n", hl_rule_name(f->rule), f->message);
+        CHECK_EQ(f->rule, HL_RULE_OVERLAP);
+        CHECK_EQ(f->index, 2);
+        CHECK(f->has_other);
+        CHECK_EQ(f->other_id, 2);
+    }
+    CHECK_EQ(rc, 1);
+    hl_shadow_free(shadow);
+    hl_exec_free(exec);
+    toy_backend.destroy(heap);
+}
+
 int main(void)
 {
     RUN(clean_toy_passes);
@@ -456,5 +502,6 @@ int main(void)
     RUN(contract_errors);
     RUN(recorded_failure_that_succeeds_is_freed);
     RUN(failed_alloc_retires_the_id);
+    RUN(planted_blockmap_bug_is_caught);
     return unit_summary();
 }

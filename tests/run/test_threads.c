@@ -85,7 +85,7 @@ static int run(const hl_backend *backend, const hl_trace *trace, order_log *log,
     hl_shadow *shadow = hl_shadow_new(0);
     hl_observer observer = hl_shadow_observer(shadow);
     hl_exec_observe(exec, &observer);
-    hl_observer logger = {"log", log, NULL, log_after, NULL, NULL};
+    hl_observer logger = {"log", log, NULL, log_after, NULL, NULL, NULL};
     hl_exec_observe(exec, &logger);
     hl_diag diag;
     int rc = hl_threads_run(exec, trace->ops, trace->count, 4, NULL, stopped_at, &diag);
