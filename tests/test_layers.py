@@ -21,6 +21,7 @@ RANK = {
     "measure": 7,
     "check": 8,
     "fuzz": 9, "fuzz/drivers": 9, "fuzz/mutants": 9,
+    "shim": 9,
     "cli": 10,
 }
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
