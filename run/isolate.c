@@ -68,6 +68,9 @@ int hl_isolate(int (*body)(void *context, hl_watch *watch, void *result), void *
         return out->end = HL_ISOLATED_FAILED, -1;
     }
     if (result_size) memcpy(page->result, result, result_size);
+    static bool hooked; /* registered here, once: a registration in the child would
+                           allocate in its heap (glibc's figures would see it) */
+    if (!hooked) hooked = pthread_atfork(NULL, NULL, detach_from_page) == 0;
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0) {
@@ -77,7 +80,6 @@ int hl_isolate(int (*body)(void *context, hl_watch *watch, void *result), void *
     }
     if (pid == 0) {
         setpgid(0, 0);
-        if (!child_page) pthread_atfork(NULL, NULL, detach_from_page);
         child_page = page;
         child_page_size = size;
         pid_t self = getpid();

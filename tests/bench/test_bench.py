@@ -34,7 +34,9 @@ def test_fuzz_rates_compare_the_diff_target_with_the_bare_decoder():
     assert proc.returncode == 0, proc.stderr
     row = [l for l in proc.stdout.splitlines() if l.startswith("builtin ")][0].split()
     diff, decode, ratio = float(row[1]), float(row[2]), float(row[3])
-    assert 0 < diff < decode and abs(ratio - diff / decode) < 0.01 * ratio + 1e-6
+    # the ratio is printed to 5 decimals and the rates to whole numbers: half a unit
+    # of the last printed digit is rounding, not disagreement
+    assert 0 < diff < decode and abs(ratio - diff / decode) <= 0.01 * ratio + 0.5e-5 + 1e-9
     bad = subprocess.run([sys.executable, str(ROOT / "bench" / "fuzz_rates.py"), "--engines", "nosuch"],
                          capture_output=True, text=True)
     assert bad.returncode == 2 and "unknown engine nosuch" in bad.stderr
