@@ -64,6 +64,13 @@ def built_in_backends():
 
 # Backends in `all`, in listing order.
 ALL_BACKENDS = built_in_backends()
+# The test backends that end their own process on their 100th call (tests/backends/
+# faulty.c), with how heaplab must describe it: a CRASH finding in every command.
+PROCESS_ENDERS = [
+    ("exiter", "exiter ended its process (exit status 0) before the run was over"),
+    ("forker", "forker ended its process (exit status 0) before the run was over"),
+    ("stopper", "stopper was stopped by signal 19"),
+]
 # What the shipped traces find in the peers heaplab loads from Debian: mimalloc 2.0.9's
 # mi_malloc_aligned(1024, 256) returns a 128-aligned block (microsoft/mimalloc#700,
 # fixed upstream in 2.1); basic.trace asks for exactly that.

@@ -1,7 +1,7 @@
 """`heaplab diff`: backends in lockstep over one stream, as a user runs it."""
 import pytest
 
-from conftest import shipped_traces, write_trace, mutant_trace
+from conftest import shipped_traces, write_trace, mutant_trace, PROCESS_ENDERS
 
 
 def test_every_backend_agrees_on_the_shipped_traces(heaplab):
@@ -47,11 +47,7 @@ def test_a_crashing_backend_is_named_at_its_operation(heaplab_test_release, tmp_
             "(Segmentation fault)") in proc.stderr
 
 
-@pytest.mark.parametrize("backend, how", [
-    ("exiter", "exiter ended its process (exit status 0) before the run was over"),
-    ("forker", "forker ended its process (exit status 0) before the run was over"),
-    ("stopper", "stopper was stopped by signal 19"),
-])
+@pytest.mark.parametrize("backend, how", PROCESS_ENDERS)
 def test_a_backend_that_ends_its_process_is_a_finding(heaplab_test_release, tmp_path, backend, how):
     trace = write_trace(tmp_path / "many.trace", "".join(f"alloc {i} 32\n" for i in range(1, 151)))
     proc = heaplab_test_release("diff", "--backends", f"bins,{backend}", trace)

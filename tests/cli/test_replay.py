@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from conftest import ALL_BACKENDS, PEER_FINDINGS, ROOT, shipped_traces, write_trace, mutant_trace
+from conftest import ALL_BACKENDS, PEER_FINDINGS, ROOT, shipped_traces, write_trace, mutant_trace, PROCESS_ENDERS
 
 
 def test_all_backends_replay_the_shipped_traces_clean(heaplab):
@@ -105,11 +105,7 @@ def test_crashing_backend_is_a_finding_at_its_operation(heaplab_test_release, tm
     assert "bins " in proc.stdout and "1 clean, 1 divergent" in proc.stdout
 
 
-@pytest.mark.parametrize("backend, how", [
-    ("exiter", "exiter ended its process (exit status 0) before the run was over"),
-    ("forker", "forker ended its process (exit status 0) before the run was over"),
-    ("stopper", "stopper was stopped by signal 19"),
-])
+@pytest.mark.parametrize("backend, how", PROCESS_ENDERS)
 def test_a_backend_that_ends_its_process_is_a_finding_at_its_operation(heaplab_test_release, tmp_path, backend, how):
     trace = write_trace(tmp_path / "many.trace", "".join(f"alloc {i} 32\n" for i in range(1, 151)))
     proc = heaplab_test_release("replay", "-q", "--findings", tmp_path / "f", "--backends", f"{backend},bins", trace)
