@@ -40,7 +40,7 @@ LIB_SRC     := $(ALLOC_SRC) $(HARNESS_SRC) $(FUZZ_SRC)
 
 obj = $(patsubst %.c,build/$(1)/obj/%.o,$(2))
 
-.PHONY: all deps test unit run bench bench-replay bench-fuzz bench-record test-mutants clean \
+.PHONY: all deps test unit run bench bench-speed bench-replay bench-fuzz bench-record test-mutants clean \
         fuzz-libfuzzer fuzz-libfuzzer-build fuzz-afl fuzz-afl-build corpora traces examples test-mutants-libfuzzer
 all: build/heaplab build/libheaplab-record.so
 
@@ -196,8 +196,16 @@ run: build/heaplab
 test-mutants: build/release/heaplab-test
 	$(PYTHON) fuzz/mutants/campaign.py --runs 1000000 --time 60 --seeds 1,2,3
 
+# The hand-written loop heaplab's speed figures are checked against (no heaplab code).
+build/bench/yardstick: bench/yardstick.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) -O2 -g -o $@ $< -ldl
+
 # Benchmarks are not part of `make test`: they need a quiet release build.
-bench: bench-replay bench-fuzz bench-record
+bench: bench-speed bench-replay bench-fuzz bench-record
+# heaplab's ns/op next to the hand-written loop's, per real trace and peer (the gate: <= 1.5x)
+bench-speed: build/heaplab build/bench/yardstick
+	$(PYTHON) bench/speed_bench.py
 bench-replay: build/heaplab
 	$(PYTHON) bench/replay_bench.py
 # the recorder's overhead on real programs, with and without it in the same script

@@ -243,7 +243,7 @@ static hl_error caps_create(const hl_config *config, hl_heap **out)
         e = open_map(h, &h->dma, ((size_t)dma_size + 4095) & ~(size_t)4095, CAPS_LINE, (size_t)dma_size, why, sizeof why);
 #endif
     static const hl_option plain_options[] = {{"detect", "0"}};
-    hl_config plain_config = {plain_options, 1, NULL, 0, config->error_message, config->error_capacity, false};
+    hl_config plain_config = {plain_options, 1, NULL, 0, config->error_message, config->error_capacity, false, config->hints};
     h->plain_backend = hl_backend_bins();
     if (e == HL_E_OK) e = h->plain_backend->create(&plain_config, &h->plain);
     if (e != HL_E_OK) {

@@ -371,7 +371,7 @@ static hl_error guard_create(const hl_config *config, hl_heap **out)
     }
     if (sample > 1) {
         static const hl_option sub_options[] = {{"detect", "0"}};
-        hl_config sub_config = {sub_options, 1, NULL, 0, config->error_message, config->error_capacity, false};
+        hl_config sub_config = {sub_options, 1, NULL, 0, config->error_message, config->error_capacity, false, config->hints};
         h->sub_backend = hl_backend_bins();
         if ((e = h->sub_backend->create(&sub_config, &h->sub)) != HL_E_OK) {
             hl_source_close(&source);

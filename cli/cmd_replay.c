@@ -33,6 +33,11 @@ static const hl_cli_option replay_options[] = {
      "                      another thread waits for its alloc. Default, and always on\n"
      "                      other backends: serialised in the trace's order\n"),
     HL_OPTION("findings", true, 'f', "  --findings DIR      where reproducer traces go (heaplab-findings)\n"),
+    HL_OPTION("no-speed", false, 'S',
+     "  --no-speed          no timed run: ops/s is measured by a run of its own (the\n"
+     "                      measure path: a pre-decoded loop with nothing but the\n"
+     "                      backend's calls), after a clean checking run, without\n"
+     "                      --threads or --latency; this skips it\n"),
     HL_OPTIONS_END};
 
 void hl_help_replay(FILE *out)
@@ -52,6 +57,7 @@ void hl_help_replay(FILE *out)
 typedef struct replay_settings {
     hl_run_options options;
     const char *findings;
+    bool speed;
 } replay_settings;
 
 static int replay_option(void *context, int key, const char *arg)
@@ -64,6 +70,7 @@ static int replay_option(void *context, int key, const char *arg)
     case 'T': r->options.threads = true; break;
     case 'L': r->options.latency = true; break;
     case 'f': r->findings = arg; break;
+    case 'S': r->speed = false; break;
     }
     return 0;
 }
@@ -95,8 +102,9 @@ static void print_row(const hl_run_summary *s, widths w)
     char live[32], footprint[32], speed[32], result[48];
     human_bytes(live, sizeof live, s->fragmentation.peak_live_bytes);
     human_bytes(footprint, sizeof footprint, s->fragmentation.peak_footprint_bytes);
-    double ops_per_sec = s->elapsed_ns ? (double)s->ops * 1e9 / (double)s->elapsed_ns : 0;
-    snprintf(speed, sizeof speed, "%.2fM", ops_per_sec / 1e6);
+    double ns = s->speed_on ? hl_speed_ns_per_op(&s->speed) : 0;
+    if (ns > 0) snprintf(speed, sizeof speed, "%.2fM", 1e3 / ns);
+    else snprintf(speed, sizeof speed, "%s", s->speed_on && s->speed.ran ? "too short" : "-");
     if (s->found) snprintf(result, sizeof result, "%s", hl_rule_name(s->finding.rule));
     else if (s->stream_ended) snprintf(result, sizeof result, "ended@%" PRIu64, s->ended_at);
     else snprintf(result, sizeof result, "clean");
@@ -148,7 +156,7 @@ static void print_detections(const hl_trace *trace, const hl_run_summary *s)
 int hl_cmd_replay(int argc, char **argv)
 {
     hl_cli_shared shared = replay_defaults;
-    replay_settings r = {{.shadow = true, .isolate = true}, "heaplab-findings"};
+    replay_settings r = {{.shadow = true, .isolate = true}, "heaplab-findings", true};
     int parsed = hl_cli_parse("replay", argc, argv, REPLAY_SHARED, &shared, replay_options, replay_option, &r);
     if (parsed) return parsed;
     hl_run_options options = r.options;
@@ -187,6 +195,14 @@ int hl_cmd_replay(int argc, char **argv)
             printf("%-*s %-*s %9s %8s %-18s %10s %10s %9s\n", w.backend, "backend", w.trace, "trace", "ops", "skipped",
                    "result", "peak live", "footprint", "ops/s");
         header = false;
+        /* the measure path: one plan per trace, heaplab's own cost on it once */
+        bool timed = r.speed && !options.threads && !options.latency;
+        hl_plan plan = {0};
+        double null_ns = 0;
+        if (timed) {
+            hl_plan_build(&trace, &plan);
+            null_ns = hl_speed_null_ns(&plan, options.isolate, options.timeout_seconds);
+        }
         for (size_t b = 0; b < spec_count; b++) {
             hl_run_summary summary;
             hl_run_options run_options = options;
@@ -217,6 +233,8 @@ int hl_cmd_replay(int argc, char **argv)
                 print_finding(&trace, &summary, repro[0] ? repro : NULL);
             } else {
                 clean++;
+                if (timed) hl_speed_into(&specs[b], &plan, run_options.isolate, options.timeout_seconds, null_ns,
+                                           &summary);
             }
             if (results) hl_results_add(results, &summary, repro[0] ? repro : NULL);
             else if (!quiet) {
@@ -224,6 +242,7 @@ int hl_cmd_replay(int argc, char **argv)
                 if (summary.latency.on) print_latency(&summary);
             }
         }
+        hl_plan_free(&plan);
         hl_trace_free(&trace);
     }
     if (results) {

@@ -4,10 +4,14 @@
  * starts from an allocator that holds nothing):
  *   1. a checking run under the shadow model: divergences and their reproducers;
  *   2. a latency run (--latency's fenced per-call timing);
- *   3. K throughput runs (--repeat K; no shadow, no per-call fences): ops/s, the
- *      footprint timeline and fragmentation.
+ *   3. a fragmentation run (no shadow, no per-call fences): the footprint timeline,
+ *      fragmentation, peak figures;
+ *   4. K speed runs (--repeat K) of the measure path (measure/speed.c): ops/s.
+ * Per trace, the measure path also runs once over the null backend: heaplab's own
+ * cost per operation, shown next to each backend's.
  * One results document (DIR/heaplab-results.json) gets K entries per pair: each a
- * throughput run, with the latency run's histograms and the checking run's finding.
+ * speed run, with the fragmentation run's figures, the latency run's histograms and
+ * the checking run's finding.
  * Then `python3 -m heaplab_report render` writes DIR/index.html and DIR/report.md.
  * --from renders saved documents; --compare compares two. */
 #include "cli.h"
@@ -33,7 +37,7 @@ static const hl_cli_option report_own[] = {
     HL_OPTION("baseline", true, O_BASELINE,
               "  --baseline NAME     the backend speeds are shown relative to (default: libc)\n"),
     HL_OPTION("repeat", true, O_REPEAT,
-              "  --repeat K          throughput runs per pair (default 1); the report shows the\n"
+              "  --repeat K          speed runs per pair (default 1); the report shows the\n"
               "                      median run and compare uses the spread as the noise level\n"),
     HL_OPTION("out", true, O_OUT, "  --out DIR           where the report goes (created)\n"),
     HL_OPTION("from", true, O_FROM,
@@ -56,8 +60,10 @@ void hl_help_report(FILE *out)
             "(self-contained, plots embedded), DIR/report.md with DIR/plots/, and the\n"
             "results document it was made from (DIR/heaplab-results.json). Each pair runs\n"
             "in a forked child: once under the shadow model (divergences, reproducers in\n"
-            "DIR/findings), once with per-call latency timing, and K times for throughput\n"
-            "and fragmentation. The rendering is the Python package reports/heaplab_report\n"
+            "DIR/findings), once with per-call latency timing, once for fragmentation, and\n"
+            "K times on the measure path for speed (a pre-decoded loop with nothing but the\n"
+            "backend's calls; heaplab's own cost per operation is measured beside it on a\n"
+            "backend that does no work). The rendering is the Python package reports/heaplab_report\n"
             "(/usr/bin/python3 with Debian's matplotlib and jsonschema).\n"
             "\n"
             "Default backends: all.\n"
@@ -224,8 +230,8 @@ static int measure(const report_options *o, char **paths, size_t path_count, uin
     int bad = hl_cli_backends(o->backends, &specs, &spec_count);
     if (bad) return bad;
     hl_diag diag;
-    /* every operation runs once per backend in each pass: checking, latency, K throughput */
-    progress p = {isatty(2) && !o->quiet, hl_clock_now_ns(), bytes * spec_count * (2 + o->repeat), 0, 0, 0, 0,
+    /* every operation runs once per backend in each pass: checking, latency, fragmentation, K speed */
+    progress p = {isatty(2) && !o->quiet, hl_clock_now_ns(), bytes * spec_count * (3 + o->repeat), 0, 0, 0, 0,
                   path_count * spec_count, NULL, NULL, NULL};
     char findings[PATH_MAX + 16];
     snprintf(findings, sizeof findings, "%s/findings", o->out);
@@ -239,6 +245,9 @@ static int measure(const report_options *o, char **paths, size_t path_count, uin
         struct stat st;
         p.weight = stat(paths[t], &st) == 0 && st.st_size > 0 ? (uint64_t)st.st_size : 0;
         p.ops = trace.count;
+        hl_plan plan;
+        hl_plan_build(&trace, &plan);
+        double null_ns = hl_speed_null_ns(&plan, true, 10);
         for (size_t b = 0; b < spec_count; b++) {
             p.pair++;
             p.backend = specs[b].text;
@@ -247,7 +256,8 @@ static int measure(const report_options *o, char **paths, size_t path_count, uin
             hl_run_options latency = {.latency = true, .timeout_seconds = 10};
             hl_run_options plain = {.timeout_seconds = 10};
             if (pass(&specs[b], &trace, shadowed, "checking", &p, &checked) == 2 ||
-                pass(&specs[b], &trace, latency, "latency", &p, &timed) == 2)
+                pass(&specs[b], &trace, latency, "latency", &p, &timed) == 2 ||
+                pass(&specs[b], &trace, plain, "fragmentation", &p, &measured) == 2)
                 return HL_EXIT_USAGE;
             char repro[600] = "";
             if (checked.found) {
@@ -259,11 +269,19 @@ static int measure(const report_options *o, char **paths, size_t path_count, uin
                     repro[0] = '\0';
                 }
             }
+            measured.latency = timed.latency;
             for (unsigned k = 0; k < o->repeat; k++) {
                 char name[48];
-                snprintf(name, sizeof name, "throughput %u/%u", k + 1, o->repeat);
-                if (pass(&specs[b], &trace, plain, name, &p, &measured) == 2) return HL_EXIT_USAGE;
-                measured.latency = timed.latency;
+                snprintf(name, sizeof name, "speed %u/%u", k + 1, o->repeat);
+                p.pass = name;
+                show(&p, 0);
+                bool ended = checked.found && (checked.finding.rule == HL_RULE_CRASH || checked.finding.rule == HL_RULE_HANG);
+                if (ended) measured.speed_on = false; /* it would crash or hang again */
+                else hl_speed_into(&specs[b], &plan, true, 10, null_ns, &measured);
+                p.done += p.weight;
+                if (!ended && !measured.speed.ran && !o->quiet)
+                    fprintf(stderr, "%sheaplab report: %s on %s: speed not measured: %s\n", p.on ? "\r\033[K" : "",
+                            specs[b].text, paths[t], measured.speed.error);
                 measured.found = checked.found;
                 measured.finding = checked.finding;
                 measured.detections = checked.detections;
@@ -271,6 +289,7 @@ static int measure(const report_options *o, char **paths, size_t path_count, uin
                 hl_results_add(results, &measured, repro[0] ? repro : NULL);
             }
         }
+        hl_plan_free(&plan);
         hl_trace_free(&trace);
     }
     if (p.on) fprintf(stderr, "\r\033[K");

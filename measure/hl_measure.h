@@ -113,10 +113,109 @@ uint64_t hl_fragmentation_period(uint64_t ops);
  * keeps its first points and the last). The measures are set by its finish hook. */
 hl_observer hl_fragmentation_observer(hl_fragmentation *f, uint64_t ops);
 
+/* ================================================================ the measure path */
+
+/* Speed is measured apart from checking (plan.c, speed.c): a trace is compiled into a
+ * plan of steps, then a loop runs the steps on one backend instance holding nothing
+ * but the backend calls, one clock read before and one after, and the memory work the
+ * hand-written loop in bench/ does (the first byte of every block an alloc or realloc
+ * returns is written). No observer, no statistics read, no block map, no pattern. */
+typedef enum hl_step_kind {
+    HL_STEP_ALLOC, HL_STEP_FREE, HL_STEP_REALLOC, HL_STEP_USABLE, HL_STEP_TOUCH,
+    HL_STEP_ENTER, HL_STEP_EXIT, HL_STEP_PROMOTE, HL_STEP_FREE_ALL
+} hl_step_kind;
+
+/* One operation of the plan (24 bytes). slot: the block's (a scope's for ENTER and
+ * EXIT). size: ALLOC/USABLE/FREE the block's size, REALLOC the new size, TOUCH the
+ * length, PROMOTE n. aux: REALLOC the old size, TOUCH the offset, PROMOTE an index
+ * into extras. align_log2: the block's alignment. */
+typedef struct hl_step {
+    uint8_t kind, align_log2, caps, write;
+    uint32_t slot;
+    uint64_t size;
+    uint64_t aux;
+} hl_step;
+
+typedef struct hl_step_extra {
+    uint32_t scope_slot;
+    uint64_t old_size;
+} hl_step_extra;
+
+typedef struct hl_plan {
+    hl_step *steps;
+    size_t count;
+    hl_step_extra *extras;       /* PROMOTE's scope and the block's size */
+    size_t extra_count;
+    hl_step *leftovers;          /* FREE steps of the blocks live at the end */
+    size_t leftover_count;
+    uint32_t block_slots, scope_slots;
+    uint64_t not_run;            /* operations that are no step (see plan.c) */
+    uint64_t touches;            /* TOUCH steps (no backend call) */
+    bool scoped;                 /* scopes or free_all: the backend keeps its tracker */
+} hl_plan;
+
+/* Compiles trace (consistent: hl_trace_check passed) into *out; never fails. Free
+ * with hl_plan_free. */
+void hl_plan_build(const hl_trace *trace, hl_plan *out);
+void hl_plan_free(hl_plan *plan);
+
+/* A timed run whose passes add up to less than HL_SPEED_MIN_NS, or of fewer steps
+ * than HL_SPEED_MIN_STEPS, is "not measured": a timer interrupt or a page fault (5-20 us) would be over 1% of
+ * it, and an allocator's one-time start (mimalloc reserves and maps its first segment:
+ * over 1 ms for a 67-operation trace here) is all it sees. */
+#define HL_SPEED_MIN_NS 1000000u
+#define HL_SPEED_MIN_STEPS 10000u
+
+/* What a timed run measured (plain data: crosses a process boundary). */
+typedef struct hl_speed {
+    bool ran;            /* the loop ran to its end */
+    bool measured;       /* ran, and timed_ns >= HL_SPEED_MIN_NS */
+    uint64_t steps;      /* steps in the plan */
+    uint64_t calls;      /* backend calls made in the timed loop */
+    uint64_t skipped;    /* steps on a block an earlier failed call left absent */
+    uint64_t failed;     /* calls that failed (the backend could not follow) */
+    uint64_t not_run;    /* operations of the trace that are no step */
+    uint64_t timed_ns;   /* the median warm pass, clock read to clock read */
+    uint64_t warm_total_ns; /* all warm passes */
+    uint32_t warm_passes;
+    uint64_t cold_ns;    /* the cold (first) pass */
+    bool cold_measured;  /* cold_ns long enough to be a measure */
+    uint32_t hints;      /* what the instance was told (HL_HINT_*) */
+    char error[640];     /* !ran: why (the instance could not be made, a crash) */
+} hl_speed;
+
+typedef struct hl_speed_options {
+    bool isolate;        /* in a forked child (a fresh allocator; a crash is no end) */
+    double timeout;      /* isolated: seconds without progress before it is killed */
+} hl_speed_options;
+
+/* The nanoseconds per step (per operation run) of a measured run's warm pass, or of
+ * its cold pass; 0 when not measured. */
+double hl_speed_ns_per_op(const hl_speed *speed);
+double hl_speed_cold_ns_per_op(const hl_speed *speed);
+/* Runs plan cold once, then warm (speed.c says how often) on a fresh instance of spec (created with
+ * HL_HINT_ONE_THREAD and HL_HINT_NO_STATS, and HL_HINT_CALLER_FREES unless the
+ * plan is scoped; after each pass the leftovers are freed, or free_all is called,
+ * after the clock read). Returns 0 with *out filled, or
+ * -1 with out->error saying why it did not run to its end. */
+int hl_speed_run(const hl_spec *spec, const hl_plan *plan, const hl_speed_options *options, hl_speed *out);
+/* The null backend: it does no work (every alloc gets one of 64 lines of a static
+ * buffer; free does nothing). Not a correct allocator, never in `all`: the measure
+ * path over it is heaplab's own cost per operation. */
+const hl_spec *hl_speed_null_spec(void);
+
 /* ================================================================ run records */
 
+typedef struct hl_run_summary hl_run_summary;
+/* The null backend's ns per step on plan (0 if not measured). */
+double hl_speed_null_ns(const hl_plan *plan, bool isolate, double timeout);
+/* A timed run of spec on plan into summary's speed fields (isolated when asked or when
+ * the spec is from outside the tree), with null_ns as heaplab's own cost. */
+void hl_speed_into(const hl_spec *spec, const hl_plan *plan, bool isolate, double timeout, double null_ns,
+                   hl_run_summary *summary);
+
 /* What one (backend, trace) run did: plain data, so it crosses a process boundary. */
-typedef struct hl_run_summary {
+struct hl_run_summary {
     char backend[200];
     char backend_version[200]; /* "heaplab VERSION" for the reference backends; a foreign
                                   one's describe source (its library and version) */
@@ -136,17 +235,21 @@ typedef struct hl_run_summary {
     uint32_t trace_threads;    /* distinct threads in the trace */
     hl_latency latency;        /* per-call latencies (options->latency) */
     hl_fragmentation fragmentation;
+    bool speed_on;             /* a timed run of the measure path was made (speed) */
+    hl_speed speed;
+    double null_ns_per_op;     /* the null backend's ns per step on the same plan (heaplab's
+                                  own cost); 0: not measured */
     uint64_t rss_start_bytes;  /* isolated runs: the child's resident set as it started */
     uint64_t rss_peak_bytes;   /* and its peak (getrusage maxrss): the footprint's cross-check */
     bool setup_failed;         /* the instance could not be made (bad option: usage) */
     char setup_error[600];
-} hl_run_summary;
+};
 
 /* ================================================================ results */
 
 /* The results document: {schema_version, machine, build, results: [...]}, one result
  * per (backend, trace) run. The report (reports/) reads exactly this. */
-#define HL_RESULTS_SCHEMA_VERSION 2
+#define HL_RESULTS_SCHEMA_VERSION 3
 /* heaplab's own version (the results document, --version) */
 #define HL_VERSION "0.1.0"
 

@@ -107,6 +107,41 @@ static cJSON *numbers(const uint64_t *values, size_t count, size_t stride)
     return list;
 }
 
+static void add_number_or_null(cJSON *o, const char *key, double value)
+{
+    if (value > 0) cJSON_AddNumberToObject(o, key, value);
+    else cJSON_AddNullToObject(o, key);
+}
+
+/* "speed": the measure path's timed run (null when none was made) */
+static void add_speed(cJSON *r, const hl_run_summary *s)
+{
+    if (!s->speed_on) {
+        cJSON_AddNullToObject(r, "speed");
+        return;
+    }
+    const hl_speed *v = &s->speed;
+    cJSON *o = cJSON_AddObjectToObject(r, "speed");
+    cJSON_AddBoolToObject(o, "measured", v->measured);
+    add_number_or_null(o, "ns_per_op", hl_speed_ns_per_op(v));
+    add_number_or_null(o, "null_ns_per_op", s->null_ns_per_op);
+    add_number_or_null(o, "cold_ns_per_op", hl_speed_cold_ns_per_op(v));
+    cJSON_AddNumberToObject(o, "timed_ns", (double)v->timed_ns);
+    cJSON_AddNumberToObject(o, "cold_ns", (double)v->cold_ns);
+    cJSON_AddNumberToObject(o, "min_timed_ns", HL_SPEED_MIN_NS);
+    cJSON_AddNumberToObject(o, "min_steps", HL_SPEED_MIN_STEPS);
+    cJSON_AddNumberToObject(o, "steps", (double)v->steps);
+    cJSON_AddNumberToObject(o, "calls", (double)v->calls);
+    cJSON_AddNumberToObject(o, "skipped", (double)v->skipped);
+    cJSON_AddNumberToObject(o, "failed", (double)v->failed);
+    cJSON_AddNumberToObject(o, "not_run", (double)v->not_run);
+    cJSON *hints = cJSON_AddArrayToObject(o, "hints");
+    if (v->hints & HL_HINT_ONE_THREAD) cJSON_AddItemToArray(hints, cJSON_CreateString("ONE_THREAD"));
+    if (v->hints & HL_HINT_CALLER_FREES) cJSON_AddItemToArray(hints, cJSON_CreateString("CALLER_FREES"));
+    if (v->hints & HL_HINT_NO_STATS) cJSON_AddItemToArray(hints, cJSON_CreateString("NO_STATS"));
+    if (v->error[0]) cJSON_AddStringToObject(o, "error", v->error);
+}
+
 static void add_latency(cJSON *r, const hl_latency *lat)
 {
     if (!lat->on) {
@@ -218,7 +253,11 @@ void hl_results_add(hl_results *results, const hl_run_summary *s, const char *re
     cJSON_AddNumberToObject(r, "elapsed_ns", (double)s->elapsed_ns);
     if (s->backend_timed) cJSON_AddNumberToObject(r, "backend_ns", (double)s->backend_ns);
     else cJSON_AddNullToObject(r, "backend_ns"); /* not measured under the shadow */
-    cJSON_AddNumberToObject(r, "ops_per_sec", s->elapsed_ns ? (double)s->ops * 1e9 / (double)s->elapsed_ns : 0);
+    /* speed comes from the measure path only: null where it did not measure */
+    double ns = s->speed_on ? hl_speed_ns_per_op(&s->speed) : 0;
+    if (ns > 0) cJSON_AddNumberToObject(r, "ops_per_sec", 1e9 / ns);
+    else cJSON_AddNullToObject(r, "ops_per_sec");
+    add_speed(r, s);
     cJSON_AddNumberToObject(r, "threads", s->threads);
     cJSON_AddNumberToObject(r, "trace_threads", s->trace_threads);
     add_latency(r, &s->latency);

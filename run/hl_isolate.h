@@ -75,6 +75,9 @@ typedef struct hl_isolation {
     /* if set, asked at every poll (about every millisecond): true kills the child */
     bool (*stop)(void *context, const hl_watch *watch);
     void *context;
+    /* the parent's poll period in milliseconds; 0: 1 ms. A timed run asks for a long
+     * one: a parent waking every millisecond on the child's core takes its time */
+    long poll_ms;
 } hl_isolation;
 
 /* How an isolated body ended, and where the child was (its last watch). */

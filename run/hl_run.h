@@ -184,6 +184,8 @@ int hl_spec_parse_list(const char *list, hl_spec **out, size_t *count, hl_diag *
  * Returns NULL with diag holding the backend's reason (unknown option, bad value, not
  * available). destroy with hl_spec_destroy. */
 hl_heap *hl_spec_create(const hl_spec *spec, hl_diag *diag);
+/* As hl_spec_create, with the caller's promises (HL_HINT_*, heaplab.h) in the config. */
+hl_heap *hl_spec_create_hinted(const hl_spec *spec, uint32_t hints, hl_diag *diag);
 void hl_spec_destroy(const hl_spec *spec, hl_heap *heap);
 
 

@@ -96,6 +96,8 @@ int hl_isolate(int (*body)(void *context, hl_watch *watch, void *result), void *
 #define SIGNATURE(w) ((w).beat + (w).op + (w).completed + (w).block + (w).phase)
     uint64_t timeout = options && options->timeout > 0 ? (uint64_t)(options->timeout * 1e9) : 0;
     int status = 0;
+    long poll_ns = options && options->poll_ms > 0 ? options->poll_ms * 1000000L : 1000000L;
+    struct timespec pause = {poll_ns / 1000000000L, poll_ns % 1000000000L};
     for (;;) {
         pid_t got = waitpid(pid, &status, WNOHANG | WUNTRACED);
         if (got == pid) {
@@ -124,7 +126,6 @@ int hl_isolate(int (*body)(void *context, hl_watch *watch, void *result), void *
             options->tick(options->context, &page->watch);
             shown = now;
         }
-        struct timespec pause = {0, 1000 * 1000};
         nanosleep(&pause, NULL);
     }
     kill(-pid, SIGKILL); /* the child's group: whatever it forked goes with it */

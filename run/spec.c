@@ -249,7 +249,9 @@ typedef struct static_buffer {
 } static_buffer;
 static static_buffer *buffers;
 
-hl_heap *hl_spec_create(const hl_spec *spec, hl_diag *diag)
+hl_heap *hl_spec_create(const hl_spec *spec, hl_diag *diag) { return hl_spec_create_hinted(spec, 0, diag); }
+
+hl_heap *hl_spec_create_hinted(const hl_spec *spec, uint32_t hints, hl_diag *diag)
 {
     if (!spec->backend) { /* a plugin: loaded here, in the process that runs it */
         const hl_backend *loaded = load_plugin(spec->text, diag);
@@ -257,7 +259,7 @@ hl_heap *hl_spec_create(const hl_spec *spec, hl_diag *diag)
         ((hl_spec *)spec)->backend = loaded;
     }
     char reason[400] = "";
-    hl_config config = {spec->options, spec->option_count, NULL, 0, reason, sizeof reason, hl_fault_available()};
+    hl_config config = {spec->options, spec->option_count, NULL, 0, reason, sizeof reason, hl_fault_available(), hints};
     if (spec->static_size) {
         config.buffer = mmap(NULL, spec->static_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (config.buffer == MAP_FAILED) {

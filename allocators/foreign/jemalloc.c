@@ -1,7 +1,9 @@
 /* jemalloc.c: jemalloc (Debian's libjemalloc2) as a foreign backend, through the
  * malloc adapter. The library is opened RTLD_LOCAL on the first create, so it does not
- * interpose on the process's malloc, and called through its non-overriding entry
- * points: mallocx / dallocx / rallocx / sallocx (alignment as MALLOCX_LG_ALIGN).
+ * interpose on the process's malloc, and called through the library's own malloc,
+ * free and realloc (bound from its handle: the entry points a program that links it
+ * calls, and those bench/yardstick.c times), mallocx for an alignment
+ * (MALLOCX_LG_ALIGN) and sallocx for usable_size.
  * Footprint: mallctl "stats.resident" after an "epoch" bump, the whole process's
  * (one instance at a time; a run in a fresh process starts from nothing held).
  * Debian's jemalloc uses initial-exec TLS: dlopen fails with "cannot allocate memory
@@ -16,18 +18,16 @@
 
 static struct {
     void *lib;
+    void *(*malloc)(size_t);
+    void (*free)(void *);
+    void *(*realloc)(void *, size_t);
     void *(*mallocx)(size_t, int);
-    void (*dallocx)(void *, int);
-    void *(*rallocx)(void *, size_t, int);
     size_t (*sallocx)(const void *, int);
     int (*mallctl)(const char *, void *, size_t *, void *, size_t);
     char source[160];
     bool live;
 } je;
 
-static void *je_malloc(size_t size) { return je.mallocx(size, 0); }
-static void je_free(void *p) { je.dallocx(p, 0); }
-static void *je_realloc(void *p, size_t size) { return je.rallocx(p, size, 0); }
 static void *je_aligned(size_t align, size_t size) { return je.mallocx(size, __builtin_ctzl(align)); }
 static size_t je_usable(void *p) { return je.sallocx(p, 0); }
 
@@ -42,8 +42,8 @@ static size_t je_footprint(void)
 }
 
 /* its smallest class is 8 bytes, 8-aligned: above that, the aligned entry */
-static const hl_malloc_peer je_peer = {"jemalloc", {je_malloc, je_free, je_realloc, je_aligned, NULL, je_usable}, 8,
-                                       je_footprint, NULL, je.source, &je.live};
+static hl_malloc_peer je_peer = {"jemalloc", {NULL, NULL, NULL, je_aligned, NULL, je_usable}, 8, je_footprint,
+                                 NULL, je.source, &je.live};
 
 static hl_error jemalloc_create(const hl_config *config, hl_heap **out)
 {
@@ -51,14 +51,15 @@ static hl_error jemalloc_create(const hl_config *config, hl_heap **out)
     if (e != HL_E_OK) return e;
     if (!je.source[0]) {
         const hl_malloc_entry entries[] = {
-            HL_MALLOC_ENTRY("mallocx", je.mallocx), HL_MALLOC_ENTRY("dallocx", je.dallocx),
-            HL_MALLOC_ENTRY("rallocx", je.rallocx), HL_MALLOC_ENTRY("sallocx", je.sallocx),
-            HL_MALLOC_ENTRY("mallctl", je.mallctl)};
-        if (!hl_malloc_bind(config, "jemalloc", "libjemalloc.so.2", &je.lib, entries, 5)) return HL_E_UNSUPPORTED;
+            HL_MALLOC_ENTRY("malloc", je.malloc),   HL_MALLOC_ENTRY("free", je.free),
+            HL_MALLOC_ENTRY("realloc", je.realloc), HL_MALLOC_ENTRY("mallocx", je.mallocx),
+            HL_MALLOC_ENTRY("sallocx", je.sallocx), HL_MALLOC_ENTRY("mallctl", je.mallctl)};
+        if (!hl_malloc_bind(config, "jemalloc", "libjemalloc.so.2", &je.lib, entries, 6)) return HL_E_UNSUPPORTED;
+        je_peer.f.malloc = je.malloc, je_peer.f.free = je.free, je_peer.f.realloc = je.realloc;
         const char *version = "?";
         size_t len = sizeof version;
         je.mallctl("version", &version, &len, NULL, 0);
-        snprintf(je.source, sizeof je.source, "jemalloc %.40s (mallocx); footprint: stats.resident", version);
+        snprintf(je.source, sizeof je.source, "jemalloc %.40s (malloc); footprint: stats.resident", version);
     }
     return hl_malloc_adapter_create(&je_peer, config, out);
 }
@@ -67,6 +68,6 @@ const hl_backend *hl_backend_jemalloc(void)
 {
     static hl_backend table;
     return hl_malloc_adapter_table(
-        &table, "jemalloc", "jemalloc through mallocx/dallocx (Debian libjemalloc2, RTLD_LOCAL), footprint: stats.resident",
+        &table, "jemalloc", "jemalloc's own malloc/free/realloc (Debian libjemalloc2, RTLD_LOCAL), footprint: stats.resident",
         NULL, jemalloc_create);
 }

@@ -6,7 +6,14 @@
  * bookkeeping only, so the allocator's malloc and free run concurrently. A block
  * leaves the tracker before its free and joins it after its malloc returns; realloc
  * runs under the mutex, so its old address cannot be handed out and tracked by
- * another thread before the move is recorded.
+ * another thread before the move is recorded. With HL_HINT_ONE_THREAD no lock is
+ * taken; with HL_HINT_CALLER_FREES no block is tracked (scopes and free_all are then
+ * UNSUPPORTED): what is left of a call is the allocator's call, the live counts (from
+ * the layouts the contract passes) and the call counters; with HL_HINT_NO_STATS as
+ * well, the allocator's call alone, after the contract's checks.
+ * The allocator's statistics are never read inside alloc, free or realloc: the
+ * footprint is read when stats or check asks (see sample_footprint), so a timed call
+ * times the allocator and nothing else.
  * No misuse is detected: a malloc's own checks abort the process, which is not a
  * named error. Scopes, free_all and destroy go through the kit's tracked slots (the
  * tracker tracks every block); the tracker's memory comes from mmap, never from
@@ -24,36 +31,55 @@
 #define ADAPTER_MAX_ALIGN 65536u
 
 /* A peer's footprint figure (glibc's mallinfo2 walks every free chunk of every arena:
- * O(heap), with a cache miss per chunk) is a sample, taken after 64 + 2 * live_blocks
- * changes (amortised, half a miss per operation), whenever the live bytes grow past
- * the last sampled level by 64 KiB or a sixteenth (so the peak is seen, in O(log)
- * samples during a ramp), after scope exits and free_all, and by check. */
+ * O(heap), with a cache miss per chunk) is a sample, taken by stats when 64 + 2 *
+ * live_blocks changes were made since the last one (amortised, half a miss per
+ * operation) or the live bytes grew past the last sampled level by 64 KiB or a
+ * sixteenth (so the peak is seen, in O(log) samples during a ramp), after scope exits
+ * and free_all, and by check. Never with HL_HINT_NO_STATS. */
 
 struct hl_heap {
     hl_tracked_heap kit;   /* first: the tracker, the stats (hl_kit.h) */
     pthread_mutex_t lock;  /* over everything but peer.f (see the top) */
     hl_malloc_peer peer;   /* a copy */
     size_t baseline;       /* peer.baseline() at create */
-    unsigned countdown;
     uint64_t sampled_live; /* live bytes at the last sample */
+    uint64_t sampled_changes; /* changes() at the last sample */
     uint64_t limit;        /* larger requests fail here (see machine_limit) */
+    uint32_t hints;        /* HL_HINT_* of the config */
+    bool locking;          /* no HL_HINT_ONE_THREAD: the mutex is taken */
+    bool tracking;         /* no HL_HINT_CALLER_FREES: every block is in the tracker */
+    bool lean;             /* neither locking nor tracking: the fast paths below */
+    bool counting;         /* no HL_HINT_NO_STATS: the fast paths count */
+    size_t fast_limit;     /* sizes 1 .. fast_limit go straight to malloc (0 unless lean) */
 };
 
 static bool loaded(const hl_heap *h) { return !h->peer.footprint; }
 
+/* allocations, frees and reallocs so far */
+static uint64_t changes(const hl_heap *h)
+{
+    const uint64_t *calls = h->kit.stats.calls;
+    return calls[HL_STAT_alloc] + calls[HL_STAT_free] + calls[HL_STAT_realloc];
+}
+
 static void sample_footprint(hl_heap *h)
 {
-    h->countdown = 64 + (unsigned)(h->kit.stats.live_blocks * 2);
+    if (h->hints & HL_HINT_NO_STATS) return;
+    h->sampled_changes = changes(h);
     h->sampled_live = h->kit.stats.live_bytes;
     size_t held = h->peer.footprint();
     hl_stats_footprint(&h->kit.stats, held > h->baseline ? held - h->baseline : 0);
 }
 
+/* before stats are handed out: a sample if one is due (see the top) */
 static void note_footprint(hl_heap *h)
 {
+    if (h->hints & HL_HINT_NO_STATS) return;
     if (loaded(h)) return hl_stats_footprint(&h->kit.stats, h->kit.stats.live_bytes);
     uint64_t margin = h->sampled_live / 16 > 65536 ? h->sampled_live / 16 : 65536;
-    if (h->countdown-- == 0 || h->kit.stats.live_bytes > h->sampled_live + margin) sample_footprint(h);
+    if (changes(h) - h->sampled_changes >= 64 + 2 * h->kit.stats.live_blocks ||
+        h->kit.stats.live_bytes > h->sampled_live + margin)
+        sample_footprint(h);
 }
 
 /* A request above the machine's memory (RAM + swap) fails with OUT_OF_MEMORY in the
@@ -113,8 +139,14 @@ static void kit_footprint(hl_heap *h, hl_stat_op after)
     if ((after == HL_STAT_exit_scope || after == HL_STAT_free_all) && !loaded(h)) sample_footprint(h);
     else note_footprint(h);
 }
-static void lock(const hl_heap *h) { pthread_mutex_lock((pthread_mutex_t *)&h->lock); }
-static void unlock(const hl_heap *h) { pthread_mutex_unlock((pthread_mutex_t *)&h->lock); }
+static void lock(const hl_heap *h)
+{
+    if (h->locking) pthread_mutex_lock((pthread_mutex_t *)&h->lock);
+}
+static void unlock(const hl_heap *h)
+{
+    if (h->locking) pthread_mutex_unlock((pthread_mutex_t *)&h->lock);
+}
 
 static const hl_tracked_ops kit_ops = {kit_alloc, kit_free, adapter_mem_view, kit_footprint, NULL, lock, unlock};
 
@@ -134,8 +166,15 @@ hl_error hl_malloc_adapter_create(const hl_malloc_peer *peer, const hl_config *c
     hl_tracker_memory memory = {h, tracker_get, tracker_put};
     hl_tracked_init(&h->kit, &kit_ops, memory, true, false);
     h->baseline = peer->baseline ? peer->baseline() : 0;
-    h->countdown = 0; /* the first change samples */
+    h->hints = config->hints;
+    h->locking = !(config->hints & HL_HINT_ONE_THREAD);
+    h->tracking = !(config->hints & HL_HINT_CALLER_FREES);
+    h->sampled_changes = UINT64_MAX / 2; /* the first stats samples */
     h->limit = machine_limit();
+    h->lean = !h->locking && !h->tracking;
+    h->counting = !(config->hints & HL_HINT_NO_STATS);
+    /* 0 when not lean: no size is then below it, and every alloc takes the slow path */
+    h->fast_limit = !h->lean ? 0 : h->limit < PTRDIFF_MAX ? (size_t)h->limit : PTRDIFF_MAX;
     if (peer->instance_live) *peer->instance_live = true;
     *out = h;
     return HL_E_OK;
@@ -143,7 +182,7 @@ hl_error hl_malloc_adapter_create(const hl_malloc_peer *peer, const hl_config *c
 
 static void adapter_destroy(hl_heap *h)
 {
-    hl_tracked_free_all(h); /* LeakSanitizer must see the live blocks freed */
+    if (h->tracking) hl_tracked_free_all(h); /* LeakSanitizer must see the live blocks freed */
     hl_tracker_release_memory(&h->kit.tracker);
     if (h->peer.instance_live) *h->peer.instance_live = false;
     pthread_mutex_destroy(&h->lock);
@@ -179,7 +218,9 @@ static hl_addr fail_locked(hl_heap *h, hl_stat_op op, hl_error *error, hl_error 
     return 0;
 }
 
-static hl_addr adapter_alloc(hl_heap *h, hl_layout layout, hl_caps caps, hl_error *error)
+/* every alloc but the lean fast path's (adapter_alloc), out of line so that path
+ * keeps no stack frame of its own */
+__attribute__((noinline)) static hl_addr alloc_slow(hl_heap *h, hl_layout layout, hl_caps caps, hl_error *error)
 {
     if (!hl_is_power_of_two(layout.align)) return fail_locked(h, HL_STAT_alloc, error, HL_E_INVALID_ARGUMENT);
     if (caps || layout.align > ADAPTER_MAX_ALIGN || (layout.align > h->peer.min_align && !h->peer.f.aligned))
@@ -187,14 +228,13 @@ static hl_addr adapter_alloc(hl_heap *h, hl_layout layout, hl_caps caps, hl_erro
     void *p = layout.size > PTRDIFF_MAX || layout.size > h->limit ? NULL : raw_alloc(h, layout);
     lock(h);
     h->kit.stats.calls[HL_STAT_alloc]++;
-    if (p && hl_tracker_reserve(&h->kit.tracker) != HL_E_OK) {
+    if (p && h->tracking && hl_tracker_reserve(&h->kit.tracker) != HL_E_OK) {
         h->peer.f.free(p);
         p = NULL;
     }
     if (p) {
-        hl_tracker_add(&h->kit.tracker, (hl_addr)p, layout, caps);
+        if (h->tracking) hl_tracker_add(&h->kit.tracker, (hl_addr)p, layout, caps);
         hl_stats_live(&h->kit.stats, +1, (int64_t)layout.size);
-        note_footprint(h);
     } else {
         hl_stats_fail(&h->kit.stats, HL_STAT_alloc, error, HL_E_OUT_OF_MEMORY);
     }
@@ -202,14 +242,56 @@ static hl_addr adapter_alloc(hl_heap *h, hl_layout layout, hl_caps caps, hl_erro
     return (hl_addr)p;
 }
 
+/* the lean fast path's malloc returned NULL: its counts undone, the failure counted */
+__attribute__((noinline)) static hl_addr lean_alloc_failed(hl_heap *h, size_t size, hl_error *error)
+{
+    if (h->counting) hl_stats_live(&h->kit.stats, -1, -(int64_t)size);
+    hl_stats_fail(&h->kit.stats, HL_STAT_alloc, error, HL_E_OUT_OF_MEMORY);
+    return 0;
+}
+
+static hl_addr adapter_alloc(hl_heap *h, hl_layout layout, hl_caps caps, hl_error *error)
+{
+    /* lean, and an alignment malloc keeps (a power of two from 1 to min_align), no caps, a
+     * size from 1 to fast_limit (size - 1 wraps for 0): the allocator's call and counts */
+    size_t a = layout.align;
+    bool fast = (layout.size - 1 < h->fast_limit) & (a - 1 < h->peer.min_align) & !(a & (a - 1)) & !caps;
+    if (__builtin_expect(!fast, 0)) return alloc_slow(h, layout, caps, error);
+    /* counted before the call (nothing but the result is live across it), undone if it fails */
+    hl_stats *st = &h->kit.stats;
+    if (h->counting) {
+        st->calls[HL_STAT_alloc]++;
+        st->live_blocks++;
+        st->live_bytes += layout.size;
+    }
+    void *p = h->peer.f.malloc(layout.size);
+    if (__builtin_expect(!p, 0)) return lean_alloc_failed(h, layout.size, error);
+    return (hl_addr)p;
+}
+
+__attribute__((noinline)) static hl_error free_slow(hl_heap *h, hl_addr block, hl_layout layout);
+
 static hl_error adapter_free(hl_heap *h, hl_addr block, hl_layout layout)
+{
+    if (__builtin_expect(!h->lean || !block, 0)) return free_slow(h, block, layout);
+    hl_stats *st = &h->kit.stats;
+    if (h->counting) {
+        st->calls[HL_STAT_free]++;
+        st->live_blocks--;
+        st->live_bytes -= layout.size;
+    }
+    h->peer.f.free((void *)block);
+    return HL_E_OK;
+}
+
+/* every free but the lean fast path's (adapter_free) */
+static hl_error free_slow(hl_heap *h, hl_addr block, hl_layout layout)
 {
     lock(h);
     h->kit.stats.calls[HL_STAT_free]++;
     if (block) {
-        hl_tracker_remove(&h->kit.tracker, block);
+        if (h->tracking) hl_tracker_remove(&h->kit.tracker, block);
         hl_stats_live(&h->kit.stats, -1, -(int64_t)layout.size);
-        note_footprint(h);
     }
     unlock(h);
     if (block) h->peer.f.free((void *)block);
@@ -222,7 +304,7 @@ static hl_addr adapter_realloc(hl_heap *h, hl_addr block, hl_layout old, size_t 
     lock(h);
     h->kit.stats.calls[HL_STAT_realloc]++;
     void *p = NULL;
-    if (size <= PTRDIFF_MAX && size <= h->limit && hl_tracker_reserve(&h->kit.tracker) == HL_E_OK) {
+    if (size <= PTRDIFF_MAX && size <= h->limit && (!h->tracking || hl_tracker_reserve(&h->kit.tracker) == HL_E_OK)) {
         if (old.align <= h->peer.min_align) {
             p = h->peer.f.realloc((void *)block, size ? size : 1); /* never 0: that would be a free */
         } else { /* realloc does not keep a stricter alignment: move by hand */
@@ -234,9 +316,8 @@ static hl_addr adapter_realloc(hl_heap *h, hl_addr block, hl_layout old, size_t 
         }
     }
     if (p) {
-        hl_tracker_moved(&h->kit.tracker, block, (hl_addr)p, size); /* cannot fail: reserved */
+        if (h->tracking) hl_tracker_moved(&h->kit.tracker, block, (hl_addr)p, size); /* cannot fail: reserved */
         hl_stats_resize(&h->kit.stats, old.size, size);
-        note_footprint(h);
     } else {
         hl_stats_fail(&h->kit.stats, HL_STAT_realloc, error, HL_E_OUT_OF_MEMORY);
     }
@@ -255,7 +336,38 @@ static hl_error adapter_check(hl_heap *h, char *message, size_t capacity)
     if (!loaded(h)) sample_footprint(h);
     else note_footprint(h);
     unlock(h);
+    if (!h->tracking) return HL_E_OK; /* nothing tracked to check against */
     return hl_tracked_check(h, message, capacity);
+}
+
+static void adapter_stats(const hl_heap *heap, hl_stats *stats)
+{
+    hl_heap *h = (hl_heap *)heap; /* a due footprint sample updates the cached figures */
+    lock(h);
+    note_footprint(h);
+    *stats = h->kit.stats;
+    unlock(h);
+}
+
+/* scopes and free_all need the tracker: UNSUPPORTED under HL_HINT_CALLER_FREES */
+static hl_error adapter_enter_scope(hl_heap *h, hl_scope *out)
+{
+    return h->tracking ? hl_tracked_enter_scope(h, out) : HL_E_UNSUPPORTED;
+}
+static hl_error adapter_exit_scope(hl_heap *h, hl_scope scope)
+{
+    return h->tracking ? hl_tracked_exit_scope(h, scope) : HL_E_UNSUPPORTED;
+}
+static hl_addr adapter_promote(hl_heap *h, hl_scope scope, hl_addr block, hl_layout layout, size_t n,
+                               hl_error *error)
+{
+    if (h->tracking) return hl_tracked_promote(h, scope, block, layout, n, error);
+    *error = HL_E_UNSUPPORTED;
+    return 0;
+}
+static hl_error adapter_free_all(hl_heap *h)
+{
+    return h->tracking ? hl_tracked_free_all(h) : HL_E_UNSUPPORTED;
 }
 
 const hl_backend *hl_malloc_adapter_table(hl_backend *table, const char *name, const char *summary,
@@ -266,8 +378,8 @@ const hl_backend *hl_malloc_adapter_table(hl_backend *table, const char *name, c
     static const hl_backend adapter = {
         sizeof(hl_backend), HL_CONTRACT_VERSION, NULL, HL_CLASS_FOREIGN, NULL, NULL, NULL, adapter_destroy,
         adapter_describe, adapter_alloc, adapter_free, adapter_realloc, adapter_usable_size, adapter_mem_view,
-        hl_tracked_mem_copy, hl_tracked_enter_scope, hl_tracked_exit_scope, hl_tracked_promote, hl_tracked_free_all,
-        NULL, NULL, NULL, NULL, hl_tracked_stats, adapter_check};
+        hl_tracked_mem_copy, adapter_enter_scope, adapter_exit_scope, adapter_promote, adapter_free_all,
+        NULL, NULL, NULL, NULL, adapter_stats, adapter_check};
     *table = adapter;
     table->name = name;
     table->summary = summary;

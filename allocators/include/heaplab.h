@@ -245,7 +245,23 @@ typedef struct hl_config {
     char *error_message;
     size_t error_capacity;
     bool faults_caught;
+    uint32_t hints; /* HL_HINT_* promises of the caller; 0: none (always correct) */
 } hl_config;
+
+/* Hints: what the caller promises about how it will use the instance, so a backend
+ * may skip bookkeeping nobody needs (heaplab's timed runs give them). A backend may
+ * ignore every hint; a hint never changes what an operation returns. A plugin built
+ * before hints existed never reads the field, which is why it sits last.
+ *   ONE_THREAD    no two calls on the instance overlap in time: locks may be skipped.
+ *   CALLER_FREES  the caller never calls enter_scope, exit_scope, promote or free_all,
+ *                 and frees every block it allocated before destroy: a backend that
+ *                 tracks blocks only for those (an adapter over malloc) may stop
+ *                 tracking; those four may then fail with UNSUPPORTED.
+ *   NO_STATS      the caller never calls stats: a backend may keep no statistics
+ *                 (no counts, no footprint query); stats then says what was kept. */
+#define HL_HINT_ONE_THREAD (1u << 0)
+#define HL_HINT_CALLER_FREES (1u << 1)
+#define HL_HINT_NO_STATS (1u << 2)
 
 /* ---------------------------------------------------------------- the table */
 

@@ -289,7 +289,7 @@ int hl_fuzz_run(const hl_spec *specs, size_t count, const hl_fuzz_options *o, hl
         page->current = page->done = next;
         c.start = next;
         c.findings = seen_count;
-        hl_isolation iso = {o->hang_seconds, o->progress ? show_progress : NULL, time_is_up, &c};
+        hl_isolation iso = {o->hang_seconds, o->progress ? show_progress : NULL, time_is_up, &c, 0};
         hl_isolated how;
         int body = hl_isolate(child, &c, NULL, 0, &iso, &how);
         if (how.end == HL_ISOLATED_FAILED) return munmap(page, page_size), fprintf(stderr, "heaplab: %s\n", how.error), 2;

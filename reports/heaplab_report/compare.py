@@ -108,7 +108,8 @@ def compare(old_doc, new_doc, threshold, names=("A", "B")):
             rows.append(Row(*key, note=f"only in {names[0] if b is None else names[1]}"))
             continue
         rows.append(Row(*key,
-                        speed=change([r["ops_per_sec"] for r in a], [r["ops_per_sec"] for r in b], threshold,
+                        speed=change([r["ops_per_sec"] for r in a if r["ops_per_sec"] is not None],
+                                     [r["ops_per_sec"] for r in b if r["ops_per_sec"] is not None], threshold,
                                      up="FASTER", down="SLOWER"),
                         p50=change(_latency(a, "p50_ns"), _latency(b, "p50_ns"), threshold),
                         p99=change(_latency(a, "p99_ns"), _latency(b, "p99_ns"), threshold),

@@ -3,8 +3,14 @@
 DASH = "-"
 
 
+NOT_MEASURED = "not measured"
+
+
 def rate(ops_per_sec):
-    """Returns ops/s rounded to a whole number with thousands separators, e.g. "3,178,263"."""
+    """Returns ops/s rounded to a whole number with thousands separators, e.g. "3,178,263";
+    NOT_MEASURED for None (a run too short to time, or one that did not run)."""
+    if ops_per_sec is None:
+        return NOT_MEASURED
     return f"{round(ops_per_sec):,}"
 
 
@@ -14,6 +20,11 @@ def ns(value):
     if value is None:
         return DASH
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+
+
+def ns_or_not(value):
+    """Returns a speed in ns per operation with one decimal; NOT_MEASURED for None."""
+    return NOT_MEASURED if value is None else f"{value:,.1f}"
 
 
 def count(value):

@@ -65,7 +65,13 @@ def _header(doc, paths):
 def _summary(doc, out_dir, base):
     """Returns the summary, relative speed and divergence sections."""
     out = [Heading("Summary"),
-           Text("One row per trace and backend. ops/s is the whole replay's rate. Latency columns are the "
+           Text("One row per trace and backend. ops/s and ns/op come from the measure path: the trace "
+                "pre-decoded and run in a loop that holds nothing but the backend's calls and a write of "
+                "each new block's first byte, in a fresh process; the figure is the median of its warm "
+                "passes (the first, cold pass is in the results document). heaplab ns/op is the same loop "
+                "over a backend that does no work: heaplab's own share of every ns/op on that trace. A run "
+                "of fewer than 10,000 operations or under 1 ms in all is 'not measured': an allocator's "
+                "start-up or one timer interrupt would be most of it. Latency columns are the "
                 "alloc calls' percentiles in ns (top of their histogram bucket), fragmentation columns "
                 "Johnstone-Wilson's ratios of footprint to live bytes (1.00: none). With repeated runs, "
                 "every figure of a row comes from the run with the median ops/s. Skipped ops (not sent: a "

@@ -23,8 +23,9 @@ def backends(doc):
 
 def representative(results):
     """Returns the run of a pair's repeats whose ops/s is the median (the lower one of an
-    even count): every figure shown for the pair comes from that one result."""
-    ordered = sorted(results, key=lambda r: r["ops_per_sec"])
+    even count; runs that were not measured sort first): every figure shown for the pair
+    comes from that one result."""
+    ordered = sorted(results, key=lambda r: (r["ops_per_sec"] is not None, r["ops_per_sec"] or 0))
     return ordered[(len(ordered) - 1) // 2]
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 from . import fmt, runs
 from .page import Link, Table
 
-SUMMARY_HEADERS = ["Trace", "Backend", "Runs", "ops/s", "alloc p50 ns", "alloc p99 ns", "alloc p99.9 ns",
+SUMMARY_HEADERS = ["Trace", "Backend", "Runs", "ops/s", "ns/op", "heaplab ns/op", "alloc p50 ns", "alloc p99 ns", "alloc p99.9 ns",
                    "alloc max ns", "frag time avg", "frag at peak live", "frag at peak footprint",
                    "frag peak-to-peak", "peak footprint bytes", "skipped ops", "failed calls", "divergences"]
 FRAGMENTATION = ["time_average", "at_peak_live", "at_peak_footprint", "peak_to_peak"]
@@ -39,7 +39,10 @@ def _divergence_cell(result, out_dir):
 
 def summary(doc, out_dir):
     """Returns the summary Table: one row per (trace, backend), the representative run's
-    ops/s, alloc latency percentiles, four fragmentation measures, peak footprint, the
+    ops/s and ns per operation from the measure path (its warm passes' median) next to
+    heaplab's own ns per operation on the same trace (the measure path over the null
+    backend: what the loop costs with an allocator that does nothing), alloc latency
+    percentiles, four fragmentation measures, peak footprint, the
     operations it skipped and the calls that failed (a backend that skips or fails much
     of a trace is measured on less of it) and divergences; "-" where the run measured no
     latency or fragmentation."""
@@ -47,7 +50,9 @@ def summary(doc, out_dir):
     for trace, backend, count, r in runs.table(doc):
         alloc = (r["latency"] or {}).get("kinds", {}).get("alloc", {})
         frag = r["fragmentation"] or {}
-        rows.append([trace, backend, str(count), fmt.rate(r["ops_per_sec"])]
+        speed = r.get("speed") or {}
+        rows.append([trace, backend, str(count), fmt.rate(r["ops_per_sec"]), fmt.ns_or_not(speed.get("ns_per_op")),
+                     fmt.ns_or_not(speed.get("null_ns_per_op"))]
                     + [fmt.ns(alloc.get(k)) for k in ("p50_ns", "p99_ns", "p999_ns", "max_ns")]
                     + [fmt.ratio(frag.get(k)) for k in FRAGMENTATION]
                     + [fmt.count(r["peak_footprint_bytes"]), fmt.count(r["skipped"]), fmt.count(r["failures"]),

@@ -132,7 +132,7 @@ TEST(access_kinds_declared_only_with_a_fault_catcher)
         if (cases[i].options[0]) sscanf(cases[i].options, "%31[^=]=%31s", key, value);
         hl_option given = {key, value};
         char error[200];
-        hl_config config = {cases[i].options[0] ? &given : &option, 1, NULL, 0, error, sizeof error, cases[i].caught};
+        hl_config config = {cases[i].options[0] ? &given : &option, 1, NULL, 0, error, sizeof error, cases[i].caught, 0};
         hl_heap *heap = NULL;
         CHECK_EQ(hl_backend_guard()->create(&config, &heap), HL_E_OK);
         hl_info info;

@@ -71,10 +71,58 @@ TEST(scopes_free_all_and_footprint)
     drop_instance(&in);
 }
 
+/* Told that the caller frees every block and calls from one thread, the adapter keeps
+ * no tracker and takes no lock: scopes and free_all are UNSUPPORTED, the live counts
+ * still follow the layouts, and alloc, realloc and free still work at every size and
+ * alignment (the fast path and the others). */
+TEST(hints_make_the_adapter_lean)
+{
+    CHECK_EQ(make_instance_hinted(&in, LIBC, "", 0, HL_HINT_CALLER_FREES | HL_HINT_ONE_THREAD), HL_E_OK);
+    hl_scope s;
+    CHECK_EQ(LIBC->enter_scope(in.heap, &s), HL_E_UNSUPPORTED);
+    CHECK_EQ(LIBC->free_all(in.heap), HL_E_UNSUPPORTED);
+    hl_error e = HL_E_OK;
+    hl_addr blocks[6];
+    size_t sizes[6] = {0, 1, 16, 100, 5000, 1 << 20}, aligns[6] = {1, 16, 8, 64, 4096, 2};
+    for (int i = 0; i < 6; i++) {
+        blocks[i] = LIBC->alloc(in.heap, (hl_layout){sizes[i], aligns[i]}, 0, &e);
+        CHECK(blocks[i] != 0 && blocks[i] % (aligns[i] > 16 ? aligns[i] : 16) == 0);
+    }
+    CHECK_EQ(stats_of(&in).live_blocks, 6);
+    CHECK_EQ(stats_of(&in).live_bytes, 0 + 1 + 16 + 100 + 5000 + (1 << 20));
+    blocks[2] = LIBC->realloc(in.heap, blocks[2], (hl_layout){16, 8}, 300, &e);
+    CHECK(blocks[2] != 0);
+    sizes[2] = 300;
+    CHECK_EQ(stats_of(&in).live_bytes, 0 + 1 + 300 + 100 + 5000 + (1 << 20));
+    CHECK_EQ(LIBC->alloc(in.heap, (hl_layout){8, 3}, 0, &e), 0); /* still refused */
+    CHECK_EQ(e, HL_E_INVALID_ARGUMENT);
+    CHECK_EQ(LIBC->alloc(in.heap, (hl_layout){8, 0}, 0, &e), 0);
+    CHECK_EQ(e, HL_E_INVALID_ARGUMENT);
+    CHECK_EQ(LIBC->alloc(in.heap, (hl_layout){8, 8}, HL_CAP_EXEC, &e), 0);
+    CHECK_EQ(e, HL_E_UNSUPPORTED);
+    for (int i = 0; i < 6; i++) CHECK_EQ(LIBC->free(in.heap, blocks[i], (hl_layout){sizes[i], aligns[i]}), HL_E_OK);
+    CHECK_EQ(stats_of(&in).live_blocks, 0);
+    CHECK_EQ(stats_of(&in).live_bytes, 0);
+    CHECK_EQ(stats_of(&in).calls[HL_STAT_alloc], 9);
+    CHECK_EQ(stats_of(&in).failures[HL_STAT_alloc], 3);
+    CHECK(healthy(&in));
+    drop_instance(&in);
+    /* NO_STATS as well: nothing counted, no footprint query; the calls still work */
+    CHECK_EQ(make_instance_hinted(&in, LIBC, "", 0, HL_HINT_CALLER_FREES | HL_HINT_ONE_THREAD | HL_HINT_NO_STATS),
+             HL_E_OK);
+    hl_addr p = LIBC->alloc(in.heap, (hl_layout){100, 8}, 0, &e);
+    CHECK(p != 0);
+    CHECK_EQ(stats_of(&in).live_blocks, 0);
+    CHECK_EQ(stats_of(&in).footprint, 0);
+    CHECK_EQ(LIBC->free(in.heap, p, (hl_layout){100, 8}), HL_E_OK);
+    drop_instance(&in);
+}
+
 int main(void)
 {
     RUN(blocks_alignment_and_realloc);
     RUN(one_instance_per_process);
     RUN(scopes_free_all_and_footprint);
+    RUN(hints_make_the_adapter_lean);
     return unit_summary();
 }

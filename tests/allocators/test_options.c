@@ -40,7 +40,7 @@ static hl_error apply(settings *s, const char *spec)
         *eq = 0;
         options[n++] = (hl_option){part, eq + 1};
     }
-    hl_config config = {options, n, NULL, 0, message, sizeof message, false};
+    hl_config config = {options, n, NULL, 0, message, sizeof message, false, 0};
     message[0] = 0;
     return hl_options_apply(&config, "test", docs, rules, s);
 }
@@ -92,7 +92,7 @@ TEST(unknown_keys_list_the_docs)
     CHECK(strstr(message, "test: unknown option 'colour' (known: source, size, max_pages, huge, flag, chunk, count, text)") !=
           NULL);
     hl_option one = {"colour", "red"};
-    hl_config config = {&one, 1, NULL, 0, message, sizeof message, false};
+    hl_config config = {&one, 1, NULL, 0, message, sizeof message, false, 0};
     CHECK_EQ(hl_options_apply(&config, "none", NULL, NULL, NULL), HL_E_INVALID_ARGUMENT);
     CHECK(strstr(message, "none: unknown option 'colour' (none has none)") != NULL);
     config.option_count = 0;

@@ -4,6 +4,8 @@ import json
 import subprocess
 import sys
 
+import pytest
+
 from conftest import ROOT
 
 
@@ -49,3 +51,34 @@ def test_record_overhead_reports_a_ratio_per_program():
     rows = {l.split()[0]: l.split() for l in proc.stdout.splitlines()[1:]}
     assert set(rows) == {"python3", "gcc", "sort"}
     assert int(rows["python3"][-1]) > 100000  # PYTHONMALLOC=malloc: its objects reach malloc
+
+
+def test_speed_bench_sets_heaplab_beside_the_hand_written_loop(tmp_path):
+    """bench/speed_bench.py on one real trace, one round: a row per peer, whose ratio is
+    heaplab's ns/op over the loop's (no timing is asserted: the gate is the bench's)."""
+    subprocess.run(["make", "-s", "build/bench/yardstick"], cwd=ROOT, check=True)
+    traces = tmp_path / "traces"
+    traces.mkdir()
+    (traces / "git-log.trace.zst").write_bytes((ROOT / "traces" / "real" / "git-log.trace.zst").read_bytes())
+    out = tmp_path / "speed.json"
+    proc = subprocess.run([sys.executable, str(ROOT / "bench" / "speed_bench.py"), "--rounds", "1", "--traces",
+                           str(traces), "--json", str(out)], capture_output=True, text=True, timeout=600)
+    assert proc.returncode in (0, 1), proc.stdout + proc.stderr  # 1: the gate failed on a loaded machine
+    rows = json.loads(out.read_text())
+    assert [r["peer"] for r in rows] == ["libc", "jemalloc", "mimalloc", "tcmalloc"]
+    for r in rows:
+        assert r["trace"] == "git-log" and r["loop_ns"] > 0 and r["heaplab_ns"] > 0 and r["null_ns"] > 0
+        assert r["ratio"] == pytest.approx(r["heaplab_ns"] / r["loop_ns"])  # one round: the pair's ratio
+    assert "heaplab / hand-written loop" in proc.stdout
+
+
+def test_yardstick_refuses_what_it_does_not_run(tmp_path):
+    subprocess.run(["make", "-s", "build/bench/yardstick"], cwd=ROOT, check=True)
+    trace = tmp_path / "t.trace"
+    trace.write_text("heaplab-trace 1\nalloc 1 16\nscope_enter 1\nend\n")
+    proc = subprocess.run([str(ROOT / "build" / "bench" / "yardstick"), str(trace)], capture_output=True, text=True)
+    assert proc.returncode == 2 and "t.trace:3: 'scope_enter' is not alloc, free or realloc" in proc.stderr
+    trace.write_text("heaplab-trace 1\nalloc 1 16\nalloc 2 8 fail=OUT_OF_MEMORY\nfree 1\nend\n")
+    proc = subprocess.run([str(ROOT / "build" / "bench" / "yardstick"), "--lib", "null", str(trace)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0 and json.loads(proc.stdout)["ops"] == 2  # the fail= alloc is not run

@@ -38,7 +38,7 @@ def test_json_document_has_the_schema(heaplab):
     proc = heaplab("replay", "--json", "--backends", "refs,libc", "traces/basic.trace")
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)
-    assert doc["schema_version"] == 2
+    assert doc["schema_version"] == 3
     assert {"os", "arch", "cpus"} <= set(doc["machine"])
     assert doc["build"]["sanitized"] is True  # make test's driver runs under ASan
     assert [r["backend"] for r in doc["results"]] == ["bins", "arena", "guard", "caps", "wasm", "libc"]
@@ -51,6 +51,9 @@ def test_json_document_has_the_schema(heaplab):
         assert r["ops"] > 0 and r["peak_live_bytes"] > 0
     assert doc["results"][0]["peak_footprint_bytes"] >= doc["results"][0]["peak_live_bytes"]
     assert all(r["backend_ns"] is None for r in doc["results"])  # the shadow ran: calls not timed
+    for r in doc["results"]:  # a 67-operation trace: timed, but too short to be a measure
+        assert r["speed"]["steps"] == 67 and r["speed"]["measured"] is False
+        assert r["speed"]["ns_per_op"] is None and r["ops_per_sec"] is None
 
 
 def test_backend_time_is_measured_without_the_shadow(heaplab_release):

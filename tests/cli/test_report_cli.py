@@ -9,6 +9,7 @@ import re
 import subprocess
 
 import jsonschema
+import pytest
 
 from conftest import ROOT
 
@@ -30,7 +31,8 @@ def test_report_of_traces_on_backends(heaplab_release, tmp_path):
     for r in doc["results"]:
         assert r["latency"] and r["latency"]["kinds"]["alloc"]["count"] > 0  # from the latency run
         assert r["fragmentation"]["comparable"] is True
-        assert r["backend_ns"] is not None  # a throughput run: no shadow
+        assert r["backend_ns"] is not None  # the fragmentation run: no shadow
+        assert r["speed"]["steps"] > 0 and r["speed"]["measured"] is False  # basic.trace: too short
     bad = runs[("traces/basic.trace", "mimalloc")]
     assert bad["divergences"] == 1 and bad["finding"]["rule"] == "ALIGNMENT"  # from the checking run
     repro = bad["finding"]["reproducer"]
@@ -38,8 +40,8 @@ def test_report_of_traces_on_backends(heaplab_release, tmp_path):
     assert runs[("traces/basic.trace", "bins")]["divergences"] == 0
     md = (out / "report.md").read_text()
     assert "(<findings/basic.mimalloc.ALIGNMENT.trace>)" in md
-    ops = f'{round(runs[("traces/basic.trace", "bins")]["ops_per_sec"]):,}'
-    assert f"| traces/basic.trace | bins | 1 | {ops} |" in md  # the table's number is the JSON's
+    assert runs[("traces/basic.trace", "bins")]["ops_per_sec"] is None
+    assert "| traces/basic.trace | bins | 1 | not measured | not measured | not measured |" in md
     html = (out / "index.html").read_text()
     assert html.count("data:image/png;base64,") >= 4 and 'src="http' not in html
 
@@ -51,7 +53,13 @@ def test_repeat_and_from_and_compare(heaplab_release, tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     doc = json.loads((out / "heaplab-results.json").read_text())
     assert [r["backend"] for r in doc["results"]] == ["bins"] * 3 + ["arena"] * 3
-    assert "| traces/real/perl-words.trace.zst | bins | 3 |" in (out / "report.md").read_text()
+    md = (out / "report.md").read_text()
+    bins = [r for r in doc["results"] if r["backend"] == "bins"]
+    assert all(r["speed"]["measured"] and r["ops_per_sec"] == pytest.approx(1e9 / r["speed"]["ns_per_op"])
+               for r in doc["results"])
+    shown = sorted(bins, key=lambda r: r["ops_per_sec"])[1]  # the median run's figures
+    assert (f"| traces/real/perl-words.trace.zst | bins | 3 | {round(shown['ops_per_sec']):,} | "
+            f"{shown['speed']['ns_per_op']:,.1f} | {shown['speed']['null_ns_per_op']:,.1f} |") in md
     # render the saved document again elsewhere
     again = tmp_path / "again"
     proc = heaplab_release("report", "--from", out / "heaplab-results.json", "--out", again)
@@ -113,7 +121,7 @@ def test_progress_on_a_terminal(tmp_path):
     assert proc.wait(timeout=300) == 0
     text = seen.decode(errors="replace")
     assert re.search(r"\[1/2\] bins on traces/real/python-json.trace.zst: checking \(\d+% of all runs", text), text
-    assert "[2/2] arena on traces/real/python-json.trace.zst: throughput 1/1" in text
+    assert "[2/2] arena on traces/real/python-json.trace.zst: speed 1/1" in text
     assert "left)" in text  # the estimate of the time left
 
 
@@ -125,4 +133,4 @@ def test_a_crashing_backend_is_a_finding_in_the_report(heaplab_test_release, tmp
     assert "perl-words.trace.zst:104: operation 99 (free): CRASH: crasher died of signal 11" in proc.stderr
     assert f"report: {out}/index.html" in proc.stdout  # rendered all the same
     md = (out / "report.md").read_text()
-    assert "| crasher | 1 | 0 | - |" in md and "[1: CRASH](<findings/perl-words.crasher.CRASH.trace>)" in md
+    assert "| crasher | 1 | not measured | not measured | not measured | - |" in md and "[1: CRASH](<findings/perl-words.crasher.CRASH.trace>)" in md

@@ -19,7 +19,9 @@ typedef struct instance {
 } instance;
 
 /* options: "key=value:key=value" or ""; static_size > 0 hands create a caller buffer. */
-static inline hl_error make_instance(instance *in, const hl_backend *backend, const char *options, size_t static_size)
+/* As make_instance, with the caller's HL_HINT_* promises in the config. */
+static inline hl_error make_instance_hinted(instance *in, const hl_backend *backend, const char *options,
+                                            size_t static_size, uint32_t hints)
 {
     static char storage[16][64];
     hl_option opts[8];
@@ -40,8 +42,13 @@ static inline hl_error make_instance(instance *in, const hl_backend *backend, co
         in->buffer = mmap(NULL, static_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         in->buffer_size = static_size;
     }
-    hl_config config = {opts, count, in->buffer, in->buffer_size, in->error, sizeof in->error, false};
+    hl_config config = {opts, count, in->buffer, in->buffer_size, in->error, sizeof in->error, false, hints};
     return backend->create(&config, &in->heap);
+}
+
+static inline hl_error make_instance(instance *in, const hl_backend *backend, const char *options, size_t static_size)
+{
+    return make_instance_hinted(in, backend, options, static_size, 0);
 }
 
 static inline void drop_instance(instance *in)
