@@ -4,8 +4,13 @@
 ifeq ($(origin CC),default)
 CC := gcc
 endif
+# C++ only for the micro-benchmarks' Google Benchmark shim (bench/micro/shim.cc)
+ifeq ($(origin CXX),default)
+CXX := g++
+endif
 PYTHON   := /usr/bin/python3
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+WARN_CXX := -Wall -Wextra -Werror -Wshadow
 CPPFLAGS := -D_GNU_SOURCE
 # Each layer's include path names its own folder and the layers below it, never one
 # above (README "Layout"; tests/test_layers.py checks every #include against it).
@@ -20,6 +25,7 @@ INC_fuzz       := $(INC_check) -Ifuzz
 INC_cli        := $(INC_fuzz) -Icli
 INC_tests      := $(INC_cli) -Iallocators/kit -Ifuzz/drivers -Itests/support
 INC_examples   := $(INC_contract)
+INC_bench      := $(INC_contract) -Iallocators -Ibench/micro
 # the include path of a source file: its top folder's (allocators/wasm is allocators,
 # and the planted-bug mutants of fuzz/mutants/ are allocator sources)
 inc = $(if $(filter fuzz/mutants/%,$1),$(INC_allocators),$(INC_$(firstword $(subst /, ,$1))))
@@ -40,7 +46,7 @@ LIB_SRC     := $(ALLOC_SRC) $(HARNESS_SRC) $(FUZZ_SRC)
 
 obj = $(patsubst %.c,build/$(1)/obj/%.o,$(2))
 
-.PHONY: all deps test unit run bench bench-speed bench-replay bench-fuzz bench-record test-mutants clean \
+.PHONY: all deps test unit run bench bench-speed bench-replay bench-fuzz bench-record bench-micro bench-quick test-mutants clean \
         fuzz-libfuzzer fuzz-libfuzzer-build fuzz-afl fuzz-afl-build corpora traces examples test-mutants-libfuzzer
 all: build/heaplab build/libheaplab-record.so
 
@@ -214,6 +220,27 @@ bench-record: build/heaplab build/libheaplab-record.so
 # exec/s of each fuzzing front end on the diff target next to the bare decode target
 bench-fuzz: build/heaplab fuzz-libfuzzer-build fuzz-afl-build
 	$(PYTHON) bench/fuzz_rates.py
+
+# Micro-benchmarks (bench/micro/): Google Benchmark through a C++ shim over C bodies,
+# every family on every backend's contract table and on the raw mallocs.
+MICRO_SRC := $(wildcard bench/micro/*.c)
+build/release/obj/bench/micro/shim.o: bench/micro/shim.cc
+	@mkdir -p $(dir $@)
+	$(CXX) -std=c++17 $(WARN_CXX) $(CPPFLAGS) $(INC_bench) $(RELEASE_FLAGS) -MMD -MP -c $< -o $@
+build/bench-micro: $(call obj,release,$(MICRO_SRC)) build/release/obj/bench/micro/shim.o build/release/libheaplab.a
+	$(CXX) $(RELEASE_FLAGS) -o $@ $^ $(LIBS) -lbenchmark -lpthread
+bench-micro: build/bench-micro
+# A quick run (about a minute here) and its goal table (bench/bench_quick.py).
+# MICRO_MIN_TIME: seconds a run; MICRO_REPS: runs a case (the table takes the median);
+# MICRO_FILTER: a Google Benchmark filter; MICRO_JSON: where the results go.
+MICRO_MIN_TIME ?= 0.05
+MICRO_REPS     ?= 3
+MICRO_FILTER   ?= .
+MICRO_JSON     ?= build/bench-micro.json
+bench-quick: build/bench-micro
+	build/bench-micro --benchmark_min_time=$(MICRO_MIN_TIME) --benchmark_repetitions=$(MICRO_REPS) \
+	    --benchmark_filter='$(MICRO_FILTER)' --benchmark_format=json --benchmark_out=$(MICRO_JSON) > /dev/null
+	$(PYTHON) bench/bench_quick.py $(MICRO_JSON)
 
 clean:
 	rm -rf build

@@ -23,6 +23,8 @@ RANK = {
     "fuzz": 9, "fuzz/drivers": 9, "fuzz/mutants": 9,
     "shim": 9,
     "cli": 10,
+    # the micro-benchmarks: over the contract tables and the registry, nothing above
+    "bench": 11, "bench/micro": 11,
 }
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 
@@ -34,8 +36,9 @@ def folder_of(path):
 
 def sources():
     for folder in RANK:
-        for path in sorted((ROOT / folder).glob("*.[ch]")):
-            yield path
+        for pattern in ("*.[ch]", "*.cc"):  # .cc: the micro-benchmarks' shim
+            for path in sorted((ROOT / folder).glob(pattern)):
+                yield path
 
 
 def resolve(including, name):
