@@ -46,7 +46,7 @@ static void shadow_finding(hl_diff_summary *s, const lane *l)
 {
     s->found = true;
     s->finding = *hl_shadow_finding(l->shadow);
-    snprintf(s->backend, sizeof s->backend, "%s", l->spec->text);
+    snprintf(s->backend, sizeof s->backend, "%s", l->spec->label);
 }
 
 /* Backends that declare one offset_exact_group hand out the same offsets (linear
@@ -66,10 +66,10 @@ static int compare_offsets(hl_diff_summary *s, const lane *lanes, size_t count, 
             s->finding = (hl_finding){.rule = HL_RULE_OFFSET_DIFFERS, .index = index, .line = op->line};
             snprintf(s->finding.message, sizeof s->finding.message,
                      "%s of block id %" PRIu64 ": %s hands out offset %#" PRIxPTR ", %s %#" PRIxPTR " (group %s)",
-                     hl_op_name((hl_op_kind)op->kind), op->id, first->spec->text, first->run->last.addr, lanes[k].spec->text,
+                     hl_op_name((hl_op_kind)op->kind), op->id, first->spec->label, first->run->last.addr, lanes[k].spec->label,
                      lanes[k].run->last.addr, lanes[k].group);
-            snprintf(s->backend, sizeof s->backend, "%s", first->spec->text);
-            snprintf(s->other, sizeof s->other, "%s", lanes[k].spec->text);
+            snprintf(s->backend, sizeof s->backend, "%s", first->spec->label);
+            snprintf(s->other, sizeof s->other, "%s", lanes[k].spec->label);
             return 1;
         }
     }
@@ -95,10 +95,10 @@ static int compare(hl_diff_summary *s, lane *lanes, size_t count, const hl_op *o
             s->found = true;
             s->finding = (hl_finding){.rule = HL_RULE_OUTCOME_DIFFERS, .index = index, .line = op->line};
             snprintf(s->finding.message, sizeof s->finding.message, "%s: %s answers %s, %s answers %s",
-                     hl_op_name((hl_op_kind)op->kind), lanes[j].spec->text, hl_error_name(lanes[j].run->last.error),
-                     lanes[k].spec->text, hl_error_name(lanes[k].run->last.error));
-            snprintf(s->backend, sizeof s->backend, "%s", lanes[j].spec->text);
-            snprintf(s->other, sizeof s->other, "%s", lanes[k].spec->text);
+                     hl_op_name((hl_op_kind)op->kind), lanes[j].spec->label, hl_error_name(lanes[j].run->last.error),
+                     lanes[k].spec->label, hl_error_name(lanes[k].run->last.error));
+            snprintf(s->backend, sizeof s->backend, "%s", lanes[j].spec->label);
+            snprintf(s->other, sizeof s->other, "%s", lanes[k].spec->label);
             return 1;
         }
     }
@@ -110,7 +110,7 @@ static int compare(hl_diff_summary *s, lane *lanes, size_t count, const hl_op *o
         s->ended = true;
         s->ended_at = index;
         snprintf(s->ended_reason, sizeof s->ended_reason, "%s failed in %s only (%s): the comparison ends here",
-                 hl_op_name((hl_op_kind)op->kind), failed->spec->text, hl_error_name(failed->run->last.error));
+                 hl_op_name((hl_op_kind)op->kind), failed->spec->label, hl_error_name(failed->run->last.error));
         return 1;
     }
     if (op->kind == HL_OP_ALLOC || op->kind == HL_OP_REALLOC) { /* served by some: retire everywhere */
@@ -198,7 +198,7 @@ int hl_diff_watched(const hl_spec *specs, size_t count, const hl_trace *trace, u
                                   .teardown_id = failed_id};
         snprintf(s->finding.message, sizeof s->finding.message, "teardown: free of block id %" PRIu64 ", live, answered %s",
                  failed_id, hl_error_name(failed));
-        snprintf(s->backend, sizeof s->backend, "%s", lanes[which].spec->text);
+        snprintf(s->backend, sizeof s->backend, "%s", lanes[which].spec->label);
     }
     hl_lanes_close(runs);
     for (size_t k = 0; k < count; k++) hl_shadow_free(lanes[k].shadow);
@@ -238,8 +238,8 @@ int hl_diff_isolated(const hl_spec *specs, size_t count, const hl_trace *trace, 
             answer->ops = how.watch.op;
         }
         uint32_t at = how.watch.lane < count ? how.watch.lane : 0;
-        snprintf(answer->backend, sizeof answer->backend, "%s", specs[at].text);
-        hl_isolated_finding(&how, specs[at].text, timeout, &answer->finding);
+        snprintf(answer->backend, sizeof answer->backend, "%s", specs[at].label);
+        hl_isolated_finding(&how, specs[at].label, timeout, &answer->finding);
         uint64_t index = answer->finding.index;
         answer->finding.line = index < trace->count ? trace->ops[index].line : 0;
         answer->found = true;

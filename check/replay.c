@@ -23,7 +23,7 @@
 static void name_run(const hl_spec *spec, const hl_trace *trace, hl_run_summary *summary)
 {
     memset(summary, 0, sizeof *summary);
-    snprintf(summary->backend, sizeof summary->backend, "%s", spec->text);
+    snprintf(summary->backend, sizeof summary->backend, "%s", spec->label);
     snprintf(summary->trace, sizeof summary->trace, "%s", trace->path ? trace->path : "-");
 }
 
@@ -39,6 +39,7 @@ static int run_here(const hl_spec *spec, const hl_trace *trace, const hl_run_opt
     }
     hl_exec *exec = hl_lanes_at(lanes, 0)->exec;
     const hl_info *info = hl_exec_info(exec);
+    summary->footprint_unknown = (info->features & HL_FEATURE_FOOTPRINT_UNKNOWN) != 0;
     if (info->backend_class == HL_CLASS_REFERENCE || !info->source)
         snprintf(summary->backend_version, sizeof summary->backend_version, "heaplab %s", HL_VERSION);
     else
@@ -194,7 +195,7 @@ static int run_isolated(const hl_spec *spec, const hl_trace *trace, const hl_run
     } else {
         if (out.published) *summary = a->summary; /* the figures are complete; teardown died */
         else summary->ops = out.watch.op;
-        hl_isolated_finding(&out, spec->text, options->timeout_seconds, &summary->finding);
+        hl_isolated_finding(&out, spec->label, options->timeout_seconds, &summary->finding);
         summary->found = true;
         uint64_t index = summary->finding.index;
         summary->finding.line = index < trace->count ? trace->ops[index].line : 0;
@@ -211,7 +212,7 @@ int hl_run(const hl_spec *spec, const hl_trace *trace, const hl_run_options *opt
     int rc = options->isolate ? run_isolated(spec, trace, options, summary)
                               : run_here(spec, trace, options, summary, NULL);
     /* the run's names are the front end's, whatever the child wrote */
-    snprintf(summary->backend, sizeof summary->backend, "%s", spec->text);
+    snprintf(summary->backend, sizeof summary->backend, "%s", spec->label);
     snprintf(summary->trace, sizeof summary->trace, "%s", trace->path ? trace->path : "-");
     return rc;
 }

@@ -81,7 +81,7 @@ int hl_repro_write(const hl_spec *spec, const hl_trace *trace, const hl_run_summ
     safe_name(base_name, sizeof base_name, base);
     char *dot = strstr(base_name, ".trace");
     if (dot) *dot = '\0';
-    safe_name(backend_name, sizeof backend_name, spec->text);
+    safe_name(backend_name, sizeof backend_name, spec->label);
     snprintf(path, capacity, "%s/%s.%s.%s.trace", dir, base_name, backend_name, hl_rule_name(finding->rule));
     int rc = hl_trace_write(&candidate, HL_TRACE_TEXT, path, diag);
     hl_trace_free(&candidate);

@@ -53,7 +53,7 @@ int hl_cmd_list(int argc, char **argv)
         const hl_backend *b = backends[i];
         printf("%-10s %-9s %s%s\n", b->name, b->backend_class == HL_CLASS_REFERENCE ? "reference" : "foreign",
                b->summary, hl_registry_is_test_only(b) ? " [test build only]" : "");
-        hl_spec spec = {.text = (char *)b->name, .backend = b};
+        hl_spec spec = {.text = (char *)b->name, .label = (char *)b->name, .backend = b};
         hl_diag diag;
         hl_heap *heap = hl_spec_create(&spec, &diag);
         if (heap) {

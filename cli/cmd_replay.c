@@ -101,7 +101,8 @@ static void print_row(const hl_run_summary *s, widths w)
 {
     char live[32], footprint[32], speed[32], result[48];
     human_bytes(live, sizeof live, s->fragmentation.peak_live_bytes);
-    human_bytes(footprint, sizeof footprint, s->fragmentation.peak_footprint_bytes);
+    if (s->footprint_unknown) snprintf(footprint, sizeof footprint, "n/m");
+    else human_bytes(footprint, sizeof footprint, s->fragmentation.peak_footprint_bytes);
     double ns = s->speed_on ? hl_speed_ns_per_op(&s->speed) : 0;
     if (ns > 0) snprintf(speed, sizeof speed, "%.2fM", 1e3 / ns);
     else snprintf(speed, sizeof speed, "%s", s->speed_on && s->speed.ran ? "too short" : "-");
@@ -181,7 +182,7 @@ int hl_cmd_replay(int argc, char **argv)
     bool progress = isatty(2) && !quiet;
     widths w = {7, 5};
     for (size_t b = 0; b < spec_count; b++)
-        if ((int)strlen(specs[b].text) > w.backend) w.backend = (int)strlen(specs[b].text);
+        if ((int)strlen(specs[b].label) > w.backend) w.backend = (int)strlen(specs[b].label);
     for (size_t t = 0; t < path_count; t++)
         if ((int)strlen(paths[t]) > w.trace) w.trace = (int)strlen(paths[t]);
     hl_results *results = json ? hl_results_new() : NULL;

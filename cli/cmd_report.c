@@ -250,7 +250,7 @@ static int measure(const report_options *o, char **paths, size_t path_count, uin
         double null_ns = hl_speed_null_ns(&plan, true, 10);
         for (size_t b = 0; b < spec_count; b++) {
             p.pair++;
-            p.backend = specs[b].text;
+            p.backend = specs[b].label;
             p.trace = paths[t];
             hl_run_options shadowed = {.shadow = true, .check_every = HL_CHECK_PACED, .timeout_seconds = 10};
             hl_run_options latency = {.latency = true, .timeout_seconds = 10};
@@ -281,7 +281,7 @@ static int measure(const report_options *o, char **paths, size_t path_count, uin
                 p.done += p.weight;
                 if (!ended && !measured.speed.ran && !o->quiet)
                     fprintf(stderr, "%sheaplab report: %s on %s: speed not measured: %s\n", p.on ? "\r\033[K" : "",
-                            specs[b].text, paths[t], measured.speed.error);
+                            specs[b].label, paths[t], measured.speed.error);
                 measured.found = checked.found;
                 measured.finding = checked.finding;
                 measured.detections = checked.detections;

@@ -235,6 +235,9 @@ struct hl_run_summary {
     uint32_t trace_threads;    /* distinct threads in the trace */
     hl_latency latency;        /* per-call latencies (options->latency) */
     hl_fragmentation fragmentation;
+    bool footprint_unknown;    /* the backend offers no footprint reading
+                                  (HL_FEATURE_FOOTPRINT_UNKNOWN): footprints and the
+                                  measures over them are "not measured" */
     bool speed_on;             /* a timed run of the measure path was made (speed) */
     hl_speed speed;
     double null_ns_per_op;     /* the null backend's ns per step on the same plan (heaplab's

@@ -107,6 +107,6 @@ static const hl_backend null_backend = {
 
 const hl_spec *hl_speed_null_spec(void)
 {
-    static hl_spec spec = {"null", &null_backend, NULL, 0, 0, false};
+    static hl_spec spec = {.text = "null", .label = "null", .backend = &null_backend};
     return &spec;
 }

@@ -183,9 +183,9 @@ static void add_latency(cJSON *r, const hl_latency *lat)
     }
 }
 
-static void add_fragmentation(cJSON *r, const hl_fragmentation *f)
+static void add_fragmentation(cJSON *r, const hl_fragmentation *f, bool footprint_unknown)
 {
-    if (!f->on) {
+    if (!f->on || footprint_unknown) { /* every measure divides a footprint */
         cJSON_AddNullToObject(r, "fragmentation");
         return;
     }
@@ -244,8 +244,13 @@ void hl_results_add(hl_results *results, const hl_run_summary *s, const char *re
     }
     cJSON_AddNumberToObject(r, "peak_live_bytes", (double)s->fragmentation.peak_live_bytes);
     cJSON_AddNumberToObject(r, "peak_live_blocks", (double)s->fragmentation.peak_live_blocks);
-    cJSON_AddNumberToObject(r, "peak_footprint_bytes", (double)s->fragmentation.peak_footprint_bytes);
-    cJSON_AddNumberToObject(r, "final_footprint_bytes", (double)s->fragmentation.final_footprint_bytes);
+    if (s->footprint_unknown) { /* not measured: never the live bytes in its place */
+        cJSON_AddNullToObject(r, "peak_footprint_bytes");
+        cJSON_AddNullToObject(r, "final_footprint_bytes");
+    } else {
+        cJSON_AddNumberToObject(r, "peak_footprint_bytes", (double)s->fragmentation.peak_footprint_bytes);
+        cJSON_AddNumberToObject(r, "final_footprint_bytes", (double)s->fragmentation.final_footprint_bytes);
+    }
     if (s->rss_peak_bytes) { /* isolated runs only */
         cJSON_AddNumberToObject(r, "rss_start_bytes", (double)s->rss_start_bytes);
         cJSON_AddNumberToObject(r, "rss_peak_bytes", (double)s->rss_peak_bytes);
@@ -261,7 +266,7 @@ void hl_results_add(hl_results *results, const hl_run_summary *s, const char *re
     cJSON_AddNumberToObject(r, "threads", s->threads);
     cJSON_AddNumberToObject(r, "trace_threads", s->trace_threads);
     add_latency(r, &s->latency);
-    add_fragmentation(r, &s->fragmentation);
+    add_fragmentation(r, &s->fragmentation, s->footprint_unknown);
     if (s->stream_ended) {
         cJSON *ended = cJSON_AddObjectToObject(r, "stream_ended");
         cJSON_AddNumberToObject(ended, "at", (double)s->ended_at);

@@ -164,6 +164,8 @@ bool hl_exec_access(hl_exec *exec, void (*access)(void *context), void *context,
  * default 1M) from its private arena. */
 typedef struct hl_spec {
     char *text;              /* as written, e.g. "bins:source=static:size=1M" */
+    char *label;             /* what tables, findings and results call it: the text, but
+                                for malloc:PREFIX@LIB its name= or the library's file name */
     const hl_backend *backend; /* NULL for a contract plugin until hl_spec_create loads it
                                   (in the child that runs it, never in the driver) */
     hl_option *options;

@@ -44,7 +44,7 @@ hl_lanes *hl_lanes_open(const hl_spec *specs, size_t count, const hl_op *ops, si
             hl_lanes_close(lanes);
             return NULL;
         }
-        l->exec = hl_exec_new(specs[k].backend, l->heap, specs[k].text);
+        l->exec = hl_exec_new(specs[k].backend, l->heap, specs[k].label);
         hl_exec_expect(l->exec, ops, op_count); /* tables sized before any clock starts */
         if (remember_results) {
             hl_observer recorder = {"last result", l, NULL, remember, NULL, NULL, NULL};

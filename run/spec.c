@@ -131,19 +131,43 @@ static void add_option(hl_spec *spec, size_t *capacity, const char *key, const c
     spec->option_count++;
 }
 
-/* malloc:PREFIX@LIB: the malloc-style adapter with options prefix= and lib=. The
- * library is probed here once (in a child), so a missing file is bad usage before
- * anything runs. */
+/* malloc:PREFIX@LIB[:key=value...]: the malloc-style adapter with options prefix=,
+ * lib= (LIB ends at the first ':') and the spec's own (name=, thread_safe=,
+ * min_align=). The library is probed here once (in a child), so a missing file is
+ * bad usage before anything runs. */
 static int parse_malloc(const char *text, hl_spec *spec, hl_diag *diag)
 {
     const char *at = strchr(text, '@');
-    if (!at || !at[1])
-        return fail(diag, "backend '%s': expected malloc:PREFIX@./libfoo.so (PREFIX may be empty)%s", text, "");
+    if (!at || !at[1] || at[1] == ':')
+        return fail(diag, "backend '%s': expected malloc:PREFIX@./libfoo.so[:name=LABEL] (PREFIX may be empty)%s", text,
+                    "");
     char prefix[128];
     snprintf(prefix, sizeof prefix, "%.*s", (int)(at - (text + 7)), text + 7);
+    const char *lib_end = strchr(at + 1, ':');
+    char *lib = hl_mem_strndup(at + 1, lib_end ? (size_t)(lib_end - (at + 1)) : strlen(at + 1));
     size_t capacity = 0;
     add_option(spec, &capacity, "prefix", prefix);
-    add_option(spec, &capacity, "lib", at + 1);
+    add_option(spec, &capacity, "lib", lib);
+    const char *slash = strrchr(lib, '/');
+    const char *label = slash ? slash + 1 : lib;
+    for (const char *rest = lib_end; rest && *rest;) {
+        rest++;
+        const char *next = strchr(rest, ':'), *eq = strchr(rest, '=');
+        size_t len = next ? (size_t)(next - rest) : strlen(rest);
+        if (!eq || eq == rest || (next && eq > next)) {
+            char shown[128];
+            snprintf(shown, sizeof shown, "%.*s", (int)len, rest);
+            return fail(diag, "backend '%s': option '%s' is not key=value", text, shown);
+        }
+        char *key = hl_mem_strndup(rest, (size_t)(eq - rest)), *value = hl_mem_strndup(eq + 1, len - (size_t)(eq - rest) - 1);
+        add_option(spec, &capacity, key, value);
+        if (strcmp(key, "name") == 0 && value[0]) label = spec->options[spec->option_count - 1].value;
+        hl_mem_free(key);
+        hl_mem_free(value);
+        rest = next;
+    }
+    spec->label = hl_mem_strdup(label);
+    hl_mem_free(lib);
     spec->backend = hl_backend_malloc_lib();
     spec->external = true;
     return probe(spec, diag);
@@ -153,6 +177,7 @@ static int parse_one(const char *text, hl_spec *spec, hl_diag *diag)
 {
     memset(spec, 0, sizeof *spec);
     spec->text = hl_mem_strdup(text);
+    spec->label = spec->text;
     if (text[0] == '.' || text[0] == '/') {
         spec->backend = NULL; /* loaded by hl_spec_create, in the child that runs it */
         spec->external = true;

@@ -42,8 +42,8 @@ static size_t je_footprint(void)
 }
 
 /* its smallest class is 8 bytes, 8-aligned: above that, the aligned entry */
-static hl_malloc_peer je_peer = {"jemalloc", {NULL, NULL, NULL, je_aligned, NULL, je_usable}, 8, je_footprint,
-                                 NULL, je.source, &je.live};
+static hl_malloc_peer je_peer = {.name = "jemalloc", .f = {.aligned = je_aligned, .usable = je_usable}, .min_align = 8,
+                                 .footprint = je_footprint, .source = je.source, .instance_live = &je.live};
 
 static hl_error jemalloc_create(const hl_config *config, hl_heap **out)
 {

@@ -36,8 +36,13 @@ static void *glibc_aligned(size_t align, size_t size)
 
 static char glibc_source[96];
 static bool glibc_live;
-static const hl_malloc_peer glibc_peer = {"libc", {malloc, free, realloc, glibc_aligned, calloc, malloc_usable_size},
-                                          16, glibc_held, glibc_baseline, glibc_source, &glibc_live};
+static const hl_malloc_peer glibc_peer = {.name = "libc",
+                                          .f = {malloc, free, realloc, glibc_aligned, calloc, malloc_usable_size},
+                                          .min_align = 16,
+                                          .footprint = glibc_held,
+                                          .baseline = glibc_baseline,
+                                          .source = glibc_source,
+                                          .instance_live = &glibc_live};
 
 static hl_error libc_create(const hl_config *config, hl_heap **out)
 {

@@ -51,9 +51,19 @@ struct hl_heap {
     bool lean;             /* neither locking nor tracking: the fast paths below */
     bool counting;         /* no HL_HINT_NO_STATS: the fast paths count */
     size_t fast_limit;     /* sizes 1 .. fast_limit go straight to malloc (0 unless lean) */
+    char library_source[160]; /* describe's source for a library */
 };
 
-static bool loaded(const hl_heap *h) { return !h->peer.footprint; }
+/* a library's footprint is measured only through its PREFIXfootprint */
+static bool footprint_unknown(const hl_heap *h) { return !h->peer.footprint; }
+
+/* The largest alignment malloc(size) gives: min_align, or for a library (C's promise)
+ * min(min_align, the largest power of two <= size). */
+static size_t malloc_promise(const hl_heap *h, size_t size)
+{
+    if (!h->peer.library || size >= h->peer.min_align) return h->peer.min_align;
+    return size ? (size_t)1 << (63 - __builtin_clzll((unsigned long long)size)) : 1;
+}
 
 /* allocations, frees and reallocs so far */
 static uint64_t changes(const hl_heap *h)
@@ -64,7 +74,7 @@ static uint64_t changes(const hl_heap *h)
 
 static void sample_footprint(hl_heap *h)
 {
-    if (h->hints & HL_HINT_NO_STATS) return;
+    if (h->hints & HL_HINT_NO_STATS || footprint_unknown(h)) return;
     h->sampled_changes = changes(h);
     h->sampled_live = h->kit.stats.live_bytes;
     size_t held = h->peer.footprint();
@@ -74,8 +84,7 @@ static void sample_footprint(hl_heap *h)
 /* before stats are handed out: a sample if one is due (see the top) */
 static void note_footprint(hl_heap *h)
 {
-    if (h->hints & HL_HINT_NO_STATS) return;
-    if (loaded(h)) return hl_stats_footprint(&h->kit.stats, h->kit.stats.live_bytes);
+    if (h->hints & HL_HINT_NO_STATS || footprint_unknown(h)) return;
     uint64_t margin = h->sampled_live / 16 > 65536 ? h->sampled_live / 16 : 65536;
     if (changes(h) - h->sampled_changes >= 64 + 2 * h->kit.stats.live_blocks ||
         h->kit.stats.live_bytes > h->sampled_live + margin)
@@ -110,7 +119,10 @@ static void tracker_put(void *context, void *memory, size_t bytes)
 static void *raw_alloc(hl_heap *h, hl_layout layout)
 {
     size_t size = layout.size ? layout.size : 1; /* a unique block even for size 0 */
-    if (layout.align <= h->peer.min_align) return h->peer.f.malloc(size);
+    if (layout.align <= malloc_promise(h, size)) return h->peer.f.malloc(size);
+    /* a small block of a library without an aligned entry: a size of align bytes
+     * (align <= min_align here) carries the promise */
+    if (!h->peer.f.aligned) return h->peer.f.malloc(layout.align);
     if (size > SIZE_MAX - layout.align) return NULL;
     return h->peer.f.aligned(layout.align, (size + layout.align - 1) & ~(layout.align - 1));
 }
@@ -136,7 +148,7 @@ static void *adapter_mem_view(hl_heap *h, hl_addr addr, size_t len)
 static void kit_footprint(hl_heap *h, hl_stat_op after)
 {
     if (after == HL_STAT_enter_scope) return;
-    if ((after == HL_STAT_exit_scope || after == HL_STAT_free_all) && !loaded(h)) sample_footprint(h);
+    if (after == HL_STAT_exit_scope || after == HL_STAT_free_all) sample_footprint(h);
     else note_footprint(h);
 }
 static void lock(const hl_heap *h)
@@ -151,6 +163,25 @@ static void unlock(const hl_heap *h)
 static const hl_tracked_ops kit_ops = {kit_alloc, kit_free, adapter_mem_view, kit_footprint, NULL, lock, unlock};
 
 /* ---------------------------------------------------------------- lifecycle */
+
+/* "library: aligned_alloc, usable_size, footprint": what a library exports beyond
+ * malloc, free and realloc (describe's source) */
+static void describe_library(hl_heap *h)
+{
+    const hl_malloc_fns *f = &h->peer.f;
+    const char *names[] = {f->aligned ? "aligned_alloc" : NULL, f->usable ? "usable_size" : NULL,
+                           f->calloc ? "calloc" : NULL,        h->peer.library_footprint ? "footprint" : NULL,
+                           h->peer.library_check ? "check" : NULL, h->peer.library_reset ? "reset" : NULL};
+    size_t n = (size_t)snprintf(h->library_source, sizeof h->library_source, "library");
+    const char *sep = ": ";
+    for (size_t i = 0; i < sizeof names / sizeof names[0] && n < sizeof h->library_source; i++)
+        if (names[i]) {
+            n += (size_t)snprintf(h->library_source + n, sizeof h->library_source - n, "%s%s", sep, names[i]);
+            sep = ", ";
+        }
+    if (!h->peer.library_footprint && n < sizeof h->library_source)
+        snprintf(h->library_source + n, sizeof h->library_source - n, "; footprint not measured");
+}
 
 hl_error hl_malloc_adapter_create(const hl_malloc_peer *peer, const hl_config *config, hl_heap **out)
 {
@@ -176,6 +207,7 @@ hl_error hl_malloc_adapter_create(const hl_malloc_peer *peer, const hl_config *c
     /* 0 when not lean: no size is then below it, and every alloc takes the slow path */
     h->fast_limit = !h->lean ? 0 : h->limit < PTRDIFF_MAX ? (size_t)h->limit : PTRDIFF_MAX;
     if (peer->instance_live) *peer->instance_live = true;
+    if (peer->library) describe_library(h);
     *out = h;
     return HL_E_OK;
 }
@@ -197,14 +229,19 @@ static void adapter_describe(const hl_heap *h, hl_info *info)
     info->backend_class = HL_CLASS_FOREIGN;
     info->min_align = h->peer.min_align;
     info->max_align = f->aligned ? ADAPTER_MAX_ALIGN : h->peer.min_align;
-    /* a loaded library's thread safety and in-place realloc are not known: not declared;
-     * the peers are thread-safe mallocs that may grow a block in place */
-    info->features = loaded(h) ? 0 : HL_FEATURE_INPLACE_REALLOC | HL_FEATURE_THREAD_SAFE;
-    info->source = !loaded(h) ? h->peer.source
-                   : f->usable ? (f->calloc ? "library (usable_size, calloc)" : "library (usable_size)")
-                   : f->calloc ? "library (calloc)" : "library";
+    /* a library's malloc(1) may be 1-aligned: it declares what C promises, and the
+     * adapter asks its aligned entry for more (malloc_promise) */
+    if (h->peer.library) info->min_align = 1;
+    /* a library is thread-safe where its spec says so (thread_safe=1); its in-place
+     * realloc is not known; the peers are thread-safe mallocs that may grow in place */
+    info->features = h->peer.library ? (h->peer.thread_safe ? HL_FEATURE_THREAD_SAFE : 0)
+                                     : HL_FEATURE_INPLACE_REALLOC | HL_FEATURE_THREAD_SAFE;
+    if (footprint_unknown(h)) info->features |= HL_FEATURE_FOOTPRINT_UNKNOWN;
+    if (h->peer.library && h->peer.label) info->name = h->peer.label;
+    info->source = h->peer.library ? h->library_source : h->peer.source;
     info->page_size = (size_t)sysconf(_SC_PAGESIZE);
 }
+
 
 /* ---------------------------------------------------------------- operations */
 
@@ -255,7 +292,8 @@ static hl_addr adapter_alloc(hl_heap *h, hl_layout layout, hl_caps caps, hl_erro
     /* lean, and an alignment malloc keeps (a power of two from 1 to min_align), no caps, a
      * size from 1 to fast_limit (size - 1 wraps for 0): the allocator's call and counts */
     size_t a = layout.align;
-    bool fast = (layout.size - 1 < h->fast_limit) & (a - 1 < h->peer.min_align) & !(a & (a - 1)) & !caps;
+    bool fast = (layout.size - 1 < h->fast_limit) & (a - 1 < h->peer.min_align) & !(a & (a - 1)) & !caps &
+                ((a <= layout.size) | !h->peer.library); /* a library promises a only from size a on */
     if (__builtin_expect(!fast, 0)) return alloc_slow(h, layout, caps, error);
     /* counted before the call (nothing but the result is live across it), undone if it fails */
     hl_stats *st = &h->kit.stats;
@@ -305,7 +343,7 @@ static hl_addr adapter_realloc(hl_heap *h, hl_addr block, hl_layout old, size_t 
     h->kit.stats.calls[HL_STAT_realloc]++;
     void *p = NULL;
     if (size <= PTRDIFF_MAX && size <= h->limit && (!h->tracking || hl_tracker_reserve(&h->kit.tracker) == HL_E_OK)) {
-        if (old.align <= h->peer.min_align) {
+        if (old.align <= malloc_promise(h, size ? size : 1)) {
             p = h->peer.f.realloc((void *)block, size ? size : 1); /* never 0: that would be a free */
         } else { /* realloc does not keep a stricter alignment: move by hand */
             p = raw_alloc(h, (hl_layout){size, old.align});
@@ -333,9 +371,13 @@ static size_t adapter_usable_size(hl_heap *h, hl_addr block, hl_layout layout)
 static hl_error adapter_check(hl_heap *h, char *message, size_t capacity)
 {
     lock(h);
-    if (!loaded(h)) sample_footprint(h);
-    else note_footprint(h);
+    sample_footprint(h);
+    const char *broken = h->peer.library_check ? h->peer.library_check() : NULL;
     unlock(h);
+    if (broken) {
+        snprintf(message, capacity, "%s", broken);
+        return HL_E_CORRUPTED;
+    }
     if (!h->tracking) return HL_E_OK; /* nothing tracked to check against */
     return hl_tracked_check(h, message, capacity);
 }
@@ -365,9 +407,13 @@ static hl_addr adapter_promote(hl_heap *h, hl_scope scope, hl_addr block, hl_lay
     *error = HL_E_UNSUPPORTED;
     return 0;
 }
+/* every tracked block freed, then a library's PREFIXreset: back to empty */
 static hl_error adapter_free_all(hl_heap *h)
 {
-    return h->tracking ? hl_tracked_free_all(h) : HL_E_UNSUPPORTED;
+    if (!h->tracking) return HL_E_UNSUPPORTED;
+    hl_error e = hl_tracked_free_all(h);
+    if (e == HL_E_OK && h->peer.library_reset) h->peer.library_reset();
+    return e;
 }
 
 const hl_backend *hl_malloc_adapter_table(hl_backend *table, const char *name, const char *summary,

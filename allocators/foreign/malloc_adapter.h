@@ -34,6 +34,16 @@ typedef struct hl_malloc_peer {
     const char *source;        /* describe's source: version and which figure is the footprint */
     bool *instance_live;       /* one instance per process (its statistics are the
                                   process's); NULL: any number */
+    /* A loaded library (malloc:PREFIX@LIB) only: what it exports beyond malloc, free and
+     * realloc (each NULL when absent), and what the spec declares. Its malloc(n) promises
+     * the alignment of the types that fit in n bytes: min(min_align, the largest power
+     * of two <= n) (CONTRACT.md); a request beyond that goes to f.aligned. */
+    bool library;
+    size_t (*library_footprint)(void);  /* PREFIXfootprint: bytes held from the system */
+    const char *(*library_check)(void); /* PREFIXcheck: NULL, or what is broken */
+    void (*library_reset)(void);        /* PREFIXreset: back to empty */
+    bool thread_safe;                   /* thread_safe=1 */
+    const char *label;                  /* name=LABEL, or the library's file name */
 } hl_malloc_peer;
 
 /* Makes an instance over a copy of *peer (its strings and instance_live must outlive

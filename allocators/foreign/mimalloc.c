@@ -22,9 +22,6 @@ static struct {
     bool live;
 } mi;
 
-static void *mi_malloc_entry(size_t size) { return mi.malloc(size); }
-static void mi_free_entry(void *p) { mi.free(p); }
-static void *mi_realloc_entry(void *p, size_t size) { return mi.realloc(p, size); }
 static void *mi_aligned(size_t align, size_t size) { return mi.malloc_aligned(size, align); }
 static size_t mi_usable(void *p) { return mi.usable(p); }
 
@@ -36,9 +33,9 @@ static size_t mi_footprint(void)
 }
 
 /* its smallest class is 8 bytes, 8-aligned: above that, the aligned entry */
-static const hl_malloc_peer mi_peer = {"mimalloc",
-                                       {mi_malloc_entry, mi_free_entry, mi_realloc_entry, mi_aligned, NULL, mi_usable},
-                                       8, mi_footprint, NULL, mi.source, &mi.live};
+/* malloc, free and realloc are the library's own, set when it is bound */
+static hl_malloc_peer mi_peer = {.name = "mimalloc", .f = {.aligned = mi_aligned, .usable = mi_usable}, .min_align = 8,
+                                 .footprint = mi_footprint, .source = mi.source, .instance_live = &mi.live};
 
 static hl_error mimalloc_create(const hl_config *config, hl_heap **out)
 {
@@ -51,6 +48,7 @@ static hl_error mimalloc_create(const hl_config *config, hl_heap **out)
             HL_MALLOC_ENTRY("mi_usable_size", mi.usable), HL_MALLOC_ENTRY("mi_process_info", mi.process_info),
             HL_MALLOC_ENTRY("mi_version", mi.version)};
         if (!hl_malloc_bind(config, "mimalloc", "libmimalloc.so.2", &mi.lib, entries, 7)) return HL_E_UNSUPPORTED;
+        mi_peer.f.malloc = mi.malloc, mi_peer.f.free = mi.free, mi_peer.f.realloc = mi.realloc;
         int version = mi.version();
         snprintf(mi.source, sizeof mi.source, "mimalloc %d.%d.%d (mi_malloc); footprint: mi_process_info commit",
                  version / 100, version / 10 % 10, version % 10);

@@ -31,9 +31,6 @@ static struct {
     bool live;
 } tc;
 
-static void *tc_malloc_entry(size_t size) { return tc.malloc(size); }
-static void tc_free_entry(void *p) { tc.free(p); }
-static void *tc_realloc_entry(void *p, size_t size) { return tc.realloc(p, size); }
 static void *tc_aligned(size_t align, size_t size) { return tc.memalign(align, size); }
 static size_t tc_usable(void *p) { return tc.size(p); }
 
@@ -46,9 +43,9 @@ static size_t tc_footprint(void)
 }
 
 /* its smallest class is 8 bytes, 8-aligned: above that, the aligned entry */
-static const hl_malloc_peer tc_peer = {"tcmalloc",
-                                       {tc_malloc_entry, tc_free_entry, tc_realloc_entry, tc_aligned, NULL, tc_usable},
-                                       8, tc_footprint, NULL, tc.source, &tc.live};
+/* malloc, free and realloc are the library's own, set when it is bound */
+static hl_malloc_peer tc_peer = {.name = "tcmalloc", .f = {.aligned = tc_aligned, .usable = tc_usable}, .min_align = 8,
+                                 .footprint = tc_footprint, .source = tc.source, .instance_live = &tc.live};
 
 static hl_error tcmalloc_create(const hl_config *config, hl_heap **out)
 {
@@ -61,6 +58,7 @@ static hl_error tcmalloc_create(const hl_config *config, hl_heap **out)
             HL_MALLOC_ENTRY("tc_malloc_size", tc.size), HL_MALLOC_ENTRY("MallocExtension_GetNumericProperty", tc.property),
             HL_MALLOC_ENTRY("tc_version", tc.version)};
         if (!hl_malloc_bind(config, "tcmalloc", "libtcmalloc_minimal.so.4", &tc.lib, entries, 7)) return HL_E_UNSUPPORTED;
+        tc_peer.f.malloc = tc.malloc, tc_peer.f.free = tc.free, tc_peer.f.realloc = tc.realloc;
         const char *version = tc.version(NULL, NULL, NULL);
         snprintf(tc.source, sizeof tc.source, "%.40s tcmalloc_minimal (tc_malloc); footprint: heap_size - unmapped",
                  version ? version : "gperftools");

@@ -145,7 +145,9 @@ typedef enum hl_class {
     X(THREAD_SAFE, 1u << 3, "operations may be called from several threads")          \
     X(INPLACE_REALLOC, 1u << 4, "realloc may keep the block's address")               \
     X(OFFSET_EXACT, 1u << 5, "hands out the same offsets as its offset_exact_group")  \
-    X(LINEAR_MEMORY, 1u << 6, "addresses are u32 offsets into a linear memory")
+    X(LINEAR_MEMORY, 1u << 6, "addresses are u32 offsets into a linear memory")      \
+    X(FOOTPRINT_UNKNOWN, 1u << 7, "stats' footprint figures are not measured (0): the " \
+                                  "allocator offers no reading of what it holds")
 
 typedef enum hl_feature {
 #define HL_FEATURE_ENUM(name, bit, text) HL_FEATURE_##name = (bit),

@@ -316,7 +316,7 @@ int hl_fuzz_run(const hl_spec *specs, size_t count, const hl_fuzz_options *o, hl
         } else if (how.end == HL_ISOLATED_HUNG || how.end == HL_ISOLATED_CRASHED || how.end == HL_ISOLATED_EXITED) {
             /* a death, an exit by any means, or silence: the lane and operation it was in */
             uint32_t lane = how.watch.lane < count ? how.watch.lane : 0;
-            snprintf(backend, sizeof backend, "%s", o->target == HL_FUZZ_TARGET_DIFF ? specs[lane].text : "the target");
+            snprintf(backend, sizeof backend, "%s", o->target == HL_FUZZ_TARGET_DIFF ? specs[lane].label : "the target");
             hl_isolated_finding(&how, backend, o->hang_seconds, &f);
             finding = true;
         }

@@ -113,8 +113,9 @@ def compare(old_doc, new_doc, threshold, names=("A", "B")):
                                      up="FASTER", down="SLOWER"),
                         p50=change(_latency(a, "p50_ns"), _latency(b, "p50_ns"), threshold),
                         p99=change(_latency(a, "p99_ns"), _latency(b, "p99_ns"), threshold),
-                        footprint=change([r["peak_footprint_bytes"] for r in a],
-                                         [r["peak_footprint_bytes"] for r in b], threshold,
+                        footprint=change([r["peak_footprint_bytes"] for r in a if r["peak_footprint_bytes"] is not None],
+                                         [r["peak_footprint_bytes"] for r in b if r["peak_footprint_bytes"] is not None],
+                                         threshold,
                                          up="LARGER", down="SMALLER")))
     return rows
 

@@ -22,6 +22,11 @@ def ns(value):
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
 
 
+def count_or_not(value):
+    """Returns a count as count() does; NOT_MEASURED for None."""
+    return NOT_MEASURED if value is None else count(value)
+
+
 def ns_or_not(value):
     """Returns a speed in ns per operation with one decimal; NOT_MEASURED for None."""
     return NOT_MEASURED if value is None else f"{value:,.1f}"

@@ -279,7 +279,7 @@ static int run_toy(const hl_trace *trace, int bug, hl_run_summary *summary)
     char value[16];
     snprintf(value, sizeof value, "%d", bug);
     hl_option option = {"bug", value};
-    hl_spec spec = {.text = "toy", .backend = &toy_backend, .options = &option, .option_count = 1};
+    hl_spec spec = {.text = "toy", .label = "toy", .backend = &toy_backend, .options = &option, .option_count = 1};
     hl_run_options options = {.shadow = true, .check_every = 1};
     hl_diag diag;
     if (hl_trace_check(trace, &diag) != 0) {

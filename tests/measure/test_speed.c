@@ -132,7 +132,7 @@ static hl_spec recording_spec(void)
     recording.realloc = recording_realloc;
     memset(calls, 0, sizeof calls);
     first_bytes_ok = first_bytes_seen = 0;
-    return (hl_spec){"recording", &recording, NULL, 0, 0, false};
+    return (hl_spec){.text = "recording", .label = "recording", .backend = &recording};
 }
 
 TEST(loop_makes_the_trace_calls_and_writes_first_bytes)
