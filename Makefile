@@ -41,7 +41,8 @@ LIB_SRC     := $(ALLOC_SRC) $(HARNESS_SRC) $(FUZZ_SRC)
 obj = $(patsubst %.c,build/$(1)/obj/%.o,$(2))
 
 .PHONY: all deps test unit run bench bench-replay bench-fuzz bench-record test-mutants clean \
-        fuzz-libfuzzer fuzz-libfuzzer-build fuzz-afl fuzz-afl-build corpora traces examples test-mutants-libfuzzer
+        fuzz-libfuzzer fuzz-libfuzzer-build fuzz-afl fuzz-afl-build corpora traces examples test-mutants-libfuzzer \
+        check-published-malloclab
 all: build/heaplab build/libheaplab-record.so
 
 # keep object files make considers intermediate (unit-test objects)
@@ -195,6 +196,12 @@ run: build/heaplab
 # seeds): whether each mutant is caught, by which rule, after how many executions.
 test-mutants: build/release/heaplab-test
 	$(PYTHON) fuzz/mutants/campaign.py --runs 1000000 --time 60 --seeds 1,2,3
+
+# `make check-published-malloclab DIR=...`: every CMU malloc-lab trace (.rep) under DIR
+# imported and replayed on every backend (the traces are not shipped: README "Importing traces").
+check-published-malloclab: build/heaplab
+	@test -n "$(DIR)" || { echo "usage: make check-published-malloclab DIR=<a directory of .rep files>" >&2; exit 2; }
+	$(PYTHON) scripts/check_published_malloclab.py $(DIR)
 
 # Benchmarks are not part of `make test`: they need a quiet release build.
 bench: bench-replay bench-fuzz bench-record

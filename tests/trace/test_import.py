@@ -1,9 +1,13 @@
 """`heaplab import`: foreign allocation logs (glibc mtrace, CMU malloc-lab, Mozilla
 logalloc, valgrind --trace-malloc) made into consistent traces, driven as a user would.
 The good logs are tests/data/import/short.*, hand-written after each published format."""
+import subprocess
+
 import pytest
 
 from conftest import ROOT
+
+PYTHON = "/usr/bin/python3"
 
 DATA = ROOT / "tests" / "data" / "import"
 
@@ -157,6 +161,33 @@ def test_malloclab_bad_negative_ids(heaplab, tmp_path, line, message):
     if "negative" in message:
         assert "-1 only in 'f -1', free(NULL)" in proc.stderr
     assert not out.exists()
+
+
+def test_check_published_malloclab_script(heaplab, tmp_path):
+    """scripts/check_published_malloclab.py (make check-published-malloclab): each .rep
+    under a directory imported and replayed; its summary and exit status."""
+    reps = tmp_path / "reps"
+    (reps / "sub").mkdir(parents=True)
+    (reps / "short.rep").write_text((DATA / "short.rep").read_text())
+    (reps / "sub" / "nullptr.rep").write_text((DATA / "nullptr.rep").read_text())
+    script = [PYTHON, ROOT / "scripts" / "check_published_malloclab.py", "--heaplab", heaplab.path,
+              "--backends", "bins,libc"]
+    proc = subprocess.run([*map(str, script), str(reps)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "ok      sub/nullptr.rep: 9 operations, 4 blocks, 0 warnings, 2 free(NULL) dropped; clean on 2 backends" \
+        in proc.stdout
+    assert "libc       2 of 2 replayed clean" in proc.stdout
+    assert proc.stdout.rstrip().endswith("2 imported, 2 replayed clean, 0 failed")
+
+    (reps / "bad.rep").write_text("4096\n1\n1\n1\nf -2\n")
+    proc = subprocess.run([*map(str, script), str(reps)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert f"FAILED  bad.rep: import failed: heaplab: {reps / 'bad.rep'}:5: f: id -2 is negative" in proc.stdout
+    assert proc.stdout.rstrip().endswith("2 imported, 2 replayed clean, 1 failed")
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert subprocess.run([*map(str, script), str(empty)], capture_output=True, text=True).returncode == 2
 
 
 def test_malloclab_without_weight(heaplab, tmp_path):
