@@ -47,7 +47,8 @@ LIB_SRC     := $(ALLOC_SRC) $(HARNESS_SRC) $(FUZZ_SRC)
 obj = $(patsubst %.c,build/$(1)/obj/%.o,$(2))
 
 .PHONY: all deps test unit run bench bench-speed bench-replay bench-fuzz bench-record bench-micro bench-quick test-mutants clean \
-        fuzz-libfuzzer fuzz-libfuzzer-build fuzz-afl fuzz-afl-build corpora traces examples test-mutants-libfuzzer
+        fuzz-libfuzzer fuzz-libfuzzer-build fuzz-afl fuzz-afl-build corpora traces examples test-mutants-libfuzzer \
+        check-published-malloclab
 all: build/heaplab build/libheaplab-record.so
 
 # keep object files make considers intermediate (unit-test objects)
@@ -206,6 +207,12 @@ test-mutants: build/release/heaplab-test
 build/bench/yardstick: bench/yardstick.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) $(WARN) -O2 -g -o $@ $< -ldl
+
+# `make check-published-malloclab DIR=...`: every CMU malloc-lab trace (.rep) under DIR
+# imported and replayed on every backend (the traces are not shipped: README "Importing traces").
+check-published-malloclab: build/heaplab
+	@test -n "$(DIR)" || { echo "usage: make check-published-malloclab DIR=<a directory of .rep files>" >&2; exit 2; }
+	$(PYTHON) scripts/check_published_malloclab.py $(DIR)
 
 # Benchmarks are not part of `make test`: they need a quiet release build.
 bench: bench-speed bench-replay bench-fuzz bench-record

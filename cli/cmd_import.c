@@ -15,7 +15,9 @@ void hl_help_import(FILE *out)
             "Converts the allocation log INPUT into a heaplab trace OUTPUT (text form;\n"
             "--binary: binary form). FORMAT is one of:\n"
             "  mtrace     glibc's MALLOC_TRACE output (= Start, @ caller + ADDR SIZE, - ADDR, < >)\n"
-            "  malloclab  a CMU malloc-lab .rep trace (header, then a ID SIZE, r ID SIZE, f ID)\n"
+            "  malloclab  a CMU malloc-lab .rep trace (header, then a ID SIZE, r ID SIZE, f ID;\n"
+            "             f -1 is free(NULL), r of an id not live realloc(NULL, SIZE): an\n"
+            "             alloc of that id, SIZE 0 too, as glibc's realloc(NULL, 0) = malloc(0))\n"
             "  logalloc   Mozilla's logalloc text (PID TID malloc(SIZE)=0xADDR ...)\n"
             "  valgrind   valgrind --trace-malloc=yes output (--PID-- malloc(N) = 0xP ...)\n"
             "\n"
@@ -76,8 +78,11 @@ int hl_cmd_import(int argc, char **argv)
         remove(output); /* no half-written trace left behind */
         return hl_cli_input_error(&diag);
     }
-    fprintf(stderr, "heaplab: imported %s (%s): %llu operations, %llu blocks, %llu warnings -> %s\n", input, from,
+    char null_frees[48] = "";
+    if (stats.null_frees)
+        snprintf(null_frees, sizeof null_frees, ", %llu free(NULL) dropped", (unsigned long long)stats.null_frees);
+    fprintf(stderr, "heaplab: imported %s (%s): %llu operations, %llu blocks, %llu warnings%s -> %s\n", input, from,
             (unsigned long long)stats.ops, (unsigned long long)stats.blocks, (unsigned long long)stats.warnings,
-            output);
+            null_frees, output);
     return HL_EXIT_CLEAN;
 }

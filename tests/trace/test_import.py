@@ -1,9 +1,13 @@
 """`heaplab import`: foreign allocation logs (glibc mtrace, CMU malloc-lab, Mozilla
 logalloc, valgrind --trace-malloc) made into consistent traces, driven as a user would.
 The good logs are tests/data/import/short.*, hand-written after each published format."""
+import subprocess
+
 import pytest
 
 from conftest import ROOT
+
+PYTHON = "/usr/bin/python3"
 
 DATA = ROOT / "tests" / "data" / "import"
 
@@ -84,6 +88,108 @@ def test_import_binary(heaplab, tmp_path):
     assert operations(text) == GOOD[1][2]
 
 
+def replays_clean(heaplab, trace):
+    replay = heaplab("replay", "--backends", "bins,libc", trace)
+    assert replay.returncode == 0, replay.stdout + replay.stderr
+    assert "2 runs: 2 clean, 0 divergent" in replay.stdout, replay.stdout
+
+
+def test_malloclab_null_pointer(heaplab, tmp_path):
+    """tests/data/import/nullptr.rep (hand-written): the null pointer of the traces
+    recorded from real programs, read with glibc's semantics."""
+    out = tmp_path / "out.trace"
+    log = DATA / "nullptr.rep"
+    proc = heaplab("import", "--from", "malloclab", log, "-o", out)
+    assert proc.returncode == 0, proc.stderr
+    assert operations(out) == [
+        "alloc 0 24",    # r 0 24 of an id never allocated: realloc(NULL, 24); f -1 before it dropped
+        "alloc 1 100",
+        "free 1",
+        "alloc 1 300",   # r 1 300 of a freed id: realloc(NULL, 300)
+        "alloc 2 0",     # r 2 0 of an id never allocated: realloc(NULL, 0) = malloc(0), a live block
+        "realloc 0 48",  # the second f -1 dropped; 0 is live now: a realloc
+        "free 2",        # the size-0 block is freed like any other
+        "free 1",        # r 1 0 of a live id: a free
+        "free 0",
+    ]
+    assert (f"heaplab: imported {log} (malloclab): 9 operations, 4 blocks, 0 warnings, "
+            f"2 free(NULL) dropped -> {out}") in proc.stderr
+    assert "frees of unknown addresses" not in proc.stderr  # free(NULL) is no warning
+    assert heaplab("validate", out).returncode == 0
+    replays_clean(heaplab, out)
+
+
+# (log body after the header, operations of the trace, free(NULL)s dropped)
+NULL_CASES = [
+    ("free-null", "f -1\na 0 8\nf -1\nf 0\nf -1\n", ["alloc 0 8", "free 0"], 3),
+    ("realloc-new-id", "r 5 64\nr 5 128\nf 5\n", ["alloc 5 64", "realloc 5 128", "free 5"], 0),
+    ("realloc-freed-id", "a 0 16\nf 0\nr 0 32\nr 0 0\n", ["alloc 0 16", "free 0", "alloc 0 32", "free 0"], 0),
+    ("realloc-new-id-to-0", "r 3 0\nr 3 40\nf 3\n", ["alloc 3 0", "realloc 3 40", "free 3"], 0),
+]
+
+
+@pytest.mark.parametrize("body, ops, null_frees", [c[1:] for c in NULL_CASES], ids=[c[0] for c in NULL_CASES])
+def test_malloclab_null_cases(heaplab, tmp_path, body, ops, null_frees):
+    log = tmp_path / "in.rep"
+    log.write_text("4096\n6\n9\n1\n" + body)
+    out = tmp_path / "out.trace"
+    proc = heaplab("import", "--from", "malloclab", log, "-o", out)
+    assert proc.returncode == 0, proc.stderr
+    assert operations(out) == ops
+    dropped = f", {null_frees} free(NULL) dropped" if null_frees else ""
+    assert f"0 warnings{dropped} -> {out}" in proc.stderr, proc.stderr
+    replays_clean(heaplab, out)
+
+
+@pytest.mark.parametrize("line, message", [
+    ("f -2", "f: id -2 is negative"),
+    ("f -0", "f: id -0 is negative"),
+    ("a -1 8", "a: id -1 is negative"),
+    ("r -1 8", "r: id -1 is negative"),
+    ("r -7 0", "r: id -7 is negative"),
+    ("f -1 8", "f: extra field '8'"),
+    ("f -x", "f: ID '-x' is not a number"),
+    ("f -", "f: ID '-' is not a number"),
+])
+def test_malloclab_bad_negative_ids(heaplab, tmp_path, line, message):
+    log = tmp_path / "bad.rep"
+    log.write_text(f"4096\n2\n3\n1\na 0 8\nf -1\n{line}\n")
+    out = tmp_path / "out.trace"
+    proc = heaplab("import", "--from", "malloclab", log, "-o", out)
+    assert proc.returncode == 2, proc.stderr
+    assert f"{log}:7: {message}" in proc.stderr, proc.stderr
+    if "negative" in message:
+        assert "-1 only in 'f -1', free(NULL)" in proc.stderr
+    assert not out.exists()
+
+
+def test_check_published_malloclab_script(heaplab, tmp_path):
+    """scripts/check_published_malloclab.py (make check-published-malloclab): each .rep
+    under a directory imported and replayed; its summary and exit status."""
+    reps = tmp_path / "reps"
+    (reps / "sub").mkdir(parents=True)
+    (reps / "short.rep").write_text((DATA / "short.rep").read_text())
+    (reps / "sub" / "nullptr.rep").write_text((DATA / "nullptr.rep").read_text())
+    script = [PYTHON, ROOT / "scripts" / "check_published_malloclab.py", "--heaplab", heaplab.path,
+              "--backends", "bins,libc"]
+    proc = subprocess.run([*map(str, script), str(reps)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "ok      sub/nullptr.rep: 9 operations, 4 blocks, 0 warnings, 2 free(NULL) dropped; clean on 2 backends" \
+        in proc.stdout
+    assert "libc       2 of 2 replayed clean" in proc.stdout
+    assert proc.stdout.rstrip().endswith("2 imported, 2 replayed clean, 0 failed")
+
+    (reps / "bad.rep").write_text("4096\n1\n1\n1\nf -2\n")
+    proc = subprocess.run([*map(str, script), str(reps)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert f"FAILED  bad.rep: import failed: heaplab: {reps / 'bad.rep'}:5: f: id -2 is negative" in proc.stdout
+    assert proc.stdout.rstrip().endswith("2 imported, 2 replayed clean, 1 failed")
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert subprocess.run([*map(str, script), str(empty)], capture_output=True, text=True).returncode == 2
+
+
 def test_malloclab_without_weight(heaplab, tmp_path):
     log = tmp_path / "noweight.rep"
     log.write_text("4096\n2\n3\na 0 8\na 1 8\nf 0\n")
@@ -102,7 +208,7 @@ BAD = [
     ("malloclab", "4096\n2\n", 2, "malloclab header missing"),
     ("malloclab", "4096\nten\n3\n", 2, "number of ids"),
     ("malloclab", "4096\n2\n2\n1\na 0 x16\n", 5, "a: SIZE 'x16' is not a number"),
-    ("malloclab", "4096\n2\n2\n1\na 0 16\nr 1 8\n", 6, "r: id 1 is not live"),
+    ("malloclab", "4096\n2\n2\n1\na 0 16\na 0 8\n", 6, "a: id 0 is already live"),
     ("malloclab", "4096\n2\n2\n1\na 0 16\nq 0\n", 6, "unknown operation 'q'"),
     ("logalloc", "1 1 malloc(16)=0x10\n1 1 malloc(abc)=0x20\n", 2, "malloc: SIZE 'abc' is not a number"),
     ("logalloc", "1 1 calloc(4294967296,4294967296)=0x10\n", 1, "overflows"),

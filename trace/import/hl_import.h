@@ -15,6 +15,8 @@ typedef struct hl_import_stats {
     uint64_t live_again;       /* allocations at an address still live in the log (its free
                                   was not logged): the earlier block is left live */
     uint64_t warnings;         /* the sum of the three above */
+    uint64_t null_frees;       /* malloclab's `f -1` (free(NULL)): dropped, not a warning (the
+                                  other formats drop free(NULL) uncounted) */
 } hl_import_stats;
 
 /* The formats hl_import reads, as a list for messages. */
@@ -30,7 +32,8 @@ bool hl_import_known(const char *format);
  *     address mapped to its block's id while it is live (malloclab keeps its own ids);
  *     a realloc that moves keeps the id;
  *   - free(NULL) is dropped; realloc(NULL, n) is an alloc; realloc(p, 0) that returned
- *     NULL is a free of p (glibc semantics);
+ *     NULL is a free of p (glibc semantics); malloclab writes NULL as id -1 in `f -1`
+ *     (counted, stats->null_frees) and as an id not live in `r ID SIZE`;
  *   - a call that returned NULL (size > 0) is recorded with fail=OUT_OF_MEMORY: an alloc
  *     under a fresh id no address maps to, a realloc leaving its block as it was;
  *   - a free of an address not live in the log (never allocated, or a double free) is

@@ -1,15 +1,23 @@
 /* malloclab.c: the CMU malloc-lab trace (.rep): a header of one number a line (the
  * suggested heap size, the number of ids, the number of operations, the weight; some
  * variants leave the weight out, told apart by whether the fourth line is a number
- * alone), then one operation a line:
+ * alone; the 2016 edition's four are the weight, the ids, the operations and the
+ * most bytes live, kept by position under the same metadata keys), then one
+ * operation a line:
  *
  *   a ID SIZE     allocate block ID
  *   r ID SIZE     reallocate it (SIZE 0: free it, glibc semantics)
  *   f ID          free it
  *
- * Ids are the trace's own and kept. A realloc of an id that is not live is bad input;
- * a free of one is skipped and counted, as in every importer. Blank lines and
- * trailing white space are allowed. */
+ * Ids are the trace's own and kept. The traces recorded from real programs hold
+ * the null pointer too, read with glibc's semantics:
+ *   - `f -1` is free(NULL): dropped, and counted (stats->null_frees);
+ *   - `r ID SIZE` of an id not live (never allocated, or freed) is realloc(NULL,
+ *     SIZE): an alloc of ID, SIZE 0 included (realloc(NULL, 0) is malloc(0), a live
+ *     block of size 0).
+ * Any other negative id (`f -2`, `a -1`, `r -1 8`) is bad input, as is an `a` of an
+ * id still live. A free of an id not live is skipped and counted, as in every
+ * importer. Blank lines and trailing white space are allowed. */
 #include "importer.h"
 
 #include <stdio.h>
@@ -36,6 +44,18 @@ static int field(hl_importer *im, char c, const char **p, const char *e, const c
     return 0;
 }
 
+/* The ID field: a number, or a negative one (a '-' and a number) into *negative. */
+static int id_field(hl_importer *im, char c, const char **p, const char *e, uint64_t *id, bool *negative)
+{
+    const char *tok;
+    size_t len;
+    if (!hl_import_token(p, e, &tok, &len)) return hl_import_fail(im, "%c: missing ID", c);
+    *negative = len > 1 && tok[0] == '-';
+    if (!hl_import_number(tok + *negative, len - *negative, id))
+        return hl_import_fail(im, "%c: ID '%s' is not a number", c, hl_show(tok, len).text);
+    return 0;
+}
+
 static int operation(hl_importer *im, const char *s, const char *e)
 {
     const char *p = s, *tok;
@@ -46,19 +66,25 @@ static int operation(hl_importer *im, const char *s, const char *e)
         return hl_import_fail(im, "unknown operation '%s' (a ID SIZE, r ID SIZE or f ID)",
                               hl_show(tok, len).text);
     uint64_t id, size = 0, live;
-    if (field(im, c, &p, e, "ID", &id) != 0) return -1;
+    bool negative = false;
+    if (id_field(im, c, &p, e, &id, &negative) != 0) return -1;
     if (c != 'f' && field(im, c, &p, e, "SIZE", &size) != 0) return -1;
     if (hl_import_token(&p, e, &tok, &len))
         return hl_import_fail(im, "%c: extra field '%s'", c, hl_show(tok, len).text);
+    if (negative && c == 'f' && id == 1) { /* f -1: free(NULL) */
+        im->stats->null_frees++;
+        return 0;
+    }
+    if (negative)
+        return hl_import_fail(im, "%c: id -%llu is negative (ids are 0 or more; -1 only in 'f -1', free(NULL))", c,
+                              (unsigned long long)id);
     if (id == UINT64_MAX) return hl_import_fail(im, "%c: id %llu is too large", c, (unsigned long long)id);
     bool is_live = hl_u64map_find(&im->live, id + 1, &live);
-    if (c == 'a') {
-        if (is_live) return hl_import_fail(im, "a: id %llu is already live", (unsigned long long)id);
+    if (c == 'a' && is_live) return hl_import_fail(im, "a: id %llu is already live", (unsigned long long)id);
+    if (c == 'a' || (c == 'r' && !is_live)) { /* a, or r of an id not live: realloc(NULL, SIZE) */
         *hl_u64map_put(&im->live, id + 1, NULL) = 1;
         im->stats->blocks++;
         hl_import_push(im, HL_OP_ALLOC, id, size, 1, HL_E_OK);
-    } else if (c == 'r' && !is_live) {
-        return hl_import_fail(im, "r: id %llu is not live (freed or never allocated)", (unsigned long long)id);
     } else if (c == 'r' && size > 0) {
         hl_import_push(im, HL_OP_REALLOC, id, size, 1, HL_E_OK);
     } else if (!is_live) { /* f of an id not live */
