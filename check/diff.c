@@ -153,7 +153,7 @@ int hl_diff_watched(const hl_spec *specs, size_t count, const hl_trace *trace, u
 {
     memset(s, 0, sizeof *s);
     hl_diag diag;
-    hl_lanes *runs = hl_lanes_open(specs, count, trace->ops, trace->count, true, watch, &diag);
+    hl_lanes *runs = hl_lanes_open(specs, count, trace->ops, trace->count, true, HL_HINT_ONE_THREAD, watch, &diag);
     if (!runs) {
         s->setup_failed = true;
         snprintf(s->setup_error, sizeof s->setup_error, "%s", diag.message);

@@ -31,7 +31,10 @@ static int run_here(const hl_spec *spec, const hl_trace *trace, const hl_run_opt
                     hl_run_summary *summary, hl_watch *watch)
 {
     hl_diag diag;
-    hl_lanes *lanes = hl_lanes_open(spec, 1, trace->ops, trace->count, false, watch, &diag);
+    /* one thread at a time unless it may run on real threads (--threads, a trace of several) */
+    bool may_thread = options->threads && hl_threads_count(trace->ops, trace->count) > 1;
+    hl_lanes *lanes = hl_lanes_open(spec, 1, trace->ops, trace->count, false, may_thread ? 0 : HL_HINT_ONE_THREAD,
+                                    watch, &diag);
     if (!lanes) {
         summary->setup_failed = true;
         snprintf(summary->setup_error, sizeof summary->setup_error, "%s", diag.message);

@@ -50,7 +50,8 @@ int hl_cli_collect_traces(char **paths, int count, char ***out_paths, size_t *ou
 int hl_cli_read_trace(const char *path, hl_trace *trace);
 
 /* Parses a backend list and makes (and destroys) one instance of each, so that an
- * unknown backend or a bad option is bad usage before anything runs or prints.
+ * unknown backend or a bad option is bad usage before anything runs or prints (a
+ * foreign backend's in a child: its library is never loaded in the driver).
  * Returns 0, or 2 after printing the message. */
 int hl_cli_backends(const char *list, hl_spec **specs, size_t *count);
 /* ---------------------------------------------------------------- the option table */

@@ -78,9 +78,12 @@ int hl_cmd_import(int argc, char **argv)
         remove(output); /* no half-written trace left behind */
         return hl_cli_input_error(&diag);
     }
-    char null_frees[48] = "";
+    char null_frees[120] = "";
     if (stats.null_frees)
         snprintf(null_frees, sizeof null_frees, ", %llu free(NULL) dropped", (unsigned long long)stats.null_frees);
+    if (stats.carried_sizes)
+        snprintf(null_frees + strlen(null_frees), sizeof null_frees - strlen(null_frees),
+                 ", %llu sizes carried from the previous request", (unsigned long long)stats.carried_sizes);
     fprintf(stderr, "heaplab: imported %s (%s): %llu operations, %llu blocks, %llu warnings%s -> %s\n", input, from,
             (unsigned long long)stats.ops, (unsigned long long)stats.blocks, (unsigned long long)stats.warnings,
             null_frees, output);

@@ -84,6 +84,12 @@ int hl_cli_backends(const char *list, hl_spec **specs, size_t *count)
     if (hl_spec_parse_list(list, specs, count, &diag) != 0) return hl_cli_input_error(&diag);
     for (size_t b = 0; b < *count; b++) {
         if ((*specs)[b].external) continue; /* probed in a child by the parse: its code stays out of here */
+        /* a peer's library is loaded only in the children that run it: tcmalloc moves
+         * the program break, which glibc would count as its own in every later run */
+        if ((*specs)[b].backend->backend_class == HL_CLASS_FOREIGN) {
+            if (hl_spec_probe(&(*specs)[b], &diag) != 0) return hl_cli_input_error(&diag);
+            continue;
+        }
         hl_heap *heap = hl_spec_create(&(*specs)[b], &diag);
         if (!heap) return hl_cli_input_error(&diag);
         hl_spec_destroy(&(*specs)[b], heap);

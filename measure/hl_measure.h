@@ -101,8 +101,9 @@ typedef struct hl_fragmentation {
     uint64_t every;            /* a timeline point every this many operations */
     uint32_t points;
     hl_timeline_point timeline[HL_TIMELINE_POINTS];
+    bool at_peak_footprint_na;  /* nothing live at the footprint's peak: measure 3 is n/a */
     /* the observer's running state */
-    uint64_t until_point, peak_read;
+    uint64_t point_at, rng;
     double sum_footprint, sum_live, sum_usable, sum_requested;
 } hl_fragmentation;
 

@@ -193,7 +193,8 @@ static void add_fragmentation(cJSON *r, const hl_fragmentation *f, bool footprin
     cJSON_AddBoolToObject(o, "comparable", !hl_build_sanitized()); /* sanitizers change footprints */
     cJSON_AddNumberToObject(o, "time_average", f->time_average);
     cJSON_AddNumberToObject(o, "at_peak_live", f->at_peak_live);
-    cJSON_AddNumberToObject(o, "at_peak_footprint", f->at_peak_footprint);
+    if (f->at_peak_footprint_na) cJSON_AddNullToObject(o, "at_peak_footprint"); /* nothing live then */
+    else cJSON_AddNumberToObject(o, "at_peak_footprint", f->at_peak_footprint);
     cJSON_AddNumberToObject(o, "peak_to_peak", f->peak_to_peak);
     cJSON_AddNumberToObject(o, "internal_average", f->internal_average);
     cJSON_AddNumberToObject(o, "internal_at_peak_live", f->internal_at_peak_live);

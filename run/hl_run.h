@@ -186,6 +186,10 @@ int hl_spec_parse_list(const char *list, hl_spec **out, size_t *count, hl_diag *
  * Returns NULL with diag holding the backend's reason (unknown option, bad value, not
  * available). destroy with hl_spec_destroy. */
 hl_heap *hl_spec_create(const hl_spec *spec, hl_diag *diag);
+/* Makes and destroys an instance of spec in an isolated child, so its code never runs
+ * in this process (a foreign backend's library is never loaded here): 0, or -1 with
+ * diag saying why (its refusal, or how the child ended). */
+int hl_spec_probe(hl_spec *spec, hl_diag *diag);
 /* As hl_spec_create, with the caller's promises (HL_HINT_*, heaplab.h) in the config. */
 hl_heap *hl_spec_create_hinted(const hl_spec *spec, uint32_t hints, hl_diag *diag);
 void hl_spec_destroy(const hl_spec *spec, hl_heap *heap);
@@ -222,12 +226,13 @@ typedef struct hl_lanes_hook {
 } hl_lanes_hook;
 
 /* Makes one lane per spec: an instance (phase SETUP on watch, which may be NULL,
- * naming the lane being made) and an executor sized for ops (a hint; NULL, 0 is
- * fine). With remember_results each lane keeps its latest result in last (the
- * first observer). Returns the lanes, or NULL with diag when an instance cannot be
- * made (the lanes made so far are closed). Front ends attach their observers next. */
+ * naming the lane being made; told hints, HL_HINT_*: the run's promises) and an
+ * executor sized for ops (a hint; NULL, 0 is fine). With remember_results each lane
+ * keeps its latest result in last (the first observer). Returns the lanes, or NULL
+ * with diag when an instance cannot be made (the lanes made so far are closed).
+ * Front ends attach their observers next. */
 hl_lanes *hl_lanes_open(const hl_spec *specs, size_t count, const hl_op *ops, size_t op_count, bool remember_results,
-                        hl_watch *watch, hl_diag *diag);
+                        uint32_t hints, hl_watch *watch, hl_diag *diag);
 size_t hl_lanes_count(const hl_lanes *lanes);
 hl_lane *hl_lanes_at(hl_lanes *lanes, size_t k);
 /* Steps ops[index] through every lane in lane order, publishing each (lane, index)

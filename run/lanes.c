@@ -28,7 +28,7 @@ static int remember(void *context, hl_exec *exec, const hl_result *result)
 }
 
 hl_lanes *hl_lanes_open(const hl_spec *specs, size_t count, const hl_op *ops, size_t op_count, bool remember_results,
-                        hl_watch *watch, hl_diag *diag)
+                        uint32_t hints, hl_watch *watch, hl_diag *diag)
 {
     hl_lanes *lanes = hl_mem_alloc(sizeof *lanes);
     lanes->lane = hl_mem_alloc((count ? count : 1) * sizeof *lanes->lane);
@@ -39,7 +39,7 @@ hl_lanes *hl_lanes_open(const hl_spec *specs, size_t count, const hl_op *ops, si
         hl_lane *l = &lanes->lane[k];
         if (watch) watch->lane = (uint32_t)k;
         l->spec = &specs[k];
-        l->heap = hl_spec_create(&specs[k], diag);
+        l->heap = hl_spec_create_hinted(&specs[k], hints, diag);
         if (!l->heap) {
             hl_lanes_close(lanes);
             return NULL;

@@ -98,6 +98,9 @@ static int probe_child(void *context, hl_watch *watch, void *result)
     return 0;
 }
 
+static int probe(hl_spec *spec, hl_diag *diag);
+int hl_spec_probe(hl_spec *spec, hl_diag *diag) { return probe(spec, diag); }
+
 /* Loads, checks and instantiates an external spec in an isolated child: 0, or -1
  * with diag saying why (its own refusal, or how its code ended the child). */
 static int probe(hl_spec *spec, hl_diag *diag)

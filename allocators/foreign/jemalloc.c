@@ -4,7 +4,9 @@
  * free and realloc (bound from its handle: the entry points a program that links it
  * calls, and those bench/yardstick.c times), mallocx for an alignment
  * (MALLOCX_LG_ALIGN) and sallocx for usable_size.
- * Footprint: mallctl "stats.resident" after an "epoch" bump, the whole process's
+ * Footprint: mallctl "stats.mapped" after an "epoch" bump (the bytes of the extents it
+ * holds mapped, dirty pages not yet purged included: at least the live bytes, where
+ * stats.resident counts only the pages touched), the whole process's
  * (one instance at a time; a run in a fresh process starts from nothing held).
  * Debian's jemalloc uses initial-exec TLS: dlopen fails with "cannot allocate memory
  * in static TLS block" unless glibc reserved room at process start, which
@@ -34,11 +36,11 @@ static size_t je_usable(void *p) { return je.sallocx(p, 0); }
 static size_t je_footprint(void)
 {
     uint64_t epoch = 1;
-    size_t resident = 0, len = sizeof epoch;
+    size_t mapped = 0, len = sizeof epoch;
     je.mallctl("epoch", &epoch, &len, &epoch, sizeof epoch); /* refreshes the statistics */
-    len = sizeof resident;
-    if (je.mallctl("stats.resident", &resident, &len, NULL, 0) != 0) resident = 0;
-    return resident;
+    len = sizeof mapped;
+    if (je.mallctl("stats.mapped", &mapped, &len, NULL, 0) != 0) mapped = 0;
+    return mapped;
 }
 
 /* its smallest class is 8 bytes, 8-aligned: above that, the aligned entry */
@@ -59,7 +61,7 @@ static hl_error jemalloc_create(const hl_config *config, hl_heap **out)
         const char *version = "?";
         size_t len = sizeof version;
         je.mallctl("version", &version, &len, NULL, 0);
-        snprintf(je.source, sizeof je.source, "jemalloc %.40s (malloc); footprint: stats.resident", version);
+        snprintf(je.source, sizeof je.source, "jemalloc %.40s (malloc); footprint: stats.mapped", version);
     }
     return hl_malloc_adapter_create(&je_peer, config, out);
 }
@@ -68,6 +70,6 @@ const hl_backend *hl_backend_jemalloc(void)
 {
     static hl_backend table;
     return hl_malloc_adapter_table(
-        &table, "jemalloc", "jemalloc's own malloc/free/realloc (Debian libjemalloc2, RTLD_LOCAL), footprint: stats.resident",
+        &table, "jemalloc", "jemalloc's own malloc/free/realloc (Debian libjemalloc2, RTLD_LOCAL), footprint: stats.mapped",
         NULL, jemalloc_create);
 }

@@ -14,12 +14,23 @@
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void *held_at_brk; /* the program break at the last reading */
+static bool thresholds_set; /* the environment moved glibc's mmap threshold */
 
 static size_t glibc_held(void)
 {
+    held_at_brk = sbrk(0);
     struct mallinfo2 info = mallinfo2();
     return info.arena + info.hblkhd;
 }
+
+/* glibc's main arena grows and shrinks only by moving the break, and it maps a block
+ * of its own only from M_MMAP_THRESHOLD (128 KiB, raised as it goes, never lowered
+ * unless the environment asks): no move and nothing of 64 KiB since, no change. */
+static bool glibc_same(size_t largest) { return !thresholds_set && sbrk(0) == held_at_brk && largest < 65536; }
 
 static size_t glibc_baseline(void)
 {
@@ -41,6 +52,7 @@ static const hl_malloc_peer glibc_peer = {.name = "libc",
                                           .min_align = 16,
                                           .footprint = glibc_held,
                                           .baseline = glibc_baseline,
+                                          .same_footprint = glibc_same,
                                           .source = glibc_source,
                                           .instance_live = &glibc_live};
 
@@ -48,9 +60,20 @@ static hl_error libc_create(const hl_config *config, hl_heap **out)
 {
     hl_error e = hl_options_apply(config, "libc", NULL, NULL, NULL); /* it has none */
     if (e != HL_E_OK) return e;
+    const char *tunables = getenv("GLIBC_TUNABLES");
+    thresholds_set = getenv("MALLOC_MMAP_THRESHOLD_") || (tunables && strstr(tunables, "mmap_threshold"));
     if (!glibc_source[0])
         snprintf(glibc_source, sizeof glibc_source, "glibc %s (malloc); footprint: mallinfo2", gnu_get_libc_version());
-    return hl_malloc_adapter_create(&glibc_peer, config, out);
+    if (!hl_malloc_break_mover) return hl_malloc_adapter_create(&glibc_peer, config, out);
+    /* another allocator moved the break in this process: glibc's arena figure counts
+     * its growth too, so the footprint is not measured (a run in a process of its own
+     * is: replay and report run each backend so) */
+    static char disturbed[200];
+    snprintf(disturbed, sizeof disturbed, "glibc %s (malloc); footprint not measured: %s moved the program break "
+             "in this process", gnu_get_libc_version(), hl_malloc_break_mover);
+    hl_malloc_peer peer = glibc_peer;
+    peer.footprint = NULL, peer.baseline = NULL, peer.same_footprint = NULL, peer.source = disturbed;
+    return hl_malloc_adapter_create(&peer, config, out);
 }
 
 const hl_backend *hl_backend_libc(void)

@@ -30,20 +30,22 @@
 
 #define ADAPTER_MAX_ALIGN 65536u
 
-/* A peer's footprint figure (glibc's mallinfo2 walks every free chunk of every arena:
- * O(heap), with a cache miss per chunk) is a sample, taken by stats when 64 + 2 *
- * live_blocks changes were made since the last one (amortised, half a miss per
- * operation) or the live bytes grew past the last sampled level by 64 KiB or a
- * sixteenth (so the peak is seen, in O(log) samples during a ramp), after scope exits
- * and free_all, and by check. Never with HL_HINT_NO_STATS. */
+/* The footprint is read, exactly, whenever stats (or check, or a scope exit, or
+ * free_all) asks for it and an alloc, free or realloc was made since the last
+ * reading, unless the peer can tell cheaply that its footprint cannot have moved
+ * (peer.same_footprint: glibc's program break did not move and no block of 64 KiB or
+ * more came or went). So a figure read at an operation is that operation's, never an
+ * older sample: the fragmentation observer's footprint at the peak of live bytes and
+ * its peak footprint are exact. Never with HL_HINT_NO_STATS; never for a library
+ * without PREFIXfootprint (its footprint is not measured). */
 
 struct hl_heap {
     hl_tracked_heap kit;   /* first: the tracker, the stats (hl_kit.h) */
     pthread_mutex_t lock;  /* over everything but peer.f (see the top) */
     hl_malloc_peer peer;   /* a copy */
     size_t baseline;       /* peer.baseline() at create */
-    uint64_t sampled_live; /* live bytes at the last sample */
-    uint64_t sampled_changes; /* changes() at the last sample */
+    uint64_t read_changes; /* changes() at the last footprint reading */
+    size_t largest_since_read; /* the largest block allocated, resized or freed since */
     uint64_t limit;        /* larger requests fail here (see machine_limit) */
     uint32_t hints;        /* HL_HINT_* of the config */
     bool locking;          /* no HL_HINT_ONE_THREAD: the mutex is taken */
@@ -72,23 +74,32 @@ static uint64_t changes(const hl_heap *h)
     return calls[HL_STAT_alloc] + calls[HL_STAT_free] + calls[HL_STAT_realloc];
 }
 
-static void sample_footprint(hl_heap *h)
+/* reads the footprint now (see the top) */
+static void read_footprint(hl_heap *h)
 {
     if (h->hints & HL_HINT_NO_STATS || footprint_unknown(h)) return;
-    h->sampled_changes = changes(h);
-    h->sampled_live = h->kit.stats.live_bytes;
+    h->read_changes = changes(h);
+    h->largest_since_read = 0;
     size_t held = h->peer.footprint();
     hl_stats_footprint(&h->kit.stats, held > h->baseline ? held - h->baseline : 0);
 }
 
-/* before stats are handed out: a sample if one is due (see the top) */
+/* before stats are handed out: a reading if something changed since the last */
 static void note_footprint(hl_heap *h)
 {
-    if (h->hints & HL_HINT_NO_STATS || footprint_unknown(h)) return;
-    uint64_t margin = h->sampled_live / 16 > 65536 ? h->sampled_live / 16 : 65536;
-    if (changes(h) - h->sampled_changes >= 64 + 2 * h->kit.stats.live_blocks ||
-        h->kit.stats.live_bytes > h->sampled_live + margin)
-        sample_footprint(h);
+    if (h->hints & HL_HINT_NO_STATS || footprint_unknown(h) || changes(h) == h->read_changes) return;
+    /* one thread: the peer may know its footprint stayed (several: other arenas) */
+    if (!h->locking && h->peer.same_footprint && h->peer.same_footprint(h->largest_since_read)) {
+        h->read_changes = changes(h);
+        return;
+    }
+    read_footprint(h);
+}
+
+/* a block of size bytes came or went: what same_footprint is told */
+static void note_size(hl_heap *h, size_t size)
+{
+    if (size > h->largest_since_read) h->largest_since_read = size;
 }
 
 /* A request above the machine's memory (RAM + swap) fails with OUT_OF_MEMORY in the
@@ -147,9 +158,7 @@ static void *adapter_mem_view(hl_heap *h, hl_addr addr, size_t len)
 /* scope exits and free_all sample; entering a scope costs the allocator nothing */
 static void kit_footprint(hl_heap *h, hl_stat_op after)
 {
-    if (after == HL_STAT_enter_scope) return;
-    if (after == HL_STAT_exit_scope || after == HL_STAT_free_all) sample_footprint(h);
-    else note_footprint(h);
+    if (after != HL_STAT_enter_scope) read_footprint(h); /* blocks of any size came or went */
 }
 static void lock(const hl_heap *h)
 {
@@ -200,7 +209,7 @@ hl_error hl_malloc_adapter_create(const hl_malloc_peer *peer, const hl_config *c
     h->hints = config->hints;
     h->locking = !(config->hints & HL_HINT_ONE_THREAD);
     h->tracking = !(config->hints & HL_HINT_CALLER_FREES);
-    h->sampled_changes = UINT64_MAX / 2; /* the first stats samples */
+    h->read_changes = UINT64_MAX; /* the first stats reads */
     h->limit = machine_limit();
     h->lean = !h->locking && !h->tracking;
     h->counting = !(config->hints & HL_HINT_NO_STATS);
@@ -272,6 +281,7 @@ __attribute__((noinline)) static hl_addr alloc_slow(hl_heap *h, hl_layout layout
     if (p) {
         if (h->tracking) hl_tracker_add(&h->kit.tracker, (hl_addr)p, layout, caps);
         hl_stats_live(&h->kit.stats, +1, (int64_t)layout.size);
+        note_size(h, layout.size);
     } else {
         hl_stats_fail(&h->kit.stats, HL_STAT_alloc, error, HL_E_OUT_OF_MEMORY);
     }
@@ -301,6 +311,7 @@ static hl_addr adapter_alloc(hl_heap *h, hl_layout layout, hl_caps caps, hl_erro
         st->calls[HL_STAT_alloc]++;
         st->live_blocks++;
         st->live_bytes += layout.size;
+        note_size(h, layout.size);
     }
     void *p = h->peer.f.malloc(layout.size);
     if (__builtin_expect(!p, 0)) return lean_alloc_failed(h, layout.size, error);
@@ -317,6 +328,7 @@ static hl_error adapter_free(hl_heap *h, hl_addr block, hl_layout layout)
         st->calls[HL_STAT_free]++;
         st->live_blocks--;
         st->live_bytes -= layout.size;
+        note_size(h, layout.size);
     }
     h->peer.f.free((void *)block);
     return HL_E_OK;
@@ -330,6 +342,7 @@ static hl_error free_slow(hl_heap *h, hl_addr block, hl_layout layout)
     if (block) {
         if (h->tracking) hl_tracker_remove(&h->kit.tracker, block);
         hl_stats_live(&h->kit.stats, -1, -(int64_t)layout.size);
+        note_size(h, layout.size);
     }
     unlock(h);
     if (block) h->peer.f.free((void *)block);
@@ -356,6 +369,7 @@ static hl_addr adapter_realloc(hl_heap *h, hl_addr block, hl_layout old, size_t 
     if (p) {
         if (h->tracking) hl_tracker_moved(&h->kit.tracker, block, (hl_addr)p, size); /* cannot fail: reserved */
         hl_stats_resize(&h->kit.stats, old.size, size);
+        note_size(h, old.size > size ? old.size : size);
     } else {
         hl_stats_fail(&h->kit.stats, HL_STAT_realloc, error, HL_E_OUT_OF_MEMORY);
     }
@@ -371,7 +385,7 @@ static size_t adapter_usable_size(hl_heap *h, hl_addr block, hl_layout layout)
 static hl_error adapter_check(hl_heap *h, char *message, size_t capacity)
 {
     lock(h);
-    sample_footprint(h);
+    read_footprint(h);
     const char *broken = h->peer.library_check ? h->peer.library_check() : NULL;
     unlock(h);
     if (broken) {
@@ -435,6 +449,8 @@ const hl_backend *hl_malloc_adapter_table(hl_backend *table, const char *name, c
 }
 
 /* ---------------------------------------------------------------- loading a peer */
+
+const char *hl_malloc_break_mover;
 
 #define TLS_HINT "(heaplab re-executes itself with GLIBC_TUNABLES=glibc.rtld.optional_static_tls=16384; was it set?)"
 #define MAX_ENTRIES 8

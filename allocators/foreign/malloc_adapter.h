@@ -31,6 +31,10 @@ typedef struct hl_malloc_peer {
     size_t (*footprint)(void);
     size_t (*baseline)(void);  /* at create: the part of that figure not this instance's
                                   (glibc: what others hold live in its heap); NULL: 0 */
+    /* Optional: true when the footprint cannot have moved since the last reading,
+     * given the largest block allocated, resized or freed since (a cheap test that
+     * spares a costly reading; called from one thread only); NULL: always read. */
+    bool (*same_footprint)(size_t largest);
     const char *source;        /* describe's source: version and which figure is the footprint */
     bool *instance_live;       /* one instance per process (its statistics are the
                                   process's); NULL: any number */
@@ -56,6 +60,11 @@ hl_error hl_malloc_adapter_create(const hl_malloc_peer *peer, const hl_config *c
 const hl_backend *hl_malloc_adapter_table(hl_backend *table, const char *name, const char *summary,
                                           const hl_option_doc *option_docs,
                                           hl_error (*create)(const hl_config *, hl_heap **));
+
+/* A peer that moves the program break (tcmalloc's sbrk) names itself here when it is
+ * loaded: glibc then counts the foreign growth as its own (mallinfo2's arena), so
+ * libc's footprint in this process is not measured from then on. NULL: none. */
+extern const char *hl_malloc_break_mover;
 
 /* ---------------------------------------------------------------- loading a peer */
 

@@ -59,6 +59,7 @@ static hl_error tcmalloc_create(const hl_config *config, hl_heap **out)
             HL_MALLOC_ENTRY("tc_version", tc.version)};
         if (!hl_malloc_bind(config, "tcmalloc", "libtcmalloc_minimal.so.4", &tc.lib, entries, 7)) return HL_E_UNSUPPORTED;
         tc_peer.f.malloc = tc.malloc, tc_peer.f.free = tc.free, tc_peer.f.realloc = tc.realloc;
+        hl_malloc_break_mover = "tcmalloc"; /* its system allocator takes memory with sbrk */
         const char *version = tc.version(NULL, NULL, NULL);
         snprintf(tc.source, sizeof tc.source, "%.40s tcmalloc_minimal (tc_malloc); footprint: heap_size - unmapped",
                  version ? version : "gperftools");

@@ -4,6 +4,7 @@ DASH = "-"
 
 
 NOT_MEASURED = "not measured"
+NOT_APPLICABLE = "n/a"  # a measure with nothing to divide by (J&W 3 with nothing live at the peak)
 
 
 def rate(ops_per_sec):

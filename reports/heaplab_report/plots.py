@@ -139,7 +139,7 @@ def fragmentation(doc, trace):
     width = 0.8 / len(FRAGMENTATION)
     values = []
     for i, measure in enumerate(FRAGMENTATION):
-        ys = [r["fragmentation"][measure] for _, r in results]
+        ys = [r["fragmentation"][measure] or 0 for _, r in results]  # None (n/a): no bar
         values += ys
         ax.bar([j + (i - 1.5) * width for j in range(len(results))], ys, width, label=MEASURES[measure],
                color=COLORS[i], hatch=HATCHES[i], edgecolor="black", linewidth=0.6)

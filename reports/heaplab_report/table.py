@@ -54,7 +54,8 @@ def summary(doc, out_dir):
         rows.append([trace, backend, str(count), fmt.rate(r["ops_per_sec"]), fmt.ns_or_not(speed.get("ns_per_op")),
                      fmt.ns_or_not(speed.get("null_ns_per_op"))]
                     + [fmt.ns(alloc.get(k)) for k in ("p50_ns", "p99_ns", "p999_ns", "max_ns")]
-                    + [fmt.ratio(frag.get(k)) for k in FRAGMENTATION]
+                    + [fmt.ratio(frag.get(k)) if frag.get(k) is not None or k not in frag else fmt.NOT_APPLICABLE
+                       for k in FRAGMENTATION]
                     + [fmt.count_or_not(r["peak_footprint_bytes"]), fmt.count(r["skipped"]), fmt.count(r["failures"]),
                        _divergence_cell(r, out_dir)])
     return Table(SUMMARY_HEADERS, rows, labels=2)

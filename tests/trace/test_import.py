@@ -163,6 +163,24 @@ def test_malloclab_bad_negative_ids(heaplab, tmp_path, line, message):
     assert not out.exists()
 
 
+def test_malloclab_a_without_size_carries_the_last_request(heaplab, tmp_path):
+    """`a ID` without SIZE (the published alaska.rep has 29,924 such lines) is read as
+    CMU's mdriver reads it: the size of the last a or r line."""
+    log = tmp_path / "carry.rep"
+    log.write_text("4096\n4\n7\n1\na 0 40\na 1\nr 0 100\na 2\nf 1\nf 2\nf 0\n")
+    out = tmp_path / "out.trace"
+    proc = heaplab("import", "--from", "malloclab", log, "-o", out)
+    assert proc.returncode == 0, proc.stderr
+    assert operations(out) == ["alloc 0 40", "alloc 1 40", "realloc 0 100", "alloc 2 100", "free 1", "free 2",
+                               "free 0"]
+    assert ", 2 sizes carried from the previous request" in proc.stderr
+    replays_clean(heaplab, out)
+    first = tmp_path / "first.rep"
+    first.write_text("4096\n1\n1\n1\na 0\n")
+    proc = heaplab("import", "--from", "malloclab", first, "-o", out)
+    assert proc.returncode == 2 and f"{first}:5: a: missing SIZE (and no earlier request to carry it from)" in proc.stderr
+
+
 def test_check_published_malloclab_script(heaplab, tmp_path):
     """scripts/check_published_malloclab.py (make check-published-malloclab): each .rep
     under a directory imported and replayed; its summary and exit status."""

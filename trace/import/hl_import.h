@@ -17,6 +17,8 @@ typedef struct hl_import_stats {
     uint64_t warnings;         /* the sum of the three above */
     uint64_t null_frees;       /* malloclab's `f -1` (free(NULL)): dropped, not a warning (the
                                   other formats drop free(NULL) uncounted) */
+    uint64_t carried_sizes;    /* malloclab's `a ID` without SIZE: the last request's size
+                                  carried, as CMU's mdriver reads it (alaska.rep) */
 } hl_import_stats;
 
 /* The formats hl_import reads, as a list for messages. */

@@ -18,6 +18,8 @@ typedef struct hl_importer {
     hl_u64map live;         /* address -> id of each block live in the log */
     bool has_thread;        /* the thread of the operations emitted now */
     uint32_t thread;
+    uint64_t last_size;     /* malloclab: the SIZE of the last a or r (see malloclab.c) */
+    bool has_last_size;
 } hl_importer;
 
 /* The importers: each reads every line through hl_import_line. 0, or -1 with the diag

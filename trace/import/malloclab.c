@@ -16,7 +16,10 @@
  *     SIZE): an alloc of ID, SIZE 0 included (realloc(NULL, 0) is malloc(0), a live
  *     block of size 0).
  * Any other negative id (`f -2`, `a -1`, `r -1 8`) is bad input, as is an `a` of an
- * id still live. A free of an id not live is skipped and counted, as in every
+ * id still live. An `a ID` without SIZE (29,924 lines of the published alaska.rep)
+ * gets the SIZE of the last a or r line, as CMU's mdriver reads it (its
+ * fscanf("%u %u") leaves the size variable as it was), and is counted
+ * (stats->carried_sizes); an `a` without SIZE before any request is bad input. A free of an id not live is skipped and counted, as in every
  * importer. Blank lines and trailing white space are allowed. */
 #include "importer.h"
 
@@ -68,7 +71,15 @@ static int operation(hl_importer *im, const char *s, const char *e)
     uint64_t id, size = 0, live;
     bool negative = false;
     if (id_field(im, c, &p, e, &id, &negative) != 0) return -1;
-    if (c != 'f' && field(im, c, &p, e, "SIZE", &size) != 0) return -1;
+    const char *before_size = p;
+    if (c == 'a' && !hl_import_token(&before_size, e, &tok, &len)) { /* `a ID`: mdriver's reading */
+        if (!im->has_last_size) return hl_import_fail(im, "a: missing SIZE (and no earlier request to carry it from)%s", "");
+        size = im->last_size;
+        im->stats->carried_sizes++;
+    } else if (c != 'f' && field(im, c, &p, e, "SIZE", &size) != 0) {
+        return -1;
+    }
+    if (c != 'f') im->last_size = size, im->has_last_size = true;
     if (hl_import_token(&p, e, &tok, &len))
         return hl_import_fail(im, "%c: extra field '%s'", c, hl_show(tok, len).text);
     if (negative && c == 'f' && id == 1) { /* f -1: free(NULL) */
