@@ -49,6 +49,23 @@ int hl_cli_collect_traces(char **paths, int count, char ***out_paths, size_t *ou
  * A cut tail's warning goes to stderr. */
 int hl_cli_read_trace(const char *path, hl_trace *trace);
 
+/* A slice of the traces for `report --shard I/N` (shard.c): the whole set, sorted by
+ * path with repeats dropped (every shard sees the same), and shard I's part of it,
+ * balanced by file size and independent of the order the paths were named in. */
+typedef struct hl_cli_shard {
+    unsigned index, count; /* I of N; count 0: not sharded */
+    char **all;            /* every trace of the split, in path order */
+    size_t all_count;
+    char **mine; /* this shard's traces, in path order */
+    size_t mine_count;
+    uint64_t bytes; /* their files' sizes */
+} hl_cli_shard;
+/* Parses "I/N" (1 <= I <= N) into shard->index and ->count: 0, or 2 after a usage
+ * message naming the value and what is wrong with it. */
+int hl_cli_shard_parse(const char *command, const char *text, hl_cli_shard *shard);
+/* Fills shard's all and mine from the collected paths (hl_cli_collect_traces). */
+void hl_cli_shard_select(hl_cli_shard *shard, char **paths, size_t count);
+
 /* Parses a backend list and makes (and destroys) one instance of each, so that an
  * unknown backend or a bad option is bad usage before anything runs or prints (a
  * foreign backend's in a child: its library is never loaded in the driver).

@@ -13,7 +13,10 @@
  * speed run, with the fragmentation run's figures, the latency run's histograms and
  * the checking run's finding.
  * Then `python3 -m heaplab_report render` writes DIR/index.html and DIR/report.md.
- * --from renders saved documents; --compare compares two. */
+ * --from renders saved documents; --compare compares two. --shard I/N runs one slice
+ * of the traces (shard.c) and marks the document as that shard; --merge checks shard
+ * documents (one build, no trace twice, every shard) and renders them as one
+ * (reports/heaplab_report/merge.py). */
 #include "cli.h"
 
 #include <errno.h>
@@ -27,11 +30,11 @@
 
 #define PYTHON "/usr/bin/python3"
 
-enum { REPORT_SHARED = HL_SHARE_BACKENDS | HL_SHARE_QUIET };
+enum { REPORT_SHARED = HL_SHARE_BACKENDS | HL_SHARE_QUIET | HL_PERMUTE }; /* --merge A B --out DIR */
 
 static const hl_cli_shared report_defaults = {.backends = "all"};
 
-enum { O_BASELINE = 256, O_REPEAT, O_OUT, O_FROM, O_COMPARE, O_THRESHOLD };
+enum { O_BASELINE = 256, O_REPEAT, O_OUT, O_FROM, O_COMPARE, O_THRESHOLD, O_SHARD, O_MERGE };
 
 static const hl_cli_option report_own[] = {
     HL_OPTION("baseline", true, O_BASELINE,
@@ -47,6 +50,14 @@ static const hl_cli_option report_own[] = {
               "                      something got slower or larger beyond the noise\n"),
     HL_OPTION("threshold", true, O_THRESHOLD,
               "  --threshold PCT     with --compare: the smallest change flagged (default 10)\n"),
+    HL_OPTION("shard", true, O_SHARD,
+              "  --shard I/N         run shard I of N (1 <= I <= N): the traces sorted by path and\n"
+              "                      dealt to N shards balanced by file size, each trace with all\n"
+              "                      its backends and repeats; the document says which shard it is\n"),
+    HL_OPTION("merge", false, O_MERGE,
+              "  --merge DOC...      one report (and DIR/heaplab-results.json) from the shards'\n"
+              "                      documents: refused (2) for different builds, a trace in two\n"
+              "                      shards or a shard missing; exit 1 if a shard found a divergence\n"),
     HL_OPTIONS_END};
 
 void hl_help_report(FILE *out)
@@ -55,6 +66,8 @@ void hl_help_report(FILE *out)
             "usage: heaplab report [--backends LIST] [--baseline NAME] [--repeat K] --out DIR TRACE|DIR...\n"
             "       heaplab report --from RESULTS.json... --out DIR [--baseline NAME]\n"
             "       heaplab report --compare A.json B.json [--out DIR] [--threshold PCT]\n"
+            "       heaplab report --shard I/N [--backends LIST] ... --out DIR TRACE|DIR...\n"
+            "       heaplab report --merge SHARD.json... --out DIR [--baseline NAME]\n"
             "\n"
             "Measures every trace on every backend and writes a report: DIR/index.html\n"
             "(self-contained, plots embedded), DIR/report.md with DIR/plots/, and the\n"
@@ -177,6 +190,7 @@ typedef struct report_options {
     const char *backends, *baseline, *out;
     unsigned repeat;
     bool quiet;
+    const hl_cli_shard *shard; /* --shard: the document says which; NULL: not sharded */
 } report_options;
 
 static int make_dir(const char *path)
@@ -236,6 +250,9 @@ static int measure(const report_options *o, char **paths, size_t path_count, uin
     char findings[PATH_MAX + 16];
     snprintf(findings, sizeof findings, "%s/findings", o->out);
     hl_results *results = hl_results_new();
+    if (o->shard)
+        hl_results_shard(results, o->shard->index, o->shard->count, paths, path_count, o->shard->all,
+                         o->shard->all_count);
     static hl_run_summary checked, timed, measured; /* large: kept off the stack */
     size_t divergent = 0;
     for (size_t t = 0; t < path_count; t++) {
@@ -309,6 +326,8 @@ typedef struct report_settings {
     char **from;
     int from_count;
     bool compare;
+    bool merge;
+    hl_cli_shard shard;
 } report_settings;
 
 static int report_option(void *context, int key, const char *arg)
@@ -321,6 +340,8 @@ static int report_option(void *context, int key, const char *arg)
     case O_FROM: r->from[r->from_count++] = (char *)arg; break;
     case O_COMPARE: r->compare = true; break;
     case O_THRESHOLD: r->threshold = arg; break;
+    case O_SHARD: return hl_cli_shard_parse("report", arg, &r->shard);
+    case O_MERGE: r->merge = true; break;
     case O_REPEAT: {
         unsigned long k = strtoul(arg, &end, 10);
         if (!end || *end || k < 1 || k > 100)
@@ -332,10 +353,35 @@ static int report_option(void *context, int key, const char *arg)
     return 0;
 }
 
+/* --merge (rendered by the Python package) and --shard's usage rules: returns the exit
+ * status of a merge or of a usage error, or -1 to go on (a shard is measured like a
+ * whole run, on its slice of the traces). */
+static int shards(const report_settings *r, const report_options *o, int argc, char **argv)
+{
+    if (r->merge && r->shard.count) return hl_cli_usage_error("report", "--merge and --shard do not go together");
+    if (r->compare || r->from_count || r->threshold)
+        return hl_cli_usage_error("report", "--%s goes with neither --compare nor --from",
+                                  r->merge ? "merge" : "shard");
+    if (!r->merge) return -1;
+    if (!o->out) return hl_cli_usage_error("report", "--merge writes a report: --out DIR is required");
+    if (optind >= argc) return hl_cli_usage_error("report", "--merge takes the shards' results documents");
+    char **args = hl_mem_alloc(sizeof *args * (size_t)(argc + 8));
+    int n = 0;
+    args[n++] = "merge";
+    args[n++] = "--out";
+    args[n++] = (char *)o->out;
+    if (o->baseline) args[n++] = "--baseline", args[n++] = (char *)o->baseline;
+    for (int i = optind; i < argc; i++) args[n++] = argv[i];
+    int rc = run_python(args, n);
+    hl_mem_free(args);
+    return rc;
+}
+
 int hl_cmd_report(int argc, char **argv)
 {
     hl_cli_shared shared = report_defaults;
-    report_settings r = {{"all", NULL, NULL, 1, false}, NULL, hl_mem_alloc(sizeof(char *) * (size_t)argc), 0, false};
+    report_settings r = {{"all", NULL, NULL, 1, false, NULL}, NULL, hl_mem_alloc(sizeof(char *) * (size_t)argc), 0,
+                         false, false, {0}};
     int parsed = hl_cli_parse("report", argc, argv, REPORT_SHARED, &shared, report_own, report_option, &r);
     if (parsed) return parsed;
     report_options o = r.o;
@@ -347,6 +393,10 @@ int hl_cmd_report(int argc, char **argv)
     bool compare = r.compare;
     char *args[16 + 64];
     int n = 0;
+    if (r.merge || r.shard.count) {
+        int refused = shards(&r, &o, argc, argv);
+        if (refused >= 0) return refused;
+    }
     if (compare) {
         if (argc - optind != 2 || from_count)
             return hl_cli_usage_error("report", "--compare takes two results documents: A.json B.json");
@@ -370,6 +420,13 @@ int hl_cmd_report(int argc, char **argv)
         uint64_t bytes;
         int rc = hl_cli_collect_traces(argv + optind, argc - optind, &paths, &path_count, &bytes);
         if (rc != 0) return rc;
+        if (r.shard.count) {
+            hl_cli_shard_select(&r.shard, paths, path_count);
+            fprintf(stderr, "heaplab report: shard %u/%u runs %zu of the %zu traces\n", r.shard.index, r.shard.count,
+                    r.shard.mine_count, r.shard.all_count);
+            paths = r.shard.mine, path_count = r.shard.mine_count, bytes = r.shard.bytes;
+            o.shard = &r.shard;
+        }
         if (make_dir(o.out) != 0) return HL_EXIT_USAGE;
         snprintf(document, sizeof document, "%s/heaplab-results.json", o.out);
         measured = measure(&o, paths, path_count, bytes, document);

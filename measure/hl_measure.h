@@ -251,8 +251,11 @@ struct hl_run_summary {
 
 /* ================================================================ results */
 
-/* The results document: {schema_version, machine, build, results: [...]}, one result
- * per (backend, trace) run. The report (reports/) reads exactly this. */
+/* The results document: {schema_version, machine, build, shard?, results: [...]}, one
+ * result per (backend, trace) run. The report (reports/) reads exactly this. Every change
+ * of its shape bumps the version (3: build.id, shard, speed; ops_per_sec and the
+ * footprints nullable); the report reads the versions reports/schema holds a schema of
+ * and refuses others. */
 #define HL_RESULTS_SCHEMA_VERSION 3
 /* heaplab's own version (the results document, --version) */
 #define HL_VERSION "0.1.0"
@@ -261,10 +264,18 @@ typedef struct hl_results hl_results;
 hl_results *hl_results_new(void);
 /* Adds one run; repro is the reproducer's path or NULL. */
 void hl_results_add(hl_results *results, const hl_run_summary *summary, const char *repro);
+/* Marks the document as shard index of count (1 <= index <= count, `report --shard`):
+ * the traces it ran and all traces of the split (sorted), so a merge can check that
+ * the shards add up to the whole set. */
+void hl_results_shard(hl_results *results, unsigned index, unsigned count, char *const *traces, size_t trace_count,
+                      char *const *all, size_t all_count);
 /* The document as indented JSON (arena string; hl_mem_free it). */
 char *hl_results_json(hl_results *results);
 void hl_results_free(hl_results *results);
 /* True when this build runs under sanitizers (its timings and footprints are marked). */
 bool hl_build_sanitized(void);
+/* The build's identity (build.id, build_id.c): the SHA-256 of the running binary in hex,
+ * as `sha256sum` prints it; "config:..." when the binary cannot be read. */
+const char *hl_build_id(void);
 
 #endif /* HL_MEASURE_H */

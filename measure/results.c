@@ -1,7 +1,8 @@
 /* results.c: the results document, built with cJSON (Debian's libcjson) on heaplab's
  * private arena. Schema (version HL_RESULTS_SCHEMA_VERSION):
  *   {schema_version, machine: {hostname, os, release, arch, cpus, cpu_model},
- *    build: {heaplab, contract_version, compiler, flags, sanitized, optimized},
+ *    build: {heaplab, id (hl_build_id), contract_version, compiler, flags, sanitized, optimized},
+ *    shard?: {index, count, traces, all_traces} (hl_results_shard),
  *    results: [{backend, backend_version, trace, ops, sent, skipped, failures, divergences,
  *               peak_live_bytes, peak_live_blocks, peak_footprint_bytes,
  *               final_footprint_bytes, elapsed_ns, backend_ns, ops_per_sec, threads
@@ -80,6 +81,7 @@ hl_results *hl_results_new(void)
 
     cJSON *build = cJSON_AddObjectToObject(results->root, "build");
     cJSON_AddStringToObject(build, "heaplab", HL_VERSION);
+    cJSON_AddStringToObject(build, "id", hl_build_id());
     cJSON_AddNumberToObject(build, "contract_version", HL_CONTRACT_VERSION);
 #ifdef __clang__
     cJSON_AddStringToObject(build, "compiler", "clang " __clang_version__);
@@ -283,6 +285,26 @@ void hl_results_add(hl_results *results, const hl_run_summary *s, const char *re
         else cJSON_AddNullToObject(f, "reproducer");
     }
     cJSON_AddItemToArray(results->list, r);
+}
+
+static cJSON *strings(char *const *list, size_t count)
+{
+    cJSON *array = cJSON_CreateArray();
+    for (size_t i = 0; i < count; i++) cJSON_AddItemToArray(array, cJSON_CreateString(list[i]));
+    return array;
+}
+
+void hl_results_shard(hl_results *results, unsigned index, unsigned count, char *const *traces, size_t trace_count,
+                      char *const *all, size_t all_count)
+{
+    cJSON *shard = cJSON_CreateObject();
+    cJSON_AddNumberToObject(shard, "index", index);
+    cJSON_AddNumberToObject(shard, "count", count);
+    cJSON_AddItemToObject(shard, "traces", strings(traces, trace_count));
+    cJSON_AddItemToObject(shard, "all_traces", strings(all, all_count));
+    cJSON *list = cJSON_DetachItemFromObject(results->root, "results"); /* the shard goes before the results */
+    cJSON_AddItemToObject(results->root, "shard", shard);
+    cJSON_AddItemToObject(results->root, "results", list);
 }
 
 char *hl_results_json(hl_results *results) { return cJSON_Print(results->root); }

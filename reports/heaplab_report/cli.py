@@ -1,12 +1,13 @@
-"""The command line: `python3 -m heaplab_report render|compare ...` (argparse); bad input
-is a one-line message naming the file on stderr and exit status 2."""
+"""The command line: `python3 -m heaplab_report render|compare|merge ...` (argparse); bad
+input is a one-line message naming the file on stderr and exit status 2."""
 import argparse
+import json
 import sys
 import textwrap
 from pathlib import Path
 
-from . import compare, html, markdown, text
-from .load import InputError, load
+from . import compare, html, markdown, merge, runs, text
+from .load import READS, InputError, check, load, versions_text
 
 PROG = "heaplab_report"
 
@@ -25,8 +26,9 @@ def _percent(value):
 def parser():
     """Returns the argument parser with the render and compare subcommands."""
     top = argparse.ArgumentParser(prog=PROG, description="Reports on heaplab results documents "
-                                  "(`heaplab replay --json` output).")
-    sub = top.add_subparsers(dest="command", required=True, metavar="{render,compare}")
+                                  "(`heaplab replay --json` output; schema_version "
+                                  f"{versions_text(READS)}).")
+    sub = top.add_subparsers(dest="command", required=True, metavar="{render,compare,merge}")
     render = sub.add_parser("render", help="write an HTML and Markdown report with plots",
                             description="Writes DIR/index.html (self-contained: plots embedded), DIR/report.md "
                             "with DIR/plots/*.png, and DIR/results.json (the input, merged). Several documents "
@@ -49,6 +51,15 @@ def parser():
     cmp.add_argument("--threshold", type=_percent, default=0.10, metavar="PCT",
                      help="smallest change flagged, in percent (default 10)")
     cmp.add_argument("--out", metavar="DIR", help="also write DIR/compare.md and DIR/compare.html")
+    mrg = sub.add_parser("merge", help="one report from the documents of `heaplab report --shard I/N` runs",
+                         description="Checks that the documents are the shards of one split (one heaplab build, "
+                         "shards 1..N each once, every trace in one shard), writes the merged document to "
+                         "DIR/heaplab-results.json and renders it as `render` does. Exit status: 0, 1 when a "
+                         "shard found a divergence, 2 bad input or a refused merge.")
+    mrg.add_argument("results", nargs="+", metavar="SHARD.json", help="the shards' results documents")
+    mrg.add_argument("--out", required=True, metavar="DIR", help="output directory (created)")
+    mrg.add_argument("--baseline", metavar="NAME", help="as for render")
+    mrg.add_argument("--commit", metavar="SHA", help="as for render")
     return top
 
 
@@ -81,11 +92,37 @@ def run_compare(args):
     return 1 if compare.regressed(rows) else 0
 
 
+def run_merge(args):
+    """Merges shard documents into DIR/heaplab-results.json and renders it; returns 1 when a
+    shard found a divergence, else 0."""
+    out = Path(args.out)
+    document = out / "heaplab-results.json"
+    for path in args.results:
+        if Path(path).resolve() == document.resolve():
+            raise InputError(f"--out {args.out} would overwrite {path}: merge into another directory")
+    named = [(path, load(path, merge.READS, merge.READER)) for path in args.results]
+    doc = check(merge.merge(named), document)  # what this writes, it must read back
+    out.mkdir(parents=True, exist_ok=True)
+    document.write_text(json.dumps(doc, indent=1) + "\n")
+    shards = [s["shard"] for s in doc["sources"] if "shard" in s]
+    split = f" (shards 1-{shards[0]['count']} of {shards[0]['count']})" if shards else ""
+    machines = len(runs.machines(doc))
+    print(f"merged: {len(named)} documents{split}: {len(runs.traces(doc))} traces x {len(runs.backends(doc))} "
+          f"backends measured on {machines} machine{'s' if machines != 1 else ''}, into {document}")
+    from .report import render  # matplotlib loads only for render
+    index = render([document], out, baseline=args.baseline, commit=args.commit)
+    print(f"report: {index}")
+    return 1 if any(r["divergences"] for r in doc["results"]) else 0
+
+
+COMMANDS = {"render": run_render, "compare": run_compare, "merge": run_merge}
+
+
 def main(argv=None):
-    """Runs the command line ARGV; returns the exit status (0, 1 from compare, 2 bad input)."""
+    """Runs the command line ARGV; returns the exit status (0, 1 from compare or merge, 2 bad input)."""
     args = parser().parse_args(argv)
     try:
-        return run_render(args) if args.command == "render" else run_compare(args)
+        return COMMANDS[args.command](args)
     except InputError as e:
         print(f"{PROG}: {e}", file=sys.stderr)
     except OSError as e:

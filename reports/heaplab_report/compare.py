@@ -177,7 +177,7 @@ def machines(old_doc, new_doc, names):
     """Returns the sentences noting how the two runs' machines and builds differ."""
     notes = []
     for part, keys in (("machine", ("hostname", "cpu_model", "cpus", "os", "release", "arch")),
-                       ("build", ("heaplab", "commit", "compiler", "flags", "optimized"))):
+                       ("build", ("heaplab", "commit", "id", "compiler", "flags", "optimized"))):
         for k in keys:
             a, b = old_doc[part].get(k), new_doc[part].get(k)
             if a != b:

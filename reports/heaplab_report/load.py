@@ -1,39 +1,67 @@
-"""Reading results documents: parse, validate against the schema, merge several."""
+"""Reading results documents: parse, check the version, validate against that version's
+schema, merge several."""
 import json
 from pathlib import Path
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
-SCHEMA_PATH = Path(__file__).resolve().parent.parent / "schema" / "results.schema.json"
+SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schema"
+SCHEMA_PATH = SCHEMA_DIR / "results.schema.json"
+# The schema_version heaplab writes, and the file describing each version the report
+# reads. A version 2 document (before build.id, shard and sources) reads as one whose
+# new fields are absent.
+CURRENT = 3
+SCHEMAS = {2: SCHEMA_DIR / "results-2.schema.json", CURRENT: SCHEMA_PATH}
+READS = tuple(sorted(SCHEMAS))
 
 
 class InputError(Exception):
     """Input the report cannot use; the message names the file. The CLI exits 2 with it."""
 
 
-def validator():
-    """Returns a validator for reports/schema/results.schema.json; raises InputError if unreadable."""
+def validator(version=CURRENT):
+    """Returns a validator for the schema of VERSION (reports/schema/); raises InputError if unreadable."""
+    path = SCHEMAS[version]
     try:
-        return Draft202012Validator(json.loads(SCHEMA_PATH.read_text()))
+        return Draft202012Validator(json.loads(path.read_text()))
     except (OSError, ValueError) as e:
-        raise InputError(f"{SCHEMA_PATH}: cannot read the results schema: {e}") from None
+        raise InputError(f"{path}: cannot read the results schema: {e}") from None
 
 
-def check(doc, name):
-    """Returns DOC if it validates; raises InputError naming NAME and the JSON path of the violation."""
-    error = best_match(validator().iter_errors(doc))
+def versions_text(versions):
+    """Returns "2 and 3" for (2, 3)."""
+    names = [str(v) for v in versions]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def version_of(doc, name, versions=READS, reader="this heaplab"):
+    """Returns the schema_version of DOC when it is one of VERSIONS (CURRENT when DOC has
+    none, so that the schema names what is missing); raises InputError naming NAME, its
+    version and the versions READER reads."""
+    version = doc.get("schema_version", CURRENT) if isinstance(doc, dict) else CURRENT
+    if isinstance(version, int) and not isinstance(version, bool) and version not in versions:
+        raise InputError(f"{name}: schema_version {version}: {reader} reads schema_version "
+                         f"{versions_text(versions)}")
+    return version if version in SCHEMAS else CURRENT
+
+
+def check(doc, name, version=CURRENT):
+    """Returns DOC if it validates against VERSION's schema; raises InputError naming NAME
+    and the JSON path of the violation."""
+    error = best_match(validator(version).iter_errors(doc))
     if error is not None:
         message = error.message if len(error.message) <= 200 else error.message[:200] + "..."
         raise InputError(f"{name}: schema violation at {error.json_path}: {message}")
     return doc
 
 
-def load(path):
-    """Returns the results document in PATH (a dict), validated.
+def load(path, versions=READS, reader="this heaplab"):
+    """Returns the results document in PATH (a dict), validated against its version's schema.
 
-    Raises InputError naming the file when it is missing or unreadable, is not JSON, or
-    violates the schema (with the JSON path of the violation)."""
+    Raises InputError naming the file when it is missing or unreadable, is not JSON, has a
+    schema_version not in VERSIONS (the message names both and READER, who reads them), or
+    violates its schema (with the JSON path of the violation)."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -44,7 +72,7 @@ def load(path):
         doc = json.loads(text)
     except json.JSONDecodeError as e:
         raise InputError(f"{path}: invalid JSON: {e.msg} at line {e.lineno} column {e.colno}") from None
-    return check(doc, path)
+    return check(doc, path, version_of(doc, path, versions, reader))
 
 
 def _one_kind(named_docs, label, value_of, explain):
@@ -84,7 +112,8 @@ def merge(named_docs):
         "schema_version": first["schema_version"],
         "machine": first["machine"],
         "build": dict(first["build"]),
-        "sources": [{"file": str(name), "machine": d["machine"], "build": d["build"], "results": len(d["results"])}
+        "sources": [{"file": str(name), "machine": d["machine"], "build": d["build"], "results": len(d["results"]),
+                     "traces": list(dict.fromkeys(r["trace"] for r in d["results"]))}
                     for name, d in named_docs],
         "results": [r for _, d in named_docs for r in d["results"]],
     }

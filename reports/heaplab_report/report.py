@@ -52,6 +52,11 @@ def _header(doc, paths):
     ts, bs = runs.traces(doc), runs.backends(doc)
     out = [Text(f"From {', '.join(map(str, paths))}: {len(doc['results'])} results, "
                 f"{len(ts)} traces x {len(bs)} backends.")]
+    if "shard" in doc:
+        s = doc["shard"]
+        out.append(Text(f"Shard {s['index']}/{s['count']}: {len(s['traces'])} of the {len(s['all_traces'])} traces "
+                        "of a split run (heaplab report --shard); heaplab report --merge makes one report of "
+                        "the shards."))
     if doc["build"]["sanitized"]:
         out.append(Text("Warning: a sanitized (ASan) build. Its times and footprints include the "
                         "sanitizer's work and memory: compare them only with other sanitized runs."))
@@ -59,6 +64,12 @@ def _header(doc, paths):
     for extra in (table.sources(doc), table.backend_versions(doc)):
         if extra is not None:
             out.append(extra)
+    placements = table.placements(doc)
+    if placements is not None:
+        out += [Heading("Where each trace ran"),
+                Text("The shards ran on different machines: a trace's figures (every backend's) come from "
+                     "the one machine named here, so compare backends within a trace, not across machines."),
+                placements]
     return out
 
 
@@ -91,7 +102,11 @@ def _summary(doc, out_dir, base):
 
 def _trace(doc, trace, name, out_dir, style):
     """Returns the section of TRACE: latency per kind, footprint over time, fragmentation."""
-    out = [Heading(f"Trace {trace}"), Heading("Latency", 3)]
+    out = [Heading(f"Trace {trace}")]
+    where = table.measured_on(doc, trace)
+    if where:
+        out.append(Text(f"Measured on {where}."))
+    out.append(Heading("Latency", 3))
     out += _figure(plots.latency_cdf(doc, trace, style), out_dir, f"latency-{name}",
                    f"latency CDF on {trace}",
                    "No latency measured on this trace (replay without --latency): no CDF plot.")

@@ -1,5 +1,7 @@
 """The results of a document grouped by (trace, backend): repeats, the representative run,
-the traces, the backends and the baseline backend."""
+the traces, the backends, the baseline backend, and the machines that measured them."""
+import json
+
 from .load import InputError
 
 
@@ -60,3 +62,22 @@ def relative_speed(doc, base):
         ref = shown.get((t, base))
         rows.append([shown[(t, b)] / ref if ref and shown.get((t, b)) else None for b in bs])
     return ts, bs, rows
+
+
+def machines(doc):
+    """Returns the distinct machines DOC was measured on: its sources' (a merged document)
+    or its own, in order."""
+    seen = {}
+    for m in [s["machine"] for s in doc.get("sources", [])] or [doc["machine"]]:
+        seen.setdefault(json.dumps(m, sort_keys=True), m)
+    return list(seen.values())
+
+
+def where(doc):
+    """Returns {trace: [source, ...]}: the inputs of a merged document that measured each
+    trace (the sources that list their traces); {} for a document of one run."""
+    found = {}
+    for s in doc.get("sources", []):
+        for t in s.get("traces", []):
+            found.setdefault(t, []).append(s)
+    return found

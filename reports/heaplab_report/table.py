@@ -106,14 +106,28 @@ def _timer(doc):
     return None
 
 
+def cpu(m):
+    """Returns a machine's CPU as the report shows it: model and count."""
+    return f"{m.get('cpu_model', 'unknown model')}, {m['cpus']} CPUs"
+
+
+def _os(m):
+    return " ".join(m[k] for k in ("os", "release", "arch") if k in m)
+
+
 def machine(doc):
-    """Returns the Table of the machine and build DOC ran on (and the latency timer)."""
-    m, b = doc["machine"], doc["build"]
+    """Returns the Table of the machine and build DOC ran on (and the latency timer); with
+    several machines (a merged document) each row lists theirs, distinct ones once."""
+    ms, b = runs.machines(doc), doc["build"]
+
+    def each(show):
+        return "; ".join(dict.fromkeys(show(m) for m in ms))
     items = [
-        ("host", m["hostname"]),
-        ("CPU", f"{m.get('cpu_model', 'unknown model')}, {m['cpus']} CPUs"),
-        ("OS", " ".join(m[k] for k in ("os", "release", "arch") if k in m)),
+        ("host" if len(ms) == 1 else f"hosts ({len(ms)} machines)", each(lambda m: m["hostname"])),
+        ("CPU", each(cpu)),
+        ("OS", each(_os)),
         ("heaplab", b["heaplab"] + (f" (commit {b['commit']})" if "commit" in b else "")),
+        ("build id", b.get("id", "-")),
         ("backend contract", str(b["contract_version"])),
         ("compiler", b["compiler"]),
         ("flags", b.get("flags", "-")),
@@ -135,11 +149,40 @@ def backend_versions(doc):
     return Table(["Backend", "version"], rows, labels=2) if rows else None
 
 
+def _shard(source):
+    s = source.get("shard")
+    return f"{s['index']}/{s['count']}" if s else "-"
+
+
 def sources(doc):
-    """Returns the Table of the input files of a merged document, or None for one input."""
+    """Returns the Table of the input files of a merged document (shard, host, build,
+    traces and results each), or None for one input."""
     if "sources" not in doc:
         return None
-    rows = [[s["file"], s["machine"]["hostname"], s["build"]["heaplab"] + (" " + s["build"]["commit"]
-             if "commit" in s["build"] else ""), s["build"]["compiler"], str(s["results"])]
+    rows = [[s["file"], _shard(s), s["machine"]["hostname"], s["build"]["heaplab"] + (" " + s["build"]["commit"]
+             if "commit" in s["build"] else ""), s["build"]["compiler"],
+             str(len(s["traces"])) if "traces" in s else "-", str(s["results"])]
             for s in doc["sources"]]
-    return Table(["File", "host", "heaplab", "compiler", "results"], rows, labels=4)
+    return Table(["File", "shard", "host", "heaplab", "compiler", "traces", "results"], rows, labels=5)
+
+
+def measured_on(doc, trace):
+    """Returns "host (CPU)" of the machines that measured TRACE in a merged document, or
+    None when DOC was measured on one machine only (then the header says which)."""
+    if len(runs.machines(doc)) < 2:
+        return None
+    found = runs.where(doc).get(trace, [])
+    return "; ".join(dict.fromkeys(f"{s['machine']['hostname']} ({cpu(s['machine'])})" for s in found)) or None
+
+
+def placements(doc):
+    """Returns the Table of which machine measured each trace, or None when one machine
+    measured them all."""
+    if len(runs.machines(doc)) < 2:
+        return None
+    where = runs.where(doc)
+    rows = [[t, "; ".join(dict.fromkeys(s["machine"]["hostname"] for s in where.get(t, []))) or "-",
+             "; ".join(dict.fromkeys(cpu(s["machine"]) for s in where.get(t, []))) or "-",
+             "; ".join(dict.fromkeys(_shard(s) for s in where.get(t, []))) or "-"]
+            for t in runs.traces(doc)]
+    return Table(["Trace", "host", "CPU", "shard"], rows, labels=4)

@@ -69,8 +69,8 @@ def document(results, sanitized=False):
     doc = {"schema_version": 3,
            "machine": {"hostname": "box", "os": "Linux", "release": "6.1", "arch": "x86_64", "cpus": 4,
                        "cpu_model": "Test CPU 9000"},
-           "build": {"heaplab": "0.1.0", "contract_version": 1, "compiler": "gcc 12.2.0", "flags": "-O2 -g",
-                     "sanitized": sanitized, "optimized": True},
+           "build": {"heaplab": "0.1.0", "id": "ab12" * 16, "contract_version": 1, "compiler": "gcc 12.2.0",
+                     "flags": "-O2 -g", "sanitized": sanitized, "optimized": True},
            "results": results}
     jsonschema.validate(doc, SCHEMA)
     return doc
@@ -159,7 +159,7 @@ def test_loads_and_merges_valid_documents(tmp_path):
 
 
 @pytest.mark.parametrize("content, expected", [
-    ("{\"schema_version\": 2,", "invalid JSON"),
+    ("{\"schema_version\": 3,", "invalid JSON"),
     (None, "no such file"),
 ])
 def test_unreadable_input_exits_2_naming_the_file(tmp_path, content, expected):
