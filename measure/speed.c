@@ -151,7 +151,8 @@ static void run_native(loop *l, const hl_plan *plan, size_t from, size_t to) { r
 static void run_linear(loop *l, const hl_plan *plan, size_t from, size_t to) { run_steps(l, plan, from, to, true); }
 
 /* Warm passes: at least WARM_MIN_PASSES, more until they add up to WARM_TOTAL_NS,
- * never more than WARM_MAX_PASSES; the figure is their median. */
+ * never more than WARM_MAX_PASSES; the figure is their median. A sanitized build (its
+ * times measure the sanitizer: not comparable, and the report says so) makes one. */
 #define WARM_MIN_PASSES 3u
 #define WARM_MAX_PASSES 50u
 #define WARM_TOTAL_NS 20000000u
@@ -224,6 +225,7 @@ static int run_plan(const hl_spec *spec, const hl_plan *plan, hl_watch *watch, h
         warm[passes++] = ns;
         warm_total += ns;
         if (passes == WARM_MAX_PASSES || (passes >= WARM_MIN_PASSES && warm_total >= WARM_TOTAL_NS)) break;
+        if (hl_build_sanitized()) break; /* one warm pass: its figures are not comparable anyway */
     }
     out->warm_passes = passes;
     out->timed_ns = median(warm, passes);

@@ -149,7 +149,7 @@ TEST(loop_makes_the_trace_calls_and_writes_first_bytes)
     CHECK(s.ran);
     CHECK(!s.measured); /* 6 steps: far too few to be a measure */
     CHECK_EQ(hl_speed_ns_per_op(&s), 0);
-    CHECK(s.warm_passes >= 3);
+    CHECK(hl_build_sanitized() ? s.warm_passes == 1 : s.warm_passes >= 3);
     /* per pass: 3 allocs, 1 realloc, 2 frees in the stream and 1 leftover (id 1) */
     uint64_t passes = 1 + s.warm_passes;
     CHECK_EQ(calls[0], 3 * passes);
@@ -204,7 +204,8 @@ TEST(scoped_plan_keeps_the_tracker)
 
 TEST(null_backend_does_nothing_and_runs)
 {
-    hl_trace t = parse("heaplab-trace 1\nalloc 1 16 align=4096\nfree 1\nend\n");
+    /* a touch far longer than its buffer: no view, nothing written (ASan watches) */
+    hl_trace t = parse("heaplab-trace 1\nalloc 1 16 align=4096\nalloc 2 200000\ntouch 2 0 200000 w\nfree 1\nfree 2\nend\n");
     hl_plan p;
     hl_plan_build(&t, &p);
     hl_speed s;
