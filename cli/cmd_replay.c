@@ -199,10 +199,10 @@ int hl_cmd_replay(int argc, char **argv)
         /* the measure path: one plan per trace, heaplab's own cost on it once */
         bool timed = r.speed && !options.threads && !options.latency;
         hl_plan plan = {0};
-        double null_ns = 0;
+        hl_null_cost null_cost = {0, 0};
         if (timed) {
             hl_plan_build(&trace, &plan);
-            null_ns = hl_speed_null_ns(&plan, options.isolate, options.timeout_seconds);
+            null_cost = hl_speed_null_cost(&plan, options.isolate, options.timeout_seconds);
         }
         for (size_t b = 0; b < spec_count; b++) {
             hl_run_summary summary;
@@ -234,7 +234,7 @@ int hl_cmd_replay(int argc, char **argv)
                 print_finding(&trace, &summary, repro[0] ? repro : NULL);
             } else {
                 clean++;
-                if (timed) hl_speed_into(&specs[b], &plan, run_options.isolate, options.timeout_seconds, null_ns,
+                if (timed) hl_speed_into(&specs[b], &plan, run_options.isolate, options.timeout_seconds, &null_cost,
                                            &summary);
             }
             if (results) hl_results_add(results, &summary, repro[0] ? repro : NULL);

@@ -264,7 +264,7 @@ static int measure(const report_options *o, char **paths, size_t path_count, uin
         p.ops = trace.count;
         hl_plan plan;
         hl_plan_build(&trace, &plan);
-        double null_ns = hl_speed_null_ns(&plan, true, 10);
+        hl_null_cost null_cost = hl_speed_null_cost(&plan, true, 10);
         for (size_t b = 0; b < spec_count; b++) {
             p.pair++;
             p.backend = specs[b].label;
@@ -294,7 +294,7 @@ static int measure(const report_options *o, char **paths, size_t path_count, uin
                 show(&p, 0);
                 bool ended = checked.found && (checked.finding.rule == HL_RULE_CRASH || checked.finding.rule == HL_RULE_HANG);
                 if (ended) measured.speed_on = false; /* it would crash or hang again */
-                else hl_speed_into(&specs[b], &plan, true, 10, null_ns, &measured);
+                else hl_speed_into(&specs[b], &plan, true, 10, &null_cost, &measured);
                 p.done += p.weight;
                 if (!ended && !measured.speed.ran && !o->quiet)
                     fprintf(stderr, "%sheaplab report: %s on %s: speed not measured: %s\n", p.on ? "\r\033[K" : "",

@@ -182,12 +182,14 @@ typedef struct hl_speed {
     uint64_t cold_ns;    /* the cold (first) pass */
     bool cold_measured;  /* cold_ns long enough to be a measure */
     uint32_t hints;      /* what the instance was told (HL_HINT_*) */
+    bool direct;         /* the allocator's own entry points were called (hl_info.direct) */
     char error[640];     /* !ran: why (the instance could not be made, a crash) */
 } hl_speed;
 
 typedef struct hl_speed_options {
     bool isolate;        /* in a forked child (a fresh allocator; a crash is no end) */
     double timeout;      /* isolated: seconds without progress before it is killed */
+    bool table_only;     /* never the instance's own entry points (hl_info.direct) */
 } hl_speed_options;
 
 /* The nanoseconds per step (per operation run) of a measured run's warm pass, or of
@@ -208,11 +210,16 @@ const hl_spec *hl_speed_null_spec(void);
 /* ================================================================ run records */
 
 typedef struct hl_run_summary hl_run_summary;
-/* The null backend's ns per step on plan (0 if not measured). */
-double hl_speed_null_ns(const hl_plan *plan, bool isolate, double timeout);
+/* heaplab's own cost per step on a plan: the null backend's ns per step through the
+ * contract table and through its own entry points (0 if not measured). */
+typedef struct hl_null_cost {
+    double table_ns, direct_ns;
+} hl_null_cost;
+hl_null_cost hl_speed_null_cost(const hl_plan *plan, bool isolate, double timeout);
 /* A timed run of spec on plan into summary's speed fields (isolated when asked or when
- * the spec is from outside the tree), with null_ns as heaplab's own cost. */
-void hl_speed_into(const hl_spec *spec, const hl_plan *plan, bool isolate, double timeout, double null_ns,
+ * the spec is from outside the tree), with null's figure for the path the run took
+ * (speed.direct) as heaplab's own cost. */
+void hl_speed_into(const hl_spec *spec, const hl_plan *plan, bool isolate, double timeout, const hl_null_cost *null,
                    hl_run_summary *summary);
 
 /* What one (backend, trace) run did: plain data, so it crosses a process boundary. */
@@ -256,7 +263,7 @@ struct hl_run_summary {
  * of its shape bumps the version (3: build.id, shard, speed; ops_per_sec and the
  * footprints nullable); the report reads the versions reports/schema holds a schema of
  * and refuses others. */
-#define HL_RESULTS_SCHEMA_VERSION 3
+#define HL_RESULTS_SCHEMA_VERSION 4
 /* heaplab's own version (the results document, --version) */
 #define HL_VERSION "0.1.0"
 

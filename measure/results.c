@@ -141,6 +141,8 @@ static void add_speed(cJSON *r, const hl_run_summary *s)
     if (v->hints & HL_HINT_ONE_THREAD) cJSON_AddItemToArray(hints, cJSON_CreateString("ONE_THREAD"));
     if (v->hints & HL_HINT_CALLER_FREES) cJSON_AddItemToArray(hints, cJSON_CreateString("CALLER_FREES"));
     if (v->hints & HL_HINT_NO_STATS) cJSON_AddItemToArray(hints, cJSON_CreateString("NO_STATS"));
+    /* "direct": the allocator's own entry points (hl_info.direct); "table": the contract's */
+    cJSON_AddStringToObject(o, "entry", v->direct ? "direct" : "table");
     if (v->error[0]) cJSON_AddStringToObject(o, "error", v->error);
 }
 

@@ -26,6 +26,7 @@ typedef struct loop {
     hl_addr *slots;
     hl_scope *scopes;
     bool linear; /* addresses are offsets: the first byte is written through mem_view */
+    const hl_direct *direct; /* the allocator's own entry points (hl_info.direct), or NULL */
     uint64_t skipped, failed;
 } loop;
 
@@ -99,18 +100,27 @@ static void other_step(loop *l, const hl_step *s, const hl_step_extra *extras)
  * is a constant where this is inlined (run_native, run_linear), so the native loop
  * does not test it. */
 static inline __attribute__((always_inline)) void run_steps(loop *l, const hl_plan *plan, size_t from, size_t to,
-                                                            bool linear)
+                                                            bool linear, bool direct)
 {
     const hl_backend *b = l->b;
     hl_heap *heap = l->heap;
     hl_addr *slots = l->slots;
+    const hl_direct *d = l->direct;
+    /* the direct calls' range: sizes 1 .. max, alignments up to 1 << log2 (or the
+     * size's power of two where the promise goes by size), no caps */
+    size_t max = direct ? d->max_size : 0;
+    unsigned log2 = direct ? d->align_log2 : 0;
+    bool by_size = direct && d->by_size;
+#define DIRECT_FITS(s, n) \
+    (direct && (n) - 1 < max && (s)->align_log2 <= log2 && !(s)->caps && (!by_size || ((uint64_t)1 << (s)->align_log2) <= (n)))
     uint64_t skipped = 0, failed = 0;
     hl_error e = HL_E_OK;
     for (const hl_step *s = plan->steps + from, *end = plan->steps + to; s < end; s++) {
         hl_addr *slot = &slots[s->slot];
         hl_addr a;
         if (s->kind == HL_STEP_ALLOC) {
-            a = b->alloc(heap, layout_of(s, s->size), s->caps, &e);
+            if (DIRECT_FITS(s, s->size)) a = (hl_addr)d->malloc((size_t)s->size);
+            else a = b->alloc(heap, layout_of(s, s->size), s->caps, &e);
             if (!a) failed++;
             else if (s->size && !linear) *(volatile unsigned char *)a = 1;
             else if (s->size) touch_first(l, a, s->size);
@@ -120,14 +130,16 @@ static inline __attribute__((always_inline)) void run_steps(loop *l, const hl_pl
                 skipped++;
                 continue;
             }
-            b->free(heap, *slot, layout_of(s, s->size));
+            if (direct) d->free((void *)*slot);
+            else b->free(heap, *slot, layout_of(s, s->size));
             *slot = 0;
         } else if (s->kind == HL_STEP_REALLOC) {
             if (!*slot) {
                 skipped++;
                 continue;
             }
-            a = b->realloc(heap, *slot, layout_of(s, s->aux), (size_t)s->size, &e);
+            if (DIRECT_FITS(s, s->size)) a = (hl_addr)d->realloc((void *)*slot, (size_t)s->size);
+            else a = b->realloc(heap, *slot, layout_of(s, s->aux), (size_t)s->size, &e);
             if (!a) {
                 failed++;
                 b->free(heap, *slot, layout_of(s, s->aux));
@@ -143,12 +155,23 @@ static inline __attribute__((always_inline)) void run_steps(loop *l, const hl_pl
             other_step(l, s, plan->extras);
         }
     }
+#undef DIRECT_FITS
     l->skipped += skipped;
     l->failed += failed;
 }
 
-static void run_native(loop *l, const hl_plan *plan, size_t from, size_t to) { run_steps(l, plan, from, to, false); }
-static void run_linear(loop *l, const hl_plan *plan, size_t from, size_t to) { run_steps(l, plan, from, to, true); }
+static void run_native(loop *l, const hl_plan *plan, size_t from, size_t to)
+{
+    run_steps(l, plan, from, to, false, false);
+}
+static void run_linear(loop *l, const hl_plan *plan, size_t from, size_t to)
+{
+    run_steps(l, plan, from, to, true, false);
+}
+static void run_direct(loop *l, const hl_plan *plan, size_t from, size_t to)
+{
+    run_steps(l, plan, from, to, false, true);
+}
 
 /* Warm passes: at least WARM_MIN_PASSES, more until they add up to WARM_TOTAL_NS,
  * never more than WARM_MAX_PASSES; the figure is their median. A sanitized build (its
@@ -184,7 +207,7 @@ static void free_everything(loop *l, const hl_plan *plan)
 }
 
 /* The run itself, in whichever process runs it: the plan twice, cold then warm. */
-static int run_plan(const hl_spec *spec, const hl_plan *plan, hl_watch *watch, hl_speed *out)
+static int run_plan(const hl_spec *spec, const hl_plan *plan, bool table_only, hl_watch *watch, hl_speed *out)
 {
     memset(out, 0, sizeof *out);
     out->steps = plan->count;
@@ -197,10 +220,12 @@ static int run_plan(const hl_spec *spec, const hl_plan *plan, hl_watch *watch, h
         return -1;
     }
     hl_info info;
+    memset(&info, 0, sizeof info); /* a table built before hl_info.direct leaves it NULL */
     spec->backend->describe(heap, &info);
+    bool linear = (info.features & HL_FEATURE_LINEAR_MEMORY) != 0;
     loop l = {spec->backend, heap, hl_mem_alloc((plan->block_slots + 1) * sizeof(hl_addr)),
-              hl_mem_alloc((plan->scope_slots + 1) * sizeof(hl_scope)), (info.features & HL_FEATURE_LINEAR_MEMORY) != 0,
-              0, 0};
+              hl_mem_alloc((plan->scope_slots + 1) * sizeof(hl_scope)), linear, linear || table_only ? NULL : info.direct, 0, 0};
+    out->direct = l.direct != NULL;
     memset(l.slots, 0, (plan->block_slots + 1) * sizeof(hl_addr));
     uint64_t warm[WARM_MAX_PASSES], warm_total = 0;
     unsigned passes = 0; /* warm ones */
@@ -212,6 +237,7 @@ static int run_plan(const hl_spec *spec, const hl_plan *plan, hl_watch *watch, h
             hl_watch_step(watch, 0, at);
             size_t end = plan->count - at < CHUNK ? plan->count : at + CHUNK;
             if (l.linear) run_linear(&l, plan, at, end);
+            else if (l.direct) run_direct(&l, plan, at, end);
             else run_native(&l, plan, at, end);
         }
         uint64_t ns = hl_clock_now_ns() - start;
@@ -246,18 +272,19 @@ static int run_plan(const hl_spec *spec, const hl_plan *plan, hl_watch *watch, h
 typedef struct isolated_run {
     const hl_spec *spec;
     const hl_plan *plan;
+    bool table_only;
 } isolated_run;
 
 static int body(void *context, hl_watch *watch, void *result)
 {
     isolated_run *r = context;
-    return run_plan(r->spec, r->plan, watch, result);
+    return run_plan(r->spec, r->plan, r->table_only, watch, result);
 }
 
 int hl_speed_run(const hl_spec *spec, const hl_plan *plan, const hl_speed_options *options, hl_speed *out)
 {
-    if (!options->isolate) return run_plan(spec, plan, NULL, out);
-    isolated_run r = {spec, plan};
+    if (!options->isolate) return run_plan(spec, plan, options->table_only, NULL, out);
+    isolated_run r = {spec, plan, options->table_only};
     hl_isolation iso = {.timeout = options->timeout, .poll_ms = 100};
     hl_isolated how;
     memset(out, 0, sizeof *out);
@@ -290,20 +317,25 @@ double hl_speed_ns_per_op(const hl_speed *speed)
     return speed->measured && speed->steps ? (double)speed->timed_ns / (double)speed->steps : 0;
 }
 
-double hl_speed_null_ns(const hl_plan *plan, bool isolate, double timeout)
+hl_null_cost hl_speed_null_cost(const hl_plan *plan, bool isolate, double timeout)
 {
-    hl_speed_options options = {isolate, timeout};
+    hl_null_cost cost = {0, 0};
     hl_speed speed;
-    return hl_speed_run(hl_speed_null_spec(), plan, &options, &speed) == 0 ? hl_speed_ns_per_op(&speed) : 0;
+    hl_speed_options options = {isolate, timeout, true};
+    if (hl_speed_run(hl_speed_null_spec(), plan, &options, &speed) == 0) cost.table_ns = hl_speed_ns_per_op(&speed);
+    options.table_only = false;
+    if (hl_speed_run(hl_speed_null_spec(), plan, &options, &speed) == 0 && speed.direct)
+        cost.direct_ns = hl_speed_ns_per_op(&speed);
+    return cost;
 }
 
-void hl_speed_into(const hl_spec *spec, const hl_plan *plan, bool isolate, double timeout, double null_ns,
+void hl_speed_into(const hl_spec *spec, const hl_plan *plan, bool isolate, double timeout, const hl_null_cost *null,
                    hl_run_summary *summary)
 {
-    hl_speed_options options = {isolate || spec->external, timeout};
+    hl_speed_options options = {isolate || spec->external, timeout, false};
     hl_speed_run(spec, plan, &options, &summary->speed);
     summary->speed_on = true;
-    summary->null_ns_per_op = null_ns;
+    summary->null_ns_per_op = summary->speed.direct ? null->direct_ns : null->table_ns;
 }
 
 double hl_speed_cold_ns_per_op(const hl_speed *speed)

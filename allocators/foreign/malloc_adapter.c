@@ -53,6 +53,7 @@ struct hl_heap {
     bool lean;             /* neither locking nor tracking: the fast paths below */
     bool counting;         /* no HL_HINT_NO_STATS: the fast paths count */
     size_t fast_limit;     /* sizes 1 .. fast_limit go straight to malloc (0 unless lean) */
+    hl_direct direct;      /* lean and not counting: the allocator's own entry points */
     char library_source[160]; /* describe's source for a library */
 };
 
@@ -215,6 +216,11 @@ hl_error hl_malloc_adapter_create(const hl_malloc_peer *peer, const hl_config *c
     h->counting = !(config->hints & HL_HINT_NO_STATS);
     /* 0 when not lean: no size is then below it, and every alloc takes the slow path */
     h->fast_limit = !h->lean ? 0 : h->limit < PTRDIFF_MAX ? (size_t)h->limit : PTRDIFF_MAX;
+    /* lean and counting nothing: alloc, free and realloc are the allocator's own calls
+     * after the contract's checks, so the measure path may call them directly */
+    if (h->lean && !h->counting)
+        h->direct = (hl_direct){peer->f.malloc, peer->f.free, peer->f.realloc, h->fast_limit,
+                                (uint8_t)__builtin_ctzll((unsigned long long)peer->min_align), peer->library};
     if (peer->instance_live) *peer->instance_live = true;
     if (peer->library) describe_library(h);
     *out = h;
@@ -249,6 +255,7 @@ static void adapter_describe(const hl_heap *h, hl_info *info)
     if (h->peer.library && h->peer.label) info->name = h->peer.label;
     info->source = h->peer.library ? h->library_source : h->peer.source;
     info->page_size = (size_t)sysconf(_SC_PAGESIZE);
+    if (h->direct.malloc) info->direct = &h->direct;
 }
 
 

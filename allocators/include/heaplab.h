@@ -168,6 +168,36 @@ typedef enum hl_feature {
 
 /* What an instance declares about itself, in data the harness reads. Filled by
  * hl_backend.describe; depends on the options the instance was built with. */
+/* An instance's own entry points (hl_info.direct): what its alloc, free and realloc
+ * come down to on the requests a malloc serves as it is. The measure path calls them
+ * in place of the table, so a peer's time is its allocator's, not the contract's checks
+ * around it (bench/yardstick.c calls the same functions). For caps 0, a power-of-two
+ * align <= hl_direct_promise(d, size) and 1 <= size <= max_size:
+ *   malloc(size)         is alloc(heap, {size, align}, 0, &e): the block, or NULL where
+ *                        alloc fails with OUT_OF_MEMORY;
+ *   realloc(block, size) is realloc(heap, block, old, size, &e) for old.align <=
+ *                        hl_direct_promise(d, size); NULL: failed, block intact;
+ *   free(block)          is free(heap, block, layout), for any live block.
+ * The instance keeps no state of its own on these calls, so a block from either path
+ * may be freed or resized through the other. */
+typedef struct hl_direct {
+    void *(*malloc)(size_t size);
+    void (*free)(void *block);
+    void *(*realloc)(void *block, size_t size);
+    size_t max_size;   /* larger sizes go through the table (it may refuse them) */
+    uint8_t align_log2; /* malloc(size) is aligned to 1 << align_log2 ... */
+    bool by_size;       /* ... or, if set, to the largest power of two <= size if less
+                         * (C's promise: malloc(4) need not be 8-aligned) */
+} hl_direct;
+
+/* The alignment d's malloc(size) promises (see hl_direct). */
+static inline size_t hl_direct_promise(const hl_direct *d, size_t size)
+{
+    size_t a = (size_t)1 << d->align_log2;
+    if (!d->by_size || size >= a) return a;
+    return size ? (size_t)1 << (63 - __builtin_clzll((unsigned long long)size)) : 1;
+}
+
 typedef struct hl_info {
     const char *name;          /* backend name, as in a backend spec */
     hl_class backend_class;
@@ -190,6 +220,11 @@ typedef struct hl_info {
     hl_addr dma_base;
     size_t dma_size;
     size_t cache_line;         /* with CAP_DMA: the line DMA blocks never share (64) */
+    /* Optional (NULL: none; last, so a table built before it leaves it as the caller
+     * zeroed it): the instance's own entry points, offered only by an instance created
+     * with all of HL_HINT_ONE_THREAD, HL_HINT_CALLER_FREES and HL_HINT_NO_STATS (the
+     * measure path's hints); valid as long as the instance. */
+    const hl_direct *direct;
 } hl_info;
 
 /* ---------------------------------------------------------------- stats */

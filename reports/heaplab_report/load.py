@@ -9,10 +9,10 @@ from jsonschema.exceptions import best_match
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schema"
 SCHEMA_PATH = SCHEMA_DIR / "results.schema.json"
 # The schema_version heaplab writes, and the file describing each version the report
-# reads. A version 2 document (before build.id, shard and sources) reads as one whose
-# new fields are absent.
-CURRENT = 3
-SCHEMAS = {2: SCHEMA_DIR / "results-2.schema.json", CURRENT: SCHEMA_PATH}
+# reads. A version 2 document (before build.id, shard and sources) or 3 (before
+# speed.entry) reads as one whose new fields are absent.
+CURRENT = 4
+SCHEMAS = {2: SCHEMA_DIR / "results-2.schema.json", 3: SCHEMA_DIR / "results-3.schema.json", CURRENT: SCHEMA_PATH}
 READS = tuple(sorted(SCHEMAS))
 
 

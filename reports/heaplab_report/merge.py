@@ -7,7 +7,7 @@ report can say which machine measured which trace."""
 from . import runs
 from .load import CURRENT, InputError, compatible
 
-READS = (CURRENT,)  # shard documents exist from schema_version 3 on
+READS = (3, CURRENT)  # shard documents exist from schema_version 3 on
 READER = "--merge"
 RENDER_INSTEAD = "render the documents without these checks with --from"
 

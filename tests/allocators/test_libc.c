@@ -2,6 +2,8 @@
 #include "backend_util.h"
 #include "unit.h"
 
+#include <stdlib.h>
+
 #define LIBC (hl_backend_libc())
 
 static instance in;
@@ -78,6 +80,10 @@ TEST(scopes_free_all_and_footprint)
 TEST(hints_make_the_adapter_lean)
 {
     CHECK_EQ(make_instance_hinted(&in, LIBC, "", 0, HL_HINT_CALLER_FREES | HL_HINT_ONE_THREAD), HL_E_OK);
+    hl_info info;
+    memset(&info, 0, sizeof info);
+    LIBC->describe(in.heap, &info);
+    CHECK(info.direct == NULL); /* it counts: its calls are not malloc's alone */
     hl_scope s;
     CHECK_EQ(LIBC->enter_scope(in.heap, &s), HL_E_UNSUPPORTED);
     CHECK_EQ(LIBC->free_all(in.heap), HL_E_UNSUPPORTED);
@@ -114,7 +120,15 @@ TEST(hints_make_the_adapter_lean)
     CHECK(p != 0);
     CHECK_EQ(stats_of(&in).live_blocks, 0);
     CHECK_EQ(stats_of(&in).footprint, 0);
-    CHECK_EQ(LIBC->free(in.heap, p, (hl_layout){100, 8}), HL_E_OK);
+    /* its own entry points are glibc's, and they mix with the table's calls */
+    LIBC->describe(in.heap, &info);
+    CHECK(info.direct != NULL);
+    CHECK(info.direct->malloc == malloc && info.direct->free == free && info.direct->realloc == realloc);
+    CHECK_EQ(hl_direct_promise(info.direct, 1), 16); /* glibc: 16 at every size */
+    CHECK(!info.direct->by_size);
+    void *q = info.direct->realloc((void *)p, 300);
+    CHECK(q != NULL);
+    CHECK_EQ(LIBC->free(in.heap, (hl_addr)q, (hl_layout){300, 8}), HL_E_OK);
     drop_instance(&in);
 }
 

@@ -38,7 +38,7 @@ def test_json_document_has_the_schema(heaplab):
     proc = heaplab("replay", "--json", "--backends", "refs,libc", "traces/basic.trace")
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)
-    assert doc["schema_version"] == 3
+    assert doc["schema_version"] == 4
     assert {"os", "arch", "cpus"} <= set(doc["machine"])
     assert doc["build"]["sanitized"] is True  # make test's driver runs under ASan
     assert [r["backend"] for r in doc["results"]] == ["bins", "arena", "guard", "caps", "wasm", "libc"]

@@ -262,7 +262,7 @@ def test_unknown_versions_are_refused_naming_both(heaplab_release, tmp_path, how
             "merge": ("--merge", future, "--out", tmp_path / "out")}[how]
     proc = heaplab_release("report", *args)
     assert proc.returncode == 2, proc.stdout + proc.stderr
-    reads = "--merge reads schema_version 3" if how == "merge" else "this heaplab reads schema_version 2 and 3"
+    reads = "--merge reads schema_version 3 and 4" if how == "merge" else "this heaplab reads schema_version 2, 3 and 4"
     assert f"{future}: schema_version 7: {reads}" in proc.stderr
     assert "Traceback" not in proc.stderr
 
@@ -270,4 +270,4 @@ def test_unknown_versions_are_refused_naming_both(heaplab_release, tmp_path, how
 def test_merge_reads_only_shard_documents(heaplab_release, tmp_path):
     proc = heaplab_release("report", "--merge", V2, "--out", tmp_path / "out")
     assert proc.returncode == 2
-    assert f"{V2}: schema_version 2: --merge reads schema_version 3" in proc.stderr
+    assert f"{V2}: schema_version 2: --merge reads schema_version 3 and 4" in proc.stderr

@@ -6,6 +6,8 @@
 #include "backends.h"
 #include "unit.h"
 
+#include <stdlib.h>
+
 static hl_trace parse(const char *text)
 {
     hl_trace t;
@@ -96,7 +98,8 @@ TEST(plan_with_scopes_is_scoped)
 /* ---------------------------------------------------------------- the loop */
 
 static hl_backend recording;
-static uint64_t calls[3], first_bytes_ok, first_bytes_seen;
+static uint64_t calls[3], direct_calls[3], first_bytes_ok, first_bytes_seen;
+static bool offer_direct; /* recording's describe offers recording_direct (else none) */
 static uint32_t hints_seen;
 static bool fail_next_alloc_of_size_77;
 
@@ -123,10 +126,25 @@ static hl_addr recording_realloc(hl_heap *h, hl_addr block, hl_layout old, size_
     return hl_backend_libc()->realloc(h, block, old, size, error);
 }
 
+/* its own entry points: glibc's, counted; sizes up to 1 MiB, C's promise by size up to 16 */
+static void *direct_malloc(size_t size) { return direct_calls[0]++, malloc(size); }
+static void direct_free(void *block) { direct_calls[1]++, free(block); }
+static void *direct_realloc(void *block, size_t size) { return direct_calls[2]++, realloc(block, size); }
+static const hl_direct recording_direct = {direct_malloc, direct_free, direct_realloc, 1 << 20, 4, true};
+
+static void recording_describe(const hl_heap *h, hl_info *info)
+{
+    hl_backend_libc()->describe(h, info);
+    info->direct = offer_direct ? &recording_direct : NULL;
+}
+
 static hl_spec recording_spec(void)
 {
     recording = *hl_backend_libc();
     recording.create = recording_create;
+    recording.describe = recording_describe;
+    offer_direct = false;
+    memset(direct_calls, 0, sizeof direct_calls);
     recording.alloc = recording_alloc;
     recording.free = recording_free;
     recording.realloc = recording_realloc;
@@ -144,7 +162,7 @@ TEST(loop_makes_the_trace_calls_and_writes_first_bytes)
     hl_plan_build(&t, &p);
     hl_spec spec = recording_spec();
     hl_speed s;
-    hl_speed_options o = {false, 10};
+    hl_speed_options o = {false, 10, false};
     CHECK_EQ(hl_speed_run(&spec, &p, &o, &s), 0);
     CHECK(s.ran);
     CHECK(!s.measured); /* 6 steps: far too few to be a measure */
@@ -173,7 +191,7 @@ TEST(loop_skips_the_steps_of_a_failed_alloc)
     hl_spec spec = recording_spec();
     fail_next_alloc_of_size_77 = true;
     hl_speed s;
-    hl_speed_options o = {true, 10}; /* isolated: the counts come back through the result */
+    hl_speed_options o = {true, 10, false}; /* isolated: the counts come back through the result */
     CHECK_EQ(hl_speed_run(&spec, &p, &o, &s), 0);
     fail_next_alloc_of_size_77 = false;
     CHECK(s.ran);
@@ -193,11 +211,56 @@ TEST(scoped_plan_keeps_the_tracker)
     hl_plan_build(&t, &p);
     hl_spec spec = recording_spec();
     hl_speed s;
-    hl_speed_options o = {false, 10};
+    hl_speed_options o = {false, 10, false};
     CHECK_EQ(hl_speed_run(&spec, &p, &o, &s), 0);
     CHECK(s.ran);
     CHECK_EQ(s.failed, 0); /* the adapter served the scopes: it was not told CALLER_FREES */
     CHECK_EQ(hints_seen, HL_HINT_ONE_THREAD | HL_HINT_NO_STATS);
+    hl_plan_free(&p);
+    hl_trace_free(&t);
+}
+
+/* A backend that offers its own entry points gets them called for every step they
+ * serve as the table would (no caps, size 1 .. max_size, alignment within the
+ * promise) and every free; the table for the rest; table_only: the table for all. */
+TEST(loop_calls_direct_entry_points_where_they_fit)
+{
+    hl_trace t = parse("heaplab-trace 1\n"
+                       "alloc 1 16\n"               /* direct */
+                       "alloc 2 4 align=8\n"        /* table: malloc(4) promises 4 */
+                       "alloc 3 0\n"                /* table: size 0 */
+                       "alloc 4 100 align=64\n"     /* table: beyond 16 */
+                       "alloc 5 2M\n"               /* table: beyond max_size */
+                       "realloc 1 48\n"             /* direct */
+                       "realloc 4 200\n"            /* table: its alignment 64 */
+                       "alloc 6 8 align=8\n"        /* direct: 8 <= 8 */
+                       "free 1\nfree 2\nfree 3\nfree 4\nfree 5\nfree 6\n"
+                       "end\n");
+    hl_plan p;
+    hl_plan_build(&t, &p);
+    hl_spec spec = recording_spec();
+    offer_direct = true;
+    hl_speed s;
+    hl_speed_options o = {false, 10, false};
+    CHECK_EQ(hl_speed_run(&spec, &p, &o, &s), 0);
+    CHECK(s.ran);
+    CHECK(s.direct);
+    CHECK_EQ(s.failed, 0);
+    uint64_t passes = 1 + s.warm_passes;
+    CHECK_EQ(direct_calls[0], 2 * passes);
+    CHECK_EQ(calls[0], 4 * passes);
+    CHECK_EQ(direct_calls[2], 1 * passes);
+    CHECK_EQ(calls[2], 1 * passes);
+    CHECK_EQ(direct_calls[1], 6 * passes); /* every free */
+    CHECK_EQ(calls[1], 0);
+    /* table_only: not one direct call */
+    spec = recording_spec();
+    offer_direct = true;
+    o.table_only = true;
+    CHECK_EQ(hl_speed_run(&spec, &p, &o, &s), 0);
+    CHECK(!s.direct);
+    CHECK_EQ(direct_calls[0] + direct_calls[1] + direct_calls[2], 0);
+    CHECK_EQ(calls[0], 6 * (1 + s.warm_passes));
     hl_plan_free(&p);
     hl_trace_free(&t);
 }
@@ -209,9 +272,14 @@ TEST(null_backend_does_nothing_and_runs)
     hl_plan p;
     hl_plan_build(&t, &p);
     hl_speed s;
-    hl_speed_options o = {false, 10};
+    hl_speed_options o = {false, 10, false};
     CHECK_EQ(hl_speed_run(hl_speed_null_spec(), &p, &o, &s), 0);
     CHECK(s.ran);
+    CHECK(s.direct); /* its own entry points, where they fit */
+    CHECK_EQ(s.failed, 0);
+    o.table_only = true;
+    CHECK_EQ(hl_speed_run(hl_speed_null_spec(), &p, &o, &s), 0);
+    CHECK(s.ran && !s.direct);
     CHECK_EQ(s.failed, 0);
     hl_plan_free(&p);
     hl_trace_free(&t);
@@ -225,6 +293,7 @@ int main(void)
     RUN(loop_makes_the_trace_calls_and_writes_first_bytes);
     RUN(loop_skips_the_steps_of_a_failed_alloc);
     RUN(scoped_plan_keeps_the_tracker);
+    RUN(loop_calls_direct_entry_points_where_they_fit);
     RUN(null_backend_does_nothing_and_runs);
     return unit_summary();
 }

@@ -97,17 +97,17 @@ def test_merge_command_writes_the_document_and_the_report(tmp_path):
 def test_reads_version_2_as_version_3_without_the_new_fields():
     doc = load.load(V2)
     assert doc["schema_version"] == 2 and "id" not in doc["build"] and "shard" not in doc
-    assert load.READS == (2, 3) and load.CURRENT == 3
+    assert load.READS == (2, 3, 4) and load.CURRENT == 4
 
 
-def test_a_version_3_document_needs_a_build_id(tmp_path):
+def test_a_current_document_needs_a_build_id(tmp_path):
     doc = document([result("bins", "t", 1e6)])
     del doc["build"]["id"]
     proc = cli("render", "--out", tmp_path / "out", write(tmp_path / "r.json", doc))
     assert proc.returncode == 2 and "schema violation at $.build: 'id' is a required property" in proc.stderr
 
 
-@pytest.mark.parametrize("version", [1, 4, 99])
+@pytest.mark.parametrize("version", [1, 5, 99])
 def test_other_versions_are_refused_naming_both(tmp_path, version):
     doc = copy.deepcopy(document([result("bins", "t", 1e6)]))
     doc["schema_version"] = version
@@ -115,6 +115,6 @@ def test_other_versions_are_refused_naming_both(tmp_path, version):
     for args in (("render", "--out", tmp_path / "out", path), ("compare", path, path)):
         proc = cli(*args)
         assert proc.returncode == 2
-        assert f"{path}: schema_version {version}: this heaplab reads schema_version 2 and 3" in proc.stderr
+        assert f"{path}: schema_version {version}: this heaplab reads schema_version 2, 3 and 4" in proc.stderr
     proc = cli("merge", "--out", tmp_path / "out", path)
-    assert proc.returncode == 2 and f"{path}: schema_version {version}: --merge reads schema_version 3" in proc.stderr
+    assert proc.returncode == 2 and f"{path}: schema_version {version}: --merge reads schema_version 3 and 4" in proc.stderr

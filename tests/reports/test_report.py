@@ -66,7 +66,7 @@ def result(backend, trace, ops_per_sec, *, timed=True, footprint=1 << 20, base=2
 
 
 def document(results, sanitized=False):
-    doc = {"schema_version": 3,
+    doc = {"schema_version": 4,
            "machine": {"hostname": "box", "os": "Linux", "release": "6.1", "arch": "x86_64", "cpus": 4,
                        "cpu_model": "Test CPU 9000"},
            "build": {"heaplab": "0.1.0", "id": "ab12" * 16, "contract_version": 1, "compiler": "gcc 12.2.0",
