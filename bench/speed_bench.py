@@ -4,7 +4,7 @@
 For every trace of traces/real/ and every peer (libc, jemalloc, mimalloc, tcmalloc):
 the yardstick (the allocator's own entry points over the pre-decoded trace, no heaplab
 code in the loop) and `heaplab replay --no-shadow --json` (its speed.ns_per_op, the
-measure path through the contract table) are run in turn, ROUNDS times, both pinned to
+measure path: a peer's own entry points where they serve the step, speed.entry "direct") are run in turn, ROUNDS times, both pinned to
 the same CPU (on these 2-CPU guests one CPU runs 1.6x slower than the other), and each
 pair's ratio heaplab / yardstick is taken; the table shows the medians.
 

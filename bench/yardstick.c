@@ -11,7 +11,8 @@
  * The loop runs twice over the trace in a forked child (as heaplab's timed runs do)
  * unless --in-process: cold, the allocator's first pass (its page faults included),
  * then, every block freed after each, warm passes (at least 3, until 20 ms, at most
- * 50; the median: the steady state heaplab's ops/s reports, by the same rule). Prints
+ * 50, no more after 1 s; the median: the steady state heaplab's ops/s reports, by the
+ * same rule). Prints
  * one JSON line: {"lib", "ops", "cold_ns", "warm_ns", "cold_ns_per_op", "ns_per_op"}
  * (ns_per_op: warm). jemalloc needs
  * GLIBC_TUNABLES=glibc.rtld.optional_static_tls=16384 in the environment. */
@@ -278,10 +279,11 @@ int main(int argc, char **argv)
         memset(ptr, 0, (slots + 1) * sizeof(void *)); /* its pages are this process's before the clock starts */
         shared[0] = run(&l, ops, count, ptr); /* cold: the allocator's first pass */
         for (uint32_t s = 0; s < slots; s++) l.free(ptr[s]), ptr[s] = NULL;
-        /* warm: the same again, at least 3 times and until 20 ms, at most 50; the median */
+        /* warm: the same again, at least 3 times and until 20 ms, at most 50 and no more
+         * once they add up to 1 s; the median */
         uint64_t warm[50], total = 0;
         unsigned n = 0;
-        while (n < 50 && (n < 3 || total < 20000000u)) {
+        while (n < 50 && (n < 3 || total < 20000000u) && total < 1000000000u) {
             warm[n] = run(&l, ops, count, ptr);
             total += warm[n++];
             for (uint32_t s = 0; s < slots; s++) l.free(ptr[s]), ptr[s] = NULL;

@@ -174,11 +174,15 @@ static void run_direct(loop *l, const hl_plan *plan, size_t from, size_t to)
 }
 
 /* Warm passes: at least WARM_MIN_PASSES, more until they add up to WARM_TOTAL_NS,
- * never more than WARM_MAX_PASSES; the figure is their median. A sanitized build (its
- * times measure the sanitizer: not comparable, and the report says so) makes one. */
+ * never more than WARM_MAX_PASSES, and no more once they add up to WARM_ENOUGH_NS
+ * (a pass of a second or more is its own average: guard on a real trace takes 1.4 s
+ * a pass, a peer a few ms); the figure is their median. A sanitized build (its times
+ * measure the sanitizer: not comparable, and the report says so) makes one.
+ * bench/yardstick.c follows the same rule. */
 #define WARM_MIN_PASSES 3u
 #define WARM_MAX_PASSES 50u
 #define WARM_TOTAL_NS 20000000u
+#define WARM_ENOUGH_NS 1000000000u
 
 static uint64_t median(uint64_t *v, unsigned n)
 {
@@ -250,7 +254,9 @@ static int run_plan(const hl_spec *spec, const hl_plan *plan, bool table_only, h
         }
         warm[passes++] = ns;
         warm_total += ns;
-        if (passes == WARM_MAX_PASSES || (passes >= WARM_MIN_PASSES && warm_total >= WARM_TOTAL_NS)) break;
+        if (passes == WARM_MAX_PASSES || (passes >= WARM_MIN_PASSES && warm_total >= WARM_TOTAL_NS) ||
+            warm_total >= WARM_ENOUGH_NS)
+            break;
         if (hl_build_sanitized()) break; /* one warm pass: its figures are not comparable anyway */
     }
     out->warm_passes = passes;
