@@ -56,6 +56,22 @@ def test_json_document_has_the_schema(heaplab):
         assert r["speed"]["ns_per_op"] is None and r["ops_per_sec"] is None
 
 
+def test_malloc_style_backends_are_timed_through_their_own_entry_points(heaplab_release):
+    # a malloc-style backend's measure path calls its own malloc/free/realloc (direct),
+    # a contract backend its table; heaplab's own cost is the null backend's on that path
+    lib = "malloc:ex_@build/examples/libexmalloc.so:name=ex"
+    proc = heaplab_release("replay", "--json", "--no-shadow", "--backends", f"bins,libc,jemalloc,{lib}",
+                           "traces/real/perl-words.trace.zst")
+    assert proc.returncode == 0, proc.stderr
+    speed = {r["backend"]: r["speed"] for r in json.loads(proc.stdout)["results"]}
+    assert {b: s["entry"] for b, s in speed.items()} == {"bins": "table", "libc": "direct", "jemalloc": "direct",
+                                                          "ex": "direct"}
+    assert all(s["measured"] and s["null_ns_per_op"] > 0 for s in speed.values())
+    # the two paths' null figures are measured separately: a direct row never shows the table's
+    assert speed["libc"]["null_ns_per_op"] == speed["jemalloc"]["null_ns_per_op"]
+    assert speed["libc"]["null_ns_per_op"] != speed["bins"]["null_ns_per_op"]
+
+
 def test_backend_time_is_measured_without_the_shadow(heaplab_release):
     proc = heaplab_release("replay", "--json", "--no-shadow", "--backends", "bins", "traces/basic.trace")
     r = json.loads(proc.stdout)["results"][0]
