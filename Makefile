@@ -186,10 +186,13 @@ build/asan/tests/allocators/test_conformance: build/asan/obj/tests/allocators/te
 deps:
 	./scripts/deps.sh
 
+# The suite runs on every CPU (pytest-xdist), a test file per worker at a time (a file's
+# tests share fixtures and run in order); everything a test runs is built first, so no
+# two workers build the same file.
 test: build/heaplab build/libheaplab-record.so build/asan/heaplab build/asan/heaplab-test build/release/heaplab-test $(UNIT_BINS) \
       build/asan/fuzz-replay build/asan/fuzz-afl-stdin $(EXAMPLES) \
-      $(TEST_PLUGINS)
-	$(PYTHON) -m pytest tests
+      $(TEST_PLUGINS) build/bench/yardstick
+	$(PYTHON) -m pytest -n auto --dist loadfile tests
 
 unit: $(UNIT_BINS)
 
