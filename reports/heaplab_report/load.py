@@ -6,6 +6,8 @@ from pathlib import Path
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
+from .errors import InputError
+
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schema"
 SCHEMA_PATH = SCHEMA_DIR / "results.schema.json"
 # The schema_version heaplab writes, and the file describing each version the report
@@ -14,10 +16,6 @@ SCHEMA_PATH = SCHEMA_DIR / "results.schema.json"
 CURRENT = 4
 SCHEMAS = {2: SCHEMA_DIR / "results-2.schema.json", 3: SCHEMA_DIR / "results-3.schema.json", CURRENT: SCHEMA_PATH}
 READS = tuple(sorted(SCHEMAS))
-
-
-class InputError(Exception):
-    """Input the report cannot use; the message names the file. The CLI exits 2 with it."""
 
 
 def validator(version=CURRENT):
