@@ -12,134 +12,30 @@ Benchmark JSON that build/bench-micro wrote and prints
 
 Times are Google Benchmark's CPU time per iteration, in ns (the process's: on a
 shared machine real time also counts other processes' turns); with repetitions, the
-median of the runs. A case that could not run (a backend's capacity, say) shows its
-reason. Exit status 0 (1 with --strict when an adapter misses the goal), 2 on bad input.
+median (Google Benchmark's median aggregate, else the median of the runs). A case that
+could not run (a backend's capacity, say) shows its reason. Exit status 0 (1 with
+--strict when an adapter misses the goal), 2 on bad input.
 
     bench/bench_quick.py [--strict] [build/bench-micro.json]
 
-load_results() is the reusable part: the Google Benchmark JSON as one Result a case.
+Reading the JSON and the comparisons (the cases' medians, the fastest peer, the
+ratios) are reports/heaplab_report/micro.py's, which the report's Micro-benchmarks
+table (`heaplab report --micro FILE`) uses too.
 """
 import argparse
-import json
-import statistics
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-REFERENCE = ("bins", "arena", "guard", "caps", "wasm")
-ADAPTERS = ("libc", "jemalloc", "mimalloc", "tcmalloc")
+sys.path.insert(0, str(ROOT / "reports"))
+from heaplab_report.errors import InputError  # noqa: E402
+from heaplab_report.fmt import ns_fine as fmt_ns, times_fine as fmt_ratio  # noqa: E402
+from heaplab_report.micro import (ADAPTERS, ITERATION, families, goal_rows, load_results,  # noqa: E402
+                                  read_json, skipped_targets)
+
 GOAL_FAMILIES = ("pair/16", "pair/32", "pair/64", "pair/128")
 GOAL_NS = 3.0
-NS_PER = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
-# what one iteration of each family is (bench/micro/micro.h)
-ITERATION = {
-    "pair": "alloc + write its first byte + free, of the size named (aligned/4K: 4 KiB aligned to 4 KiB)",
-    "replace": "in a live set of that many blocks of 8-512 B: free a random one, allocate a random size in its place",
-    "scope": "enter a scope, 64 allocs of 8-512 B, exit it (raw peers: 64 mallocs, then 64 frees)",
-    "realloc": "alloc 16 B, realloc doubling to 64 KiB (12 reallocs), free",
-}
-
-
-@dataclass
-class Result:
-    """One case of the run: `family/target`, e.g. pair/16/raw:mimalloc."""
-    name: str
-    family: str
-    target: str
-    ns: float | None = None        # CPU time per iteration, ns (median over repetitions)
-    real_ns: float | None = None   # real time per iteration, ns (median)
-    runs: list = field(default_factory=list)  # CPU time of each repetition, ns
-    error: str | None = None       # why the case did not run (SkipWithError)
-
-    @property
-    def raw(self):
-        return self.target.startswith("raw:")
-
-
-def split_name(name):
-    """`pair/16/raw:libc` -> (`pair/16`, `raw:libc`): the target is the last part."""
-    family, _, target = name.rpartition("/")
-    return family, target
-
-
-def read_json(source):
-    """A Google Benchmark JSON document from a path, or a document already parsed."""
-    if isinstance(source, dict):
-        return source
-    with open(source) as f:
-        return json.load(f)
-
-
-def load_results(source):
-    """The cases of a Google Benchmark JSON document (a path or a parsed dict), by name
-    in the order they ran: {name: Result}. Aggregate entries (mean, median, ...) are
-    left out: the median is taken here over the iteration entries of each case."""
-    doc = read_json(source)
-    results, real, cpu = {}, {}, {}
-    for entry in doc.get("benchmarks", []):
-        if entry.get("run_type", "iteration") != "iteration":
-            continue
-        name = entry.get("run_name", entry["name"])
-        if name not in results:
-            results[name] = Result(name, *split_name(name))
-            real[name], cpu[name] = [], []
-        if entry.get("error_occurred"):
-            results[name].error = entry.get("error_message", "error")
-            continue
-        scale = NS_PER[entry.get("time_unit", "ns")]
-        real[name].append(entry["real_time"] * scale)
-        cpu[name].append(entry["cpu_time"] * scale)
-    for name, r in results.items():
-        if real[name]:
-            r.runs = cpu[name]
-            r.ns = statistics.median(cpu[name])
-            r.real_ns = statistics.median(real[name])
-    return results
-
-
-def skipped_targets(source):
-    """Targets bench-micro left out (no library, create failed): {target: reason}."""
-    context = read_json(source).get("context", {})
-    return {key[len("skipped:"):]: value for key, value in context.items() if key.startswith("skipped:")}
-
-
-def families(results):
-    """The families, in the order they ran."""
-    return list(dict.fromkeys(r.family for r in results.values()))
-
-
-def fastest(results, family, targets):
-    """The measured Result of family with the smallest time among targets, or None."""
-    measured = [results[f"{family}/{t}"] for t in targets if f"{family}/{t}" in results]
-    measured = [r for r in measured if r.ns is not None]
-    return min(measured, key=lambda r: r.ns) if measured else None
-
-
-@dataclass
-class GoalRow:
-    family: str
-    backend: Result
-    raw: Result | None          # the fastest raw peer
-    adapter: Result | None      # the fastest peer through the contract table
-
-    def ratio(self, peer):
-        if peer is None or self.backend.ns is None or not peer.ns:
-            return None
-        return self.backend.ns / peer.ns
-
-
-def goal_rows(results, reference=REFERENCE, adapters=ADAPTERS):
-    """One row a family and reference backend that ran (or tried to)."""
-    rows = []
-    raws = sorted({r.target for r in results.values() if r.raw})
-    for family in families(results):
-        for name in reference:
-            backend = results.get(f"{family}/{name}")
-            if backend is None:
-                continue
-            rows.append(GoalRow(family, backend, fastest(results, family, raws), fastest(results, family, adapters)))
-    return rows
 
 
 @dataclass
@@ -168,26 +64,6 @@ def adapter_rows(results, adapters=ADAPTERS, goal_families=GOAL_FAMILIES):
         if overhead:
             rows.append(AdapterRow(adapter, overhead))
     return rows
-
-
-def fmt_ns(ns):
-    if ns is None:
-        return "-"
-    if ns < 100:
-        return f"{ns:.2f}"
-    if ns < 10000:
-        return f"{ns:.1f}"
-    return f"{ns:.0f}"
-
-
-def fmt_ratio(ratio):
-    if ratio is None:
-        return "-"
-    if ratio >= 100:
-        return f"{ratio:.0f}x"
-    if ratio >= 10:
-        return f"{ratio:.1f}x"
-    return f"{ratio:.2f}x"
 
 
 def format_goal_table(rows):
@@ -232,11 +108,8 @@ def main():
     try:
         doc = read_json(args.json)
         results = load_results(doc)
-    except (OSError, ValueError, KeyError, TypeError) as e:
-        print(f"bench_quick: {args.json}: {e}", file=sys.stderr)
-        return 2
-    if not results:
-        print(f"bench_quick: {args.json}: no benchmarks", file=sys.stderr)
+    except InputError as e:
+        print(f"bench_quick: {e}", file=sys.stderr)
         return 2
     adapters = adapter_rows(results)
     print(format_goal_table(goal_rows(results)))

@@ -13,6 +13,10 @@
  * speed run, with the fragmentation run's figures, the latency run's histograms and
  * the checking run's finding.
  * Then `python3 -m heaplab_report render` writes DIR/index.html and DIR/report.md.
+ * --micro FILE hands a Google Benchmark JSON file (build/bench-micro's) to the
+ * renderer, which folds it into the document (its "micro" section) and shows it as a
+ * table; before measuring, `heaplab_report micro FILE` checks it, so a bad file stops
+ * the run before anything is written.
  * --from renders saved documents; --compare compares two. --shard I/N runs one slice
  * of the traces (shard.c) and marks the document as that shard; --merge checks shard
  * documents (one build, no trace twice, every shard) and renders them as one
@@ -34,7 +38,7 @@ enum { REPORT_SHARED = HL_SHARE_BACKENDS | HL_SHARE_QUIET | HL_PERMUTE }; /* --m
 
 static const hl_cli_shared report_defaults = {.backends = "all"};
 
-enum { O_BASELINE = 256, O_REPEAT, O_OUT, O_FROM, O_COMPARE, O_THRESHOLD, O_SHARD, O_MERGE };
+enum { O_BASELINE = 256, O_REPEAT, O_OUT, O_FROM, O_COMPARE, O_THRESHOLD, O_SHARD, O_MERGE, O_MICRO };
 
 static const hl_cli_option report_own[] = {
     HL_OPTION("baseline", true, O_BASELINE,
@@ -45,6 +49,11 @@ static const hl_cli_option report_own[] = {
     HL_OPTION("out", true, O_OUT, "  --out DIR           where the report goes (created)\n"),
     HL_OPTION("from", true, O_FROM,
               "  --from FILE         render saved results documents instead of running (repeatable)\n"),
+    HL_OPTION("micro", true, O_MICRO,
+              "  --micro FILE        fold the micro-benchmarks of FILE (build/bench-micro's\n"
+              "                      --benchmark_format=json output) into the results document\n"
+              "                      (its \"micro\" section, DIR/heaplab-results.json) and show them\n"
+              "                      as a table; with --from, the document re-rendered gets them\n"),
     HL_OPTION("compare", false, O_COMPARE,
               "  --compare A B       what changed from results document A to B; exit 1 if\n"
               "                      something got slower or larger beyond the noise\n"),
@@ -63,8 +72,9 @@ static const hl_cli_option report_own[] = {
 void hl_help_report(FILE *out)
 {
     fprintf(out,
-            "usage: heaplab report [--backends LIST] [--baseline NAME] [--repeat K] --out DIR TRACE|DIR...\n"
-            "       heaplab report --from RESULTS.json... --out DIR [--baseline NAME]\n"
+            "usage: heaplab report [--backends LIST] [--baseline NAME] [--repeat K] [--micro FILE] --out DIR\n"
+            "                      TRACE|DIR...\n"
+            "       heaplab report --from RESULTS.json... --out DIR [--baseline NAME] [--micro FILE]\n"
             "       heaplab report --compare A.json B.json [--out DIR] [--threshold PCT]\n"
             "       heaplab report --shard I/N [--backends LIST] ... --out DIR TRACE|DIR...\n"
             "       heaplab report --merge SHARD.json... --out DIR [--baseline NAME]\n"
@@ -78,6 +88,12 @@ void hl_help_report(FILE *out)
             "backend's calls; heaplab's own cost per operation is measured beside it on a\n"
             "backend that does no work). The rendering is the Python package reports/heaplab_report\n"
             "(/usr/bin/python3 with Debian's matplotlib and jsonschema).\n"
+            "\n"
+            "--micro FILE adds Google Benchmark's figures of the micro-benchmarks (make\n"
+            "bench-quick writes build/bench-micro.json) to the document and the report: one\n"
+            "row per family, one column per target, ns per iteration, and each reference\n"
+            "backend's time over the fastest raw malloc's. A missing FILE, one that is not\n"
+            "JSON or not a Google Benchmark document: exit status 2, nothing written.\n"
             "\n"
             "Default backends: all.\n"
             "\n");
@@ -323,6 +339,7 @@ static int measure(const report_options *o, char **paths, size_t path_count, uin
 typedef struct report_settings {
     report_options o;
     const char *threshold;
+    const char *micro; /* --micro FILE: a Google Benchmark JSON file, or NULL */
     char **from;
     int from_count;
     bool compare;
@@ -342,6 +359,7 @@ static int report_option(void *context, int key, const char *arg)
     case O_THRESHOLD: r->threshold = arg; break;
     case O_SHARD: return hl_cli_shard_parse("report", arg, &r->shard);
     case O_MERGE: r->merge = true; break;
+    case O_MICRO: r->micro = arg; break;
     case O_REPEAT: {
         unsigned long k = strtoul(arg, &end, 10);
         if (!end || *end || k < 1 || k > 100)
@@ -359,6 +377,9 @@ static int report_option(void *context, int key, const char *arg)
 static int shards(const report_settings *r, const report_options *o, int argc, char **argv)
 {
     if (r->merge && r->shard.count) return hl_cli_usage_error("report", "--merge and --shard do not go together");
+    if (r->micro)
+        return hl_cli_usage_error("report", "--micro goes with a report of traces or --from documents, not --%s",
+                                  r->merge ? "merge" : "shard");
     if (r->compare || r->from_count || r->threshold)
         return hl_cli_usage_error("report", "--%s goes with neither --compare nor --from",
                                   r->merge ? "merge" : "shard");
@@ -380,8 +401,8 @@ static int shards(const report_settings *r, const report_options *o, int argc, c
 int hl_cmd_report(int argc, char **argv)
 {
     hl_cli_shared shared = report_defaults;
-    report_settings r = {{"all", NULL, NULL, 1, false, NULL}, NULL, hl_mem_alloc(sizeof(char *) * (size_t)argc), 0,
-                         false, false, {0}};
+    report_settings r = {{"all", NULL, NULL, 1, false, NULL}, NULL, NULL, hl_mem_alloc(sizeof(char *) * (size_t)argc),
+                         0, false, false, {0}};
     int parsed = hl_cli_parse("report", argc, argv, REPORT_SHARED, &shared, report_own, report_option, &r);
     if (parsed) return parsed;
     report_options o = r.o;
@@ -398,6 +419,7 @@ int hl_cmd_report(int argc, char **argv)
         if (refused >= 0) return refused;
     }
     if (compare) {
+        if (r.micro) return hl_cli_usage_error("report", "--micro goes with a report, not --compare");
         if (argc - optind != 2 || from_count)
             return hl_cli_usage_error("report", "--compare takes two results documents: A.json B.json");
         args[n++] = "compare";
@@ -427,6 +449,11 @@ int hl_cmd_report(int argc, char **argv)
             paths = r.shard.mine, path_count = r.shard.mine_count, bytes = r.shard.bytes;
             o.shard = &r.shard;
         }
+        if (r.micro) { /* a bad FILE stops the run before any measuring or writing */
+            char *check[] = {"micro", (char *)r.micro};
+            int checked = run_python(check, 2);
+            if (checked != 0) return checked;
+        }
         if (make_dir(o.out) != 0) return HL_EXIT_USAGE;
         snprintf(document, sizeof document, "%s/heaplab-results.json", o.out);
         measured = measure(&o, paths, path_count, bytes, document);
@@ -436,6 +463,7 @@ int hl_cmd_report(int argc, char **argv)
     args[n++] = "--out";
     args[n++] = (char *)o.out;
     if (o.baseline) args[n++] = "--baseline", args[n++] = (char *)o.baseline;
+    if (r.micro) args[n++] = "--micro", args[n++] = (char *)r.micro;
     if (from_count)
         for (int i = 0; i < from_count; i++) args[n++] = from[i];
     else

@@ -1,12 +1,12 @@
-"""The command line: `python3 -m heaplab_report render|compare|merge ...` (argparse); bad
-input is a one-line message naming the file on stderr and exit status 2."""
+"""The command line: `python3 -m heaplab_report render|compare|merge|micro ...` (argparse);
+bad input is a one-line message naming the file on stderr and exit status 2."""
 import argparse
 import json
 import sys
 import textwrap
 from pathlib import Path
 
-from . import compare, html, markdown, merge, runs, text
+from . import compare, html, markdown, merge, micro, runs, text
 from .load import READS, InputError, check, load, versions_text
 
 PROG = "heaplab_report"
@@ -28,7 +28,7 @@ def parser():
     top = argparse.ArgumentParser(prog=PROG, description="Reports on heaplab results documents "
                                   "(`heaplab replay --json` output; schema_version "
                                   f"{versions_text(READS)}).")
-    sub = top.add_subparsers(dest="command", required=True, metavar="{render,compare,merge}")
+    sub = top.add_subparsers(dest="command", required=True, metavar="{render,compare,merge,micro}")
     render = sub.add_parser("render", help="write an HTML and Markdown report with plots",
                             description="Writes DIR/index.html (self-contained: plots embedded), DIR/report.md "
                             "with DIR/plots/*.png, and DIR/results.json (the input, merged). Several documents "
@@ -41,6 +41,9 @@ def parser():
     render.add_argument("--commit", metavar="SHA",
                         help="git commit to record as build.commit when the document has none "
                         "(default: the commit of the source tree holding this package)")
+    render.add_argument("--micro", metavar="FILE",
+                        help="fold the micro-benchmarks of FILE (build/bench-micro's --benchmark_format=json "
+                        "output) into the document, written to DIR/heaplab-results.json, and show them as a table")
     cmp = sub.add_parser("compare", help="show what changed between two runs",
                          description="Compares two results documents per (trace, backend): ops/s, alloc "
                          "latency p50/p99 and peak footprint, medians old -> new and their ratio. A change is "
@@ -60,14 +63,33 @@ def parser():
     mrg.add_argument("--out", required=True, metavar="DIR", help="output directory (created)")
     mrg.add_argument("--baseline", metavar="NAME", help="as for render")
     mrg.add_argument("--commit", metavar="SHA", help="as for render")
+    mic = sub.add_parser("micro", help="check a Google Benchmark JSON file as render --micro reads it",
+                         description="Reads FILE (build/bench-micro's --benchmark_format=json output) as render "
+                         "--micro does and prints one line about it. Exit status: 0, 2 when FILE is missing, not "
+                         "JSON or not a Google Benchmark document of micro-benchmark cases.")
+    mic.add_argument("file", metavar="FILE", help="the Google Benchmark JSON file")
     return top
 
 
 def run_render(args):
     """Renders the report; returns exit status 0 (prints the path of index.html)."""
     from .report import render  # matplotlib loads only for render
-    index = render(args.results, args.out, baseline=args.baseline, commit=args.commit)
+    index = render(args.results, args.out, baseline=args.baseline, commit=args.commit, micro_file=args.micro)
     print(f"report: {index}")
+    return 0
+
+
+def run_micro(args):
+    """Checks a Google Benchmark file as render --micro reads it; returns 0 (prints what it holds)."""
+    section = micro.fold(args.file)
+    results = micro.results_of(section)
+    stopped = sum(1 for r in results.values() if r.error is not None)
+    context = section["context"]
+    print(f"micro: {args.file}: {len(results)} cases ({len(micro.families(results))} families x "
+          f"{len(micro.targets(results))} targets), {stopped} stopped with an error, "
+          f"{len(context['skipped'])} targets left out; measured on {context.get('host_name', 'an unnamed host')}"
+          + (f" on {context['date']}" if "date" in context else "")
+          + (" (a debug build of Google Benchmark)" if micro.debug_build(section) else ""))
     return 0
 
 
@@ -115,7 +137,7 @@ def run_merge(args):
     return 1 if any(r["divergences"] for r in doc["results"]) else 0
 
 
-COMMANDS = {"render": run_render, "compare": run_compare, "merge": run_merge}
+COMMANDS = {"render": run_render, "compare": run_compare, "merge": run_merge, "micro": run_micro}
 
 
 def main(argv=None):

@@ -69,3 +69,26 @@ def binary_bytes(value):
         if abs(value) >= scale:
             return f"{value / scale:.3g} {unit}"
     return f"{value:.0f} B"
+
+
+def ns_fine(value):
+    """Returns a micro-benchmark's time in ns, the more decimals the smaller it is: "11.00",
+    "304.4", "12345"; DASH for None."""
+    if value is None:
+        return DASH
+    if value < 100:
+        return f"{value:.2f}"
+    if value < 10000:
+        return f"{value:.1f}"
+    return f"{value:.0f}"
+
+
+def times_fine(value):
+    """Returns a ratio of two micro-benchmark times as "2.20x", "14.3x", "120x"; DASH for None."""
+    if value is None:
+        return DASH
+    if value >= 100:
+        return f"{value:.0f}x"
+    if value >= 10:
+        return f"{value:.1f}x"
+    return f"{value:.2f}x"

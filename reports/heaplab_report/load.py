@@ -6,6 +6,8 @@ from pathlib import Path
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
+from .errors import InputError
+
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schema"
 SCHEMA_PATH = SCHEMA_DIR / "results.schema.json"
 # The schema_version heaplab writes, and the file describing each version the report
@@ -14,10 +16,6 @@ SCHEMA_PATH = SCHEMA_DIR / "results.schema.json"
 CURRENT = 4
 SCHEMAS = {2: SCHEMA_DIR / "results-2.schema.json", 3: SCHEMA_DIR / "results-3.schema.json", CURRENT: SCHEMA_PATH}
 READS = tuple(sorted(SCHEMAS))
-
-
-class InputError(Exception):
-    """Input the report cannot use; the message names the file. The CLI exits 2 with it."""
 
 
 def validator(version=CURRENT):
@@ -102,12 +100,14 @@ def merge(named_docs):
     """Returns one document holding the results of the (name, document) pairs, in order.
 
     One document is returned as it is. Several keep the first one's machine and build and
-    list every input under "sources" (file, machine, build, number of results).
-    Raises InputError when the documents may not be mixed (see compatible)."""
+    list every input under "sources" (file, machine, build, number of results), and the
+    micro-benchmarks of the first that has them. Raises InputError when the documents may
+    not be mixed (see compatible)."""
     compatible(named_docs)
     if len(named_docs) == 1:
         return named_docs[0][1]
     first = named_docs[0][1]
+    micro = next(({"micro": d["micro"]} for _, d in named_docs if "micro" in d), {})
     return {
         "schema_version": first["schema_version"],
         "machine": first["machine"],
@@ -116,6 +116,7 @@ def merge(named_docs):
                      "traces": list(dict.fromkeys(r["trace"] for r in d["results"]))}
                     for name, d in named_docs],
         "results": [r for _, d in named_docs for r in d["results"]],
+        **micro,
     }
 
 

@@ -1,15 +1,19 @@
 """The `render` command: one or more results documents to DIR/index.html (self-contained),
-DIR/report.md with DIR/plots/*.png, and DIR/results.json (the merged input)."""
+DIR/report.md with DIR/plots/*.png, and DIR/results.json (the merged input); with
+--micro FILE, the micro-benchmarks folded into the document, which goes to
+DIR/heaplab-results.json."""
 import json
+import os
 import re
 import subprocess
 from pathlib import Path
 
-from . import html, markdown, plots, runs, table
-from .load import load_all
+from . import html, markdown, micro, plots, runs, table
+from .load import CURRENT, InputError, check, load_all
 from .page import Heading, Image, Text
 
 TITLE = "heaplab report"
+DOCUMENT = "heaplab-results.json"  # where a document with micro-benchmarks folded in goes
 
 
 def tree_commit():
@@ -125,13 +129,88 @@ def _trace(doc, trace, name, out_dir, style):
     return out
 
 
-def render(paths, out_dir, baseline=None, commit=None):
+def _repetitions(section):
+    counts = sorted({c["repetitions"] for c in section["cases"]})
+    if counts == [1]:
+        return "one run each"
+    if len(counts) == 1:
+        return f"the median of {counts[0]} repetitions"
+    return f"the median of each case's repetitions ({counts[0]} to {counts[-1]})"
+
+
+def _micro_machine(doc, context):
+    """Returns where and when the micro-benchmarks ran, as the section says it."""
+    cpus = [f"{context['num_cpus']} CPUs" if "num_cpus" in context else None,
+            f"at {context['mhz_per_cpu']:g} MHz" if "mhz_per_cpu" in context else None]
+    cpus = " ".join(c for c in cpus if c)
+    where = f"measured on {context.get('host_name', 'an unnamed host')}" + (f" ({cpus})" if cpus else "")
+    if "date" in context:
+        where += f" on {context['date']}"
+    hosts = list(dict.fromkeys(m["hostname"] for m in runs.machines(doc))) if doc["results"] else []
+    if hosts and "host_name" in context and context["host_name"] not in hosts:
+        where += f", not the machine the traces were measured on ({', '.join(hosts)})"
+    return where
+
+
+def _micro(doc):
+    """Returns the Micro-benchmarks section: what the figures are, the table, what did not run."""
+    section, context = doc["micro"], doc["micro"]["context"]
+    results = micro.results_of(section)
+    kinds = list(dict.fromkeys(f.split("/")[0] for f in micro.families(results)))
+    iteration = "; ".join(f"{k}: {micro.ITERATION[k]}" for k in kinds if k in micro.ITERATION)
+    out = [Heading("Micro-benchmarks"),
+           Text(f"Google Benchmark's figures, from {section['file']} (build/bench-micro, bench/micro/; folded in "
+                f"by heaplab report --micro), {_micro_machine(doc, context)}. Each figure is Google Benchmark's "
+                f"CPU time per iteration in ns, {_repetitions(section)}. One row per family, one column per "
+                "target: a backend through its contract table, or raw:NAME, a malloc called through its own "
+                "entry points. 'NAME / fastest raw' is a reference backend's time over the fastest raw peer's "
+                "in the same row (below 1: faster than every raw malloc measured). These come from another "
+                "harness than the measure path's figures above: compare them within this table."
+                + (f" One iteration: {iteration}." if iteration else ""))]
+    if micro.debug_build(section):
+        out.append(Text("Warning: Google Benchmark reports a debug build of its library (library_build_type "
+                        "\"debug\"), and warns that timings may be affected by it: compare these figures only "
+                        "with figures taken with the same build."))
+    out.append(table.micro_benchmarks(section))
+    not_run = table.micro_not_run(section)
+    if not_run is not None:
+        out.append(not_run)
+    return out
+
+
+def with_micro(doc, name, path):
+    """Returns DOC (read from NAME) with the micro-benchmarks of the Google Benchmark file
+    PATH folded in as "micro" (replacing any it had), validated. Raises InputError naming
+    PATH when it is not such a file, or naming NAME when DOC is of an older schema_version
+    (which has no micro)."""
+    section = micro.fold(path)
+    if doc["schema_version"] != CURRENT:
+        raise InputError(f"{name}: schema_version {doc['schema_version']}: --micro {path} folds into a "
+                         f"schema_version {CURRENT} document only (measure it again)")
+    return check({**doc, "micro": section}, f"{name} with {path} folded in")
+
+
+def _write_whole(path, text):
+    """Writes TEXT to PATH through a temporary file in its directory: never half a file."""
+    part = path.with_name(path.name + ".part")
+    part.write_text(text)
+    os.replace(part, path)
+
+
+def render(paths, out_dir, baseline=None, commit=None, micro_file=None):
     """Writes the report of the results documents PATHS into OUT_DIR; returns index.html's path.
 
-    COMMIT (default: the source tree's git commit) is added as build.commit when the
-    document has none. Raises InputError for bad input (see load.load_all,
-    runs.baseline) and OSError when OUT_DIR cannot be written."""
+    MICRO_FILE, a Google Benchmark JSON file of build/bench-micro's, is folded into the
+    document (see with_micro), which is written to OUT_DIR/heaplab-results.json (replacing
+    the input when it is that file). COMMIT (default: the source tree's git commit) is
+    added as build.commit when the document has none. Raises InputError for bad input (see
+    load.load_all, with_micro, runs.baseline) before anything is written, and OSError when
+    OUT_DIR cannot be written."""
     doc = load_all(paths)
+    folded = None
+    if micro_file is not None:
+        doc = with_micro(doc, ", ".join(map(str, paths)), micro_file)
+        folded = json.dumps(doc, indent=1) + "\n"
     if "commit" not in doc["build"]:
         commit = commit or tree_commit()
         if commit:
@@ -139,9 +218,13 @@ def render(paths, out_dir, baseline=None, commit=None):
     base = runs.baseline(doc, baseline)
     out_dir = Path(out_dir)
     (out_dir / "plots").mkdir(parents=True, exist_ok=True)
+    if folded is not None:
+        _write_whole(out_dir / DOCUMENT, folded)
     (out_dir / "results.json").write_text(json.dumps(doc) + "\n")
     style = plots.styles(runs.backends(doc))
     elements = _header(doc, paths) + _summary(doc, out_dir, base)
+    if "micro" in doc:
+        elements += _micro(doc)
     for trace, name in slugs(runs.traces(doc)).items():
         elements += _trace(doc, trace, name, out_dir, style)
     (out_dir / "report.md").write_text(markdown.render(TITLE, elements))

@@ -1,9 +1,10 @@
 """The report's tables, built from a results document: the summary per (trace, backend),
-latency per kind, relative speed, divergences, and the machine and build."""
+latency per kind, relative speed, divergences, the machine and build, and the
+micro-benchmarks."""
 import os
 from pathlib import Path
 
-from . import fmt, runs
+from . import fmt, micro, runs
 from .page import Link, Table
 
 SUMMARY_HEADERS = ["Trace", "Backend", "Runs", "ops/s", "ns/op", "heaplab ns/op", "alloc p50 ns", "alloc p99 ns", "alloc p99.9 ns",
@@ -186,3 +187,37 @@ def placements(doc):
              "; ".join(dict.fromkeys(_shard(s) for s in where.get(t, []))) or "-"]
             for t in runs.traces(doc)]
     return Table(["Trace", "host", "CPU", "shard"], rows, labels=4)
+
+
+MICRO_SKIPPED = "skipped"  # a micro-benchmark case that stopped with an error
+
+
+def micro_benchmarks(section):
+    """Returns the Table of a results document's "micro" SECTION: one row per family, one
+    column per target (CPU ns per iteration; MICRO_SKIPPED for a case that stopped with an
+    error, "-" for one that did not run), the family's fastest raw peer, and per reference
+    backend its time over that peer's (micro.FamilyRow.ratio)."""
+    results = micro.results_of(section)
+    targets = micro.targets(results)
+    references = [t for t in micro.REFERENCE if t in targets]
+    rows = []
+    for row in micro.family_rows(results):
+        cells = [row.family]
+        for target in targets:
+            case = row.cases.get(target)
+            if case is None:
+                cells.append(fmt.DASH)
+            else:
+                cells.append(MICRO_SKIPPED if case.error is not None else fmt.ns_fine(case.ns))
+        cells.append(row.raw.target if row.raw else fmt.DASH)
+        rows.append(cells + [fmt.times_fine(row.ratio(t)) for t in references])
+    headers = ["Family"] + targets + ["fastest raw"] + [f"{t} / fastest raw" for t in references]
+    return Table(headers, rows)
+
+
+def micro_not_run(section):
+    """Returns the Table of the micro-benchmark cases that stopped with an error and the
+    targets bench-micro left out, each with why; None when everything ran."""
+    rows = [[c["name"], c["error_message"]] for c in section["cases"] if "error_message" in c]
+    rows += [[f"{target} (every family)", why] for target, why in section["context"]["skipped"].items()]
+    return Table(["Not measured", "why"], rows, labels=2) if rows else None

@@ -1,7 +1,8 @@
 """`heaplab report` end to end, as a user runs it: it measures traces on backends
 (checking, latency and throughput runs, each isolated), writes a results document
 that validates, and has the Python package render it; --from renders saved runs,
---compare flags a real slowdown; progress shows on a terminal only."""
+--compare flags a real slowdown; --micro folds in the micro-benchmarks; progress shows
+on a terminal only."""
 import json
 import os
 import pty
@@ -134,3 +135,61 @@ def test_a_crashing_backend_is_a_finding_in_the_report(heaplab_test_release, tmp
     assert f"report: {out}/index.html" in proc.stdout  # rendered all the same
     md = (out / "report.md").read_text()
     assert "| crasher | 1 | not measured | not measured | not measured | - |" in md and "[1: CRASH](<findings/perl-words.crasher.CRASH.trace>)" in md
+
+
+MICRO = ROOT / "tests" / "data" / "reports" / "bench-micro.json"
+
+
+def test_micro_benchmarks_in_the_document_and_the_report(heaplab_release, tmp_path):
+    """--micro FILE: measured traces and Google Benchmark's figures in one document and
+    report; --from an earlier document adds them; a re-render without --micro keeps them."""
+    out = tmp_path / "rep"
+    proc = heaplab_release("report", "--backends", "bins,libc", "--micro", MICRO, "--out", out, "traces/basic.trace")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    doc = json.loads((out / "heaplab-results.json").read_text())
+    jsonschema.validate(doc, SCHEMA)
+    assert len(doc["results"]) == 2 and doc["micro"]["file"] == str(MICRO)
+    raw = json.loads(MICRO.read_text())
+    medians = {e["run_name"]: e["cpu_time"] for e in raw["benchmarks"] if e.get("aggregate_name") == "median"}
+    assert {c["name"]: c["cpu_ns"] for c in doc["micro"]["cases"] if c["cpu_ns"] is not None} == medians
+    md = (out / "report.md").read_text()
+    assert "## Micro-benchmarks" in md and "| pair/16 | " in md and "| replace/10k | " in md
+    assert 'library_build_type "debug"' in md  # the fixture's Google Benchmark says so
+    # an earlier document without micro-benchmarks, re-rendered with them
+    plain = tmp_path / "plain.json"
+    del doc["micro"]
+    plain.write_text(json.dumps(doc))
+    again = tmp_path / "again"
+    proc = heaplab_release("report", "--from", plain, "--micro", MICRO, "--out", again)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    folded = json.loads((again / "heaplab-results.json").read_text())
+    jsonschema.validate(folded, SCHEMA)
+    assert folded["results"] == doc["results"] and folded["micro"]["cases"][0]["name"] == "pair/16/bins"
+    # rendered again without --micro: the document keeps them, and so does the report
+    third = tmp_path / "third"
+    proc = heaplab_release("report", "--from", again / "heaplab-results.json", "--out", third)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert json.loads((third / "results.json").read_text())["micro"] == folded["micro"]
+    assert "## Micro-benchmarks" in (third / "report.md").read_text()
+
+
+def test_bad_micro_files_stop_the_report_before_anything_is_written(heaplab_release, tmp_path):
+    document = tmp_path / "doc.json"
+    proc = heaplab_release("report", "--backends", "bins", "--out", tmp_path / "rep", "traces/basic.trace")
+    assert proc.returncode == 0, proc.stderr
+    document.write_text((tmp_path / "rep" / "heaplab-results.json").read_text())
+    not_json = tmp_path / "not.json"
+    not_json.write_text("bench-micro: skipping raw:jemalloc\n")
+    bad = {tmp_path / "missing.json": "no such file", not_json: "not JSON",
+           document: 'not a Google Benchmark JSON document (no "benchmarks" list)'}
+    for path, what in bad.items():
+        for route in (["--backends", "bins", "traces/basic.trace"], ["--from", document]):
+            out = tmp_path / "out"
+            proc = heaplab_release("report", "--micro", path, "--out", out, *route)
+            assert proc.returncode == 2, proc.stdout + proc.stderr
+            lines = proc.stderr.splitlines()
+            assert len(lines) == 1 and lines[0].startswith(f"heaplab_report: {path}: ") and what in lines[0], lines
+            assert not out.exists(), route
+    assert heaplab_release("report", "--compare", "--micro", MICRO, document, document).returncode == 2
+    assert heaplab_release("report", "--merge", "--micro", MICRO, document, "--out", tmp_path / "m").returncode == 2
+    assert "--micro FILE" in heaplab_release("report", "--help").stdout

@@ -8,7 +8,7 @@ import jsonschema
 import pytest
 
 from conftest import ROOT
-from test_report import SCHEMA, cli, document, result, write  # it puts reports/ on sys.path
+from .test_report import SCHEMA, cli, document, result, write  # it puts reports/ on sys.path
 from heaplab_report import load, merge  # noqa: E402
 
 V2 = ROOT / "tests" / "data" / "reports" / "v2-results.json"
