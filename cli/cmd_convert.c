@@ -36,11 +36,9 @@ static int write_bytes(hl_trace *trace, const char *path)
     size_t size, count = trace->count;
     uint8_t *bytes = hl_fuzz_encode(trace, &size);
     hl_trace_free(trace);
-    FILE *out = fopen(path, "wb");
-    bool ok = out && fwrite(bytes, 1, size, out) == size;
-    if (out && fclose(out) != 0) ok = false;
+    int e = hl_outfile_write(path, bytes, size); /* whole or not at all */
     hl_mem_free(bytes);
-    if (!ok) return fprintf(stderr, "heaplab: %s: cannot write: %s\n", path, strerror(errno)), HL_EXIT_USAGE;
+    if (e) return fprintf(stderr, "heaplab: %s: cannot write: %s (nothing written)\n", path, strerror(e)), HL_EXIT_USAGE;
     fprintf(stderr, "heaplab: wrote %s (%zu operations, fuzz input of %zu bytes)\n", path, count, size);
     return HL_EXIT_CLEAN;
 }

@@ -1,5 +1,6 @@
 /* hl_core.h: what every harness layer shares, and nothing else: heaplab's private
- * memory, the message type for bad input, the clock, and the one u64 map.
+ * memory, the message type for bad input, the clock, the one u64 map, and files
+ * written whole or not at all.
  *
  * heaplab's own bookkeeping never uses the process malloc: every harness allocation
  * comes from the private mmap-backed arena below, so a foreign backend's figures
@@ -78,5 +79,32 @@ uint64_t *hl_u64map_put(hl_u64map *map, uint64_t key, bool *fresh);
 bool hl_u64map_remove(hl_u64map *map, uint64_t key);
 /* Frees the tables; the map is empty (and usable) again. */
 void hl_u64map_free(hl_u64map *map);
+
+/* ================================================================ output files */
+
+/* A file heaplab writes after the fact (a converted or imported trace, a shrunk one,
+ * a fuzz finding, a reproducer, a results document) is written to a temporary name in
+ * the same folder and renamed into place only when it is complete and flushed to the
+ * disk (outfile.c): a full disk, a read-only folder or a crash leaves nothing under
+ * the final name (and an older file there intact), never a truncated file that reads
+ * as a shorter one. */
+typedef struct hl_outfile {
+    FILE *f;          /* write here between open and commit */
+    const char *path; /* the final name (the caller's string) */
+    char *temp;       /* the temporary name beside it */
+} hl_outfile;
+
+/* Opens a new temporary file beside path for writing (mode "w" or "wb"). Returns 0,
+ * or an errno value with nothing created. */
+int hl_outfile_open(hl_outfile *out, const char *path, const char *mode);
+/* Flushes, syncs and closes out's file and renames it to its path. Returns 0, or an
+ * errno value (the first failure: a write that did not fit, the sync, the rename);
+ * then the temporary file is removed and path is as it was. Either way out is closed. */
+int hl_outfile_commit(hl_outfile *out);
+/* Closes and removes the temporary file; path is as it was. */
+void hl_outfile_abort(hl_outfile *out);
+/* Writes size bytes to path whole or not at all (open, write, commit). Returns 0 or an
+ * errno value. */
+int hl_outfile_write(const char *path, const void *bytes, size_t size);
 
 #endif /* HL_CORE_H */

@@ -380,16 +380,18 @@ int hl_trace_write(const hl_trace *trace, hl_trace_form form, const char *path, 
         free(bytes);
         return rc;
     }
-    FILE *out = fopen(path, form == HL_TRACE_BINARY ? "wb" : "w");
-    if (!out) return fail(diag, "%s: cannot write: %s", path, strerror(errno));
-    int rc = form == HL_TRACE_BINARY ? hl_trace_write_binary_stream(trace, out)
-                                     : hl_trace_write_text_stream(trace, out);
-    int e = errno;
-    if (fclose(out) != 0 && rc == 0) {
-        rc = -1;
-        e = errno;
+    hl_outfile out; /* whole or not at all: a full disk leaves no shorter trace */
+    int e = hl_outfile_open(&out, path, form == HL_TRACE_BINARY ? "wb" : "w");
+    if (e) return fail(diag, "%s: cannot write: %s (nothing written)", path, strerror(e));
+    int rc = form == HL_TRACE_BINARY ? hl_trace_write_binary_stream(trace, out.f)
+                                     : hl_trace_write_text_stream(trace, out.f);
+    if (rc != 0) {
+        e = errno ? errno : EIO;
+        hl_outfile_abort(&out);
+    } else {
+        e = hl_outfile_commit(&out);
     }
-    if (rc != 0) return fail(diag, "%s: cannot write: %s", path, strerror(e ? e : EIO));
+    if (e) return fail(diag, "%s: cannot write: %s (nothing written)", path, strerror(e));
     return 0;
 }
 

@@ -109,10 +109,7 @@ int hl_zstd_write_file(const char *path, const void *bytes, size_t size, hl_diag
         hl_mem_free(packed);
         return fail(diag, "%s: cannot compress: %s", path, ZSTD_getErrorName(n));
     }
-    FILE *out = fopen(path, "wb");
-    int e = 0;
-    if (!out || fwrite(packed, 1, n, out) != n) e = errno ? errno : EIO;
-    if (out && fclose(out) != 0 && !e) e = errno;
+    int e = hl_outfile_write(path, packed, n); /* whole or not at all */
     hl_mem_free(packed);
-    return e ? fail(diag, "%s: cannot write: %s", path, strerror(e)) : 0;
+    return e ? fail(diag, "%s: cannot write: %s (nothing written)", path, strerror(e)) : 0;
 }

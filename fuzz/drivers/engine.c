@@ -240,13 +240,14 @@ static void write_finding(const hl_spec *specs, size_t count, const hl_fuzz_opti
     snprintf(base, sizeof base, "%s/fuzz-%" PRIu64 "-%" PRIu64 ".%s", o->findings, o->seed, n, hl_rule_name(f->rule));
     char path[800];
     snprintf(path, sizeof path, "%s.input", base);
-    FILE *out = fopen(path, "wb");
-    if (out) fwrite(buf, 1, len, out), fclose(out);
+    int e = hl_outfile_write(path, buf, len); /* each file whole or not at all */
+    if (e) fprintf(stderr, "heaplab: %s: cannot write: %s (nothing written)\n", path, strerror(e));
     hl_trace trace;
     hl_fuzz_decode(buf, len, o->max_ops, "fuzz-input", &trace);
     snprintf(path, sizeof path, "%s.trace", base);
     hl_diag diag;
-    if (hl_trace_write(&trace, HL_TRACE_TEXT, path, &diag) != 0) fprintf(stderr, "heaplab: %s\n", diag.message);
+    bool trace_written = hl_trace_write(&trace, HL_TRACE_TEXT, path, &diag) == 0;
+    if (!trace_written) fprintf(stderr, "heaplab: %s\n", diag.message);
     cJSON *doc = cJSON_CreateObject(), *list = cJSON_AddArrayToObject(doc, "backends");
     for (size_t i = 0; i < count; i++) cJSON_AddItemToArray(list, cJSON_CreateString(specs[i].text));
     cJSON_AddStringToObject(doc, "backend", backend);
@@ -258,8 +259,11 @@ static void write_finding(const hl_spec *specs, size_t count, const hl_fuzz_opti
     cJSON_AddNumberToObject(doc, "max_len", (double)o->max_len);
     char *text = cJSON_Print(doc);
     snprintf(path, sizeof path, "%s.json", base);
-    out = fopen(path, "w");
-    if (out) fprintf(out, "%s\n", text), fclose(out);
+    size_t text_len = strlen(text);
+    text[text_len] = '\n'; /* the document and a newline, written as one */
+    e = hl_outfile_write(path, text, text_len + 1);
+    text[text_len] = '\0';
+    if (e) fprintf(stderr, "heaplab: %s: cannot write: %s (nothing written)\n", path, strerror(e));
     cJSON_free(text);
     cJSON_Delete(doc);
     char source[96];
@@ -267,7 +271,8 @@ static void write_finding(const hl_spec *specs, size_t count, const hl_fuzz_opti
     /* the decoded stream names the operation's kind; a finding past it (the end of an
      * input, its teardown) reads as the end of the stream */
     hl_finding_print(stderr, backend, source, o->target == HL_FUZZ_TARGET_DIFF ? &trace : NULL, false, f);
-    fprintf(stderr, "  written: %s.trace\n", base);
+    if (trace_written) fprintf(stderr, "  written: %s.trace\n", base); /* only once it is there, whole */
+    else fprintf(stderr, "  not written: %s.trace (see above)\n", base);
     hl_trace_free(&trace);
 }
 

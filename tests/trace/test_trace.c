@@ -221,7 +221,7 @@ TEST(reading_files)
     /* writing somewhere impossible */
     hl_trace_free(&t);
     CHECK_EQ(hl_trace_write(&t, HL_TRACE_TEXT, "/nonexistent-dir/x.trace", &diag), -1);
-    CHECK_STR(diag.message, "/nonexistent-dir/x.trace: cannot write: No such file or directory");
+    CHECK_STR(diag.message, "/nonexistent-dir/x.trace: cannot write: No such file or directory (nothing written)");
 }
 
 TEST(has_magic)

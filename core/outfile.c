@@ -1,0 +1,68 @@
+/* outfile.c: files written whole or not at all (hl_core.h, "output files"). The
+ * temporary name is ".NAME.tmp-PID-N" in the final name's folder, so the rename never
+ * crosses a filesystem and is atomic; it is created exclusively (never an existing
+ * file), synced before the rename, and removed on every failure. */
+#include "hl_core.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <unistd.h>
+
+int hl_outfile_open(hl_outfile *out, const char *path, const char *mode)
+{
+    static unsigned counter;
+    memset(out, 0, sizeof *out);
+    out->path = path;
+    const char *slash = strrchr(path, '/');
+    size_t dir = slash ? (size_t)(slash - path) + 1 : 0;
+    size_t size = strlen(path) + 64;
+    out->temp = hl_mem_alloc(size);
+    snprintf(out->temp, size, "%.*s.%s.tmp-%ld-%u", (int)dir, path, path + dir, (long)getpid(), counter++);
+    int fd = open(out->temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    int e = errno;
+    if (fd >= 0) out->f = fdopen(fd, mode);
+    if (!out->f) {
+        if (fd >= 0) e = errno, close(fd), unlink(out->temp);
+        hl_mem_free(out->temp);
+        out->temp = NULL;
+        return e ? e : EIO;
+    }
+    return 0;
+}
+
+int hl_outfile_commit(hl_outfile *out)
+{
+    if (!out->f) return EBADF;
+    int e = 0;
+    if (ferror(out->f) || fflush(out->f) != 0) e = errno ? errno : EIO;
+    if (!e && fsync(fileno(out->f)) != 0) e = errno;
+    if (fclose(out->f) != 0 && !e) e = errno ? errno : EIO;
+    out->f = NULL;
+    if (!e && rename(out->temp, out->path) != 0) e = errno;
+    if (e) unlink(out->temp);
+    hl_mem_free(out->temp);
+    out->temp = NULL;
+    return e;
+}
+
+void hl_outfile_abort(hl_outfile *out)
+{
+    if (out->f) fclose(out->f);
+    if (out->temp) unlink(out->temp);
+    hl_mem_free(out->temp);
+    memset(out, 0, sizeof *out);
+}
+
+int hl_outfile_write(const char *path, const void *bytes, size_t size)
+{
+    hl_outfile out;
+    int e = hl_outfile_open(&out, path, "wb");
+    if (e) return e;
+    if (size && fwrite(bytes, 1, size, out.f) != size) {
+        e = errno ? errno : EIO;
+        hl_outfile_abort(&out);
+        return e;
+    }
+    return hl_outfile_commit(&out);
+}
