@@ -226,11 +226,12 @@ static int make_dir(const char *path)
     return 0;
 }
 
+/* whole or not at all (hl_outfile_write): a full disk leaves no truncated document */
 static int write_file(const char *path, const char *text)
 {
-    FILE *f = fopen(path, "w");
-    if (!f || fputs(text, f) < 0 || fclose(f) != 0) {
-        fprintf(stderr, "heaplab report: cannot write %s: %s\n", path, strerror(errno));
+    int e = hl_outfile_write(path, text, strlen(text));
+    if (e) {
+        fprintf(stderr, "heaplab report: %s: cannot write: %s (nothing written)\n", path, strerror(e));
         return -1;
     }
     return 0;

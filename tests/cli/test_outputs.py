@@ -64,3 +64,12 @@ def test_a_finding_that_cannot_be_written_is_not_said_written(heaplab_test, tmp_
     assert "written:" not in proc.stderr.replace("not written:", "")
     assert "cannot write: File too large (nothing written)" in proc.stderr
     assert list(findings.iterdir()) == []  # no half-written .trace, .input or .json
+
+
+def test_a_results_document_that_does_not_fit_is_not_left_truncated(heaplab_release, tmp_path):
+    out = tmp_path / "report"
+    proc = run(heaplab_release, "report", "-q", "--backends", "bins", "--out", out, "traces/basic.trace", kib=1)
+    assert proc.returncode == 2, proc.stderr
+    document = out / "heaplab-results.json"
+    assert f"{document}: cannot write: File too large (nothing written)" in proc.stderr
+    assert list(out.iterdir()) == []  # no document cut short, no temporary file
