@@ -95,3 +95,41 @@ def mutant_trace(tmp_path):
     body += "".join(f"free {i}\n" for i in range(1, 41, 2))
     body += "".join(f"alloc {200 + i} 20\n" for i in range(20))
     return write_trace(tmp_path / "reuse.trace", body)
+
+
+class SmallDisk:
+    """A tmpfs mounted for one test: `full(kib)` a folder on a filesystem of KIB KiB (a
+    write past it fails with ENOSPC), `read_only()` one mounted read-only. Needs root
+    (CI runs as root, ../shared/FACTS.md); where mounting is refused the test is skipped
+    with the reason. Everything mounted is unmounted when the test ends."""
+
+    def __init__(self, base):
+        self.base = base
+        self.mounted = []
+
+    def _mount(self, name, options):
+        where = self.base / name
+        where.mkdir()
+        proc = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(where)], capture_output=True,
+                              text=True)
+        if proc.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs for a full or read-only disk ({proc.stderr.strip() or 'not root'})")
+        self.mounted.append(where)
+        return where
+
+    def full(self, kib):
+        return self._mount(f"full-{len(self.mounted)}", f"size={kib}k")
+
+    def read_only(self):
+        return self._mount(f"ro-{len(self.mounted)}", "ro,size=64k")
+
+    def unmount(self):
+        for where in reversed(self.mounted):
+            subprocess.run(["umount", "-l", str(where)], capture_output=True)
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    disk = SmallDisk(tmp_path)
+    yield disk
+    disk.unmount()

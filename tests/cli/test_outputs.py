@@ -73,3 +73,22 @@ def test_a_results_document_that_does_not_fit_is_not_left_truncated(heaplab_rele
     document = out / "heaplab-results.json"
     assert f"{document}: cannot write: File too large (nothing written)" in proc.stderr
     assert list(out.iterdir()) == []  # no document cut short, no temporary file
+
+
+def test_convert_onto_a_full_tmpfs_leaves_nothing(heaplab, small_disk, tmp_path):
+    """The issue's case on a real full filesystem (ENOSPC, not a file-size limit)."""
+    disk = small_disk.full(64)
+    out = disk / "git-log.trace"
+    proc = run(heaplab, "convert", "--to", "text", "traces/real/git-log.trace.zst", out)
+    assert proc.returncode == 2, proc.stderr
+    assert f"{out}: cannot write: No space left on device (nothing written)" in proc.stderr
+    assert list(disk.iterdir()) == []  # not a cut trace that validates as "ok (cut tail)"
+
+
+def test_findings_on_a_read_only_disk_are_not_said_written(heaplab_test, small_disk):
+    findings = small_disk.read_only()
+    proc = run(heaplab_test, "fuzz", "--backends", "bins,mutant-live-handout", "--seed", "1", "--runs", "200", "-q",
+               "--findings", findings)
+    assert proc.returncode == 1, proc.stderr
+    assert "written:" not in proc.stderr.replace("not written:", "")
+    assert "Read-only file system" in proc.stderr and "not written:" in proc.stderr
