@@ -6,7 +6,7 @@ from pathlib import Path
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
-from .errors import InputError
+from .errors import InputError, read_json_file
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schema"
 SCHEMA_PATH = SCHEMA_DIR / "results.schema.json"
@@ -60,16 +60,7 @@ def load(path, versions=READS, reader="this heaplab"):
     Raises InputError naming the file when it is missing or unreadable, is not JSON, has a
     schema_version not in VERSIONS (the message names both and READER, who reads them), or
     violates its schema (with the JSON path of the violation)."""
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise InputError(f"{path}: cannot read: {e}") from None
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise InputError(f"{path}: invalid JSON: {e.msg} at line {e.lineno} column {e.colno}") from None
+    doc = read_json_file(path)
     return check(doc, path, version_of(doc, path, versions, reader))
 
 

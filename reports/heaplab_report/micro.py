@@ -10,12 +10,10 @@ points. A case's time is Google Benchmark's CPU time per iteration in ns (the pr
 on a shared machine real time also counts other processes' turns): with repetitions the
 median (Google Benchmark's median aggregate; the median of the runs when the file has
 none), else the one run."""
-import json
 import statistics
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from .errors import InputError
+from .errors import InputError, read_json_file
 
 REFERENCE = ("bins", "arena", "guard", "caps", "wasm")
 ADAPTERS = ("libc", "jemalloc", "mimalloc", "tcmalloc")
@@ -119,16 +117,7 @@ def read_json(source):
     unreadable, not JSON, or not such a document."""
     if isinstance(source, dict):
         return check(source, "the Google Benchmark document")
-    try:
-        text = Path(source).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(f"{source}: no such file") from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise InputError(f"{source}: cannot read: {getattr(e, 'strerror', None) or e}") from None
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise InputError(f"{source}: not JSON: {e.msg} at line {e.lineno} column {e.colno}") from None
+    doc = read_json_file(source)
     return check(doc, source)
 
 

@@ -153,17 +153,28 @@ static hl_spec recording_spec(void)
     return (hl_spec){.text = "recording", .label = "recording", .backend = &recording};
 }
 
-TEST(loop_makes_the_trace_calls_and_writes_first_bytes)
+/* Runs the measure loop over TEXT's trace on the recording backend (offering its own
+ * entry points when DIRECT) with options O: the counts are in calls and direct_calls. */
+static hl_speed measure_recording(const char *text, bool direct, hl_speed_options o)
 {
-    hl_trace t = parse("heaplab-trace 1\n"
-                       "alloc 1 16\nalloc 2 24\nrealloc 1 48\nfree 2\nalloc 3 0\nfree 3\n"
-                       "end\n");
+    hl_trace t = parse(text);
     hl_plan p;
     hl_plan_build(&t, &p);
     hl_spec spec = recording_spec();
+    offer_direct = direct;
     hl_speed s;
-    hl_speed_options o = {false, 10, false};
     CHECK_EQ(hl_speed_run(&spec, &p, &o, &s), 0);
+    hl_plan_free(&p);
+    hl_trace_free(&t);
+    return s;
+}
+
+TEST(loop_makes_the_trace_calls_and_writes_first_bytes)
+{
+    hl_speed s = measure_recording("heaplab-trace 1\n"
+                                   "alloc 1 16\nalloc 2 24\nrealloc 1 48\nfree 2\nalloc 3 0\nfree 3\n"
+                                   "end\n",
+                                   false, (hl_speed_options){false, 10, false});
     CHECK(s.ran);
     CHECK(!s.measured); /* 6 steps: far too few to be a measure */
     CHECK_EQ(hl_speed_ns_per_op(&s), 0);
@@ -177,47 +188,32 @@ TEST(loop_makes_the_trace_calls_and_writes_first_bytes)
     CHECK_EQ(first_bytes_seen, 2 * passes);
     CHECK_EQ(s.calls, 6);
     CHECK_EQ(hints_seen, HL_HINT_ONE_THREAD | HL_HINT_NO_STATS | HL_HINT_CALLER_FREES);
-    hl_plan_free(&p);
-    hl_trace_free(&t);
 }
 
 TEST(loop_skips_the_steps_of_a_failed_alloc)
 {
-    hl_trace t = parse("heaplab-trace 1\n"
-                       "alloc 1 77\nrealloc 1 100\nfree 1\nalloc 2 8\nfree 2\n"
-                       "end\n");
-    hl_plan p;
-    hl_plan_build(&t, &p);
-    hl_spec spec = recording_spec();
     fail_next_alloc_of_size_77 = true;
-    hl_speed s;
-    hl_speed_options o = {true, 10, false}; /* isolated: the counts come back through the result */
-    CHECK_EQ(hl_speed_run(&spec, &p, &o, &s), 0);
+    /* isolated: the counts come back through the result */
+    hl_speed s = measure_recording("heaplab-trace 1\n"
+                                   "alloc 1 77\nrealloc 1 100\nfree 1\nalloc 2 8\nfree 2\n"
+                                   "end\n",
+                                   false, (hl_speed_options){true, 10, false});
     fail_next_alloc_of_size_77 = false;
     CHECK(s.ran);
     CHECK_EQ(s.failed, 1);
     CHECK_EQ(s.skipped, 2);
     CHECK_EQ(s.calls, 3);
-    hl_plan_free(&p);
-    hl_trace_free(&t);
 }
 
 TEST(scoped_plan_keeps_the_tracker)
 {
-    hl_trace t = parse("heaplab-trace 1\n"
-                       "scope_enter 1\nalloc 1 16\nscope_exit 1\nalloc 2 8\nfree_all\n"
-                       "end\n");
-    hl_plan p;
-    hl_plan_build(&t, &p);
-    hl_spec spec = recording_spec();
-    hl_speed s;
-    hl_speed_options o = {false, 10, false};
-    CHECK_EQ(hl_speed_run(&spec, &p, &o, &s), 0);
+    hl_speed s = measure_recording("heaplab-trace 1\n"
+                                   "scope_enter 1\nalloc 1 16\nscope_exit 1\nalloc 2 8\nfree_all\n"
+                                   "end\n",
+                                   false, (hl_speed_options){false, 10, false});
     CHECK(s.ran);
     CHECK_EQ(s.failed, 0); /* the adapter served the scopes: it was not told CALLER_FREES */
     CHECK_EQ(hints_seen, HL_HINT_ONE_THREAD | HL_HINT_NO_STATS);
-    hl_plan_free(&p);
-    hl_trace_free(&t);
 }
 
 /* A backend that offers its own entry points gets them called for every step they
@@ -225,24 +221,18 @@ TEST(scoped_plan_keeps_the_tracker)
  * promise) and every free; the table for the rest; table_only: the table for all. */
 TEST(loop_calls_direct_entry_points_where_they_fit)
 {
-    hl_trace t = parse("heaplab-trace 1\n"
-                       "alloc 1 16\n"               /* direct */
-                       "alloc 2 4 align=8\n"        /* table: malloc(4) promises 4 */
-                       "alloc 3 0\n"                /* table: size 0 */
-                       "alloc 4 100 align=64\n"     /* table: beyond 16 */
-                       "alloc 5 2M\n"               /* table: beyond max_size */
-                       "realloc 1 48\n"             /* direct */
-                       "realloc 4 200\n"            /* table: its alignment 64 */
-                       "alloc 6 8 align=8\n"        /* direct: 8 <= 8 */
-                       "free 1\nfree 2\nfree 3\nfree 4\nfree 5\nfree 6\n"
-                       "end\n");
-    hl_plan p;
-    hl_plan_build(&t, &p);
-    hl_spec spec = recording_spec();
-    offer_direct = true;
-    hl_speed s;
-    hl_speed_options o = {false, 10, false};
-    CHECK_EQ(hl_speed_run(&spec, &p, &o, &s), 0);
+    static const char trace[] = "heaplab-trace 1\n"
+                                "alloc 1 16\n"               /* direct */
+                                "alloc 2 4 align=8\n"        /* table: malloc(4) promises 4 */
+                                "alloc 3 0\n"                /* table: size 0 */
+                                "alloc 4 100 align=64\n"     /* table: beyond 16 */
+                                "alloc 5 2M\n"               /* table: beyond max_size */
+                                "realloc 1 48\n"             /* direct */
+                                "realloc 4 200\n"            /* table: its alignment 64 */
+                                "alloc 6 8 align=8\n"        /* direct: 8 <= 8 */
+                                "free 1\nfree 2\nfree 3\nfree 4\nfree 5\nfree 6\n"
+                                "end\n";
+    hl_speed s = measure_recording(trace, true, (hl_speed_options){false, 10, false});
     CHECK(s.ran);
     CHECK(s.direct);
     CHECK_EQ(s.failed, 0);
@@ -254,15 +244,10 @@ TEST(loop_calls_direct_entry_points_where_they_fit)
     CHECK_EQ(direct_calls[1], 6 * passes); /* every free */
     CHECK_EQ(calls[1], 0);
     /* table_only: not one direct call */
-    spec = recording_spec();
-    offer_direct = true;
-    o.table_only = true;
-    CHECK_EQ(hl_speed_run(&spec, &p, &o, &s), 0);
+    s = measure_recording(trace, true, (hl_speed_options){false, 10, .table_only = true});
     CHECK(!s.direct);
     CHECK_EQ(direct_calls[0] + direct_calls[1] + direct_calls[2], 0);
     CHECK_EQ(calls[0], 6 * (1 + s.warm_passes));
-    hl_plan_free(&p);
-    hl_trace_free(&t);
 }
 
 TEST(null_backend_does_nothing_and_runs)

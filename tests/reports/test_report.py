@@ -159,7 +159,7 @@ def test_loads_and_merges_valid_documents(tmp_path):
 
 
 @pytest.mark.parametrize("content, expected", [
-    ("{\"schema_version\": 3,", "invalid JSON"),
+    ("{\"schema_version\": 3,", "not JSON"),
     (None, "no such file"),
 ])
 def test_unreadable_input_exits_2_naming_the_file(tmp_path, content, expected):
