@@ -53,7 +53,6 @@ typedef struct sh_block {
 #define SH_MARK 2u
 
 typedef struct sh_level {
-    uint32_t scope_id;
     uint32_t count; /* records at this level */
     uint64_t *ids;  /* ids that joined it (some may have left since) */
     uint32_t len, cap;
@@ -79,6 +78,7 @@ struct hl_shadow {
     uint32_t table_mask, table_count, table_dead; /* dead: slots of dropped ids (tombstones) */
     sh_level *levels;        /* [0]: outside every scope (keeps no list) */
     uint32_t depth, level_capacity;
+    hl_scopes scopes;        /* the open scopes' trace ids, by level */
     occupancy occ;
     uint64_t live_blocks, live_bytes;
 };
@@ -118,6 +118,7 @@ void hl_shadow_free(hl_shadow *shadow)
     hl_mem_free(shadow->table);
     for (uint32_t l = 0; l < shadow->level_capacity; l++) hl_mem_free(shadow->levels[l].ids);
     hl_mem_free(shadow->levels);
+    hl_scopes_free(&shadow->scopes);
     occ_free(&shadow->occ);
     hl_mem_free(shadow);
 }
@@ -343,7 +344,7 @@ static void push_scope(hl_shadow *shadow, uint32_t scope_id)
         memset(shadow->levels + old, 0, (shadow->level_capacity - old) * sizeof *shadow->levels);
     }
     sh_level *l = &shadow->levels[++shadow->depth];
-    l->scope_id = scope_id;
+    hl_scopes_push(&shadow->scopes, scope_id);
     l->count = 0;
     l->len = 0;
 }
@@ -351,9 +352,7 @@ static void push_scope(hl_shadow *shadow, uint32_t scope_id)
 /* The level of the open scope with that trace id, or 0 if it is not open. */
 static uint32_t scope_level(const hl_shadow *shadow, uint32_t scope_id)
 {
-    for (uint32_t level = shadow->depth; level > 0; level--)
-        if (shadow->levels[level].scope_id == scope_id) return level;
-    return 0;
+    return hl_scopes_level(&shadow->scopes, scope_id);
 }
 
 /* Calls visit for every record at levels >= level; stops when it returns non-zero. */
@@ -385,6 +384,7 @@ static void close_from(hl_shadow *shadow, uint32_t level)
     visit_from(shadow, level, visit_drop, NULL);
     for (uint32_t l = level ? level : 1; l <= shadow->depth; l++) shadow->levels[l].len = shadow->levels[l].count = 0;
     shadow->depth = level ? level - 1 : 0;
+    hl_scopes_close_from(&shadow->scopes, level);
 }
 
 size_t hl_shadow_bytes(const hl_shadow *shadow)

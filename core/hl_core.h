@@ -80,6 +80,30 @@ bool hl_u64map_remove(hl_u64map *map, uint64_t key);
 /* Frees the tables; the map is empty (and usable) again. */
 void hl_u64map_free(hl_u64map *map);
 
+/* ================================================================ open scopes */
+
+/* The scopes open at a point of a trace, innermost last (scopes.c): level L (1 ..
+ * depth) is the L-th open one; level 0 is outside every scope. What a trace's scope
+ * id names is found in O(1) expected, so a trace of a million nested scopes costs
+ * linear time. A zeroed hl_scopes is empty. Not thread-safe. */
+typedef struct hl_scopes {
+    hl_u64map level_of; /* scope id -> innermost open level with that id */
+    uint32_t *id;       /* [level]: its scope id */
+    uint32_t *outer;    /* [level]: the level its id named before it opened (0: none) */
+    uint32_t depth, capacity;
+} hl_scopes;
+
+/* Opens a scope with that id at level depth + 1 (an id already open is allowed: the
+ * new level hides the older until it closes). */
+void hl_scopes_push(hl_scopes *s, uint32_t scope_id);
+/* The innermost open level with that id, or 0 when none is open. */
+uint32_t hl_scopes_level(const hl_scopes *s, uint32_t scope_id);
+/* Closes every level >= level (level 0: all of them); depth becomes level - 1 (0).
+ * A level above depth closes nothing. */
+void hl_scopes_close_from(hl_scopes *s, uint32_t level);
+/* Frees the tables; s is empty (and usable) again. */
+void hl_scopes_free(hl_scopes *s);
+
 /* ================================================================ output files */
 
 /* A file heaplab writes after the fact (a converted or imported trace, a shrunk one,

@@ -21,7 +21,6 @@ struct slot {
 };
 
 typedef struct scope_level {
-    uint32_t scope_id;
     hl_scope handle;
     uint32_t head; /* first entry of the level's list, 0 if empty */
 } scope_level;
@@ -36,6 +35,7 @@ struct hl_blockmap {
                            probe never leaves the table until it hits */
     uint32_t table_mask;
     scope_level *levels; /* [0] is the level outside every scope */
+    hl_scopes scopes;    /* the open scopes' trace ids, by level */
     uint32_t depth, level_capacity;
     occupancy occ;
     uint64_t indexed;
@@ -75,6 +75,7 @@ void hl_blockmap_free(hl_blockmap *map)
     hl_mem_free(map->table);
     hl_mem_free(map->dense);
     hl_mem_free(map->levels);
+    hl_scopes_free(&map->scopes);
     occ_free(&map->occ);
     hl_mem_free(map);
 }
@@ -280,16 +281,14 @@ void hl_blockmap_push_scope(hl_blockmap *map, uint32_t scope_id, hl_scope handle
         map->levels = hl_mem_realloc(map->levels, map->level_capacity * sizeof *map->levels);
     }
     scope_level *level = &map->levels[++map->depth];
-    level->scope_id = scope_id;
+    hl_scopes_push(&map->scopes, scope_id);
     level->handle = handle;
     level->head = 0;
 }
 
 uint32_t hl_blockmap_scope_level(const hl_blockmap *map, uint32_t scope_id)
 {
-    for (uint32_t level = map->depth; level > 0; level--)
-        if (map->levels[level].scope_id == scope_id) return level;
-    return 0;
+    return hl_scopes_level(&map->scopes, scope_id);
 }
 
 hl_scope hl_blockmap_scope_handle(const hl_blockmap *map, uint32_t level)
@@ -299,7 +298,7 @@ hl_scope hl_blockmap_scope_handle(const hl_blockmap *map, uint32_t level)
 
 uint32_t hl_blockmap_scope_id(const hl_blockmap *map, uint32_t level)
 {
-    return level ? map->levels[level].scope_id : 0;
+    return level ? map->scopes.id[level] : 0;
 }
 
 void hl_blockmap_visit_from(hl_blockmap *map, uint32_t level,
@@ -325,6 +324,7 @@ void hl_blockmap_close_from(hl_blockmap *map, uint32_t level)
     if (level == 0)
         for (uint32_t i = 1; i < map->count; i++) free_one(map, &map->entries[i], oldest);
     map->depth = level ? level - 1 : 0;
+    hl_scopes_close_from(&map->scopes, level);
 }
 
 uint64_t hl_blockmap_live_blocks(const hl_blockmap *map) { return map->live_blocks; }

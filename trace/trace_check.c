@@ -41,7 +41,6 @@ typedef struct level_ids {
     uint64_t *ids;
     size_t count, capacity;
     uint64_t live;  /* live ids at this level */
-    uint32_t scope; /* the trace's scope id (level 0: none) */
 } level_ids;
 
 typedef struct view {
@@ -50,6 +49,7 @@ typedef struct view {
     size_t count, capacity;
     level_ids *levels; /* [0] outside every scope, [1..depth] the open scopes */
     uint32_t depth, level_capacity;
+    hl_scopes scopes;  /* the open scopes' ids, by level (depth is scopes.depth) */
 } view;
 
 static void view_init(view *v)
@@ -65,6 +65,7 @@ static void view_free(view *v)
     hl_mem_free(v->levels);
     hl_mem_free(v->blocks);
     hl_u64map_free(&v->index);
+    hl_scopes_free(&v->scopes);
 }
 
 /* The entry of id, or NULL if the id was never seen. */
@@ -150,6 +151,7 @@ static void close_from(view *v, uint32_t level)
         ids->live = 0;
     }
     v->depth = level ? level - 1 : 0;
+    hl_scopes_close_from(&v->scopes, level);
 }
 
 static void push_scope(view *v, uint32_t scope)
@@ -161,15 +163,13 @@ static void push_scope(view *v, uint32_t scope)
     v->depth++;
     v->levels[v->depth].count = 0;
     v->levels[v->depth].live = 0;
-    v->levels[v->depth].scope = scope;
+    hl_scopes_push(&v->scopes, scope);
 }
 
 /* The level of the open scope with that trace id, or 0 if it is not open. */
 static uint32_t scope_level(const view *v, uint32_t scope)
 {
-    for (uint32_t l = 1; l <= v->depth; l++)
-        if (v->levels[l].scope == scope) return l;
-    return 0;
+    return hl_scopes_level(&v->scopes, scope);
 }
 
 static bool may_fail(hl_op_kind kind)

@@ -303,10 +303,17 @@ hl_error hl_tracker_enter(hl_tracker *t, hl_scope *out)
     return HL_E_OK;
 }
 
+/* Handles rise with the level (each scope takes the next serial and none is reused),
+ * so the level of one is a binary search: a million nested scopes stay linear. */
 uint32_t hl_tracker_level(const hl_tracker *t, hl_scope handle)
 {
-    for (uint32_t level = t->depth; level > 0; level--)
-        if (t->handles[level] == handle) return level;
+    uint32_t low = 1, high = t->depth;
+    while (low <= high) {
+        uint32_t mid = low + (high - low) / 2;
+        if (t->handles[mid] == handle) return mid;
+        if (t->handles[mid] < handle) low = mid + 1;
+        else high = mid - 1;
+    }
     return 0;
 }
 
@@ -348,6 +355,11 @@ hl_error hl_tracker_check(const hl_tracker *t, char *message, size_t capacity)
      * not walked, so the check costs O(scoped blocks), not O(every address ever seen). */
     uint64_t listed = 0, root = t->root_live;
     for (uint32_t l = 1; t->heads && l <= t->depth; l++) {
+        if (l > 1 && t->handles[l] <= t->handles[l - 1]) { /* hl_tracker_level's binary search needs it */
+            snprintf(message, capacity, "tracker: level %u's handle %llu does not rise above level %u's", l,
+                     (unsigned long long)t->handles[l], l - 1);
+            return HL_E_CORRUPTED;
+        }
         uint32_t prev = 0;
         for (uint32_t i = t->heads[l]; i; prev = i, i = t->nodes[i].next) {
             const hl_tracker_node *n = &t->nodes[i];
