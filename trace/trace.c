@@ -434,9 +434,24 @@ static char *join(const char *dir, const char *name)
     return path;
 }
 
+/* 0 when the entry at path (lstat'ed into st) can be looked at: a regular file that
+ * opens, or anything else that is not a file; else the errno (a link to nothing, a
+ * file without read permission). st becomes what a link points to. */
+static int unreadable(const char *path, struct stat *st)
+{
+    if (S_ISLNK(st->st_mode) && stat(path, st) != 0) return errno;
+    if (!S_ISREG(st->st_mode)) return 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return errno;
+    close(fd);
+    return 0;
+}
+
 /* Adds the trace files under dir, depth first, each directory's entries in name
  * order. Hidden entries (a leading '.') are skipped; symbolic links to files are
- * followed, to directories not (no cycles). */
+ * followed, to directories not (no cycles). A file that cannot be read (no
+ * permission, a link to nothing) stops the collection with bad input naming it:
+ * skipping it would let a command report every trace checked when one was not. */
 static int collect_dir(const char *dir, path_list *out, hl_diag *diag)
 {
     DIR *d = opendir(dir);
@@ -456,8 +471,9 @@ static int collect_dir(const char *dir, path_list *out, hl_diag *diag)
             if (S_ISDIR(st.st_mode)) {
                 rc = collect_dir(path, out, diag);
             } else {
-                if (S_ISLNK(st.st_mode) && stat(path, &st) != 0) st.st_mode = 0; /* dangling */
-                keep = S_ISREG(st.st_mode) && hl_trace_has_magic(path);
+                int e = unreadable(path, &st);
+                if (e) rc = fail(diag, "%s: cannot open: %s", path, strerror(e));
+                else keep = S_ISREG(st.st_mode) && hl_trace_has_magic(path);
             }
         }
         if (keep) list_push(out, path);

@@ -1,8 +1,10 @@
 """Bad input gets a clear message naming the file and line (or byte), exit 2, and
 nothing printed as a result. One test per case of the spine issue."""
+import os
+
 import pytest
 
-from conftest import write_trace
+from conftest import ROOT, write_trace
 
 TEXT_CASES = [
     # (name, body after the magic line, expected message part)
@@ -70,6 +72,32 @@ def test_directory_without_traces(heaplab, tmp_path):
     proc = heaplab("replay", "--backends", "bins", tmp_path)
     assert proc.returncode == 2
     assert str(tmp_path) in proc.stderr and "no trace" in proc.stderr
+
+
+@pytest.mark.parametrize("command", ["validate", "replay"])
+def test_a_file_in_a_directory_that_cannot_be_read_is_bad_input(heaplab, tmp_path, command):
+    """Not skipped silently with exit 0: the command names the file and exits 2 before
+    anything runs. A link to nothing stands for an unreadable file (root reads a file
+    without permissions); without root, a file with no read permission too."""
+    (tmp_path / "basic.trace").write_text((ROOT / "traces/basic.trace").read_text())
+    broken = tmp_path / "lost.trace"
+    broken.symlink_to(tmp_path / "gone.trace")
+    unreadable = [broken]
+    if os.geteuid() != 0:
+        locked = tmp_path / "locked.trace"
+        locked.write_text((ROOT / "traces/basic.trace").read_text())
+        locked.chmod(0)
+        unreadable.append(locked)
+    for path in unreadable:
+        others = [p for p in unreadable if p != path]
+        for other in others:
+            other.rename(other.with_name("." + other.name))  # hidden: one unreadable file at a time
+        proc = heaplab(command, *(["--backends", "bins"] if command == "replay" else []), tmp_path)
+        assert proc.returncode == 2, proc.stdout + proc.stderr
+        assert f"{path}: cannot open" in proc.stderr
+        assert proc.stdout == ""  # nothing ran
+        for other in others:
+            other.with_name("." + other.name).rename(other)
 
 
 def test_missing_file(heaplab, tmp_path):
