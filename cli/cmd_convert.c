@@ -10,12 +10,16 @@
 void hl_help_convert(FILE *out)
 {
     fprintf(out,
-            "usage: heaplab convert [--from fuzz-input] [--to text|binary|fuzz-input] INPUT OUTPUT\n"
+            "usage: heaplab convert [--from fuzz-input] [--to text|binary|fuzz-input] [--unchecked] INPUT OUTPUT\n"
             "\n"
             "Reads INPUT in either form (detected by magic) and writes OUTPUT in the form\n"
             "--to names; without --to, in the other form than INPUT's. Operations and\n"
             "metadata are kept exactly; comments are not. A cut tail is converted with a\n"
-            "warning (the output gets an end marker).\n"
+            "warning (the output gets an end marker). INPUT must be consistent, as\n"
+            "`heaplab validate` checks it (no live id allocated again, no free of an id\n"
+            "not live, ...): an inconsistent trace is bad input and nothing is written.\n"
+            "--unchecked converts it as it is, for a deliberate raw conversion (text\n"
+            "and binary only).\n"
             "\n"
             "fuzz-input is the fuzzers' byte format (fuzz/hl_fuzz.h): --to fuzz-input\n"
             "encodes a consistent trace into bytes that decode back to it (ids renumbered;\n"
@@ -28,11 +32,6 @@ void hl_help_convert(FILE *out)
 /* Encodes a consistent trace as fuzz input bytes into path. */
 static int write_bytes(hl_trace *trace, const char *path)
 {
-    hl_diag diag;
-    if (hl_trace_check(trace, &diag) != 0) {
-        hl_trace_free(trace);
-        return hl_cli_input_error(&diag);
-    }
     size_t size, count = trace->count;
     uint8_t *bytes = hl_fuzz_encode(trace, &size);
     hl_trace_free(trace);
@@ -46,7 +45,7 @@ static int write_bytes(hl_trace *trace, const char *path)
 int hl_cmd_convert(int argc, char **argv)
 {
     const char *to = NULL, *files[2] = {NULL, NULL};
-    bool from_bytes = false;
+    bool from_bytes = false, unchecked = false;
     int nfiles = 0;
     for (int a = 1; a < argc; a++) {
         if (strcmp(argv[a], "--from") == 0 || strncmp(argv[a], "--from=", 7) == 0) {
@@ -59,6 +58,8 @@ int hl_cmd_convert(int argc, char **argv)
             to = argv[a];
         } else if (strncmp(argv[a], "--to=", 5) == 0) {
             to = argv[a] + 5;
+        } else if (strcmp(argv[a], "--unchecked") == 0) {
+            unchecked = true;
         } else if (argv[a][0] == '-' && argv[a][1] != '\0') {
             return hl_cli_usage_error("convert", "unknown option '%s'", argv[a]);
         } else if (nfiles < 2) {
@@ -72,6 +73,8 @@ int hl_cmd_convert(int argc, char **argv)
     if (to && !to_bytes && strcmp(to, "text") != 0 && strcmp(to, "binary") != 0)
         return hl_cli_usage_error("convert", "--to '%s': expected text, binary or fuzz-input", to);
     if (from_bytes && to_bytes) return hl_cli_usage_error("convert", "--from and --to cannot both be fuzz-input");
+    if (unchecked && to_bytes)
+        return hl_cli_usage_error("convert", "--unchecked: fuzz input encodes only a consistent trace");
     hl_diag diag, warning;
     warning.message[0] = '\0';
     hl_trace trace;
@@ -86,6 +89,10 @@ int hl_cmd_convert(int argc, char **argv)
         return hl_cli_input_error(&diag);
     }
     if (warning.message[0]) fprintf(stderr, "heaplab: %s\n", warning.message);
+    if (!unchecked && hl_trace_check(&trace, &diag) != 0) { /* refused input leaves no output */
+        hl_trace_free(&trace);
+        return hl_cli_input_error(&diag);
+    }
     if (to_bytes) return write_bytes(&trace, files[1]);
     hl_trace_form form = to ? (strcmp(to, "text") == 0 ? HL_TRACE_TEXT : HL_TRACE_BINARY)
                             : (trace.form == HL_TRACE_TEXT ? HL_TRACE_BINARY : HL_TRACE_TEXT);

@@ -148,3 +148,19 @@ def test_plugin_for_another_contract_version_is_refused(heaplab):
     proc = heaplab("replay", "--backends", plugin, "traces/basic.trace")
     assert proc.returncode == 2
     assert f"backend '{plugin}': plugin was built for another contract (contract version 42" in proc.stderr
+
+
+def test_convert_refuses_an_inconsistent_trace_and_writes_nothing(heaplab, tmp_path):
+    """A command that refuses its input leaves no output; --unchecked converts it as it
+    is, on purpose, and validate still rejects the result."""
+    trace = write_trace(tmp_path / "twice.trace", "alloc 1 16\nalloc 1 32\n")
+    for form, out in (("binary", tmp_path / "twice.bin"), ("text", tmp_path / "twice.trace.zst")):
+        proc = heaplab("convert", "--to", form, trace, out)
+        assert proc.returncode == 2 and f"{trace}:3: alloc: block id 1 is already live" in proc.stderr
+        assert not out.exists()
+    raw = tmp_path / "raw.bin"
+    assert heaplab("convert", "--unchecked", "--to", "binary", trace, raw).returncode == 0
+    proc = heaplab("validate", raw)
+    assert proc.returncode == 2 and "already live" in proc.stderr
+    proc = heaplab("convert", "--unchecked", "--to", "fuzz-input", trace, tmp_path / "x.input")
+    assert proc.returncode == 2 and "--unchecked" in proc.stderr
