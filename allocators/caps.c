@@ -62,6 +62,7 @@ struct hl_heap {
     unit_map exec, dma;
     const hl_backend *plain_backend;
     hl_heap *plain;
+    uint64_t capacity;  /* live blocks the tracker can hold in meta (CAPACITY beyond) */
 };
 
 /* ---------------------------------------------------------------- meta memory */
@@ -251,6 +252,7 @@ static hl_error caps_create(const hl_config *config, hl_heap **out)
         return hl_config_say(config, "caps: %s", why[0] ? why : "cannot set up its regions"), e;
     }
     hl_tracker_memory memory = {h, tracker_get, tracker_put};
+    h->capacity = hl_tracker_capacity(h->meta.reserved - h->meta_used); /* its tables come from meta alone */
     hl_tracked_init(&h->kit, &kit_ops, memory, true, true);
     note_footprint(h);
     *out = h;
@@ -273,6 +275,7 @@ static void caps_describe(const hl_heap *h, hl_info *info)
     if (h->has_exec) info->exec_base = h->exec.source.origin, info->exec_size = h->exec.units * h->exec.unit;
     if (h->has_dma) info->dma_base = h->dma.source.origin, info->dma_size = h->dma.units * h->dma.unit;
     info->cache_line = CAPS_LINE;
+    info->max_live_blocks = h->capacity;
 }
 
 /* ---------------------------------------------------------------- operations */
@@ -284,6 +287,7 @@ static hl_addr caps_alloc(hl_heap *h, hl_layout layout, hl_caps caps, hl_error *
     h->kit.stats.calls[HL_STAT_alloc]++;
     hl_error e = layout_error(h, layout, caps);
     if (e != HL_E_OK) return fail(h, HL_STAT_alloc, error, e);
+    if (h->kit.tracker.live_blocks >= h->capacity) return fail(h, HL_STAT_alloc, error, HL_E_CAPACITY);
     if (hl_tracker_reserve(&h->kit.tracker) != HL_E_OK) return fail(h, HL_STAT_alloc, error, HL_E_OUT_OF_MEMORY);
     hl_addr block = raw_alloc(h, layout, caps, &e);
     note_footprint(h);

@@ -102,6 +102,17 @@ static bool rehash(hl_tracker *t, uint32_t slots)
     return true;
 }
 
+uint64_t hl_tracker_capacity(size_t bytes)
+{
+    uint64_t slots = 64, spent = 0, records = 0; /* table_room's growth, step by step */
+    while (slots <= (uint64_t)UINT32_MAX + 1 && slots * sizeof(hl_tracked) <= bytes - spent) {
+        spent += slots * sizeof(hl_tracked);
+        records = slots / 2;
+        slots *= 2;
+    }
+    return records;
+}
+
 /* Room for one more record without asking for memory later. */
 static bool table_room(hl_tracker *t)
 {

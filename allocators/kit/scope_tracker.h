@@ -107,6 +107,12 @@ void hl_tracker_close_from(hl_tracker *tracker, uint32_t level, hl_tracker_relea
 /* Calls release for every live block (free_all of a backend that frees one by one). */
 void hl_tracker_each_live(hl_tracker *tracker, hl_tracker_release release, void *context);
 
+/* The most records (live blocks outside every scope, and freed addresses it
+ * remembers) a tracker can hold when it draws its tables from `bytes` of memory its
+ * put never returns (a bump region): its table doubles from 64 slots and stays at
+ * most half full, so every table it ever had is still spent. A backend that hosts its
+ * tracker so declares this as its live-block capacity. */
+uint64_t hl_tracker_capacity(size_t bytes);
 /* Makes sure one more block can be registered without asking for memory (so a
  * realloc that already happened can always be recorded). OUT_OF_MEMORY otherwise. */
 hl_error hl_tracker_reserve(hl_tracker *tracker);

@@ -144,6 +144,31 @@ TEST(large_alignments_hold_in_the_address_space)
     drop_instance(&in);
 }
 
+/* Its tracker's tables live in a 1 GiB bump region: caps declares the live blocks
+ * they can hold (4,194,304) and refuses the next with CAPACITY, the declared limit,
+ * not OUT_OF_MEMORY. (A freed address stays in the table, remembered for DOUBLE_FREE,
+ * so at the limit a free does not make room: OUT_OF_MEMORY, as the contract allows.) */
+TEST(the_declared_live_block_capacity_holds_exactly)
+{
+    instance in;
+    CHECK_EQ(make_instance(&in, hl_backend_caps(), "", 0), HL_E_OK);
+    hl_info info;
+    in.backend->describe(in.heap, &info);
+    CHECK_EQ(info.max_live_blocks, 4194304);
+    hl_error e = HL_E_OK;
+    hl_addr last = 0;
+    uint64_t served = 0;
+    for (; served < info.max_live_blocks; served++) {
+        last = alloc_caps(&in, 8, 16, HL_CAP_NONE, &e);
+        if (!last) break;
+    }
+    CHECK_EQ(served, info.max_live_blocks);
+    CHECK_EQ(alloc_caps(&in, 8, 16, HL_CAP_NONE, &e), 0);
+    CHECK_EQ(e, HL_E_CAPACITY);
+    CHECK_EQ(in.backend->free(in.heap, last, (hl_layout){8, 16}), HL_E_OK);
+    drop_instance(&in);
+}
+
 int main(void)
 {
     RUN(large_alignments_hold_in_the_address_space);
@@ -151,5 +176,6 @@ int main(void)
     RUN(exec_blocks_own_their_pages_and_dma_blocks_their_lines);
     RUN(caps_survive_realloc_and_promote);
     RUN(the_dma_window_is_fixed_and_missing_caps_are_unsupported);
+    RUN(the_declared_live_block_capacity_holds_exactly);
     return unit_summary();
 }
