@@ -42,6 +42,60 @@ static int write_bytes(hl_trace *trace, const char *path)
     return HL_EXIT_CLEAN;
 }
 
+/* The sink of a streamed conversion: each operation checked (unless unchecked), then
+ * written; the writer opens at the first operation, when the input's form is known. */
+typedef struct conversion {
+    const char *path, *to;
+    hl_trace_writer *writer;
+    hl_op_sink check, write;
+    bool checked;
+    hl_trace_form form;
+} conversion;
+
+static int open_writer(conversion *c, const hl_trace *trace, hl_diag *diag)
+{
+    if (c->writer) return 0;
+    c->form = c->to ? (strcmp(c->to, "text") == 0 ? HL_TRACE_TEXT : HL_TRACE_BINARY)
+                    : (trace->form == HL_TRACE_TEXT ? HL_TRACE_BINARY : HL_TRACE_TEXT);
+    if (hl_trace_writer_open(&c->writer, c->path, c->form, diag) != 0) return -1;
+    c->write = hl_trace_writer_sink(c->writer);
+    return 0;
+}
+
+static int convert_one(void *context, const hl_trace *trace, const hl_op *op, hl_diag *diag)
+{
+    conversion *c = context;
+    if (c->checked && c->check.take(c->check.context, trace, op, diag) != 0) return -1;
+    if (open_writer(c, trace, diag) != 0) return -1;
+    return c->write.take(c->write.context, trace, op, diag);
+}
+
+/* Converts a trace to a trace a window at a time: nothing is held whole, so a trace
+ * of any length (or compression ratio) converts in bounded memory. */
+static int stream(const char *in, const char *out, const char *to, bool unchecked)
+{
+    conversion c = {.path = out, .to = to, .checked = !unchecked};
+    hl_trace_checker *checker = unchecked ? NULL : hl_trace_checker_new();
+    if (checker) c.check = hl_trace_checker_sink(checker);
+    hl_op_sink sink = {convert_one, &c};
+    hl_trace trace;
+    hl_diag diag, warning;
+    uint64_t count = 0;
+    int rc = hl_trace_scan(in, &trace, &sink, &count, &diag, &warning);
+    hl_trace_checker_free(checker);
+    if (rc != 0) { /* refused input leaves no output */
+        hl_trace_writer_abort(c.writer);
+        return hl_cli_input_error(&diag);
+    }
+    if (warning.message[0]) fprintf(stderr, "heaplab: %s\n", warning.message);
+    rc = open_writer(&c, &trace, &diag) == 0 ? hl_trace_writer_commit(c.writer, &trace, &diag) : -1;
+    hl_trace_free(&trace);
+    if (rc != 0) return hl_cli_input_error(&diag);
+    fprintf(stderr, "heaplab: wrote %s (%llu operations, %s form)\n", out, (unsigned long long)count,
+            c.form == HL_TRACE_TEXT ? "text" : "binary");
+    return HL_EXIT_CLEAN;
+}
+
 int hl_cmd_convert(int argc, char **argv)
 {
     const char *to = NULL, *files[2] = {NULL, NULL};
@@ -75,6 +129,7 @@ int hl_cmd_convert(int argc, char **argv)
     if (from_bytes && to_bytes) return hl_cli_usage_error("convert", "--from and --to cannot both be fuzz-input");
     if (unchecked && to_bytes)
         return hl_cli_usage_error("convert", "--unchecked: fuzz input encodes only a consistent trace");
+    if (!from_bytes && !to_bytes) return stream(files[0], files[1], to, unchecked);
     hl_diag diag, warning;
     warning.message[0] = '\0';
     hl_trace trace;
@@ -84,7 +139,6 @@ int hl_cmd_convert(int argc, char **argv)
         if (hl_file_load(files[0], &bytes, &size, &diag) != 0) return hl_cli_input_error(&diag);
         hl_fuzz_decode((const uint8_t *)bytes, size, HL_FUZZ_MAX_OPS, files[0], &trace);
         hl_mem_free(bytes);
-        if (!to) to = "text";
     } else if (hl_trace_read(files[0], &trace, &diag, &warning) != 0) {
         return hl_cli_input_error(&diag);
     }
@@ -94,8 +148,7 @@ int hl_cmd_convert(int argc, char **argv)
         return hl_cli_input_error(&diag);
     }
     if (to_bytes) return write_bytes(&trace, files[1]);
-    hl_trace_form form = to ? (strcmp(to, "text") == 0 ? HL_TRACE_TEXT : HL_TRACE_BINARY)
-                            : (trace.form == HL_TRACE_TEXT ? HL_TRACE_BINARY : HL_TRACE_TEXT);
+    hl_trace_form form = to && strcmp(to, "binary") == 0 ? HL_TRACE_BINARY : HL_TRACE_TEXT;
     int rc = hl_trace_write(&trace, form, files[1], &diag);
     size_t count = trace.count;
     hl_trace_free(&trace);

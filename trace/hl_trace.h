@@ -137,6 +137,27 @@ typedef struct hl_trace {
  * out->cut_tail is set and a warning naming the file is written into warning (if not
  * NULL; empty otherwise). Does not check consistency: see hl_trace_check. */
 int hl_trace_read(const char *path, hl_trace *out, hl_diag *diag, hl_diag *warning);
+/* What a trace reader hands each operation to, instead of keeping it. */
+typedef struct hl_op_sink {
+    /* Takes one operation (op->line set) of trace (its path, form and metadata so
+     * far): 0, or -1 with diag set, and the read stops there, failed. */
+    int (*take)(void *context, const hl_trace *trace, const hl_op *op, hl_diag *diag);
+    void *context;
+} hl_op_sink;
+/* Reads the trace at path as hl_trace_read does (the same forms, errors and cut-tail
+ * warning) but hands each operation to sink and keeps none: memory stays a window of
+ * the file (1 MiB, and a decompressor's) whatever the trace's length. *out gets the
+ * path, form, metadata and cut_tail (no operations; free it with hl_trace_free);
+ * *taken (if not NULL) how many operations the sink took. Returns 0, or -1 with diag
+ * (out freed). A pipe or a device is read the same way. */
+int hl_trace_scan(const char *path, hl_trace *out, const hl_op_sink *sink, uint64_t *taken, hl_diag *diag,
+                  hl_diag *warning);
+/* The most operations hl_trace_read and hl_trace_read_memory keep: one more is bad
+ * input naming the file and line (not an allocation that fails). Set by --max-ops;
+ * 0 restores the default, a quarter of the machine's memory at sizeof(hl_op) each. */
+void hl_trace_set_max_ops(uint64_t n);
+uint64_t hl_trace_max_ops(void);
+uint64_t hl_trace_default_max_ops(void);
 /* True if the file at path is a regular file starting with a trace magic (any form,
  * any version: "heaplab-trace " or "HLTRACE"). Reads at most 16 bytes. */
 bool hl_trace_has_magic(const char *path);
@@ -145,6 +166,18 @@ bool hl_trace_has_magic(const char *path);
  * (I/O error), or an operation / metadata entry that cannot be written (see
  * hl_trace_check_writable). */
 int hl_trace_write(const hl_trace *trace, hl_trace_form form, const char *path, hl_diag *diag);
+/* Writes a trace an operation at a time (convert streams through it), whole or not at
+ * all like hl_trace_write: open makes a temporary file beside path (compressing when
+ * path ends in .zst); the sink takes each operation (writing the magic and the
+ * trace's metadata before the first; an operation no form can hold is refused, diag
+ * naming it); commit writes the end marker and renames the file into place, with the
+ * metadata of trace when no operation came; abort (or a failed commit) leaves nothing.
+ * Errors: -1 with diag "<path>: cannot write: <reason> (nothing written)". */
+typedef struct hl_trace_writer hl_trace_writer;
+int hl_trace_writer_open(hl_trace_writer **writer, const char *path, hl_trace_form form, hl_diag *diag);
+hl_op_sink hl_trace_writer_sink(hl_trace_writer *writer);
+int hl_trace_writer_commit(hl_trace_writer *writer, const hl_trace *trace, hl_diag *diag);
+void hl_trace_writer_abort(hl_trace_writer *writer);
 /* Writes the text form to an open stream. Returns 0, or -1 (I/O error or an
  * operation that cannot be written). */
 int hl_trace_write_text_stream(const hl_trace *trace, FILE *out);
@@ -163,6 +196,14 @@ void hl_trace_free(hl_trace *trace);
  * allocates no live id, names only open scopes. Returns 0, or -1 with diag naming
  * the file, line and problem. */
 int hl_trace_check(const hl_trace *trace, hl_diag *diag);
+/* hl_trace_check an operation at a time, for a trace read with hl_trace_scan (never
+ * held whole): the checker's sink takes each operation in order and fails, with
+ * hl_trace_check's message, at the first inconsistent one. Memory: the checker's view,
+ * O(ids the trace names + scope depth), not O(operations). */
+typedef struct hl_trace_checker hl_trace_checker;
+hl_trace_checker *hl_trace_checker_new(void);
+hl_op_sink hl_trace_checker_sink(hl_trace_checker *checker);
+void hl_trace_checker_free(hl_trace_checker *checker);
 /* Drops, in place and in one pass, every operation hl_trace_check would reject where
  * it stands (a free of an id no longer allocated, a touch past a shrunk size...), so
  * the rest is consistent. Returns how many were dropped. For the shrinker. */

@@ -1,10 +1,9 @@
-/* trace.c: the in-memory trace (operations and metadata), reading a trace file in
- * either form (chosen by magic, never by name), writing it, and collecting trace
- * files from the paths a user names. The forms themselves live in trace_text.c and
+/* trace.c: the in-memory trace (operations and metadata) and collecting trace files
+ * from the paths a user names. The forms themselves live in trace_text.c and
  * trace_binary.c; traces/FORMAT.md describes both.
  *
- * A trace file is read with one read() into arena memory and parsed in place; the
- * readers allocate nothing per operation beyond the growth of the ops array. */
+ * Reading a trace file, a window at a time, is trace_read.c's; writing one,
+ * trace_write.c's. */
 #include "hl_trace.h"
 #include "trace_form.h"
 
@@ -247,151 +246,6 @@ int hl_file_load(const char *path, char **bytes, size_t *size, hl_diag *diag)
     close(fd);
     *bytes = buffer;
     *size = length;
-    return 0;
-}
-
-static bool starts_with(const void *bytes, size_t size, const char *prefix)
-{
-    size_t n = strlen(prefix);
-    return size >= n && memcmp(bytes, prefix, n) == 0;
-}
-
-/* A whole (short) file that is the beginning of a magic: cut inside its header. */
-static bool is_start_of(const void *bytes, size_t size, const char *magic, size_t magic_length)
-{
-    return size < magic_length && memcmp(bytes, magic, size) == 0;
-}
-
-/* A zstd-compressed trace: the trace its stream holds (one level of compression). */
-static int read_compressed(const char *name, const void *bytes, size_t size, hl_trace *out, hl_diag *diag,
-                           hl_diag *warning)
-{
-    char *inner;
-    size_t inner_size;
-    bool cut;
-    if (hl_zstd_inflate(name, bytes, size, 0, &inner, &inner_size, &cut, diag) != 0) return -1;
-    int rc = hl_zstd_is(inner, inner_size) ? fail(diag, "%s: compressed twice", name)
-             : inner_size == 0 && cut  ? fail(diag, "%s: the zstd stream ends before any byte of the trace", name)
-                                       : hl_trace_read_memory(name, inner, inner_size, out, diag, warning);
-    hl_mem_free(inner);
-    return rc;
-}
-
-int hl_trace_read_memory(const char *name, const void *bytes, size_t size, hl_trace *out, hl_diag *diag,
-                         hl_diag *warning)
-{
-    memset(out, 0, sizeof *out);
-    if (warning) warning->message[0] = '\0';
-    if (size == 0) return fail(diag, "%s: empty file, not a trace", name);
-    if (hl_zstd_is(bytes, size)) return read_compressed(name, bytes, size, out, diag, warning);
-    if (starts_with(bytes, size, HL_TRACE_TEXT_PREFIX))
-        return hl_trace_read_text(name, bytes, size, out, diag, warning);
-    if (starts_with(bytes, size, HL_TRACE_BINARY_PREFIX) ||
-        is_start_of(bytes, size, HL_TRACE_BINARY_MAGIC, HL_TRACE_BINARY_HEADER))
-        return hl_trace_read_binary(name, bytes, size, out, diag, warning);
-    if (is_start_of(bytes, size, HL_TRACE_TEXT_MAGIC, strlen(HL_TRACE_TEXT_MAGIC)))
-        return fail(diag, "%s: cut inside its header ('%.*s' is the start of the first line '%s')", name,
-                    (int)size, (const char *)bytes, HL_TRACE_TEXT_MAGIC);
-    return fail(diag, "%s: not a heaplab trace (wrong magic)", name);
-}
-
-int hl_trace_read(const char *path, hl_trace *out, hl_diag *diag, hl_diag *warning)
-{
-    memset(out, 0, sizeof *out);
-    if (warning) warning->message[0] = '\0';
-    char *bytes = NULL;
-    size_t size = 0;
-    if (hl_file_load(path, &bytes, &size, diag) != 0) return -1;
-    int rc = hl_trace_read_memory(path, bytes, size, out, diag, warning);
-    hl_mem_free(bytes);
-    return rc;
-}
-
-bool hl_trace_has_magic(const char *path)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return false;
-    struct stat st;
-    char head[16];
-    ssize_t n = -1;
-    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
-        do n = read(fd, head, sizeof head);
-        while (n < 0 && errno == EINTR);
-    }
-    if (n > 0 && hl_zstd_is(head, (size_t)n)) { /* the magic of what it decompresses to */
-        char packed[65536], *inner = NULL;
-        size_t inner_size = 0;
-        bool cut;
-        hl_diag ignored;
-        ssize_t got = pread(fd, packed, sizeof packed, 0);
-        close(fd);
-        bool is_trace = got > 0 &&
-                        hl_zstd_inflate(path, packed, (size_t)got, 16, &inner, &inner_size, &cut, &ignored) == 0 &&
-                        !hl_zstd_is(inner, inner_size) &&
-                        (starts_with(inner, inner_size, HL_TRACE_TEXT_PREFIX) ||
-                         starts_with(inner, inner_size, HL_TRACE_BINARY_PREFIX));
-        hl_mem_free(inner);
-        return is_trace;
-    }
-    close(fd);
-    return n > 0 && (starts_with(head, (size_t)n, HL_TRACE_TEXT_PREFIX) ||
-                     starts_with(head, (size_t)n, HL_TRACE_BINARY_PREFIX));
-}
-
-/* ---------------------------------------------------------------- writing */
-
-int hl_trace_check_writable(const hl_trace *trace, hl_diag *diag)
-{
-    const char *path = trace->path ? trace->path : "(trace)";
-    for (size_t i = 0; i < trace->meta_count; i++) {
-        const hl_meta *m = &trace->meta[i];
-        size_t key_length = strlen(m->key);
-        bool ok = key_length > 0 && key_length <= HL_TRACE_META_KEY_MAX &&
-                  strlen(m->value) <= HL_TRACE_META_VALUE_MAX && !strpbrk(m->value, "\r\n");
-        for (size_t k = 0; ok && k < key_length; k++) ok = hl_trace_meta_key_byte((unsigned char)m->key[k]);
-        if (!ok) return fail(diag, "%s: metadata entry %zu ('%.40s') cannot be written", path, i, m->key);
-    }
-    for (size_t i = 0; i < trace->count; i++) {
-        const hl_op *op = &trace->ops[i];
-        if (op->kind >= HL_OP_COUNT)
-            return fail(diag, "%s: operation %zu has kind %u, outside the operation table", path, i, op->kind);
-        if (op->expect_fail >= HL_E_COUNT)
-            return fail(diag, "%s: operation %zu (%s) has fail code %u, outside the error table", path, i,
-                        hl_op_name((hl_op_kind)op->kind), op->expect_fail);
-        if (op->kind == HL_OP_ALLOC && (op->caps & ~HL_CAP_ALL))
-            return fail(diag, "%s: operation %zu (alloc) has caps 0x%x, outside exec+dma", path, i, op->caps);
-    }
-    return 0;
-}
-
-int hl_trace_write(const hl_trace *trace, hl_trace_form form, const char *path, hl_diag *diag)
-{
-    if (hl_trace_check_writable(trace, diag) != 0) return -1;
-    size_t n = strlen(path);
-    if (n > 4 && strcmp(path + n - 4, ".zst") == 0) { /* compressed: the form, then zstd */
-        char *bytes = NULL;
-        size_t size = 0;
-        FILE *memory = open_memstream(&bytes, &size);
-        if (!memory) return fail(diag, "%s: cannot write: %s", path, strerror(errno));
-        int rc = form == HL_TRACE_BINARY ? hl_trace_write_binary_stream(trace, memory)
-                                         : hl_trace_write_text_stream(trace, memory);
-        fclose(memory);
-        rc = rc == 0 ? hl_zstd_write_file(path, bytes, size, diag) : fail(diag, "%s: cannot write", path);
-        free(bytes);
-        return rc;
-    }
-    hl_outfile out; /* whole or not at all: a full disk leaves no shorter trace */
-    int e = hl_outfile_open(&out, path, form == HL_TRACE_BINARY ? "wb" : "w");
-    if (e) return fail(diag, "%s: cannot write: %s (nothing written)", path, strerror(e));
-    int rc = form == HL_TRACE_BINARY ? hl_trace_write_binary_stream(trace, out.f)
-                                     : hl_trace_write_text_stream(trace, out.f);
-    if (rc != 0) {
-        e = errno ? errno : EIO;
-        hl_outfile_abort(&out);
-    } else {
-        e = hl_outfile_commit(&out);
-    }
-    if (e) return fail(diag, "%s: cannot write: %s (nothing written)", path, strerror(e));
     return 0;
 }
 

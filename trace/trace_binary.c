@@ -5,7 +5,9 @@
  *
  * The reader trusts nothing: every read goes through a cursor that checks the bytes
  * left, every varint is at most 10 bytes and must fit 64 bits, every length is
- * bounded before it is used. Running out of bytes inside a record is a cut tail (the
+ * bounded before it is used. The reader is fed the bytes a piece at a time
+ * (trace_read.c): a record the piece ends inside comes again with the bytes after
+ * it, and running out of bytes inside the file's last record is a cut tail (the
  * record is dropped, with a warning); anything malformed is an error naming the byte
  * offset of the record. */
 #include "hl_trace.h"
@@ -58,9 +60,8 @@ static got read_varint(cursor *c, uint64_t *out)
 }
 
 typedef struct binary_reader {
-    const char *path;
-    hl_trace *trace;
-    size_t record;         /* byte offset of the record being read */
+    hl_reader *in;         /* the read's state across pieces */
+    uint64_t record;       /* byte offset in the file of the record being read */
     const char *kind_name; /* the operation being read, for messages, or NULL */
 } binary_reader;
 
@@ -71,11 +72,12 @@ static int bad(binary_reader *r, hl_diag *diag, const char *fmt, ...)
     va_start(args, fmt);
     vsnprintf(what, sizeof what, fmt, args);
     va_end(args);
+    const char *path = r->in->out->path;
+    unsigned long long at = (unsigned long long)r->record;
     if (r->kind_name)
-        snprintf(diag->message, sizeof diag->message, "%s: byte %zu: %s: %s", r->path, r->record, r->kind_name, what);
+        snprintf(diag->message, sizeof diag->message, "%s: byte %llu: %s: %s", path, at, r->kind_name, what);
     else
-        snprintf(diag->message, sizeof diag->message, "%s: byte %zu: %s", r->path, r->record, what);
-    hl_trace_free(r->trace);
+        snprintf(diag->message, sizeof diag->message, "%s: byte %llu: %s", path, at, what);
     return -1;
 }
 
@@ -201,7 +203,7 @@ static got read_meta(cursor *c, binary_reader *r, hl_diag *diag, int *rc)
     const char *value = (const char *)c->bytes + c->pos;
     c->pos += (size_t)value_length;
     char problem[400];
-    if (hl_trace_add_meta(r->trace, key, (size_t)key_length, value, (size_t)value_length, problem,
+    if (hl_trace_add_meta(r->in->out, key, (size_t)key_length, value, (size_t)value_length, problem,
                           sizeof problem) != 0) {
         *rc = bad(r, diag, "%s", problem);
         return BAD;
@@ -209,68 +211,64 @@ static got read_meta(cursor *c, binary_reader *r, hl_diag *diag, int *rc)
     return GOT;
 }
 
-int hl_trace_read_binary(const char *path, const unsigned char *bytes, size_t size, hl_trace *out,
-                         hl_diag *diag, hl_diag *warning)
+int hl_trace_feed_binary(hl_reader *in, const unsigned char *bytes, size_t size, bool last, size_t *used,
+                         hl_diag *diag)
 {
-    binary_reader reader = {.path = path, .trace = out};
+    binary_reader reader = {.in = in, .record = in->offset};
     binary_reader *r = &reader;
-    memset(out, 0, sizeof *out);
-    out->path = hl_mem_strdup(path);
-    out->form = HL_TRACE_BINARY;
-    if (size < HL_TRACE_BINARY_HEADER) {
-        snprintf(diag->message, sizeof diag->message, "%s: cut inside its header (%zu of %u bytes)", path, size,
-                 HL_TRACE_BINARY_HEADER);
-        hl_trace_free(out);
-        return -1;
+    *used = 0;
+    cursor c = {bytes, size, 0};
+    if (!in->started) {
+        if (size < HL_TRACE_BINARY_HEADER) {
+            if (!last) return 0;
+            snprintf(diag->message, sizeof diag->message, "%s: cut inside its header (%zu of %u bytes)", in->out->path,
+                     size, HL_TRACE_BINARY_HEADER);
+            return -1;
+        }
+        if (memcmp(bytes, HL_TRACE_BINARY_MAGIC, HL_TRACE_BINARY_HEADER) != 0) {
+            r->record = HL_TRACE_BINARY_HEADER - 1;
+            return bad(r, diag, "unsupported binary trace version %u (this heaplab reads version 1)",
+                       bytes[HL_TRACE_BINARY_HEADER - 1]);
+        }
+        in->started = true;
+        in->out->form = HL_TRACE_BINARY;
+        c.pos = HL_TRACE_BINARY_HEADER;
     }
-    if (memcmp(bytes, HL_TRACE_BINARY_MAGIC, HL_TRACE_BINARY_HEADER) != 0) {
-        r->record = HL_TRACE_BINARY_HEADER - 1;
-        return bad(r, diag, "unsupported binary trace version %u (this heaplab reads version 1)",
-                   bytes[HL_TRACE_BINARY_HEADER - 1]);
-    }
-    /* a record is at least 2 bytes: a rough first size for the ops array */
-    hl_trace_reserve(out, size / 8 + 16);
-    cursor c = {bytes, size, HL_TRACE_BINARY_HEADER};
-    bool seen_end = false;
     int rc = 0;
+    size_t done = c.pos; /* the end of the last complete record */
     while (c.pos < size) {
-        r->record = c.pos;
+        r->record = in->offset + c.pos;
         r->kind_name = NULL;
+        if (in->seen_end) return bad(r, diag, "content after the end record");
         unsigned code = c.bytes[c.pos++];
         got g;
         if (code == RECORD_END) {
             uint64_t count;
             if ((g = field(&c, &count, r, diag, "operation count", &rc)) == BAD) return -1;
             if (g == CUT) break;
-            if (count != out->count)
-                return bad(r, diag, "end record counts %llu operations, the trace holds %zu",
-                           (unsigned long long)count, out->count);
-            seen_end = true;
-            if (c.pos < size) {
-                r->record = c.pos;
-                return bad(r, diag, "content after the end record");
-            }
-            break;
-        }
-        if (code == RECORD_META) {
-            if (out->count > 0) return bad(r, diag, "metadata record after the first operation");
+            if (count != in->ops)
+                return bad(r, diag, "end record counts %llu operations, the trace holds %llu",
+                           (unsigned long long)count, (unsigned long long)in->ops);
+            in->seen_end = true;
+        } else if (code == RECORD_META) {
+            if (in->ops > 0) return bad(r, diag, "metadata record after the first operation");
             if ((g = read_meta(&c, r, diag, &rc)) == BAD) return -1;
             if (g == CUT) break;
-            continue;
+        } else {
+            if (code >= HL_OP_COUNT) return bad(r, diag, "unknown record code 0x%02x", code);
+            r->kind_name = hl_op_name((hl_op_kind)code);
+            hl_op op;
+            if ((g = read_op(&c, (hl_op_kind)code, &op, r, diag, &rc)) == BAD) return -1;
+            if (g == CUT) break;
+            op.line = r->record;
+            if (in->sink->take(in->sink->context, in->out, &op, diag) != 0) return -1;
+            in->ops++;
         }
-        if (code >= HL_OP_COUNT) return bad(r, diag, "unknown record code 0x%02x", code);
-        r->kind_name = hl_op_name((hl_op_kind)code);
-        hl_trace_reserve(out, 1);
-        hl_op *op = &out->ops[out->count];
-        if ((g = read_op(&c, (hl_op_kind)code, op, r, diag, &rc)) == BAD) return -1;
-        if (g == CUT) break;
-        op->line = r->record;
-        out->count++;
+        done = c.pos;
     }
-    if (!seen_end) {
-        out->cut_tail = true;
-        hl_trace_cut_warning(warning, path, out->count);
-    }
+    /* a record cut short: it comes again with the bytes after it, or is the cut tail */
+    *used = last ? size : done;
+    in->offset += *used;
     return 0;
 }
 
@@ -286,11 +284,10 @@ static unsigned char *put_varint(unsigned char *at, uint64_t value)
     return at;
 }
 
-int hl_trace_write_binary_stream(const hl_trace *trace, FILE *out)
+void hl_trace_binary_head(const hl_trace *trace, FILE *out)
 {
-    if (hl_trace_check_writable(trace, NULL) != 0) return -1;
     fwrite(HL_TRACE_BINARY_MAGIC, 1, HL_TRACE_BINARY_HEADER, out);
-    unsigned char record[128], *at;
+    unsigned char record[16], *at;
     for (size_t i = 0; i < trace->meta_count; i++) {
         size_t key_length = strlen(trace->meta[i].key), value_length = strlen(trace->meta[i].value);
         at = record;
@@ -302,43 +299,56 @@ int hl_trace_write_binary_stream(const hl_trace *trace, FILE *out)
         fwrite(record, 1, (size_t)(at - record), out);
         fwrite(trace->meta[i].value, 1, value_length, out);
     }
-    for (size_t i = 0; i < trace->count; i++) {
-        const hl_op *op = &trace->ops[i];
-        const hl_op_fields *fields = hl_op_fields_of((hl_op_kind)op->kind);
-        unsigned flags = 0;
-        if (op->kind == HL_OP_ALLOC && op->align != 1) flags |= FLAG_ALIGN;
-        if (op->kind == HL_OP_ALLOC && op->caps) flags |= FLAG_CAPS;
-        if (op->has_thread) flags |= FLAG_THREAD;
-        if (op->expect_fail) flags |= FLAG_FAIL;
-        if (op->kind == HL_OP_TOUCH && op->write) flags |= FLAG_WRITE;
-        at = record;
-        *at++ = op->kind;
-        *at++ = (unsigned char)flags;
-        for (unsigned f = 0; f < fields->count; f++) {
-            switch ((hl_op_field)fields->field[f]) {
-            case HL_FIELD_ID: at = put_varint(at, op->id); break;
-            case HL_FIELD_SIZE: at = put_varint(at, op->size); break;
-            case HL_FIELD_ALIGN: at = put_varint(at, op->align); break;
-            case HL_FIELD_OFFSET: at = put_varint(at, op->offset); break;
-            case HL_FIELD_SCOPE: at = put_varint(at, op->scope); break;
-            case HL_FIELD_RW: break;
-            }
+}
+
+void hl_trace_binary_op(const hl_op *op, FILE *out)
+{
+    const hl_op_fields *fields = hl_op_fields_of((hl_op_kind)op->kind);
+    unsigned flags = 0;
+    if (op->kind == HL_OP_ALLOC && op->align != 1) flags |= FLAG_ALIGN;
+    if (op->kind == HL_OP_ALLOC && op->caps) flags |= FLAG_CAPS;
+    if (op->has_thread) flags |= FLAG_THREAD;
+    if (op->expect_fail) flags |= FLAG_FAIL;
+    if (op->kind == HL_OP_TOUCH && op->write) flags |= FLAG_WRITE;
+    unsigned char record[128], *at = record;
+    *at++ = op->kind;
+    *at++ = (unsigned char)flags;
+    for (unsigned f = 0; f < fields->count; f++) {
+        switch ((hl_op_field)fields->field[f]) {
+        case HL_FIELD_ID: at = put_varint(at, op->id); break;
+        case HL_FIELD_SIZE: at = put_varint(at, op->size); break;
+        case HL_FIELD_ALIGN: at = put_varint(at, op->align); break;
+        case HL_FIELD_OFFSET: at = put_varint(at, op->offset); break;
+        case HL_FIELD_SCOPE: at = put_varint(at, op->scope); break;
+        case HL_FIELD_RW: break;
         }
-        if (flags & FLAG_ALIGN) at = put_varint(at, op->align);
-        if (flags & FLAG_CAPS) at = put_varint(at, op->caps);
-        if (flags & FLAG_THREAD) at = put_varint(at, op->thread);
-        if (flags & FLAG_FAIL) {
-            const char *name = hl_error_name((hl_error)op->expect_fail);
-            size_t n = strlen(name);
-            at = put_varint(at, n);
-            memcpy(at, name, n);
-            at += n;
-        }
-        fwrite(record, 1, (size_t)(at - record), out);
     }
-    at = record;
-    *at++ = RECORD_END;
-    at = put_varint(at, trace->count);
+    if (flags & FLAG_ALIGN) at = put_varint(at, op->align);
+    if (flags & FLAG_CAPS) at = put_varint(at, op->caps);
+    if (flags & FLAG_THREAD) at = put_varint(at, op->thread);
+    if (flags & FLAG_FAIL) {
+        const char *name = hl_error_name((hl_error)op->expect_fail);
+        size_t n = strlen(name);
+        at = put_varint(at, n);
+        memcpy(at, name, n);
+        at += n;
+    }
     fwrite(record, 1, (size_t)(at - record), out);
+}
+
+void hl_trace_binary_tail(uint64_t count, FILE *out)
+{
+    unsigned char record[16], *at = record;
+    *at++ = RECORD_END;
+    at = put_varint(at, count);
+    fwrite(record, 1, (size_t)(at - record), out);
+}
+
+int hl_trace_write_binary_stream(const hl_trace *trace, FILE *out)
+{
+    if (hl_trace_check_writable(trace, NULL) != 0) return -1;
+    hl_trace_binary_head(trace, out);
+    for (size_t i = 0; i < trace->count; i++) hl_trace_binary_op(&trace->ops[i], out);
+    hl_trace_binary_tail(trace->count, out);
     return fflush(out) != 0 || ferror(out) ? -1 : 0;
 }

@@ -309,6 +309,31 @@ static int walk(const hl_trace *trace, hl_diag *diag, bool *keep)
 
 int hl_trace_check(const hl_trace *trace, hl_diag *diag) { return walk(trace, diag, NULL); }
 
+struct hl_trace_checker {
+    view map;
+};
+
+hl_trace_checker *hl_trace_checker_new(void)
+{
+    hl_trace_checker *checker = hl_mem_alloc(sizeof *checker);
+    view_init(&checker->map);
+    return checker;
+}
+
+static int take(void *context, const hl_trace *trace, const hl_op *op, hl_diag *diag)
+{
+    return check_op(&((hl_trace_checker *)context)->map, trace, op, diag);
+}
+
+hl_op_sink hl_trace_checker_sink(hl_trace_checker *checker) { return (hl_op_sink){take, checker}; }
+
+void hl_trace_checker_free(hl_trace_checker *checker)
+{
+    if (!checker) return;
+    view_free(&checker->map);
+    hl_mem_free(checker);
+}
+
 size_t hl_trace_repair(hl_trace *trace)
 {
     if (!trace->count) return 0;

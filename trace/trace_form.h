@@ -39,11 +39,28 @@ int hl_trace_add_meta(hl_trace *trace, const char *key, size_t key_length, const
 void hl_trace_reserve(hl_trace *trace, size_t n);
 /* The cut-tail warning for a trace of count complete operations. */
 void hl_trace_cut_warning(hl_diag *warning, const char *path, size_t count);
-/* The form readers, on a whole file's bytes (the magic already recognised). */
-int hl_trace_read_text(const char *path, const char *bytes, size_t size, hl_trace *out,
-                       hl_diag *diag, hl_diag *warning);
-int hl_trace_read_binary(const char *path, const unsigned char *bytes, size_t size,
-                         hl_trace *out, hl_diag *diag, hl_diag *warning);
+/* The state of one read, across the pieces the form readers are fed (trace_read.c
+ * feeds them; the readers never see a whole file). */
+typedef struct hl_reader {
+    hl_trace *out;           /* path, form, metadata, cut_tail: the operations go to sink */
+    const hl_op_sink *sink;
+    uint64_t ops;            /* operations the sink took */
+    uint64_t line;           /* text: the last line read */
+    uint64_t end_line;       /* text: the end marker's line */
+    uint64_t offset;         /* binary: bytes used before this piece */
+    bool started;            /* the magic was read */
+    bool seen_end;           /* the end marker (record) was read */
+    char problem[480];
+} hl_reader;
+/* Parse the complete lines (records) at the start of bytes and hand each operation to
+ * the sink; *used: the bytes they took (an incomplete last line or record is not
+ * used: it comes again at the start of the next piece, after more bytes). last: no
+ * bytes follow, so an incomplete line or record is the cut tail (dropped; the caller
+ * marks the trace cut when the end marker is missing). Returns 0, or -1 with diag
+ * naming the file and line (byte): a parse error, or the sink's refusal. */
+int hl_trace_feed_text(hl_reader *reader, const char *bytes, size_t size, bool last, size_t *used, hl_diag *diag);
+int hl_trace_feed_binary(hl_reader *reader, const unsigned char *bytes, size_t size, bool last, size_t *used,
+                         hl_diag *diag);
 /* Checks that every operation can be written (kind and expect_fail inside their
  * tables, alloc caps inside HL_CAP_ALL) and every metadata entry within the limits;
  * -1 with diag (may be NULL) naming the first that cannot. */
@@ -51,13 +68,32 @@ int hl_trace_check_writable(const hl_trace *trace, hl_diag *diag);
 
 /* zstd (trace_zstd.c). True when bytes start with a zstd frame's magic. */
 bool hl_zstd_is(const void *bytes, size_t size);
-/* Decompresses size bytes into *out (heaplab memory, NUL-terminated; hl_mem_free it),
- * at most limit bytes (0: the 1 GiB cap) and stops there quietly. A stream that ends
- * early sets *cut and keeps what decompressed. Returns 0, or -1 with diag for a
- * damaged stream or one past the cap. */
-int hl_zstd_inflate(const char *name, const void *bytes, size_t size, size_t limit, char **out, size_t *out_size,
-                    bool *cut, hl_diag *diag);
-/* Writes bytes compressed (one zstd frame) to path. Returns 0, or -1 with diag. */
-int hl_zstd_write_file(const char *path, const void *bytes, size_t size, hl_diag *diag);
+/* A streaming decompressor (heaplab's arena), for readers that never hold a whole
+ * trace: step decompresses from in[*in_pos, in_size) into out (at most capacity
+ * bytes), advances *in_pos, and returns the bytes written (0: it needs more input, or
+ * the frames are over), or -1 with diag naming the file when the stream is damaged.
+ * inside_frame: input that ends now ends inside a frame (a cut stream). */
+typedef struct hl_unzstd hl_unzstd;
+hl_unzstd *hl_unzstd_new(void); /* NULL when zstd cannot start */
+void hl_unzstd_free(hl_unzstd *u);
+long hl_unzstd_step(hl_unzstd *u, const void *in, size_t in_size, size_t *in_pos, void *out, size_t capacity,
+                    const char *name, hl_diag *diag);
+bool hl_unzstd_inside_frame(const hl_unzstd *u);
+/* A FILE that compresses what is written to it (one zstd frame) onto under, which it
+ * does not close; fclose ends the frame (EOF when anything failed). NULL with errno. */
+FILE *hl_zstd_writer(FILE *under);
+
+/* The forms' writers, a piece at a time: the magic and the metadata, one operation
+ * (writable: see hl_trace_check_writable), the end marker after count operations.
+ * Errors show in ferror(out). */
+void hl_trace_text_head(const hl_trace *trace, FILE *out);
+void hl_trace_text_op(const hl_op *op, FILE *out);
+void hl_trace_text_tail(uint64_t count, FILE *out);
+void hl_trace_binary_head(const hl_trace *trace, FILE *out);
+void hl_trace_binary_op(const hl_op *op, FILE *out);
+void hl_trace_binary_tail(uint64_t count, FILE *out);
+/* An operation the forms can write: its kind and fail code inside their tables, alloc
+ * caps inside exec+dma. */
+bool hl_op_writable(const hl_op *op);
 
 #endif

@@ -2,8 +2,9 @@
  * operation, `#@key=value` metadata before the first operation, `#` comments, an
  * `end` line last.
  *
- * The reader parses the file's bytes in place (nothing is copied per line) and
- * never reads past size: every scan is bounded by the line's end. A line that does
+ * The reader is fed the bytes a piece at a time (trace_read.c) and parses the
+ * complete lines of each piece in place (nothing is copied per line), never past its
+ * end; an incomplete last line comes again with the bytes after it. A line that does
  * not parse is an error, except the file's last line when it has no newline and no
  * end marker came before it: that line was cut short (a cut tail), so it is dropped
  * with a warning. */
@@ -13,11 +14,7 @@
 #include <stdarg.h>
 #include <string.h>
 
-typedef struct text_reader {
-    const char *path;
-    hl_trace *trace;
-    char problem[480];
-} text_reader;
+typedef hl_reader text_reader;
 
 static int problem(text_reader *r, const char *fmt, ...)
 {
@@ -250,106 +247,100 @@ static bool metadata_line(const char *s, const char *end, const char **key, size
 
 static int read_fail(text_reader *r, hl_diag *diag, uint64_t line)
 {
-    snprintf(diag->message, sizeof diag->message, "%s:%llu: %s", r->path, (unsigned long long)line, r->problem);
-    hl_trace_free(r->trace);
+    snprintf(diag->message, sizeof diag->message, "%s:%llu: %s", r->out->path, (unsigned long long)line, r->problem);
     return -1;
 }
 
-int hl_trace_read_text(const char *path, const char *bytes, size_t size, hl_trace *out, hl_diag *diag,
-                       hl_diag *warning)
+/* Line 1: the magic, exactly. */
+static int check_magic(text_reader *r, const char *bytes, const char *line_end, hl_diag *diag)
 {
-    text_reader reader = {.path = path, .trace = out};
-    text_reader *r = &reader;
-    memset(out, 0, sizeof *out);
-    out->path = hl_mem_strdup(path);
-    out->form = HL_TRACE_TEXT;
-    const char *end = bytes + size;
-
-    /* line 1: the magic, exactly */
-    const char *eol = memchr(bytes, '\n', size);
-    const char *line_end = eol ? eol : end;
     if (line_end > bytes && line_end[-1] == '\r') line_end--;
     size_t magic_length = strlen(HL_TRACE_TEXT_MAGIC), prefix_length = strlen(HL_TRACE_TEXT_PREFIX);
-    if ((size_t)(line_end - bytes) != magic_length || memcmp(bytes, HL_TRACE_TEXT_MAGIC, magic_length) != 0) {
-        const char *version = bytes + prefix_length;
-        uint64_t number;
-        if ((size_t)(line_end - bytes) > prefix_length && memcmp(bytes, HL_TRACE_TEXT_PREFIX, prefix_length) == 0 &&
-            hl_parse_number(version, (size_t)(line_end - version), false, &number) != HL_NUMBER_BAD)
-            problem(r, "unsupported trace version '%s' (this heaplab reads version 1)",
-                    hl_show(version, (size_t)(line_end - version)).text);
-        else
-            problem(r, "first line must be exactly '%s', not '%s'", HL_TRACE_TEXT_MAGIC,
-                    hl_show(bytes, (size_t)(line_end - bytes)).text);
-        return read_fail(r, diag, 1);
+    if ((size_t)(line_end - bytes) == magic_length && memcmp(bytes, HL_TRACE_TEXT_MAGIC, magic_length) == 0) return 0;
+    const char *version = bytes + prefix_length;
+    uint64_t number;
+    if ((size_t)(line_end - bytes) > prefix_length && memcmp(bytes, HL_TRACE_TEXT_PREFIX, prefix_length) == 0 &&
+        hl_parse_number(version, (size_t)(line_end - version), false, &number) != HL_NUMBER_BAD)
+        problem(r, "unsupported trace version '%s' (this heaplab reads version 1)",
+                hl_show(version, (size_t)(line_end - version)).text);
+    else
+        problem(r, "first line must be exactly '%s', not '%s'", HL_TRACE_TEXT_MAGIC,
+                hl_show(bytes, (size_t)(line_end - bytes)).text);
+    return read_fail(r, diag, 1);
+}
+
+/* One line's content (no line break): metadata, a comment, the end marker or an
+ * operation. 0, or -1 with r->problem. */
+static int parse_line(text_reader *r, const char *s, const char *content_end, hl_diag *diag, bool *may_be_cut)
+{
+    *may_be_cut = true;
+    if (content_end > s && content_end[-1] == '\r') content_end--;
+    while (s < content_end && is_space(*s)) s++;
+    if (s == content_end) return 0; /* blank */
+    const char *key, *value;
+    size_t key_length, value_length;
+    bool metadata = metadata_line(s, content_end, &key, &key_length, &value, &value_length);
+    if (!metadata && s[0] == '#') return 0; /* comment */
+    if (r->seen_end) {
+        *may_be_cut = false; /* not a cut tail: an error wherever it stands */
+        return problem(r, "content after the end marker (line %llu)", (unsigned long long)r->end_line);
     }
+    if (metadata) {
+        if (r->ops > 0)
+            return problem(r, "metadata '#@%s=...' after the first operation (metadata goes before the operations)",
+                           hl_show(key, key_length).text);
+        return hl_trace_add_meta(r->out, key, key_length, value, value_length, r->problem, sizeof r->problem);
+    }
+    const char *tok = s, *cursor = s;
+    size_t len = 0;
+    next_token(&cursor, content_end, &tok, &len); /* true: the line is not blank */
+    if (token_is(tok, len, "end")) {
+        const char *extra;
+        if (next_token(&cursor, content_end, &extra, &len))
+            return problem(r, "end: extra field '%s' (the end marker is the word end alone)", hl_show(extra, len).text);
+        r->seen_end = true;
+        r->end_line = r->line;
+        return 0;
+    }
+    hl_op op;
+    if (parse_op(r, tok, len, cursor, content_end, &op) != 0) return -1;
+    op.line = r->line;
+    *may_be_cut = false; /* a sink's refusal is final, never a cut tail */
+    if (r->sink->take(r->sink->context, r->out, &op, diag) != 0) return 1;
+    r->ops++;
+    return 0;
+}
 
-    /* one pass to size the ops array: a line holds at most one operation */
-    size_t lines = 1;
-    for (const char *s = eol; s && s + 1 < end; s = memchr(s + 1, '\n', (size_t)(end - s - 1))) lines++;
-    hl_trace_reserve(out, lines);
-
-    bool seen_end = false;
-    uint64_t line = 1, end_line = 0;
-    for (const char *p = eol ? eol + 1 : end; p < end;) {
-        line++;
-        eol = memchr(p, '\n', (size_t)(end - p));
-        bool terminated = eol != NULL;
-        line_end = eol ? eol : end;
-        const char *s = p;
+int hl_trace_feed_text(text_reader *r, const char *bytes, size_t size, bool last, size_t *used, hl_diag *diag)
+{
+    const char *p = bytes, *end = bytes + size;
+    *used = 0;
+    if (!r->started) {
+        const char *eol = memchr(bytes, '\n', size);
+        if (!eol && !last) return 0; /* the first line is not complete yet */
+        if (check_magic(r, bytes, eol ? eol : end, diag) != 0) return -1;
+        r->started = true;
+        r->out->form = HL_TRACE_TEXT;
+        r->line = 1;
         p = eol ? eol + 1 : end;
-        const char *content_end = line_end;
-        if (content_end > s && content_end[-1] == '\r') content_end--;
-        while (s < content_end && is_space(*s)) s++;
-        if (s == content_end) continue; /* blank */
-
-        const char *key, *value;
-        size_t key_length, value_length;
-        bool metadata = metadata_line(s, content_end, &key, &key_length, &value, &value_length);
-        if (!metadata && s[0] == '#') continue; /* comment */
-        if (seen_end) {
-            problem(r, "content after the end marker (line %llu)", (unsigned long long)end_line);
-            return read_fail(r, diag, line);
-        }
-        int rc;
-        if (metadata) {
-            if (out->count > 0)
-                rc = problem(r, "metadata '#@%s=...' after the first operation (metadata goes before the operations)",
-                             hl_show(key, key_length).text);
-            else
-                rc = hl_trace_add_meta(out, key, key_length, value, value_length, r->problem, sizeof r->problem);
-        } else {
-            const char *tok = s, *cursor = s;
-            size_t len = 0;
-            next_token(&cursor, content_end, &tok, &len); /* true: the line is not blank */
-            if (token_is(tok, len, "end")) {
-                const char *extra;
-                if (next_token(&cursor, content_end, &extra, &len))
-                    rc = problem(r, "end: extra field '%s' (the end marker is the word end alone)",
-                                 hl_show(extra, len).text);
-                else {
-                    seen_end = true;
-                    end_line = line;
-                    rc = 0;
-                }
-            } else {
-                hl_trace_reserve(out, 1);
-                hl_op *op = &out->ops[out->count];
-                rc = parse_op(r, tok, len, cursor, content_end, op);
-                if (rc == 0) {
-                    op->line = line;
-                    out->count++;
-                }
-            }
-        }
+    }
+    while (p < end) {
+        const char *eol = memchr(p, '\n', (size_t)(end - p));
+        if (!eol && !last) break; /* an incomplete line: it comes again with what follows */
+        r->line++;
+        bool cut_short = false;
+        int rc = parse_line(r, p, eol ? eol : end, diag, &cut_short);
+        if (rc == 1) return -1; /* the sink said why */
         if (rc != 0) {
-            if (!terminated) break; /* the last line was cut short: a cut tail */
-            return read_fail(r, diag, line);
+            if (!eol && cut_short) { /* the last line was cut short: a cut tail */
+                p = end;
+                break;
+            }
+            return read_fail(r, diag, r->line);
         }
+        p = eol ? eol + 1 : end;
     }
-    if (!seen_end) {
-        out->cut_tail = true;
-        hl_trace_cut_warning(warning, path, out->count);
-    }
+    *used = (size_t)(p - bytes);
     return 0;
 }
 
@@ -372,35 +363,48 @@ static char *put_u64(char *at, uint64_t value)
     return at;
 }
 
-int hl_trace_write_text_stream(const hl_trace *trace, FILE *out)
+void hl_trace_text_head(const hl_trace *trace, FILE *out)
 {
-    if (hl_trace_check_writable(trace, NULL) != 0) return -1;
     fputs(HL_TRACE_TEXT_MAGIC "\n", out);
     for (size_t i = 0; i < trace->meta_count; i++)
         fprintf(out, "#@%s=%s\n", trace->meta[i].key, trace->meta[i].value);
+}
+
+void hl_trace_text_op(const hl_op *op, FILE *out)
+{
     static const char *const caps_names[] = {"none", "exec", "dma", "exec+dma"};
-    for (size_t i = 0; i < trace->count; i++) {
-        const hl_op *op = &trace->ops[i];
-        const hl_op_fields *fields = hl_op_fields_of((hl_op_kind)op->kind);
-        char line[256], *at = put_text(line, hl_op_name((hl_op_kind)op->kind));
-        for (unsigned f = 0; f < fields->count; f++) {
-            *at++ = ' ';
-            switch ((hl_op_field)fields->field[f]) {
-            case HL_FIELD_ID: at = put_u64(at, op->id); break;
-            case HL_FIELD_SIZE: at = put_u64(at, op->size); break;
-            case HL_FIELD_ALIGN: at = put_u64(at, op->align); break;
-            case HL_FIELD_OFFSET: at = put_u64(at, op->offset); break;
-            case HL_FIELD_SCOPE: at = put_u64(at, op->scope); break;
-            case HL_FIELD_RW: *at++ = op->write ? 'w' : 'r'; break;
-            }
+    const hl_op_fields *fields = hl_op_fields_of((hl_op_kind)op->kind);
+    char line[256], *at = put_text(line, hl_op_name((hl_op_kind)op->kind));
+    for (unsigned f = 0; f < fields->count; f++) {
+        *at++ = ' ';
+        switch ((hl_op_field)fields->field[f]) {
+        case HL_FIELD_ID: at = put_u64(at, op->id); break;
+        case HL_FIELD_SIZE: at = put_u64(at, op->size); break;
+        case HL_FIELD_ALIGN: at = put_u64(at, op->align); break;
+        case HL_FIELD_OFFSET: at = put_u64(at, op->offset); break;
+        case HL_FIELD_SCOPE: at = put_u64(at, op->scope); break;
+        case HL_FIELD_RW: *at++ = op->write ? 'w' : 'r'; break;
         }
-        if (op->kind == HL_OP_ALLOC && op->align != 1) at = put_u64(put_text(at, " align="), op->align);
-        if (op->kind == HL_OP_ALLOC && op->caps) at = put_text(put_text(at, " caps="), caps_names[op->caps & 3]);
-        if (op->has_thread) at = put_u64(put_text(at, " t="), op->thread);
-        if (op->expect_fail) at = put_text(put_text(at, " fail="), hl_error_name((hl_error)op->expect_fail));
-        *at++ = '\n';
-        fwrite(line, 1, (size_t)(at - line), out);
     }
+    if (op->kind == HL_OP_ALLOC && op->align != 1) at = put_u64(put_text(at, " align="), op->align);
+    if (op->kind == HL_OP_ALLOC && op->caps) at = put_text(put_text(at, " caps="), caps_names[op->caps & 3]);
+    if (op->has_thread) at = put_u64(put_text(at, " t="), op->thread);
+    if (op->expect_fail) at = put_text(put_text(at, " fail="), hl_error_name((hl_error)op->expect_fail));
+    *at++ = '\n';
+    fwrite(line, 1, (size_t)(at - line), out);
+}
+
+void hl_trace_text_tail(uint64_t count, FILE *out)
+{
+    (void)count;
     fputs("end\n", out);
+}
+
+int hl_trace_write_text_stream(const hl_trace *trace, FILE *out)
+{
+    if (hl_trace_check_writable(trace, NULL) != 0) return -1;
+    hl_trace_text_head(trace, out);
+    for (size_t i = 0; i < trace->count; i++) hl_trace_text_op(&trace->ops[i], out);
+    hl_trace_text_tail(trace->count, out);
     return fflush(out) != 0 || ferror(out) ? -1 : 0;
 }

@@ -4,8 +4,8 @@
  *
  * A compressed stream that ends early is a cut tail, as in the uncompressed forms:
  * what decompressed is read (its complete records replay, with a warning); a stream
- * that is damaged is bad input. Decompression stops at HL_ZSTD_MAX bytes, so a small
- * file cannot make heaplab allocate without bound. Its contexts come from heaplab's
+ * that is damaged is bad input. Both directions stream (a window at a time), so a
+ * small file that decompresses to gigabytes costs time, never memory. Its contexts come from heaplab's
  * private arena (zstd's custom allocator), not the process's malloc: the libc
  * backend's footprint is glibc's, and a decompressor's freed window left in glibc's
  * heap would serve the replayed blocks unseen. */
@@ -18,7 +18,6 @@
 #include <string.h>
 #include <zstd.h>
 
-#define HL_ZSTD_MAX ((size_t)1 << 30)
 #define HL_ZSTD_LEVEL 9 /* about as fast as writing text, a third of level 19's time */
 
 static int fail(hl_diag *diag, const char *fmt, ...)
@@ -50,66 +49,97 @@ bool hl_zstd_is(const void *bytes, size_t size)
     return size >= 4 && memcmp(bytes, magic, 4) == 0;
 }
 
-int hl_zstd_inflate(const char *name, const void *bytes, size_t size, size_t limit, char **out, size_t *out_size,
-                    bool *cut, hl_diag *diag)
+struct hl_unzstd {
+    ZSTD_DStream *stream;
+    size_t last; /* ZSTD_decompressStream's last hint: 0 at a frame's end */
+    bool started;
+};
+
+hl_unzstd *hl_unzstd_new(void)
 {
-    if (!limit || limit > HL_ZSTD_MAX) limit = HL_ZSTD_MAX;
     ZSTD_DStream *stream = ZSTD_createDStream_advanced(private_arena);
-    if (!stream) return fail(diag, "%s: cannot start zstd decompression", name);
-    size_t capacity = size * 4 + 4096 < limit ? size * 4 + 4096 : limit, length = 0, last = 1;
-    char *buffer = hl_mem_alloc(capacity + 1);
-    ZSTD_inBuffer in = {bytes, size, 0};
-    int rc = 0;
-    *cut = false;
-    while (in.pos < in.size || last != 0) {
-        if (length == capacity) {
-            if (capacity == limit) break; /* enough: a peek, or the cap */
-            capacity = capacity * 2 < limit ? capacity * 2 : limit;
-            buffer = hl_mem_realloc(buffer, capacity + 1);
-        }
-        ZSTD_outBuffer o = {buffer, capacity, length};
-        size_t before = in.pos;
-        last = ZSTD_decompressStream(stream, &o, &in);
-        if (ZSTD_isError(last)) {
-            rc = fail(diag, "%s: the zstd stream is damaged: %s", name, ZSTD_getErrorName(last));
-            break;
-        }
-        bool progressed = o.pos != length || in.pos != before;
-        length = o.pos;
-        if (in.pos == in.size && last != 0 && !progressed) { /* input used up mid-frame */
-            *cut = true;
-            break;
-        }
+    if (!stream) return NULL;
+    hl_unzstd *u = hl_mem_alloc(sizeof *u);
+    *u = (hl_unzstd){stream, 1, false};
+    return u;
+}
+
+void hl_unzstd_free(hl_unzstd *u)
+{
+    if (!u) return;
+    ZSTD_freeDStream(u->stream);
+    hl_mem_free(u);
+}
+
+long hl_unzstd_step(hl_unzstd *u, const void *in, size_t in_size, size_t *in_pos, void *out, size_t capacity,
+                    const char *name, hl_diag *diag)
+{
+    ZSTD_inBuffer i = {in, in_size, *in_pos};
+    ZSTD_outBuffer o = {out, capacity, 0};
+    u->started = true;
+    while (o.pos < o.size && (i.pos < i.size || u->last != 0)) {
+        size_t before_in = i.pos, before_out = o.pos;
+        u->last = ZSTD_decompressStream(u->stream, &o, &i);
+        if (ZSTD_isError(u->last)) return fail(diag, "%s: the zstd stream is damaged: %s", name, ZSTD_getErrorName(u->last));
+        if (i.pos == before_in && o.pos == before_out) break; /* needs more input */
     }
-    ZSTD_freeDStream(stream);
-    if (rc == 0 && length == HL_ZSTD_MAX && limit == HL_ZSTD_MAX && (in.pos < in.size || last != 0))
-        rc = fail(diag, "%s: decompresses to more than %zu bytes", name, HL_ZSTD_MAX);
-    if (rc != 0) {
-        hl_mem_free(buffer);
-        return rc;
-    }
-    buffer[length] = '\0';
-    *out = buffer;
-    *out_size = length;
+    *in_pos = i.pos;
+    return (long)o.pos;
+}
+
+bool hl_unzstd_inside_frame(const hl_unzstd *u) { return u->started && u->last != 0; }
+
+/* A compressing FILE over another (fopencookie): each write is compressed and what
+ * comes out written on; closing ends the frame. An error sets errno and the cookie's
+ * error, so ferror and fclose report it as for any FILE. */
+typedef struct zwriter {
+    FILE *under;
+    ZSTD_CCtx *context;
+    unsigned char *buffer;
+    size_t capacity;
+} zwriter;
+
+static int put(zwriter *z, ZSTD_inBuffer *in, ZSTD_EndDirective mode)
+{
+    size_t left;
+    do {
+        ZSTD_outBuffer o = {z->buffer, z->capacity, 0};
+        left = ZSTD_compressStream2(z->context, &o, in, mode);
+        if (ZSTD_isError(left)) return errno = EIO, -1;
+        if (o.pos && fwrite(z->buffer, 1, o.pos, z->under) != o.pos) return -1;
+    } while (mode == ZSTD_e_end ? left != 0 : in->pos < in->size);
     return 0;
 }
 
-int hl_zstd_write_file(const char *path, const void *bytes, size_t size, hl_diag *diag)
+static ssize_t zwrite(void *cookie, const char *data, size_t size)
 {
-    size_t bound = ZSTD_compressBound(size);
-    void *packed = hl_mem_alloc(bound ? bound : 1);
+    ZSTD_inBuffer in = {data, size, 0};
+    return put(cookie, &in, ZSTD_e_continue) == 0 ? (ssize_t)size : -1;
+}
+
+static int zclose(void *cookie)
+{
+    zwriter *z = cookie;
+    ZSTD_inBuffer none = {NULL, 0, 0};
+    int rc = put(z, &none, ZSTD_e_end);
+    ZSTD_freeCCtx(z->context);
+    hl_mem_free(z->buffer);
+    hl_mem_free(z);
+    return rc;
+}
+
+FILE *hl_zstd_writer(FILE *under)
+{
     ZSTD_CCtx *context = ZSTD_createCCtx_advanced(private_arena);
-    if (!context) {
-        hl_mem_free(packed);
-        return fail(diag, "%s: cannot start zstd compression", path);
+    if (!context) return errno = ENOMEM, NULL;
+    ZSTD_CCtx_setParameter(context, ZSTD_c_compressionLevel, HL_ZSTD_LEVEL);
+    zwriter *z = hl_mem_alloc(sizeof *z);
+    *z = (zwriter){under, context, hl_mem_alloc(ZSTD_CStreamOutSize()), ZSTD_CStreamOutSize()};
+    FILE *f = fopencookie(z, "w", (cookie_io_functions_t){NULL, zwrite, NULL, zclose});
+    if (!f) {
+        ZSTD_freeCCtx(context);
+        hl_mem_free(z->buffer);
+        hl_mem_free(z);
     }
-    size_t n = ZSTD_compressCCtx(context, packed, bound, bytes, size, HL_ZSTD_LEVEL);
-    ZSTD_freeCCtx(context);
-    if (ZSTD_isError(n)) {
-        hl_mem_free(packed);
-        return fail(diag, "%s: cannot compress: %s", path, ZSTD_getErrorName(n));
-    }
-    int e = hl_outfile_write(path, packed, n); /* whole or not at all */
-    hl_mem_free(packed);
-    return e ? fail(diag, "%s: cannot write: %s (nothing written)", path, strerror(e)) : 0;
+    return f;
 }
