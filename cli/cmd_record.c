@@ -1,8 +1,11 @@
-/* cmd_record.c: `heaplab record -o OUT -- PROGRAM ARGS...`: runs the program with the
- * recorder preloaded (record/preload.c), then tidies what it wrote: every
- * file OUT, OUT.<pid>, OUT.<pid>.<n> is cut after its last record (a process that
- * died or exec'd leaves zero bytes after it), read back and summarised, and with
- * --binary converted to the binary form. */
+/* cmd_record.c: `heaplab record -o OUT -- PROGRAM ARGS...`: checks that OUT can be
+ * written (a file, in a folder that exists and takes a new file with a block of
+ * space) before anything is written or run, runs the program with the recorder
+ * preloaded (record/preload.c), then tidies what it wrote: every file OUT, OUT.<pid>,
+ * OUT.<pid>.<n> is cut after its last record (a process that died or exec'd leaves
+ * zero bytes after it), read back and summarised (a file whose recording stopped,
+ * the disk being full, says so and makes the exit status 2), and with --binary
+ * converted to the binary form. */
 #include "cli.h"
 
 #include <dirent.h>
@@ -27,7 +30,8 @@ void hl_help_record(FILE *out)
             "writes OUT; a forked child OUT.<pid> (opening with the blocks live at the fork),\n"
             "the n-th program exec'd in one process OUT.<pid>.<n>. If the program dies,\n"
             "everything up to its last call is kept (the trace replays with a cut-tail\n"
-            "warning).\n"
+            "warning). If the disk fills up, recording stops and the program runs on: the\n"
+            "trace keeps every call up to there and ends with a line saying why.\n"
             "\n"
             "options:\n"
             "  -o, --output OUT    the trace to write (files named OUT.* are replaced too)\n"
@@ -35,7 +39,9 @@ void hl_help_record(FILE *out)
             "  --no-forks          forked children record nothing (their exec'd programs do)\n"
             "\n"
             "exit status: 0 recorded (whatever the program's own status, which is printed),\n"
-            "2 bad usage, or the program or the recorder could not start.\n");
+            "2 bad usage, OUT cannot be written (nothing is written, the program is not\n"
+            "started), the program or the recorder could not start, or recording stopped\n"
+            "early (a full disk: the trace holds the calls up to there).\n");
 }
 
 /* The recorder library beside this binary (build/) or one folder up (build/asan/). */
@@ -92,6 +98,22 @@ static void each_output(const char *out, void (*each)(const char *path, void *co
     hl_mem_free(names);
 }
 
+/* 0 if a trace can be written at out: not a folder, and a new file beside it takes a
+ * block of space (created under a temporary name and removed: nothing is left). Else
+ * the errno value that says why not. */
+static int writable(const char *out)
+{
+    struct stat st;
+    size_t n = strlen(out);
+    if (n == 0 || out[n - 1] == '/' || (stat(out, &st) == 0 && S_ISDIR(st.st_mode))) return EISDIR;
+    hl_outfile probe;
+    int e = hl_outfile_open(&probe, out, "wb");
+    if (e) return e;
+    e = posix_fallocate(fileno(probe.f), 0, 4096);
+    hl_outfile_abort(&probe);
+    return e;
+}
+
 static void remove_one(const char *path, void *context)
 {
     (void)context;
@@ -120,9 +142,32 @@ static void trim(const char *path)
     close(fd);
 }
 
+/* The comment the recorder ends a trace with when it could reserve no more space
+ * (STOPPED in record/preload.c), before the reason. */
+#define STOPPED "\n# recording stopped here: "
+
+/* The reason on the STOPPED line at the end of path, if there is one. */
+static bool stopped(const char *path, char *reason, size_t capacity)
+{
+    char tail[512];
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    struct stat st;
+    off_t from = fstat(fd, &st) == 0 && st.st_size > (off_t)sizeof tail - 1 ? st.st_size - (off_t)sizeof tail + 1 : 0;
+    ssize_t got = pread(fd, tail, sizeof tail - 1, from);
+    close(fd);
+    tail[got > 0 ? got : 0] = '\0';
+    char *at = NULL;
+    for (char *s = strstr(tail, STOPPED); s; s = strstr(s + 1, STOPPED)) at = s;
+    if (!at) return false;
+    at += strlen(STOPPED);
+    snprintf(reason, capacity, "%.*s", (int)strcspn(at, "\n"), at);
+    return true;
+}
+
 typedef struct summary {
     bool binary;
-    int files, bad;
+    int files, bad, stopped;
 } summary;
 
 static void finish_one(const char *path, void *context)
@@ -139,12 +184,20 @@ static void finish_one(const char *path, void *context)
     uint32_t threads = 0;
     for (size_t i = 0; i < trace.count; i++)
         if (trace.ops[i].has_thread && trace.ops[i].thread + 1 > threads) threads = trace.ops[i].thread + 1;
-    if (s->binary && hl_trace_write(&trace, HL_TRACE_BINARY, path, &diag) != 0) {
+    char reason[512];
+    bool stop = trace.cut_tail && stopped(path, reason, sizeof reason);
+    /* a stopped trace stays text: the binary form would end it as a complete one */
+    if (s->binary && !stop && hl_trace_write(&trace, HL_TRACE_BINARY, path, &diag) != 0) {
         fprintf(stderr, "heaplab: %s\n", diag.message);
         s->bad++;
     }
-    printf("recorded %s: %zu operations, %u thread%s%s\n", path, trace.count, threads, threads == 1 ? "" : "s",
-           trace.cut_tail ? " (the process did not exit normally: no end marker)" : "");
+    if (stop) {
+        printf("recorded %s: %zu operations, %u thread%s, then recording stopped early: %s%s\n", path, trace.count,
+               threads, threads == 1 ? "" : "s", reason, s->binary ? " (kept as text, which says so)" : "");
+        s->stopped++;
+    } else
+        printf("recorded %s: %zu operations, %u thread%s%s\n", path, trace.count, threads, threads == 1 ? "" : "s",
+               trace.cut_tail ? " (the process did not exit normally: no end marker)" : "");
     s->files++;
     hl_trace_free(&trace);
 }
@@ -167,6 +220,11 @@ int hl_cmd_record(int argc, char **argv)
     char library[PATH_MAX + 32], absolute[PATH_MAX];
     if (!find_library(library, sizeof library))
         return fprintf(stderr, "heaplab: the recorder library libheaplab-record.so is not beside heaplab (run `make`)\n"),
+               HL_EXIT_USAGE;
+    int e = writable(out);
+    if (e)
+        return fprintf(stderr, "heaplab: %s: cannot write: %s (%snothing recorded, %s not started)\n", out, strerror(e),
+                       e == EISDIR ? "-o names the trace file to write; " : "", argv[a]),
                HL_EXIT_USAGE;
     char *dir_end = strrchr(out, '/');
     char dir[PATH_MAX];
@@ -198,14 +256,20 @@ int hl_cmd_record(int argc, char **argv)
     double seconds = (double)(hl_clock_now_ns() - started) * 1e-9;
     if (WIFEXITED(status) && WEXITSTATUS(status) == 127 && access(target, F_OK) != 0)
         return HL_EXIT_USAGE; /* it did not start (message above) */
-    summary s = {binary, 0, 0};
+    summary s = {binary, 0, 0, 0};
     each_output(target, finish_one, &s);
     if (WIFSIGNALED(status))
         printf("%s died of signal %d (%s) after %.2f s\n", argv[a], WTERMSIG(status), strsignal(WTERMSIG(status)), seconds);
     else
         printf("%s exited with status %d after %.2f s\n", argv[a], WEXITSTATUS(status), seconds);
     if (s.files == 0)
-        return fprintf(stderr, "heaplab: nothing was recorded to %s (is the program static, or setuid?)\n", target),
+        return fprintf(stderr,
+                       "heaplab: nothing was recorded to %s: the recorder did not start in %s (its message above says "
+                       "why; with none, is the program static, or setuid?)\n",
+                       target, argv[a]),
                HL_EXIT_USAGE;
-    return s.bad ? HL_EXIT_USAGE : HL_EXIT_CLEAN;
+    if (s.stopped)
+        fprintf(stderr, "heaplab: recording stopped early in %d of %d trace%s (see above): not the whole run is recorded\n",
+                s.stopped, s.files, s.files == 1 ? "" : "s");
+    return s.bad || s.stopped ? HL_EXIT_USAGE : HL_EXIT_CLEAN;
 }

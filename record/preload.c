@@ -17,14 +17,28 @@
  *     record can never follow a lost one.)
  *   - The output file is mapped MAP_SHARED and every record is written into the
  *     mapping: the kernel holds it even if the program aborts, is killed or execs,
- *     with nothing to flush. Space is added with ftruncate 1 MiB at a time; at a
- *     normal exit the `end` marker is written and the file cut to its length, else
- *     `heaplab record` cuts the zero bytes after the last record.
+ *     with nothing to flush. Space is reserved with posix_fallocate a step at a time
+ *     (256 KiB, halved down to a page when that does not fit), so every byte written
+ *     into the mapping has its block: a store can never fault (a file grown with
+ *     ftruncate is sparse, and on a full disk the store that needs a block dies of
+ *     SIGBUS). At a normal exit the `end` marker is written and the file cut to its
+ *     length, else `heaplab record` cuts the zero bytes after the last record.
+ *   - When no more space can be reserved (a full disk, a quota, a file size limit,
+ *     which is checked before each step: the kernel ends a program that passes it
+ *     with SIGXFSZ) recording stops, never the program: a record is written only whole, with room
+ *     for one more line always reserved behind it, and that room takes the line
+ *     STOPPED ("# recording stopped here: why"); the trace then ends without `end`
+ *     (a cut tail: it is not the whole run), the file is cut to its length, one line
+ *     on stderr names the file and the reason, and every later call goes straight to
+ *     the real function.
  *   - Files: HEAPLAB_RECORD_OUT names the trace. The process `heaplab record` started
  *     writes OUT; another process (a fork, or a program the recorded one started)
  *     writes OUT.<pid>; the n-th image after exec in one process OUT.<pid>.<n> (the
- *     first free name, taken with O_EXCL). A forked child's file opens with an alloc
- *     of each block live at the fork, so its frees of inherited blocks replay.
+ *     next name, taken with O_EXCL, when the one before is this process's own trace
+ *     from an earlier image). A name that cannot be created for any other reason
+ *     (a folder, a read-only disk) is never replaced by another: that process records
+ *     nothing and says so on stderr. A forked child's file opens with an alloc of each
+ *     block live at the fork, so its frees of inherited blocks replay.
  *     HEAPLAB_RECORD_FORKS=0 records nothing in forked children. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -38,12 +52,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #define EXPORT __attribute__((visibility("default")))
 #define TLS __thread __attribute__((tls_model("initial-exec")))
-#define GROW (1u << 20)            /* file growth step */
+#define GROW ((off_t)256 << 10)   /* file growth step: held ahead of the records at most */
+#define PAGE ((off_t)4096)         /* the smallest step tried before recording stops */
 #define WINDOW ((size_t)64 << 30)  /* address space reserved for the mapping */
 #define NONE UINT64_MAX
 
@@ -204,24 +221,11 @@ static uint32_t thread_index(void)
 
 /* ---------------------------------------------------------------- output */
 
-static bool room(size_t n)
-{
-    if (out_len + n <= out_cap) return true;
-    size_t cap = out_cap + GROW;
-    if (cap > WINDOW || ftruncate(fd, (off_t)cap) != 0) {
-        recording = false; /* out of space: stop cleanly, the file ends at a record */
-        return false;
-    }
-    out_cap = cap;
-    return true;
-}
-
-static void put(const char *s, size_t n)
-{
-    if (!recording || !room(n)) return;
-    memcpy(out + out_len, s, n);
-    out_len += n;
-}
+/* The comment that ends a trace whose recording stopped, before the reason; `heaplab
+ * record` looks for it (STOPPED in cli/cmd_record.c). */
+#define STOPPED "# recording stopped here: "
+#define TOO_BIG (-1)      /* a reason: the file reached WINDOW */
+#define HEADER_MAX 1200   /* the header's bytes at most (the command line is cut to 1023) */
 
 /* One record: fields are strings or numbers; a line is at most ~200 bytes. */
 typedef struct line {
@@ -229,10 +233,18 @@ typedef struct line {
     size_t n;
 } line;
 
-static void add_text(line *l, const char *s)
+/* Kept reserved behind the last record: room for the STOPPED line (or `end`). */
+#define RESERVE sizeof(((line *)0)->text)
+
+static char path[4096];   /* the file this image writes, once named */
+static uint64_t written;  /* operation records in it */
+
+static void append(char *to, size_t capacity, size_t *n, const char *s)
 {
-    while (*s && l->n < sizeof l->text) l->text[l->n++] = *s++;
+    while (*s && *n < capacity) to[(*n)++] = *s++;
 }
+
+static void add_text(line *l, const char *s) { append(l->text, sizeof l->text, &l->n, s); }
 
 static void add_number(line *l, uint64_t v)
 {
@@ -243,11 +255,112 @@ static void add_number(line *l, uint64_t v)
     while (k && l->n < sizeof l->text) l->text[l->n++] = digits[--k];
 }
 
+/* An errno value's text, from glibc's table: strerror may translate, and allocate. */
+static void add_error(line *l, int e)
+{
+    const char *s = e == TOO_BIG ? NULL : strerrordesc_np(e);
+    if (s) add_text(l, s);
+    else add_text(l, "error "), add_number(l, (uint64_t)e);
+}
+
+/* Why no more space could be reserved, in words. */
+static void add_reason(line *l, int e)
+{
+    if (e == TOO_BIG) {
+        add_text(l, "the trace reached the recorder's limit of 64 GiB");
+        return;
+    }
+    add_text(l, e == ENOSPC   ? "the disk was full ("
+                : e == EDQUOT ? "the disk quota was used up ("
+                : e == EFBIG  ? "the file size limit was reached ("
+                              : "its file could not grow (");
+    add_error(l, e), add_text(l, ")");
+}
+
+/* One line on stderr, written whole with one write (stdio may allocate):
+ * "heaplab record: PATH: WHAT: WHY; THEN". */
+static void tell(const char *what, const line *why, const char *then)
+{
+    static char note[sizeof path + 512]; /* under the lock */
+    size_t n = 0;
+    line text = *why;
+    text.text[text.n < sizeof text.text ? text.n : sizeof text.text - 1] = '\0';
+    append(note, sizeof note - 1, &n, "heaplab record: ");
+    append(note, sizeof note - 1, &n, path);
+    append(note, sizeof note - 1, &n, ": ");
+    append(note, sizeof note - 1, &n, what);
+    append(note, sizeof note - 1, &n, text.text);
+    append(note, sizeof note - 1, &n, then);
+    note[n++] = '\n';
+    if (write(STDERR_FILENO, note, n) < 0) { /* no stderr: the trace says it all the same */ }
+}
+
+/* Makes room for n more bytes and RESERVE behind them, reserving blocks with
+ * posix_fallocate a step at a time (halved down to a page when a step does not fit).
+ * A step past the file size limit (RLIMIT_FSIZE) is not tried: the kernel would end
+ * the program with SIGXFSZ. Returns 0, or why not (an errno value or TOO_BIG). */
+static int reserve(size_t n)
+{
+    off_t step = GROW;
+    while (out_len + n + RESERVE > out_cap) {
+        if (out_cap + (size_t)step > WINDOW) return TOO_BIG;
+        struct rlimit limit;
+        int e = getrlimit(RLIMIT_FSIZE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY &&
+                        out_cap + (size_t)step > limit.rlim_cur
+                    ? EFBIG
+                    : posix_fallocate(fd, (off_t)out_cap, step);
+        if (e == 0) out_cap += (size_t)step;
+        else if (e == EINTR) continue;
+        else if (step > PAGE) step /= 2;
+        else return e;
+    }
+    return 0;
+}
+
+static void close_output(void)
+{
+    recording = false;
+    if (ftruncate(fd, (off_t)out_len) != 0) { /* `heaplab record` trims the zeros all the same */ }
+    munmap(out, WINDOW);
+    close(fd);
+    out = NULL, fd = -1;
+}
+
+/* No more space: the STOPPED line goes into the room kept for it, the file is cut to
+ * its length, stderr says so, and the program runs on unrecorded. */
+static void stop(int e)
+{
+    line l = {.n = 0}, why = {.n = 0};
+    add_reason(&why, e);
+    add_text(&l, STOPPED), add_text(&l, why.text), add_text(&l, "; the program ran on unrecorded\n");
+    memcpy(out + out_len, l.text, l.n); /* l.n <= RESERVE, kept free behind every record */
+    out_len += l.n;
+    close_output();
+    line what = {.n = 0};
+    add_text(&what, "recording stopped after "), add_number(&what, written), add_text(&what, " operations: ");
+    what.text[what.n < sizeof what.text ? what.n : sizeof what.text - 1] = '\0';
+    tell(what.text, &why, "; the program runs on unrecorded");
+}
+
+/* Writes n bytes whole, or stops recording (nothing of them written). */
+static bool put(const char *s, size_t n)
+{
+    if (!recording) return false;
+    int e = reserve(n);
+    if (e) {
+        stop(e);
+        return false;
+    }
+    memcpy(out + out_len, s, n);
+    out_len += n;
+    return true;
+}
+
 static void emit(line *l, bool thread)
 {
     if (thread) add_text(l, " t="), add_number(l, thread_index());
     add_text(l, "\n");
-    put(l->text, l->n);
+    if (put(l->text, l->n)) written++;
 }
 
 static void emit_alloc(uint64_t id, uint64_t size, uint64_t align, const char *fail)
@@ -266,32 +379,59 @@ static void emit_id(const char *kind, uint64_t id)
     emit(&l, true);
 }
 
-/* The name this image writes: OUT for the first image of the process heaplab record
- * started, OUT.<pid> for the first of any other, OUT.<pid>.<n> after exec. */
-static int open_output(bool root)
+static const char top[] = "heaplab-trace 1\n#@recorder=heaplab record\n#@pid=";
+
+/* Whether the regular file at name is this process's trace from an earlier image
+ * (exec keeps the pid): its header names this pid. */
+static bool earlier_image(const char *name, const char *pid)
+{
+    struct stat st;
+    if (lstat(name, &st) != 0 || !S_ISREG(st.st_mode)) return false;
+    line want = {.n = 0};
+    add_text(&want, top), add_text(&want, pid), add_text(&want, "\n");
+    char head[sizeof want.text];
+    int f = open(name, O_RDONLY | O_CLOEXEC);
+    ssize_t n = f >= 0 ? read(f, head, want.n) : -1;
+    if (f >= 0) close(f);
+    return n == (ssize_t)want.n && memcmp(head, want.text, want.n) == 0;
+}
+
+/* Creates the file this image writes: OUT for the first image of the process heaplab
+ * record started, OUT.<pid> for the first of any other, OUT.<pid>.<n> after exec.
+ * Returns its descriptor, or -1 with *error (0: there is nothing to record to). */
+static int open_output(bool root, int *error)
 {
     const char *base = getenv("HEAPLAB_RECORD_OUT");
-    if (!base || strlen(base) > 3800) return -1;
-    char path[4096];
+    *error = 0;
+    if (!base) return -1;
     line pid = {.n = 0};
     add_number(&pid, (uint64_t)getpid());
     pid.text[pid.n] = '\0';
     for (unsigned n = 0; n < 10000; n++) {
-        line name = {.n = 0};
-        add_text(&name, base);
-        if (!root || n) add_text(&name, "."), add_text(&name, pid.text);
-        if (n) add_text(&name, "."), add_number(&name, n);
-        memcpy(path, name.text, name.n);
-        path[name.n] = '\0';
+        line number = {.n = 0};
+        add_number(&number, n);
+        number.text[number.n] = '\0';
+        size_t length = 0;
+        append(path, sizeof path - 1, &length, base);
+        if (!root || n) append(path, sizeof path - 1, &length, "."), append(path, sizeof path - 1, &length, pid.text);
+        if (n) append(path, sizeof path - 1, &length, "."), append(path, sizeof path - 1, &length, number.text);
+        path[length] = '\0';
+        if (length == sizeof path - 1) return *error = ENAMETOOLONG, -1;
         int f = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-        if (f >= 0 || errno != EEXIST) return f;
+        if (f >= 0) return f;
+        *error = errno;
+        if (*error != EEXIST) return -1;
+        if (!earlier_image(path, pid.text)) { /* never another name for this one */
+            struct stat st;
+            if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) *error = EISDIR;
+            return -1;
+        }
     }
     return -1;
 }
 
 static void header(void)
 {
-    static const char top[] = "heaplab-trace 1\n#@recorder=heaplab record\n#@pid=";
     put(top, sizeof top - 1);
     line l = {.n = 0};
     add_number(&l, (uint64_t)getpid());
@@ -308,17 +448,29 @@ static void header(void)
     put("\n", 1);
 }
 
+/* Opens this image's file and writes its header; on failure leaves no file and says
+ * why on stderr. */
 static bool start(bool root)
 {
-    fd = open_output(root);
-    if (fd < 0) return false;
-    out = mmap(NULL, WINDOW, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0);
-    if (out == MAP_FAILED) {
-        close(fd);
-        fd = -1;
+    int e;
+    line why = {.n = 0};
+    fd = open_output(root, &e);
+    if (fd < 0) {
+        if (e) add_error(&why, e), tell("cannot create it: ", &why, "; this process is not recorded");
         return false;
     }
-    out_len = out_cap = 0;
+    out_len = out_cap = 0, written = 0;
+    out = mmap(NULL, WINDOW, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0);
+    const char *what = "cannot map it: ";
+    if (out == MAP_FAILED) add_error(&why, errno);
+    else if ((e = reserve(HEADER_MAX)) != 0) add_reason(&why, e), what = "cannot reserve space: ", munmap(out, WINDOW);
+    if (why.n) {
+        close(fd);
+        unlink(path);
+        out = NULL, fd = -1;
+        tell(what, &why, "; this process is not recorded");
+        return false;
+    }
     recording = true;
     header();
     return true;
@@ -327,12 +479,10 @@ static bool start(bool root)
 static void finish(void)
 {
     pthread_mutex_lock(&lock);
-    if (recording) {
-        put("end\n", 4);
-        recording = false;
-        if (ftruncate(fd, (off_t)out_len) != 0) { /* the reader trims zeros all the same */ }
-        munmap(out, WINDOW);
-        close(fd);
+    if (recording) { /* `end` goes into the room kept behind the last record */
+        memcpy(out + out_len, "end\n", 4);
+        out_len += 4;
+        close_output();
     }
     pthread_mutex_unlock(&lock);
 }
