@@ -70,13 +70,21 @@ int hl_import_memory(const char *format_name, const char *path, const char *byte
     /* a safety net: the rules above make every import consistent */
     if (rc == 0 && hl_trace_check(out, diag) != 0) rc = -1;
     hl_u64map_free(&im.live);
+    hl_u64map_free(&im.unknown_seen);
     if (rc != 0) {
         hl_trace_free(out);
         memset(stats, 0, sizeof *stats);
         return -1;
     }
     stats->ops = out->count;
-    stats->warnings = stats->unknown_frees + stats->unknown_reallocs + stats->live_again;
+    stats->warnings = stats->unknown_frees + stats->unknown_reallocs + stats->live_again + stats->unknown_calls +
+                      stats->unaddressed + (stats->cut_line != 0);
+    if (stats->cut_line) {
+        char line[40];
+        snprintf(line, sizeof line, "line %llu", (unsigned long long)stats->cut_line);
+        hl_trace_set_meta(out, "import.cut_tail", line);
+        out->cut_tail = true;
+    }
     return 0;
 }
 
@@ -88,6 +96,7 @@ bool hl_import_line(hl_importer *im, const char **s, const char **e)
     const char *start = im->next, *eol = memchr(start, '\n', (size_t)(im->end - start));
     const char *stop = eol ? eol : im->end;
     im->next = eol ? eol + 1 : im->end;
+    im->unterminated = !eol;
     im->line++;
     while (stop > start && (stop[-1] == ' ' || stop[-1] == '\t' || stop[-1] == '\r')) stop--;
     *s = start;
@@ -105,6 +114,34 @@ int hl_import_fail(hl_importer *im, const char *fmt, ...)
     snprintf(im->diag->message, sizeof im->diag->message, "%s:%llu: %s", im->path, (unsigned long long)im->line,
              problem);
     return -1;
+}
+
+int hl_import_cut(hl_importer *im, uint64_t line, const char *why)
+{
+    size_t count = im->trace->count;
+    im->stats->cut_line = line;
+    snprintf(im->stats->cut_warning.message, sizeof im->stats->cut_warning.message,
+             "%s:%llu: warning: the log ends inside this record (%s): a cut tail, the record is left out; "
+             "importing the %zu complete operation%s",
+             im->path, (unsigned long long)line, why, count, count == 1 ? "" : "s");
+    return 0;
+}
+
+void hl_import_unknown(hl_importer *im, const char *name, size_t length)
+{
+    hl_import_stats *stats = im->stats;
+    uint64_t hash = 14695981039346656037ull; /* FNV-1a: one key per name */
+    for (size_t i = 0; i < length; i++) hash = (hash ^ (unsigned char)name[i]) * 1099511628211ull;
+    bool fresh;
+    uint64_t *index = hl_u64map_put(&im->unknown_seen, hash, &fresh);
+    stats->unknown_calls++;
+    if (fresh) *index = stats->unknown_functions++;
+    if (*index >= HL_IMPORT_UNKNOWN_NAMES) return; /* counted in unknown_calls only */
+    if (fresh) {
+        hl_shown shown = hl_show(name, length);
+        snprintf(stats->unknown[*index].name, sizeof stats->unknown[*index].name, "%s", shown.text);
+    }
+    stats->unknown[*index].calls++;
 }
 
 const char *hl_import_skip_spaces(const char *s, const char *e)

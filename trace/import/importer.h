@@ -14,8 +14,10 @@ typedef struct hl_importer {
     hl_diag *diag;
     const char *next, *end; /* the unread bytes */
     uint64_t line;          /* the current line, 1-based */
+    bool unterminated;      /* the current line has no line break: the input ends inside it */
     uint64_t next_id;       /* the next block id to hand out */
     hl_u64map live;         /* address -> id of each block live in the log */
+    hl_u64map unknown_seen; /* hash of an unknown function's name -> its index in stats->unknown */
     bool has_thread;        /* the thread of the operations emitted now */
     uint32_t thread;
     uint64_t last_size;     /* malloclab: the SIZE of the last a or r (see malloclab.c) */
@@ -30,10 +32,16 @@ int hl_import_logalloc(hl_importer *im);
 int hl_import_valgrind(hl_importer *im);
 
 /* The next line without its line break and trailing white space into [*s, *e);
- * false at the end of the input. Counts im->line. */
+ * false at the end of the input. Counts im->line, sets im->unterminated. */
 bool hl_import_line(hl_importer *im, const char **s, const char **e);
 /* Sets the diag to "<path>:<line>: <problem>"; returns -1. */
 int hl_import_fail(hl_importer *im, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The log ends inside the record at line (why: what is missing): a cut tail. The record
+ * is left out; hl_import sets the trace's cut_tail and the warning. Returns 0: the
+ * importer returns it, as the input ends there. */
+int hl_import_cut(hl_importer *im, uint64_t line, const char *why);
+/* A call of a function the importer does not know: counted and named in the stats. */
+void hl_import_unknown(hl_importer *im, const char *name, size_t length);
 
 /* Skips spaces and tabs. */
 const char *hl_import_skip_spaces(const char *s, const char *e);

@@ -9,7 +9,9 @@
  *
  * TID becomes the operation's thread (t=); PID is not kept. A result of 0x0 (or
  * (nil)) is a call that failed. jemalloc_* calls (statistics, purges) are not
- * allocations and are skipped; any other function is bad input. */
+ * allocations and are skipped; any other function is bad input. logalloc writes each
+ * call with its line break in one write: a last line without one was cut (a cut tail,
+ * hl_import), even if it parses. */
 #include "importer.h"
 
 #include <string.h>
@@ -58,6 +60,7 @@ int hl_import_logalloc(hl_importer *im)
         const char *p = s, *tok;
         size_t len;
         if (!hl_import_token(&p, e, &tok, &len)) continue; /* blank */
+        if (im->unterminated) return hl_import_cut(im, im->line, "no line break at its end");
         uint64_t pid, tid;
         if (!hl_import_number(tok, len, &pid))
             return hl_import_fail(im, "expected PID TID FUNCTION(ARGS)[=RESULT], not '%s'",

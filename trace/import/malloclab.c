@@ -19,8 +19,11 @@
  * id still live. An `a ID` without SIZE (29,924 lines of the published alaska.rep)
  * gets the SIZE of the last a or r line, as CMU's mdriver reads it (its
  * fscanf("%u %u") leaves the size variable as it was), and is counted
- * (stats->carried_sizes); an `a` without SIZE before any request is bad input. A free of an id not live is skipped and counted, as in every
- * importer. Blank lines and trailing white space are allowed. */
+ * (stats->carried_sizes); an `a` without SIZE before any request is bad input. A free of
+ * an id not live is skipped and counted, as in every importer. Blank lines and trailing
+ * white space are allowed. A last operation line without a line break that does not
+ * parse was cut (a cut tail, hl_import); one that parses is kept, as .rep files are
+ * often written without a last line break. */
 #include "importer.h"
 
 #include <stdio.h>
@@ -132,7 +135,10 @@ int hl_import_malloclab(hl_importer *im)
             }
             header = 4; /* no weight: this line is the first operation */
         }
-        if (operation(im, s, e) != 0) return -1;
+        if (operation(im, s, e) != 0) {
+            if (!im->unterminated) return -1;
+            return hl_import_cut(im, im->line, "no line break at its end, and it does not parse");
+        }
     }
     if (header < 3) {
         if (im->line == 0) im->line = 1;

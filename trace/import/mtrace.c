@@ -10,7 +10,14 @@
  *
  * The caller (`@ file:[addr]`, `@ file:(fn+off)[addr]`, `@ [addr]`) is optional and
  * ignored. Addresses print as 0x... or (nil): `+ (nil) SIZE` is a failed malloc. A
- * realloc to size 0 is logged by glibc as a free. Lines starting with `=` are markers. */
+ * realloc to size 0 is logged by glibc as a free. Lines starting with `=` are markers.
+ *
+ * A cut tail (hl_import): glibc ends every record with a line break and writes a
+ * realloc as two records, `<` then `>`; a program killed while its trace stream was
+ * buffered leaves the file cut anywhere. So a last line without a line break that holds
+ * an operation (even one that parses: its last number may be cut short) or a `<` whose
+ * `>` never came is the cut record. `= End` is written by muntrace() only (most
+ * programs never call it): its absence is no cut. */
 #include "importer.h"
 
 #include <string.h>
@@ -47,6 +54,10 @@ int hl_import_mtrace(hl_importer *im)
         const char *p = hl_import_skip_spaces(s, e), *tok;
         size_t len;
         if (p == e || *p == '=') continue; /* blank, or a marker (= End) */
+        if (im->unterminated) {
+            if (pending) return hl_import_cut(im, pending_line, "its '>' line is cut, without a line break");
+            return hl_import_cut(im, im->line, "no line break at its end");
+        }
         if (*p == '@') { /* the caller: `@` and one token */
             p++;
             if (!hl_import_token(&p, e, &tok, &len)) return hl_import_fail(im, "'@' without a caller or operation");
@@ -77,9 +88,6 @@ int hl_import_mtrace(hl_importer *im)
         default: hl_import_realloc(im, addr, size, 0); break; /* '!': a failed realloc */
         }
     }
-    if (pending) {
-        im->line = pending_line;
-        return hl_import_fail(im, "realloc '<' without its '>' (the log ends)");
-    }
+    if (pending) return hl_import_cut(im, pending_line, "a realloc '<' whose '>' line is missing");
     return 0;
 }

@@ -1,35 +1,114 @@
-/* valgrind.c: valgrind's --trace-malloc=yes log, one call a line after `--PID--`:
+/* valgrind.c: valgrind's --trace-malloc=yes log, one call a line after `--PID--`, as
+ * its malloc replacements print it (MALLOC_TRACE in coregrind/m_replacemalloc/
+ * vg_replace_malloc.c: the name, the arguments, then ` = RESULT` once the call returned):
  *
  *   --PID-- malloc(N) = 0xP                  also __builtin_new, _Znwm, ... (C++ new)
  *   --PID-- calloc(N,M) = 0xP                size N * M (overflow: bad input)
  *   --PID-- realloc(0xP,N) = 0xQ
- *   --PID-- realloc(0x0,N)malloc(N) = 0xP    realloc of NULL, logged as the malloc
+ *   --PID-- realloc(0x0,N)malloc(N) = 0xP    realloc of NULL, logged as the malloc (<= 3.20)
  *   --PID-- realloc(0xP,0)...                size 0 and no block: a free of P
- *   --PID-- memalign(al A, size N) = 0xP     also memalign(A,N), aligned_alloc
- *   --PID-- free(0xP)                        also cfree, __builtin_delete, _ZdlPv, ...
+ *   --PID-- memalign(al A, size N) = 0xP     also aligned_alloc
+ *   --PID-- _ZnwmSt11align_val_t(size N, al A) = 0xP
+ *                                            C++17 aligned new, new[] and their nothrow
+ *                                            forms (_Znam..., ...RKSt9nothrow_t, 32-bit
+ *                                            _Znwj...): the size first, then the alignment
+ *   --PID-- free(0xP)                        also cfree and every delete: _ZdlPv, sized
+ *                                            _ZdlPvm, aligned _ZdlPvSt11align_val_t, ...
+ *                                            (valgrind prints the address alone)
  *
- * Sizes are decimal, addresses 0x... (0x0: the call failed). `==PID==` lines (the
- * tool's reports), other `--PID--` lines (`Reading syms from ...`, calls that are no
- * allocation, such as malloc_usable_size) and lines of the program's own output are
- * skipped. posix_memalign's line carries no address (valgrind does not log it): skipped. */
+ * Sizes are decimal, addresses 0x... (0x0: the call failed). A nothrow aligned new whose
+ * alignment is not a power of two returns NULL without printing ` = RESULT` (3.22), so
+ * the next call follows on the same line: it is a failed alloc (INVALID_ARGUMENT) and
+ * the call after it is read too. posix_memalign's line carries no address (valgrind >=
+ * 3.21 prints `posix_memalign(al A, size N)` alone): skipped and counted. A call of a
+ * function this file does not know (reallocarray, malloc_zone_malloc...) is skipped and
+ * counted by name; malloc_usable_size, malloc_size and mallinfo are known and no
+ * allocation (malloc_usable_size(0x0) prints no result either: a call may follow it).
+ * `==PID==` lines (the tool's reports), other `--PID--` lines (`Reading syms
+ * from ...`, -v -v output such as `summarise_context(loc_start = 0x10): ...`, which is
+ * not in the shape of a call) and lines of the program's own output are skipped.
+ * A last line without a line break that starts a call was cut while being written: a
+ * cut tail (hl_import). */
 #include "importer.h"
 
 #include <string.h>
 
-static bool named(const hl_import_call *c, const char *const *names)
+typedef enum call_kind {
+    CALL_MALLOC,      /* NAME(N) = 0xP */
+    CALL_VALLOC,      /* the same, page aligned */
+    CALL_NEW_ALIGNED, /* NAME(size N, al A) = 0xP */
+    CALL_MEMALIGN,    /* NAME(al A, size N) = 0xP */
+    CALL_CALLOC,      /* calloc(N,M) = 0xP */
+    CALL_REALLOC,     /* realloc(0xP,N) = 0xQ */
+    CALL_FREE,        /* NAME(0xP) */
+    CALL_QUERY,       /* no allocation: skipped */
+} call_kind;
+
+static const struct {
+    const char *name;
+    call_kind kind;
+} functions[] = {
+    {"malloc", CALL_MALLOC},
+    {"builtin_new", CALL_MALLOC}, /* operator new of gcc 2.96, unmangled */
+    {"__builtin_new", CALL_MALLOC},
+    {"__builtin_vec_new", CALL_MALLOC},
+    {"_Znwm", CALL_MALLOC},
+    {"_Znam", CALL_MALLOC},
+    {"_Znwj", CALL_MALLOC},
+    {"_Znaj", CALL_MALLOC},
+    {"_ZnwmRKSt9nothrow_t", CALL_MALLOC},
+    {"_ZnamRKSt9nothrow_t", CALL_MALLOC},
+    {"_ZnwjRKSt9nothrow_t", CALL_MALLOC},
+    {"_ZnajRKSt9nothrow_t", CALL_MALLOC},
+    {"valloc", CALL_VALLOC},
+    {"_ZnwmSt11align_val_t", CALL_NEW_ALIGNED},
+    {"_ZnamSt11align_val_t", CALL_NEW_ALIGNED},
+    {"_ZnwjSt11align_val_t", CALL_NEW_ALIGNED},
+    {"_ZnajSt11align_val_t", CALL_NEW_ALIGNED},
+    {"_ZnwmSt11align_val_tRKSt9nothrow_t", CALL_NEW_ALIGNED},
+    {"_ZnamSt11align_val_tRKSt9nothrow_t", CALL_NEW_ALIGNED},
+    {"_ZnwjSt11align_val_tRKSt9nothrow_t", CALL_NEW_ALIGNED},
+    {"_ZnajSt11align_val_tRKSt9nothrow_t", CALL_NEW_ALIGNED},
+    {"memalign", CALL_MEMALIGN},
+    {"aligned_alloc", CALL_MEMALIGN},
+    {"posix_memalign", CALL_MEMALIGN},
+    {"calloc", CALL_CALLOC},
+    {"realloc", CALL_REALLOC},
+    {"free", CALL_FREE},
+    {"cfree", CALL_FREE},
+    {"__builtin_delete", CALL_FREE},
+    {"__builtin_vec_delete", CALL_FREE},
+    {"_ZdlPv", CALL_FREE},
+    {"_ZdaPv", CALL_FREE},
+    {"_ZdlPvm", CALL_FREE},
+    {"_ZdaPvm", CALL_FREE},
+    {"_ZdlPvj", CALL_FREE},
+    {"_ZdaPvj", CALL_FREE},
+    {"_ZdlPvRKSt9nothrow_t", CALL_FREE},
+    {"_ZdaPvRKSt9nothrow_t", CALL_FREE},
+    {"_ZdlPvSt11align_val_t", CALL_FREE},
+    {"_ZdaPvSt11align_val_t", CALL_FREE},
+    {"_ZdlPvmSt11align_val_t", CALL_FREE},
+    {"_ZdaPvmSt11align_val_t", CALL_FREE},
+    {"_ZdlPvjSt11align_val_t", CALL_FREE},
+    {"_ZdaPvjSt11align_val_t", CALL_FREE},
+    {"_ZdlPvSt11align_val_tRKSt9nothrow_t", CALL_FREE},
+    {"_ZdaPvSt11align_val_tRKSt9nothrow_t", CALL_FREE},
+    {"malloc_usable_size", CALL_QUERY},
+    {"malloc_size", CALL_QUERY},
+    {"dlmalloc_usable_size", CALL_QUERY},
+    {"mallinfo", CALL_QUERY},
+};
+#define FUNCTION_COUNT (sizeof functions / sizeof functions[0])
+
+/* The kind of the function name, or false if this file does not know it. */
+static bool known(const char *name, size_t length, call_kind *kind)
 {
-    for (; *names; names++)
-        if (hl_import_call_is(c, *names)) return true;
+    for (size_t i = 0; i < FUNCTION_COUNT; i++)
+        if (strlen(functions[i].name) == length && memcmp(functions[i].name, name, length) == 0)
+            return *kind = functions[i].kind, true;
     return false;
 }
-
-static const char *const alloc_names[] = {"malloc", "__builtin_new", "__builtin_vec_new", "_Znwm", "_Znam",
-                                          "_Znwj", "_Znaj", "_ZnwmRKSt9nothrow_t", "_ZnamRKSt9nothrow_t", NULL};
-static const char *const free_names[] = {"free", "cfree", "__builtin_delete", "__builtin_vec_delete", "_ZdlPv",
-                                         "_ZdaPv", "_ZdlPvm", "_ZdaPvm", "_ZdlPvRKSt9nothrow_t",
-                                         "_ZdaPvRKSt9nothrow_t", NULL};
-static const char *const align_names[] = {"memalign", "aligned_alloc", "posix_memalign", NULL};
-static const char *const other_names[] = {"calloc", "realloc", "valloc", NULL};
 
 /* Argument i as a number, with a label word before it allowed ("al 16", "size 100"). */
 static int labelled(hl_importer *im, hl_import_call *c, unsigned i, const char *label, uint64_t *out)
@@ -43,35 +122,54 @@ static int labelled(hl_importer *im, hl_import_call *c, unsigned i, const char *
     return hl_import_call_number(im, c, i, label, out);
 }
 
-static int call(hl_importer *im, hl_import_call *c, const char *e)
+/* Imports the known call c of [.., e); *next is set to a call that follows it on the same
+ * line (its result was not printed), else NULL. */
+static int call(hl_importer *im, hl_import_call *c, call_kind kind, const char *e, const char **next)
 {
     enum { R = HL_IMPORT_MAX_ARGS };
     uint64_t a = 0, b = 0, result = 0, size = 0;
-    if (named(c, alloc_names) || hl_import_call_is(c, "valloc")) {
+    const char *name;
+    size_t length;
+    *next = NULL;
+    switch (kind) {
+    case CALL_MALLOC:
+    case CALL_VALLOC:
         if (hl_import_call_args(im, c, 1) || labelled(im, c, 0, "size", &a) ||
             hl_import_call_address(im, c, R, "result (= ADDRESS)", &result))
             return -1;
-        hl_import_alloc(im, result, a, hl_import_call_is(c, "valloc") ? 4096 : 1);
-    } else if (named(c, free_names)) {
-        if (hl_import_call_args(im, c, 1) || hl_import_call_address(im, c, 0, "address", &a)) return -1;
-        hl_import_free(im, a);
-    } else if (hl_import_call_is(c, "calloc")) {
+        hl_import_alloc(im, result, a, kind == CALL_VALLOC ? 4096 : 1);
+        return 0;
+    case CALL_NEW_ALIGNED:
+        if (hl_import_call_args(im, c, 2) || labelled(im, c, 0, "size", &a) || labelled(im, c, 1, "alignment", &b))
+            return -1;
+        if (!c->result && (b == 0 || (b & (b - 1)) != 0)) { /* NULL returned unlogged */
+            hl_import_push(im, HL_OP_ALLOC, im->next_id++, a, b, HL_E_INVALID_ARGUMENT);
+            if (c->rest && hl_import_call_name(c->rest, e, &name, &length)) *next = c->rest;
+            return 0;
+        }
+        if (hl_import_call_address(im, c, R, "result (= ADDRESS)", &result)) return -1;
+        hl_import_alloc(im, result, a, b);
+        return 0;
+    case CALL_MEMALIGN:
+        if (hl_import_call_args(im, c, 2) || labelled(im, c, 0, "alignment", &a) || labelled(im, c, 1, "size", &b))
+            return -1;
+        if (!c->result && hl_import_call_is(c, "posix_memalign")) { /* no address logged */
+            im->stats->unaddressed++;
+            return 0;
+        }
+        if (hl_import_call_address(im, c, R, "result (= ADDRESS)", &result)) return -1;
+        hl_import_alloc(im, result, b, a);
+        return 0;
+    case CALL_CALLOC:
         if (hl_import_call_args(im, c, 2) || labelled(im, c, 0, "count", &a) || labelled(im, c, 1, "size", &b) ||
             hl_import_calloc_size(im, a, b, &size) || hl_import_call_address(im, c, R, "result (= ADDRESS)", &result))
             return -1;
         hl_import_alloc(im, result, size, 1);
-    } else if (named(c, align_names)) {
-        if (hl_import_call_args(im, c, 2) || labelled(im, c, 0, "alignment", &a) || labelled(im, c, 1, "size", &b))
-            return -1;
-        if (!c->result && hl_import_call_is(c, "posix_memalign")) return 0; /* no address logged */
-        if (hl_import_call_address(im, c, R, "result (= ADDRESS)", &result)) return -1;
-        hl_import_alloc(im, result, b, a);
-    } else { /* realloc */
+        return 0;
+    case CALL_REALLOC:
         if (hl_import_call_args(im, c, 2) || hl_import_call_address(im, c, 0, "old address", &a) ||
             labelled(im, c, 1, "size", &b))
             return -1;
-        const char *name;
-        size_t length;
         if (!c->result && c->rest && hl_import_call_name(c->rest, e, &name, &length)) {
             hl_import_call inner; /* realloc(0x0,N)malloc(N) = 0xP, realloc(0xP,0)free(0xP) */
             if (hl_import_call_parse(im, c->rest, e, &inner) != 0) return -1;
@@ -80,6 +178,55 @@ static int call(hl_importer *im, hl_import_call *c, const char *e)
             if (hl_import_call_address(im, c, R, "result (= ADDRESS)", &result)) return -1;
         }
         hl_import_realloc(im, a, b, result);
+        return 0;
+    case CALL_FREE:
+        if (hl_import_call_args(im, c, 1) || hl_import_call_address(im, c, 0, "address", &a)) return -1;
+        hl_import_free(im, a);
+        return 0;
+    case CALL_QUERY: /* malloc_usable_size(0x0) returns before printing ` = SIZE` */
+        if (!c->result && c->rest && hl_import_call_name(c->rest, e, &name, &length)) *next = c->rest;
+        return 0;
+    }
+    return 0;
+}
+
+/* True if [p, e) is in the shape MALLOC_TRACE prints a call in: NAME(ARGS) with no `=`
+ * or `(` in ARGS, then the end, `= RESULT` (one token), or the next call, into *next
+ * (else NULL). valgrind's -v -v output (`summarise_context(loc_start = 0x10): ...`) is
+ * not. */
+static bool traced(const char *p, const char *e, size_t name_length, const char **next)
+{
+    const char *open = p + name_length, *close = memchr(open, ')', (size_t)(e - open)), *tok, *name;
+    size_t length;
+    if (!close) return false;
+    for (const char *q = open + 1; q < close; q++)
+        if (*q == '=' || *q == '(') return false;
+    const char *q = hl_import_skip_spaces(close + 1, e);
+    *next = NULL;
+    if (q == e) return true;
+    if (*q == '=') {
+        q++;
+        return hl_import_token(&q, e, &tok, &length) && !hl_import_token(&q, e, &tok, &length);
+    }
+    if (!hl_import_call_name(q, e, &name, &length)) return false;
+    *next = q;
+    return true;
+}
+
+/* The calls of one line, from p: the first, and any that follows it unterminated. */
+static int calls(hl_importer *im, const char *p, const char *e)
+{
+    while (p) {
+        hl_import_call c;
+        call_kind kind;
+        hl_import_call_name(p, e, &c.name, &c.name_length); /* true: the caller or *next checked */
+        const char *next = NULL;
+        if (known(c.name, c.name_length, &kind)) {
+            if (hl_import_call_parse(im, p, e, &c) != 0 || call(im, &c, kind, e, &next) != 0) return -1;
+        } else if (traced(p, e, c.name_length, &next)) {
+            hl_import_unknown(im, c.name, c.name_length);
+        }
+        p = next;
     }
     return 0;
 }
@@ -103,12 +250,8 @@ int hl_import_valgrind(hl_importer *im)
         const char *p = hl_import_skip_spaces(s + n, e), *name;
         size_t length;
         if (!hl_import_call_name(p, e, &name, &length)) continue; /* Reading syms from ... */
-        hl_import_call c;
-        c.name = name;
-        c.name_length = length;
-        if (!named(&c, alloc_names) && !named(&c, free_names) && !named(&c, align_names) && !named(&c, other_names))
-            continue; /* not an allocation call */
-        if (hl_import_call_parse(im, p, e, &c) != 0 || call(im, &c, e) != 0) return -1;
+        if (im->unterminated) return hl_import_cut(im, im->line, "no line break at its end");
+        if (calls(im, p, e) != 0) return -1;
     }
     return 0;
 }
