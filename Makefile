@@ -211,6 +211,16 @@ build/bench/yardstick: bench/yardstick.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) $(WARN) -O2 -g -o $@ $< -ldl
 
+# The program heaplab's memory figures are checked against: the same allocations made
+# directly through the allocator (glibc's malloc, or a built-in backend's contract table).
+build/bench/memory-yardstick: build/release/obj/bench/memory.o build/release/libheaplab.a
+	@mkdir -p $(dir $@)
+	$(CC) $(RELEASE_FLAGS) -o $@ $^ $(LIBS)
+# ... and the launcher that reads a command's peak RSS (no heaplab code).
+build/bench/peak-rss: bench/peak_rss.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) -O2 -g -o $@ $<
+
 # `make check-published-malloclab DIR=...`: every CMU malloc-lab trace (.rep) under DIR
 # imported and replayed on every backend (the traces are not shipped: README "Importing traces").
 check-published-malloclab: build/heaplab
@@ -230,6 +240,14 @@ bench-record: build/heaplab build/libheaplab-record.so
 # exec/s of each fuzzing front end on the diff target next to the bare decode target
 bench-fuzz: build/heaplab fuzz-libfuzzer-build fuzz-afl-build
 	$(PYTHON) bench/fuzz_rates.py
+# heaplab's own memory: bytes per live block and per operation, slopes of peak RSS from
+# MEMORY_BLOCKS=N1,N2 blocks (10^6 to 10^7; minutes), the allocator's own slope taken out
+# (bench/memory_bench.py); MEMORY_ARGS: more options (--freed, --backends LIST)
+.PHONY: bench-memory
+MEMORY_BLOCKS ?= 1000000,10000000
+MEMORY_ARGS   ?=
+bench-memory: build/heaplab build/bench/memory-yardstick build/bench/peak-rss
+	$(PYTHON) bench/memory_bench.py --blocks $(MEMORY_BLOCKS) $(MEMORY_ARGS)
 
 # Micro-benchmarks (bench/micro/): Google Benchmark through a C++ shim over C bodies,
 # every family on every backend's contract table and on the raw mallocs.
