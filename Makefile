@@ -191,7 +191,7 @@ deps:
 # two workers build the same file.
 test: build/heaplab build/libheaplab-record.so build/asan/heaplab build/asan/heaplab-test build/release/heaplab-test $(UNIT_BINS) \
       build/asan/fuzz-replay build/asan/fuzz-afl-stdin $(EXAMPLES) \
-      $(TEST_PLUGINS) build/bench/yardstick
+      $(TEST_PLUGINS) build/bench/yardstick build/bench/memory-yardstick build/bench/peak-rss
 	$(PYTHON) -m pytest -n auto --dist loadfile tests
 
 unit: $(UNIT_BINS)

@@ -83,7 +83,8 @@ enum {
     HL_SHARE_JSON = 1 << 3,        /* --json */
     HL_SHARE_SEED = 1 << 4,        /* --seed N */
     HL_SHARE_QUIET = 1 << 5,       /* -q, --quiet */
-    HL_PERMUTE = 1 << 6            /* options may follow the arguments (default: they end there) */
+    HL_PERMUTE = 1 << 6,           /* options may follow the arguments (default: they end there) */
+    HL_SHARE_MAX_OPS = 1 << 7      /* --max-ops N: the most operations a trace read into memory may hold */
 };
 typedef struct hl_cli_shared {
     const char *backends;

@@ -1,5 +1,5 @@
 /* options.c: the one option table of the CLI (cli.h). The options several commands
- * share (--backends, --check-every, --timeout, --json, --seed, -q) are parsed and
+ * share (--backends, --check-every, --timeout, --json, --seed, -q, --max-ops) are parsed and
  * documented here, once, so they mean the same and take the same values everywhere;
  * each command adds its own options to the same getopt_long table. */
 #include "cli.h"
@@ -24,6 +24,7 @@ static const shared_doc shared_docs[] = {
     {HL_SHARE_JSON, "json", NULL, KEY_SHARED + 4},
     {HL_SHARE_SEED, "seed", "N", KEY_SHARED + 5},
     {HL_SHARE_QUIET, "quiet", NULL, 'q'},
+    {HL_SHARE_MAX_OPS, "max-ops", "N", KEY_SHARED + 6},
 };
 #define SHARED_COUNT (sizeof shared_docs / sizeof shared_docs[0])
 
@@ -57,6 +58,13 @@ void hl_cli_print_options(FILE *out, unsigned shared, const hl_cli_shared *defau
     }
     if (shared & HL_SHARE_JSON) line(out, "json", NULL, "print the results document (JSON) on stdout");
     if (shared & HL_SHARE_SEED) line(out, "seed", "N", "the seed (default: from the clock, printed)");
+    if (shared & HL_SHARE_MAX_OPS) {
+        char text[120];
+        snprintf(text, sizeof text, "the most operations of a trace held in memory (default %llu here:",
+                 (unsigned long long)hl_trace_default_max_ops());
+        line(out, "max-ops", "N", text);
+        fprintf(out, "%22s%s\n", "", "a quarter of the machine's memory); more is bad input");
+    }
     for (const hl_cli_option *o = own; o && o->name; o++)
         if (o->help) fprintf(out, "%s", o->help);
     if (shared & HL_SHARE_QUIET) line(out, "quiet", NULL, "no progress line; only findings and the summary");
@@ -81,6 +89,13 @@ static int set_shared(const char *command, int key, const char *arg, hl_cli_shar
         if (!hl_parse_size(arg, &s->seed)) return hl_cli_usage_error(command, "--seed '%s' is not a number", arg);
         s->seeded = true;
         return 0;
+    case 6: {
+        uint64_t n;
+        if (!hl_parse_size(arg, &n) || n == 0)
+            return hl_cli_usage_error(command, "--max-ops '%s' is not a positive number (K/M/G allowed)", arg);
+        hl_trace_set_max_ops(n);
+        return 0;
+    }
     default: return hl_cli_usage_error(command, "unknown option");
     }
 }

@@ -232,7 +232,10 @@ typedef struct hl_shown {
 hl_shown hl_show(const char *s, size_t n);
 
 /* The whole file at path in one buffer from heaplab's private memory (hl_mem_free
- * it). Returns 0, or -1 with diag naming the file and the reason. */
+ * it). Returns 0, or -1 with diag naming the file and the reason. A pipe or a device
+ * is read up to HL_FILE_STREAM_MAX bytes: more is an error (/dev/zero is not read
+ * forever). */
+#define HL_FILE_STREAM_MAX ((size_t)256 << 20)
 int hl_file_load(const char *path, char **bytes, size_t *size, hl_diag *diag);
 
 /* Reads a trace from size bytes in memory (a fuzzer's input, a test's buffer),

@@ -228,6 +228,12 @@ int hl_file_load(const char *path, char **bytes, size_t *size, hl_diag *diag)
     char *buffer = hl_mem_alloc(capacity);
     size_t length = 0;
     for (;;) {
+        if (!S_ISREG(st.st_mode) && length >= HL_FILE_STREAM_MAX) { /* a device or a pipe without end */
+            close(fd);
+            hl_mem_free(buffer);
+            return fail(diag, "%s: not a regular file, and longer than %zu MiB: the most read from a pipe or device",
+                        path, HL_FILE_STREAM_MAX >> 20);
+        }
         if (length == capacity) {
             capacity *= 2;
             buffer = hl_mem_realloc(buffer, capacity);
