@@ -20,12 +20,20 @@
  * --from renders saved documents; --compare compares two. --shard I/N runs one slice
  * of the traces (shard.c) and marks the document as that shard; --merge checks shard
  * documents (one build, no trace twice, every shard) and renders them as one
- * (reports/heaplab_report/merge.py). */
+ * (reports/heaplab_report/merge.py).
+ * Every route that writes DIR builds it beside its final name and renames it as a
+ * whole (the report folder, below); while measuring, a first Ctrl-C (SIGINT, SIGTERM)
+ * stops the runs and renders the pairs measured so far as a partial report, a second
+ * ends at once (hl_isolate.h, "interruption"). */
 #include "cli.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -46,7 +54,9 @@ static const hl_cli_option report_own[] = {
     HL_OPTION("repeat", true, O_REPEAT,
               "  --repeat K          speed runs per pair (default 1); the report shows the\n"
               "                      median run and compare uses the spread as the noise level\n"),
-    HL_OPTION("out", true, O_OUT, "  --out DIR           where the report goes (created)\n"),
+    HL_OPTION("out", true, O_OUT,
+              "  --out DIR           where the report goes: built beside it and renamed to DIR\n"
+              "                      once complete; an earlier report there is replaced then\n"),
     HL_OPTION("from", true, O_FROM,
               "  --from FILE         render saved results documents instead of running (repeatable)\n"),
     HL_OPTION("micro", true, O_MICRO,
@@ -102,7 +112,10 @@ void hl_help_report(FILE *out)
             "\n"
             "exit status: 0 report written, every run clean; 1 a divergence or crash was\n"
             "found (the report lists it) or --compare flagged a regression; 2 bad usage or\n"
-            "input.\n");
+            "input, or DIR could not be written (nothing is then left under DIR); 130 (SIGINT,\n"
+            "Ctrl-C) or 143 (SIGTERM): interrupted. A first signal while measuring renders\n"
+            "the pairs measured so far as a report marked partial; a second, or one at any\n"
+            "other time, ends at once with nothing written.\n");
 }
 
 /* ---------------------------------------------------------------- the renderer */
@@ -132,8 +145,10 @@ static void package_dir(char *out, size_t capacity)
     snprintf(out, capacity, "reports"); /* the working directory's, as a last resort */
 }
 
-/* Runs `python3 -m heaplab_report ARGS...`; returns its exit status (2 if it could
- * not start, with a message). */
+/* Runs `python3 -m heaplab_report ARGS...` in a process group of its own (a Ctrl-C is
+ * heaplab's to handle: while finishing a partial report the renderer goes on) that a
+ * signal ending heaplab kills; returns its exit status (2 if it could not start, with
+ * a message). */
 static int run_python(char **args, int count)
 {
     char dir[PATH_MAX + 32];
@@ -148,20 +163,209 @@ static int run_python(char **args, int count)
     fflush(stderr);
     pid_t pid = fork();
     if (pid == 0) {
+        setpgid(0, 0);
         setenv("PYTHONPATH", dir, 1);
         execv(PYTHON, argv);
         fprintf(stderr, "heaplab report: cannot run %s: %s (make deps installs it)\n", PYTHON, strerror(errno));
         _exit(2);
     }
     hl_mem_free(argv);
-    int status = 0;
-    if (pid < 0 || waitpid(pid, &status, 0) < 0) {
+    if (pid < 0) {
         fprintf(stderr, "heaplab report: cannot start %s: %s\n", PYTHON, strerror(errno));
+        return HL_EXIT_USAGE;
+    }
+    setpgid(pid, pid); /* also from here: no race with a kill of the group */
+    hl_interrupt_watch(pid);
+    int status = 0;
+    pid_t got;
+    while ((got = waitpid(pid, &status, 0)) < 0 && errno == EINTR) {}
+    hl_interrupt_unwatch(pid);
+    if (got < 0) {
+        fprintf(stderr, "heaplab report: cannot wait for %s: %s\n", PYTHON, strerror(errno));
         return HL_EXIT_USAGE;
     }
     if (WIFEXITED(status)) return WEXITSTATUS(status);
     fprintf(stderr, "heaplab report: the renderer died (signal %d)\n", WTERMSIG(status));
     return HL_EXIT_USAGE;
+}
+
+/* ---------------------------------------------------------------- the report folder */
+
+/* DIR is built beside its final name and renamed as a whole: everything goes into
+ * ".NAME.tmp-PID-N" in DIR's parent (one filesystem, so the rename is atomic), which
+ * becomes DIR only once complete. An earlier DIR (empty, or a report: it holds one of
+ * the files a report writes) is exchanged with it atomically (renameat2
+ * RENAME_EXCHANGE; where a filesystem has none, moved aside first) and then removed;
+ * any other existing DIR is refused before anything runs, and so is a DIR holding one
+ * of the inputs. A failure, or a signal that ends heaplab, removes the temporary
+ * folder: nothing under DIR, an earlier report there as it was. The renderer writes
+ * into the temporary folder told its final name (--renamed-to), so the pages name
+ * DIR's paths. */
+typedef struct folder {
+    char final[PATH_MAX]; /* DIR as given, without trailing slashes */
+    char temp[2 * PATH_MAX + 64]; /* parent + base + suffix: long enough for any snprintf below */
+} folder;
+
+static const char *const report_files[] = {"heaplab-results.json", "index.html", "report.md", "results.json",
+                                           "compare.md", "compare.html"};
+
+/* True when the existing folder at path is empty or holds a file a report writes. */
+static bool replaceable(const char *path)
+{
+    for (size_t i = 0; i < sizeof report_files / sizeof report_files[0]; i++) {
+        char probe[PATH_MAX + 32];
+        snprintf(probe, sizeof probe, "%s/%s", path, report_files[i]);
+        if (access(probe, F_OK) == 0) return true;
+    }
+    int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+    if (!d) {
+        if (fd >= 0) close(fd);
+        return false;
+    }
+    bool empty = true;
+    for (struct dirent *e; empty && (e = readdir(d));)
+        empty = strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0;
+    closedir(d);
+    return empty;
+}
+
+/* Checks that DIR (out) can be replaced by a report built from inputs (the paths the
+ * command reads; missing ones are the renderer's to name): 0, or 2 after a usage
+ * message. */
+static int folder_check(folder *f, const char *out, char **inputs, int input_count)
+{
+    memset(f, 0, sizeof *f);
+    size_t n = strlen(out);
+    while (n > 1 && out[n - 1] == '/') n--;
+    if (n >= sizeof f->final) return hl_cli_usage_error("report", "--out %s: the path is too long", out);
+    snprintf(f->final, sizeof f->final, "%.*s", (int)n, out);
+    const char *base = strrchr(f->final, '/');
+    base = base ? base + 1 : f->final;
+    if (!*base || strcmp(base, ".") == 0 || strcmp(base, "..") == 0)
+        return hl_cli_usage_error("report", "--out %s: name the report's own folder (it is built beside it and "
+                                  "renamed into place), e.g. --out report", out);
+    struct stat st;
+    if (lstat(f->final, &st) != 0) return 0;
+    if (S_ISLNK(st.st_mode))
+        return hl_cli_usage_error("report", "--out %s is a symbolic link: name the folder itself", f->final);
+    if (!S_ISDIR(st.st_mode))
+        return hl_cli_usage_error("report", "--out %s exists and is not a folder", f->final);
+    if (!replaceable(f->final))
+        return hl_cli_usage_error("report", "--out %s exists and is not a report (it holds none of index.html, "
+                                  "heaplab-results.json, compare.md...): the report replaces DIR as a whole, so "
+                                  "name a new folder or empty that one", f->final);
+    char root[PATH_MAX], input[PATH_MAX];
+    if (!realpath(f->final, root)) return 0;
+    size_t length = strlen(root);
+    for (int i = 0; i < input_count; i++)
+        if (inputs[i] && realpath(inputs[i], input) && strncmp(input, root, length) == 0 && input[length] == '/')
+            return hl_cli_usage_error("report", "--out %s would overwrite %s (the report replaces DIR as a "
+                                      "whole): write it to another folder", f->final, inputs[i]);
+    return 0;
+}
+
+/* Makes DIR's parent (and its parents) and the temporary folder beside DIR, which a
+ * signal ending heaplab removes: 0, or 2 after a message naming the path and why. */
+static int folder_begin(folder *f)
+{
+    char parent[PATH_MAX]; /* "" for the working directory */
+    const char *slash = strrchr(f->final, '/');
+    snprintf(parent, sizeof parent, "%.*s", slash ? (int)(slash - f->final) + (slash == f->final) : 0, f->final);
+    for (char *p = parent + 1; *parent && *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        mkdir(parent, 0777);
+        *p = '/';
+    }
+    if (*parent && strcmp(parent, "/") && mkdir(parent, 0777) != 0 && errno != EEXIST) {
+        fprintf(stderr, "heaplab report: %s: cannot create %s: %s (nothing written)\n", f->final, parent,
+                strerror(errno));
+        return HL_EXIT_USAGE;
+    }
+    const char *base = slash ? slash + 1 : f->final;
+    for (unsigned n = 0;; n++) {
+        snprintf(f->temp, sizeof f->temp, "%s%s.%s.tmp-%ld-%u", parent, *parent && strcmp(parent, "/") ? "/" : "",
+                 base, (long)getpid(), n);
+        if (mkdir(f->temp, 0777) == 0) break;
+        if (errno != EEXIST || n == 100) {
+            fprintf(stderr, "heaplab report: %s: cannot create %s beside it: %s (nothing written)\n", f->final,
+                    f->temp, strerror(errno));
+            return HL_EXIT_USAGE;
+        }
+    }
+    hl_interrupt_scratch(f->temp, f->final);
+    return 0;
+}
+
+/* Removes the temporary folder and everything in it. */
+static void folder_abort(folder *f)
+{
+    hl_interrupt_scratch(NULL, NULL);
+    if (f->temp[0]) hl_remove_tree(f->temp);
+    f->temp[0] = '\0';
+}
+
+/* Puts the complete temporary folder in place as DIR (signals held meanwhile: no
+ * half-done swap): 0, or 2 after a message naming DIR and why, with the temporary
+ * folder removed and an earlier DIR as it was. */
+static int folder_commit(folder *f)
+{
+    sigset_t hold, before;
+    sigemptyset(&hold);
+    sigaddset(&hold, SIGINT);
+    sigaddset(&hold, SIGTERM);
+    sigprocmask(SIG_BLOCK, &hold, &before);
+    int e = 0;
+    if (rename(f->temp, f->final) != 0) { /* DIR is there (or the rename failed) */
+        e = errno;
+        if ((e == ENOTEMPTY || e == EEXIST) && renameat2(AT_FDCWD, f->temp, AT_FDCWD, f->final, RENAME_EXCHANGE) == 0)
+            e = 0; /* the earlier report is now under the temporary name */
+        else if (e == ENOTEMPTY || e == EEXIST) {
+            char aside[sizeof f->temp + 8];
+            snprintf(aside, sizeof aside, "%s.old", f->temp);
+            e = 0;
+            if (rename(f->final, aside) != 0) e = errno;
+            else if (rename(f->temp, f->final) != 0) e = errno, rename(aside, f->final);
+            else rename(aside, f->temp);
+        }
+    }
+    if (e) fprintf(stderr, "heaplab report: %s: cannot rename %s to it: %s (nothing written)\n", f->final, f->temp,
+                   strerror(e));
+    folder_abort(f); /* on success, the earlier report */
+    sigprocmask(SIG_SETMASK, &before, NULL);
+    return e ? HL_EXIT_USAGE : 0;
+}
+
+/* The path under DIR of path under the temporary folder (path itself if not under it). */
+static void as_final(const folder *f, const char *path, char *out, size_t capacity)
+{
+    size_t n = strlen(f->temp);
+    if (strncmp(path, f->temp, n) == 0 && path[n] == '/') snprintf(out, capacity, "%s%s", f->final, path + n);
+    else snprintf(out, capacity, "%s", path);
+}
+
+/* Runs the renderer's COMMAND (render, merge, compare) writing into the temporary
+ * folder for DIR, with args after --out; then puts the folder in place when the
+ * renderer succeeded (exit 0, or 1: a divergence or a regression) or removes it.
+ * Returns the renderer's status, or 2 when the folder could not be put in place. */
+static int render_into(folder *f, const char *command, char **args, int count)
+{
+    char **all = hl_mem_alloc(sizeof *all * (size_t)(count + 6));
+    int n = 0;
+    all[n++] = (char *)command;
+    all[n++] = "--out";
+    all[n++] = f->temp;
+    all[n++] = "--renamed-to";
+    all[n++] = f->final;
+    for (int i = 0; i < count; i++) all[n++] = args[i];
+    int rc = run_python(all, n);
+    hl_mem_free(all);
+    if (rc != HL_EXIT_CLEAN && rc != HL_EXIT_FINDING) {
+        folder_abort(f);
+        return rc;
+    }
+    return folder_commit(f) ? HL_EXIT_USAGE : rc;
 }
 
 /* ---------------------------------------------------------------- progress */
@@ -209,29 +413,13 @@ typedef struct report_options {
     const hl_cli_shard *shard; /* --shard: the document says which; NULL: not sharded */
 } report_options;
 
-static int make_dir(const char *path)
-{
-    char buffer[PATH_MAX];
-    snprintf(buffer, sizeof buffer, "%s", path);
-    for (char *p = buffer + 1; *p; p++) {
-        if (*p != '/') continue;
-        *p = '\0';
-        mkdir(buffer, 0777);
-        *p = '/';
-    }
-    if (mkdir(buffer, 0777) != 0 && errno != EEXIST) {
-        fprintf(stderr, "heaplab report: cannot create %s: %s\n", path, strerror(errno));
-        return -1;
-    }
-    return 0;
-}
-
-/* whole or not at all (hl_outfile_write): a full disk leaves no truncated document */
-static int write_file(const char *path, const char *text)
+/* whole or not at all (hl_outfile_write): a full disk leaves no truncated document;
+ * the message names the path the document was meant to have (shown) */
+static int write_file(const char *path, const char *shown, const char *text)
 {
     int e = hl_outfile_write(path, text, strlen(text));
     if (e) {
-        fprintf(stderr, "heaplab report: %s: cannot write: %s (nothing written)\n", path, strerror(e));
+        fprintf(stderr, "heaplab report: %s: cannot write: %s (nothing written)\n", shown, strerror(e));
         return -1;
     }
     return 0;
@@ -254,35 +442,57 @@ static int pass(const hl_spec *spec, const hl_trace *trace, hl_run_options optio
     return rc;
 }
 
-static int measure(const report_options *o, char **paths, size_t path_count, uint64_t bytes, const char *document)
+/* What measure leaves: the exit status of the runs (0 clean, 1 a divergence, 2 bad
+ * input or a document not written) and how many pairs were measured; when a signal
+ * stopped the runs (hl_interrupted), the document is marked partial and lists the
+ * pairs not measured. */
+typedef struct measured {
+    int status;
+    size_t pairs, pairs_measured;
+} measured;
+
+/* Lists every pair from pair number `from` (trace t, backend b in run order) on as not measured. */
+static void not_measured(hl_results *results, char **paths, size_t path_count, const hl_spec *specs,
+                         size_t spec_count, size_t from)
 {
-    hl_spec *specs;
-    size_t spec_count;
-    int bad = hl_cli_backends(o->backends, &specs, &spec_count);
-    if (bad) return bad;
-    hl_diag diag;
+    for (size_t i = from; i < path_count * spec_count; i++)
+        hl_results_not_measured(results, paths[i / spec_count], specs[i % spec_count].label);
+}
+
+static measured measure(const report_options *o, const hl_spec *specs, size_t spec_count, char **paths,
+                        size_t path_count, uint64_t bytes, const folder *f)
+{
     /* every operation runs once per backend in each pass: checking, latency, fragmentation, K speed */
     progress p = {isatty(2) && !o->quiet, hl_clock_now_ns(), bytes * spec_count * (3 + o->repeat), 0, 0, 0, 0,
                   path_count * spec_count, NULL, NULL, NULL};
-    char findings[PATH_MAX + 16];
-    snprintf(findings, sizeof findings, "%s/findings", o->out);
+    measured m = {HL_EXIT_CLEAN, path_count * spec_count, 0};
+    hl_diag diag;
+    char findings[sizeof f->temp + 32], document[sizeof f->temp + 32], shown[PATH_MAX + 32];
+    snprintf(findings, sizeof findings, "%s/findings", f->temp);
+    snprintf(document, sizeof document, "%s/heaplab-results.json", f->temp);
+    snprintf(shown, sizeof shown, "%s/heaplab-results.json", f->final);
     hl_results *results = hl_results_new();
     if (o->shard)
         hl_results_shard(results, o->shard->index, o->shard->count, paths, path_count, o->shard->all,
                          o->shard->all_count);
-    static hl_run_summary checked, timed, measured; /* large: kept off the stack */
+    static hl_run_summary checked, timed, measured_run; /* large: kept off the stack */
+    hl_speed *speeds = hl_mem_alloc(sizeof *speeds * o->repeat); /* a pair's speed runs, kept until it is whole */
     size_t divergent = 0;
-    for (size_t t = 0; t < path_count; t++) {
+    hl_interrupt_graceful(true); /* a first signal stops the runs: what is measured is rendered */
+    for (size_t t = 0; t < path_count && !hl_interrupted(); t++) {
         hl_trace trace;
         int unreadable = hl_cli_read_trace(paths[t], &trace);
-        if (unreadable) return unreadable;
+        if (unreadable) {
+            m.status = unreadable;
+            break;
+        }
         struct stat st;
         p.weight = stat(paths[t], &st) == 0 && st.st_size > 0 ? (uint64_t)st.st_size : 0;
         p.ops = trace.count;
         hl_plan plan;
         hl_plan_build(&trace, &plan);
         hl_null_cost null_cost = hl_speed_null_cost(&plan, true, 10);
-        for (size_t b = 0; b < spec_count; b++) {
+        for (size_t b = 0; b < spec_count && !hl_interrupted(); b++) {
             p.pair++;
             p.backend = specs[b].label;
             p.trace = paths[t];
@@ -291,50 +501,81 @@ static int measure(const report_options *o, char **paths, size_t path_count, uin
             hl_run_options plain = {.timeout_seconds = 10};
             if (pass(&specs[b], &trace, shadowed, "checking", &p, &checked) == 2 ||
                 pass(&specs[b], &trace, latency, "latency", &p, &timed) == 2 ||
-                pass(&specs[b], &trace, plain, "fragmentation", &p, &measured) == 2)
-                return HL_EXIT_USAGE;
-            char repro[600] = "";
+                pass(&specs[b], &trace, plain, "fragmentation", &p, &measured_run) == 2) {
+                m.status = HL_EXIT_USAGE;
+                break;
+            }
+            if (hl_interrupted()) break;
+            char repro[600] = "", repro_shown[PATH_MAX + 600] = "";
             if (checked.found) {
-                divergent++;
                 if (p.on) fprintf(stderr, "\r\033[K");
                 hl_finding_print(stderr, checked.backend, paths[t], &trace, true, &checked.finding);
                 if (hl_repro_write(&specs[b], &trace, &checked, &shadowed, findings, repro, sizeof repro, &diag) != 0) {
                     fprintf(stderr, "heaplab: could not write the reproducer: %s\n", diag.message);
                     repro[0] = '\0';
                 }
+                as_final(f, repro, repro_shown, sizeof repro_shown);
             }
-            measured.latency = timed.latency;
-            for (unsigned k = 0; k < o->repeat; k++) {
+            measured_run.latency = timed.latency;
+            bool ended = checked.found && (checked.finding.rule == HL_RULE_CRASH || checked.finding.rule == HL_RULE_HANG);
+            for (unsigned k = 0; k < o->repeat && !hl_interrupted(); k++) {
                 char name[48];
                 snprintf(name, sizeof name, "speed %u/%u", k + 1, o->repeat);
                 p.pass = name;
                 show(&p, 0);
-                bool ended = checked.found && (checked.finding.rule == HL_RULE_CRASH || checked.finding.rule == HL_RULE_HANG);
-                if (ended) measured.speed_on = false; /* it would crash or hang again */
-                else hl_speed_into(&specs[b], &plan, true, 10, &null_cost, &measured);
+                if (ended) measured_run.speed_on = false; /* it would crash or hang again */
+                else hl_speed_into(&specs[b], &plan, true, 10, &null_cost, &measured_run);
                 p.done += p.weight;
-                if (!ended && !measured.speed.ran && !o->quiet)
-                    fprintf(stderr, "%sheaplab report: %s on %s: speed not measured: %s\n", p.on ? "\r\033[K" : "",
-                            specs[b].label, paths[t], measured.speed.error);
-                measured.found = checked.found;
-                measured.finding = checked.finding;
-                measured.detections = checked.detections;
-                memcpy(measured.detected, checked.detected, sizeof measured.detected);
-                hl_results_add(results, &measured, repro[0] ? repro : NULL);
+                speeds[k] = measured_run.speed;
             }
+            if (hl_interrupted()) { /* a pair is measured whole or not at all */
+                if (repro[0]) unlink(repro);
+                break;
+            }
+            if (checked.found) divergent++;
+            measured_run.found = checked.found;
+            measured_run.finding = checked.finding;
+            measured_run.detections = checked.detections;
+            memcpy(measured_run.detected, checked.detected, sizeof measured_run.detected);
+            for (unsigned k = 0; k < o->repeat; k++) {
+                measured_run.speed = speeds[k];
+                if (!ended && !measured_run.speed.ran && !o->quiet)
+                    fprintf(stderr, "%sheaplab report: %s on %s: speed not measured: %s\n", p.on ? "\r\033[K" : "",
+                            specs[b].label, paths[t], measured_run.speed.error);
+                hl_results_add(results, &measured_run, repro[0] ? repro_shown : NULL);
+            }
+            m.pairs_measured++;
         }
         hl_plan_free(&plan);
         hl_trace_free(&trace);
+        if (m.status != HL_EXIT_CLEAN) break;
     }
+    hl_mem_free(speeds);
     if (p.on) fprintf(stderr, "\r\033[K");
-    char *text = hl_results_json(results);
-    int rc = write_file(document, text);
-    hl_mem_free(text);
+    int signal = hl_interrupted();
+    if (m.status == HL_EXIT_CLEAN && signal && m.pairs_measured < m.pairs) {
+        char reason[64];
+        snprintf(reason, sizeof reason, "interrupted by %s", signal == SIGINT ? "SIGINT" : "SIGTERM");
+        hl_results_partial(results, reason);
+        not_measured(results, paths, path_count, specs, spec_count, m.pairs_measured);
+        fprintf(stderr, "heaplab report: %s: %zu of %zu pairs measured in %.1f s, %zu divergent%s\n", reason,
+                m.pairs_measured, m.pairs, (double)(hl_clock_now_ns() - p.start_ns) / 1e9, divergent,
+                m.pairs_measured ? "; rendering them as a partial report (interrupt again to stop at once, writing "
+                                   "nothing)"
+                                 : ": nothing to report");
+    }
+    if (m.status == HL_EXIT_CLEAN && (m.pairs_measured || !signal)) { /* an empty shard's document too */
+        char *text = hl_results_json(results);
+        if (write_file(document, shown, text) != 0) m.status = HL_EXIT_USAGE;
+        hl_mem_free(text);
+    }
     hl_results_free(results);
-    if (rc != 0) return HL_EXIT_USAGE;
-    fprintf(stderr, "heaplab report: %zu traces x %zu backends measured in %.1f s, %zu divergent\n", path_count,
-            spec_count, (double)(hl_clock_now_ns() - p.start_ns) / 1e9, divergent);
-    return divergent ? HL_EXIT_FINDING : HL_EXIT_CLEAN;
+    if (m.status != HL_EXIT_CLEAN) return m;
+    if (m.pairs_measured == m.pairs)
+        fprintf(stderr, "heaplab report: %zu traces x %zu backends measured in %.1f s, %zu divergent\n", path_count,
+                spec_count, (double)(hl_clock_now_ns() - p.start_ns) / 1e9, divergent);
+    m.status = divergent ? HL_EXIT_FINDING : HL_EXIT_CLEAN;
+    return m;
 }
 
 typedef struct report_settings {
@@ -387,16 +628,27 @@ static int shards(const report_settings *r, const report_options *o, int argc, c
     if (!r->merge) return -1;
     if (!o->out) return hl_cli_usage_error("report", "--merge writes a report: --out DIR is required");
     if (optind >= argc) return hl_cli_usage_error("report", "--merge takes the shards' results documents");
+    folder f;
+    int refused = folder_check(&f, o->out, argv + optind, argc - optind);
+    if (refused || (refused = folder_begin(&f))) return refused;
     char **args = hl_mem_alloc(sizeof *args * (size_t)(argc + 8));
     int n = 0;
-    args[n++] = "merge";
-    args[n++] = "--out";
-    args[n++] = (char *)o->out;
     if (o->baseline) args[n++] = "--baseline", args[n++] = (char *)o->baseline;
     for (int i = optind; i < argc; i++) args[n++] = argv[i];
-    int rc = run_python(args, n);
+    int rc = render_into(&f, "merge", args, n);
     hl_mem_free(args);
+    if (rc == HL_EXIT_CLEAN || rc == HL_EXIT_FINDING) printf("report: %s/index.html\n", f.final);
     return rc;
+}
+
+/* The paths a report reads besides traces (--from, --micro): those DIR must not hold. */
+static int inputs_of(const report_settings *r, char **argv, int argc, char **out)
+{
+    int n = 0;
+    for (int i = 0; i < r->from_count; i++) out[n++] = r->from[i];
+    if (r->micro) out[n++] = (char *)r->micro;
+    for (int i = optind; i < argc; i++) out[n++] = argv[i];
+    return n;
 }
 
 int hl_cmd_report(int argc, char **argv)
@@ -419,24 +671,31 @@ int hl_cmd_report(int argc, char **argv)
         int refused = shards(&r, &o, argc, argv);
         if (refused >= 0) return refused;
     }
+    char **inputs = hl_mem_alloc(sizeof *inputs * (size_t)(argc + 2));
+    int input_count = inputs_of(&r, argv, argc, inputs);
+    folder f;
     if (compare) {
         if (r.micro) return hl_cli_usage_error("report", "--micro goes with a report, not --compare");
         if (argc - optind != 2 || from_count)
             return hl_cli_usage_error("report", "--compare takes two results documents: A.json B.json");
-        args[n++] = "compare";
+        if (!o.out) args[n++] = "compare"; /* a table on stdout, no folder */
         if (threshold) args[n++] = "--threshold", args[n++] = (char *)threshold;
-        if (o.out) args[n++] = "--out", args[n++] = (char *)o.out;
         args[n++] = argv[optind];
         args[n++] = argv[optind + 1];
-        return run_python(args, n);
+        if (!o.out) return run_python(args, n);
+        int refused = folder_check(&f, o.out, inputs, input_count);
+        if (refused || (refused = folder_begin(&f))) return refused;
+        return render_into(&f, "compare", args, n);
     }
     if (threshold) return hl_cli_usage_error("report", "--threshold goes with --compare");
     if (!o.out) return hl_cli_usage_error("report", "--out DIR is required");
     if (from_count && optind < argc) return hl_cli_usage_error("report", "give traces or --from documents, not both");
     if (!from_count && optind >= argc) return hl_cli_usage_error("report", "no trace or directory given");
     if (from_count > 64) return hl_cli_usage_error("report", "at most 64 --from documents");
-    int measured = HL_EXIT_CLEAN;
-    char document[PATH_MAX + 32];
+    int refused = folder_check(&f, o.out, inputs, input_count);
+    if (refused) return refused;
+    measured m = {HL_EXIT_CLEAN, 0, 0};
+    char document[sizeof f.temp + 32];
     if (!from_count) {
         char **paths;
         size_t path_count;
@@ -450,25 +709,38 @@ int hl_cmd_report(int argc, char **argv)
             paths = r.shard.mine, path_count = r.shard.mine_count, bytes = r.shard.bytes;
             o.shard = &r.shard;
         }
+        hl_spec *specs;
+        size_t spec_count;
+        int bad = hl_cli_backends(o.backends, &specs, &spec_count);
+        if (bad) return bad;
         if (r.micro) { /* a bad FILE stops the run before any measuring or writing */
             char *check[] = {"micro", (char *)r.micro};
             int checked = run_python(check, 2);
             if (checked != 0) return checked;
         }
-        if (make_dir(o.out) != 0) return HL_EXIT_USAGE;
-        snprintf(document, sizeof document, "%s/heaplab-results.json", o.out);
-        measured = measure(&o, paths, path_count, bytes, document);
-        if (measured == HL_EXIT_USAGE) return measured;
+        if ((refused = folder_begin(&f))) return refused;
+        m = measure(&o, specs, spec_count, paths, path_count, bytes, &f);
+        if (m.status == HL_EXIT_USAGE || (hl_interrupted() && !m.pairs_measured)) {
+            folder_abort(&f);
+            return hl_interrupted() ? 128 + hl_interrupted() : m.status;
+        }
+        snprintf(document, sizeof document, "%s/heaplab-results.json", f.temp);
+    } else if ((refused = folder_begin(&f))) {
+        return refused;
     }
-    args[n++] = "render";
-    args[n++] = "--out";
-    args[n++] = (char *)o.out;
     if (o.baseline) args[n++] = "--baseline", args[n++] = (char *)o.baseline;
     if (r.micro) args[n++] = "--micro", args[n++] = (char *)r.micro;
     if (from_count)
         for (int i = 0; i < from_count; i++) args[n++] = from[i];
     else
         args[n++] = document;
-    int rendered = run_python(args, n);
-    return rendered != 0 ? rendered : measured;
+    int rendered = render_into(&f, "render", args, n);
+    int signal = hl_interrupted();
+    if (rendered == HL_EXIT_CLEAN && signal && m.pairs_measured < m.pairs)
+        printf("report: %s/index.html (partial: %zu of %zu pairs measured, interrupted by %s)\n", f.final,
+               m.pairs_measured, m.pairs, signal == SIGINT ? "SIGINT" : "SIGTERM");
+    else if (rendered == HL_EXIT_CLEAN)
+        printf("report: %s/index.html\n", f.final);
+    if (signal) return 128 + signal; /* whatever was written: the command was interrupted */
+    return rendered != 0 ? rendered : m.status;
 }

@@ -258,7 +258,7 @@ struct hl_run_summary {
 
 /* ================================================================ results */
 
-/* The results document: {schema_version, machine, build, shard?, results: [...]}, one
+/* The results document: {schema_version, machine, build, shard?, partial?, results: [...]}, one
  * result per (backend, trace) run. The report (reports/) reads exactly this. Every change
  * of its shape bumps the version (3: build.id, shard, speed; ops_per_sec and the
  * footprints nullable); the report reads the versions reports/schema holds a schema of
@@ -276,6 +276,12 @@ void hl_results_add(hl_results *results, const hl_run_summary *summary, const ch
  * the shards add up to the whole set. */
 void hl_results_shard(hl_results *results, unsigned index, unsigned count, char *const *traces, size_t trace_count,
                       char *const *all, size_t all_count);
+/* Marks the document partial (`report` interrupted, README "Interrupting heaplab"):
+ * partial: {reason, not_measured: []}, reason replaced if it already was. */
+void hl_results_partial(hl_results *results, const char *reason);
+/* Lists (trace, backend) under partial.not_measured: a pair the document has no result
+ * of. Does nothing unless the document is partial. */
+void hl_results_not_measured(hl_results *results, const char *trace, const char *backend);
 /* The document as indented JSON (arena string; hl_mem_free it). */
 char *hl_results_json(hl_results *results);
 void hl_results_free(hl_results *results);

@@ -3,6 +3,7 @@
  *   {schema_version, machine: {hostname, os, release, arch, cpus, cpu_model},
  *    build: {heaplab, id (hl_build_id), contract_version, compiler, flags, sanitized, optimized},
  *    shard?: {index, count, traces, all_traces} (hl_results_shard),
+ *    partial?: {reason, not_measured: [{trace, backend}]} (hl_results_partial),
  *    results: [{backend, backend_version, trace, ops, sent, skipped, failures, divergences,
  *               peak_live_bytes, peak_live_blocks, peak_footprint_bytes,
  *               final_footprint_bytes, elapsed_ns, backend_ns, ops_per_sec, threads
@@ -307,6 +308,31 @@ void hl_results_shard(hl_results *results, unsigned index, unsigned count, char 
     cJSON *list = cJSON_DetachItemFromObject(results->root, "results"); /* the shard goes before the results */
     cJSON_AddItemToObject(results->root, "shard", shard);
     cJSON_AddItemToObject(results->root, "results", list);
+}
+
+void hl_results_partial(hl_results *results, const char *reason)
+{
+    cJSON *partial = cJSON_GetObjectItemCaseSensitive(results->root, "partial");
+    if (partial) {
+        cJSON_ReplaceItemInObjectCaseSensitive(partial, "reason", cJSON_CreateString(reason));
+        return;
+    }
+    partial = cJSON_CreateObject();
+    cJSON_AddStringToObject(partial, "reason", reason);
+    cJSON_AddItemToObject(partial, "not_measured", cJSON_CreateArray());
+    cJSON *list = cJSON_DetachItemFromObject(results->root, "results"); /* it goes before the results */
+    cJSON_AddItemToObject(results->root, "partial", partial);
+    cJSON_AddItemToObject(results->root, "results", list);
+}
+
+void hl_results_not_measured(hl_results *results, const char *trace, const char *backend)
+{
+    cJSON *partial = cJSON_GetObjectItemCaseSensitive(results->root, "partial");
+    if (!partial) return;
+    cJSON *pair = cJSON_CreateObject();
+    cJSON_AddStringToObject(pair, "trace", trace);
+    cJSON_AddStringToObject(pair, "backend", backend);
+    cJSON_AddItemToArray(cJSON_GetObjectItemCaseSensitive(partial, "not_measured"), pair);
 }
 
 char *hl_results_json(hl_results *results) { return cJSON_Print(results->root); }

@@ -65,6 +65,7 @@ typedef enum hl_isolated_end {
     HL_ISOLATED_EXITED,   /* the child exited or stopped before the body returned */
     HL_ISOLATED_HUNG,     /* its watch did not move for the timeout: killed */
     HL_ISOLATED_STOPPED,  /* the caller's stop hook asked for the end: killed */
+    HL_ISOLATED_INTERRUPTED, /* heaplab was interrupted (hl_interrupted): killed */
     HL_ISOLATED_FAILED    /* no child could be made (error says why) */
 } hl_isolated_end;
 
@@ -106,5 +107,45 @@ int hl_isolate(int (*body)(void *context, hl_watch *watch, void *result), void *
 /* The CRASH or HANG finding for an isolated run that did not return, naming backend
  * (the lane's) and the operation (index) or, in teardown, the block being freed. */
 void hl_isolated_finding(const hl_isolated *out, const char *backend, double timeout, hl_finding *f);
+
+/* ================================================================ interruption */
+
+/* Ctrl-C (SIGINT) and SIGTERM end heaplab and everything it started, leaving nothing
+ * half-written (isolate.c; README "Interrupting heaplab"). Once hl_interrupt_install
+ * has run (main, for every command but record, whose program gets the terminal's
+ * signals itself):
+ *   - every process heaplab forks gets PR_SET_PDEATHSIG, so it ends when heaplab ends,
+ *     even by SIGKILL: an isolated child (whose process group holds whatever the
+ *     backend forked) SIGKILL, any other SIGTERM (a forked heaplab, a fuzzing job, ends
+ *     its own children in turn; the report's renderer ends);
+ *   - a signal ends heaplab at once: the process groups being watched
+ *     (hl_interrupt_watch) are killed with SIGKILL, the scratch folder
+ *     (hl_interrupt_scratch) is removed, one line says so on stderr, and heaplab exits
+ *     with status 128 + the signal (130 for SIGINT, 143 for SIGTERM);
+ *   - except in graceful mode (hl_interrupt_graceful), where the first signal is only
+ *     noted (hl_interrupted): an isolated run in progress is killed and ends
+ *     HL_ISOLATED_INTERRUPTED, later ones end so without starting, and the command
+ *     finishes with what it has; a second signal ends heaplab at once as above.
+ * The child of any fork starts with nothing watched, no scratch folder, not graceful
+ * and not interrupted. */
+void hl_interrupt_install(void);
+/* On or off; a signal noted while on stays noted. */
+void hl_interrupt_graceful(bool on);
+/* 0, or the signal noted in graceful mode (SIGINT or SIGTERM). */
+int hl_interrupted(void);
+/* Watches process group `group` (a child made its group's leader) until unwatched;
+ * at most 16 at once (more are not watched: their PR_SET_PDEATHSIG still ends them). */
+void hl_interrupt_watch(int group);
+void hl_interrupt_unwatch(int group);
+/* The folder (at most PATH_MAX bytes) removed with everything in it if a signal ends
+ * heaplab, `final` the name it was being built for (named in the message); NULL: none.
+ * The strings are copied. */
+void hl_interrupt_scratch(const char *folder, const char *final);
+/* Removes folder and everything in it, 16 levels of folders deep at most (what lies
+ * deeper stays, and so do the folders holding it); symbolic links are removed, never
+ * followed. Async-signal-safe (the signal handler uses it). Returns 0 (also when folder
+ * is not there), or an errno value for the first thing it could not remove (it goes on
+ * with the rest). */
+int hl_remove_tree(const char *folder);
 
 #endif /* HL_ISOLATE_H */

@@ -8,16 +8,24 @@
  * that returns, SIGSTOP), or its beat stood still for the timeout (HANG). Either way
  * the whole process group is killed, so a backend's own children do not outlive it.
  * (A shared page rather than a pipe: one store per step instead of a system call, and
- * the last value survives the child's death just the same.) */
+ * the last value survives the child's death just the same.)
+ * Also heaplab's handling of SIGINT and SIGTERM (hl_isolate.h, "interruption"): the
+ * isolated child is what outlives heaplab when nothing is done, being in a process
+ * group of its own (the terminal's Ctrl-C does not reach it) and possibly hung. */
 #include "hl_run.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -57,10 +65,156 @@ static void ended_by(hl_isolated *out, int status)
     }
 }
 
+/* ---------------------------------------------------------------- interruption */
+
+/* What the signal handler reads. Written by the main flow with plain stores of whole
+ * words (a signal sees a slot either before or after); watched[i] 0 is a free slot. */
+enum { WATCHED = 16 };
+static volatile sig_atomic_t installed, graceful, noted, ending;
+static volatile pid_t watched[WATCHED];
+static char scratch[PATH_MAX], scratch_final[PATH_MAX];
+static volatile sig_atomic_t has_scratch;
+static volatile pid_t forking_parent; /* the pid of the process that is forking */
+
+/* Empties the folder open at fd (depth: how many levels below may still be entered).
+ * Async-signal-safe: getdents64, unlinkat, openat, close only. */
+static int empty_folder(int fd, int depth)
+{
+    int first = 0;
+    for (;;) {
+        bool removed = false;
+        char buffer[2048];
+        ssize_t n;
+        lseek(fd, 0, SEEK_SET);
+        while ((n = getdents64(fd, buffer, sizeof buffer)) > 0) {
+            for (ssize_t at = 0; at < n;) {
+                struct dirent64 *entry = (struct dirent64 *)(buffer + at);
+                at += entry->d_reclen;
+                const char *name = entry->d_name;
+                if (name[0] == '.' && (name[1] == '\0' || (name[1] == '.' && name[2] == '\0'))) continue;
+                if (unlinkat(fd, name, 0) == 0) {
+                    removed = true;
+                    continue;
+                }
+                int e = errno;
+                if ((e == EISDIR || e == EPERM) && depth > 0) {
+                    int sub = openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                    if (sub >= 0) {
+                        int inner = empty_folder(sub, depth - 1);
+                        close(sub);
+                        if (inner && !first) first = inner;
+                        if (unlinkat(fd, name, AT_REMOVEDIR) == 0) {
+                            removed = true;
+                            continue;
+                        }
+                    }
+                    e = errno;
+                }
+                if (!first) first = e;
+            }
+        }
+        if (n < 0 && !first) first = errno;
+        if (!removed || n < 0) return first; /* a pass that removed nothing: what is left stays */
+    }
+}
+
+int hl_remove_tree(const char *folder)
+{
+    int fd = open(folder, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) return errno == ENOENT ? 0 : errno;
+    int first = empty_folder(fd, 16);
+    close(fd);
+    if (rmdir(folder) != 0 && !first) first = errno;
+    return first;
+}
+
+static void say(const char *text) { (void)!write(2, text, strlen(text)); }
+
+static void on_signal(int signal)
+{
+    if (graceful && !noted) {
+        noted = signal;
+        return;
+    }
+    if (ending) return; /* already on the way out */
+    ending = 1;
+    for (int i = 0; i < WATCHED; i++)
+        if (watched[i] > 0) kill(-watched[i], SIGKILL);
+    say(signal == SIGINT ? "\nheaplab: SIGINT: stopped" : "\nheaplab: SIGTERM: stopped");
+    if (has_scratch) {
+        hl_remove_tree(scratch);
+        say("; nothing written to ");
+        say(scratch_final);
+    }
+    say("\n");
+    _exit(128 + (noted ? noted : signal));
+}
+
+static void before_fork(void) { forking_parent = getpid(); }
+
+/* The child of every fork: nothing of its parent's to kill or remove, and ends with
+ * its parent (if that is already gone, at once). */
+static void in_child(void)
+{
+    for (int i = 0; i < WATCHED; i++) watched[i] = 0;
+    has_scratch = 0;
+    graceful = 0;
+    noted = 0;
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != forking_parent) _exit(128 + SIGTERM);
+}
+
+void hl_interrupt_install(void)
+{
+    if (installed) return;
+    installed = 1;
+    struct sigaction action;
+    memset(&action, 0, sizeof action);
+    action.sa_handler = on_signal;
+    action.sa_flags = SA_RESTART; /* a noted signal must not fail a write or a read */
+    sigemptyset(&action.sa_mask);
+    sigaddset(&action.sa_mask, SIGINT);
+    sigaddset(&action.sa_mask, SIGTERM);
+    sigaction(SIGINT, &action, NULL);
+    sigaction(SIGTERM, &action, NULL);
+    pthread_atfork(before_fork, NULL, in_child);
+}
+
+void hl_interrupt_graceful(bool on) { graceful = on; }
+
+int hl_interrupted(void) { return noted; }
+
+void hl_interrupt_watch(int group)
+{
+    for (int i = 0; i < WATCHED; i++)
+        if (watched[i] == 0) {
+            watched[i] = group;
+            return;
+        }
+}
+
+void hl_interrupt_unwatch(int group)
+{
+    for (int i = 0; i < WATCHED; i++)
+        if (watched[i] == group) watched[i] = 0;
+}
+
+void hl_interrupt_scratch(const char *folder, const char *final)
+{
+    has_scratch = 0;
+    if (!folder) return;
+    snprintf(scratch, sizeof scratch, "%s", folder);
+    snprintf(scratch_final, sizeof scratch_final, "%s", final);
+    has_scratch = 1;
+}
+
+/* ---------------------------------------------------------------- isolation */
+
 int hl_isolate(int (*body)(void *context, hl_watch *watch, void *result), void *context, void *result,
                size_t result_size, const hl_isolation *options, hl_isolated *out)
 {
     memset(out, 0, sizeof *out);
+    if (noted) return out->end = HL_ISOLATED_INTERRUPTED, -1; /* finishing: nothing new starts */
     size_t size = sizeof(shared) + result_size;
     shared *page = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (page == MAP_FAILED) {
@@ -72,6 +226,7 @@ int hl_isolate(int (*body)(void *context, hl_watch *watch, void *result), void *
                            allocate in its heap (glibc's figures would see it) */
     if (!hooked) hooked = pthread_atfork(NULL, NULL, detach_from_page) == 0;
     fflush(NULL);
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         snprintf(out->error, sizeof out->error, "cannot fork: %s", strerror(errno));
@@ -80,6 +235,10 @@ int hl_isolate(int (*body)(void *context, hl_watch *watch, void *result), void *
     }
     if (pid == 0) {
         setpgid(0, 0);
+        /* a backend may ignore SIGTERM; its own children are in this group and end by
+         * their own PR_SET_PDEATHSIG or with the group */
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent) _exit(0);
         child_page = page;
         child_page_size = size;
         pid_t self = getpid();
@@ -92,6 +251,7 @@ int hl_isolate(int (*body)(void *context, hl_watch *watch, void *result), void *
         _exit(0);
     }
     setpgid(pid, pid); /* also from here: no race with a kill of the group */
+    hl_interrupt_watch(pid);
     uint64_t beat = 0, moved = hl_clock_now_ns(), shown = moved;
 #define SIGNATURE(w) ((w).beat + (w).op + (w).completed + (w).block + (w).phase)
     uint64_t timeout = options && options->timeout > 0 ? (uint64_t)(options->timeout * 1e9) : 0;
@@ -118,6 +278,10 @@ int hl_isolate(int (*body)(void *context, hl_watch *watch, void *result), void *
             out->end = HL_ISOLATED_HUNG;
             break;
         }
+        if (noted) {
+            out->end = HL_ISOLATED_INTERRUPTED;
+            break;
+        }
         if (options && options->stop && options->stop(options->context, &page->watch)) {
             out->end = HL_ISOLATED_STOPPED;
             break;
@@ -131,13 +295,16 @@ int hl_isolate(int (*body)(void *context, hl_watch *watch, void *result), void *
     kill(-pid, SIGKILL); /* the child's group: whatever it forked goes with it */
     kill(pid, SIGKILL);
     if (out->end != HL_ISOLATED_RETURNED) waitpid(pid, &status, 0);
+    hl_interrupt_unwatch(pid);
     out->watch = page->watch;
     bool returned = page->returned && page->returned_by == pid;
     int rc = returned ? page->rc : -1;
     out->published = returned || page->watch.published;
     if (out->published && result_size) memcpy(result, page->result, result_size);
     /* a child that returned and then died on its way out still answered */
-    if (returned && out->end != HL_ISOLATED_HUNG && out->end != HL_ISOLATED_STOPPED) out->end = HL_ISOLATED_RETURNED;
+    if (returned && out->end != HL_ISOLATED_HUNG && out->end != HL_ISOLATED_STOPPED &&
+        out->end != HL_ISOLATED_INTERRUPTED)
+        out->end = HL_ISOLATED_RETURNED;
     munmap(page, size);
     return out->end == HL_ISOLATED_RETURNED ? rc : -1;
 }
@@ -152,6 +319,8 @@ void hl_isolated_finding(const hl_isolated *out, const char *backend, double tim
         snprintf(how, sizeof how, "made no progress for %.1f s and was killed", timeout);
     else if (out->end == HL_ISOLATED_CRASHED)
         snprintf(how, sizeof how, "died of signal %d (%s)", out->signal, strsignal(out->signal));
+    else if (out->end == HL_ISOLATED_INTERRUPTED)
+        snprintf(how, sizeof how, "was killed: heaplab was interrupted");
     else if (out->stopped)
         snprintf(how, sizeof how, "was stopped by signal %d (%s)", out->signal, strsignal(out->signal));
     else

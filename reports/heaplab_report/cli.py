@@ -6,8 +6,10 @@ import sys
 import textwrap
 from pathlib import Path
 
-from . import compare, html, markdown, merge, micro, runs, text
+from . import compare, html, markdown, merge, micro, partial, runs, text
+from .errors import WriteError
 from .load import READS, InputError, check, load, versions_text
+from .outdir import OutDir
 
 PROG = "heaplab_report"
 
@@ -21,6 +23,13 @@ def _percent(value):
     if not 0 <= number < 1000:
         raise argparse.ArgumentTypeError(f"percentage out of range: {value!r}")
     return number / 100
+
+
+def _renamed_to(sub):
+    sub.add_argument("--renamed-to", metavar="FINAL",
+                     help="DIR is a folder the caller renames to FINAL once the report is complete (heaplab "
+                     "report builds it beside FINAL): the pages name FINAL's paths, and no report: line is "
+                     "printed (the caller prints it once the folder is in place)")
 
 
 def parser():
@@ -44,6 +53,7 @@ def parser():
     render.add_argument("--micro", metavar="FILE",
                         help="fold the micro-benchmarks of FILE (build/bench-micro's --benchmark_format=json "
                         "output) into the document, written to DIR/heaplab-results.json, and show them as a table")
+    _renamed_to(render)
     cmp = sub.add_parser("compare", help="show what changed between two runs",
                          description="Compares two results documents per (trace, backend): ops/s, alloc "
                          "latency p50/p99 and peak footprint, medians old -> new and their ratio. A change is "
@@ -54,6 +64,7 @@ def parser():
     cmp.add_argument("--threshold", type=_percent, default=0.10, metavar="PCT",
                      help="smallest change flagged, in percent (default 10)")
     cmp.add_argument("--out", metavar="DIR", help="also write DIR/compare.md and DIR/compare.html")
+    _renamed_to(cmp)
     mrg = sub.add_parser("merge", help="one report from the documents of `heaplab report --shard I/N` runs",
                          description="Checks that the documents are the shards of one split (one heaplab build, "
                          "shards 1..N each once, every trace in one shard), writes the merged document to "
@@ -63,6 +74,7 @@ def parser():
     mrg.add_argument("--out", required=True, metavar="DIR", help="output directory (created)")
     mrg.add_argument("--baseline", metavar="NAME", help="as for render")
     mrg.add_argument("--commit", metavar="SHA", help="as for render")
+    _renamed_to(mrg)
     mic = sub.add_parser("micro", help="check a Google Benchmark JSON file as render --micro reads it",
                          description="Reads FILE (build/bench-micro's --benchmark_format=json output) as render "
                          "--micro does and prints one line about it. Exit status: 0, 2 when FILE is missing, not "
@@ -74,8 +86,10 @@ def parser():
 def run_render(args):
     """Renders the report; returns exit status 0 (prints the path of index.html)."""
     from .report import render  # matplotlib loads only for render
-    index = render(args.results, args.out, baseline=args.baseline, commit=args.commit, micro_file=args.micro)
-    print(f"report: {index}")
+    index = render(args.results, args.out, baseline=args.baseline, commit=args.commit, micro_file=args.micro,
+                   final=args.renamed_to)
+    if args.renamed_to is None:
+        print(f"report: {index}")
     return 0
 
 
@@ -99,41 +113,40 @@ def run_compare(args):
     old_doc, new_doc = load(args.old), load(args.new)
     rows = compare.compare(old_doc, new_doc, args.threshold, names)
     print(textwrap.fill(compare.explanation(names, args.threshold), 100))
-    for note in compare.machines(old_doc, new_doc, names):
+    for note in compare.machines(old_doc, new_doc, names) + compare.partial_notes(old_doc, new_doc, names):
         print(note)
     print()
     sys.stdout.write(text.render(compare.table(rows)))
     print()
     print(compare.verdict(rows))
     if args.out:
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
+        out = OutDir(args.out, args.renamed_to)
         elements = compare.page(rows, old_doc, new_doc, names, args.threshold)
-        (out / "compare.md").write_text(markdown.render("heaplab compare", elements))
-        (out / "compare.html").write_text(html.render("heaplab compare", elements))
+        out.write("compare.md", markdown.render("heaplab compare", elements))
+        out.write("compare.html", html.render("heaplab compare", elements))
     return 1 if compare.regressed(rows) else 0
 
 
 def run_merge(args):
     """Merges shard documents into DIR/heaplab-results.json and renders it; returns 1 when a
     shard found a divergence, else 0."""
-    out = Path(args.out)
-    document = out / "heaplab-results.json"
+    out = OutDir(args.out, args.renamed_to)
+    document = out.path / "heaplab-results.json"
     for path in args.results:
-        if Path(path).resolve() == document.resolve():
-            raise InputError(f"--out {args.out} would overwrite {path}: merge into another directory")
+        if Path(path).resolve() in (document.resolve(), (out.final / document.name).resolve()):
+            raise InputError(f"--out {out.final} would overwrite {path}: merge into another directory")
     named = [(path, load(path, merge.READS, merge.READER)) for path in args.results]
-    doc = check(merge.merge(named), document)  # what this writes, it must read back
-    out.mkdir(parents=True, exist_ok=True)
-    document.write_text(json.dumps(doc, indent=1) + "\n")
+    doc = check(merge.merge(named), out.shown(document))  # what this writes, it must read back
+    out.write(document.name, json.dumps(doc, indent=1) + "\n")
+    from .report import render  # matplotlib loads only for render
+    index = render([document], out.path, baseline=args.baseline, commit=args.commit, final=args.renamed_to)
     shards = [s["shard"] for s in doc["sources"] if "shard" in s]
     split = f" (shards 1-{shards[0]['count']} of {shards[0]['count']})" if shards else ""
     machines = len(runs.machines(doc))
     print(f"merged: {len(named)} documents{split}: {len(runs.traces(doc))} traces x {len(runs.backends(doc))} "
-          f"backends measured on {machines} machine{'s' if machines != 1 else ''}, into {document}")
-    from .report import render  # matplotlib loads only for render
-    index = render([document], out, baseline=args.baseline, commit=args.commit)
-    print(f"report: {index}")
+          f"backends measured on {machines} machine{'s' if machines != 1 else ''}, into {out.shown(document)}")
+    if args.renamed_to is None:
+        print(f"report: {index}")
     return 1 if any(r["divergences"] for r in doc["results"]) else 0
 
 
@@ -145,8 +158,8 @@ def main(argv=None):
     args = parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except InputError as e:
+    except (InputError, WriteError) as e:
         print(f"{PROG}: {e}", file=sys.stderr)
     except OSError as e:
-        print(f"{PROG}: {e.filename or ''}: {e.strerror or e}", file=sys.stderr)
+        print(f"{PROG}: {e.filename + ': ' if e.filename else ''}{e.strerror or e}", file=sys.stderr)
     return 2

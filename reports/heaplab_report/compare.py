@@ -3,7 +3,7 @@ noise of repeated runs taken into account."""
 import statistics
 from dataclasses import dataclass
 
-from . import fmt, runs
+from . import fmt, partial, runs
 from .load import compatible
 from .page import Heading, Table, Text
 
@@ -185,7 +185,13 @@ def machines(old_doc, new_doc, names):
     return notes
 
 
+def partial_notes(old_doc, new_doc, names):
+    """Returns the sentences saying which side is a partial document (some pairs not measured)."""
+    return [n for n in (partial.describe(old_doc, names[0]), partial.describe(new_doc, names[1])) if n]
+
+
 def page(rows, old_doc, new_doc, names, threshold):
     """Returns the page elements of the comparison (for compare.md and compare.html)."""
-    return ([Text(explanation(names, threshold))] + [Text(n) for n in machines(old_doc, new_doc, names)]
+    notes = machines(old_doc, new_doc, names) + partial_notes(old_doc, new_doc, names)
+    return ([Text(explanation(names, threshold))] + [Text(n) for n in notes]
             + [Heading("Changes"), table(rows), Text(verdict(rows))])

@@ -1,13 +1,19 @@
-"""The one error the report package raises for input it cannot use (a file missing, not
-JSON, of the wrong kind or shape): its message names the file; the command line prints it
-on one line and exits 2. Also the one reader of a JSON input file, so every input's
-missing, unreadable and not-JSON messages read alike."""
+"""The errors the report package raises for what it cannot do: input it cannot use (a
+file missing, not JSON, of the wrong kind or shape) and an output file it cannot write.
+Each message names the file; the command line prints it on one line and exits 2. Also
+the one reader of a JSON input file, so every input's missing, unreadable and not-JSON
+messages read alike."""
 import json
 from pathlib import Path
 
 
 class InputError(Exception):
     """Input the report cannot use; the message names the file. The CLI exits 2 with it."""
+
+
+class WriteError(Exception):
+    """A file of the report that could not be written (nothing of it is left); the
+    message names it and why. The CLI exits 2 with it."""
 
 
 def read_json_file(path):

@@ -6,6 +6,7 @@ from pathlib import Path
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
+from . import partial
 from .errors import InputError, read_json_file
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schema"
@@ -91,14 +92,16 @@ def merge(named_docs):
     """Returns one document holding the results of the (name, document) pairs, in order.
 
     One document is returned as it is. Several keep the first one's machine and build and
-    list every input under "sources" (file, machine, build, number of results), and the
-    micro-benchmarks of the first that has them. Raises InputError when the documents may
+    list every input under "sources" (file, machine, build, number of results), the
+    micro-benchmarks of the first that has them, and a partial section when one of them is
+    partial (partial.combined). Raises InputError when the documents may
     not be mixed (see compatible)."""
     compatible(named_docs)
     if len(named_docs) == 1:
         return named_docs[0][1]
     first = named_docs[0][1]
     micro = next(({"micro": d["micro"]} for _, d in named_docs if "micro" in d), {})
+    section = partial.combined([d for _, d in named_docs])
     return {
         "schema_version": first["schema_version"],
         "machine": first["machine"],
@@ -106,6 +109,7 @@ def merge(named_docs):
         "sources": [{"file": str(name), "machine": d["machine"], "build": d["build"], "results": len(d["results"]),
                      "traces": list(dict.fromkeys(r["trace"] for r in d["results"]))}
                     for name, d in named_docs],
+        **({"partial": section} if section else {}),
         "results": [r for _, d in named_docs for r in d["results"]],
         **micro,
     }

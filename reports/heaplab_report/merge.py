@@ -4,7 +4,7 @@
 trace in one shard only, and every trace of the split run by its shard. The merged
 document lists its inputs under "sources" (file, machine, build, shard, traces), so the
 report can say which machine measured which trace."""
-from . import runs
+from . import partial, runs
 from .load import CURRENT, InputError, compatible
 
 READS = (3, CURRENT)  # shard documents exist from schema_version 3 on
@@ -97,7 +97,8 @@ def merge(named_docs):
 
     Its machine and build are the first input's; "sources" lists each input's file,
     machine, build, shard and traces. With a split, results are in the split's trace order
-    (the order an unsharded run of the same paths sorted would list them)."""
+    (the order an unsharded run of the same paths sorted would list them). A shard that
+    was interrupted makes the merged document partial (partial.combined)."""
     if not named_docs:
         raise InputError("--merge: no documents given")
     _one_build(named_docs)
@@ -118,6 +119,7 @@ def merge(named_docs):
         sources.append(source)
     if every is not None:
         sources.sort(key=lambda s: s["shard"]["index"])
+    section = partial.combined([doc for _, doc in named_docs])
     return {"schema_version": CURRENT, "machine": first["machine"], "build": dict(first["build"]),
-            "sources": sources, "results": results}
+            "sources": sources, **({"partial": section} if section else {}), "results": results}
 

@@ -1,6 +1,7 @@
 """The report's figures (matplotlib, drawn off-screen by Agg): latency CDFs, footprint
 over time, fragmentation bars and the relative-speed heat map. Each builder returns a
 matplotlib Figure, or None when the document holds nothing to draw."""
+import io
 import math
 
 import matplotlib
@@ -188,7 +189,8 @@ def relative_speed(doc, base):
     return fig
 
 
-def save(fig, path):
-    """Writes FIG to PATH as a PNG and returns PATH."""
-    fig.savefig(path, format="png", dpi=DPI)
-    return path
+def png(fig):
+    """Returns FIG drawn as a PNG file's bytes."""
+    data = io.BytesIO()
+    fig.savefig(data, format="png", dpi=DPI)
+    return data.getvalue()

@@ -1,15 +1,15 @@
 """The `render` command: one or more results documents to DIR/index.html (self-contained),
 DIR/report.md with DIR/plots/*.png, and DIR/results.json (the merged input); with
 --micro FILE, the micro-benchmarks folded into the document, which goes to
-DIR/heaplab-results.json."""
+DIR/heaplab-results.json. Every file is written whole or not at all (outdir.py)."""
 import json
-import os
 import re
 import subprocess
 from pathlib import Path
 
-from . import html, markdown, micro, plots, runs, table
+from . import html, markdown, micro, partial, plots, runs, table
 from .load import CURRENT, InputError, check, load_all
+from .outdir import OutDir
 from .page import Heading, Image, Text
 
 TITLE = "heaplab report"
@@ -43,90 +43,92 @@ def slugs(traces):
     return result
 
 
-def _figure(fig, out_dir, name, alt, missing):
-    """Returns [Image] after writing FIG to DIR/plots/NAME.png, or [Text(MISSING)] when FIG is None."""
+def _figure(fig, out, name, alt, missing):
+    """Returns [Image] after writing FIG to OUT's plots/NAME.png, or [Text(MISSING)] when FIG is None."""
     if fig is None:
         return [Text(missing)]
-    path = plots.save(fig, out_dir / "plots" / f"{name}.png")
+    path = out.write(f"plots/{name}.png", plots.png(fig))
     return [Image(path, f"plots/{name}.png", alt)]
 
 
-def _header(doc, paths):
-    """Returns the page's opening elements: sources, warnings, machine and build."""
+def _header(doc, paths, out):
+    """Returns the page's opening elements: partial or not, sources, warnings, machine and build."""
     ts, bs = runs.traces(doc), runs.backends(doc)
-    out = [Text(f"From {', '.join(map(str, paths))}: {len(doc['results'])} results, "
-                f"{len(ts)} traces x {len(bs)} backends.")]
+    notice = partial.describe(doc)
+    elements = ([Text(notice)] if notice else []) + [
+        Text(f"From {', '.join(out.shown(p) for p in paths)}: {len(doc['results'])} results, "
+             f"{len(ts)} traces x {len(bs)} backends.")]
     if "shard" in doc:
         s = doc["shard"]
-        out.append(Text(f"Shard {s['index']}/{s['count']}: {len(s['traces'])} of the {len(s['all_traces'])} traces "
-                        "of a split run (heaplab report --shard); heaplab report --merge makes one report of "
-                        "the shards."))
+        elements.append(Text(f"Shard {s['index']}/{s['count']}: {len(s['traces'])} of the "
+                             f"{len(s['all_traces'])} traces of a split run (heaplab report --shard); heaplab "
+                             "report --merge makes one report of the shards."))
     if doc["build"]["sanitized"]:
-        out.append(Text("Warning: a sanitized (ASan) build. Its times and footprints include the "
-                        "sanitizer's work and memory: compare them only with other sanitized runs."))
-    out += [Heading("Machine and build"), table.machine(doc)]
+        elements.append(Text("Warning: a sanitized (ASan) build. Its times and footprints include the "
+                             "sanitizer's work and memory: compare them only with other sanitized runs."))
+    elements += [Heading("Machine and build"), table.machine(doc)]
     for extra in (table.sources(doc), table.backend_versions(doc)):
         if extra is not None:
-            out.append(extra)
+            elements.append(extra)
     placements = table.placements(doc)
     if placements is not None:
-        out += [Heading("Where each trace ran"),
-                Text("The shards ran on different machines: a trace's figures (every backend's) come from "
-                     "the one machine named here, so compare backends within a trace, not across machines."),
-                placements]
-    return out
+        elements += [Heading("Where each trace ran"),
+                     Text("The shards ran on different machines: a trace's figures (every backend's) come from "
+                          "the one machine named here, so compare backends within a trace, not across machines."),
+                     placements]
+    return elements
 
 
-def _summary(doc, out_dir, base):
+def _summary(doc, out, base):
     """Returns the summary, relative speed and divergence sections."""
-    out = [Heading("Summary"),
-           Text("One row per trace and backend. ops/s and ns/op come from the measure path: the trace "
-                "pre-decoded and run in a loop that holds nothing but the backend's calls and a write of "
-                "each new block's first byte, in a fresh process; the figure is the median of its warm "
-                "passes (the first, cold pass is in the results document). A malloc-style backend (libc, "
-                "the peers, a malloc:PREFIX@LIB library) is called through its own malloc, free and realloc "
-                "wherever they serve the step as the contract would, as a hand-written loop calls them; a "
-                "contract backend through its table. heaplab ns/op is the same loop on the same path over a "
-                "backend that does no work: heaplab's own share of every ns/op on that trace. A run "
-                "of fewer than 10,000 operations or under 1 ms in all is 'not measured': an allocator's "
-                "start-up or one timer interrupt would be most of it. Latency columns are the "
-                "alloc calls' percentiles in ns (top of their histogram bucket), fragmentation columns "
-                "Johnstone-Wilson's ratios of footprint to live bytes (1.00: none). With repeated runs, "
-                "every figure of a row comes from the run with the median ops/s. Skipped ops (not sent: a "
-                "feature the backend lacks, an id whose alloc failed) and failed calls (out of memory, "
-                "capacity) mean the row measures less of the trace than its neighbours. '-': not measured."),
-           table.summary(doc, out_dir),
-           Heading("Relative speed")]
-    out += _figure(plots.relative_speed(doc, base), out_dir, "relative-speed",
-                   f"heat map of ops/s relative to {base}", "No results.")
+    elements = [Heading("Summary"),
+                Text("One row per trace and backend. ops/s and ns/op come from the measure path: the trace "
+                     "pre-decoded and run in a loop that holds nothing but the backend's calls and a write of "
+                     "each new block's first byte, in a fresh process; the figure is the median of its warm "
+                     "passes (the first, cold pass is in the results document). A malloc-style backend (libc, "
+                     "the peers, a malloc:PREFIX@LIB library) is called through its own malloc, free and realloc "
+                     "wherever they serve the step as the contract would, as a hand-written loop calls them; a "
+                     "contract backend through its table. heaplab ns/op is the same loop on the same path over a "
+                     "backend that does no work: heaplab's own share of every ns/op on that trace. A run "
+                     "of fewer than 10,000 operations or under 1 ms in all is 'not measured': an allocator's "
+                     "start-up or one timer interrupt would be most of it. Latency columns are the "
+                     "alloc calls' percentiles in ns (top of their histogram bucket), fragmentation columns "
+                     "Johnstone-Wilson's ratios of footprint to live bytes (1.00: none). With repeated runs, "
+                     "every figure of a row comes from the run with the median ops/s. Skipped ops (not sent: a "
+                     "feature the backend lacks, an id whose alloc failed) and failed calls (out of memory, "
+                     "capacity) mean the row measures less of the trace than its neighbours. '-': not measured."),
+                table.summary(doc, out),
+                Heading("Relative speed")]
+    elements += _figure(plots.relative_speed(doc, base), out, "relative-speed",
+                        f"heat map of ops/s relative to {base}", "No results.")
     if base is not None:
-        out += [Text(f"ops/s over {base}'s on the same trace (>1: faster than {base})."),
-                table.relative_speed(doc, base)]
-    divergences = table.divergences(doc, out_dir)
-    out += [Heading("Divergences"), divergences or Text("No divergences.")]
-    return out
+        elements += [Text(f"ops/s over {base}'s on the same trace (>1: faster than {base})."),
+                     table.relative_speed(doc, base)]
+    divergences = table.divergences(doc, out)
+    elements += [Heading("Divergences"), divergences or Text("No divergences.")]
+    return elements
 
 
-def _trace(doc, trace, name, out_dir, style):
+def _trace(doc, trace, name, out, style):
     """Returns the section of TRACE: latency per kind, footprint over time, fragmentation."""
-    out = [Heading(f"Trace {trace}")]
+    elements = [Heading(f"Trace {trace}")]
     where = table.measured_on(doc, trace)
     if where:
-        out.append(Text(f"Measured on {where}."))
-    out.append(Heading("Latency", 3))
-    out += _figure(plots.latency_cdf(doc, trace, style), out_dir, f"latency-{name}",
-                   f"latency CDF on {trace}",
-                   "No latency measured on this trace (replay without --latency): no CDF plot.")
+        elements.append(Text(f"Measured on {where}."))
+    elements.append(Heading("Latency", 3))
+    elements += _figure(plots.latency_cdf(doc, trace, style), out, f"latency-{name}",
+                        f"latency CDF on {trace}",
+                        "No latency measured on this trace (replay without --latency): no CDF plot.")
     kinds = table.kinds(doc, trace)
     if kinds is not None:
-        out.append(kinds)
-    out.append(Heading("Footprint over time", 3))
-    out += _figure(plots.footprint(doc, trace, style), out_dir, f"footprint-{name}",
-                   f"footprint over time on {trace}", "No fragmentation measured on this trace: no plot.")
-    out.append(Heading("Fragmentation", 3))
-    out += _figure(plots.fragmentation(doc, trace), out_dir, f"fragmentation-{name}",
-                   f"fragmentation ratios on {trace}", "No fragmentation measured on this trace: no plot.")
-    return out
+        elements.append(kinds)
+    elements.append(Heading("Footprint over time", 3))
+    elements += _figure(plots.footprint(doc, trace, style), out, f"footprint-{name}",
+                        f"footprint over time on {trace}", "No fragmentation measured on this trace: no plot.")
+    elements.append(Heading("Fragmentation", 3))
+    elements += _figure(plots.fragmentation(doc, trace), out, f"fragmentation-{name}",
+                        f"fragmentation ratios on {trace}", "No fragmentation measured on this trace: no plot.")
+    return elements
 
 
 def _repetitions(section):
@@ -190,44 +192,41 @@ def with_micro(doc, name, path):
     return check({**doc, "micro": section}, f"{name} with {path} folded in")
 
 
-def _write_whole(path, text):
-    """Writes TEXT to PATH through a temporary file in its directory: never half a file."""
-    part = path.with_name(path.name + ".part")
-    part.write_text(text)
-    os.replace(part, path)
+def title(doc):
+    """Returns the page title: TITLE, marked when the document is partial."""
+    return f"{TITLE} (partial)" if partial.of(doc) is not None else TITLE
 
 
-def render(paths, out_dir, baseline=None, commit=None, micro_file=None):
+def render(paths, out_dir, baseline=None, commit=None, micro_file=None, final=None):
     """Writes the report of the results documents PATHS into OUT_DIR; returns index.html's path.
 
     MICRO_FILE, a Google Benchmark JSON file of build/bench-micro's, is folded into the
     document (see with_micro), which is written to OUT_DIR/heaplab-results.json (replacing
     the input when it is that file). COMMIT (default: the source tree's git commit) is
-    added as build.commit when the document has none. Raises InputError for bad input (see
-    load.load_all, with_micro, runs.baseline) before anything is written, and OSError when
-    OUT_DIR cannot be written."""
+    added as build.commit when the document has none. FINAL: the folder OUT_DIR is renamed
+    to once complete (outdir.OutDir): the pages name its paths. Raises InputError for bad
+    input (see load.load_all, with_micro, runs.baseline) before anything is written, and
+    WriteError naming the file when one cannot be written (each file is whole or absent)."""
+    out = OutDir(out_dir, final)
     doc = load_all(paths)
     folded = None
     if micro_file is not None:
-        doc = with_micro(doc, ", ".join(map(str, paths)), micro_file)
+        doc = with_micro(doc, ", ".join(out.shown(p) for p in paths), micro_file)
         folded = json.dumps(doc, indent=1) + "\n"
     if "commit" not in doc["build"]:
         commit = commit or tree_commit()
         if commit:
             doc["build"]["commit"] = commit
     base = runs.baseline(doc, baseline)
-    out_dir = Path(out_dir)
-    (out_dir / "plots").mkdir(parents=True, exist_ok=True)
+    out.make("plots")
     if folded is not None:
-        _write_whole(out_dir / DOCUMENT, folded)
-    (out_dir / "results.json").write_text(json.dumps(doc) + "\n")
+        out.write(DOCUMENT, folded)
+    out.write("results.json", json.dumps(doc) + "\n")
     style = plots.styles(runs.backends(doc))
-    elements = _header(doc, paths) + _summary(doc, out_dir, base)
+    elements = _header(doc, paths, out) + _summary(doc, out, base)
     if "micro" in doc:
         elements += _micro(doc)
     for trace, name in slugs(runs.traces(doc)).items():
-        elements += _trace(doc, trace, name, out_dir, style)
-    (out_dir / "report.md").write_text(markdown.render(TITLE, elements))
-    index = out_dir / "index.html"
-    index.write_text(html.render(TITLE, elements))
-    return index
+        elements += _trace(doc, trace, name, out, style)
+    out.write("report.md", markdown.render(title(doc), elements))
+    return out.write("index.html", html.render(title(doc), elements))

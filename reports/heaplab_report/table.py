@@ -1,8 +1,6 @@
 """The report's tables, built from a results document: the summary per (trace, backend),
 latency per kind, relative speed, divergences, the machine and build, and the
 micro-benchmarks."""
-import os
-from pathlib import Path
 
 from . import fmt, micro, runs
 from .page import Link, Table
@@ -14,18 +12,19 @@ FRAGMENTATION = ["time_average", "at_peak_live", "at_peak_footprint", "peak_to_p
 KIND_FIGURES = ["mean_ns", "min_ns", "p50_ns", "p90_ns", "p99_ns", "p999_ns", "max_ns"]
 
 
-def reproducer(path, out_dir):
-    """Returns a Link to the reproducer PATH relative to OUT_DIR (relative paths in the
-    document are taken from the current directory), or PATH as text when no relative
-    path exists; " (missing)" is appended when the file is not there."""
-    note = "" if Path(path).exists() else " (missing)"
+def reproducer(path, out):
+    """Returns a Link to the reproducer PATH relative to the report's folder OUT (an
+    outdir.OutDir; relative paths in the document are taken from the current directory),
+    or PATH as text when no relative path exists; " (missing)" is appended when the file
+    is not there."""
+    note = "" if out.actual(path).exists() else " (missing)"
     try:
-        return Link(path + note, os.path.relpath(Path(path).resolve(), Path(out_dir).resolve()))
+        return Link(path + note, out.link(path))
     except ValueError:
         return path + note
 
 
-def _divergence_cell(result, out_dir):
+def _divergence_cell(result, out):
     finding = result.get("finding")
     if not result["divergences"]:
         return "0"
@@ -33,12 +32,12 @@ def _divergence_cell(result, out_dir):
         return str(result["divergences"])
     text = f"{result['divergences']}: {finding['rule']}"
     if finding["reproducer"]:
-        link = reproducer(finding["reproducer"], out_dir)
+        link = reproducer(finding["reproducer"], out)
         return Link(text, link.href) if isinstance(link, Link) else f"{text} ({link})"
     return text
 
 
-def summary(doc, out_dir):
+def summary(doc, out):
     """Returns the summary Table: one row per (trace, backend), the representative run's
     ops/s and ns per operation from the measure path (its warm passes' median) next to
     heaplab's own ns per operation on the same trace (the measure path over the null
@@ -58,7 +57,7 @@ def summary(doc, out_dir):
                     + [fmt.ratio(frag.get(k)) if frag.get(k) is not None or k not in frag else fmt.NOT_APPLICABLE
                        for k in FRAGMENTATION]
                     + [fmt.count_or_not(r["peak_footprint_bytes"]), fmt.count(r["skipped"]), fmt.count(r["failures"]),
-                       _divergence_cell(r, out_dir)])
+                       _divergence_cell(r, out)])
     return Table(SUMMARY_HEADERS, rows, labels=2)
 
 
@@ -81,9 +80,9 @@ def relative_speed(doc, base):
     return Table(["Trace"] + bs, [[t] + [fmt.times(v) for v in row] for t, row in zip(ts, rows)])
 
 
-def divergences(doc, out_dir):
+def divergences(doc, out):
     """Returns the Table of the runs that diverged (rule, message, reproducer linked
-    relative to OUT_DIR, operation index, trace line), or None when none did."""
+    relative to the report's folder OUT, operation index, trace line), or None when none did."""
     rows = []
     for r in doc["results"]:
         if not r["divergences"] and "finding" not in r:
@@ -92,7 +91,7 @@ def divergences(doc, out_dir):
         if f is None:
             rows.append([r["trace"], r["backend"], "-", "diverged (no finding recorded)", "-", "-", "-"])
             continue
-        repro = reproducer(f["reproducer"], out_dir) if f["reproducer"] else "-"
+        repro = reproducer(f["reproducer"], out) if f["reproducer"] else "-"
         rows.append([r["trace"], r["backend"], f["rule"], f["message"], repro, str(f["index"]), str(f["line"])])
     headers = ["Trace", "Backend", "Rule", "Message", "Reproducer", "op index", "trace line"]
     return Table(headers, rows, labels=5) if rows else None

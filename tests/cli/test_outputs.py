@@ -72,7 +72,7 @@ def test_a_results_document_that_does_not_fit_is_not_left_truncated(heaplab_rele
     assert proc.returncode == 2, proc.stderr
     document = out / "heaplab-results.json"
     assert f"{document}: cannot write: File too large (nothing written)" in proc.stderr
-    assert list(out.iterdir()) == []  # no document cut short, no temporary file
+    assert list(tmp_path.iterdir()) == []  # no document cut short, no report folder, no temporary one
 
 
 def test_convert_onto_a_full_tmpfs_leaves_nothing(heaplab, small_disk, tmp_path):
