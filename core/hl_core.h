@@ -130,5 +130,10 @@ void hl_outfile_abort(hl_outfile *out);
 /* Writes size bytes to path whole or not at all (open, write, commit). Returns 0 or an
  * errno value. */
 int hl_outfile_write(const char *path, const void *bytes, size_t size);
+/* Removes the temporary files open now (a command interrupted while writing leaves no
+ * .NAME.tmp file). Async-signal-safe: unlink only; for heaplab's signal handler.
+ * forget: a forked child's view, which has no files of its own open. */
+void hl_outfile_remove_open(void);
+void hl_outfile_forget_open(void);
 
 #endif /* HL_CORE_H */

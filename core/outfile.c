@@ -1,13 +1,47 @@
 /* outfile.c: files written whole or not at all (hl_core.h, "output files"). The
  * temporary name is ".NAME.tmp-PID-N" in the final name's folder, so the rename never
  * crosses a filesystem and is atomic; it is created exclusively (never an existing
- * file), synced before the rename, and removed on every failure. */
+ * file), synced before the rename, and removed on every failure, an interruption
+ * included: the temporary names open now are listed where a signal handler can
+ * remove them (hl_outfile_remove_open). */
 #include "hl_core.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
+
+/* The temporary names of the files open now (a slot holds one or is NULL). A
+ * name is listed before its file is made and unlisted before it is freed, so a signal
+ * handler that interrupts the main flow sees a name that is still allocated. */
+#define OPEN_SLOTS 16
+static char *volatile open_temps[OPEN_SLOTS];
+
+static void list_temp(char *temp)
+{
+    for (int i = 0; i < OPEN_SLOTS; i++)
+        if (!open_temps[i]) {
+            open_temps[i] = temp;
+            return;
+        }
+}
+
+static void unlist_temp(const char *temp)
+{
+    for (int i = 0; i < OPEN_SLOTS; i++)
+        if (open_temps[i] == temp) open_temps[i] = NULL;
+}
+
+void hl_outfile_remove_open(void)
+{
+    for (int i = 0; i < OPEN_SLOTS; i++)
+        if (open_temps[i]) unlink(open_temps[i]);
+}
+
+void hl_outfile_forget_open(void)
+{
+    for (int i = 0; i < OPEN_SLOTS; i++) open_temps[i] = NULL;
+}
 
 int hl_outfile_open(hl_outfile *out, const char *path, const char *mode)
 {
@@ -19,11 +53,13 @@ int hl_outfile_open(hl_outfile *out, const char *path, const char *mode)
     size_t size = strlen(path) + 64;
     out->temp = hl_mem_alloc(size);
     snprintf(out->temp, size, "%.*s.%s.tmp-%ld-%u", (int)dir, path, path + dir, (long)getpid(), counter++);
+    list_temp(out->temp);
     int fd = open(out->temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
     int e = errno;
     if (fd >= 0) out->f = fdopen(fd, mode);
     if (!out->f) {
         if (fd >= 0) e = errno, close(fd), unlink(out->temp);
+        unlist_temp(out->temp);
         hl_mem_free(out->temp);
         out->temp = NULL;
         return e ? e : EIO;
@@ -41,6 +77,7 @@ int hl_outfile_commit(hl_outfile *out)
     out->f = NULL;
     if (!e && rename(out->temp, out->path) != 0) e = errno;
     if (e) unlink(out->temp);
+    unlist_temp(out->temp);
     hl_mem_free(out->temp);
     out->temp = NULL;
     return e;
@@ -50,6 +87,7 @@ void hl_outfile_abort(hl_outfile *out)
 {
     if (out->f) fclose(out->f);
     if (out->temp) unlink(out->temp);
+    unlist_temp(out->temp);
     hl_mem_free(out->temp);
     memset(out, 0, sizeof *out);
 }

@@ -140,6 +140,7 @@ static void on_signal(int signal)
     ending = 1;
     for (int i = 0; i < WATCHED; i++)
         if (watched[i] > 0) kill(-watched[i], SIGKILL);
+    hl_outfile_remove_open(); /* a file being written: its temporary name goes too */
     say(signal == SIGINT ? "\nheaplab: SIGINT: stopped" : "\nheaplab: SIGTERM: stopped");
     if (has_scratch) {
         hl_remove_tree(scratch);
@@ -158,6 +159,7 @@ static void in_child(void)
 {
     for (int i = 0; i < WATCHED; i++) watched[i] = 0;
     has_scratch = 0;
+    hl_outfile_forget_open();
     graceful = 0;
     noted = 0;
     prctl(PR_SET_PDEATHSIG, SIGTERM);

@@ -7,6 +7,7 @@ is not there."""
 import resource
 import signal
 import subprocess
+import time
 
 from conftest import ROOT
 
@@ -92,3 +93,29 @@ def test_findings_on_a_read_only_disk_are_not_said_written(heaplab_test, small_d
     assert proc.returncode == 1, proc.stderr
     assert "written:" not in proc.stderr.replace("not written:", "")
     assert "Read-only file system" in proc.stderr and "not written:" in proc.stderr
+
+
+def test_an_interrupted_convert_leaves_no_temporary_file(heaplab_release, tmp_path):
+    """Ctrl-C while the output is being written: exit 130, and neither the final name
+    nor the temporary one beside it (core/outfile.c lists its open names for the
+    signal handler)."""
+    big = tmp_path / "big.trace"
+    with open(big, "w") as f:
+        f.write("heaplab-trace 1\n")
+        f.writelines("alloc 1 16\nfree 1\n" for _ in range(3_000_000))
+        f.write("end\n")
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    out = out_dir / "big.trace.zst"
+    proc = subprocess.Popen([str(heaplab_release.path), "convert", "--to", "binary", str(big), str(out)],
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while not any(".tmp-" in p.name for p in out_dir.iterdir()) and proc.poll() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    if proc.returncode == 0:  # finished before the signal landed: nothing to check
+        return
+    assert proc.returncode == 130, err
+    assert list(out_dir.iterdir()) == []
