@@ -85,7 +85,10 @@ void hl_exec_expect(hl_exec *exec, const hl_op *ops, size_t count)
         allocs++;
         if (ops[i].id > max_id) max_id = ops[i].id;
     }
-    hl_blockmap_reserve(exec->blocks, allocs, max_id);
+    /* an entry per distinct id, not per alloc: a trace that allocates one id a
+     * million times needs one entry (ids are at most max_id + 1 apart from 0) */
+    uint64_t distinct = max_id < allocs ? max_id + 1 : allocs;
+    hl_blockmap_reserve(exec->blocks, distinct, max_id);
 }
 
 void hl_exec_free(hl_exec *exec)
