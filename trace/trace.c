@@ -16,7 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int fail(hl_diag *diag, const char *fmt, ...)
+int hl_trace_fail(hl_diag *diag, const char *fmt, ...)
 {
     if (!diag) return -1;
     va_list args;
@@ -213,16 +213,16 @@ hl_shown hl_show(const char *s, size_t n)
 int hl_file_load(const char *path, char **bytes, size_t *size, hl_diag *diag)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return fail(diag, "%s: cannot open: %s", path, strerror(errno));
+    if (fd < 0) return hl_trace_fail(diag, "%s: cannot open: %s", path, strerror(errno));
     struct stat st;
     if (fstat(fd, &st) != 0) {
         int e = errno;
         close(fd);
-        return fail(diag, "%s: cannot open: %s", path, strerror(e));
+        return hl_trace_fail(diag, "%s: cannot open: %s", path, strerror(e));
     }
     if (S_ISDIR(st.st_mode)) {
         close(fd);
-        return fail(diag, "%s: cannot open: %s", path, strerror(EISDIR));
+        return hl_trace_fail(diag, "%s: cannot open: %s", path, strerror(EISDIR));
     }
     size_t capacity = S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size + 1 : 65536;
     char *buffer = hl_mem_alloc(capacity);
@@ -231,7 +231,7 @@ int hl_file_load(const char *path, char **bytes, size_t *size, hl_diag *diag)
         if (!S_ISREG(st.st_mode) && length >= HL_FILE_STREAM_MAX) { /* a device or a pipe without end */
             close(fd);
             hl_mem_free(buffer);
-            return fail(diag, "%s: not a regular file, and longer than %zu MiB: the most read from a pipe or device",
+            return hl_trace_fail(diag, "%s: not a regular file, and longer than %zu MiB: the most read from a pipe or device",
                         path, HL_FILE_STREAM_MAX >> 20);
         }
         if (length == capacity) {
@@ -244,7 +244,7 @@ int hl_file_load(const char *path, char **bytes, size_t *size, hl_diag *diag)
             int e = errno;
             close(fd);
             hl_mem_free(buffer);
-            return fail(diag, "%s: cannot read: %s", path, strerror(e));
+            return hl_trace_fail(diag, "%s: cannot read: %s", path, strerror(e));
         }
         if (n == 0) break;
         length += (size_t)n;
@@ -315,7 +315,7 @@ static int unreadable(const char *path, struct stat *st)
 static int collect_dir(const char *dir, path_list *out, hl_diag *diag)
 {
     DIR *d = opendir(dir);
-    if (!d) return fail(diag, "%s: cannot open: %s", dir, strerror(errno));
+    if (!d) return hl_trace_fail(diag, "%s: cannot open: %s", dir, strerror(errno));
     path_list names = {0};
     struct dirent *entry;
     while ((entry = readdir(d)) != NULL)
@@ -332,7 +332,7 @@ static int collect_dir(const char *dir, path_list *out, hl_diag *diag)
                 rc = collect_dir(path, out, diag);
             } else {
                 int e = unreadable(path, &st);
-                if (e) rc = fail(diag, "%s: cannot open: %s", path, strerror(e));
+                if (e) rc = hl_trace_fail(diag, "%s: cannot open: %s", path, strerror(e));
                 else keep = S_ISREG(st.st_mode) && hl_trace_has_magic(path);
             }
         }
@@ -352,7 +352,7 @@ int hl_trace_collect(const char *const *paths, size_t count, char ***out_paths, 
     for (size_t i = 0; i < count; i++) {
         struct stat st;
         if (stat(paths[i], &st) != 0) {
-            fail(diag, "%s: cannot open: %s", paths[i], strerror(errno));
+            hl_trace_fail(diag, "%s: cannot open: %s", paths[i], strerror(errno));
             list_free(&list);
             return -1;
         }
@@ -363,7 +363,7 @@ int hl_trace_collect(const char *const *paths, size_t count, char ***out_paths, 
         size_t before = list.count;
         if (collect_dir(paths[i], &list, diag) != 0 ||
             (list.count == before &&
-             fail(diag, "%s: no trace in this directory (trace files are recognised by their magic, not their name)",
+             hl_trace_fail(diag, "%s: no trace in this directory (trace files are recognised by their magic, not their name)",
                   paths[i]) != 0)) {
             list_free(&list);
             return -1;

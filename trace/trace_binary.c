@@ -343,12 +343,3 @@ void hl_trace_binary_tail(uint64_t count, FILE *out)
     at = put_varint(at, count);
     fwrite(record, 1, (size_t)(at - record), out);
 }
-
-int hl_trace_write_binary_stream(const hl_trace *trace, FILE *out)
-{
-    if (hl_trace_check_writable(trace, NULL) != 0) return -1;
-    hl_trace_binary_head(trace, out);
-    for (size_t i = 0; i < trace->count; i++) hl_trace_binary_op(&trace->ops[i], out);
-    hl_trace_binary_tail(trace->count, out);
-    return fflush(out) != 0 || ferror(out) ? -1 : 0;
-}

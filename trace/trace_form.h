@@ -19,6 +19,9 @@
 #define HL_TRACE_META_VALUE_MAX 4096u
 #define HL_TRACE_META_MAX 1024u
 
+/* The trace layer's one message writer: formats into diag (if not NULL) and returns -1. */
+int hl_trace_fail(hl_diag *diag, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* Number parse results shared by the readers. */
 typedef enum hl_number {
     HL_NUMBER_OK,

@@ -26,15 +26,6 @@
 #define PACKED ((size_t)128 << 10) /* compressed bytes read at a time */
 #define PEEK 16u                 /* bytes that tell the form */
 
-static int fail(hl_diag *diag, const char *fmt, ...)
-{
-    va_list args;
-    va_start(args, fmt);
-    vsnprintf(diag->message, sizeof diag->message, fmt, args);
-    va_end(args);
-    return -1;
-}
-
 /* ---------------------------------------------------------------- the operation cap */
 
 static uint64_t max_ops; /* 0: not set yet (the default) */
@@ -61,7 +52,7 @@ static int keep(void *context, const hl_trace *trace, const hl_op *op, hl_diag *
     hl_trace *t = context; /* the trace being read */
     if (t->count >= hl_trace_max_ops()) {
         const char *where = t->form == HL_TRACE_BINARY ? "byte" : "line";
-        return fail(diag,
+        return hl_trace_fail(diag,
                     "%s: %s %llu: more than %llu operations, the most heaplab keeps in memory (--max-ops N raises "
                     "it; each costs %zu bytes; validate and convert stream a trace of any length)",
                     t->path, where, (unsigned long long)op->line, (unsigned long long)hl_trace_max_ops(),
@@ -97,7 +88,7 @@ static long raw_bytes(input *in, void *out, size_t capacity, hl_diag *diag)
     for (;;) {
         ssize_t n = read(in->fd, out, capacity);
         if (n >= 0) return (long)n;
-        if (errno != EINTR) return fail(diag, "%s: cannot read: %s", in->name, strerror(errno));
+        if (errno != EINTR) return hl_trace_fail(diag, "%s: cannot read: %s", in->name, strerror(errno));
     }
 }
 
@@ -152,16 +143,39 @@ static bool is_start_of(const void *bytes, size_t size, const char *magic, size_
 /* Which form the first bytes (all of a shorter file) are: 't', 'b', or 0 with diag. */
 static int form_of(const char *name, const unsigned char *bytes, size_t size, hl_diag *diag)
 {
-    if (size == 0) return fail(diag, "%s: empty file, not a trace", name), 0;
+    if (size == 0) return hl_trace_fail(diag, "%s: empty file, not a trace", name), 0;
     if (starts_with(bytes, size, HL_TRACE_TEXT_PREFIX)) return 't';
     if (starts_with(bytes, size, HL_TRACE_BINARY_PREFIX) ||
         is_start_of(bytes, size, HL_TRACE_BINARY_MAGIC, HL_TRACE_BINARY_HEADER))
         return 'b';
     if (is_start_of(bytes, size, HL_TRACE_TEXT_MAGIC, strlen(HL_TRACE_TEXT_MAGIC)))
-        return fail(diag, "%s: cut inside its header ('%.*s' is the start of the first line '%s')", name, (int)size,
+        return hl_trace_fail(diag, "%s: cut inside its header ('%.*s' is the start of the first line '%s')", name, (int)size,
                     (const char *)bytes, HL_TRACE_TEXT_MAGIC),
                0;
-    return fail(diag, "%s: not a heaplab trace (wrong magic)", name), 0;
+    return hl_trace_fail(diag, "%s: not a heaplab trace (wrong magic)", name), 0;
+}
+
+/* Reads the first PEEK bytes of the trace into buf (*have of them; *end: that was all),
+ * decompressing when the file starts with a zstd frame (in->unzstd is then set and
+ * the bytes peeked from the file become the decompressor's first input). 0, or -1
+ * with diag: a read error, a stream compressed twice or one cut before any byte. */
+static int peek(input *in, unsigned char *buf, size_t *have, bool *end, hl_diag *diag)
+{
+    if (fill(in, buf, PEEK, have, end, diag) != 0) return -1;
+    if (!hl_zstd_is(buf, *have)) return 0;
+    in->unzstd = hl_unzstd_new();
+    if (!in->unzstd) return hl_trace_fail(diag, "%s: cannot start zstd decompression", in->name);
+    in->packed = hl_mem_alloc(PACKED);
+    memcpy(in->packed, buf, *have);
+    in->packed_size = *have;
+    in->raw_end = *end;
+    *have = 0;
+    *end = false;
+    if (fill(in, buf, PEEK, have, end, diag) != 0) return -1;
+    if (hl_zstd_is(buf, *have)) return hl_trace_fail(diag, "%s: compressed twice", in->name);
+    if (*have == 0 && hl_unzstd_inside_frame(in->unzstd))
+        return hl_trace_fail(diag, "%s: the zstd stream ends before any byte of the trace", in->name);
+    return 0;
 }
 
 /* Reads the trace from in into out (metadata, form, cut_tail), its operations to sink;
@@ -172,22 +186,10 @@ static int scan(input *in, hl_trace *out, const hl_op_sink *sink, uint64_t *take
     unsigned char *window = hl_mem_alloc(in->window);
     size_t have = 0;
     bool end = false;
-    int rc = fill(in, window, PEEK, &have, &end, diag);
-    if (rc == 0 && hl_zstd_is(window, have)) { /* the peeked bytes start the compressed stream */
-        in->unzstd = hl_unzstd_new();
-        if (!in->unzstd) rc = fail(diag, "%s: cannot start zstd decompression", in->name);
-        in->packed = hl_mem_alloc(PACKED);
+    int rc = peek(in, window, &have, &end, diag);
+    if (rc == 0 && in->unzstd) {
         in->window = WINDOW; /* what it decompresses to may be larger than the file */
         window = hl_mem_realloc(window, WINDOW);
-        memcpy(in->packed, window, have);
-        in->packed_size = have;
-        in->raw_end = end;
-        have = 0;
-        end = false;
-        if (rc == 0) rc = fill(in, window, PEEK, &have, &end, diag);
-        if (rc == 0 && hl_zstd_is(window, have)) rc = fail(diag, "%s: compressed twice", in->name);
-        else if (rc == 0 && have == 0 && hl_unzstd_inside_frame(in->unzstd))
-            rc = fail(diag, "%s: the zstd stream ends before any byte of the trace", in->name);
     }
     int form = rc == 0 ? form_of(in->name, window, have, diag) : 0;
     hl_reader reader = {.out = out, .sink = sink};
@@ -198,7 +200,7 @@ static int scan(input *in, hl_trace *out, const hl_op_sink *sink, uint64_t *take
                          : hl_trace_feed_binary(&reader, window, have, end, &used, diag);
         if (rc != 0 || end) break;
         if (used == 0 && have == in->window) {
-            rc = fail(diag, "%s:%llu: line longer than %zu bytes: not a trace line", in->name,
+            rc = hl_trace_fail(diag, "%s:%llu: line longer than %zu bytes: not a trace line", in->name,
                       (unsigned long long)reader.line + 1, in->window);
             break;
         }
@@ -225,11 +227,11 @@ static int scan(input *in, hl_trace *out, const hl_op_sink *sink, uint64_t *take
 static int open_input(const char *path, input *in, hl_diag *diag)
 {
     *in = (input){.name = path, .fd = open(path, O_RDONLY | O_CLOEXEC)};
-    if (in->fd < 0) return fail(diag, "%s: cannot open: %s", path, strerror(errno));
+    if (in->fd < 0) return hl_trace_fail(diag, "%s: cannot open: %s", path, strerror(errno));
     struct stat st;
     if (fstat(in->fd, &st) == 0 && S_ISDIR(st.st_mode)) {
         close(in->fd);
-        return fail(diag, "%s: cannot open: %s", path, strerror(EISDIR));
+        return hl_trace_fail(diag, "%s: cannot open: %s", path, strerror(EISDIR));
     }
     /* a small file gets a small window (one that has grown since is read in pieces) */
     bool small = S_ISREG(st.st_mode) && (uint64_t)st.st_size < WINDOW / 2;
@@ -280,19 +282,9 @@ bool hl_trace_has_magic(const char *path)
     unsigned char head[PEEK];
     size_t have = 0;
     bool end = false;
-    bool is_trace = fill(&in, head, PEEK, &have, &end, &ignored) == 0;
-    if (is_trace && hl_zstd_is(head, have)) { /* the magic of what it decompresses to */
-        in.unzstd = hl_unzstd_new();
-        in.packed = hl_mem_alloc(PACKED);
-        memcpy(in.packed, head, have);
-        in.packed_size = have;
-        in.raw_end = end;
-        have = 0;
-        end = false;
-        is_trace = in.unzstd && fill(&in, head, PEEK, &have, &end, &ignored) == 0 && !hl_zstd_is(head, have);
-        hl_mem_free(in.packed);
-        hl_unzstd_free(in.unzstd);
-    }
+    bool is_trace = peek(&in, head, &have, &end, &ignored) == 0;
+    hl_mem_free(in.packed);
+    hl_unzstd_free(in.unzstd);
     close(in.fd);
     return is_trace && (starts_with(head, have, HL_TRACE_TEXT_PREFIX) || starts_with(head, have, HL_TRACE_BINARY_PREFIX));
 }

@@ -399,12 +399,3 @@ void hl_trace_text_tail(uint64_t count, FILE *out)
     (void)count;
     fputs("end\n", out);
 }
-
-int hl_trace_write_text_stream(const hl_trace *trace, FILE *out)
-{
-    if (hl_trace_check_writable(trace, NULL) != 0) return -1;
-    hl_trace_text_head(trace, out);
-    for (size_t i = 0; i < trace->count; i++) hl_trace_text_op(&trace->ops[i], out);
-    hl_trace_text_tail(trace->count, out);
-    return fflush(out) != 0 || ferror(out) ? -1 : 0;
-}

@@ -10,16 +10,6 @@
 #include <stdarg.h>
 #include <string.h>
 
-static int fail(hl_diag *diag, const char *fmt, ...)
-{
-    if (!diag) return -1;
-    va_list args;
-    va_start(args, fmt);
-    vsnprintf(diag->message, sizeof diag->message, fmt, args);
-    va_end(args);
-    return -1;
-}
-
 bool hl_op_writable(const hl_op *op)
 {
     return op->kind < HL_OP_COUNT && op->expect_fail < HL_E_COUNT &&
@@ -35,7 +25,7 @@ static int meta_writable(const hl_trace *trace, hl_diag *diag)
         bool ok = key_length > 0 && key_length <= HL_TRACE_META_KEY_MAX &&
                   strlen(m->value) <= HL_TRACE_META_VALUE_MAX && !strpbrk(m->value, "\r\n");
         for (size_t k = 0; ok && k < key_length; k++) ok = hl_trace_meta_key_byte((unsigned char)m->key[k]);
-        if (!ok) return fail(diag, "%s: metadata entry %zu ('%.40s') cannot be written", path, i, m->key);
+        if (!ok) return hl_trace_fail(diag, "%s: metadata entry %zu ('%.40s') cannot be written", path, i, m->key);
     }
     return 0;
 }
@@ -43,11 +33,11 @@ static int meta_writable(const hl_trace *trace, hl_diag *diag)
 static int op_unwritable(const char *path, size_t i, const hl_op *op, hl_diag *diag)
 {
     if (op->kind >= HL_OP_COUNT)
-        return fail(diag, "%s: operation %zu has kind %u, outside the operation table", path, i, op->kind);
+        return hl_trace_fail(diag, "%s: operation %zu has kind %u, outside the operation table", path, i, op->kind);
     if (op->expect_fail >= HL_E_COUNT)
-        return fail(diag, "%s: operation %zu (%s) has fail code %u, outside the error table", path, i,
+        return hl_trace_fail(diag, "%s: operation %zu (%s) has fail code %u, outside the error table", path, i,
                     hl_op_name((hl_op_kind)op->kind), op->expect_fail);
-    return fail(diag, "%s: operation %zu (alloc) has caps 0x%x, outside exec+dma", path, i, op->caps);
+    return hl_trace_fail(diag, "%s: operation %zu (alloc) has caps 0x%x, outside exec+dma", path, i, op->caps);
 }
 
 int hl_trace_check_writable(const hl_trace *trace, hl_diag *diag)
@@ -77,7 +67,7 @@ int hl_trace_writer_open(hl_trace_writer **writer, const char *path, hl_trace_fo
     int e = hl_outfile_open(&w->file, path, form == HL_TRACE_BINARY ? "wb" : "w");
     if (e) {
         hl_mem_free(w);
-        return fail(diag, "%s: cannot write: %s (nothing written)", path, strerror(e));
+        return hl_trace_fail(diag, "%s: cannot write: %s (nothing written)", path, strerror(e));
     }
     size_t n = strlen(path);
     w->out = w->file.f;
@@ -85,7 +75,7 @@ int hl_trace_writer_open(hl_trace_writer **writer, const char *path, hl_trace_fo
         e = errno;
         hl_outfile_abort(&w->file);
         hl_mem_free(w);
-        return fail(diag, "%s: cannot compress: %s (nothing written)", path, strerror(e));
+        return hl_trace_fail(diag, "%s: cannot compress: %s (nothing written)", path, strerror(e));
     }
     *writer = w;
     return 0;
@@ -126,7 +116,7 @@ int hl_trace_writer_commit(hl_trace_writer *w, const hl_trace *trace, hl_diag *d
     if (e) hl_outfile_abort(&w->file);
     else e = hl_outfile_commit(&w->file);
     hl_mem_free(w);
-    return e ? fail(diag, "%s: cannot write: %s (nothing written)", path, strerror(e)) : 0;
+    return e ? hl_trace_fail(diag, "%s: cannot write: %s (nothing written)", path, strerror(e)) : 0;
 }
 
 void hl_trace_writer_abort(hl_trace_writer *w)
@@ -138,6 +128,29 @@ void hl_trace_writer_abort(hl_trace_writer *w)
 }
 
 /* ---------------------------------------------------------------- a whole trace */
+
+/* The whole trace in form onto out: the magic and metadata, each operation, the end. */
+static int write_stream(const hl_trace *trace, hl_trace_form form, FILE *out)
+{
+    if (hl_trace_check_writable(trace, NULL) != 0) return -1;
+    bool binary = form == HL_TRACE_BINARY;
+    if (binary) hl_trace_binary_head(trace, out);
+    else hl_trace_text_head(trace, out);
+    for (size_t i = 0; i < trace->count; i++) {
+        if (binary) hl_trace_binary_op(&trace->ops[i], out);
+        else hl_trace_text_op(&trace->ops[i], out);
+    }
+    if (binary) hl_trace_binary_tail(trace->count, out);
+    else hl_trace_text_tail(trace->count, out);
+    return fflush(out) != 0 || ferror(out) ? -1 : 0;
+}
+
+int hl_trace_write_text_stream(const hl_trace *trace, FILE *out) { return write_stream(trace, HL_TRACE_TEXT, out); }
+
+int hl_trace_write_binary_stream(const hl_trace *trace, FILE *out)
+{
+    return write_stream(trace, HL_TRACE_BINARY, out);
+}
 
 int hl_trace_write(const hl_trace *trace, hl_trace_form form, const char *path, hl_diag *diag)
 {

@@ -20,15 +20,6 @@
 
 #define HL_ZSTD_LEVEL 9 /* about as fast as writing text, a third of level 19's time */
 
-static int fail(hl_diag *diag, const char *fmt, ...)
-{
-    va_list args;
-    va_start(args, fmt);
-    vsnprintf(diag->message, sizeof diag->message, fmt, args);
-    va_end(args);
-    return -1;
-}
-
 static void *zstd_alloc(void *opaque, size_t size)
 {
     (void)opaque;
@@ -80,7 +71,7 @@ long hl_unzstd_step(hl_unzstd *u, const void *in, size_t in_size, size_t *in_pos
     while (o.pos < o.size && (i.pos < i.size || u->last != 0)) {
         size_t before_in = i.pos, before_out = o.pos;
         u->last = ZSTD_decompressStream(u->stream, &o, &i);
-        if (ZSTD_isError(u->last)) return fail(diag, "%s: the zstd stream is damaged: %s", name, ZSTD_getErrorName(u->last));
+        if (ZSTD_isError(u->last)) return hl_trace_fail(diag, "%s: the zstd stream is damaged: %s", name, ZSTD_getErrorName(u->last));
         if (i.pos == before_in && o.pos == before_out) break; /* needs more input */
     }
     *in_pos = i.pos;
