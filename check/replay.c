@@ -27,14 +27,95 @@ static void name_run(const hl_spec *spec, const hl_trace *trace, hl_run_summary 
     snprintf(summary->trace, sizeof summary->trace, "%s", trace->path ? trace->path : "-");
 }
 
+/* A streamed trace (hl_trace.streamed) is read from its file again, a window at a
+ * time: the run holds STREAM_WINDOW operations, whatever the trace's length. The
+ * last STREAM_AHEAD of a window wait for the next one, so prefetch sees ahead. */
+#define STREAM_WINDOW 4096u
+#define STREAM_AHEAD 64u
+
+typedef struct streamer {
+    hl_lanes *lanes;
+    const hl_progress *progress;
+    uint64_t total;
+    hl_op *window;
+    size_t held;
+    uint64_t first;   /* stream index of window[0] */
+    int rc;           /* the run's answer so far (hl_lanes_run's) */
+    uint64_t at;
+    uint8_t at_kind;  /* the kind of operation `at` */
+    size_t stopped;
+} streamer;
+
+/* Steps the window's first `steps` operations and keeps the rest at its start. */
+static void stream_steps(streamer *s, size_t steps)
+{
+    s->rc = hl_lanes_run_window(s->lanes, s->window, s->held, steps, s->first, s->total, NULL, s->progress, &s->at,
+                                &s->stopped);
+    s->at_kind = s->window[s->at - s->first].kind;
+    memmove(s->window, s->window + steps, (s->held - steps) * sizeof *s->window);
+    s->held -= steps;
+    s->first += steps;
+}
+
+static int stream_take(void *context, const hl_trace *trace, const hl_op *op, hl_diag *diag)
+{
+    (void)trace;
+    streamer *s = context;
+    if (s->first + s->held >= s->total)
+        return snprintf(diag->message, sizeof diag->message, "%s: has more operations than when it was first read",
+                        trace->path), -1;
+    s->window[s->held++] = *op;
+    if (s->held == STREAM_WINDOW) stream_steps(s, STREAM_WINDOW - STREAM_AHEAD);
+    if (s->rc) return diag->message[0] = '\0', -1; /* stopped: no error */
+    return 0;
+}
+
+/* Runs the lanes over the trace's file. Returns hl_lanes_run's answer, or -1 with
+ * diag when the file cannot be read again as it was read first. */
+static int stream_run(hl_lanes *lanes, const hl_trace *trace, const hl_progress *progress, uint64_t *at,
+                      uint8_t *at_kind, hl_diag *diag)
+{
+    streamer s = {.lanes = lanes, .progress = progress, .total = trace->count,
+                  .window = hl_mem_alloc(STREAM_WINDOW * sizeof(hl_op))};
+    hl_op_sink sink = {stream_take, &s};
+    hl_trace again;
+    uint64_t taken = 0;
+    diag->message[0] = '\0';
+    int read = hl_trace_scan(trace->path, &again, &sink, &taken, diag, NULL);
+    if (read == 0) {
+        hl_trace_free(&again);
+        if (!s.rc && s.held) stream_steps(&s, s.held);
+        if (!s.rc && s.first != trace->count)
+            read = -1, snprintf(diag->message, sizeof diag->message,
+                                "%s: has fewer operations than when it was first read", trace->path);
+    }
+    hl_mem_free(s.window);
+    *at = s.at;
+    *at_kind = s.at_kind;
+    if (read != 0 && !s.rc) {
+        static const char changed[] = " (it changed while it was replayed)";
+        size_t n = strlen(diag->message), room = sizeof diag->message - sizeof changed;
+        memcpy(diag->message + (n < room ? n : room), changed, sizeof changed);
+        return -1;
+    }
+    return s.rc;
+}
+
 static int run_here(const hl_spec *spec, const hl_trace *trace, const hl_run_options *options,
                     hl_run_summary *summary, hl_watch *watch)
 {
     hl_diag diag;
-    /* one thread at a time unless it may run on real threads (--threads, a trace of several) */
-    bool may_thread = options->threads && hl_threads_count(trace->ops, trace->count) > 1;
-    hl_lanes *lanes = hl_lanes_open(spec, 1, trace->ops, trace->count, false, may_thread ? 0 : HL_HINT_ONE_THREAD,
-                                    watch, &diag);
+    uint32_t trace_threads = trace->streamed ? trace->threads : (uint32_t)hl_threads_count(trace->ops, trace->count);
+    /* one thread at a time unless it may run on real threads (--threads, a trace of
+     * several); and without scopes or free_all, the executor's teardown frees every
+     * block the run leaves, so an adapter over malloc need not track its blocks */
+    bool may_thread = options->threads && trace_threads > 1;
+    bool scoped = trace->scoped;
+    for (size_t i = 0; !trace->streamed && i < trace->count && !scoped; i++)
+        scoped = hl_op_scoped((hl_op_kind)trace->ops[i].kind);
+    uint32_t hints = (may_thread ? 0 : HL_HINT_ONE_THREAD) | (scoped ? 0 : HL_HINT_CALLER_FREES);
+    hl_lanes *lanes = hl_lanes_open(spec, 1, trace->ops, trace->count, false, hints, watch, &diag);
+    if (lanes && trace->streamed) hl_exec_reserve(hl_lanes_at(lanes, 0)->exec, trace->allocs, trace->max_id);
     if (!lanes) {
         summary->setup_failed = true;
         snprintf(summary->setup_error, sizeof summary->setup_error, "%s", diag.message);
@@ -64,8 +145,8 @@ static int run_here(const hl_spec *spec, const hl_trace *trace, const hl_run_opt
         hl_exec_observe(exec, &latency);
     }
 
-    summary->trace_threads = (uint32_t)hl_threads_count(trace->ops, trace->count);
-    bool threaded = options->threads && summary->trace_threads > 1 &&
+    summary->trace_threads = trace_threads;
+    bool threaded = options->threads && summary->trace_threads > 1 && !trace->streamed &&
                     (hl_exec_info(exec)->features & HL_FEATURE_THREAD_SAFE);
     uint64_t start = hl_clock_now_ns();
     int rc = 0;
@@ -79,15 +160,28 @@ static int run_here(const hl_spec *spec, const hl_trace *trace, const hl_run_opt
             snprintf(summary->setup_error, sizeof summary->setup_error, "%s", diag.message);
             rc = 0;
         }
+    } else if (trace->streamed) {
+        uint8_t kind = 0;
+        rc = stream_run(lanes, trace, &options->progress, &at, &kind, &diag);
+        if (rc < 0) {
+            summary->setup_failed = true;
+            snprintf(summary->setup_error, sizeof summary->setup_error, "%s", diag.message);
+            hl_lanes_close(lanes);
+            return 2;
+        }
+        if (rc == 2) snprintf(summary->ended_reason, sizeof summary->ended_reason,
+                                            "%s failed here; the rest of the trace cannot follow",
+                                            hl_op_name((hl_op_kind)kind));
     } else {
         size_t stopped;
         rc = hl_lanes_run(lanes, trace->ops, trace->count, NULL, &options->progress, &at, &stopped);
+        if (rc == 2)
+            snprintf(summary->ended_reason, sizeof summary->ended_reason,
+                     "%s failed here; the rest of the trace cannot follow", hl_op_name((hl_op_kind)trace->ops[at].kind));
     }
     if (rc == 2) {
         summary->stream_ended = true;
         summary->ended_at = at;
-        snprintf(summary->ended_reason, sizeof summary->ended_reason,
-                 "%s failed here; the rest of the trace cannot follow", hl_op_name((hl_op_kind)trace->ops[at].kind));
     }
     size_t lane_found;
     hl_lanes_finish(lanes, trace->count, &lane_found);
@@ -134,6 +228,33 @@ static uint64_t resident_bytes(void)
     if (fscanf(statm, "%llu %llu", &pages, &resident) != 2) resident = 0;
     fclose(statm);
     return (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+typedef struct line_search {
+    uint64_t index, seen, line;
+} line_search;
+
+static int line_take(void *context, const hl_trace *trace, const hl_op *op, hl_diag *diag)
+{
+    (void)trace;
+    line_search *l = context;
+    if (l->seen++ < l->index) return 0;
+    l->line = op->line;
+    return diag->message[0] = '\0', -1; /* found: stop reading */
+}
+
+/* The source line (byte offset) of operation index, 0 past the end; a streamed trace
+ * is read again up to it. */
+static uint64_t line_of(const hl_trace *trace, uint64_t index)
+{
+    if (index >= trace->count) return 0;
+    if (!trace->streamed) return trace->ops[index].line;
+    line_search l = {index, 0, 0};
+    hl_op_sink sink = {line_take, &l};
+    hl_trace again;
+    hl_diag diag;
+    if (hl_trace_scan(trace->path, &again, &sink, NULL, &diag, NULL) == 0) hl_trace_free(&again);
+    return l.line;
 }
 
 typedef struct isolated_run {
@@ -201,7 +322,7 @@ static int run_isolated(const hl_spec *spec, const hl_trace *trace, const hl_run
         hl_isolated_finding(&out, spec->label, options->timeout_seconds, &summary->finding);
         summary->found = true;
         uint64_t index = summary->finding.index;
-        summary->finding.line = index < trace->count ? trace->ops[index].line : 0;
+        summary->finding.line = line_of(trace, index);
         rc = 1;
     }
     hl_mem_free(a);

@@ -92,7 +92,7 @@ uint64_t hl_shadow_detections(const hl_shadow *shadow, const hl_detection **kept
 static void detected(hl_shadow *shadow, const hl_result *r, hl_error kind)
 {
     if (shadow->detections < HL_DETECTIONS_KEPT)
-        shadow->kept[shadow->detections] = (hl_detection){r->index, r->op->line, kind, r->op->id, r->offset};
+        shadow->kept[shadow->detections] = (hl_detection){r->index, r->op->line, kind, r->op->id, r->offset, r->op->kind};
     shadow->detections++;
 }
 

@@ -48,6 +48,18 @@ int hl_cli_collect_traces(char **paths, int count, char ***out_paths, size_t *ou
  * with hl_trace_free), or 2 after printing the message naming the file (and line).
  * A cut tail's warning goes to stderr. */
 int hl_cli_read_trace(const char *path, hl_trace *trace);
+/* The same for a trace replay streams (stream.c): checks it in one pass without
+ * keeping its operations (trace->streamed: ops NULL, count and the run's sizes set;
+ * each run reads the file again), compiling the measure path's plan into *plan on the
+ * way (plan may be NULL; free it with hl_plan_free). A file that cannot be read
+ * twice (a pipe, a device), or a trace of several threads when threads is set, is
+ * read whole (hl_cli_read_trace). Returns 0, or 2 after printing the message. */
+int hl_cli_stream_trace(const char *path, bool threads, hl_trace *trace, hl_plan *plan);
+/* The first count operations of a streamed trace (all of them if it has fewer), read
+ * from its file again, with its path, form and metadata: what a finding's reproducer
+ * starts from. Returns 0, or -1 with diag (out empty) when the file no longer holds
+ * them. */
+int hl_cli_trace_prefix(const hl_trace *trace, uint64_t count, hl_trace *out, hl_diag *diag);
 
 /* A slice of the traces for `report --shard I/N` (shard.c): the whole set, sorted by
  * path with repeats dropped (every shard sees the same), and shard I's part of it,

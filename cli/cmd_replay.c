@@ -144,7 +144,7 @@ static void print_detections(const hl_trace *trace, const hl_run_summary *s)
         const hl_detection *d = &s->detected[i];
         fprintf(stderr, "detected %s: %s%s%" PRIu64 ": operation %" PRIu64 " (%s): %s of block id %" PRIu64, s->backend,
                 s->trace, sep, d->line, d->index,
-                d->index < trace->count ? hl_op_name((hl_op_kind)trace->ops[d->index].kind) : "?",
+                hl_op_name((hl_op_kind)d->op_kind),
                 hl_error_name(d->kind), d->block);
         if (d->kind == HL_E_OVERFLOW || d->kind == HL_E_UNDERFLOW || d->kind == HL_E_USE_AFTER_FREE)
             fprintf(stderr, " at offset %" PRId64, d->offset);
@@ -189,21 +189,18 @@ int hl_cmd_replay(int argc, char **argv)
     size_t runs = 0, clean = 0, divergent = 0;
     bool header = !json && !quiet; /* printed once the first trace has been read */
     for (size_t t = 0; t < path_count; t++) {
+        /* the measure path: one plan per trace, heaplab's own cost on it once */
+        bool timed = r.speed && !options.threads && !options.latency;
         hl_trace trace;
-        int unreadable = hl_cli_read_trace(paths[t], &trace);
+        hl_plan plan = {0};
+        int unreadable = hl_cli_stream_trace(paths[t], options.threads, &trace, timed ? &plan : NULL);
         if (unreadable) return unreadable;
         if (header)
             printf("%-*s %-*s %9s %8s %-18s %10s %10s %9s\n", w.backend, "backend", w.trace, "trace", "ops", "skipped",
                    "result", "peak live", "footprint", "ops/s");
         header = false;
-        /* the measure path: one plan per trace, heaplab's own cost on it once */
-        bool timed = r.speed && !options.threads && !options.latency;
-        hl_plan plan = {0};
         hl_null_cost null_cost = {0, 0};
-        if (timed) {
-            hl_plan_build(&trace, &plan);
-            null_cost = hl_speed_null_cost(&plan, options.isolate, options.timeout_seconds);
-        }
+        if (timed) null_cost = hl_speed_null_cost(&plan, options.isolate, options.timeout_seconds);
         for (size_t b = 0; b < spec_count; b++) {
             hl_run_summary summary;
             hl_run_options run_options = options;
@@ -227,11 +224,22 @@ int hl_cmd_replay(int argc, char **argv)
             char repro[600] = "";
             if (summary.found) {
                 divergent++;
-                if (hl_repro_write(&specs[b], &trace, &summary, &options, findings, repro, sizeof repro, &diag) != 0) {
+                /* a streamed trace: its operations up to the finding, read again */
+                hl_trace held = {0};
+                const hl_trace *source = &trace;
+                if (trace.streamed) {
+                    if (hl_cli_trace_prefix(&trace, summary.finding.index + 1, &held, &diag) != 0) {
+                        fprintf(stderr, "heaplab: %s\n", diag.message);
+                        return HL_EXIT_USAGE;
+                    }
+                    source = &held;
+                }
+                if (hl_repro_write(&specs[b], source, &summary, &options, findings, repro, sizeof repro, &diag) != 0) {
                     fprintf(stderr, "heaplab: could not write the reproducer: %s\n", diag.message);
                     repro[0] = '\0';
                 }
-                print_finding(&trace, &summary, repro[0] ? repro : NULL);
+                print_finding(source, &summary, repro[0] ? repro : NULL);
+                hl_trace_free(&held);
             } else {
                 clean++;
                 if (timed) hl_speed_into(&specs[b], &plan, run_options.isolate, options.timeout_seconds, &null_cost,

@@ -116,49 +116,7 @@ hl_observer hl_fragmentation_observer(hl_fragmentation *f, uint64_t ops);
 
 /* ================================================================ the measure path */
 
-/* Speed is measured apart from checking (plan.c, speed.c): a trace is compiled into a
- * plan of steps, then a loop runs the steps on one backend instance holding nothing
- * but the backend calls, one clock read before and one after, and the memory work the
- * hand-written loop in bench/ does (the first byte of every block an alloc or realloc
- * returns is written). No observer, no statistics read, no block map, no pattern. */
-typedef enum hl_step_kind {
-    HL_STEP_ALLOC, HL_STEP_FREE, HL_STEP_REALLOC, HL_STEP_USABLE, HL_STEP_TOUCH,
-    HL_STEP_ENTER, HL_STEP_EXIT, HL_STEP_PROMOTE, HL_STEP_FREE_ALL
-} hl_step_kind;
-
-/* One operation of the plan (24 bytes). slot: the block's (a scope's for ENTER and
- * EXIT). size: ALLOC/USABLE/FREE the block's size, REALLOC the new size, TOUCH the
- * length, PROMOTE n. aux: REALLOC the old size, TOUCH the offset, PROMOTE an index
- * into extras. align_log2: the block's alignment. */
-typedef struct hl_step {
-    uint8_t kind, align_log2, caps, write;
-    uint32_t slot;
-    uint64_t size;
-    uint64_t aux;
-} hl_step;
-
-typedef struct hl_step_extra {
-    uint32_t scope_slot;
-    uint64_t old_size;
-} hl_step_extra;
-
-typedef struct hl_plan {
-    hl_step *steps;
-    size_t count;
-    hl_step_extra *extras;       /* PROMOTE's scope and the block's size */
-    size_t extra_count;
-    hl_step *leftovers;          /* FREE steps of the blocks live at the end */
-    size_t leftover_count;
-    uint32_t block_slots, scope_slots;
-    uint64_t not_run;            /* operations that are no step (see plan.c) */
-    uint64_t touches;            /* TOUCH steps (no backend call) */
-    bool scoped;                 /* scopes or free_all: the backend keeps its tracker */
-} hl_plan;
-
-/* Compiles trace (consistent: hl_trace_check passed) into *out; never fails. Free
- * with hl_plan_free. */
-void hl_plan_build(const hl_trace *trace, hl_plan *out);
-void hl_plan_free(hl_plan *plan);
+#include "hl_plan.h" /* the plan: a trace compiled to steps (plan.c) */
 
 /* A timed run whose passes add up to less than HL_SPEED_MIN_NS, or of fewer steps
  * than HL_SPEED_MIN_STEPS, is "not measured": a timer interrupt or a page fault (5-20 us) would be over 1% of

@@ -1,5 +1,5 @@
 /* plan.c: a trace compiled for the measure path (hl_measure.h, "The measure path"):
- * every operation the timed loop runs as one 24-byte step with a dense slot instead
+ * every operation the timed loop runs as one 16-byte step with a dense slot instead
  * of a block id, and the layout the contract's free and realloc need already filled
  * in, so the loop does no lookup, no decoding and no allocation of its own.
  *
@@ -22,12 +22,13 @@ typedef struct id_state {
     bool live;
 } id_state;
 
-typedef struct builder {
+struct hl_plan_builder {
     hl_plan *plan;
     hl_u64map ids, scopes; /* trace id -> slot */
     id_state *state;       /* by slot */
-    size_t state_capacity, step_capacity, extra_capacity;
-} builder;
+    size_t state_capacity, step_capacity, extra_capacity, wide_capacity;
+};
+typedef struct hl_plan_builder builder;
 
 static uint32_t log2_of(uint64_t power) { return (uint32_t)__builtin_ctzll(power); }
 
@@ -65,7 +66,25 @@ static hl_step *push(builder *b, hl_step_kind kind, uint32_t slot)
     return s;
 }
 
-static void add_extra(builder *b, hl_step *s, uint32_t scope_slot, uint64_t old_size)
+/* Sets a step's size and aux, in 32 bits each when both fit, else through wides. */
+static void set_values(builder *b, hl_step *s, uint64_t size, uint64_t aux)
+{
+    if (size < HL_STEP_WIDE && aux <= UINT32_MAX) {
+        s->size = (uint32_t)size;
+        s->aux = (uint32_t)aux;
+        return;
+    }
+    hl_plan *p = b->plan;
+    if (p->wide_count == b->wide_capacity) {
+        b->wide_capacity = b->wide_capacity ? 2 * b->wide_capacity : 16;
+        p->wides = hl_mem_realloc(p->wides, b->wide_capacity * sizeof *p->wides);
+    }
+    p->wides[p->wide_count] = (hl_step_wide){size, aux};
+    s->size = HL_STEP_WIDE;
+    s->aux = (uint32_t)p->wide_count++;
+}
+
+static void add_extra(builder *b, hl_step *s, uint32_t scope_slot, uint64_t old_size, uint64_t n)
 {
     hl_plan *p = b->plan;
     if (p->extra_count == b->extra_capacity) {
@@ -73,7 +92,7 @@ static void add_extra(builder *b, hl_step *s, uint32_t scope_slot, uint64_t old_
         p->extras = hl_mem_realloc(p->extras, b->extra_capacity * sizeof *p->extras);
     }
     p->extras[p->extra_count] = (hl_step_extra){scope_slot, old_size};
-    s->aux = p->extra_count++;
+    set_values(b, s, n, p->extra_count++);
 }
 
 /* Every id live now, as a scope exit or free_all leaves it: all of them (free_all) or
@@ -92,7 +111,7 @@ static void compile(builder *b, const hl_op *op)
         st = block_slot(b, op->id, &slot);
         *st = (id_state){op->size, (uint8_t)log2_of(op->align), true};
         hl_step *s = push(b, HL_STEP_ALLOC, slot);
-        s->size = op->size;
+        set_values(b, s, op->size, 0);
         s->align_log2 = st->align_log2;
         s->caps = (uint8_t)op->caps;
         return;
@@ -100,7 +119,7 @@ static void compile(builder *b, const hl_op *op)
         st = block_slot(b, op->id, &slot);
         if (!st->live) break;
         s = push(b, HL_STEP_FREE, slot);
-        s->size = st->size;
+        set_values(b, s, st->size, 0);
         s->align_log2 = st->align_log2;
         st->live = false;
         return;
@@ -108,8 +127,7 @@ static void compile(builder *b, const hl_op *op)
         st = block_slot(b, op->id, &slot);
         if (!st->live) break;
         s = push(b, HL_STEP_REALLOC, slot);
-        s->size = op->size;
-        s->aux = st->size;
+        set_values(b, s, op->size, st->size);
         s->align_log2 = st->align_log2;
         st->size = op->size;
         return;
@@ -117,7 +135,7 @@ static void compile(builder *b, const hl_op *op)
         st = block_slot(b, op->id, &slot);
         if (!st->live) break;
         s = push(b, HL_STEP_USABLE, slot);
-        s->size = st->size;
+        set_values(b, s, st->size, 0);
         s->align_log2 = st->align_log2;
         return;
     case HL_OP_TOUCH:
@@ -125,8 +143,7 @@ static void compile(builder *b, const hl_op *op)
         if (!st->live || op->offset > st->size || op->size > st->size - op->offset) break;
         s = push(b, HL_STEP_TOUCH, slot);
         p->touches++;
-        s->size = op->size;
-        s->aux = op->offset;
+        set_values(b, s, op->size, op->offset);
         s->write = op->write;
         return;
     case HL_OP_SCOPE_ENTER:
@@ -143,9 +160,8 @@ static void compile(builder *b, const hl_op *op)
         st = block_slot(b, op->id, &slot);
         if (!st->live || op->size > st->size) break;
         s = push(b, HL_STEP_PROMOTE, slot);
-        s->size = op->size;
         s->align_log2 = st->align_log2;
-        add_extra(b, s, scope, st->size);
+        add_extra(b, s, scope, st->size, op->size);
         st->size = op->size;
         return;
     }
@@ -158,30 +174,45 @@ static void compile(builder *b, const hl_op *op)
     p->not_run++;
 }
 
-void hl_plan_build(const hl_trace *trace, hl_plan *out)
+hl_plan_builder *hl_plan_begin(hl_plan *out)
 {
     memset(out, 0, sizeof *out);
-    builder b = {.plan = out};
-    for (size_t i = 0; i < trace->count; i++) {
-        const hl_op *op = &trace->ops[i];
-        if (op->expect_fail != HL_E_OK) {
-            out->not_run++;
-            continue;
-        }
-        compile(&b, op);
-    }
+    builder *b = hl_mem_alloc(sizeof *b);
+    b->plan = out;
+    return b;
+}
+
+void hl_plan_take(hl_plan_builder *b, const hl_op *op)
+{
+    if (op->expect_fail != HL_E_OK) b->plan->not_run++;
+    else compile(b, op);
+}
+
+void hl_plan_end(hl_plan_builder *b)
+{
+    hl_plan *out = b->plan;
     /* the leftovers: ids live at the end (meaningful without scopes and free_all) */
     size_t live = 0;
-    for (uint32_t s = 0; s < out->block_slots; s++) live += b.state[s].live;
+    for (uint32_t s = 0; s < out->block_slots; s++) live += b->state[s].live;
     out->leftovers = hl_mem_alloc((live ? live : 1) * sizeof *out->leftovers);
     for (uint32_t s = 0; s < out->block_slots; s++)
-        if (b.state[s].live)
-            out->leftovers[out->leftover_count++] = (hl_step){.kind = HL_STEP_FREE, .slot = s, .size = b.state[s].size,
-                                                             .align_log2 = b.state[s].align_log2};
+        if (b->state[s].live) {
+            hl_step *step = &out->leftovers[out->leftover_count++];
+            *step = (hl_step){.kind = HL_STEP_FREE, .slot = s, .align_log2 = b->state[s].align_log2};
+            set_values(b, step, b->state[s].size, 0);
+        }
     if (!out->steps) out->steps = hl_mem_alloc(sizeof *out->steps);
-    hl_mem_free(b.state);
-    hl_u64map_free(&b.ids);
-    hl_u64map_free(&b.scopes);
+    hl_mem_free(b->state);
+    hl_u64map_free(&b->ids);
+    hl_u64map_free(&b->scopes);
+    hl_mem_free(b);
+}
+
+void hl_plan_build(const hl_trace *trace, hl_plan *out)
+{
+    hl_plan_builder *b = hl_plan_begin(out);
+    for (size_t i = 0; i < trace->count; i++) hl_plan_take(b, &trace->ops[i]);
+    hl_plan_end(b);
 }
 
 void hl_plan_free(hl_plan *plan)
@@ -189,5 +220,6 @@ void hl_plan_free(hl_plan *plan)
     hl_mem_free(plan->steps);
     hl_mem_free(plan->extras);
     hl_mem_free(plan->leftovers);
+    hl_mem_free(plan->wides);
     memset(plan, 0, sizeof *plan);
 }

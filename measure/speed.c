@@ -41,15 +41,15 @@ static void touch_first(loop *l, hl_addr block, uint64_t size)
     if (p) *(volatile unsigned char *)p = 1;
 }
 
-static void touch_range(loop *l, hl_addr block, const hl_step *s)
+static void touch_range(loop *l, hl_addr block, const hl_step *s, uint64_t offset, uint64_t size)
 {
-    unsigned char *p = l->b->mem_view(l->heap, block + s->aux, s->size);
+    unsigned char *p = l->b->mem_view(l->heap, block + offset, size);
     if (!p) return;
     if (s->write) {
-        memset(p, 0x5a, s->size);
+        memset(p, 0x5a, size);
     } else {
         unsigned sum = 0;
-        for (uint64_t i = 0; i < s->size; i++) sum += ((volatile unsigned char *)p)[i];
+        for (uint64_t i = 0; i < size; i++) sum += ((volatile unsigned char *)p)[i];
         (void)sum;
     }
 }
@@ -60,18 +60,19 @@ static inline hl_layout layout_of(const hl_step *s, uint64_t size)
 }
 
 /* The rarer kinds, out of the hot loop. */
-static void other_step(loop *l, const hl_step *s, const hl_step_extra *extras)
+static void other_step(loop *l, const hl_step *s, const hl_plan *plan)
 {
     hl_error e = HL_E_OK;
     hl_addr *slot = &l->slots[s->slot];
+    uint64_t size = hl_step_size(plan, s), aux = hl_step_aux(plan, s);
     switch ((hl_step_kind)s->kind) {
     case HL_STEP_USABLE:
         if (!*slot) return (void)l->skipped++;
-        (void)l->b->usable_size(l->heap, *slot, layout_of(s, s->size));
+        (void)l->b->usable_size(l->heap, *slot, layout_of(s, size));
         return;
     case HL_STEP_TOUCH:
         if (!*slot) return (void)l->skipped++;
-        touch_range(l, *slot, s);
+        touch_range(l, *slot, s, aux, size);
         return;
     case HL_STEP_ENTER:
         if (l->b->enter_scope(l->heap, &l->scopes[s->slot]) != HL_E_OK) l->failed++;
@@ -80,10 +81,10 @@ static void other_step(loop *l, const hl_step *s, const hl_step_extra *extras)
         if (l->b->exit_scope(l->heap, l->scopes[s->slot]) != HL_E_OK) l->failed++;
         return;
     case HL_STEP_PROMOTE: {
-        const hl_step_extra *x = &extras[s->aux];
+        const hl_step_extra *x = &plan->extras[aux];
         if (!*slot) return (void)l->skipped++;
         hl_addr a = l->b->promote(l->heap, l->scopes[x->scope_slot], *slot, layout_of(s, x->old_size),
-                                  (size_t)s->size, &e);
+                                  (size_t)size, &e);
         if (!a) l->failed++;
         *slot = a;
         return;
@@ -115,15 +116,18 @@ static inline __attribute__((always_inline)) void run_steps(loop *l, const hl_pl
     (direct && (n) - 1 < max && (s)->align_log2 <= log2 && !(s)->caps && (!by_size || ((uint64_t)1 << (s)->align_log2) <= (n)))
     uint64_t skipped = 0, failed = 0;
     hl_error e = HL_E_OK;
+    const hl_step_wide *wides = plan->wides;
     for (const hl_step *s = plan->steps + from, *end = plan->steps + to; s < end; s++) {
         hl_addr *slot = &slots[s->slot];
         hl_addr a;
+        uint64_t size = s->size;
+        if (__builtin_expect(size == HL_STEP_WIDE, 0)) size = wides[s->aux].size;
         if (s->kind == HL_STEP_ALLOC) {
-            if (DIRECT_FITS(s, s->size)) a = (hl_addr)d->malloc((size_t)s->size);
-            else a = b->alloc(heap, layout_of(s, s->size), s->caps, &e);
+            if (DIRECT_FITS(s, size)) a = (hl_addr)d->malloc((size_t)size);
+            else a = b->alloc(heap, layout_of(s, size), s->caps, &e);
             if (!a) failed++;
-            else if (s->size && !linear) *(volatile unsigned char *)a = 1;
-            else if (s->size) touch_first(l, a, s->size);
+            else if (size && !linear) *(volatile unsigned char *)a = 1;
+            else if (size) touch_first(l, a, size);
             *slot = a;
         } else if (s->kind == HL_STEP_FREE) {
             if (!*slot) {
@@ -131,28 +135,29 @@ static inline __attribute__((always_inline)) void run_steps(loop *l, const hl_pl
                 continue;
             }
             if (direct) d->free((void *)*slot);
-            else b->free(heap, *slot, layout_of(s, s->size));
+            else b->free(heap, *slot, layout_of(s, size));
             *slot = 0;
         } else if (s->kind == HL_STEP_REALLOC) {
             if (!*slot) {
                 skipped++;
                 continue;
             }
-            if (DIRECT_FITS(s, s->size)) a = (hl_addr)d->realloc((void *)*slot, (size_t)s->size);
-            else a = b->realloc(heap, *slot, layout_of(s, s->aux), (size_t)s->size, &e);
+            uint64_t old = s->size != HL_STEP_WIDE ? s->aux : wides[s->aux].aux;
+            if (DIRECT_FITS(s, size)) a = (hl_addr)d->realloc((void *)*slot, (size_t)size);
+            else a = b->realloc(heap, *slot, layout_of(s, old), (size_t)size, &e);
             if (!a) {
                 failed++;
-                b->free(heap, *slot, layout_of(s, s->aux));
-            } else if (s->size && !linear) {
+                b->free(heap, *slot, layout_of(s, old));
+            } else if (size && !linear) {
                 *(volatile unsigned char *)a = 1;
-            } else if (s->size) {
-                touch_first(l, a, s->size);
+            } else if (size) {
+                touch_first(l, a, size);
             }
             *slot = a;
         } else {
             l->skipped += skipped, l->failed += failed;
             skipped = failed = 0;
-            other_step(l, s, plan->extras);
+            other_step(l, s, plan);
         }
     }
 #undef DIRECT_FITS
@@ -204,7 +209,7 @@ static void free_everything(loop *l, const hl_plan *plan)
     } else {
         for (size_t i = 0; i < plan->leftover_count; i++) {
             const hl_step *s = &plan->leftovers[i];
-            if (l->slots[s->slot]) l->b->free(l->heap, l->slots[s->slot], layout_of(s, s->size));
+            if (l->slots[s->slot]) l->b->free(l->heap, l->slots[s->slot], layout_of(s, hl_step_size(plan, s)));
         }
     }
     memset(l->slots, 0, (plan->block_slots + 1) * sizeof(hl_addr));

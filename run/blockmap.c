@@ -3,8 +3,10 @@
  * Entries live in one array (index 0 is "none"), found through an open-addressing
  * hash on the id; entries are never deleted, so indexes are stable and a freed id
  * keeps its last address and layout for the misuse operations.
- * Scope levels are doubly linked lists through the entries (prev/next); which bytes
- * the indexed live blocks cover is a granule bitmap (occupancy.c).
+ * Scope levels are doubly linked lists of nodes, one node for each block inside a
+ * scope (level 0, where almost every block lives, keeps no list, so its entries
+ * carry no links); which bytes the indexed live blocks cover is a granule bitmap
+ * (occupancy.c).
  * Invariants: see hl_blockmap.h; checked by hl_blockmap_check. */
 #include "hl_run.h"
 #include "occupancy.h"
@@ -22,8 +24,15 @@ struct slot {
 
 typedef struct scope_level {
     hl_scope handle;
-    uint32_t head; /* first entry of the level's list, 0 if empty */
+    uint32_t head; /* first node of the level's list, 0 if empty */
 } scope_level;
+
+/* A block inside a scope: its level and its place on the level's list. */
+typedef struct scope_node {
+    uint32_t entry;      /* the block's entry index (0: a spare node) */
+    uint32_t level;      /* >= 1 */
+    uint32_t prev, next; /* nodes on the same level (0 = none); next: spare list too */
+} scope_node;
 
 struct hl_blockmap {
     hl_block *entries; /* [0] unused */
@@ -35,6 +44,8 @@ struct hl_blockmap {
                            probe never leaves the table until it hits */
     uint32_t table_mask;
     scope_level *levels; /* [0] is the level outside every scope */
+    scope_node *nodes;   /* [0] unused */
+    uint32_t node_count, node_capacity, spare; /* spare: unused nodes, through next */
     hl_scopes scopes;    /* the open scopes' trace ids, by level */
     uint32_t depth, level_capacity;
     occupancy occ;
@@ -64,6 +75,7 @@ hl_blockmap *hl_blockmap_new(void)
     map->table = hl_mem_alloc((size_t)(map->table_mask + 1) * sizeof *map->table);
     map->level_capacity = 16;
     map->levels = hl_mem_alloc(map->level_capacity * sizeof *map->levels);
+    map->node_count = 1; /* node 0 is "none" */
     occ_init(&map->occ, 0);
     return map;
 }
@@ -75,6 +87,7 @@ void hl_blockmap_free(hl_blockmap *map)
     hl_mem_free(map->table);
     hl_mem_free(map->dense);
     hl_mem_free(map->levels);
+    hl_mem_free(map->nodes);
     hl_scopes_free(&map->scopes);
     occ_free(&map->occ);
     hl_mem_free(map);
@@ -121,7 +134,7 @@ void hl_blockmap_reserve(hl_blockmap *map, uint64_t entries, uint64_t max_id)
 {
     if (entries + 1 > map->capacity && entries < UINT32_MAX / 2) {
         uint32_t old = map->capacity;
-        while (map->capacity < entries + 1) map->capacity *= 2;
+        map->capacity = (uint32_t)entries + 1; /* exactly: every entry reserved is touched */
         map->entries = hl_mem_realloc(map->entries, map->capacity * sizeof *map->entries);
         touch(map->entries + old, (map->capacity - old) * sizeof *map->entries);
     }
@@ -198,25 +211,43 @@ static uint32_t index_of(const hl_blockmap *map, const hl_block *block)
  * (free_all, the final sweep) scan the entries instead. */
 static void link_level(hl_blockmap *map, hl_block *block, uint32_t level)
 {
-    uint32_t index = index_of(map, block);
-    block->level = level;
-    block->prev = 0;
     if (level == 0) {
-        block->next = 0;
+        block->node = 0;
         return;
     }
-    block->next = map->levels[level].head;
-    if (block->next) map->entries[block->next].prev = index;
-    map->levels[level].head = index;
+    uint32_t n = map->spare;
+    if (n) {
+        map->spare = map->nodes[n].next;
+    } else {
+        if (map->node_count >= map->node_capacity) {
+            map->node_capacity = map->node_capacity ? 2 * map->node_capacity : 64;
+            map->nodes = hl_mem_realloc(map->nodes, map->node_capacity * sizeof *map->nodes);
+        }
+        n = map->node_count++;
+    }
+    scope_node *node = &map->nodes[n];
+    *node = (scope_node){index_of(map, block), level, 0, map->levels[level].head};
+    if (node->next) map->nodes[node->next].prev = n;
+    map->levels[level].head = n;
+    block->node = n;
 }
 
 static void unlink_level(hl_blockmap *map, hl_block *block)
 {
-    if (block->level == 0) return;
-    if (block->prev) map->entries[block->prev].next = block->next;
-    else map->levels[block->level].head = block->next;
-    if (block->next) map->entries[block->next].prev = block->prev;
-    block->prev = block->next = 0;
+    uint32_t n = block->node;
+    if (!n) return;
+    scope_node *node = &map->nodes[n];
+    if (node->prev) map->nodes[node->prev].next = node->next;
+    else map->levels[node->level].head = node->next;
+    if (node->next) map->nodes[node->next].prev = node->prev;
+    *node = (scope_node){0, 0, 0, map->spare};
+    map->spare = n;
+    block->node = 0;
+}
+
+uint32_t hl_blockmap_level_of(const hl_blockmap *map, const hl_block *block)
+{
+    return block->node ? map->nodes[block->node].level : 0;
 }
 
 void hl_blockmap_make_live(hl_blockmap *map, hl_block *block, hl_block_state state)
@@ -225,7 +256,7 @@ void hl_blockmap_make_live(hl_blockmap *map, hl_block *block, hl_block_state sta
     link_level(map, block, map->depth);
     if (state == HL_BLOCK_LIVE) {
         map->live_blocks++;
-        map->live_bytes += block->layout.size;
+        map->live_bytes += block->size;
     }
 }
 
@@ -238,7 +269,7 @@ static void free_one(hl_blockmap *map, hl_block *block, uint64_t freed_at)
     unlink_level(map, block);
     if (block->state == HL_BLOCK_LIVE) {
         map->live_blocks--;
-        map->live_bytes -= block->layout.size;
+        map->live_bytes -= block->size;
         map->frees++;
         block->freed_at = freed_at ? freed_at : map->frees;
     }
@@ -252,7 +283,7 @@ void hl_blockmap_retire(hl_blockmap *map, hl_block *block)
     if (block->state != HL_BLOCK_LIVE) return;
     if (block->in_index) hl_blockmap_unindex(map, block);
     map->live_blocks--;
-    map->live_bytes -= block->layout.size;
+    map->live_bytes -= block->size;
     map->frees++;
     block->state = HL_BLOCK_RETIRED; /* stays on its scope's list */
 }
@@ -262,8 +293,8 @@ uint64_t hl_blockmap_frees(const hl_blockmap *map) { return map->frees; }
 
 void hl_blockmap_resize(hl_blockmap *map, hl_block *block, size_t size)
 {
-    if (block->state == HL_BLOCK_LIVE) map->live_bytes = map->live_bytes - block->layout.size + size;
-    block->layout.size = size;
+    if (block->state == HL_BLOCK_LIVE) map->live_bytes = map->live_bytes - block->size + size;
+    block->size = size;
 }
 
 void hl_blockmap_move_level(hl_blockmap *map, hl_block *block, uint32_t level)
@@ -306,12 +337,36 @@ void hl_blockmap_visit_from(hl_blockmap *map, uint32_t level,
 {
     if (level == 0) {
         for (uint32_t i = 1; i < map->count; i++)
-            if (map->entries[i].state != HL_BLOCK_FREED && map->entries[i].level == 0) visit(context, &map->entries[i]);
+            if (map->entries[i].state != HL_BLOCK_FREED && map->entries[i].node == 0) visit(context, &map->entries[i]);
         level = 1;
     }
     for (uint32_t l = level; l <= map->depth; l++)
-        for (uint32_t i = map->levels[l].head; i; i = map->entries[i].next)
-            visit(context, &map->entries[i]);
+        for (uint32_t n = map->levels[l].head; n; n = map->nodes[n].next)
+            visit(context, &map->entries[map->nodes[n].entry]);
+}
+
+static int by_id(const void *a, const void *b, void *entries)
+{
+    uint64_t x = ((const hl_block *)entries)[*(const uint32_t *)a].id;
+    uint64_t y = ((const hl_block *)entries)[*(const uint32_t *)b].id;
+    return x < y ? -1 : x > y;
+}
+
+void hl_blockmap_visit_live_by_id(hl_blockmap *map, void (*visit)(void *context, hl_block *block), void *context)
+{
+    /* the small ids first, in order, through the id array; then the larger ones */
+    for (uint64_t id = 0; id < map->dense_capacity; id++)
+        if (map->dense[id] && map->entries[map->dense[id]].state == HL_BLOCK_LIVE)
+            visit(context, &map->entries[map->dense[id]]);
+    if (!map->hashed) return;
+    uint32_t *live = hl_mem_alloc(map->hashed * sizeof *live);
+    size_t n = 0;
+    for (uint32_t i = 0; i <= map->table_mask; i++)
+        if (map->table[i].index && map->entries[map->table[i].index].state == HL_BLOCK_LIVE)
+            live[n++] = map->table[i].index;
+    qsort_r(live, n, sizeof *live, by_id, map->entries);
+    for (size_t i = 0; i < n; i++) visit(context, &map->entries[live[i]]);
+    hl_mem_free(live);
 }
 
 void hl_blockmap_close_from(hl_blockmap *map, uint32_t level)
@@ -320,7 +375,7 @@ void hl_blockmap_close_from(hl_blockmap *map, uint32_t level)
      * the batch, so "freed at most Q frees ago" never overstates how recent it is. */
     uint64_t oldest = map->frees + 1;
     for (uint32_t l = map->depth; l >= level && l > 0; l--)
-        while (map->levels[l].head) free_one(map, &map->entries[map->levels[l].head], oldest);
+        while (map->levels[l].head) free_one(map, &map->entries[map->nodes[map->levels[l].head].entry], oldest);
     if (level == 0)
         for (uint32_t i = 1; i < map->count; i++) free_one(map, &map->entries[i], oldest);
     map->depth = level ? level - 1 : 0;
@@ -336,7 +391,7 @@ uint64_t hl_blockmap_indexed_usable(const hl_blockmap *map) { return map->indexe
 /* [addr, end) of a block; end 0 when it reaches the top of the address space. */
 static hl_addr extent_end(const hl_block *b)
 {
-    hl_addr end = b->addr + (b->layout.size ? b->layout.size : 1);
+    hl_addr end = b->addr + (b->size ? b->size : 1);
     return end < b->addr ? 0 : end;
 }
 
@@ -404,9 +459,10 @@ bool hl_blockmap_check(hl_blockmap *map, char *message, size_t capacity)
     uint64_t on_lists = 0, live = 0, bytes = 0, indexed = 0, granules = 0, usable = 0;
     for (uint32_t l = 1; l <= map->depth; l++) {
         uint32_t prev = 0;
-        for (uint32_t i = map->levels[l].head; i; prev = i, i = map->entries[i].next) {
-            const hl_block *b = &map->entries[i];
-            if (b->prev != prev || b->level != l || b->state == HL_BLOCK_FREED) {
+        for (uint32_t n = map->levels[l].head; n; prev = n, n = map->nodes[n].next) {
+            const scope_node *node = &map->nodes[n];
+            const hl_block *b = &map->entries[node->entry];
+            if (node->prev != prev || node->level != l || b->node != n || b->state == HL_BLOCK_FREED) {
                 snprintf(message, capacity, "block id %llu is badly linked at level %u",
                          (unsigned long long)b->id, l);
                 return false;
@@ -419,7 +475,7 @@ bool hl_blockmap_check(hl_blockmap *map, char *message, size_t capacity)
     }
     for (uint32_t i = 1; i < map->count; i++) {
         const hl_block *b = &map->entries[i];
-        if (b->state == HL_BLOCK_LIVE) live++, bytes += b->layout.size;
+        if (b->state == HL_BLOCK_LIVE) live++, bytes += b->size;
         if (b->in_index) {
             indexed++;
             usable += b->usable;
@@ -430,15 +486,19 @@ bool hl_blockmap_check(hl_blockmap *map, char *message, size_t capacity)
                 return false;
             }
         }
-        if (b->state != HL_BLOCK_FREED && b->level > map->depth) {
+        if (b->state != HL_BLOCK_FREED && hl_blockmap_level_of(map, b) > map->depth) {
             snprintf(message, capacity, "block id %llu is at closed level %u",
-                     (unsigned long long)b->id, b->level);
+                     (unsigned long long)b->id, hl_blockmap_level_of(map, b));
+            return false;
+        }
+        if (b->state == HL_BLOCK_FREED && b->node) {
+            snprintf(message, capacity, "block id %llu is freed but keeps a scope node", (unsigned long long)b->id);
             return false;
         }
     }
     uint64_t not_freed = 0;
     for (uint32_t i = 1; i < map->count; i++)
-        not_freed += map->entries[i].state != HL_BLOCK_FREED && map->entries[i].level > 0;
+        not_freed += map->entries[i].state != HL_BLOCK_FREED && map->entries[i].node != 0;
     if (not_freed != on_lists) {
         snprintf(message, capacity, "%llu live or retired blocks in scopes but %llu on scope lists",
                  (unsigned long long)not_freed, (unsigned long long)on_lists);

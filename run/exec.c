@@ -85,6 +85,11 @@ void hl_exec_expect(hl_exec *exec, const hl_op *ops, size_t count)
         allocs++;
         if (ops[i].id > max_id) max_id = ops[i].id;
     }
+    hl_exec_reserve(exec, allocs, max_id);
+}
+
+void hl_exec_reserve(hl_exec *exec, uint64_t allocs, uint64_t max_id)
+{
     /* an entry per distinct id, not per alloc: a trace that allocates one id a
      * million times needs one entry (ids are at most max_id + 1 apart from 0) */
     uint64_t distinct = max_id < allocs ? max_id + 1 : allocs;
@@ -153,7 +158,7 @@ static void write_pattern(hl_exec *exec, const hl_block *block, size_t from, siz
 /* Fills the block's usable size and puts it on the address index. */
 static void settle(hl_exec *exec, hl_block *block, hl_result *result)
 {
-    block->usable = exec->backend->usable_size(exec->heap, block->addr, block->layout);
+    block->usable = exec->backend->usable_size(exec->heap, block->addr, hl_block_layout(block));
     result->usable = block->usable;
     result->addr = block->addr;
     hl_blockmap_index(exec->blocks, block, &result->overlap, &result->overlap_id);
@@ -204,8 +209,8 @@ static void run_alloc(hl_exec *exec, const hl_op *op, hl_result *result)
         TIMED(result, addr = exec->backend->alloc(exec->heap, layout, op->caps, &error));
     }
     hl_block *block = hl_blockmap_get(exec->blocks, op->id);
-    block->layout = layout;
-    block->caps = op->caps;
+    hl_block_set_layout(block, layout);
+    block->caps = (uint8_t)op->caps;
     if (!addr) {
         result->error = error; /* OK with a null block is the shadow's NULL_BLOCK */
         if (op->expect_fail == HL_E_OK) hl_blockmap_make_live(exec->blocks, block, HL_BLOCK_RETIRED);
@@ -225,7 +230,7 @@ static void run_free(hl_exec *exec, hl_block *block, hl_result *result)
     }
     uint64_t id = block->id;
     hl_addr addr = result->addr = block->addr;
-    hl_layout layout = block->layout;
+    hl_layout layout = hl_block_layout(block);
     /* off the index first: once the free runs, another thread may be handed the address */
     hl_blockmap_unindex(exec->blocks, block);
     TIMED(result, result->error = exec->backend->free(exec->heap, addr, layout));
@@ -238,7 +243,7 @@ static void run_realloc(hl_exec *exec, const hl_op *op, hl_block *block, hl_resu
 {
     if (block->state == HL_BLOCK_RETIRED) return skip(result, "block was not served by this backend");
     result->old_addr = block->addr;
-    result->old_size = block->layout.size;
+    result->old_size = block->size;
     if (op->size > SIZE_MAX) {
         result->error = HL_E_OUT_OF_MEMORY;
         return;
@@ -246,7 +251,7 @@ static void run_realloc(hl_exec *exec, const hl_op *op, hl_block *block, hl_resu
     hl_blockmap_unindex(exec->blocks, block);
     hl_error error = HL_E_OK;
     hl_addr addr, old_addr = block->addr;
-    hl_layout old_layout = block->layout;
+    hl_layout old_layout = hl_block_layout(block);
     TIMED(result, addr = exec->backend->realloc(exec->heap, old_addr, old_layout, (size_t)op->size, &error));
     block = hl_blockmap_find(exec->blocks, op->id);
     if (!addr) {
@@ -258,7 +263,7 @@ static void run_realloc(hl_exec *exec, const hl_op *op, hl_block *block, hl_resu
     block->addr = addr;
     hl_blockmap_resize(exec->blocks, block, (size_t)op->size);
     settle(exec, block, result);
-    if (!result->overlap) write_pattern(exec, block, result->old_size, block->layout.size, result);
+    if (!result->overlap) write_pattern(exec, block, result->old_size, block->size, result);
 }
 
 static void run_promote(hl_exec *exec, const hl_op *op, hl_block *block, hl_result *result)
@@ -278,13 +283,13 @@ static void run_promote(hl_exec *exec, const hl_op *op, hl_block *block, hl_resu
         return;
     }
     /* n past the block's size here: a recorded failed realloc shrank it; keep it all */
-    size_t n = op->size > block->layout.size ? block->layout.size : (size_t)op->size;
+    size_t n = op->size > block->size ? block->size : (size_t)op->size;
     result->old_addr = block->addr;
-    result->old_size = block->layout.size;
+    result->old_size = block->size;
     hl_blockmap_unindex(exec->blocks, block);
     hl_error error = HL_E_OK;
     hl_addr addr;
-    TIMED(result, addr = exec->backend->promote(exec->heap, handle, block->addr, block->layout, n, &error));
+    TIMED(result, addr = exec->backend->promote(exec->heap, handle, block->addr, hl_block_layout(block), n, &error));
     if (!addr) {
         result->error = error ? error : HL_E_OUT_OF_MEMORY;
         settle(exec, block, result);
@@ -308,15 +313,15 @@ static hl_addr misuse_address(hl_exec *exec, const hl_op *op, hl_block *block, h
                                                     : HL_E_INVALID_POINTER;
     if (!declares(exec, kind)) return skip(result, "misuse kind not declared"), 0;
     if (!block->addr) return skip(result, "block was never served by this backend"), 0;
-    if (op->kind == HL_OP_FREE_LAYOUT && block->state == HL_BLOCK_LIVE && block->layout.size == op->size &&
-        block->layout.align == op->align)
+    if (op->kind == HL_OP_FREE_LAYOUT && block->state == HL_BLOCK_LIVE && block->size == op->size &&
+        hl_block_layout(block).align == op->align)
         return skip(result, "the block has this layout here (a recorded failed realloc succeeded)"), 0;
     if (op->kind == HL_OP_FREE_LAYOUT)
         return block->state == HL_BLOCK_LIVE ? block->addr
                                              : (skip(result, "block was not served by this backend"), 0);
     hl_addr addr = block->addr + (op->kind == HL_OP_FREE_INVALID ? op->offset : 0);
     bool interior = op->kind == HL_OP_FREE_INVALID && block->state == HL_BLOCK_LIVE &&
-                    op->offset < block->layout.size;
+                    op->offset < block->size;
     if (!interior && hl_blockmap_covered(exec->blocks, addr))
         return skip(result, "the stale address lies in a live block now"), 0;
     return addr;
@@ -326,7 +331,7 @@ static void run_free_misuse(hl_exec *exec, const hl_op *op, hl_block *block, hl_
 {
     hl_addr addr = misuse_address(exec, op, block, result);
     if (!addr) return;
-    hl_layout layout = block->layout;
+    hl_layout layout = hl_block_layout(block);
     if (op->kind == HL_OP_FREE_LAYOUT) layout = (hl_layout){(size_t)op->size, (size_t)op->align};
     result->addr = addr;
     result->offset = (int64_t)(addr - block->addr);
@@ -356,7 +361,7 @@ static void run_access_misuse(hl_exec *exec, const hl_op *op, hl_block *block, h
         if (block->state != HL_BLOCK_FREED || !block->addr) return skip(result, "block was not served by this backend");
         if (hl_blockmap_frees(exec->blocks) - block->freed_at >= exec->info.quarantine)
             return skip(result, "freed more frees ago than the declared quarantine");
-        if (op->offset >= block->layout.size) /* the trace's size differs from this backend's */
+        if (op->offset >= block->size) /* the trace's size differs from this backend's */
             return skip(result, "offset past the block's size here (a realloc failed or succeeded here only)");
         result->offset = (int64_t)op->offset;
         addr = block->addr + op->offset;
@@ -416,14 +421,14 @@ static void run(hl_exec *exec, const hl_op *op, hl_result *result)
     case HL_OP_USABLE: {
         if (block->state != HL_BLOCK_LIVE) return skip(result, "block was not served by this backend");
         hl_addr addr = result->addr = block->addr;
-        hl_layout layout = block->layout;
+        hl_layout layout = hl_block_layout(block);
         TIMED(result, result->usable = exec->backend->usable_size(exec->heap, addr, layout));
         return;
     }
     case HL_OP_TOUCH:
         if (block->state != HL_BLOCK_LIVE) return skip(result, "block was not served by this backend");
         result->addr = block->addr;
-        if (op->offset + op->size > block->layout.size)
+        if (op->offset + op->size > block->size)
             return skip(result, "range lies past the block's size here (a recorded failed realloc succeeded)");
         if (op->write) write_pattern(exec, block, (size_t)op->offset, (size_t)(op->offset + op->size), result);
         return; /* reads are verified by the observers */
@@ -461,7 +466,7 @@ int hl_exec_step(hl_exec *exec, const hl_op *op, uint64_t index)
         if (exec->observers[i].after) stop = exec->observers[i].after(exec->observers[i].context, exec, &result);
     if (op->kind == HL_OP_ALLOC && op->expect_fail != HL_E_OK && result.error == HL_E_OK) {
         hl_block *block = hl_blockmap_find(exec->blocks, op->id);
-        if (block && block->state == HL_BLOCK_LIVE && exec->backend->free(exec->heap, block->addr, block->layout) == HL_E_OK)
+        if (block && block->state == HL_BLOCK_LIVE && exec->backend->free(exec->heap, block->addr, hl_block_layout(block)) == HL_E_OK)
             hl_blockmap_make_freed(exec->blocks, block);
     }
 
@@ -501,55 +506,39 @@ hl_error hl_exec_retire(hl_exec *exec, uint64_t id)
 {
     hl_block *block = hl_blockmap_find(exec->blocks, id);
     if (!block || block->state != HL_BLOCK_LIVE) return HL_E_OK; /* not served here: retired already */
-    hl_error e = exec->backend->free(exec->heap, block->addr, block->layout);
+    hl_error e = exec->backend->free(exec->heap, block->addr, hl_block_layout(block));
     if (e == HL_E_OK) hl_blockmap_retire(exec->blocks, block);
     return e;
 }
 
-typedef struct live_ids {
-    uint64_t *ids;
-    size_t count, capacity;
-} live_ids;
+typedef struct teardown {
+    hl_exec *exec;
+    hl_watch *watch;
+    uint64_t freed, *failed_id;
+    hl_error *failed;
+} teardown;
 
-static void collect_live(void *context, hl_block *block)
+static void free_leftover(void *context, hl_block *block)
 {
-    live_ids *list = context;
-    if (block->state != HL_BLOCK_LIVE) return;
-    if (list->count == list->capacity) {
-        list->capacity = list->capacity ? list->capacity * 2 : 256;
-        list->ids = hl_mem_realloc(list->ids, list->capacity * sizeof *list->ids);
+    teardown *t = context;
+    if (t->watch) t->watch->block = block->id, t->watch->beat++;
+    hl_error e = t->exec->backend->free(t->exec->heap, block->addr, hl_block_layout(block));
+    if (e == HL_E_OK) {
+        hl_blockmap_make_freed(t->exec->blocks, block);
+        t->freed++;
+    } else if (*t->failed == HL_E_OK) {
+        *t->failed = e;
+        *t->failed_id = block->id;
     }
-    list->ids[list->count++] = block->id;
-}
-
-static int by_id(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
 }
 
 uint64_t hl_exec_teardown(hl_exec *exec, hl_watch *watch, uint64_t *failed_id, hl_error *failed)
 {
-    live_ids list = {0};
-    hl_blockmap_visit_from(exec->blocks, 0, collect_live, &list);
-    if (list.count) qsort(list.ids, list.count, sizeof *list.ids, by_id);
     hl_watch_phase(watch, HL_PHASE_TEARDOWN);
-    uint64_t freed = 0;
     *failed = HL_E_OK;
-    for (size_t i = 0; i < list.count; i++) {
-        if (watch) watch->block = list.ids[i], watch->beat++;
-        hl_block *block = hl_blockmap_find(exec->blocks, list.ids[i]);
-        hl_error e = exec->backend->free(exec->heap, block->addr, block->layout);
-        if (e == HL_E_OK) {
-            hl_blockmap_make_freed(exec->blocks, block);
-            freed++;
-        } else if (*failed == HL_E_OK) {
-            *failed = e;
-            *failed_id = list.ids[i];
-        }
-    }
-    hl_mem_free(list.ids);
-    return freed;
+    teardown t = {exec, watch, 0, failed_id, failed};
+    hl_blockmap_visit_live_by_id(exec->blocks, free_leftover, &t);
+    return t.freed;
 }
 
 int hl_exec_finish(hl_exec *exec)

@@ -13,8 +13,9 @@
  * (check/) keep views of their own, so a bug here is a finding, not a blind spot.
  *
  * Invariants (checked by hl_blockmap_check):
- *   an entry at level L > 0 is LIVE or RETIRED iff it is on level L's list, which
- *   holds the blocks first allocated while L was innermost (level 0 keeps no list);
+ *   an entry at level L > 0 is LIVE or RETIRED iff it has a node on level L's list,
+ *   which holds the blocks first allocated while L was innermost (level 0 keeps no
+ *   list and its entries no node);
  *   live_blocks / live_bytes count exactly the LIVE entries;
  *   the address index marks exactly the granules of the indexed entries' extents
  *   [addr, addr + max(size, 1)), which do not overlap; only LIVE entries are
@@ -26,20 +27,39 @@ typedef enum hl_block_state {
                            operations on it are skipped and counted */
 } hl_block_state;
 
+/* One id's entry: 40 bytes, the executor's whole per-block cost (with 4 bytes of the
+ * id index); a block inside a scope also has a 16-byte list node. */
 typedef struct hl_block {
     uint64_t id;
     hl_addr addr;        /* LIVE: the block; FREED: where it was last (for misuse) */
-    hl_layout layout;    /* LIVE: current layout; FREED: the last one */
+    uint64_t size;       /* LIVE: its size now; FREED: the last one */
     union {
         size_t usable;     /* LIVE: usable_size reported by the backend */
         uint64_t freed_at; /* FREED: the block map's free count just after its free */
     };
-    hl_caps caps;
-    uint32_t level;      /* scope level it belongs to (0 = outside every scope) */
+    uint32_t node;       /* LIVE/RETIRED inside a scope: its scope-list node; else 0 */
+    uint8_t align_log2;  /* the layout's align is 1 << align_log2 (HL_BLOCK_ALIGN_ODD:
+                            an align that is not a power of two, never served) */
+    uint8_t caps;        /* HL_CAP_* */
     uint8_t state;       /* hl_block_state */
     uint8_t in_index;    /* on the address index */
-    uint32_t prev, next; /* scope-level list links (entry indexes; 0 = none) */
 } hl_block;
+
+#define HL_BLOCK_ALIGN_ODD 0xffu
+
+/* The block's layout (size and alignment). */
+static inline hl_layout hl_block_layout(const hl_block *block)
+{
+    return (hl_layout){(size_t)block->size,
+                       block->align_log2 == HL_BLOCK_ALIGN_ODD ? 0 : (size_t)1 << block->align_log2};
+}
+/* Sets the block's layout (an align that is not a power of two is kept as such). */
+static inline void hl_block_set_layout(hl_block *block, hl_layout layout)
+{
+    block->size = layout.size;
+    block->align_log2 = layout.align && !(layout.align & (layout.align - 1)) ? (uint8_t)__builtin_ctzll(layout.align)
+                                                                             : (uint8_t)HL_BLOCK_ALIGN_ODD;
+}
 
 typedef struct hl_blockmap hl_blockmap;
 
@@ -102,8 +122,14 @@ hl_scope hl_blockmap_scope_handle(const hl_blockmap *map, uint32_t level);
 /* Calls visit for every LIVE or RETIRED entry at levels >= level (any order). */
 void hl_blockmap_visit_from(hl_blockmap *map, uint32_t level,
                             void (*visit)(void *context, hl_block *block), void *context);
+/* Calls visit for every LIVE entry in block id order (teardown's fixed order); visit
+ * may make the entry FREED. Memory: none for ids below 2^26 (the id array is walked),
+ * 4 bytes a live entry for larger ids (sorted). */
+void hl_blockmap_visit_live_by_id(hl_blockmap *map, void (*visit)(void *context, hl_block *block), void *context);
 /* Closes levels >= level: their entries become FREED. */
 void hl_blockmap_close_from(hl_blockmap *map, uint32_t level);
+/* The scope level a LIVE or RETIRED entry belongs to (0: outside every scope). */
+uint32_t hl_blockmap_level_of(const hl_blockmap *map, const hl_block *block);
 /* The level of a LIVE/RETIRED entry's scope, as a trace scope id (0 at level 0). */
 uint32_t hl_blockmap_scope_id(const hl_blockmap *map, uint32_t level);
 

@@ -29,6 +29,7 @@ typedef struct hl_detection {
     hl_error kind;    /* INVALID_POINTER ... USE_AFTER_FREE */
     uint64_t block;   /* the trace's block id */
     int64_t offset;   /* access misuse: the byte accessed, from the block's start */
+    uint8_t op_kind;  /* the operation's hl_op_kind */
 } hl_detection;
 #define HL_DETECTIONS_KEPT 32
 

@@ -116,6 +116,9 @@ void hl_exec_alone(hl_exec *exec, bool alone);
 /* Sizes the executor's bookkeeping for a stream before it runs (the block map's
  * tables, touched), so a timed loop over it does not pay for growing them. */
 void hl_exec_expect(hl_exec *exec, const hl_op *ops, size_t count);
+/* The same from counts gathered elsewhere (a stream read from a file): the stream's
+ * allocs and its largest block id. */
+void hl_exec_reserve(hl_exec *exec, uint64_t allocs, uint64_t max_id);
 void hl_exec_free(hl_exec *exec);
 /* Registers an observer (up to 8); they run in registration order. */
 void hl_exec_observe(hl_exec *exec, const hl_observer *observer);
@@ -246,6 +249,14 @@ int hl_lanes_step(hl_lanes *lanes, const hl_op *ops, size_t op_count, uint64_t i
  * operation index (*lane_stopped for a lane's stop). */
 int hl_lanes_run(hl_lanes *lanes, const hl_op *ops, size_t op_count, const hl_lanes_hook *hook,
                  const hl_progress *progress, uint64_t *at, size_t *lane_stopped);
+/* The same loop over a piece of a stream read a window at a time: steps window[0,
+ * steps) as the stream's operations first, first + 1, ...; window[steps, count) are
+ * the operations that follow (read ahead for prefetch only; steps <= count). progress
+ * reports against total, the stream's length. Returns as hl_lanes_run, *at a stream
+ * index. */
+int hl_lanes_run_window(hl_lanes *lanes, const hl_op *window, size_t count, size_t steps, uint64_t first,
+                        uint64_t total, const hl_lanes_hook *hook, const hl_progress *progress, uint64_t *at,
+                        size_t *lane_stopped);
 /* The end of the stream: each lane's finish hooks in lane order (phase END, op
  * ops_done). Returns 1 with *lane_found the first lane whose observers found
  * something, else 0. */

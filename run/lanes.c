@@ -45,7 +45,7 @@ hl_lanes *hl_lanes_open(const hl_spec *specs, size_t count, const hl_op *ops, si
             return NULL;
         }
         l->exec = hl_exec_new(specs[k].backend, l->heap, specs[k].label);
-        hl_exec_expect(l->exec, ops, op_count); /* tables sized before any clock starts */
+        if (ops) hl_exec_expect(l->exec, ops, op_count); /* tables sized before any clock starts */
         if (remember_results) {
             hl_observer recorder = {"last result", l, NULL, remember, NULL, NULL, NULL};
             hl_exec_observe(l->exec, &recorder);
@@ -57,14 +57,16 @@ hl_lanes *hl_lanes_open(const hl_spec *specs, size_t count, const hl_op *ops, si
 size_t hl_lanes_count(const hl_lanes *lanes) { return lanes->count; }
 hl_lane *hl_lanes_at(hl_lanes *lanes, size_t k) { return &lanes->lane[k]; }
 
-int hl_lanes_step(hl_lanes *lanes, const hl_op *ops, size_t op_count, uint64_t index, size_t *lane_stopped)
+/* Steps window[local], the stream's operation index, through every lane. */
+static int step(hl_lanes *lanes, const hl_op *window, size_t count, size_t local, uint64_t index,
+                size_t *lane_stopped)
 {
-    const hl_op *op = &ops[index];
+    const hl_op *op = &window[local];
     bool ended = false;
     for (size_t k = 0; k < lanes->count; k++) {
         hl_lane *l = &lanes->lane[k];
         memset(&l->last, 0, sizeof l->last);
-        hl_exec_prefetch(l->exec, ops, op_count, index);
+        hl_exec_prefetch(l->exec, window, count, local);
         hl_watch_step(lanes->watch, (uint32_t)k, index);
         int rc = hl_exec_step(l->exec, op, index);
         if (rc == 1) {
@@ -76,24 +78,37 @@ int hl_lanes_step(hl_lanes *lanes, const hl_op *ops, size_t op_count, uint64_t i
     return ended ? 2 : 0;
 }
 
-int hl_lanes_run(hl_lanes *lanes, const hl_op *ops, size_t op_count, const hl_lanes_hook *hook,
-                 const hl_progress *progress, uint64_t *at, size_t *lane_stopped)
+int hl_lanes_step(hl_lanes *lanes, const hl_op *ops, size_t op_count, uint64_t index, size_t *lane_stopped)
+{
+    return step(lanes, ops, op_count, (size_t)index, index, lane_stopped);
+}
+
+int hl_lanes_run_window(hl_lanes *lanes, const hl_op *window, size_t count, size_t steps, uint64_t first,
+                        uint64_t total, const hl_lanes_hook *hook, const hl_progress *progress, uint64_t *at,
+                        size_t *lane_stopped)
 {
     hl_watch_phase(lanes->watch, HL_PHASE_STREAM);
     int rc = 0;
-    *at = 0;
-    for (size_t i = 0; i < op_count && !rc; i++) {
-        *at = i;
-        rc = hl_lanes_step(lanes, ops, op_count, i, lane_stopped);
+    for (size_t i = 0; i < steps && !rc; i++) {
+        uint64_t index = first + i;
+        *at = index;
+        rc = step(lanes, window, count, i, index, lane_stopped);
         if (rc != 1 && hook && hook->after) {
-            int verdict = hook->after(hook->context, lanes, &ops[i], i);
+            int verdict = hook->after(hook->context, lanes, &window[i], index);
             if (verdict) rc = verdict;
         }
-        if (progress && progress->count) *progress->count = i + 1;
-        if (progress && progress->report && (i & 0xffff) == 0xffff)
-            progress->report(progress->context, i + 1, op_count);
+        if (progress && progress->count) *progress->count = index + 1;
+        if (progress && progress->report && (index & 0xffff) == 0xffff)
+            progress->report(progress->context, index + 1, total);
     }
     return rc;
+}
+
+int hl_lanes_run(hl_lanes *lanes, const hl_op *ops, size_t op_count, const hl_lanes_hook *hook,
+                 const hl_progress *progress, uint64_t *at, size_t *lane_stopped)
+{
+    *at = 0;
+    return hl_lanes_run_window(lanes, ops, op_count, op_count, 0, op_count, hook, progress, at, lane_stopped);
 }
 
 int hl_lanes_finish(hl_lanes *lanes, uint64_t ops_done, size_t *lane_found)

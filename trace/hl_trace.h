@@ -108,6 +108,9 @@ typedef struct hl_op {
  * given), and same values in the fields the kind uses (align and caps for alloc);
  * fields the kind does not use and the source line are ignored. */
 bool hl_op_same(const hl_op *a, const hl_op *b);
+/* True for scope_enter, scope_exit, promote and free_all (the kinds only a backend
+ * that tracks its blocks can serve). */
+bool hl_op_scoped(hl_op_kind kind);
 
 /* ================================================================ traces */
 
@@ -128,6 +131,14 @@ typedef struct hl_trace {
     hl_meta *meta;
     size_t meta_count;
     bool cut_tail;         /* the end marker was missing or the last record cut short */
+    /* A trace replayed as a stream (replay on a regular file): its operations are not
+     * held (ops is NULL); count, and what a run sizes itself by (allocs, the largest
+     * block id, the threads of its concurrent kinds), come from a first pass over
+     * path, which each run reads again (check/replay.c). */
+    bool streamed;
+    bool scoped;           /* has scope operations or free_all */
+    uint64_t allocs, max_id;
+    uint32_t threads;
 } hl_trace;
 
 /* Reads the trace at path, detecting the form by magic (never by name).

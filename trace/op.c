@@ -87,3 +87,8 @@ bool hl_op_same(const hl_op *a, const hl_op *b)
     }
     return true;
 }
+
+bool hl_op_scoped(hl_op_kind kind)
+{
+    return kind == HL_OP_SCOPE_ENTER || kind == HL_OP_SCOPE_EXIT || kind == HL_OP_PROMOTE || kind == HL_OP_FREE_ALL;
+}

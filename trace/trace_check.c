@@ -9,6 +9,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int bad(hl_diag *diag, const hl_trace *trace, const hl_op *op, const char *fmt, ...)
@@ -27,26 +28,37 @@ static int bad(hl_diag *diag, const hl_trace *trace, const hl_op *op, const char
     return -1;
 }
 
-/* One known id: its last layout, its level and whether it is live. */
+/* One known id (24 bytes): its last layout, its level and whether it is live. */
 typedef struct known {
-    uint64_t size, align;
-    size_t pos;     /* live: its entry's position in its level's list */
+    uint64_t size;
+    uint32_t pos;        /* live: its entry's position in its level's list */
     uint32_t level;
+    uint8_t align_log2;  /* align = 1 << align_log2; CHECK_ALIGN_ODD: not a power of
+                            two (the value is in the view's odd map) */
     bool live;
 } known;
 
-/* The ids that joined one scope level, in order. Entries go stale as ids leave (free,
- * promote): entry i is current only while its id is live at this level with pos i. */
+#define CHECK_ALIGN_ODD 0xffu
+#define CHECK_DENSE_LIMIT (1ull << 26) /* ids below it index an array (4 bytes each) */
+
+/* The ids that joined one scope level, in order, as positions in the view's blocks.
+ * Entries go stale as ids leave (free, promote): entry i is current only while its id
+ * is live at this level with pos i. */
 typedef struct level_ids {
-    uint64_t *ids;
+    uint32_t *at;
     size_t count, capacity;
     uint64_t live;  /* live ids at this level */
 } level_ids;
 
+/* The checker's view: O(ids), about 32 bytes a distinct id (the entry, a slot of the
+ * id index, a place on a level list), not O(operations). */
 typedef struct view {
-    hl_u64map index; /* id -> position in blocks */
+    uint32_t *dense;     /* dense[id]: position + 1 of a small id's entry (0: unknown) */
+    uint64_t dense_capacity;
+    hl_u64map index;     /* larger ids -> position */
+    hl_u64map odd;       /* position -> an align that is not a power of two */
     known *blocks;
-    size_t count, capacity;
+    uint32_t count, capacity;
     level_ids *levels; /* [0] outside every scope, [1..depth] the open scopes */
     uint32_t depth, level_capacity;
     hl_scopes scopes;  /* the open scopes' ids, by level (depth is scopes.depth) */
@@ -61,16 +73,37 @@ static void view_init(view *v)
 
 static void view_free(view *v)
 {
-    for (uint32_t l = 0; l < v->level_capacity; l++) hl_mem_free(v->levels[l].ids);
+    for (uint32_t l = 0; l < v->level_capacity; l++) hl_mem_free(v->levels[l].at);
     hl_mem_free(v->levels);
     hl_mem_free(v->blocks);
+    hl_mem_free(v->dense);
     hl_u64map_free(&v->index);
+    hl_u64map_free(&v->odd);
     hl_scopes_free(&v->scopes);
+}
+
+static uint64_t align_of(const view *v, const known *b)
+{
+    if (b->align_log2 != CHECK_ALIGN_ODD) return 1ull << b->align_log2;
+    uint64_t align = 0;
+    hl_u64map_find(&v->odd, (uint64_t)(b - v->blocks), &align);
+    return align;
+}
+
+static void set_align(view *v, known *b, uint64_t align)
+{
+    if (align && !(align & (align - 1))) {
+        b->align_log2 = (uint8_t)__builtin_ctzll(align);
+        return;
+    }
+    b->align_log2 = CHECK_ALIGN_ODD;
+    *hl_u64map_put(&v->odd, (uint64_t)(b - v->blocks), NULL) = align;
 }
 
 /* The entry of id, or NULL if the id was never seen. */
 static known *find(view *v, uint64_t id)
 {
+    if (id < CHECK_DENSE_LIMIT) return id < v->dense_capacity && v->dense[id] ? &v->blocks[v->dense[id] - 1] : NULL;
     uint64_t at;
     return hl_u64map_find(&v->index, id, &at) ? &v->blocks[at] : NULL;
 }
@@ -78,17 +111,29 @@ static known *find(view *v, uint64_t id)
 /* The entry of id, made (not live) if new. Valid until the next call. */
 static known *get(view *v, uint64_t id)
 {
-    bool fresh;
-    uint64_t *at = hl_u64map_put(&v->index, id, &fresh);
-    if (fresh) {
-        if (v->count == v->capacity) {
-            v->capacity = v->capacity ? v->capacity * 2 : 64;
-            v->blocks = hl_mem_realloc(v->blocks, v->capacity * sizeof *v->blocks);
+    known *b = find(v, id);
+    if (b) return b;
+    if (v->count == v->capacity) {
+        if (v->capacity >= UINT32_MAX / 2) {
+            fprintf(stderr, "heaplab: more than 2^31 distinct block ids\n");
+            _Exit(2);
         }
-        *at = v->count;
-        v->blocks[v->count++] = (known){0};
+        v->capacity = v->capacity ? v->capacity * 2 : 64;
+        v->blocks = hl_mem_realloc(v->blocks, v->capacity * sizeof *v->blocks);
     }
-    return &v->blocks[*at];
+    if (id < CHECK_DENSE_LIMIT) {
+        if (id >= v->dense_capacity) {
+            uint64_t capacity = v->dense_capacity ? v->dense_capacity : 4096;
+            while (capacity <= id) capacity *= 2;
+            v->dense = hl_mem_realloc(v->dense, capacity * sizeof *v->dense); /* new slots are zero */
+            v->dense_capacity = capacity;
+        }
+        v->dense[id] = v->count + 1;
+    } else {
+        *hl_u64map_put(&v->index, id, NULL) = v->count;
+    }
+    v->blocks[v->count] = (known){0};
+    return &v->blocks[v->count++];
 }
 
 /* Drops the entries of level l that are no longer current, once they outnumber the
@@ -99,35 +144,35 @@ static void compact(view *v, uint32_t l)
     if (ids->count < 64 || ids->count < 2 * ids->live) return;
     size_t kept = 0;
     for (size_t i = 0; i < ids->count; i++) {
-        known *b = find(v, ids->ids[i]);
+        known *b = &v->blocks[ids->at[i]];
         if (!b->live || b->level != l || b->pos != i) continue;
-        b->pos = kept;
-        ids->ids[kept++] = ids->ids[i];
+        b->pos = (uint32_t)kept;
+        ids->at[kept++] = ids->at[i];
     }
     ids->count = kept;
 }
 
-/* Puts id (live, not on any list yet) on level l's list. */
-static void join_level(view *v, uint64_t id, known *b, uint32_t l)
+/* Puts b (live, not on any list yet) on level l's list. */
+static void join_level(view *v, known *b, uint32_t l)
 {
     level_ids *ids = &v->levels[l];
     if (ids->count == ids->capacity) {
         compact(v, l);
         if (ids->count == ids->capacity) {
             ids->capacity = ids->capacity ? ids->capacity * 2 : 16;
-            ids->ids = hl_mem_realloc(ids->ids, ids->capacity * sizeof *ids->ids);
+            ids->at = hl_mem_realloc(ids->at, ids->capacity * sizeof *ids->at);
         }
     }
     b->level = l;
-    b->pos = ids->count;
-    ids->ids[ids->count++] = id;
+    b->pos = (uint32_t)ids->count;
+    ids->at[ids->count++] = (uint32_t)(b - v->blocks);
     ids->live++;
 }
 
-static void make_live(view *v, uint64_t id, known *b)
+static void make_live(view *v, known *b)
 {
     b->live = false; /* not current anywhere while the list may be compacted */
-    join_level(v, id, b, v->depth);
+    join_level(v, b, v->depth);
     b->live = true;
 }
 
@@ -144,7 +189,7 @@ static void close_from(view *v, uint32_t level)
     for (uint32_t l = v->depth + 1; l-- > level;) {
         level_ids *ids = &v->levels[l];
         for (size_t i = 0; i < ids->count; i++) {
-            known *b = find(v, ids->ids[i]);
+            known *b = &v->blocks[ids->at[i]];
             if (b->live && b->level == l && b->pos == i) make_freed(v, b);
         }
         ids->count = 0;
@@ -206,8 +251,8 @@ static int check_op(view *map, const hl_trace *trace, const hl_op *op, hl_diag *
             break;
         }
         block->size = op->size;
-        block->align = op->align;
-        if (!failed) make_live(map, op->id, block);
+        set_align(map, block, op->align);
+        if (!failed) make_live(map, block);
         break;
     case HL_OP_FREE:
     case HL_OP_USABLE:
@@ -250,7 +295,7 @@ static int check_op(view *map, const hl_trace *trace, const hl_op *op, hl_diag *
                      (unsigned long long)op->size, id, (unsigned long long)block->size);
         else if (!failed) {
             make_freed(map, block); /* off its level: that entry is no longer current */
-            join_level(map, op->id, block, level - 1);
+            join_level(map, block, level - 1);
             block->live = true;
             close_from(map, level);
             block->size = op->size;
@@ -270,7 +315,7 @@ static int check_op(view *map, const hl_trace *trace, const hl_op *op, hl_diag *
         break;
     case HL_OP_FREE_LAYOUT:
         if (!live) rc = bad(diag, trace, op, "block id %llu %s", id, state_text(block));
-        else if (op->size == block->size && op->align == block->align)
+        else if (op->size == block->size && op->align == align_of(map, block))
             rc = bad(diag, trace, op, "layout (%llu, %llu) is block id %llu's own layout",
                      (unsigned long long)op->size, (unsigned long long)op->align, id);
         break;

@@ -72,10 +72,16 @@ def test_footprints_cross_checked_against_the_process_rss(heaplab_release):
     # resident memory plus heaplab's own bookkeeping; no backend may claim more than that
     proc = heaplab_release("replay", "--isolate", "--json", "--backends", "all", "traces/real/python-json.trace.zst")
     assert proc.returncode == 0, proc.stderr
+    # mimalloc's figure is its commit, and 2.0.9 commits a whole 32 MiB segment ahead of
+    # use (untouched pages are not resident): its bound is the growth rounded up to one.
+    # (It used to pass on heaplab's own bookkeeping, which grew the process too, before
+    # issue 20's compact tables and the untracked adapter.)
+    segment = 32 << 20
     for r in json.loads(proc.stdout)["results"]:
         grown = r["rss_peak_bytes"] - r["rss_start_bytes"]
         assert r["peak_live_bytes"] <= grown, r["backend"]  # the shadow's patterns touch every byte
-        assert r["peak_footprint_bytes"] <= grown + (1 << 20), (r["backend"], r["peak_footprint_bytes"], grown)
+        bound = -(-grown // segment) * segment if r["backend"] == "mimalloc" else grown
+        assert r["peak_footprint_bytes"] <= bound + (1 << 20), (r["backend"], r["peak_footprint_bytes"], grown)
 
 
 def test_the_fuzzer_finds_the_mimalloc_bug_by_itself(heaplab_release, tmp_path):

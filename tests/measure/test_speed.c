@@ -46,6 +46,8 @@ TEST(plan_gives_dense_slots_and_layouts)
     CHECK_EQ(p.steps[4].size, 40); /* after the realloc */
     CHECK_EQ(p.steps[5].slot, 1);  /* an id keeps its slot */
     CHECK_EQ(p.steps[5].align_log2, 0);
+    CHECK_EQ(sizeof(hl_step), 16);
+    CHECK_EQ(p.wide_count, 0);
     CHECK_EQ(p.leftover_count, 1); /* id 9 */
     CHECK_EQ(p.leftovers[0].slot, 1);
     CHECK_EQ(p.leftovers[0].size, 8);
@@ -70,6 +72,36 @@ TEST(plan_leaves_out_failures_and_misuse)
     CHECK_EQ(p.not_run, 3);
     CHECK_EQ(p.steps[1].kind, HL_STEP_FREE);
     CHECK_EQ(p.steps[1].size, 16); /* the failed realloc changed nothing */
+    hl_plan_free(&p);
+    hl_trace_free(&t);
+}
+
+TEST(plan_keeps_values_past_32_bits_in_wide_steps)
+{
+    /* 16-byte steps hold sizes below 2^32 - 1 in place; larger ones, and a realloc
+     * whose old size is larger, go to wides and read back exactly */
+    hl_trace t = parse("heaplab-trace 1\n"
+                       "alloc 1 16\n"
+                       "alloc 2 8G\n"
+                       "realloc 2 24\n"
+                       "alloc 3 4294967295\n"
+                       "free 1\n"
+                       "end\n");
+    hl_plan p;
+    hl_plan_build(&t, &p);
+    CHECK_EQ(p.count, 5);
+    CHECK_EQ(p.steps[0].size, 16);
+    CHECK_EQ(p.steps[1].size, HL_STEP_WIDE);
+    CHECK_EQ(hl_step_size(&p, &p.steps[1]), 8ull << 30);
+    CHECK_EQ(p.steps[2].size, HL_STEP_WIDE); /* the old size does not fit */
+    CHECK_EQ(hl_step_size(&p, &p.steps[2]), 24);
+    CHECK_EQ(hl_step_aux(&p, &p.steps[2]), 8ull << 30);
+    CHECK_EQ(hl_step_size(&p, &p.steps[3]), 4294967295ull);
+    CHECK_EQ(hl_step_size(&p, &p.steps[4]), 16);
+    CHECK_EQ(p.wide_count, 4); /* the three steps and the leftover free of id 3 */
+    CHECK_EQ(p.leftover_count, 2); /* ids 2 and 3: the wide one stays wide */
+    CHECK_EQ(hl_step_size(&p, &p.leftovers[0]), 24);
+    CHECK_EQ(hl_step_size(&p, &p.leftovers[1]), 4294967295ull);
     hl_plan_free(&p);
     hl_trace_free(&t);
 }
@@ -273,6 +305,7 @@ TEST(null_backend_does_nothing_and_runs)
 int main(void)
 {
     RUN(plan_gives_dense_slots_and_layouts);
+    RUN(plan_keeps_values_past_32_bits_in_wide_steps);
     RUN(plan_leaves_out_failures_and_misuse);
     RUN(plan_with_scopes_is_scoped);
     RUN(loop_makes_the_trace_calls_and_writes_first_bytes);

@@ -9,7 +9,7 @@ static hl_block *live(hl_blockmap *map, uint64_t id, hl_addr addr, size_t size)
 {
     hl_block *b = hl_blockmap_get(map, id);
     b->addr = addr;
-    b->layout = (hl_layout){size, 1};
+    hl_block_set_layout(b, (hl_layout){size, 1});
     hl_blockmap_make_live(map, b, HL_BLOCK_LIVE);
     return b;
 }
@@ -44,9 +44,9 @@ TEST(large_ids_hash_small_ids_index_directly)
     CHECK_EQ(hl_blockmap_live_blocks(map), 60000);
     CHECK_EQ(hl_blockmap_live_bytes(map), 20000 * 6);
     for (uint64_t k = 0; k < 20000; k += 97) {
-        CHECK_EQ(hl_blockmap_find(map, k)->layout.size, 1);
-        CHECK_EQ(hl_blockmap_find(map, (1ull << 40) + k * 7919)->layout.size, 2);
-        CHECK_EQ(hl_blockmap_find(map, UINT64_MAX - k)->layout.size, 3);
+        CHECK_EQ(hl_blockmap_find(map, k)->size, 1);
+        CHECK_EQ(hl_blockmap_find(map, (1ull << 40) + k * 7919)->size, 2);
+        CHECK_EQ(hl_blockmap_find(map, UINT64_MAX - k)->size, 3);
     }
     CHECK(hl_blockmap_find(map, 20000) == NULL);
     CHECK(hl_blockmap_find(map, 1ull << 26) == NULL);
@@ -57,7 +57,7 @@ TEST(large_ids_hash_small_ids_index_directly)
 /* True if b's extent meets [start, start + len). */
 static bool extent_holds(const hl_block *b, hl_addr start, size_t len)
 {
-    return b && b->addr < start + len && start < b->addr + (b->layout.size ? b->layout.size : 1);
+    return b && b->addr < start + len && start < b->addr + (b->size ? b->size : 1);
 }
 
 TEST(address_index_finds_overlaps)
@@ -165,11 +165,70 @@ TEST(scopes_close_inner_levels)
     hl_blockmap_free(map);
 }
 
+static void note_id(void *context, hl_block *block)
+{
+    uint64_t **at = context;
+    *(*at)++ = block->id;
+}
+
+TEST(live_blocks_are_visited_in_id_order_small_and_hashed)
+{
+    /* teardown's fixed order: small ids (the id array) then hashed ones, each sorted,
+     * whatever order they were made in; freed ids are left out */
+    hl_blockmap *map = hl_blockmap_new();
+    uint64_t made[] = {UINT64_MAX, 5, (1ull << 40) + 3, 70000, 1ull << 26, 2, (1ull << 40) + 1, 9};
+    for (size_t i = 0; i < sizeof made / sizeof *made; i++) live(map, made[i], 0, 1);
+    hl_blockmap_make_freed(map, hl_blockmap_find(map, 9));
+    uint64_t seen[16], *at = seen;
+    hl_blockmap_visit_live_by_id(map, note_id, &at);
+    uint64_t want[] = {2, 5, 70000, 1ull << 26, (1ull << 40) + 1, (1ull << 40) + 3, UINT64_MAX};
+    CHECK_EQ((size_t)(at - seen), sizeof want / sizeof *want);
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++) CHECK_EQ(seen[i], want[i]);
+    hl_blockmap_free(map);
+}
+
+TEST(scope_nodes_are_reused_and_levels_stay_exact)
+{
+    /* blocks inside scopes carry a node; freeing one returns it; the check walks them */
+    hl_blockmap *map = hl_blockmap_new();
+    live(map, 1, 0, 1);
+    CHECK_EQ(hl_blockmap_level_of(map, hl_blockmap_find(map, 1)), 0);
+    CHECK_EQ(hl_blockmap_find(map, 1)->node, 0);
+    hl_blockmap_push_scope(map, 4, 40);
+    for (int round = 0; round < 1000; round++) {
+        hl_block *b = live(map, 2 + (uint64_t)round % 3, 0, 1);
+        CHECK_EQ(hl_blockmap_level_of(map, b), 1);
+        if (round % 3 == 2)
+            for (uint64_t id = 2; id < 5; id++) hl_blockmap_make_freed(map, hl_blockmap_find(map, id));
+    }
+    char why[200];
+    CHECK(hl_blockmap_check(map, why, sizeof why));
+    hl_blockmap_move_level(map, hl_blockmap_find(map, 2), 0);
+    CHECK_EQ(hl_blockmap_level_of(map, hl_blockmap_find(map, 2)), 0);
+    CHECK(hl_blockmap_check(map, why, sizeof why));
+    hl_blockmap_close_from(map, 1);
+    CHECK_EQ(hl_blockmap_find(map, 2)->state, HL_BLOCK_LIVE);
+    CHECK_EQ(hl_blockmap_find(map, 3)->node, 0);
+    CHECK(hl_blockmap_check(map, why, sizeof why));
+    hl_blockmap_free(map);
+}
+
+TEST(layouts_keep_their_alignment)
+{
+    hl_block b = {0};
+    hl_block_set_layout(&b, (hl_layout){100, 4096});
+    CHECK_EQ(hl_block_layout(&b).size, 100);
+    CHECK_EQ(hl_block_layout(&b).align, 4096);
+    hl_block_set_layout(&b, (hl_layout){8, 3}); /* not a power of two: never served */
+    CHECK_EQ(hl_block_layout(&b).align, 0);
+    CHECK_EQ(sizeof(hl_block), 40);
+}
+
 TEST(check_notices_a_broken_counter)
 {
     hl_blockmap *map = hl_blockmap_new();
     hl_block *b = live(map, 1, 64, 10);
-    b->layout.size = 11; /* behind the map's back */
+    b->size = 11; /* behind the map's back */
     char why[200];
     CHECK(!hl_blockmap_check(map, why, sizeof why));
     CHECK(strstr(why, "counters") != NULL);
@@ -218,7 +277,7 @@ TEST(address_index_survives_random_churn)
         hl_block *b = hl_blockmap_get(map, (uint64_t)k);
         if (!live_slot[k]) {
             b->addr = 4096 + 64 * (hl_addr)k;
-            b->layout = (hl_layout){(size_t)(1 + rand() % 63), 1};
+            hl_block_set_layout(b, (hl_layout){(size_t)(1 + rand() % 63), 1});
             hl_blockmap_make_live(map, b, HL_BLOCK_LIVE);
             bool overlap;
             uint64_t other;
@@ -251,6 +310,9 @@ int main(void)
     RUN(size_zero_blocks_take_one_byte);
     RUN(scopes_close_inner_levels);
     RUN(check_notices_a_broken_counter);
+    RUN(live_blocks_are_visited_in_id_order_small_and_hashed);
+    RUN(scope_nodes_are_reused_and_levels_stay_exact);
+    RUN(layouts_keep_their_alignment);
     RUN(pattern_round_trip_and_difference);
     return unit_summary();
 }

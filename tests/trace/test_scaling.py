@@ -105,3 +105,28 @@ def test_an_import_from_a_device_stops_at_its_cap(heaplab_release, tmp_path):
     proc = heaplab_release("import", "--from", "mtrace", "/dev/zero", "-o", out, timeout=60)
     assert proc.returncode == 2 and "/dev/zero: not a regular file, and longer than 256 MiB" in proc.stderr
     assert not out.exists()
+
+
+def test_replay_streams_its_trace_instead_of_holding_it(heaplab_release, tmp_path):
+    """The check path reads the trace from its file a window at a time: 4x10^6
+    operations (one block alive at a time) replay in a few MiB; held whole, the
+    operation records alone took 224 MB."""
+    churn = zstd_bomb(heaplab_release, tmp_path / "churn.trace.zst", 4_000_000)
+    proc, rss = peak_rss(heaplab_release.path, "replay", "-q", "--no-speed", "--backends", "bins", churn)
+    assert proc.returncode == 0 and "1 runs: 1 clean" in proc.stdout, proc.stderr
+    assert rss < 64 << 20, f"replay --no-speed held {rss >> 20} MiB"
+
+
+def test_the_check_path_holds_under_100_bytes_a_live_block(heaplab_release, tmp_path):
+    """10^6 live blocks of 16 bytes on libc (glibc's own memory: 32 bytes each): the
+    executor's entry, the shadow's record and their indexes. Before the compact
+    entries, the streamed trace and the untracked adapter: 329 B a block, 330 MiB."""
+    n = 1_000_000
+    path = tmp_path / "live.trace"
+    with open(path, "w") as f:
+        f.write("heaplab-trace 1\n")
+        f.writelines(f"alloc {i} 16\n" for i in range(1, n + 1))
+        f.write("end\n")
+    proc, rss = peak_rss(heaplab_release.path, "replay", "-q", "--no-speed", "--backends", "libc", path)
+    assert proc.returncode == 0 and "1 runs: 1 clean" in proc.stdout, proc.stderr
+    assert rss < 200 << 20, f"replay --no-speed of 10^6 live blocks held {rss >> 20} MiB"

@@ -94,6 +94,18 @@ TEST(each_inconsistency_is_named)
     add(HL_OP_FREE_LAYOUT, 1, 16, 0);
     trace.ops[1].align = 1;
     CHECK_STR(problem(), "t.trace:3: free_layout: layout (16, 1) is block id 1's own layout");
+    begin(); /* an alignment that is not a power of two is remembered exactly */
+    add(HL_OP_ALLOC, 1, 16, 0);
+    trace.ops[0].align = 24;
+    add(HL_OP_FREE_LAYOUT, 1, 16, 0);
+    trace.ops[1].align = 24;
+    CHECK_STR(problem(), "t.trace:3: free_layout: layout (16, 24) is block id 1's own layout");
+    begin();
+    add(HL_OP_ALLOC, 1 << 30, 16, 0); /* a hashed id: the same view */
+    trace.ops[0].align = 24;
+    add(HL_OP_FREE_LAYOUT, 1 << 30, 16, 0);
+    trace.ops[1].align = 8;
+    CHECK(problem() == NULL);
     begin();
     add(HL_OP_ALLOC, 1, 16, 0);
     add(HL_OP_FREE, 1, 0, 0);

@@ -1,0 +1,121 @@
+/* stream.c: the first pass over a trace that replay streams (cli.h,
+ * hl_cli_stream_trace). One read of the file checks it (the trace checker), counts
+ * what a run sizes itself by and, for the measure path, compiles its plan; the
+ * operations themselves are not kept: each run reads them from the file again
+ * (check/replay.c). Memory: the checker's view and the plan, O(ids + steps), never an
+ * operation record per operation. A file that cannot be read twice (a pipe, a
+ * device) and a trace that will run on real threads are read whole instead. */
+#include "cli.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+typedef struct first_pass {
+    hl_op_sink check;
+    hl_plan_builder *plan; /* NULL: no measure path */
+    hl_u64map threads;     /* thread keys of the concurrent kinds */
+    uint64_t ops, allocs, max_id;
+    bool scoped;
+} first_pass;
+
+static int take(void *context, const hl_trace *trace, const hl_op *op, hl_diag *diag)
+{
+    first_pass *p = context;
+    if (p->ops >= hl_trace_max_ops()) {
+        const char *where = trace->form == HL_TRACE_BINARY ? "byte" : "line";
+        snprintf(diag->message, sizeof diag->message,
+                 "%s: %s %llu: more than %llu operations, the most heaplab replays in one run (--max-ops N raises "
+                 "it)", trace->path, where, (unsigned long long)op->line, (unsigned long long)hl_trace_max_ops());
+        return -1;
+    }
+    if (p->check.take(p->check.context, trace, op, diag) != 0) return -1;
+    p->ops++;
+    if (op->kind == HL_OP_ALLOC) {
+        p->allocs++;
+        if (op->id > p->max_id) p->max_id = op->id;
+    }
+    p->scoped |= hl_op_scoped((hl_op_kind)op->kind);
+    if (hl_threads_op_concurrent((hl_op_kind)op->kind))
+        hl_u64map_put(&p->threads, op->has_thread ? op->thread : UINT64_MAX, NULL);
+    if (p->plan) hl_plan_take(p->plan, op);
+    return 0;
+}
+
+static bool regular_file(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+int hl_cli_stream_trace(const char *path, bool threads, hl_trace *trace, hl_plan *plan)
+{
+    if (plan) memset(plan, 0, sizeof *plan);
+    if (!regular_file(path)) {
+        int rc = hl_cli_read_trace(path, trace);
+        if (rc == 0 && plan) hl_plan_build(trace, plan);
+        return rc;
+    }
+    hl_diag diag, warning;
+    warning.message[0] = '\0';
+    hl_trace_checker *checker = hl_trace_checker_new();
+    first_pass p = {.check = hl_trace_checker_sink(checker)};
+    p.plan = plan ? hl_plan_begin(plan) : NULL;
+    hl_op_sink sink = {take, &p};
+    int read = hl_trace_scan(path, trace, &sink, NULL, &diag, &warning);
+    hl_trace_checker_free(checker);
+    size_t thread_count = p.threads.count;
+    hl_u64map_free(&p.threads);
+    if (p.plan) hl_plan_end(p.plan);
+    if (read != 0) {
+        if (plan) hl_plan_free(plan);
+        return hl_cli_input_error(&diag);
+    }
+    if (warning.message[0]) fprintf(stderr, "heaplab: %s\n", warning.message);
+    if (threads && thread_count > 1) { /* real threads step a trace held whole */
+        hl_trace_free(trace);
+        return hl_trace_read(path, trace, &diag, NULL) == 0 ? 0 : hl_cli_input_error(&diag);
+    }
+    trace->streamed = true;
+    trace->count = p.ops;
+    trace->allocs = p.allocs;
+    trace->max_id = p.max_id;
+    trace->scoped = p.scoped;
+    trace->threads = (uint32_t)thread_count;
+    return 0;
+}
+
+typedef struct prefix {
+    hl_trace *into;
+    uint64_t count;
+} prefix;
+
+static int keep_prefix(void *context, const hl_trace *trace, const hl_op *op, hl_diag *diag)
+{
+    (void)trace;
+    prefix *p = context;
+    if (p->into->count >= p->count) return diag->message[0] = '\0', -1; /* enough: stop reading */
+    hl_trace_push(p->into, op);
+    return 0;
+}
+
+int hl_cli_trace_prefix(const hl_trace *trace, uint64_t count, hl_trace *out, hl_diag *diag)
+{
+    hl_trace read;
+    memset(out, 0, sizeof *out);
+    prefix p = {out, count < trace->count ? count : trace->count};
+    hl_op_sink sink = {keep_prefix, &p};
+    diag->message[0] = '\0';
+    int rc = hl_trace_scan(trace->path, &read, &sink, NULL, diag, NULL);
+    if (rc != 0 && diag->message[0]) return hl_trace_free(out), -1;
+    if (rc == 0) hl_trace_free(&read);
+    out->path = hl_mem_strdup(trace->path);
+    out->form = trace->form;
+    for (size_t i = 0; i < trace->meta_count; i++) hl_trace_set_meta(out, trace->meta[i].key, trace->meta[i].value);
+    if (out->count < p.count) {
+        snprintf(diag->message, sizeof diag->message, "%s: has fewer operations than when it was first read",
+                 trace->path);
+        return hl_trace_free(out), -1;
+    }
+    return 0;
+}
