@@ -55,11 +55,13 @@ int hl_cli_read_trace(const char *path, hl_trace *trace);
  * twice (a pipe, a device), or a trace of several threads when threads is set, is
  * read whole (hl_cli_read_trace). Returns 0, or 2 after printing the message. */
 int hl_cli_stream_trace(const char *path, bool threads, hl_trace *trace, hl_plan *plan);
-/* The first count operations of a streamed trace (all of them if it has fewer), read
- * from its file again, with its path, form and metadata: what a finding's reproducer
- * starts from. Returns 0, or -1 with diag (out empty) when the file no longer holds
- * them. */
-int hl_cli_trace_prefix(const hl_trace *trace, uint64_t count, hl_trace *out, hl_diag *diag);
+/* The trace a finding's message and reproducer read: trace itself when it is held;
+ * for a streamed one, its operations up to the finding (all of them for a teardown
+ * finding) read from the file again into *held, with its path, form and metadata.
+ * Free *held with hl_trace_free in either case. NULL with diag when the file no
+ * longer holds them. */
+const hl_trace *hl_cli_finding_trace(const hl_trace *trace, const hl_finding *finding, hl_trace *held,
+                                     hl_diag *diag);
 
 /* A slice of the traces for `report --shard I/N` (shard.c): the whole set, sorted by
  * path with repeats dropped (every shard sees the same), and shard I's part of it,

@@ -224,15 +224,11 @@ int hl_cmd_replay(int argc, char **argv)
             char repro[600] = "";
             if (summary.found) {
                 divergent++;
-                /* a streamed trace: its operations up to the finding, read again */
-                hl_trace held = {0};
-                const hl_trace *source = &trace;
-                if (trace.streamed) {
-                    if (hl_cli_trace_prefix(&trace, summary.finding.index + 1, &held, &diag) != 0) {
-                        fprintf(stderr, "heaplab: %s\n", diag.message);
-                        return HL_EXIT_USAGE;
-                    }
-                    source = &held;
+                hl_trace held;
+                const hl_trace *source = hl_cli_finding_trace(&trace, &summary.finding, &held, &diag);
+                if (!source) {
+                    fprintf(stderr, "heaplab: %s\n", diag.message);
+                    return HL_EXIT_USAGE;
                 }
                 if (hl_repro_write(&specs[b], source, &summary, &options, findings, repro, sizeof repro, &diag) != 0) {
                     fprintf(stderr, "heaplab: could not write the reproducer: %s\n", diag.message);

@@ -481,7 +481,8 @@ static measured measure(const report_options *o, const hl_spec *specs, size_t sp
     hl_interrupt_graceful(true); /* a first signal stops the runs: what is measured is rendered */
     for (size_t t = 0; t < path_count && !hl_interrupted(); t++) {
         hl_trace trace;
-        int unreadable = hl_cli_read_trace(paths[t], &trace);
+        hl_plan plan;
+        int unreadable = hl_cli_stream_trace(paths[t], false, &trace, &plan);
         if (unreadable) {
             m.status = unreadable;
             break;
@@ -489,8 +490,6 @@ static measured measure(const report_options *o, const hl_spec *specs, size_t sp
         struct stat st;
         p.weight = stat(paths[t], &st) == 0 && st.st_size > 0 ? (uint64_t)st.st_size : 0;
         p.ops = trace.count;
-        hl_plan plan;
-        hl_plan_build(&trace, &plan);
         hl_null_cost null_cost = hl_speed_null_cost(&plan, true, 10);
         for (size_t b = 0; b < spec_count && !hl_interrupted(); b++) {
             p.pair++;
@@ -509,11 +508,19 @@ static measured measure(const report_options *o, const hl_spec *specs, size_t sp
             char repro[600] = "", repro_shown[PATH_MAX + 600] = "";
             if (checked.found) {
                 if (p.on) fprintf(stderr, "\r\033[K");
-                hl_finding_print(stderr, checked.backend, paths[t], &trace, true, &checked.finding);
-                if (hl_repro_write(&specs[b], &trace, &checked, &shadowed, findings, repro, sizeof repro, &diag) != 0) {
+                hl_trace held;
+                const hl_trace *source = hl_cli_finding_trace(&trace, &checked.finding, &held, &diag);
+                if (!source) {
+                    fprintf(stderr, "heaplab: %s\n", diag.message);
+                    m.status = HL_EXIT_USAGE;
+                    break;
+                }
+                hl_finding_print(stderr, checked.backend, paths[t], source, true, &checked.finding);
+                if (hl_repro_write(&specs[b], source, &checked, &shadowed, findings, repro, sizeof repro, &diag) != 0) {
                     fprintf(stderr, "heaplab: could not write the reproducer: %s\n", diag.message);
                     repro[0] = '\0';
                 }
+                hl_trace_free(&held);
                 as_final(f, repro, repro_shown, sizeof repro_shown);
             }
             measured_run.latency = timed.latency;

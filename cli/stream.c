@@ -99,7 +99,7 @@ static int keep_prefix(void *context, const hl_trace *trace, const hl_op *op, hl
     return 0;
 }
 
-int hl_cli_trace_prefix(const hl_trace *trace, uint64_t count, hl_trace *out, hl_diag *diag)
+static int trace_prefix(const hl_trace *trace, uint64_t count, hl_trace *out, hl_diag *diag)
 {
     hl_trace read;
     memset(out, 0, sizeof *out);
@@ -118,4 +118,12 @@ int hl_cli_trace_prefix(const hl_trace *trace, uint64_t count, hl_trace *out, hl
         return hl_trace_free(out), -1;
     }
     return 0;
+}
+
+const hl_trace *hl_cli_finding_trace(const hl_trace *trace, const hl_finding *finding, hl_trace *held,
+                                     hl_diag *diag)
+{
+    memset(held, 0, sizeof *held);
+    if (!trace->streamed) return trace;
+    return trace_prefix(trace, finding->index + 1, held, diag) == 0 ? held : NULL;
 }

@@ -80,6 +80,26 @@ bool hl_u64map_remove(hl_u64map *map, uint64_t key);
 /* Frees the tables; the map is empty (and usable) again. */
 void hl_u64map_free(hl_u64map *map);
 
+/* ================================================================ the id map */
+
+/* A map from a trace's block id to a 32-bit position (idmap.c), sized for the ids
+ * traces use: ids below HL_IDMAP_DENSE (most traces number their blocks 1, 2, 3...)
+ * index an array of 4 bytes an id; larger ones (recorded addresses) go to a u64map.
+ * A zeroed hl_idmap is empty. Not thread-safe. */
+#define HL_IDMAP_DENSE (1ull << 26)
+typedef struct hl_idmap {
+    uint32_t *dense;  /* dense[id]: position + 1 (0: absent) */
+    uint64_t dense_capacity;
+    hl_u64map sparse; /* larger ids -> position */
+} hl_idmap;
+
+/* True with *position when id is in the map. O(1). */
+bool hl_idmap_find(const hl_idmap *map, uint64_t id, uint32_t *position);
+/* Sets id's position (below UINT32_MAX), adding id if absent. */
+void hl_idmap_set(hl_idmap *map, uint64_t id, uint32_t position);
+/* Frees the tables; the map is empty (and usable) again. */
+void hl_idmap_free(hl_idmap *map);
+
 /* ================================================================ open scopes */
 
 /* The scopes open at a point of a trace, innermost last (scopes.c): level L (1 ..

@@ -24,7 +24,8 @@ typedef struct id_state {
 
 struct hl_plan_builder {
     hl_plan *plan;
-    hl_u64map ids, scopes; /* trace id -> slot */
+    hl_idmap ids;          /* block id -> slot */
+    hl_u64map scopes;      /* scope id -> slot */
     id_state *state;       /* by slot */
     size_t state_capacity, step_capacity, extra_capacity, wide_capacity;
 };
@@ -42,12 +43,13 @@ static uint32_t slot_of(hl_u64map *map, uint64_t key, uint32_t *count)
 
 static id_state *block_slot(builder *b, uint64_t id, uint32_t *slot)
 {
-    *slot = slot_of(&b->ids, id, &b->plan->block_slots);
-    if (b->plan->block_slots > b->state_capacity) {
+    if (!hl_idmap_find(&b->ids, id, slot)) {
+        *slot = b->plan->block_slots++;
+        hl_idmap_set(&b->ids, id, *slot);
+    }
+    if (b->plan->block_slots > b->state_capacity) { /* grown memory is zero */
         b->state_capacity = b->state_capacity ? 2 * b->state_capacity : 1024;
         b->state = hl_mem_realloc(b->state, b->state_capacity * sizeof *b->state);
-        memset(b->state + b->plan->block_slots - 1, 0,
-               (b->state_capacity - b->plan->block_slots + 1) * sizeof *b->state);
     }
     return &b->state[*slot];
 }
@@ -203,7 +205,7 @@ void hl_plan_end(hl_plan_builder *b)
         }
     if (!out->steps) out->steps = hl_mem_alloc(sizeof *out->steps);
     hl_mem_free(b->state);
-    hl_u64map_free(&b->ids);
+    hl_idmap_free(&b->ids);
     hl_u64map_free(&b->scopes);
     hl_mem_free(b);
 }

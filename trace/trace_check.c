@@ -39,7 +39,6 @@ typedef struct known {
 } known;
 
 #define CHECK_ALIGN_ODD 0xffu
-#define CHECK_DENSE_LIMIT (1ull << 26) /* ids below it index an array (4 bytes each) */
 
 /* The ids that joined one scope level, in order, as positions in the view's blocks.
  * Entries go stale as ids leave (free, promote): entry i is current only while its id
@@ -53,9 +52,7 @@ typedef struct level_ids {
 /* The checker's view: O(ids), about 32 bytes a distinct id (the entry, a slot of the
  * id index, a place on a level list), not O(operations). */
 typedef struct view {
-    uint32_t *dense;     /* dense[id]: position + 1 of a small id's entry (0: unknown) */
-    uint64_t dense_capacity;
-    hl_u64map index;     /* larger ids -> position */
+    hl_idmap index;      /* id -> position in blocks */
     hl_u64map odd;       /* position -> an align that is not a power of two */
     known *blocks;
     uint32_t count, capacity;
@@ -76,8 +73,7 @@ static void view_free(view *v)
     for (uint32_t l = 0; l < v->level_capacity; l++) hl_mem_free(v->levels[l].at);
     hl_mem_free(v->levels);
     hl_mem_free(v->blocks);
-    hl_mem_free(v->dense);
-    hl_u64map_free(&v->index);
+    hl_idmap_free(&v->index);
     hl_u64map_free(&v->odd);
     hl_scopes_free(&v->scopes);
 }
@@ -103,9 +99,8 @@ static void set_align(view *v, known *b, uint64_t align)
 /* The entry of id, or NULL if the id was never seen. */
 static known *find(view *v, uint64_t id)
 {
-    if (id < CHECK_DENSE_LIMIT) return id < v->dense_capacity && v->dense[id] ? &v->blocks[v->dense[id] - 1] : NULL;
-    uint64_t at;
-    return hl_u64map_find(&v->index, id, &at) ? &v->blocks[at] : NULL;
+    uint32_t at;
+    return hl_idmap_find(&v->index, id, &at) ? &v->blocks[at] : NULL;
 }
 
 /* The entry of id, made (not live) if new. Valid until the next call. */
@@ -121,17 +116,7 @@ static known *get(view *v, uint64_t id)
         v->capacity = v->capacity ? v->capacity * 2 : 64;
         v->blocks = hl_mem_realloc(v->blocks, v->capacity * sizeof *v->blocks);
     }
-    if (id < CHECK_DENSE_LIMIT) {
-        if (id >= v->dense_capacity) {
-            uint64_t capacity = v->dense_capacity ? v->dense_capacity : 4096;
-            while (capacity <= id) capacity *= 2;
-            v->dense = hl_mem_realloc(v->dense, capacity * sizeof *v->dense); /* new slots are zero */
-            v->dense_capacity = capacity;
-        }
-        v->dense[id] = v->count + 1;
-    } else {
-        *hl_u64map_put(&v->index, id, NULL) = v->count;
-    }
+    hl_idmap_set(&v->index, id, v->count);
     v->blocks[v->count] = (known){0};
     return &v->blocks[v->count++];
 }
