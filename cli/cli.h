@@ -48,13 +48,28 @@ int hl_cli_collect_traces(char **paths, int count, char ***out_paths, size_t *ou
  * with hl_trace_free), or 2 after printing the message naming the file (and line).
  * A cut tail's warning goes to stderr. */
 int hl_cli_read_trace(const char *path, hl_trace *trace);
-/* The same for a trace replay streams (stream.c): checks it in one pass without
- * keeping its operations (trace->streamed: ops NULL, count and the run's sizes set;
- * each run reads the file again), compiling the measure path's plan into *plan on the
- * way (plan may be NULL; free it with hl_plan_free). A file that cannot be read
- * twice (a pipe, a device), or a trace of several threads when threads is set, is
- * read whole (hl_cli_read_trace). Returns 0, or 2 after printing the message. */
-int hl_cli_stream_trace(const char *path, bool threads, hl_trace *trace, hl_plan *plan);
+/* The same for a trace replay and report stream (stream.c): checks it in one pass
+ * without keeping its operations (trace->streamed: ops NULL, count and the run's
+ * sizes set; each run reads the file again). A file that cannot be read twice (a
+ * pipe, a device), or a trace of several threads when threads is set, is read whole
+ * (hl_cli_read_trace). Returns 0, or 2 after printing the message. */
+int hl_cli_stream_trace(const char *path, bool threads, hl_trace *trace);
+/* The measure path's plan of a trace, compiled (from the file again, for a streamed
+ * trace) when a timed run needs it, and dropped before the next checking run so the
+ * two never hold their memory at once; heaplab's own cost on it is measured once. */
+typedef struct hl_cli_plan {
+    const hl_trace *trace;
+    bool isolate;
+    double timeout;
+    hl_plan plan;
+    bool built, costed;
+    hl_null_cost null_cost;
+} hl_cli_plan;
+/* The plan, and the null cost in *null_cost; NULL with diag when the file no longer
+ * holds the trace that was checked. */
+const hl_plan *hl_cli_plan_get(hl_cli_plan *plan, const hl_null_cost **null_cost, hl_diag *diag);
+/* Frees the plan (a later get compiles it again). */
+void hl_cli_plan_drop(hl_cli_plan *plan);
 /* The trace a finding's message and reproducer read: trace itself when it is held;
  * for a streamed one, its operations up to the finding (all of them for a teardown
  * finding) read from the file again into *held, with its path, form and metadata.

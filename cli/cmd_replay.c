@@ -189,18 +189,16 @@ int hl_cmd_replay(int argc, char **argv)
     size_t runs = 0, clean = 0, divergent = 0;
     bool header = !json && !quiet; /* printed once the first trace has been read */
     for (size_t t = 0; t < path_count; t++) {
-        /* the measure path: one plan per trace, heaplab's own cost on it once */
+        /* the measure path: a plan compiled for each timed run, heaplab's own cost on it once */
         bool timed = r.speed && !options.threads && !options.latency;
         hl_trace trace;
-        hl_plan plan = {0};
-        int unreadable = hl_cli_stream_trace(paths[t], options.threads, &trace, timed ? &plan : NULL);
+        int unreadable = hl_cli_stream_trace(paths[t], options.threads, &trace);
         if (unreadable) return unreadable;
         if (header)
             printf("%-*s %-*s %9s %8s %-18s %10s %10s %9s\n", w.backend, "backend", w.trace, "trace", "ops", "skipped",
                    "result", "peak live", "footprint", "ops/s");
         header = false;
-        hl_null_cost null_cost = {0, 0};
-        if (timed) null_cost = hl_speed_null_cost(&plan, options.isolate, options.timeout_seconds);
+        hl_cli_plan plan = {.trace = &trace, .isolate = options.isolate, .timeout = options.timeout_seconds};
         for (size_t b = 0; b < spec_count; b++) {
             hl_run_summary summary;
             hl_run_options run_options = options;
@@ -238,8 +236,16 @@ int hl_cmd_replay(int argc, char **argv)
                 hl_trace_free(&held);
             } else {
                 clean++;
-                if (timed) hl_speed_into(&specs[b], &plan, run_options.isolate, options.timeout_seconds, &null_cost,
-                                           &summary);
+                if (timed) {
+                    const hl_null_cost *null_cost;
+                    const hl_plan *compiled = hl_cli_plan_get(&plan, &null_cost, &diag);
+                    if (!compiled) {
+                        fprintf(stderr, "heaplab: %s\n", diag.message);
+                        return HL_EXIT_USAGE;
+                    }
+                    hl_speed_into(&specs[b], compiled, run_options.isolate, options.timeout_seconds, null_cost, &summary);
+                    hl_cli_plan_drop(&plan); /* the next checking run does not hold it */
+                }
             }
             if (results) hl_results_add(results, &summary, repro[0] ? repro : NULL);
             else if (!quiet) {
@@ -247,7 +253,6 @@ int hl_cmd_replay(int argc, char **argv)
                 if (summary.latency.on) print_latency(&summary);
             }
         }
-        hl_plan_free(&plan);
         hl_trace_free(&trace);
     }
     if (results) {

@@ -481,8 +481,7 @@ static measured measure(const report_options *o, const hl_spec *specs, size_t sp
     hl_interrupt_graceful(true); /* a first signal stops the runs: what is measured is rendered */
     for (size_t t = 0; t < path_count && !hl_interrupted(); t++) {
         hl_trace trace;
-        hl_plan plan;
-        int unreadable = hl_cli_stream_trace(paths[t], false, &trace, &plan);
+        int unreadable = hl_cli_stream_trace(paths[t], false, &trace);
         if (unreadable) {
             m.status = unreadable;
             break;
@@ -490,7 +489,7 @@ static measured measure(const report_options *o, const hl_spec *specs, size_t sp
         struct stat st;
         p.weight = stat(paths[t], &st) == 0 && st.st_size > 0 ? (uint64_t)st.st_size : 0;
         p.ops = trace.count;
-        hl_null_cost null_cost = hl_speed_null_cost(&plan, true, 10);
+        hl_cli_plan plan = {.trace = &trace, .isolate = true, .timeout = 10};
         for (size_t b = 0; b < spec_count && !hl_interrupted(); b++) {
             p.pair++;
             p.backend = specs[b].label;
@@ -530,11 +529,22 @@ static measured measure(const report_options *o, const hl_spec *specs, size_t sp
                 snprintf(name, sizeof name, "speed %u/%u", k + 1, o->repeat);
                 p.pass = name;
                 show(&p, 0);
-                if (ended) measured_run.speed_on = false; /* it would crash or hang again */
-                else hl_speed_into(&specs[b], &plan, true, 10, &null_cost, &measured_run);
+                const hl_null_cost *null_cost;
+                const hl_plan *compiled = ended ? NULL : hl_cli_plan_get(&plan, &null_cost, &diag);
+                if (ended) {
+                    measured_run.speed_on = false; /* it would crash or hang again */
+                } else if (!compiled) {
+                    fprintf(stderr, "%sheaplab: %s\n", p.on ? "\r\033[K" : "", diag.message);
+                    m.status = HL_EXIT_USAGE;
+                    break;
+                } else {
+                    hl_speed_into(&specs[b], compiled, true, 10, null_cost, &measured_run);
+                }
                 p.done += p.weight;
                 speeds[k] = measured_run.speed;
             }
+            hl_cli_plan_drop(&plan); /* the next checking run does not hold it */
+            if (m.status != HL_EXIT_CLEAN) break;
             if (hl_interrupted()) { /* a pair is measured whole or not at all */
                 if (repro[0]) unlink(repro);
                 break;
@@ -553,7 +563,7 @@ static measured measure(const report_options *o, const hl_spec *specs, size_t sp
             }
             m.pairs_measured++;
         }
-        hl_plan_free(&plan);
+        hl_cli_plan_drop(&plan);
         hl_trace_free(&trace);
         if (m.status != HL_EXIT_CLEAN) break;
     }

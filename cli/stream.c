@@ -2,9 +2,11 @@
  * hl_cli_stream_trace). One read of the file checks it (the trace checker), counts
  * what a run sizes itself by and, for the measure path, compiles its plan; the
  * operations themselves are not kept: each run reads them from the file again
- * (check/replay.c). Memory: the checker's view and the plan, O(ids + steps), never an
- * operation record per operation. A file that cannot be read twice (a pipe, a
- * device) and a trace that will run on real threads are read whole instead. */
+ * (check/replay.c). Memory: the checker's view, O(ids), never an operation record per
+ * operation. A file that cannot be read twice (a pipe, a device) and a trace that will
+ * run on real threads are read whole instead. The measure path's plan is compiled
+ * from the file again when a timed run needs it and dropped before the next checking
+ * run (hl_cli_plan), so the two never hold their memory at once. */
 #include "cli.h"
 
 #include <stdio.h>
@@ -13,7 +15,6 @@
 
 typedef struct first_pass {
     hl_op_sink check;
-    hl_plan_builder *plan; /* NULL: no measure path */
     hl_u64map threads;     /* thread keys of the concurrent kinds */
     uint64_t ops, allocs, max_id;
     bool scoped;
@@ -38,7 +39,6 @@ static int take(void *context, const hl_trace *trace, const hl_op *op, hl_diag *
     p->scoped |= hl_op_scoped((hl_op_kind)op->kind);
     if (hl_threads_op_concurrent((hl_op_kind)op->kind))
         hl_u64map_put(&p->threads, op->has_thread ? op->thread : UINT64_MAX, NULL);
-    if (p->plan) hl_plan_take(p->plan, op);
     return 0;
 }
 
@@ -48,29 +48,19 @@ static bool regular_file(const char *path)
     return stat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
-int hl_cli_stream_trace(const char *path, bool threads, hl_trace *trace, hl_plan *plan)
+int hl_cli_stream_trace(const char *path, bool threads, hl_trace *trace)
 {
-    if (plan) memset(plan, 0, sizeof *plan);
-    if (!regular_file(path)) {
-        int rc = hl_cli_read_trace(path, trace);
-        if (rc == 0 && plan) hl_plan_build(trace, plan);
-        return rc;
-    }
+    if (!regular_file(path)) return hl_cli_read_trace(path, trace);
     hl_diag diag, warning;
     warning.message[0] = '\0';
     hl_trace_checker *checker = hl_trace_checker_new();
     first_pass p = {.check = hl_trace_checker_sink(checker)};
-    p.plan = plan ? hl_plan_begin(plan) : NULL;
     hl_op_sink sink = {take, &p};
     int read = hl_trace_scan(path, trace, &sink, NULL, &diag, &warning);
     hl_trace_checker_free(checker);
     size_t thread_count = p.threads.count;
     hl_u64map_free(&p.threads);
-    if (p.plan) hl_plan_end(p.plan);
-    if (read != 0) {
-        if (plan) hl_plan_free(plan);
-        return hl_cli_input_error(&diag);
-    }
+    if (read != 0) return hl_cli_input_error(&diag);
     if (warning.message[0]) fprintf(stderr, "heaplab: %s\n", warning.message);
     if (threads && thread_count > 1) { /* real threads step a trace held whole */
         hl_trace_free(trace);
@@ -126,4 +116,49 @@ const hl_trace *hl_cli_finding_trace(const hl_trace *trace, const hl_finding *fi
     memset(held, 0, sizeof *held);
     if (!trace->streamed) return trace;
     return trace_prefix(trace, finding->index + 1, held, diag) == 0 ? held : NULL;
+}
+
+static int plan_take(void *context, const hl_trace *trace, const hl_op *op, hl_diag *diag)
+{
+    (void)trace, (void)diag;
+    hl_plan_take(context, op);
+    return 0;
+}
+
+const hl_plan *hl_cli_plan_get(hl_cli_plan *p, const hl_null_cost **null_cost, hl_diag *diag)
+{
+    if (!p->built) {
+        if (!p->trace->streamed) {
+            hl_plan_build(p->trace, &p->plan);
+        } else {
+            hl_plan_builder *builder = hl_plan_begin(&p->plan);
+            hl_op_sink sink = {plan_take, builder};
+            hl_trace again;
+            uint64_t taken = 0;
+            int read = hl_trace_scan(p->trace->path, &again, &sink, &taken, diag, NULL);
+            hl_plan_end(builder);
+            if (read == 0) hl_trace_free(&again);
+            if (read != 0 || taken != p->trace->count) {
+                if (read == 0)
+                    snprintf(diag->message, sizeof diag->message,
+                             "%s: has %llu operations, %llu when it was first read (it changed while it was replayed)",
+                             p->trace->path, (unsigned long long)taken, (unsigned long long)p->trace->count);
+                hl_plan_free(&p->plan);
+                return NULL;
+            }
+        }
+        p->built = true;
+    }
+    if (!p->costed) { /* heaplab's own cost on this trace: once */
+        p->null_cost = hl_speed_null_cost(&p->plan, p->isolate, p->timeout);
+        p->costed = true;
+    }
+    *null_cost = &p->null_cost;
+    return &p->plan;
+}
+
+void hl_cli_plan_drop(hl_cli_plan *p)
+{
+    if (p->built) hl_plan_free(&p->plan);
+    p->built = false;
 }
