@@ -85,13 +85,21 @@ typedef struct hl_run_options {
 int hl_run(const hl_spec *spec, const hl_trace *trace, const hl_run_options *options,
            hl_run_summary *summary);
 
-/* Writes a reproducer for summary's finding into dir: the trace's prefix up to the
- * failing operation, restricted to the block ids the finding names when that still
- * reproduces the same rule (checked by replaying it), else the whole prefix.
+/* Writes a reproducer for a finding into dir: the trace's prefix up to the failing
+ * operation, restricted to the block ids the finding names when that still
+ * reproduces the same rule (checked by replaying it), else the whole prefix. specs
+ * are the backends the finding came from: one (a replay), or the lanes of a diff,
+ * whose difference rules the reproducer shows only as a diff; label names the backend
+ * the finding is on (the file's name). The trace's metadata records them
+ * (heaplab.backend: the specs as a --backends list; heaplab.rule, heaplab.index,
+ * heaplab.source), so `replay FILE` without --backends runs it again as it ran.
  * Returns 0 with the file's path in path, or -1 with diag. */
-int hl_repro_write(const hl_spec *spec, const hl_trace *trace, const hl_run_summary *summary,
-                   const hl_run_options *options, const char *dir, char *path, size_t capacity,
-                   hl_diag *diag);
+int hl_repro_write(const hl_spec *specs, size_t count, const char *label, const hl_trace *trace,
+                   const hl_finding *finding, uint64_t check_every, double timeout, const char *dir, char *path,
+                   size_t capacity, hl_diag *diag);
+/* True for the rules only a comparison of several backends shows (OUTCOME_DIFFERS,
+ * OFFSET_DIFFERS): a reproducer of one runs as a diff. */
+bool hl_rule_is_difference(hl_rule rule);
 
 
 /* ================================================================ differential runs */

@@ -28,15 +28,16 @@ static void safe_name(char *out, size_t capacity, const char *text)
     out[n] = '\0';
 }
 
-int hl_repro_write(const hl_spec *spec, const hl_trace *trace, const hl_run_summary *summary,
-                   const hl_run_options *options, const char *dir, char *path, size_t capacity,
-                   hl_diag *diag)
+bool hl_rule_is_difference(hl_rule rule) { return rule == HL_RULE_OUTCOME_DIFFERS || rule == HL_RULE_OFFSET_DIFFERS; }
+
+int hl_repro_write(const hl_spec *specs, size_t count, const char *label, const hl_trace *trace,
+                   const hl_finding *finding, uint64_t check_every, double timeout, const char *dir, char *path,
+                   size_t capacity, hl_diag *diag)
 {
-    const hl_finding *finding = &summary->finding;
     size_t end = finding->index < trace->count ? (size_t)finding->index + 1 : trace->count;
     hl_trace prefix = {.path = trace->path, .form = HL_TRACE_TEXT, .ops = trace->ops, .count = end, .capacity = end};
-    hl_shrink_options o = {.check_every = options->shadow ? options->check_every : 0,
-                           .timeout = options->timeout_seconds,
+    hl_shrink_options o = {.check_every = check_every,
+                           .timeout = timeout,
                            .max_runs = finding->rule == HL_RULE_HANG ? 1 : REPRO_MAX_RUNS,
                            .max_seconds = REPRO_MAX_SECONDS,
                            .keep_values = true,
@@ -49,7 +50,7 @@ int hl_repro_write(const hl_spec *spec, const hl_trace *trace, const hl_run_summ
     candidate.path = hl_mem_strdup(trace->path);
     candidate.form = HL_TRACE_TEXT;
     for (size_t i = 0; i < trace->meta_count; i++) hl_trace_set_meta(&candidate, trace->meta[i].key, trace->meta[i].value);
-    if (hl_shrink(spec, 1, &prefix, &o, &small, &r) == 0) {
+    if (hl_shrink(specs, count, &prefix, &o, &small, &r) == 0) {
         for (size_t i = 0; i < small.count; i++) hl_trace_push(&candidate, &small.ops[i]);
         hl_trace_free(&small);
         if (r.ids_dropped)
@@ -59,8 +60,10 @@ int hl_repro_write(const hl_spec *spec, const hl_trace *trace, const hl_run_summ
         for (size_t i = 0; i < end; i++) hl_trace_push(&candidate, &trace->ops[i]);
     }
 
-    char number[32], source[460];
-    hl_trace_set_meta(&candidate, "heaplab.backend", spec->text);
+    char number[32], source[460], backends[2048] = "";
+    for (size_t k = 0, n = 0; k < count && n < sizeof backends; k++)
+        n += (size_t)snprintf(backends + n, sizeof backends - n, "%s%s", k ? "," : "", specs[k].text);
+    hl_trace_set_meta(&candidate, "heaplab.backend", backends);
     hl_trace_set_meta(&candidate, "heaplab.rule", hl_rule_name(finding->rule));
     snprintf(number, sizeof number, "%zu", candidate.count ? candidate.count - 1 : 0);
     hl_trace_set_meta(&candidate, "heaplab.index", number);
@@ -81,7 +84,7 @@ int hl_repro_write(const hl_spec *spec, const hl_trace *trace, const hl_run_summ
     safe_name(base_name, sizeof base_name, base);
     char *dot = strstr(base_name, ".trace");
     if (dot) *dot = '\0';
-    safe_name(backend_name, sizeof backend_name, spec->label);
+    safe_name(backend_name, sizeof backend_name, label);
     snprintf(path, capacity, "%s/%s.%s.%s.trace", dir, base_name, backend_name, hl_rule_name(finding->rule));
     int rc = hl_trace_write(&candidate, HL_TRACE_TEXT, path, diag);
     hl_trace_free(&candidate);

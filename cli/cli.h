@@ -95,6 +95,16 @@ int hl_cli_shard_parse(const char *command, const char *text, hl_cli_shard *shar
 /* Fills shard's all and mine from the collected paths (hl_cli_collect_traces). */
 void hl_cli_shard_select(hl_cli_shard *shard, char **paths, size_t count);
 
+/* diff's loop (cmd_diff.c): each trace through hl_diff_isolated, a line per trace
+ * whose backends agree; the first finding is printed and written as a reproducer
+ * into findings. Returns 0, 1 (a finding) or 2 (bad input, printed). */
+int hl_cli_diff_traces(const hl_spec *specs, size_t spec_count, char **paths, size_t path_count,
+                       uint64_t check_every, double timeout, const char *findings);
+/* The backends a reproducer was written for (its heaplab.backend metadata) and its
+ * rule, when replay or shrink is not given --backends: 0 with *backends (an arena
+ * string) and *rule, or 2 after command's usage message when a trace names none or
+ * the traces name different ones (stream.c). */
+int hl_cli_finding_backends(const char *command, char **paths, size_t path_count, char **backends, hl_rule *rule);
 /* Parses a backend list and makes (and destroys) one instance of each, so that an
  * unknown backend or a bad option is bad usage before anything runs or prints (a
  * foreign backend's in a child: its library is never loaded in the driver).

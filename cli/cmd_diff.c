@@ -11,6 +11,10 @@ enum { DIFF_SHARED = HL_SHARE_MAX_OPS | HL_SHARE_BACKENDS | HL_SHARE_CHECK_EVERY
 
 static const hl_cli_shared diff_defaults = {.check_every = HL_CHECK_PACED, .timeout = 10};
 
+static const hl_cli_option diff_options[] = {
+    HL_OPTION("findings", true, 'f', "  --findings DIR      where reproducer traces go (heaplab-findings)\n"),
+    HL_OPTIONS_END};
+
 void hl_help_diff(FILE *out)
 {
     fprintf(out,
@@ -25,37 +29,23 @@ void hl_help_diff(FILE *out)
             "comparison of that trace, reported, not a finding. Stops at the first finding.\n"
             "Each trace runs in a forked child: a backend that crashes or ends its process\n"
             "is a CRASH finding, one that makes no progress a HANG, each naming the backend\n"
-            "and the operation. --backends needs at least two backends.\n"
+            "and the operation. --backends needs at least two backends. A finding is\n"
+            "written as a reproducer trace that `heaplab replay FILE` runs again as a diff.\n"
             "\n");
-    hl_cli_print_options(out, DIFF_SHARED, &diff_defaults, NULL);
+    hl_cli_print_options(out, DIFF_SHARED, &diff_defaults, diff_options);
     fprintf(out, "\nexit status: 0 the backends agree, 1 a difference or a contract break,\n"
                  "2 bad usage or input.\n");
 }
 
-static void print_finding(const hl_trace *trace, const hl_diff_summary *s)
+static int diff_option(void *context, int key, const char *arg)
 {
-    hl_finding_print(stderr, s->backend, trace->path, trace, true, &s->finding);
+    if (key == 'f') *(const char **)context = arg;
+    return 0;
 }
 
-int hl_cmd_diff(int argc, char **argv)
+int hl_cli_diff_traces(const hl_spec *specs, size_t spec_count, char **paths, size_t path_count,
+                       uint64_t check_every, double timeout, const char *findings)
 {
-    hl_cli_shared shared = diff_defaults;
-    int parsed = hl_cli_parse("diff", argc, argv, DIFF_SHARED, &shared, NULL, NULL, NULL);
-    if (parsed) return parsed;
-    const char *backends = shared.backends;
-    uint64_t check_every = shared.check_every;
-    double timeout = shared.timeout;
-    if (!backends) return hl_cli_usage_error("diff", "--backends LIST is required");
-    if (optind >= argc) return hl_cli_usage_error("diff", "no trace or directory given");
-    hl_spec *specs;
-    size_t spec_count;
-    int bad = hl_cli_backends(backends, &specs, &spec_count);
-    if (bad) return bad;
-    if (spec_count < 2) return hl_cli_usage_error("diff", "--backends needs at least two backends to compare");
-    char **paths;
-    size_t path_count;
-    int rc = hl_cli_collect_traces(argv + optind, argc - optind, &paths, &path_count, NULL);
-    if (rc != 0) return rc;
     for (size_t t = 0; t < path_count; t++) {
         hl_trace trace;
         int unreadable = hl_cli_read_trace(paths[t], &trace);
@@ -64,10 +54,18 @@ int hl_cmd_diff(int argc, char **argv)
         int run = hl_diff_isolated(specs, spec_count, &trace, check_every, timeout, &s);
         if (run == 2) {
             fprintf(stderr, "heaplab: %s\n", s.setup_error);
+            hl_trace_free(&trace);
             return HL_EXIT_USAGE;
         }
         if (run == 1) {
-            print_finding(&trace, &s);
+            hl_finding_print(stderr, s.backend, trace.path, &trace, true, &s.finding);
+            char repro[600];
+            hl_diag diag;
+            if (hl_repro_write(specs, spec_count, s.backend, &trace, &s.finding, check_every, timeout, findings, repro,
+                               sizeof repro, &diag) == 0)
+                fprintf(stderr, "  reproducer: %s\n", repro);
+            else
+                fprintf(stderr, "heaplab: could not write the reproducer: %s\n", diag.message);
             hl_trace_free(&trace);
             return HL_EXIT_FINDING;
         }
@@ -79,4 +77,25 @@ int hl_cmd_diff(int argc, char **argv)
         hl_trace_free(&trace);
     }
     return HL_EXIT_CLEAN;
+}
+
+int hl_cmd_diff(int argc, char **argv)
+{
+    hl_cli_shared shared = diff_defaults;
+    const char *findings = "heaplab-findings";
+    int parsed = hl_cli_parse("diff", argc, argv, DIFF_SHARED, &shared, diff_options, diff_option, &findings);
+    if (parsed) return parsed;
+    const char *backends = shared.backends;
+    if (!backends) return hl_cli_usage_error("diff", "--backends LIST is required");
+    if (optind >= argc) return hl_cli_usage_error("diff", "no trace or directory given");
+    hl_spec *specs;
+    size_t spec_count;
+    int bad = hl_cli_backends(backends, &specs, &spec_count);
+    if (bad) return bad;
+    if (spec_count < 2) return hl_cli_usage_error("diff", "--backends needs at least two backends to compare");
+    char **paths;
+    size_t path_count;
+    int rc = hl_cli_collect_traces(argv + optind, argc - optind, &paths, &path_count, NULL);
+    if (rc != 0) return rc;
+    return hl_cli_diff_traces(specs, spec_count, paths, path_count, shared.check_every, shared.timeout, findings);
 }

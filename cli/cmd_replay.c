@@ -44,11 +44,14 @@ void hl_help_replay(FILE *out)
 {
     fprintf(out,
             "usage: heaplab replay --backends LIST [options] TRACE|DIR...\n"
+            "       heaplab replay [options] FINDING.trace...\n"
             "\n"
             "Replays each trace on a fresh instance of each backend. The shadow model checks\n"
             "every operation against the contract and stops a run at its first divergence,\n"
             "writing a reproducer trace. Directories are searched for trace files (by magic);\n"
-            "each trace is read and checked when its turn comes.\n"
+            "each trace is read and checked when its turn comes. Without --backends, the\n"
+            "traces must be reproducers heaplab wrote (replay, report, diff): each runs on\n"
+            "the backends its metadata names, as a diff when its rule is a difference.\n"
             "\n");
     hl_cli_print_options(out, REPLAY_SHARED, &replay_defaults, replay_options);
     fprintf(out, "\nexit status: 0 every run clean, 1 a divergence or crash, 2 bad usage or input.\n");
@@ -165,19 +168,27 @@ int hl_cmd_replay(int argc, char **argv)
     options.timeout_seconds = shared.timeout;
     const char *backends = shared.backends, *findings = r.findings;
     bool json = shared.json, quiet = shared.quiet;
-    if (!backends) return hl_cli_usage_error("replay", "--backends LIST is required");
     if (options.latency) options.shadow = false; /* the shadow's work would sit between the timed calls */
     if (optind >= argc) return hl_cli_usage_error("replay", "no trace or directory given");
 
     hl_diag diag;
-    hl_spec *specs;
-    size_t spec_count;
-    int bad = hl_cli_backends(backends, &specs, &spec_count);
-    if (bad) return bad;
     char **paths;
     size_t path_count;
     int rc = hl_cli_collect_traces(argv + optind, argc - optind, &paths, &path_count, NULL);
     if (rc != 0) return rc;
+    hl_rule rule = HL_RULE_COUNT;
+    char *named = NULL;
+    if (!backends) { /* a reproducer heaplab wrote: the backends it was written for */
+        rc = hl_cli_finding_backends("replay", paths, path_count, &named, &rule);
+        if (rc != 0) return rc;
+        backends = named;
+    }
+    hl_spec *specs;
+    size_t spec_count;
+    int bad = hl_cli_backends(backends, &specs, &spec_count);
+    if (bad) return bad;
+    if (named && hl_rule_is_difference(rule) && spec_count >= 2) /* it ran as a diff: again */
+        return hl_cli_diff_traces(specs, spec_count, paths, path_count, shared.check_every, shared.timeout, findings);
 
     bool progress = isatty(2) && !quiet;
     widths w = {7, 5};
@@ -228,7 +239,8 @@ int hl_cmd_replay(int argc, char **argv)
                     fprintf(stderr, "heaplab: %s\n", diag.message);
                     return HL_EXIT_USAGE;
                 }
-                if (hl_repro_write(&specs[b], source, &summary, &options, findings, repro, sizeof repro, &diag) != 0) {
+                if (hl_repro_write(&specs[b], 1, specs[b].label, source, &summary.finding, options.shadow ? options.check_every : 0,
+                                   options.timeout_seconds, findings, repro, sizeof repro, &diag) != 0) {
                     fprintf(stderr, "heaplab: could not write the reproducer: %s\n", diag.message);
                     repro[0] = '\0';
                 }

@@ -515,7 +515,8 @@ static measured measure(const report_options *o, const hl_spec *specs, size_t sp
                     break;
                 }
                 hl_finding_print(stderr, checked.backend, paths[t], source, true, &checked.finding);
-                if (hl_repro_write(&specs[b], source, &checked, &shadowed, findings, repro, sizeof repro, &diag) != 0) {
+                if (hl_repro_write(&specs[b], 1, specs[b].label, source, &checked.finding, shadowed.check_every,
+                                   shadowed.timeout_seconds, findings, repro, sizeof repro, &diag) != 0) {
                     fprintf(stderr, "heaplab: could not write the reproducer: %s\n", diag.message);
                     repro[0] = '\0';
                 }

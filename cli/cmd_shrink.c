@@ -28,7 +28,8 @@ void hl_help_shrink(FILE *out)
             "touched ranges made as small as they go. Operations that a removal leaves\n"
             "dangling (a free of a block no longer allocated) go too. Block and scope ids\n"
             "are kept. A finding the fuzzer wrote has its backends in FINDING.json beside\n"
-            "the trace; then --backends may be left out.\n"
+            "the trace, a reproducer replay, report or diff wrote in its metadata; then\n"
+            "--backends may be left out.\n"
             "\n");
     hl_cli_print_options(out, SHRINK_SHARED, &shrink_defaults, shrink_options);
     fprintf(out, "\nexit status: 0 written, 2 bad usage or input (a trace that shows no finding on\n"
@@ -54,9 +55,12 @@ int hl_cmd_shrink(int argc, char **argv)
     char *from_record = NULL;
     if (!backends && hl_fuzz_record_backends(path, &from_record) < 0)
         return hl_cli_usage_error("shrink", "the finding record beside %s has no \"backends\" list", path);
-    if (!backends && !from_record)
-        return hl_cli_usage_error("shrink", "--backends LIST is required (no finding record %s beside the trace)",
-                                  "FINDING.json");
+    if (!backends && !from_record) { /* a reproducer replay, report or diff wrote names its own */
+        hl_rule rule;
+        char *one[] = {(char *)path};
+        int named = hl_cli_finding_backends("shrink", one, 1, &from_record, &rule);
+        if (named) return named;
+    }
     hl_spec *specs;
     size_t count;
     int bad = hl_cli_backends(backends ? backends : from_record, &specs, &count);

@@ -162,3 +162,56 @@ void hl_cli_plan_drop(hl_cli_plan *p)
     if (p->built) hl_plan_free(&p->plan);
     p->built = false;
 }
+
+typedef struct finding_meta {
+    char *backend, *rule; /* copies of heaplab.backend and heaplab.rule, or NULL */
+} finding_meta;
+
+static void keep_meta(finding_meta *m, const hl_trace *trace)
+{
+    const char *backend = hl_trace_meta(trace, "heaplab.backend"), *rule = hl_trace_meta(trace, "heaplab.rule");
+    m->backend = backend ? hl_mem_strdup(backend) : NULL;
+    m->rule = rule ? hl_mem_strdup(rule) : NULL;
+}
+
+static int meta_then_stop(void *context, const hl_trace *trace, const hl_op *op, hl_diag *diag)
+{
+    (void)op;
+    keep_meta(context, trace); /* the metadata comes before any operation */
+    return diag->message[0] = '\0', -1;
+}
+
+int hl_cli_finding_backends(const char *command, char **paths, size_t path_count, char **backends, hl_rule *rule)
+{
+    *backends = NULL;
+    *rule = HL_RULE_COUNT;
+    for (size_t t = 0; t < path_count; t++) {
+        hl_trace head;
+        hl_diag diag;
+        diag.message[0] = '\0';
+        finding_meta m = {NULL, NULL};
+        hl_op_sink sink = {meta_then_stop, &m};
+        int read = hl_trace_scan(paths[t], &head, &sink, NULL, &diag, NULL);
+        if (read != 0 && diag.message[0]) return hl_cli_input_error(&diag);
+        if (read == 0) { /* no operation: the whole trace was read */
+            keep_meta(&m, &head);
+            hl_trace_free(&head);
+        }
+        hl_rule this_rule = m.rule ? hl_rule_from_name(m.rule) : HL_RULE_COUNT;
+        int rc = 0;
+        if (!m.backend)
+            rc = hl_cli_usage_error(command, "--backends LIST is required (%s names no backend: it is not a "
+                                            "reproducer heaplab wrote)", paths[t]);
+        else if (*backends && (strcmp(*backends, m.backend) != 0 || this_rule != *rule))
+            rc = hl_cli_usage_error(command, "--backends LIST is required (%s was written for %s, %s for %s)",
+                                    paths[t], m.backend, paths[0], *backends);
+        else if (!*backends) {
+            *backends = hl_mem_strdup(m.backend);
+            *rule = this_rule;
+        }
+        hl_mem_free(m.backend);
+        hl_mem_free(m.rule);
+        if (rc) return rc;
+    }
+    return 0;
+}

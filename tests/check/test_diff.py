@@ -70,7 +70,7 @@ def test_bad_usage(heaplab):
     assert heaplab("diff", "--help").returncode == 0
 
 
-def test_offset_exact_backends_must_hand_out_the_same_offsets(heaplab_test):
+def test_offset_exact_backends_must_hand_out_the_same_offsets(heaplab_test, tmp_path):
     proc = heaplab_test("diff", "--backends", "wasm,wasm,bins", "traces/scopes.trace")
     assert proc.returncode == 0, proc.stderr
     assert "3 backends agree on 42 operations (16 offsets compared)" in proc.stdout
@@ -81,3 +81,18 @@ def test_offset_exact_backends_must_hand_out_the_same_offsets(heaplab_test):
     assert proc.returncode == 1
     assert ("DIFFERENCE wasm: traces/basic.trace:6: operation 0 (alloc): OFFSET_DIFFERS: alloc of block id 1: "
             "wasm hands out offset 0xe00, wasm-shifted 0xe40 (group wasm32-core)") in proc.stderr
+
+
+def test_a_diff_finding_is_written_and_replays_as_a_diff(heaplab_test, tmp_path):
+    proc = heaplab_test("diff", "--findings", tmp_path, "--backends", "wasm,wasm-shifted", "traces/basic.trace")
+    assert proc.returncode == 1
+    repro = tmp_path / "basic.wasm.OFFSET_DIFFERS.trace"
+    assert f"  reproducer: {repro}" in proc.stderr
+    text = repro.read_text()
+    assert "#@heaplab.backend=wasm,wasm-shifted\n" in text and "#@heaplab.rule=OFFSET_DIFFERS\n" in text
+    for _ in range(5):  # no --backends: the finding's own, as a diff, the same finding every time
+        again = heaplab_test("replay", "--findings", tmp_path / "again", repro)
+        assert again.returncode == 1, again.stdout + again.stderr
+        assert "OFFSET_DIFFERS: alloc of block id 1: wasm hands out offset 0xe00, wasm-shifted 0xe40" in again.stderr
+    shrunk = heaplab_test("shrink", "-q", repro)
+    assert shrunk.returncode == 0 and "OFFSET_DIFFERS on wasm" in shrunk.stdout, shrunk.stdout + shrunk.stderr

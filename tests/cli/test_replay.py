@@ -9,7 +9,9 @@ from conftest import ALL_BACKENDS, PEER_FINDINGS, ROOT, shipped_traces, write_tr
 
 
 def test_all_backends_replay_the_shipped_traces_clean(heaplab):
-    proc = heaplab("replay", "--backends", "all", "traces/")
+    # the checking runs (the timed ones run on every backend and trace in the README's
+    # `make run`, whose report measures speed)
+    proc = heaplab("replay", "--no-speed", "--backends", "all", "traces/")
     assert proc.returncode == 1, proc.stdout + proc.stderr  # the one known peer finding
     lines = proc.stdout.strip().splitlines()
     assert lines[0].split()[:3] == ["backend", "trace", "ops"]
@@ -26,7 +28,7 @@ def test_all_backends_replay_the_shipped_traces_clean(heaplab):
 
 
 def test_reference_sources_replay_clean(heaplab):
-    proc = heaplab("replay", "--backends",
+    proc = heaplab("replay", "--no-speed", "--backends",
                    "bins:source=static:size=4M,bins:source=linear:max_pages=64,bins:detect=0,"
                    "arena:source=static:size=4M,arena:source=linear:max_pages=64,arena:chunk=16K,"
                    "wasm:max_pages=64,wasm:max_pages=1", "traces/")
@@ -232,3 +234,18 @@ def test_each_trace_is_read_once(heaplab, tmp_path):
     writer.join(timeout=5)
     assert proc.returncode == 0, proc.stderr
     assert "1 runs: 1 clean, 0 divergent" in proc.stdout
+
+
+def test_a_reproducer_replays_on_its_own_backend_without_backends(heaplab, tmp_path):
+    proc = heaplab("replay", "--no-speed", "--findings", tmp_path, "--backends", "mimalloc,bins", "traces/basic.trace")
+    assert proc.returncode == 1
+    repro = tmp_path / "basic.mimalloc.ALIGNMENT.trace"
+    assert "#@heaplab.backend=mimalloc\n" in repro.read_text()
+    again = heaplab("replay", "--no-speed", "--findings", tmp_path / "again", repro)
+    assert again.returncode == 1 and "1 runs: 0 clean, 1 divergent" in again.stdout, again.stdout + again.stderr
+    assert "ALIGNMENT: block id 24" in again.stderr and again.stdout.splitlines()[1].startswith("mimalloc ")
+    shrunk = heaplab("shrink", "-q", repro)  # and shrinks without --backends
+    assert shrunk.returncode == 0 and "ALIGNMENT on mimalloc" in shrunk.stdout, shrunk.stderr
+    plain = heaplab("replay", "traces/basic.trace")  # no metadata: --backends is needed
+    assert plain.returncode == 2
+    assert "--backends LIST is required (traces/basic.trace names no backend" in plain.stderr
