@@ -56,9 +56,11 @@ static int compare_offsets(hl_diff_summary *s, const lane *lanes, size_t count, 
     const lane *first = NULL;
     bool compared = false;
     for (size_t k = 0; k < count; k++) {
-        if (!lanes[k].group || lanes[k].run->last.skipped) continue;
+        if (!lanes[k].group || lanes[k].run->last.skipped || lanes[k].run->stopped) continue;
         for (size_t j = 0; j < k; j++) {
-            if (!lanes[j].group || lanes[j].run->last.skipped || strcmp(lanes[j].group, lanes[k].group) != 0) continue;
+            if (!lanes[j].group || lanes[j].run->last.skipped || lanes[j].run->stopped ||
+                strcmp(lanes[j].group, lanes[k].group) != 0)
+                continue;
             compared = true;
             if (lanes[j].run->last.addr == lanes[k].run->last.addr) continue;
             first = &lanes[j];
@@ -83,11 +85,13 @@ static int compare(hl_diff_summary *s, lane *lanes, size_t count, const hl_op *o
     if (!compared(op)) return 0;
     const lane *ok = NULL, *failed = NULL;
     for (size_t k = 0; k < count; k++) {
-        if (lanes[k].run->last.skipped) continue;
+        if (lanes[k].run->last.skipped || lanes[k].run->stopped) continue;
         if (lanes[k].run->last.error == HL_E_OK) ok = ok ? ok : &lanes[k];
         else failed = failed ? failed : &lanes[k];
         for (size_t j = 0; j < k; j++) {
-            if (lanes[j].run->last.skipped || lanes[j].run->last.error == lanes[k].run->last.error) continue;
+            if (lanes[j].run->last.skipped || lanes[j].run->stopped ||
+                lanes[j].run->last.error == lanes[k].run->last.error)
+                continue;
             bool legal_failure = op->kind == HL_OP_ALLOC || op->kind == HL_OP_REALLOC ||
                                  op->kind == HL_OP_SCOPE_ENTER || op->kind == HL_OP_PROMOTE;
             if (legal_failure && lanes[j].run->last.error != HL_E_OK && lanes[k].run->last.error != HL_E_OK) continue;
@@ -115,15 +119,25 @@ static int compare(hl_diff_summary *s, lane *lanes, size_t count, const hl_op *o
     }
     if (op->kind == HL_OP_ALLOC || op->kind == HL_OP_REALLOC) { /* served by some: retire everywhere */
         for (size_t k = 0; k < count; k++)
-            hl_shadow_retire(lanes[k].shadow, op->id, hl_exec_retire(lanes[k].run->exec, op->id));
+            if (!lanes[k].run->stopped)
+                hl_shadow_retire(lanes[k].shadow, op->id, hl_exec_retire(lanes[k].run->exec, op->id));
         s->retired++;
     }
     return 0;
 }
 
+static int diff_watched(const hl_spec *specs, size_t count, const hl_trace *trace, uint64_t check_every,
+                        const hl_ignores *ignores, hl_diff_summary *s, hl_watch *watch);
+
 int hl_diff(const hl_spec *specs, size_t count, const hl_trace *trace, uint64_t check_every, hl_diff_summary *s)
 {
-    return hl_diff_watched(specs, count, trace, check_every, s, NULL);
+    return diff_watched(specs, count, trace, check_every, NULL, s, NULL);
+}
+
+int hl_diff_watched(const hl_spec *specs, size_t count, const hl_trace *trace, uint64_t check_every,
+                    hl_diff_summary *s, hl_watch *watch)
+{
+    return diff_watched(specs, count, trace, check_every, NULL, s, watch);
 }
 
 typedef struct diff_run {
@@ -142,14 +156,29 @@ static int after_each(void *context, hl_lanes *all, const hl_op *op, uint64_t in
     s->ops = index + 1;
     for (size_t k = 0; k < d->count; k++) {
         const hl_result *last = &d->lanes[k].run->last;
-        if (!last->skipped && last->error < 64) s->outcomes[op->kind] |= 1ull << last->error;
+        if (!last->skipped && !d->lanes[k].run->stopped && last->error < 64)
+            s->outcomes[op->kind] |= 1ull << last->error;
     }
     compare(s, d->lanes, d->count, op, index);
     return s->found ? 1 : s->ended ? 2 : 0;
 }
 
-int hl_diff_watched(const hl_spec *specs, size_t count, const hl_trace *trace, uint64_t check_every,
-                    hl_diff_summary *s, hl_watch *watch)
+/* Sets lane k aside at its shadow model's finding, if that finding is ignored. */
+static bool set_aside(hl_diff_summary *s, lane *l, const hl_ignores *ignores)
+{
+    const hl_finding *f = hl_shadow_finding(l->shadow);
+    if (!f || !hl_ignored(ignores, f->rule, l->spec)) return false;
+    if (s->ignored < HL_DIFF_IGNORED_KEPT) {
+        s->ignored_finding[s->ignored] = *f;
+        snprintf(s->ignored_backend[s->ignored], sizeof s->ignored_backend[0], "%s", l->spec->label);
+    }
+    s->ignored++;
+    l->run->stopped = true;
+    return true;
+}
+
+static int diff_watched(const hl_spec *specs, size_t count, const hl_trace *trace, uint64_t check_every,
+                        const hl_ignores *ignores, hl_diff_summary *s, hl_watch *watch)
 {
     memset(s, 0, sizeof *s);
     hl_diag diag;
@@ -173,9 +202,24 @@ int hl_diff_watched(const hl_spec *specs, size_t count, const hl_trace *trace, u
     }
     diff_run d = {s, lanes, count};
     hl_lanes_hook hook = {after_each, &d};
-    uint64_t at = 0;
+    uint64_t at = 0, next = 0;
     size_t which = 0;
-    int rc = hl_lanes_run(runs, trace->ops, trace->count, &hook, NULL, &at, &which);
+    int rc = 0;
+    while (next < trace->count) {
+        size_t rest = trace->count - next;
+        rc = hl_lanes_run_window(runs, trace->ops + next, rest, rest, next, trace->count, &hook, NULL, &at, &which);
+        /* an ignored finding sets its lane aside: the operation goes on through the
+         * lanes after it, is compared, and the stream goes on */
+        while (rc == 1 && !s->found && set_aside(s, &lanes[which], ignores)) {
+            rc = hl_lanes_step_from(runs, trace->ops + at, trace->count - at, at, which + 1, &which);
+            if (rc != 1) {
+                int verdict = after_each(&d, runs, &trace->ops[at], at);
+                if (verdict) rc = verdict;
+            }
+        }
+        if (rc != 0) break;
+        next = at + 1;
+    }
     if (rc == 1 && !s->found) { /* a lane's shadow model stopped the stream */
         s->ops = at + 1;
         shadow_finding(s, &lanes[which]);
@@ -211,25 +255,32 @@ typedef struct isolated_diff {
     size_t count;
     const hl_trace *trace;
     uint64_t check_every;
+    const hl_ignores *ignores;
 } isolated_diff;
 
 static int child_diff(void *context, hl_watch *watch, void *result)
 {
     isolated_diff *d = context;
-    return hl_diff_watched(d->specs, d->count, d->trace, d->check_every, result, watch);
+    return diff_watched(d->specs, d->count, d->trace, d->check_every, d->ignores, result, watch);
 }
 
 int hl_diff_isolated(const hl_spec *specs, size_t count, const hl_trace *trace, uint64_t check_every,
                      double timeout, hl_diff_summary *out)
 {
-    isolated_diff d = {specs, count, trace, check_every};
+    return hl_diff_isolated_ignoring(specs, count, trace, check_every, timeout, NULL, out);
+}
+
+int hl_diff_isolated_ignoring(const hl_spec *specs, size_t count, const hl_trace *trace, uint64_t check_every,
+                              double timeout, const hl_ignores *ignores, hl_diff_summary *out)
+{
+    isolated_diff d = {specs, count, trace, check_every, ignores};
     hl_diff_summary *answer = hl_mem_alloc(sizeof *answer);
     hl_isolation iso = {.timeout = timeout};
     hl_isolated how;
     int rc = hl_isolate(child_diff, &d, answer, sizeof *answer, &iso, &how);
     if (how.end == HL_ISOLATED_FAILED) { /* no child: run here */
         hl_mem_free(answer);
-        return hl_diff(specs, count, trace, check_every, out);
+        return diff_watched(specs, count, trace, check_every, ignores, out, NULL);
     }
     if (how.end != HL_ISOLATED_RETURNED && how.published && answer->found) rc = 1; /* an earlier finding wins */
     else if (how.end != HL_ISOLATED_RETURNED) { /* the child died inside a backend, or hung */

@@ -102,7 +102,29 @@ int hl_repro_write(const hl_spec *specs, size_t count, const char *label, const 
 bool hl_rule_is_difference(hl_rule rule);
 
 
+/* ================================================================ known findings */
+
+/* Findings a run does not stop on (--ignore RULE@BACKEND, ignore.c): a known bug of a
+ * peer must not end every comparison it touches. BACKEND is a backend's name (every
+ * spec of it) or a spec's label. */
+typedef struct hl_ignore {
+    hl_rule rule;
+    char backend[120];
+} hl_ignore;
+typedef struct hl_ignores {
+    hl_ignore *items;
+    size_t count, capacity;
+} hl_ignores;
+/* Adds "RULE@BACKEND", or every such line of the file text names ('#' comments):
+ * 0, or -1 with diag naming the entry (and file line) that is wrong. */
+int hl_ignores_add(hl_ignores *ignores, const char *text, hl_diag *diag);
+/* True when a finding of rule on spec is ignored (ignores may be NULL). */
+bool hl_ignored(const hl_ignores *ignores, hl_rule rule, const hl_spec *spec);
+void hl_ignores_free(hl_ignores *ignores);
+
 /* ================================================================ differential runs */
+
+#define HL_DIFF_IGNORED_KEPT 8
 
 /* What a differential run of several backends over one stream found. */
 typedef struct hl_diff_summary {
@@ -121,6 +143,9 @@ typedef struct hl_diff_summary {
     uint64_t outcomes[HL_OP_COUNT]; /* bit e of outcomes[k]: some backend answered an operation
                                        of kind k with error e (sent, not skipped): the
                                        behaviour the fuzzer's feedback counts */
+    uint32_t ignored;          /* findings ignored: each stopped its backend's lane there */
+    hl_finding ignored_finding[HL_DIFF_IGNORED_KEPT]; /* the first of them */
+    char ignored_backend[HL_DIFF_IGNORED_KEPT][120];
 } hl_diff_summary;
 
 /* Steps an executor per spec over trace in lockstep, each under its own shadow model,
@@ -141,6 +166,12 @@ int hl_diff_watched(const hl_spec *specs, size_t count, const hl_trace *trace, u
  * never the end of the caller. A finding of the stream wins over a teardown crash. */
 int hl_diff_isolated(const hl_spec *specs, size_t count, const hl_trace *trace, uint64_t check_every,
                      double timeout, hl_diff_summary *summary);
+/* hl_diff_isolated with known findings: a lane whose shadow model finds an ignored
+ * rule stops there (counted and kept in summary->ignored*), the other lanes go on and
+ * are compared to the end. A crash or hang ends the run as ever (ignored or not, the
+ * process is gone); difference rules are not ignored. */
+int hl_diff_isolated_ignoring(const hl_spec *specs, size_t count, const hl_trace *trace, uint64_t check_every,
+                              double timeout, const hl_ignores *ignores, hl_diff_summary *summary);
 
 /* ================================================================ shrinking */
 

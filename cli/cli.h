@@ -99,7 +99,15 @@ void hl_cli_shard_select(hl_cli_shard *shard, char **paths, size_t count);
  * whose backends agree; the first finding is printed and written as a reproducer
  * into findings. Returns 0, 1 (a finding) or 2 (bad input, printed). */
 int hl_cli_diff_traces(const hl_spec *specs, size_t spec_count, char **paths, size_t path_count,
-                       uint64_t check_every, double timeout, const char *findings);
+                       uint64_t check_every, double timeout, const char *findings, const hl_ignores *ignores);
+/* --ignore RULE@BACKEND (replay, diff): its help, and its parse into ignores (0, or 2
+ * after a usage message naming what is wrong). Repeatable; a file of them too. */
+#define HL_CLI_IGNORE_HELP                                                               \
+    "  --ignore RULE@BACKEND  a known finding that does not stop the run: it ends that\n" \
+    "                      backend's part of the trace, is listed and counted, and\n"     \
+    "                      alone exits 0 (BACKEND: a name or a spec's label;\n"           \
+    "                      repeatable; or a file of such lines)\n"
+int hl_cli_ignore(const char *command, hl_ignores *ignores, const char *arg);
 /* The backends a reproducer was written for (its heaplab.backend metadata) and its
  * rule, when replay or shrink is not given --backends: 0 with *backends (an arena
  * string) and *rule, or 2 after command's usage message when a trace names none or

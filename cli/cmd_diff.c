@@ -13,7 +13,13 @@ static const hl_cli_shared diff_defaults = {.check_every = HL_CHECK_PACED, .time
 
 static const hl_cli_option diff_options[] = {
     HL_OPTION("findings", true, 'f', "  --findings DIR      where reproducer traces go (heaplab-findings)\n"),
+    HL_OPTION("ignore", true, 'I', HL_CLI_IGNORE_HELP),
     HL_OPTIONS_END};
+
+typedef struct diff_settings {
+    const char *findings;
+    hl_ignores ignores;
+} diff_settings;
 
 void hl_help_diff(FILE *out)
 {
@@ -31,6 +37,8 @@ void hl_help_diff(FILE *out)
             "is a CRASH finding, one that makes no progress a HANG, each naming the backend\n"
             "and the operation. --backends needs at least two backends. A finding is\n"
             "written as a reproducer trace that `heaplab replay FILE` runs again as a diff.\n"
+            "An ignored finding (--ignore) stops its backend's lane there; the others are\n"
+            "compared to the end, and it is listed on stderr, not counted as a finding.\n"
             "\n");
     hl_cli_print_options(out, DIFF_SHARED, &diff_defaults, diff_options);
     fprintf(out, "\nexit status: 0 the backends agree, 1 a difference or a contract break,\n"
@@ -39,19 +47,29 @@ void hl_help_diff(FILE *out)
 
 static int diff_option(void *context, int key, const char *arg)
 {
-    if (key == 'f') *(const char **)context = arg;
+    diff_settings *d = context;
+    if (key == 'f') d->findings = arg;
+    if (key == 'I') return hl_cli_ignore("diff", &d->ignores, arg);
     return 0;
 }
 
 int hl_cli_diff_traces(const hl_spec *specs, size_t spec_count, char **paths, size_t path_count,
-                       uint64_t check_every, double timeout, const char *findings)
+                       uint64_t check_every, double timeout, const char *findings, const hl_ignores *ignores)
 {
+    uint64_t ignored = 0;
     for (size_t t = 0; t < path_count; t++) {
         hl_trace trace;
         int unreadable = hl_cli_read_trace(paths[t], &trace);
         if (unreadable) return unreadable;
         hl_diff_summary s;
-        int run = hl_diff_isolated(specs, spec_count, &trace, check_every, timeout, &s);
+        int run = hl_diff_isolated_ignoring(specs, spec_count, &trace, check_every, timeout, ignores, &s);
+        for (uint32_t i = 0; i < s.ignored && i < HL_DIFF_IGNORED_KEPT; i++) { /* listed, never dropped */
+            fprintf(stderr, "ignored ");
+            hl_finding_print(stderr, s.ignored_backend[i], trace.path, &trace, true, &s.ignored_finding[i]);
+        }
+        if (s.ignored > HL_DIFF_IGNORED_KEPT)
+            fprintf(stderr, "ignored ... and %u more\n", s.ignored - HL_DIFF_IGNORED_KEPT);
+        ignored += s.ignored;
         if (run == 2) {
             fprintf(stderr, "heaplab: %s\n", s.setup_error);
             hl_trace_free(&trace);
@@ -72,18 +90,20 @@ int hl_cli_diff_traces(const hl_spec *specs, size_t spec_count, char **paths, si
         printf("%s: %zu backends agree on %" PRIu64 " operations", trace.path, spec_count, s.ops);
         if (s.retired) printf(" (%" PRIu64 " ids retired: not served by every backend)", s.retired);
         if (s.offsets_compared) printf(" (%" PRIu64 " offsets compared)", s.offsets_compared);
+        if (s.ignored) printf(" (%u ignored findings: each stopped its backend there)", s.ignored);
         if (s.ended) printf("; ended at operation %" PRIu64 ": %s", s.ended_at, s.ended_reason);
         printf("\n");
         hl_trace_free(&trace);
     }
+    if (ignored) printf("%" PRIu64 " findings ignored (--ignore)\n", ignored);
     return HL_EXIT_CLEAN;
 }
 
 int hl_cmd_diff(int argc, char **argv)
 {
     hl_cli_shared shared = diff_defaults;
-    const char *findings = "heaplab-findings";
-    int parsed = hl_cli_parse("diff", argc, argv, DIFF_SHARED, &shared, diff_options, diff_option, &findings);
+    diff_settings d = {"heaplab-findings", {0}};
+    int parsed = hl_cli_parse("diff", argc, argv, DIFF_SHARED, &shared, diff_options, diff_option, &d);
     if (parsed) return parsed;
     const char *backends = shared.backends;
     if (!backends) return hl_cli_usage_error("diff", "--backends LIST is required");
@@ -97,5 +117,8 @@ int hl_cmd_diff(int argc, char **argv)
     size_t path_count;
     int rc = hl_cli_collect_traces(argv + optind, argc - optind, &paths, &path_count, NULL);
     if (rc != 0) return rc;
-    return hl_cli_diff_traces(specs, spec_count, paths, path_count, shared.check_every, shared.timeout, findings);
+    rc = hl_cli_diff_traces(specs, spec_count, paths, path_count, shared.check_every, shared.timeout, d.findings,
+                            &d.ignores);
+    hl_ignores_free(&d.ignores);
+    return rc;
 }

@@ -33,6 +33,7 @@ static const hl_cli_option replay_options[] = {
      "                      another thread waits for its alloc. Default, and always on\n"
      "                      other backends: serialised in the trace's order\n"),
     HL_OPTION("findings", true, 'f', "  --findings DIR      where reproducer traces go (heaplab-findings)\n"),
+    HL_OPTION("ignore", true, 'I', HL_CLI_IGNORE_HELP),
     HL_OPTION("no-speed", false, 'S',
      "  --no-speed          no timed run: ops/s is measured by a run of its own (the\n"
      "                      measure path: a pre-decoded loop with nothing but the\n"
@@ -61,6 +62,7 @@ typedef struct replay_settings {
     hl_run_options options;
     const char *findings;
     bool speed;
+    hl_ignores ignores;
 } replay_settings;
 
 static int replay_option(void *context, int key, const char *arg)
@@ -73,6 +75,7 @@ static int replay_option(void *context, int key, const char *arg)
     case 'T': r->options.threads = true; break;
     case 'L': r->options.latency = true; break;
     case 'f': r->findings = arg; break;
+    case 'I': return hl_cli_ignore("replay", &r->ignores, arg);
     case 'S': r->speed = false; break;
     }
     return 0;
@@ -100,7 +103,7 @@ typedef struct widths {
     int backend, trace;
 } widths;
 
-static void print_row(const hl_run_summary *s, widths w)
+static void print_row(const hl_run_summary *s, widths w, bool ignored)
 {
     char live[32], footprint[32], speed[32], result[48];
     human_bytes(live, sizeof live, s->fragmentation.peak_live_bytes);
@@ -109,7 +112,7 @@ static void print_row(const hl_run_summary *s, widths w)
     double ns = s->speed_on ? hl_speed_ns_per_op(&s->speed) : 0;
     if (ns > 0) snprintf(speed, sizeof speed, "%.2fM", 1e3 / ns);
     else snprintf(speed, sizeof speed, "%s", s->speed_on && s->speed.ran ? "too short" : "-");
-    if (s->found) snprintf(result, sizeof result, "%s", hl_rule_name(s->finding.rule));
+    if (s->found) snprintf(result, sizeof result, "%s%s", ignored ? "ignored:" : "", hl_rule_name(s->finding.rule));
     else if (s->stream_ended) snprintf(result, sizeof result, "ended@%" PRIu64, s->ended_at);
     else snprintf(result, sizeof result, "clean");
     printf("%-*s %-*s %9" PRIu64 " %8" PRIu64 " %-18s %10s %10s %9s\n", w.backend, s->backend, w.trace, s->trace, s->ops,
@@ -160,7 +163,7 @@ static void print_detections(const hl_trace *trace, const hl_run_summary *s)
 int hl_cmd_replay(int argc, char **argv)
 {
     hl_cli_shared shared = replay_defaults;
-    replay_settings r = {{.shadow = true, .isolate = true}, "heaplab-findings", true};
+    replay_settings r = {{.shadow = true, .isolate = true}, "heaplab-findings", true, {0}};
     int parsed = hl_cli_parse("replay", argc, argv, REPLAY_SHARED, &shared, replay_options, replay_option, &r);
     if (parsed) return parsed;
     hl_run_options options = r.options;
@@ -188,7 +191,8 @@ int hl_cmd_replay(int argc, char **argv)
     int bad = hl_cli_backends(backends, &specs, &spec_count);
     if (bad) return bad;
     if (named && hl_rule_is_difference(rule) && spec_count >= 2) /* it ran as a diff: again */
-        return hl_cli_diff_traces(specs, spec_count, paths, path_count, shared.check_every, shared.timeout, findings);
+        return hl_cli_diff_traces(specs, spec_count, paths, path_count, shared.check_every, shared.timeout, findings,
+                                  &r.ignores);
 
     bool progress = isatty(2) && !quiet;
     widths w = {7, 5};
@@ -197,7 +201,7 @@ int hl_cmd_replay(int argc, char **argv)
     for (size_t t = 0; t < path_count; t++)
         if ((int)strlen(paths[t]) > w.trace) w.trace = (int)strlen(paths[t]);
     hl_results *results = json ? hl_results_new() : NULL;
-    size_t runs = 0, clean = 0, divergent = 0;
+    size_t runs = 0, clean = 0, divergent = 0, ignored = 0;
     bool header = !json && !quiet; /* printed once the first trace has been read */
     for (size_t t = 0; t < path_count; t++) {
         /* the measure path: a plan compiled for each timed run, heaplab's own cost on it once */
@@ -231,7 +235,15 @@ int hl_cmd_replay(int argc, char **argv)
                                                 : "threads %s: %s serialised: the backend does not declare thread safety\n",
                         summary.backend, summary.trace, summary.threads);
             char repro[600] = "";
-            if (summary.found) {
+            bool ignore = summary.found && hl_ignored(&r.ignores, summary.finding.rule, &specs[b]);
+            if (ignore) { /* a known finding: listed and counted, no reproducer, not divergent */
+                ignored++;
+                hl_trace held;
+                const hl_trace *source = hl_cli_finding_trace(&trace, &summary.finding, &held, &diag);
+                fprintf(stderr, "ignored ");
+                hl_finding_print(stderr, summary.backend, summary.trace, source, source != NULL, &summary.finding);
+                hl_trace_free(&held);
+            } else if (summary.found) {
                 divergent++;
                 hl_trace held;
                 const hl_trace *source = hl_cli_finding_trace(&trace, &summary.finding, &held, &diag);
@@ -261,7 +273,7 @@ int hl_cmd_replay(int argc, char **argv)
             }
             if (results) hl_results_add(results, &summary, repro[0] ? repro : NULL);
             else if (!quiet) {
-                print_row(&summary, w);
+                print_row(&summary, w, ignore);
                 if (summary.latency.on) print_latency(&summary);
             }
         }
@@ -273,7 +285,9 @@ int hl_cmd_replay(int argc, char **argv)
         hl_mem_free(text);
         hl_results_free(results);
     } else {
-        printf("%zu runs: %zu clean, %zu divergent\n", runs, clean, divergent);
+        printf("%zu runs: %zu clean, %zu divergent", runs, clean, divergent);
+        if (ignored) printf(", %zu ignored", ignored);
+        printf("\n");
     }
     return divergent ? HL_EXIT_FINDING : HL_EXIT_CLEAN;
 }

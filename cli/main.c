@@ -97,6 +97,13 @@ int hl_cli_backends(const char *list, hl_spec **specs, size_t *count)
     return 0;
 }
 
+int hl_cli_ignore(const char *name, hl_ignores *ignores, const char *arg)
+{
+    hl_diag diag;
+    if (hl_ignores_add(ignores, arg, &diag) == 0) return 0;
+    return hl_cli_usage_error(name, "--ignore: %s", diag.message);
+}
+
 bool hl_cli_check_every(const char *text, uint64_t *out)
 {
     if (strcmp(text, "paced") == 0) return *out = HL_CHECK_PACED, true;

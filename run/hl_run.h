@@ -217,6 +217,7 @@ typedef struct hl_lane {
     hl_heap *heap;
     hl_exec *exec;
     hl_result last; /* the latest operation's result, when the lanes remember them */
+    bool stopped;   /* set by a front end: no longer stepped or finished (torn down) */
 } hl_lane;
 
 typedef struct hl_lanes hl_lanes;
@@ -243,6 +244,10 @@ hl_lane *hl_lanes_at(hl_lanes *lanes, size_t k);
  * stopped the stream (*lane_stopped; later lanes were not stepped), or 2 when the
  * operation ended the stream in some lane (a scope operation that failed). */
 int hl_lanes_step(hl_lanes *lanes, const hl_op *ops, size_t op_count, uint64_t index, size_t *lane_stopped);
+/* Steps window[0], the stream's operation index, through lanes first_lane.. only: the
+ * rest of an operation after a lane stopped on it and was set aside (stopped). */
+int hl_lanes_step_from(hl_lanes *lanes, const hl_op *window, size_t count, uint64_t index, size_t first_lane,
+                       size_t *lane_stopped);
 /* The loop over a whole stream: steps each operation (hl_lanes_step), then the hook
  * (may be NULL) unless a lane stopped; publishes progress. Returns 0 when every
  * operation ran, else the first non-zero answer (1 stop, 2 end) with *at its

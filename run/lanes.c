@@ -59,12 +59,13 @@ hl_lane *hl_lanes_at(hl_lanes *lanes, size_t k) { return &lanes->lane[k]; }
 
 /* Steps window[local], the stream's operation index, through every lane. */
 static int step(hl_lanes *lanes, const hl_op *window, size_t count, size_t local, uint64_t index,
-                size_t *lane_stopped)
+                size_t first_lane, size_t *lane_stopped)
 {
     const hl_op *op = &window[local];
     bool ended = false;
-    for (size_t k = 0; k < lanes->count; k++) {
+    for (size_t k = first_lane; k < lanes->count; k++) {
         hl_lane *l = &lanes->lane[k];
+        if (l->stopped) continue;
         memset(&l->last, 0, sizeof l->last);
         hl_exec_prefetch(l->exec, window, count, local);
         hl_watch_step(lanes->watch, (uint32_t)k, index);
@@ -80,7 +81,13 @@ static int step(hl_lanes *lanes, const hl_op *window, size_t count, size_t local
 
 int hl_lanes_step(hl_lanes *lanes, const hl_op *ops, size_t op_count, uint64_t index, size_t *lane_stopped)
 {
-    return step(lanes, ops, op_count, (size_t)index, index, lane_stopped);
+    return step(lanes, ops, op_count, (size_t)index, index, 0, lane_stopped);
+}
+
+int hl_lanes_step_from(hl_lanes *lanes, const hl_op *window, size_t count, uint64_t index, size_t first_lane,
+                       size_t *lane_stopped)
+{
+    return step(lanes, window, count, 0, index, first_lane, lane_stopped);
 }
 
 int hl_lanes_run_window(hl_lanes *lanes, const hl_op *window, size_t count, size_t steps, uint64_t first,
@@ -92,7 +99,7 @@ int hl_lanes_run_window(hl_lanes *lanes, const hl_op *window, size_t count, size
     for (size_t i = 0; i < steps && !rc; i++) {
         uint64_t index = first + i;
         *at = index;
-        rc = step(lanes, window, count, i, index, lane_stopped);
+        rc = step(lanes, window, count, i, index, 0, lane_stopped);
         if (rc != 1 && hook && hook->after) {
             int verdict = hook->after(hook->context, lanes, &window[i], index);
             if (verdict) rc = verdict;
@@ -117,6 +124,7 @@ int hl_lanes_finish(hl_lanes *lanes, uint64_t ops_done, size_t *lane_found)
     hl_watch_phase(lanes->watch, HL_PHASE_END);
     int found = 0;
     for (size_t k = 0; k < lanes->count; k++) {
+        if (lanes->lane[k].stopped) continue;
         if (lanes->watch) lanes->watch->lane = (uint32_t)k;
         if (hl_exec_finish(lanes->lane[k].exec) && !found) {
             found = 1;
