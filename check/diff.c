@@ -126,18 +126,16 @@ static int compare(hl_diff_summary *s, lane *lanes, size_t count, const hl_op *o
     return 0;
 }
 
-static int diff_watched(const hl_spec *specs, size_t count, const hl_trace *trace, uint64_t check_every,
-                        const hl_ignores *ignores, hl_diff_summary *s, hl_watch *watch);
 
 int hl_diff(const hl_spec *specs, size_t count, const hl_trace *trace, uint64_t check_every, hl_diff_summary *s)
 {
-    return diff_watched(specs, count, trace, check_every, NULL, s, NULL);
+    return hl_diff_watched_ignoring(specs, count, trace, check_every, NULL, s, NULL);
 }
 
 int hl_diff_watched(const hl_spec *specs, size_t count, const hl_trace *trace, uint64_t check_every,
                     hl_diff_summary *s, hl_watch *watch)
 {
-    return diff_watched(specs, count, trace, check_every, NULL, s, watch);
+    return hl_diff_watched_ignoring(specs, count, trace, check_every, NULL, s, watch);
 }
 
 typedef struct diff_run {
@@ -177,8 +175,8 @@ static bool set_aside(hl_diff_summary *s, lane *l, const hl_ignores *ignores)
     return true;
 }
 
-static int diff_watched(const hl_spec *specs, size_t count, const hl_trace *trace, uint64_t check_every,
-                        const hl_ignores *ignores, hl_diff_summary *s, hl_watch *watch)
+int hl_diff_watched_ignoring(const hl_spec *specs, size_t count, const hl_trace *trace, uint64_t check_every,
+                             const hl_ignores *ignores, hl_diff_summary *s, hl_watch *watch)
 {
     memset(s, 0, sizeof *s);
     hl_diag diag;
@@ -261,7 +259,7 @@ typedef struct isolated_diff {
 static int child_diff(void *context, hl_watch *watch, void *result)
 {
     isolated_diff *d = context;
-    return diff_watched(d->specs, d->count, d->trace, d->check_every, d->ignores, result, watch);
+    return hl_diff_watched_ignoring(d->specs, d->count, d->trace, d->check_every, d->ignores, result, watch);
 }
 
 int hl_diff_isolated(const hl_spec *specs, size_t count, const hl_trace *trace, uint64_t check_every,
@@ -280,7 +278,7 @@ int hl_diff_isolated_ignoring(const hl_spec *specs, size_t count, const hl_trace
     int rc = hl_isolate(child_diff, &d, answer, sizeof *answer, &iso, &how);
     if (how.end == HL_ISOLATED_FAILED) { /* no child: run here */
         hl_mem_free(answer);
-        return diff_watched(specs, count, trace, check_every, ignores, out, NULL);
+        return hl_diff_watched_ignoring(specs, count, trace, check_every, ignores, out, NULL);
     }
     if (how.end != HL_ISOLATED_RETURNED && how.published && answer->found) rc = 1; /* an earlier finding wins */
     else if (how.end != HL_ISOLATED_RETURNED) { /* the child died inside a backend, or hung */

@@ -160,6 +160,9 @@ int hl_diff(const hl_spec *specs, size_t count, const hl_trace *trace, uint64_t 
  * and operation is published before its backend is called, teardown blocks too. */
 int hl_diff_watched(const hl_spec *specs, size_t count, const hl_trace *trace, uint64_t check_every,
                     hl_diff_summary *summary, hl_watch *watch);
+/* hl_diff_watched with known findings (see hl_diff_isolated_ignoring; NULL: none). */
+int hl_diff_watched_ignoring(const hl_spec *specs, size_t count, const hl_trace *trace, uint64_t check_every,
+                             const hl_ignores *ignores, hl_diff_summary *summary, hl_watch *watch);
 /* hl_diff through hl_isolate, so a backend that crashes, exits or stops is a CRASH
  * finding and one that makes no progress for timeout seconds (0: no limit) a HANG,
  * naming the backend (its lane) and the operation index (or the teardown block),

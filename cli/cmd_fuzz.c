@@ -15,7 +15,7 @@ enum { FUZZ_SHARED = HL_SHARE_BACKENDS | HL_SHARE_CHECK_EVERY | HL_SHARE_TIMEOUT
 /* each backend's heap check at the end of each input; a HANG after 10 s */
 static const hl_cli_shared fuzz_defaults = {.check_every = 0, .timeout = 10};
 
-enum { O_TIME = 256, O_RUNS, O_JOBS, O_MAX_LEN, O_CORPUS, O_KEEP_GOING, O_HANG, O_FINDINGS, O_TARGET };
+enum { O_TIME = 256, O_RUNS, O_JOBS, O_MAX_LEN, O_CORPUS, O_KEEP_GOING, O_HANG, O_FINDINGS, O_TARGET, O_IGNORE };
 
 static const hl_cli_option fuzz_options[] = {
     HL_OPTION("time", true, O_TIME, "  --time DURATION     stop after this long: 30, 30s, 5m, 1h (default 60s)\n"),
@@ -31,6 +31,7 @@ static const hl_cli_option fuzz_options[] = {
     HL_OPTION("keep-going", false, O_KEEP_GOING, "  --keep-going        record each distinct finding and go on\n"),
     HL_OPTION("hang", true, O_HANG, "  --hang DURATION     --timeout as a duration (30, 30s, 5m)\n"),
     HL_OPTION("findings", true, O_FINDINGS, "  --findings DIR      where findings go (heaplab-findings)\n"),
+    HL_OPTION("ignore", true, O_IGNORE, HL_CLI_IGNORE_HELP),
     HL_OPTION("target", true, O_TARGET,
               "  --target decode     only decode each input (no backend runs): what the engine\n"
               "                      itself costs, the bare rate the diff target is compared with\n"),
@@ -68,6 +69,7 @@ typedef struct fuzz_settings {
     hl_fuzz_options o;
     uint64_t jobs;
     bool hang_given;
+    hl_ignores ignores;
 } fuzz_settings;
 
 static int fuzz_option(void *context, int key, const char *arg)
@@ -104,6 +106,7 @@ static int fuzz_option(void *context, int key, const char *arg)
     case O_CORPUS: f->o.corpus = arg; break;
     case O_KEEP_GOING: f->o.keep_going = true; break;
     case O_FINDINGS: f->o.findings = arg; break;
+    case O_IGNORE: return hl_cli_ignore("fuzz", &f->ignores, arg);
     }
     return 0;
 }
@@ -112,10 +115,11 @@ int hl_cmd_fuzz(int argc, char **argv)
 {
     hl_cli_shared shared = fuzz_defaults;
     fuzz_settings f = {{.seconds = 60, .max_len = 1024, .max_ops = HL_FUZZ_MAX_OPS, .findings = "heaplab-findings"}, 1,
-                       false};
+                       false, {0}};
     int parsed = hl_cli_parse("fuzz", argc, argv, FUZZ_SHARED, &shared, fuzz_options, fuzz_option, &f);
     if (parsed) return parsed;
     hl_fuzz_options o = f.o;
+    o.ignores = &f.ignores;
     if (!f.hang_given) o.hang_seconds = shared.timeout;
     o.check_every = shared.check_every;
     o.seed = shared.seed;
@@ -153,6 +157,9 @@ int hl_cmd_fuzz(int argc, char **argv)
                " finding%s; %u outcomes, corpus %u\n",
                o.seed, r.execs, r.seconds, r.seconds > 0 ? (double)r.execs / r.seconds : 0, __builtin_popcount(r.kinds),
                HL_OP_COUNT, r.findings, r.findings == 1 ? "" : "s", r.outcomes, r.corpus);
+    if (rc != 2 && r.ignored)
+        printf("fuzz: seed %" PRIu64 ": %" PRIu64 " ignored findings (--ignore): each stopped its backend's lane in "
+               "its input\n", o.seed, r.ignored);
     fflush(NULL);
     int status = rc == 2 ? HL_EXIT_USAGE : rc == 1 ? HL_EXIT_FINDING : HL_EXIT_CLEAN;
     if (job) _exit(status);

@@ -73,6 +73,7 @@ typedef struct hl_fuzz_target {
     size_t max_ops;          /* decoded operations, at most */
     uint64_t check_every;    /* each backend's heap check period (0: at the end) */
     hl_watch *watch;         /* diff: where each lane is, for an isolating caller (NULL: none) */
+    const hl_ignores *ignores; /* diff: known findings that stop their lane only (NULL: none) */
 } hl_fuzz_target;
 
 /* Sets up the target named kind ("diff", "decode", "parse") over the backend list
@@ -113,6 +114,7 @@ typedef struct hl_fuzz_options {
     uint64_t check_every;    /* each backend's heap check period (0: at the end of an input) */
     hl_fuzz_target_kind target; /* HL_FUZZ_TARGET_DIFF (0), or DECODE to measure the engine alone */
     const char *corpus;      /* a directory whose files seed the corpus (NULL: none) */
+    const hl_ignores *ignores; /* known findings (--ignore): counted, never a finding */
 } hl_fuzz_options;
 
 typedef struct hl_fuzz_result {
@@ -122,6 +124,7 @@ typedef struct hl_fuzz_result {
     uint64_t findings;       /* distinct findings */
     unsigned outcomes;       /* (operation kind, outcome) pairs seen: the feedback */
     unsigned corpus;         /* corpus entries at the end (seeds and kept inputs) */
+    uint64_t ignored;        /* ignored findings, over every input */
 } hl_fuzz_result;
 
 /* Fuzzes the specs differentially (hl_diff on each decoded input) in a forked child,

@@ -10,7 +10,7 @@ int hl_fuzz_target_diff(const hl_fuzz_target *t, const uint8_t *data, size_t siz
     hl_fuzz_decode(data, size, t->max_ops, "fuzz-input", &trace);
     if (kinds)
         for (size_t i = 0; i < trace.count; i++) *kinds |= 1u << trace.ops[i].kind;
-    int rc = hl_diff_watched(t->specs, t->count, &trace, t->check_every, s, t->watch);
+    int rc = hl_diff_watched_ignoring(t->specs, t->count, &trace, t->check_every, t->ignores, s, t->watch);
     hl_trace_free(&trace);
     return rc;
 }

@@ -62,6 +62,7 @@ typedef struct shared {
     volatile uint64_t done;     /* inputs finished */
     volatile uint32_t kinds;
     volatile int found;         /* the child stopped on a finding of its own */
+    volatile uint64_t ignored;  /* ignored findings (--ignore), over the inputs done */
     hl_diff_summary summary;
     size_t input_len;           /* the bytes of the input in flight */
     corpus corpus;
@@ -183,7 +184,7 @@ static int child(void *context, hl_watch *watch, void *result)
     campaign *c = context;
     const hl_fuzz_options *o = c->o;
     shared *page = c->page;
-    hl_fuzz_target target = {o->target, (hl_spec *)c->specs, c->count, o->max_ops, o->check_every, watch};
+    hl_fuzz_target target = {o->target, (hl_spec *)c->specs, c->count, o->max_ops, o->check_every, watch, o->ignores};
     uint8_t *buf = hl_mem_alloc(o->max_len + 1);
     for (uint64_t n = c->start; !o->runs || n < o->runs; n++) {
         page->current = n;
@@ -196,6 +197,7 @@ static int child(void *context, hl_watch *watch, void *result)
         /* into the shared page: a finding published before a teardown crash wins */
         int rc = hl_fuzz_target_run(&target, buf, len, &page->summary, &kinds);
         page->kinds |= kinds;
+        page->ignored += page->summary.ignored;
         if (rc == 0) corpus_learn(&page->corpus, &page->summary, buf, len);
         if (rc != 0) {
             page->found = rc == 1 ? 1 : 2;
@@ -344,6 +346,7 @@ int hl_fuzz_run(const hl_spec *specs, size_t count, const hl_fuzz_options *o, hl
     result->seconds = now_seconds() - start;
     result->kinds = page->kinds;
     result->findings = seen_count;
+    result->ignored = page->ignored;
     result->corpus = page->corpus.count;
     for (int k = 0; k < HL_OP_COUNT; k++) result->outcomes += (unsigned)__builtin_popcountll(page->corpus.outcomes[k]);
     munmap(page, page_size);

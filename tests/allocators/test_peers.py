@@ -3,6 +3,7 @@ tcmalloc load RTLD_LOCAL into one heaplab process beside glibc, replay the real
 traces clean, report their own footprint and version, and heaplab's first finding in
 one of them (mimalloc 2.0.9's misaligned aligned allocation) is reproduced."""
 import json
+import re
 import os
 
 from conftest import PEER_FINDINGS, write_trace
@@ -92,3 +93,11 @@ def test_the_fuzzer_finds_the_mimalloc_bug_by_itself(heaplab_release, tmp_path):
     proc = heaplab_release("fuzz", "--backends", "jemalloc,tcmalloc,libc,bins", "--seed", "1", "--runs", "200", "-q",
                            cwd=tmp_path)
     assert proc.returncode == 0 and ", 0 findings" in proc.stdout + proc.stderr, proc.stdout + proc.stderr
+    # known: the campaign goes on past it, counting it, and finds nothing else
+    (tmp_path / "known").mkdir()
+    proc = heaplab_release("fuzz", "--backends", "mimalloc,bins", "--seed", "1", "--runs", "200", "-q",
+                           "--ignore", "ALIGNMENT@mimalloc", cwd=tmp_path / "known")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "200 execs" in proc.stdout and ", 0 findings" in proc.stdout
+    ignored = re.search(r"seed 1: (\d+) ignored findings \(--ignore\)", proc.stdout)
+    assert ignored and int(ignored.group(1)) >= 1, proc.stdout
