@@ -59,15 +59,11 @@ static void stream_steps(streamer *s, size_t steps)
 
 static int stream_take(void *context, const hl_trace *trace, const hl_op *op, hl_diag *diag)
 {
-    (void)trace;
+    (void)trace, (void)diag;
     streamer *s = context;
-    if (s->first + s->held >= s->total)
-        return snprintf(diag->message, sizeof diag->message, "%s: has more operations than when it was first read",
-                        trace->path), -1;
     s->window[s->held++] = *op;
     if (s->held == STREAM_WINDOW) stream_steps(s, STREAM_WINDOW - STREAM_AHEAD);
-    if (s->rc) return diag->message[0] = '\0', -1; /* stopped: no error */
-    return 0;
+    return s->rc ? HL_SINK_STOP : 0; /* a stop or an end: the run is over */
 }
 
 /* Runs the lanes over the trace's file. Returns hl_lanes_run's answer, or -1 with
@@ -78,27 +74,12 @@ static int stream_run(hl_lanes *lanes, const hl_trace *trace, const hl_progress 
     streamer s = {.lanes = lanes, .progress = progress, .total = trace->count,
                   .window = hl_mem_alloc(STREAM_WINDOW * sizeof(hl_op))};
     hl_op_sink sink = {stream_take, &s};
-    hl_trace again;
-    uint64_t taken = 0;
-    diag->message[0] = '\0';
-    int read = hl_trace_scan(trace->path, &again, &sink, &taken, diag, NULL);
-    if (read == 0) {
-        hl_trace_free(&again);
-        if (!s.rc && s.held) stream_steps(&s, s.held);
-        if (!s.rc && s.first != trace->count)
-            read = -1, snprintf(diag->message, sizeof diag->message,
-                                "%s: has fewer operations than when it was first read", trace->path);
-    }
+    int read = hl_trace_rescan(trace, &sink, diag);
+    if (read == 0 && !s.rc && s.held) stream_steps(&s, s.held);
     hl_mem_free(s.window);
     *at = s.at;
     *at_kind = s.at_kind;
-    if (read != 0 && !s.rc) {
-        static const char changed[] = " (it changed while it was replayed)";
-        size_t n = strlen(diag->message), room = sizeof diag->message - sizeof changed;
-        memcpy(diag->message + (n < room ? n : room), changed, sizeof changed);
-        return -1;
-    }
-    return s.rc;
+    return read != 0 ? -1 : s.rc;
 }
 
 static int run_here(const hl_spec *spec, const hl_trace *trace, const hl_run_options *options,
@@ -115,12 +96,12 @@ static int run_here(const hl_spec *spec, const hl_trace *trace, const hl_run_opt
         scoped = hl_op_scoped((hl_op_kind)trace->ops[i].kind);
     uint32_t hints = (may_thread ? 0 : HL_HINT_ONE_THREAD) | (scoped ? 0 : HL_HINT_CALLER_FREES);
     hl_lanes *lanes = hl_lanes_open(spec, 1, trace->ops, trace->count, false, hints, watch, &diag);
-    if (lanes && trace->streamed) hl_exec_reserve(hl_lanes_at(lanes, 0)->exec, trace->allocs, trace->max_id);
     if (!lanes) {
         summary->setup_failed = true;
         snprintf(summary->setup_error, sizeof summary->setup_error, "%s", diag.message);
         return 2;
     }
+    if (trace->streamed) hl_exec_reserve(hl_lanes_at(lanes, 0)->exec, trace->allocs, trace->max_id);
     hl_exec *exec = hl_lanes_at(lanes, 0)->exec;
     const hl_info *info = hl_exec_info(exec);
     summary->footprint_unknown = (info->features & HL_FEATURE_FOOTPRINT_UNKNOWN) != 0;
@@ -236,25 +217,23 @@ typedef struct line_search {
 
 static int line_take(void *context, const hl_trace *trace, const hl_op *op, hl_diag *diag)
 {
-    (void)trace;
+    (void)trace, (void)diag;
     line_search *l = context;
     if (l->seen++ < l->index) return 0;
     l->line = op->line;
-    return diag->message[0] = '\0', -1; /* found: stop reading */
+    return HL_SINK_STOP;
 }
 
-/* The source line (byte offset) of operation index, 0 past the end; a streamed trace
- * is read again up to it. */
+/* The source line (byte offset) of operation index, 0 past the end (or if the file no
+ * longer holds it); a streamed trace is read again up to it. */
 static uint64_t line_of(const hl_trace *trace, uint64_t index)
 {
     if (index >= trace->count) return 0;
     if (!trace->streamed) return trace->ops[index].line;
     line_search l = {index, 0, 0};
     hl_op_sink sink = {line_take, &l};
-    hl_trace again;
     hl_diag diag;
-    if (hl_trace_scan(trace->path, &again, &sink, NULL, &diag, NULL) == 0) hl_trace_free(&again);
-    return l.line;
+    return hl_trace_rescan(trace, &sink, &diag) == 0 ? l.line : 0;
 }
 
 typedef struct isolated_run {

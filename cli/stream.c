@@ -82,31 +82,23 @@ typedef struct prefix {
 
 static int keep_prefix(void *context, const hl_trace *trace, const hl_op *op, hl_diag *diag)
 {
-    (void)trace;
+    (void)trace, (void)diag;
     prefix *p = context;
-    if (p->into->count >= p->count) return diag->message[0] = '\0', -1; /* enough: stop reading */
     hl_trace_push(p->into, op);
-    return 0;
+    return p->into->count == p->count ? HL_SINK_STOP : 0;
 }
 
+/* The first count operations of a streamed trace, read again, with its path, form
+ * and metadata. */
 static int trace_prefix(const hl_trace *trace, uint64_t count, hl_trace *out, hl_diag *diag)
 {
-    hl_trace read;
     memset(out, 0, sizeof *out);
-    prefix p = {out, count < trace->count ? count : trace->count};
-    hl_op_sink sink = {keep_prefix, &p};
-    diag->message[0] = '\0';
-    int rc = hl_trace_scan(trace->path, &read, &sink, NULL, diag, NULL);
-    if (rc != 0 && diag->message[0]) return hl_trace_free(out), -1;
-    if (rc == 0) hl_trace_free(&read);
     out->path = hl_mem_strdup(trace->path);
     out->form = trace->form;
     for (size_t i = 0; i < trace->meta_count; i++) hl_trace_set_meta(out, trace->meta[i].key, trace->meta[i].value);
-    if (out->count < p.count) {
-        snprintf(diag->message, sizeof diag->message, "%s: has fewer operations than when it was first read",
-                 trace->path);
-        return hl_trace_free(out), -1;
-    }
+    prefix p = {out, count < trace->count ? count : trace->count};
+    hl_op_sink sink = {keep_prefix, &p};
+    if (p.count && hl_trace_rescan(trace, &sink, diag) != 0) return hl_trace_free(out), -1;
     return 0;
 }
 
@@ -133,16 +125,9 @@ const hl_plan *hl_cli_plan_get(hl_cli_plan *p, const hl_null_cost **null_cost, h
         } else {
             hl_plan_builder *builder = hl_plan_begin(&p->plan);
             hl_op_sink sink = {plan_take, builder};
-            hl_trace again;
-            uint64_t taken = 0;
-            int read = hl_trace_scan(p->trace->path, &again, &sink, &taken, diag, NULL);
+            int read = hl_trace_rescan(p->trace, &sink, diag);
             hl_plan_end(builder);
-            if (read == 0) hl_trace_free(&again);
-            if (read != 0 || taken != p->trace->count) {
-                if (read == 0)
-                    snprintf(diag->message, sizeof diag->message,
-                             "%s: has %llu operations, %llu when it was first read (it changed while it was replayed)",
-                             p->trace->path, (unsigned long long)taken, (unsigned long long)p->trace->count);
+            if (read != 0) {
                 hl_plan_free(&p->plan);
                 return NULL;
             }
@@ -163,22 +148,10 @@ void hl_cli_plan_drop(hl_cli_plan *p)
     p->built = false;
 }
 
-typedef struct finding_meta {
-    char *backend, *rule; /* copies of heaplab.backend and heaplab.rule, or NULL */
-} finding_meta;
-
-static void keep_meta(finding_meta *m, const hl_trace *trace)
+static int stop_at_first(void *context, const hl_trace *trace, const hl_op *op, hl_diag *diag)
 {
-    const char *backend = hl_trace_meta(trace, "heaplab.backend"), *rule = hl_trace_meta(trace, "heaplab.rule");
-    m->backend = backend ? hl_mem_strdup(backend) : NULL;
-    m->rule = rule ? hl_mem_strdup(rule) : NULL;
-}
-
-static int meta_then_stop(void *context, const hl_trace *trace, const hl_op *op, hl_diag *diag)
-{
-    (void)op;
-    keep_meta(context, trace); /* the metadata comes before any operation */
-    return diag->message[0] = '\0', -1;
+    (void)context, (void)trace, (void)op, (void)diag;
+    return HL_SINK_STOP; /* the metadata comes before any operation */
 }
 
 int hl_cli_finding_backends(const char *command, char **paths, size_t path_count, char **backends, hl_rule *rule)
@@ -188,29 +161,22 @@ int hl_cli_finding_backends(const char *command, char **paths, size_t path_count
     for (size_t t = 0; t < path_count; t++) {
         hl_trace head;
         hl_diag diag;
-        diag.message[0] = '\0';
-        finding_meta m = {NULL, NULL};
-        hl_op_sink sink = {meta_then_stop, &m};
-        int read = hl_trace_scan(paths[t], &head, &sink, NULL, &diag, NULL);
-        if (read != 0 && diag.message[0]) return hl_cli_input_error(&diag);
-        if (read == 0) { /* no operation: the whole trace was read */
-            keep_meta(&m, &head);
-            hl_trace_free(&head);
-        }
-        hl_rule this_rule = m.rule ? hl_rule_from_name(m.rule) : HL_RULE_COUNT;
+        hl_op_sink sink = {stop_at_first, NULL};
+        if (hl_trace_scan(paths[t], &head, &sink, NULL, &diag, NULL) != 0) return hl_cli_input_error(&diag);
+        const char *named = hl_trace_meta(&head, "heaplab.backend"), *rule_name = hl_trace_meta(&head, "heaplab.rule");
+        hl_rule this_rule = rule_name ? hl_rule_from_name(rule_name) : HL_RULE_COUNT;
         int rc = 0;
-        if (!m.backend)
+        if (!named)
             rc = hl_cli_usage_error(command, "--backends LIST is required (%s names no backend: it is not a "
                                             "reproducer heaplab wrote)", paths[t]);
-        else if (*backends && (strcmp(*backends, m.backend) != 0 || this_rule != *rule))
+        else if (*backends && (strcmp(*backends, named) != 0 || this_rule != *rule))
             rc = hl_cli_usage_error(command, "--backends LIST is required (%s was written for %s, %s for %s)",
-                                    paths[t], m.backend, paths[0], *backends);
+                                    paths[t], named, paths[0], *backends);
         else if (!*backends) {
-            *backends = hl_mem_strdup(m.backend);
+            *backends = hl_mem_strdup(named);
             *rule = this_rule;
         }
-        hl_mem_free(m.backend);
-        hl_mem_free(m.rule);
+        hl_trace_free(&head);
         if (rc) return rc;
     }
     return 0;

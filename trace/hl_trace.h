@@ -131,6 +131,7 @@ typedef struct hl_trace {
     hl_meta *meta;
     size_t meta_count;
     bool cut_tail;         /* the end marker was missing or the last record cut short */
+    bool stopped;          /* hl_trace_scan: the sink ended the read (HL_SINK_STOP) */
     /* A trace replayed as a stream (replay on a regular file): its operations are not
      * held (ops is NULL); count, and what a run sizes itself by (allocs, the largest
      * block id, the threads of its concurrent kinds), come from a first pass over
@@ -149,9 +150,12 @@ typedef struct hl_trace {
  * NULL; empty otherwise). Does not check consistency: see hl_trace_check. */
 int hl_trace_read(const char *path, hl_trace *out, hl_diag *diag, hl_diag *warning);
 /* What a trace reader hands each operation to, instead of keeping it. */
+#define HL_SINK_STOP 1
 typedef struct hl_op_sink {
     /* Takes one operation (op->line set) of trace (its path, form and metadata so
-     * far): 0, or -1 with diag set, and the read stops there, failed. */
+     * far): 0 to go on; HL_SINK_STOP to end the read there, not an error (the scan
+     * returns 0 with what it read so far, the metadata included); or -1 with diag set,
+     * and the read stops there, failed. */
     int (*take)(void *context, const hl_trace *trace, const hl_op *op, hl_diag *diag);
     void *context;
 } hl_op_sink;
@@ -159,10 +163,18 @@ typedef struct hl_op_sink {
  * warning) but hands each operation to sink and keeps none: memory stays a window of
  * the file (1 MiB, and a decompressor's) whatever the trace's length. *out gets the
  * path, form, metadata and cut_tail (no operations; free it with hl_trace_free);
- * *taken (if not NULL) how many operations the sink took. Returns 0, or -1 with diag
- * (out freed). A pipe or a device is read the same way. */
+ * *taken (if not NULL) how many operations the sink took. Returns 0 (also when the
+ * sink stopped the read: out->stopped), or -1 with diag (out freed). A pipe or a
+ * device is read the same way. */
 int hl_trace_scan(const char *path, hl_trace *out, const hl_op_sink *sink, uint64_t *taken, hl_diag *diag,
                   hl_diag *warning);
+/* Reads a trace again from its file (first: what the first read of trace->path
+ * found: its count), handing each operation to sink, for a front end that streams a
+ * trace instead of holding it. The file must still hold first->count operations
+ * (fewer when the sink stops the read). Returns 0, or -1 with diag: the sink's or
+ * the read's error, or "<path>: has more (fewer) operations than when it was first
+ * read", each followed by "(it changed since it was first read)". */
+int hl_trace_rescan(const hl_trace *first, const hl_op_sink *sink, hl_diag *diag);
 /* The most operations hl_trace_read and hl_trace_read_memory keep: one more is bad
  * input naming the file and line (not an allocation that fails). Set by --max-ops;
  * 0 restores the default, a quarter of the machine's memory at sizeof(hl_op) each. */

@@ -261,7 +261,8 @@ int hl_trace_feed_binary(hl_reader *in, const unsigned char *bytes, size_t size,
             if ((g = read_op(&c, (hl_op_kind)code, &op, r, diag, &rc)) == BAD) return -1;
             if (g == CUT) break;
             op.line = r->record;
-            if (in->sink->take(in->sink->context, in->out, &op, diag) != 0) return -1;
+            int took = in->sink->take(in->sink->context, in->out, &op, diag);
+            if (took != 0) return in->stopped = took == HL_SINK_STOP, -1;
             in->ops++;
         }
         done = c.pos;

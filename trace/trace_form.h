@@ -53,6 +53,7 @@ typedef struct hl_reader {
     uint64_t offset;         /* binary: bytes used before this piece */
     bool started;            /* the magic was read */
     bool seen_end;           /* the end marker (record) was read */
+    bool stopped;            /* the sink ended the read (HL_SINK_STOP) */
     char problem[480];
 } hl_reader;
 /* Parse the complete lines (records) at the start of bytes and hand each operation to
@@ -60,7 +61,8 @@ typedef struct hl_reader {
  * used: it comes again at the start of the next piece, after more bytes). last: no
  * bytes follow, so an incomplete line or record is the cut tail (dropped; the caller
  * marks the trace cut when the end marker is missing). Returns 0, or -1 with diag
- * naming the file and line (byte): a parse error, or the sink's refusal. */
+ * naming the file and line (byte): a parse error, or the sink's refusal; -1 with
+ * reader->stopped when the sink ended the read (not an error). */
 int hl_trace_feed_text(hl_reader *reader, const char *bytes, size_t size, bool last, size_t *used, hl_diag *diag);
 int hl_trace_feed_binary(hl_reader *reader, const unsigned char *bytes, size_t size, bool last, size_t *used,
                          hl_diag *diag);

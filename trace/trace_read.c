@@ -207,6 +207,7 @@ static int scan(input *in, hl_trace *out, const hl_op_sink *sink, uint64_t *take
         memmove(window, window + used, have - used);
         have -= used;
     }
+    if (reader.stopped) rc = 0, end = true; /* the sink had what it wanted */
     if (form && rc == 0 && !end) rc = -1; /* fill failed */
     if (!form) rc = -1;
     hl_mem_free(window);
@@ -216,7 +217,8 @@ static int scan(input *in, hl_trace *out, const hl_op_sink *sink, uint64_t *take
         hl_trace_free(out);
         return -1;
     }
-    if (!reader.seen_end) {
+    out->stopped = reader.stopped;
+    if (!reader.seen_end && !reader.stopped) {
         out->cut_tail = true;
         hl_trace_cut_warning(warning, out->path, (size_t)reader.ops);
     }
@@ -253,6 +255,39 @@ int hl_trace_scan(const char *path, hl_trace *out, const hl_op_sink *sink, uint6
     if (open_input(path, &in, diag) != 0) return hl_trace_free(out), -1;
     int rc = scan(&in, out, sink, taken, diag, warning);
     close(in.fd);
+    return rc;
+}
+
+typedef struct recount {
+    const hl_op_sink *sink;
+    uint64_t expected, seen;
+} recount;
+
+static int recount_take(void *context, const hl_trace *trace, const hl_op *op, hl_diag *diag)
+{
+    recount *r = context;
+    if (r->seen++ == r->expected)
+        return hl_trace_fail(diag, "%s: has more operations than when it was first read", trace->path);
+    return r->sink->take(r->sink->context, trace, op, diag);
+}
+
+int hl_trace_rescan(const hl_trace *first, const hl_op_sink *sink, hl_diag *diag)
+{
+    recount r = {sink, first->count, 0};
+    hl_op_sink counting = {recount_take, &r};
+    hl_trace again;
+    diag->message[0] = '\0';
+    int rc = hl_trace_scan(first->path, &again, &counting, NULL, diag, NULL);
+    if (rc == 0) {
+        if (!again.stopped && r.seen != first->count)
+            rc = hl_trace_fail(diag, "%s: has fewer operations than when it was first read", first->path);
+        hl_trace_free(&again);
+    }
+    if (rc != 0) {
+        static const char changed[] = " (it changed since it was first read)";
+        size_t n = strlen(diag->message), room = sizeof diag->message - sizeof changed;
+        memcpy(diag->message + (n < room ? n : room), changed, sizeof changed);
+    }
     return rc;
 }
 

@@ -306,7 +306,8 @@ static int parse_line(text_reader *r, const char *s, const char *content_end, hl
     if (parse_op(r, tok, len, cursor, content_end, &op) != 0) return -1;
     op.line = r->line;
     *may_be_cut = false; /* a sink's refusal is final, never a cut tail */
-    if (r->sink->take(r->sink->context, r->out, &op, diag) != 0) return 1;
+    int took = r->sink->take(r->sink->context, r->out, &op, diag);
+    if (took != 0) return r->stopped = took == HL_SINK_STOP, 1;
     r->ops++;
     return 0;
 }

@@ -224,6 +224,63 @@ TEST(reading_files)
     CHECK_STR(diag.message, "/nonexistent-dir/x.trace: cannot write: No such file or directory (nothing written)");
 }
 
+typedef struct counting {
+    uint64_t taken, stop_after;
+} counting;
+
+static int count_take(void *context, const hl_trace *trace, const hl_op *op, hl_diag *diag)
+{
+    (void)trace, (void)op, (void)diag;
+    counting *c = context;
+    return ++c->taken == c->stop_after ? HL_SINK_STOP : 0;
+}
+
+TEST(a_sink_stops_a_scan_and_a_rescan_sees_a_changed_file)
+{
+    static const char text[] = "heaplab-trace 1\n#@k=v\nalloc 1 16\nalloc 2 32\nfree 1\nfree 2\nend\n";
+    for (int binary = 0; binary < 2; binary++) {
+        write_text("four.trace", text);
+        hl_trace t, first;
+        hl_diag diag, warning;
+        if (binary) { /* the same through the binary reader */
+            CHECK_EQ(hl_trace_read(in_dir("four.trace"), &t, &diag, NULL), 0);
+            CHECK_EQ(hl_trace_write(&t, HL_TRACE_BINARY, in_dir("four.trace"), &diag), 0);
+            hl_trace_free(&t);
+        }
+        counting c = {0, 2};
+        hl_op_sink sink = {count_take, &c};
+        /* stopped after two: not an error, the metadata kept, no cut tail */
+        CHECK_EQ(hl_trace_scan(in_dir("four.trace"), &t, &sink, NULL, &diag, &warning), 0);
+        CHECK(t.stopped && !t.cut_tail);
+        CHECK_STR(warning.message, "");
+        CHECK_STR(hl_trace_meta(&t, "k"), "v");
+        CHECK_EQ(c.taken, 2);
+        hl_trace_free(&t);
+        /* a rescan checks the count the first read found */
+        CHECK_EQ(hl_trace_read(in_dir("four.trace"), &first, &diag, NULL), 0);
+        c = (counting){0, 0};
+        CHECK_EQ(hl_trace_rescan(&first, &sink, &diag), 0);
+        CHECK_EQ(c.taken, 4);
+        c = (counting){0, 1}; /* a sink that stops early is no short file */
+        CHECK_EQ(hl_trace_rescan(&first, &sink, &diag), 0);
+        first.count = 5; /* as if the file had lost an operation since */
+        c = (counting){0, 0};
+        CHECK_EQ(hl_trace_rescan(&first, &sink, &diag), -1);
+        char expected[300];
+        snprintf(expected, sizeof expected,
+                 "%s: has fewer operations than when it was first read (it changed since it was first read)",
+                 in_dir("four.trace"));
+        CHECK_STR(diag.message, expected);
+        first.count = 3; /* or gained one */
+        CHECK_EQ(hl_trace_rescan(&first, &sink, &diag), -1);
+        snprintf(expected, sizeof expected,
+                 "%s: has more operations than when it was first read (it changed since it was first read)",
+                 in_dir("four.trace"));
+        CHECK_STR(diag.message, expected);
+        hl_trace_free(&first);
+    }
+}
+
 TEST(has_magic)
 {
     write_text("text.trace", "heaplab-trace 1\nend\n");
@@ -491,6 +548,7 @@ int main(void)
     RUN(shipped_traces_round_trip_and_are_consistent);
     RUN(every_kind_annotation_and_extreme_value_round_trips);
     RUN(file_round_trip_through_both_forms);
+    RUN(a_sink_stops_a_scan_and_a_rescan_sees_a_changed_file);
     remove_tree(dir);
     return unit_summary();
 }
