@@ -40,7 +40,7 @@ ALLOC_SRC   := $(wildcard allocators/*.c allocators/source/*.c allocators/kit/*.
 HARNESS_SRC := $(wildcard core/*.c trace/*.c trace/import/*.c run/*.c measure/*.c check/*.c)
 FUZZ_SRC    := $(wildcard fuzz/*.c) fuzz/drivers/engine.c
 CLI_SRC     := $(wildcard cli/*.c)
-TEST_BACKEND_SRC := $(filter-out tests/backends/plugin_%,$(wildcard tests/backends/*.c)) $(wildcard fuzz/mutants/*.c)
+TEST_BACKEND_SRC := $(filter-out tests/backends/plugin_% tests/backends/malloc_%,$(wildcard tests/backends/*.c)) $(wildcard fuzz/mutants/*.c)
 UNIT_SRC    := $(wildcard tests/*/test_*.c)
 LIB_SRC     := $(ALLOC_SRC) $(HARNESS_SRC) $(FUZZ_SRC)
 
@@ -95,6 +95,16 @@ TEST_PLUGINS := $(patsubst tests/backends/plugin_%.c,build/tests/plugin_%.so,$(w
 build/tests/plugin_%.so: tests/backends/plugin_%.c allocators/include/heaplab.h examples/contract_plugin/stack.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) $(WARN) $(INC_contract) -Iexamples/contract_plugin -O1 -g -fPIC -shared -o $@ $<
+
+# Malloc-style test libraries (tests/backends/malloc_*.c, --backends malloc:PREFIX@LIB):
+# the first-fit allocator with its planted realloc bug, and the same built without it.
+TEST_MALLOC_LIBS := build/tests/libmalloc_firstfit.so build/tests/libmalloc_firstfit_fixed.so
+build/tests/libmalloc_firstfit.so: tests/backends/malloc_firstfit.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) -O1 -g -fPIC -shared -o $@ $<
+build/tests/libmalloc_firstfit_fixed.so: tests/backends/malloc_firstfit.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) -DFIRSTFIT_FIXED -O1 -g -fPIC -shared -o $@ $<
 
 # The corpus replayer (fuzz/drivers/replay.c): fuzz/corpora and fuzz/findings through
 # the targets without a fuzzing engine; and the AFL++ target built without afl-cc (it
@@ -191,7 +201,7 @@ deps:
 # two workers build the same file.
 test: build/heaplab build/libheaplab-record.so build/asan/heaplab build/asan/heaplab-test build/release/heaplab-test $(UNIT_BINS) \
       build/asan/fuzz-replay build/asan/fuzz-afl-stdin $(EXAMPLES) \
-      $(TEST_PLUGINS) build/bench/yardstick build/bench/memory-yardstick build/bench/peak-rss
+      $(TEST_PLUGINS) $(TEST_MALLOC_LIBS) build/bench/yardstick build/bench/memory-yardstick build/bench/peak-rss
 	$(PYTHON) -m pytest -n auto --dist loadfile tests
 
 unit: $(UNIT_BINS)

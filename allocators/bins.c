@@ -170,7 +170,7 @@ static hl_error bins_create(const hl_config *config, hl_heap **out)
     size_t start = state_at + sizeof *h;
     if (start < source.heap_base) start = source.heap_base;
     h->heap_start = h->bump = (start + 15) & ~(size_t)15;
-    hl_tracker_memory memory = {h, tracker_get, tracker_put};
+    hl_tracker_memory memory = {h, tracker_get, tracker_put, false};
     hl_tracked_init(&h->kit, &kit_ops, memory, h->detect, h->detect);
     note_footprint(h);
     *out = h;

@@ -251,7 +251,7 @@ static hl_error caps_create(const hl_config *config, hl_heap **out)
         close_all(h);
         return hl_config_say(config, "caps: %s", why[0] ? why : "cannot set up its regions"), e;
     }
-    hl_tracker_memory memory = {h, tracker_get, tracker_put};
+    hl_tracker_memory memory = {h, tracker_get, tracker_put, false};
     h->capacity = hl_tracker_capacity(h->meta.reserved - h->meta_used); /* its tables come from meta alone */
     hl_tracked_init(&h->kit, &kit_ops, memory, true, true);
     note_footprint(h);

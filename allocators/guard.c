@@ -378,7 +378,7 @@ static hl_error guard_create(const hl_config *config, hl_heap **out)
             return e;
         }
     }
-    hl_tracker_memory memory = {h, tracker_get, tracker_put};
+    hl_tracker_memory memory = {h, tracker_get, tracker_put, false};
     hl_tracked_init(&h->kit, &kit_ops, memory, true, true);
     note_footprint(h);
     *out = h;

@@ -72,9 +72,10 @@ int hl_repro_write(const hl_spec *specs, size_t count, const char *label, const 
     hl_trace_set_meta(&candidate, "heaplab.source", source);
     hl_trace_set_meta(&candidate, "heaplab.restricted", restricted);
 
-    if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+    int made = hl_make_folder(dir);
+    if (made != 0) {
         snprintf(diag->message, sizeof diag->message, "%s: cannot create the findings directory: %s", dir,
-                 strerror(errno));
+                 strerror(made));
         hl_trace_free(&candidate);
         return -1;
     }

@@ -15,7 +15,7 @@ enum { FUZZ_SHARED = HL_SHARE_BACKENDS | HL_SHARE_CHECK_EVERY | HL_SHARE_TIMEOUT
 /* each backend's heap check at the end of each input; a HANG after 10 s */
 static const hl_cli_shared fuzz_defaults = {.check_every = 0, .timeout = 10};
 
-enum { O_TIME = 256, O_RUNS, O_JOBS, O_MAX_LEN, O_CORPUS, O_KEEP_GOING, O_HANG, O_FINDINGS, O_TARGET, O_IGNORE };
+enum { O_TIME = 256, O_RUNS, O_JOBS, O_MAX_LEN, O_CORPUS, O_KEEP_GOING, O_HANG, O_FINDINGS, O_TARGET, O_IGNORE, O_FRESH };
 
 static const hl_cli_option fuzz_options[] = {
     HL_OPTION("time", true, O_TIME, "  --time DURATION     stop after this long: 30, 30s, 5m, 1h (default 60s)\n"),
@@ -32,6 +32,9 @@ static const hl_cli_option fuzz_options[] = {
     HL_OPTION("hang", true, O_HANG, "  --hang DURATION     --timeout as a duration (30, 30s, 5m)\n"),
     HL_OPTION("findings", true, O_FINDINGS, "  --findings DIR      where findings go (heaplab-findings)\n"),
     HL_OPTION("ignore", true, O_IGNORE, HL_CLI_IGNORE_HELP),
+    HL_OPTION("fresh-every", true, O_FRESH,
+              "  --fresh-every N     a fresh child process (fresh instances, a malloc-style\n"
+              "                      library's heap loaded anew) every N inputs (default 100)\n"),
     HL_OPTION("target", true, O_TARGET,
               "  --target decode     only decode each input (no backend runs): what the engine\n"
               "                      itself costs, the bare rate the diff target is compared with\n"),
@@ -47,7 +50,9 @@ void hl_help_fuzz(FILE *out)
             "shadow model, as `heaplab diff` does, in a forked child: a crash, an exit or a\n"
             "hang of a backend is a finding too, naming the backend and the operation. Stops\n"
             "at the first finding (or, with --keep-going, records each distinct one), at the\n"
-            "time limit or after --runs inputs. Each finding is written as a trace, the input\n"
+            "time limit or after --runs inputs. Each finding is run again on fresh instances\n"
+            "in a fresh process, with the inputs before it when it needs them, and written as\n"
+            "the trace that shows it (`heaplab replay FILE.trace` runs it again), the input\n"
             "bytes and a JSON record.\n"
             "\n");
     hl_cli_print_options(out, FUZZ_SHARED, &fuzz_defaults, fuzz_options);
@@ -103,6 +108,10 @@ static int fuzz_option(void *context, int key, const char *arg)
             return hl_cli_usage_error("fuzz", "--target '%s': expected diff or decode", arg);
         f->o.target = arg[1] == 'i' ? HL_FUZZ_TARGET_DIFF : HL_FUZZ_TARGET_DECODE;
         break;
+    case O_FRESH:
+        if (!hl_parse_size(arg, &f->o.fresh_every) || f->o.fresh_every == 0 || f->o.fresh_every > 100000)
+            return hl_cli_usage_error("fuzz", "--fresh-every '%s' is not a count from 1 to 100000", arg);
+        break;
     case O_CORPUS: f->o.corpus = arg; break;
     case O_KEEP_GOING: f->o.keep_going = true; break;
     case O_FINDINGS: f->o.findings = arg; break;
@@ -114,8 +123,9 @@ static int fuzz_option(void *context, int key, const char *arg)
 int hl_cmd_fuzz(int argc, char **argv)
 {
     hl_cli_shared shared = fuzz_defaults;
-    fuzz_settings f = {{.seconds = 60, .max_len = 1024, .max_ops = HL_FUZZ_MAX_OPS, .findings = "heaplab-findings"}, 1,
-                       false, {0}};
+    fuzz_settings f = {{.seconds = 60, .max_len = 1024, .max_ops = HL_FUZZ_MAX_OPS, .findings = "heaplab-findings",
+                        .fresh_every = HL_FUZZ_FRESH_EVERY},
+                       1, false, {0}};
     int parsed = hl_cli_parse("fuzz", argc, argv, FUZZ_SHARED, &shared, fuzz_options, fuzz_option, &f);
     if (parsed) return parsed;
     hl_fuzz_options o = f.o;

@@ -272,15 +272,10 @@ static int folder_begin(folder *f)
     char parent[PATH_MAX]; /* "" for the working directory */
     const char *slash = strrchr(f->final, '/');
     snprintf(parent, sizeof parent, "%.*s", slash ? (int)(slash - f->final) + (slash == f->final) : 0, f->final);
-    for (char *p = parent + 1; *parent && *p; p++) {
-        if (*p != '/') continue;
-        *p = '\0';
-        mkdir(parent, 0777);
-        *p = '/';
-    }
-    if (*parent && strcmp(parent, "/") && mkdir(parent, 0777) != 0 && errno != EEXIST) {
+    int made = *parent && strcmp(parent, "/") ? hl_make_folder(parent) : 0;
+    if (made != 0) {
         fprintf(stderr, "heaplab report: %s: cannot create %s: %s (nothing written)\n", f->final, parent,
-                strerror(errno));
+                strerror(made));
         return HL_EXIT_USAGE;
     }
     const char *base = slash ? slash + 1 : f->final;

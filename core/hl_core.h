@@ -150,6 +150,9 @@ void hl_outfile_abort(hl_outfile *out);
 /* Writes size bytes to path whole or not at all (open, write, commit). Returns 0 or an
  * errno value. */
 int hl_outfile_write(const char *path, const void *bytes, size_t size);
+/* Makes the folder dir and any of its parents that are missing (an existing folder
+ * is fine). Returns 0, or the errno value of the mkdir that failed. */
+int hl_make_folder(const char *dir);
 /* Removes the temporary files open now (a command interrupted while writing leaves no
  * .NAME.tmp file). Async-signal-safe: unlink only; for heaplab's signal handler.
  * forget: a forked child's view, which has no files of its own open. */

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* The temporary names of the files open now (a slot holds one or is NULL). A
@@ -103,4 +104,17 @@ int hl_outfile_write(const char *path, const void *bytes, size_t size)
         return e;
     }
     return hl_outfile_commit(&out);
+}
+
+int hl_make_folder(const char *dir)
+{
+    char path[4096];
+    if (snprintf(path, sizeof path, "%s", dir) >= (int)sizeof path) return ENAMETOOLONG;
+    for (char *p = path + 1; *p; p++) { /* each parent in turn; one that exists is fine */
+        if (*p != '/') continue;
+        *p = '\0';
+        mkdir(path, 0777);
+        *p = '/';
+    }
+    return mkdir(path, 0777) == 0 || errno == EEXIST ? 0 : errno;
 }

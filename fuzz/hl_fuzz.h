@@ -52,6 +52,17 @@ void hl_fuzz_decode(const uint8_t *bytes, size_t size, size_t max_ops, const cha
  * (hl_mem_free it) with its length in *size. */
 uint8_t *hl_fuzz_encode(const hl_trace *trace, size_t *size);
 
+/* The stream the diff target runs for one input (fuzz/history.c): its decoded
+ * operations (hl_fuzz_decode) and a free_all, which leaves the instances as new for
+ * the next input. The operations are numbered from 0; the free_all is the last. */
+void hl_fuzz_stream(const uint8_t *bytes, size_t size, size_t max_ops, const char *name, hl_trace *out);
+/* The streams of inputs[0..count) one after another, as instances that lived across
+ * them were sent them: one self-contained trace (each input's block and scope ids
+ * renumbered past the ones before it), so a finding that needs the earlier inputs
+ * replays on fresh instances. count 1 is hl_fuzz_stream. */
+void hl_fuzz_history(const uint8_t *const *inputs, const size_t *sizes, size_t count, size_t max_ops,
+                     const char *name, hl_trace *out);
+
 /* ---------------------------------------------------------------- the targets */
 
 /* What every front end runs on one input (fuzz/target.c), in process: the built-in
@@ -95,6 +106,16 @@ int hl_fuzz_target_parse(const uint8_t *data, size_t size, hl_diff_summary *s);
  * error of hl_fuzz_target_run. */
 void hl_fuzz_target_report(const hl_diff_summary *s, FILE *out);
 
+/* A finding (*found) of the diff target t on inputs[count - 1], after inputs[0..count
+ * - 1) ran on the same instances, run again on fresh instances in a fresh process
+ * (hl_diff_isolated, timeout as there): the input alone, then all count inputs as one
+ * trace (hl_fuzz_history). Returns 1 (the input alone) or 2 (with the inputs before
+ * it) with *out the stream that shows it again and *got what it shows (the same rule
+ * on the same backend; the operation index is the stream's), or 0 when neither does
+ * (*out: the input's stream, *got: *found). Free *out with hl_trace_free. */
+int hl_fuzz_reproduce(const hl_fuzz_target *t, const uint8_t *const *inputs, const size_t *sizes, size_t count,
+                      const hl_diff_summary *found, double timeout, hl_trace *out, hl_diff_summary *got);
+
 /* ---------------------------------------------------------------- the built-in fuzzer */
 
 /* Fresh random bytes for input n of a campaign with this seed: their length (up to
@@ -115,7 +136,10 @@ typedef struct hl_fuzz_options {
     hl_fuzz_target_kind target; /* HL_FUZZ_TARGET_DIFF (0), or DECODE to measure the engine alone */
     const char *corpus;      /* a directory whose files seed the corpus (NULL: none) */
     const hl_ignores *ignores; /* known findings (--ignore): counted, never a finding */
+    uint64_t fresh_every;    /* inputs one child (and its instances) runs before a fresh one (>= 1) */
 } hl_fuzz_options;
+
+#define HL_FUZZ_FRESH_EVERY 100
 
 typedef struct hl_fuzz_result {
     uint64_t execs;          /* inputs run */

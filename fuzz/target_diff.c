@@ -1,16 +1,19 @@
-/* target_diff.c: the diff target: decode the bytes (hl_fuzz_decode) into an
- * operation stream over the whole contract and run it on every backend in lockstep,
- * each under its own shadow model (hl_diff_watched, so an isolating front end learns
+/* target_diff.c: the diff target: decode the bytes into an operation stream over the
+ * whole contract that ends with free_all (hl_fuzz_stream) and run it on every backend
+ * in lockstep, each under its own shadow model (hl_diff_watched, so an isolating front end learns
  * which lane and operation are in flight). */
 #include "hl_fuzz.h"
 
 int hl_fuzz_target_diff(const hl_fuzz_target *t, const uint8_t *data, size_t size, hl_diff_summary *s, uint32_t *kinds)
 {
     hl_trace trace;
-    hl_fuzz_decode(data, size, t->max_ops, "fuzz-input", &trace);
-    if (kinds)
-        for (size_t i = 0; i < trace.count; i++) *kinds |= 1u << trace.ops[i].kind;
+    hl_fuzz_stream(data, size, t->max_ops, "fuzz-input", &trace);
+    uint32_t decoded = 0; /* the kinds of the input's operations, not the closing free_all's */
+    for (size_t i = 0; i + 1 < trace.count; i++) decoded |= 1u << trace.ops[i].kind;
+    if (kinds) *kinds |= decoded;
     int rc = hl_diff_watched_ignoring(t->specs, t->count, &trace, t->check_every, t->ignores, s, t->watch);
+    /* the feedback is the input's: an outcome of the closing free_all alone is not new behaviour */
+    if (!(decoded & (1u << HL_OP_FREE_ALL))) s->outcomes[HL_OP_FREE_ALL] = 0;
     hl_trace_free(&trace);
     return rc;
 }

@@ -204,7 +204,7 @@ hl_error hl_malloc_adapter_create(const hl_malloc_peer *peer, const hl_config *c
     memset(h, 0, sizeof *h);
     pthread_mutex_init(&h->lock, NULL);
     h->peer = *peer;
-    hl_tracker_memory memory = {h, tracker_get, tracker_put};
+    hl_tracker_memory memory = {h, tracker_get, tracker_put, true};
     hl_tracked_init(&h->kit, &kit_ops, memory, true, false);
     h->baseline = peer->baseline ? peer->baseline() : 0;
     h->hints = config->hints;

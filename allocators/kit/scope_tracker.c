@@ -5,6 +5,7 @@
 #include "scope_tracker.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static uint32_t hash(hl_addr addr)
@@ -328,6 +329,33 @@ uint32_t hl_tracker_level(const hl_tracker *t, hl_scope handle)
     return 0;
 }
 
+static int by_address(const void *a, const void *b)
+{
+    hl_addr x = ((const hl_tracked *)a)->addr, y = ((const hl_tracked *)b)->addr;
+    return x < y ? -1 : x > y;
+}
+
+/* Releases the live root blocks in address order, so a run frees them in the same
+ * order every time (the table's order follows the addresses' hashes, which move with
+ * ASLR): a heap corrupted on the way breaks at the same block on every replay. False
+ * when the tracker's memory cannot lend the list (the caller scans the table). */
+static bool release_root_in_order(hl_tracker *t, hl_tracker_release release, void *context)
+{
+    if (!t->memory.put_returns) return false;
+    size_t count = 0, bytes = (size_t)(t->root_live ? t->root_live : 1) * sizeof(hl_tracked);
+    hl_tracked *list = t->memory.get(t->memory.context, bytes);
+    if (!list) return false;
+    for (uint32_t i = 0; i <= t->table_mask && count < t->root_live; i++)
+        if (t->table[i].used && t->table[i].live && !t->table[i].node) list[count++] = t->table[i];
+    qsort(list, count, sizeof *list, by_address);
+    for (size_t i = 0; i < count; i++) {
+        drop(t, hl_tracker_find(t, list[i].addr));
+        release(context, list[i].addr, (hl_layout){list[i].size, (size_t)1 << list[i].align_log2});
+    }
+    t->memory.put(t->memory.context, list, bytes);
+    return true;
+}
+
 void hl_tracker_close_from(hl_tracker *t, uint32_t level, hl_tracker_release release, void *context)
 {
     for (uint32_t l = t->depth; t->heads && l >= level && l > 0; l--) {
@@ -338,9 +366,9 @@ void hl_tracker_close_from(hl_tracker *t, uint32_t level, hl_tracker_release rel
             release(context, copy.addr, (hl_layout){copy.size, (size_t)1 << copy.align_log2});
         }
     }
-    if (level == 0 && t->table) {
-        /* Root blocks have no list: scan the table. A deletion shifts a later record
-         * into this slot, so look at the same slot again after one. */
+    if (level == 0 && t->table && !release_root_in_order(t, release, context)) {
+        /* No memory for the sorted list: scan the table. A deletion shifts a later
+         * record into this slot, so look at the same slot again after one. */
         for (uint32_t i = 0; i <= t->table_mask;) {
             hl_tracked copy = t->table[i];
             if (!copy.used || !copy.live) {

@@ -28,6 +28,9 @@ typedef struct hl_tracker_memory {
     void *(*get)(void *context, size_t bytes);
     /* memory from get that the tracker no longer needs (may do nothing) */
     void (*put)(void *context, void *memory, size_t bytes);
+    /* put really gives memory back: free_all may then borrow a list to free the root
+       blocks in address order (the same order on every run) */
+    bool put_returns;
 } hl_tracker_memory;
 
 /* One tracked address: a record in the hash table itself, so the lookup a free

@@ -10,7 +10,13 @@
  * The child's watch names the lane (backend) and operation in flight. The parent
  * shows progress, turns a child's death or exit into CRASH and a child that stops
  * progressing into HANG (both naming the backend and operation), writes each distinct
- * finding, and with keep_going starts a new child. */
+ * finding, and with keep_going starts a new child.
+ *
+ * A child runs at most fresh_every inputs, then a fresh one takes over: state that
+ * outlives an input in the child (a malloc-style library's process-global heap) lives
+ * that long at most. The inputs a child ran are kept in shared memory too, so the
+ * parent can run a finding again on fresh instances, with the inputs before it when
+ * it needs them (hl_fuzz_reproduce), and write the stream that shows it. */
 #include "hl_fuzz.h"
 
 #include <cjson/cJSON.h>
@@ -56,6 +62,15 @@ typedef struct corpus {
     uint64_t outcomes[HL_OP_COUNT];   /* every (kind, outcome) seen so far */
     unsigned char bytes[CORPUS_BYTES];
 } corpus;
+
+/* The inputs the running child has run, oldest first: the instances' history, so a
+ * finding that needs earlier inputs can be replayed with them (hl_fuzz_reproduce). */
+typedef struct history {
+    uint32_t count;
+    size_t used;
+    size_t *offset, *length; /* [fresh_every] */
+    unsigned char *bytes;    /* fresh_every * max_len */
+} history;
 
 typedef struct shared {
     volatile uint64_t current;  /* input in flight */
@@ -171,13 +186,16 @@ typedef struct campaign {
     size_t count;
     const hl_fuzz_options *o;
     shared *page;
+    history *past;     /* in the shared mapping too */
+    uint64_t fresh_every; /* inputs a child runs, at most */
     uint64_t start;    /* the child's first input */
     double started;    /* the campaign's start (seconds) */
     size_t findings;   /* distinct findings so far */
 } campaign;
 
-/* The child: inputs from c->start on. Returns 0 when its runs are done, 1 on a
- * finding (page->summary), 2 on a setup failure. */
+/* The child: inputs from c->start on, at most fresh_every of them. Returns 0 when
+ * its runs are done, 1 on a finding (page->summary), 2 on a setup failure, 3 when a
+ * fresh child is due. */
 static int child(void *context, hl_watch *watch, void *result)
 {
     (void)result;
@@ -186,12 +204,21 @@ static int child(void *context, hl_watch *watch, void *result)
     shared *page = c->page;
     hl_fuzz_target target = {o->target, (hl_spec *)c->specs, c->count, o->max_ops, o->check_every, watch, o->ignores};
     uint8_t *buf = hl_mem_alloc(o->max_len + 1);
+    history *past = c->past;
+    past->count = 0;
+    past->used = 0;
     for (uint64_t n = c->start; !o->runs || n < o->runs; n++) {
+        if (past->count == c->fresh_every) return 3;
         page->current = n;
         watch->completed = n;
         size_t len = make_input(o, &page->corpus, n, buf);
         memcpy(page->input, buf, len);
         page->input_len = len;
+        past->offset[past->count] = past->used;
+        past->length[past->count] = len;
+        memcpy(past->bytes + past->used, buf, len);
+        past->used += len;
+        past->count++;
         uint32_t kinds = 0;
         watch->published = 0;
         /* into the shared page: a finding published before a teardown crash wins */
@@ -233,49 +260,116 @@ static void show_progress(void *context, const hl_watch *watch)
             c->findings);
 }
 
-/* Writes NAME.trace, NAME.input and NAME.json for input n (its bytes: buf, len). */
-static void write_finding(const hl_spec *specs, size_t count, const hl_fuzz_options *o, uint64_t n,
-                          const hl_finding *f, const char *backend, const uint8_t *buf, size_t len)
+/* A finding to write: where it was found and the stream that shows it again. */
+typedef struct found {
+    uint64_t n;             /* the input it was found on */
+    hl_diff_summary got;    /* rule, backend, operation: as the reproducer shows them */
+    hl_trace stream;        /* the reproducer: the input's stream, or with the inputs before it */
+    size_t before;          /* inputs before n in the stream (0: the input alone) */
+    bool reproduced;        /* a fresh run showed it again */
+} found;
+
+/* Runs the finding again on fresh instances (hl_fuzz_reproduce) with the inputs of
+ * the child's history; the other targets' findings are their input's decoding. */
+static void reproduce(const campaign *c, const hl_finding *f, const char *backend, found *out)
 {
-    mkdir(o->findings, 0777);
+    const hl_fuzz_options *o = c->o;
+    history *past = c->past;
+    memset(out, 0, sizeof *out);
+    out->n = c->page->current;
+    out->got.found = true;
+    out->got.finding = *f;
+    snprintf(out->got.backend, sizeof out->got.backend, "%s", backend);
+    size_t count = past->count ? past->count : 1;
+    if (o->target != HL_FUZZ_TARGET_DIFF || !past->count) {
+        hl_fuzz_stream(c->page->input, c->page->input_len, o->max_ops, "fuzz-input", &out->stream);
+        return;
+    }
+    const uint8_t **inputs = hl_mem_alloc(count * sizeof *inputs);
+    for (size_t i = 0; i < count; i++) inputs[i] = past->bytes + past->offset[i];
+    hl_fuzz_target t = {o->target, (hl_spec *)c->specs, c->count, o->max_ops, o->check_every, NULL, o->ignores};
+    hl_diff_summary seen = out->got;
+    int how = hl_fuzz_reproduce(&t, inputs, past->length, count, &seen, o->hang_seconds, &out->stream, &out->got);
+    hl_mem_free(inputs);
+    out->reproduced = how != 0;
+    out->before = how == 2 ? count - 1 : 0;
+}
+
+/* Writes NAME.trace (the reproducer, its metadata naming the backends, rule and
+ * operation, so `heaplab replay NAME.trace` needs nothing else), NAME.input (bytes
+ * that decode to it) and NAME.json; prints the finding. */
+static void write_finding(const campaign *c, found *w)
+{
+    const hl_fuzz_options *o = c->o;
+    const hl_finding *f = &w->got.finding;
+    int made = hl_make_folder(o->findings);
+    if (made) fprintf(stderr, "heaplab: %s: cannot create the findings folder: %s\n", o->findings, strerror(made));
     char base[700];
-    snprintf(base, sizeof base, "%s/fuzz-%" PRIu64 "-%" PRIu64 ".%s", o->findings, o->seed, n, hl_rule_name(f->rule));
+    snprintf(base, sizeof base, "%s/fuzz-%" PRIu64 "-%" PRIu64 ".%s", o->findings, o->seed, w->n, hl_rule_name(f->rule));
     char path[800];
     snprintf(path, sizeof path, "%s.input", base);
-    int e = hl_outfile_write(path, buf, len); /* each file whole or not at all */
+    uint8_t *encoded = NULL;
+    size_t len = c->page->input_len;
+    const uint8_t *bytes = c->page->input;
+    if (w->before) { /* the stream without its closing free_all, which the target adds back */
+        w->stream.count--;
+        bytes = encoded = hl_fuzz_encode(&w->stream, &len);
+        w->stream.count++;
+    }
+    int e = hl_outfile_write(path, bytes, len); /* each file whole or not at all */
     if (e) fprintf(stderr, "heaplab: %s: cannot write: %s (nothing written)\n", path, strerror(e));
-    hl_trace trace;
-    hl_fuzz_decode(buf, len, o->max_ops, "fuzz-input", &trace);
+    hl_mem_free(encoded);
+    char text[2048] = "";
+    for (size_t i = 0, at = 0; i < c->count && at < sizeof text; i++)
+        at += (size_t)snprintf(text + at, sizeof text - at, "%s%s", i ? "," : "", c->specs[i].text);
+    hl_trace_set_meta(&w->stream, "heaplab.backend", text);
+    hl_trace_set_meta(&w->stream, "heaplab.rule", hl_rule_name(f->rule));
+    snprintf(text, sizeof text, "%" PRIu64, f->index);
+    hl_trace_set_meta(&w->stream, "heaplab.index", text);
+    snprintf(text, sizeof text, "fuzz seed %" PRIu64 ", input %" PRIu64 "%s", o->seed, w->n,
+             w->before ? " and the inputs before it on the same instances" : "");
+    hl_trace_set_meta(&w->stream, "heaplab.source", text);
     snprintf(path, sizeof path, "%s.trace", base);
     hl_diag diag;
-    bool trace_written = hl_trace_write(&trace, HL_TRACE_TEXT, path, &diag) == 0;
+    bool trace_written = hl_trace_write(&w->stream, HL_TRACE_TEXT, path, &diag) == 0;
     if (!trace_written) fprintf(stderr, "heaplab: %s\n", diag.message);
     cJSON *doc = cJSON_CreateObject(), *list = cJSON_AddArrayToObject(doc, "backends");
-    for (size_t i = 0; i < count; i++) cJSON_AddItemToArray(list, cJSON_CreateString(specs[i].text));
-    cJSON_AddStringToObject(doc, "backend", backend);
+    for (size_t i = 0; i < c->count; i++) cJSON_AddItemToArray(list, cJSON_CreateString(c->specs[i].text));
+    cJSON_AddStringToObject(doc, "backend", w->got.backend);
     cJSON_AddStringToObject(doc, "rule", hl_rule_name(f->rule));
     cJSON_AddNumberToObject(doc, "operation", (double)f->index);
     cJSON_AddStringToObject(doc, "message", f->message);
     cJSON_AddNumberToObject(doc, "seed", (double)o->seed);
-    cJSON_AddNumberToObject(doc, "input", (double)n);
+    cJSON_AddNumberToObject(doc, "input", (double)w->n);
+    cJSON_AddNumberToObject(doc, "inputs_before", (double)w->before);
+    cJSON_AddBoolToObject(doc, "reproduced", w->reproduced);
     cJSON_AddNumberToObject(doc, "max_len", (double)o->max_len);
-    char *text = cJSON_Print(doc);
+    char *json = cJSON_Print(doc);
     snprintf(path, sizeof path, "%s.json", base);
-    size_t text_len = strlen(text);
-    text[text_len] = '\n'; /* the document and a newline, written as one */
-    e = hl_outfile_write(path, text, text_len + 1);
-    text[text_len] = '\0';
+    size_t json_len = strlen(json);
+    json[json_len] = '\n'; /* the document and a newline, written as one */
+    e = hl_outfile_write(path, json, json_len + 1);
+    json[json_len] = '\0';
     if (e) fprintf(stderr, "heaplab: %s: cannot write: %s (nothing written)\n", path, strerror(e));
-    cJSON_free(text);
+    cJSON_free(json);
     cJSON_Delete(doc);
-    char source[96];
-    snprintf(source, sizeof source, "input %" PRIu64 " (seed %" PRIu64 ")", n, o->seed);
-    /* the decoded stream names the operation's kind; a finding past it (the end of an
-     * input, its teardown) reads as the end of the stream */
-    hl_finding_print(stderr, backend, source, o->target == HL_FUZZ_TARGET_DIFF ? &trace : NULL, false, f);
+    char source[160];
+    if (w->before)
+        snprintf(source, sizeof source, "input %" PRIu64 " (seed %" PRIu64 ") after the %zu before it", w->n, o->seed,
+                 w->before);
+    else snprintf(source, sizeof source, "input %" PRIu64 " (seed %" PRIu64 ")", w->n, o->seed);
+    /* the stream names the operation's kind; a finding past it reads as its end */
+    hl_finding_print(stderr, w->got.backend, source, o->target == HL_FUZZ_TARGET_DIFF ? &w->stream : NULL, false, f);
+    if (w->before)
+        fprintf(stderr, "  the input alone does not show it on fresh instances; with the %zu inputs the same\n"
+                        "  instances ran before it, it does: the trace holds them all, each ending in free_all\n",
+                w->before);
+    if (!w->reproduced && o->target == HL_FUZZ_TARGET_DIFF)
+        fprintf(stderr, "  NOT REPRODUCED: a fresh run of the input, alone or after the %zu before it, does not\n"
+                        "  show it (state beyond the instances, or timing)\n",
+                c->past->count ? (size_t)c->past->count - 1 : 0);
     if (trace_written) fprintf(stderr, "  written: %s.trace\n", base); /* only once it is there, whole */
     else fprintf(stderr, "  not written: %s.trace (see above)\n", base);
-    hl_trace_free(&trace);
 }
 
 int hl_fuzz_run(const hl_spec *specs, size_t count, const hl_fuzz_options *o, hl_fuzz_result *result)
@@ -285,9 +379,19 @@ int hl_fuzz_run(const hl_spec *specs, size_t count, const hl_fuzz_options *o, hl
     shared *page = mmap(NULL, page_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (page == MAP_FAILED) return fprintf(stderr, "heaplab: cannot map shared memory: %s\n", strerror(errno)), 2;
     if (o->corpus && corpus_load(&page->corpus, o->corpus, o->max_len) != 0) return munmap(page, page_size), 2;
+    size_t keep = o->fresh_every ? (size_t)o->fresh_every : HL_FUZZ_FRESH_EVERY;
+    size_t past_size = sizeof(history) + 2 * keep * sizeof(size_t) + keep * o->max_len;
+    history *past = mmap(NULL, past_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (past == MAP_FAILED) {
+        munmap(page, page_size);
+        return fprintf(stderr, "heaplab: cannot map shared memory: %s\n", strerror(errno)), 2;
+    }
+    past->offset = (size_t *)(past + 1);
+    past->length = past->offset + keep;
+    past->bytes = (unsigned char *)(past->length + keep);
     char seen[64][240]; /* distinct findings: rule and backend */
     size_t seen_count = 0;
-    campaign c = {specs, count, o, page, 0, now_seconds(), 0};
+    campaign c = {specs, count, o, page, past, keep, 0, now_seconds(), 0};
     double start = c.started;
     uint64_t next = 0;
     int rc = 0;
@@ -299,13 +403,21 @@ int hl_fuzz_run(const hl_spec *specs, size_t count, const hl_fuzz_options *o, hl
         hl_isolation iso = {o->hang_seconds, o->progress ? show_progress : NULL, time_is_up, &c, 0};
         hl_isolated how;
         int body = hl_isolate(child, &c, NULL, 0, &iso, &how);
-        if (how.end == HL_ISOLATED_FAILED) return munmap(page, page_size), fprintf(stderr, "heaplab: %s\n", how.error), 2;
+        if (how.end == HL_ISOLATED_FAILED) {
+            munmap(page, page_size);
+            munmap(past, past_size);
+            return fprintf(stderr, "heaplab: %s\n", how.error), 2;
+        }
         uint64_t n = page->current;
         result->execs = page->done;
         hl_finding f;
         memset(&f, 0, sizeof f);
         char backend[200] = "";
         bool finding = false;
+        if (how.end == HL_ISOLATED_RETURNED && body == 3) { /* a fresh child, fresh instances */
+            next = page->done;
+            continue;
+        }
         if (how.end == HL_ISOLATED_RETURNED && body == 2) {
             fprintf(stderr, "heaplab: %s\n", page->summary.setup_error);
             rc = 2;
@@ -333,7 +445,12 @@ int hl_fuzz_run(const hl_spec *specs, size_t count, const hl_fuzz_options *o, hl
             bool fresh = true;
             for (size_t i = 0; i < seen_count; i++) fresh &= strcmp(seen[i], key) != 0;
             if (fresh && seen_count < 64) snprintf(seen[seen_count++], sizeof seen[0], "%s", key);
-            if (fresh) write_finding(specs, count, o, n, &f, backend, page->input, page->input_len);
+            if (fresh) {
+                found w;
+                reproduce(&c, &f, backend, &w);
+                write_finding(&c, &w);
+                hl_trace_free(&w.stream);
+            }
             rc = 1;
             result->execs = n + 1;
             if (!o->keep_going) break;
@@ -350,6 +467,7 @@ int hl_fuzz_run(const hl_spec *specs, size_t count, const hl_fuzz_options *o, hl
     result->corpus = page->corpus.count;
     for (int k = 0; k < HL_OP_COUNT; k++) result->outcomes += (unsigned)__builtin_popcountll(page->corpus.outcomes[k]);
     munmap(page, page_size);
+    munmap(past, past_size);
     return rc;
 }
 

@@ -55,7 +55,7 @@ static hl_addr tracked_block(hl_tracker *t, size_t size)
 TEST(misuse_classification)
 {
     hl_tracker t;
-    hl_tracker_init(&t, (hl_tracker_memory){NULL, get, put}, true, true);
+    hl_tracker_init(&t, (hl_tracker_memory){NULL, get, put, true}, true, true);
     hl_addr a = tracked_block(&t, 32);
     CHECK_EQ(hl_tracker_classify_free(&t, a, (hl_layout){32, 8}), HL_E_OK);
     CHECK_EQ(hl_tracker_classify_free(&t, a + 4, (hl_layout){32, 8}), HL_E_INVALID_POINTER);
@@ -76,7 +76,7 @@ TEST(misuse_classification)
 TEST(scopes_exit_and_promote)
 {
     hl_tracker t;
-    hl_tracker_init(&t, (hl_tracker_memory){NULL, get, put}, false, false);
+    hl_tracker_init(&t, (hl_tracker_memory){NULL, get, put, true}, false, false);
     CHECK(!hl_tracker_wants(&t));
     hl_scope s1, s2;
     CHECK_EQ(hl_tracker_enter(&t, &s1), HL_E_OK);
@@ -109,7 +109,7 @@ TEST(scopes_exit_and_promote)
 TEST(random_adds_and_removes_match_a_reference)
 {
     hl_tracker t;
-    hl_tracker_init(&t, (hl_tracker_memory){NULL, get, put}, true, false);
+    hl_tracker_init(&t, (hl_tracker_memory){NULL, get, put, true}, true, false);
     enum { N = 4000 };
     static hl_addr live[N];
     int count = 0;
@@ -139,7 +139,7 @@ TEST(random_adds_and_removes_match_a_reference)
 static void each_live_releases_every_block(bool remember)
 {
     hl_tracker t;
-    hl_tracker_init(&t, (hl_tracker_memory){NULL, get, put}, true, remember);
+    hl_tracker_init(&t, (hl_tracker_memory){NULL, get, put, true}, true, remember);
     srand(11);
     int live = 0;
     for (int i = 0; i < 3000; i++) {
@@ -171,7 +171,7 @@ TEST(free_all_releases_each_live_block_once)
 TEST(free_classifies_and_removes_in_one_call)
 {
     hl_tracker t;
-    hl_tracker_init(&t, (hl_tracker_memory){NULL, get, put}, true, true);
+    hl_tracker_init(&t, (hl_tracker_memory){NULL, get, put, true}, true, true);
     CHECK_EQ(hl_tracker_add(&t, 4096, (hl_layout){40, 64}, 0), HL_E_OK);
     CHECK_EQ(hl_tracker_free(&t, 4096, (hl_layout){40, 32}, true), HL_E_LAYOUT_MISMATCH);
     CHECK_EQ(hl_tracker_free(&t, 4112, (hl_layout){40, 64}, true), HL_E_INVALID_POINTER);
@@ -192,7 +192,7 @@ static void *refuse(void *context, size_t bytes)
 TEST(no_memory_changes_nothing)
 {
     hl_tracker t;
-    hl_tracker_init(&t, (hl_tracker_memory){NULL, refuse, put}, true, true);
+    hl_tracker_init(&t, (hl_tracker_memory){NULL, refuse, put, true}, true, true);
     hl_scope s;
     CHECK_EQ(hl_tracker_enter(&t, &s), HL_E_OUT_OF_MEMORY);
     CHECK_EQ(t.depth, 0);
