@@ -201,6 +201,38 @@ TEST(no_memory_changes_nothing)
     CHECK_EQ(hl_tracker_reserve(&t), HL_E_OUT_OF_MEMORY);
 }
 
+static hl_addr order[256];
+static size_t ordered;
+static void note_order(void *context, hl_addr addr, hl_layout layout)
+{
+    (void)context, (void)layout;
+    if (ordered < 256) order[ordered] = addr;
+    ordered++;
+}
+
+/* free_all frees the root blocks in address order, whatever order their hashes put
+ * them in, so a replay frees a corrupted heap the same way every time; without a list
+ * to sort in (put that gives nothing back) each is still freed once. */
+TEST(free_all_frees_root_blocks_in_address_order)
+{
+    for (int returns = 1; returns >= 0; returns--) {
+        hl_tracker t;
+        hl_tracker_init(&t, (hl_tracker_memory){NULL, get, put, returns == 1}, true, false);
+        for (uint64_t i = 0; i < 200; i++) /* addresses 4096 apart, added in a scrambled order */
+            CHECK_EQ(hl_tracker_add(&t, 0x10000 + ((i * 73) % 200) * 4096, (hl_layout){64, 16}, 0), HL_E_OK);
+        hl_tracker_remove(&t, 0x10000 + 7 * 4096);
+        ordered = 0;
+        hl_tracker_each_live(&t, note_order, NULL);
+        CHECK_EQ(ordered, 199);
+        CHECK_EQ(t.live_blocks, 0);
+        bool rising = true;
+        for (size_t i = 1; i < 199; i++) rising &= order[i] > order[i - 1];
+        if (returns) CHECK(rising);
+        hl_tracker_release_memory(&t);
+    }
+    CHECK_EQ(memory_in_use, 0);
+}
+
 int main(void)
 {
     RUN(misuse_classification);
@@ -209,5 +241,6 @@ int main(void)
     RUN(no_memory_changes_nothing);
     RUN(free_all_releases_each_live_block_once);
     RUN(free_classifies_and_removes_in_one_call);
+    RUN(free_all_frees_root_blocks_in_address_order);
     return unit_summary();
 }
