@@ -181,6 +181,19 @@ static void raw_free(hl_heap *h, hl_addr block, hl_layout layout)
     mark(m, first, n, false);
 }
 
+/* free_all: every block freed through the tracker, then the plain heap's own
+ * free_all (its bump region back whole) and the scans start over, so an instance that
+ * lives across many free_alls (persistent fuzzing) reuses what it committed instead of
+ * committing more */
+static hl_error caps_free_all(hl_heap *h)
+{
+    hl_error e = hl_tracked_free_all(h);
+    h->plain_backend->free_all(h->plain);
+    h->exec.hint = 0;
+    h->dma.hint = 0;
+    return e;
+}
+
 static void *view(hl_heap *h, hl_addr addr, size_t len)
 {
     if (in_map(&h->exec, addr)) return hl_source_host(&h->exec.source, addr, len);
@@ -430,6 +443,6 @@ const hl_backend *HL_CAPS_GETTER(void)
         "capability regions: EXEC on pages of their own (seal/unseal), DMA on cache lines of their own",
         option_docs, caps_create, caps_destroy, caps_describe, caps_alloc, caps_free, caps_realloc,
         caps_usable_size, view, hl_tracked_mem_copy, hl_tracked_enter_scope, hl_tracked_exit_scope, hl_tracked_promote,
-        hl_tracked_free_all, caps_seal, caps_unseal, caps_flush_data, caps_invalidate_instruction, hl_tracked_stats, caps_check};
+        caps_free_all, caps_seal, caps_unseal, caps_flush_data, caps_invalidate_instruction, hl_tracked_stats, caps_check};
     return &table;
 }

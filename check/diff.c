@@ -175,29 +175,86 @@ static bool set_aside(hl_diff_summary *s, lane *l, const hl_ignores *ignores)
     return true;
 }
 
-int hl_diff_watched_ignoring(const hl_spec *specs, size_t count, const hl_trace *trace, uint64_t check_every,
-                             const hl_ignores *ignores, hl_diff_summary *s, hl_watch *watch)
+struct hl_differ {
+    const hl_spec *specs;
+    size_t count;
+    uint64_t check_every;
+    const hl_ignores *ignores;
+    hl_lanes *runs;
+    lane *lanes;
+    bool used;     /* a stream ran on the instances */
+    bool reusable; /* and left every one of them as new */
+};
+
+hl_differ *hl_differ_open(const hl_spec *specs, size_t count, uint64_t check_every, const hl_ignores *ignores,
+                          hl_watch *watch, hl_diag *diag)
 {
-    memset(s, 0, sizeof *s);
-    hl_diag diag;
-    hl_lanes *runs = hl_lanes_open(specs, count, trace->ops, trace->count, true, HL_HINT_ONE_THREAD, watch, &diag);
-    if (!runs) {
-        s->setup_failed = true;
-        snprintf(s->setup_error, sizeof s->setup_error, "%s", diag.message);
-        return 2;
+    hl_lanes *runs = hl_lanes_open(specs, count, NULL, 0, true, HL_HINT_ONE_THREAD, watch, diag);
+    if (!runs) return NULL;
+    hl_differ *d = hl_mem_alloc(sizeof *d);
+    *d = (hl_differ){specs, count, check_every, ignores, runs, hl_mem_alloc((count ? count : 1) * sizeof(lane)),
+                     false, true};
+    return d;
+}
+
+bool hl_differ_reusable(const hl_differ *d) { return d->reusable; }
+
+void hl_differ_close(hl_differ *d)
+{
+    if (!d) return;
+    for (size_t k = 0; d->used && k < d->count; k++) hl_shadow_free(d->lanes[k].shadow);
+    hl_lanes_close(d->runs);
+    hl_mem_free(d->lanes);
+    hl_mem_free(d);
+}
+
+/* Executors and shadow models for the next stream: made with the first, reset (their
+ * tables kept) for each one after it. */
+static void differ_begin(hl_differ *d, const hl_trace *trace)
+{
+    if (d->used) {
+        hl_lanes_renew(d->runs, trace->ops, trace->count);
+        for (size_t k = 0; k < d->count; k++) hl_shadow_reset(d->lanes[k].shadow);
+        return;
     }
-    lane *lanes = hl_mem_alloc(count * sizeof *lanes);
-    for (size_t k = 0; k < count; k++) {
-        lanes[k].spec = &specs[k];
-        lanes[k].run = hl_lanes_at(runs, k);
-        hl_exec *exec = lanes[k].run->exec;
+    d->used = true;
+    for (size_t k = 0; k < d->count; k++) {
+        lane *l = &d->lanes[k];
+        l->spec = &d->specs[k];
+        l->run = hl_lanes_at(d->runs, k);
+        hl_exec *exec = l->run->exec;
+        hl_exec_expect(exec, trace->ops, trace->count);
         const hl_info *info = hl_exec_info(exec);
-        lanes[k].group = info->features & HL_FEATURE_OFFSET_EXACT ? info->offset_exact_group : NULL;
+        l->group = info->features & HL_FEATURE_OFFSET_EXACT ? info->offset_exact_group : NULL;
         hl_exec_time_calls(exec, HL_TIMING_OFF);
-        lanes[k].shadow = hl_shadow_new(check_every);
-        hl_observer shadow = hl_shadow_observer(lanes[k].shadow);
+        l->shadow = hl_shadow_new(d->check_every);
+        hl_observer shadow = hl_shadow_observer(l->shadow);
         hl_exec_observe(exec, &shadow);
     }
+}
+
+/* The instances are as new after a stream when it ran to its end with no finding and
+ * ended with a free_all every lane served. */
+static bool left_as_new(const hl_differ *d, const hl_trace *trace, const hl_diff_summary *s)
+{
+    if (s->found || s->ended || !trace->count || trace->ops[trace->count - 1].kind != HL_OP_FREE_ALL ||
+        s->ops != trace->count)
+        return false;
+    for (size_t k = 0; k < d->count; k++) {
+        const hl_lane *l = d->lanes[k].run;
+        if (l->stopped || l->last.skipped || l->last.error != HL_E_OK || l->last.index != trace->count - 1) return false;
+    }
+    return true;
+}
+
+int hl_differ_run(hl_differ *dr, const hl_trace *trace, hl_diff_summary *s)
+{
+    memset(s, 0, sizeof *s);
+    differ_begin(dr, trace);
+    hl_lanes *runs = dr->runs;
+    lane *lanes = dr->lanes;
+    size_t count = dr->count;
+    const hl_ignores *ignores = dr->ignores;
     diff_run d = {s, lanes, count};
     hl_lanes_hook hook = {after_each, &d};
     uint64_t at = 0, next = 0;
@@ -232,6 +289,7 @@ int hl_diff_watched_ignoring(const hl_spec *specs, size_t count, const hl_trace 
     }
     if (!s->found && hl_lanes_finish(runs, s->ops, &which) && hl_shadow_finding(lanes[which].shadow))
         shadow_finding(s, &lanes[which]);
+    dr->reusable = left_as_new(dr, trace, s);
     uint64_t failed_id = 0;
     hl_error failed;
     if (hl_lanes_teardown(runs, &which, &failed_id, &failed) && !s->found) {
@@ -241,11 +299,25 @@ int hl_diff_watched_ignoring(const hl_spec *specs, size_t count, const hl_trace 
         snprintf(s->finding.message, sizeof s->finding.message, "teardown: free of block id %" PRIu64 ", live, answered %s",
                  failed_id, hl_error_name(failed));
         snprintf(s->backend, sizeof s->backend, "%s", lanes[which].spec->label);
+        dr->reusable = false;
     }
-    hl_lanes_close(runs);
-    for (size_t k = 0; k < count; k++) hl_shadow_free(lanes[k].shadow);
-    hl_mem_free(lanes);
     return s->found ? 1 : 0;
+}
+
+int hl_diff_watched_ignoring(const hl_spec *specs, size_t count, const hl_trace *trace, uint64_t check_every,
+                             const hl_ignores *ignores, hl_diff_summary *s, hl_watch *watch)
+{
+    hl_diag diag;
+    hl_differ *d = hl_differ_open(specs, count, check_every, ignores, watch, &diag);
+    if (!d) {
+        memset(s, 0, sizeof *s);
+        s->setup_failed = true;
+        snprintf(s->setup_error, sizeof s->setup_error, "%s", diag.message);
+        return 2;
+    }
+    int rc = hl_differ_run(d, trace, s);
+    hl_differ_close(d);
+    return rc;
 }
 
 typedef struct isolated_diff {

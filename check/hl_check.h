@@ -29,6 +29,10 @@ typedef struct hl_shadow hl_shadow;
  * every live block's contents at the end. */
 hl_shadow *hl_shadow_new(uint64_t check_every);
 void hl_shadow_free(hl_shadow *shadow);
+/* Forgets every block, scope and finding, keeping the tables (and the granule) for
+ * another stream on the same instance through the same observer (persistent fuzzing):
+ * time in what the stream before touched, not in the largest one seen. */
+void hl_shadow_reset(hl_shadow *shadow);
 hl_observer hl_shadow_observer(hl_shadow *shadow);
 /* The divergence found, or NULL. */
 const hl_finding *hl_shadow_finding(const hl_shadow *shadow);
@@ -163,6 +167,20 @@ int hl_diff_watched(const hl_spec *specs, size_t count, const hl_trace *trace, u
 /* hl_diff_watched with known findings (see hl_diff_isolated_ignoring; NULL: none). */
 int hl_diff_watched_ignoring(const hl_spec *specs, size_t count, const hl_trace *trace, uint64_t check_every,
                              const hl_ignores *ignores, hl_diff_summary *summary, hl_watch *watch);
+/* One set of instances for several streams, one after another (persistent fuzzing):
+ * open makes an instance per spec (NULL with diag when one cannot be made); run is
+ * hl_diff_watched_ignoring over trace on those instances, the executors and shadow
+ * models reset (their tables kept, emptied in time proportional to what the stream
+ * before touched); reusable says whether the last stream left every instance as new: it ran to its end with no
+ * finding and ended with a free_all every lane served (else close and open again).
+ * What one stream leaves behind that free_all does not clear is the next stream's to
+ * find: a finding after several streams may need them all (hl_fuzz_history). */
+typedef struct hl_differ hl_differ;
+hl_differ *hl_differ_open(const hl_spec *specs, size_t count, uint64_t check_every, const hl_ignores *ignores,
+                          hl_watch *watch, hl_diag *diag);
+int hl_differ_run(hl_differ *differ, const hl_trace *trace, hl_diff_summary *summary);
+bool hl_differ_reusable(const hl_differ *differ);
+void hl_differ_close(hl_differ *differ);
 /* hl_diff through hl_isolate, so a backend that crashes, exits or stops is a CRASH
  * finding and one that makes no progress for timeout seconds (0: no limit) a HANG,
  * naming the backend (its lane) and the operation index (or the teardown block),

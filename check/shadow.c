@@ -111,6 +111,27 @@ hl_shadow *hl_shadow_new(uint64_t check_every)
     return shadow;
 }
 
+void hl_shadow_reset(hl_shadow *shadow)
+{
+    hl_shadow kept = *shadow; /* the tables and the settings; everything else starts over */
+    memset(shadow, 0, sizeof *shadow);
+    shadow->check_every = kept.check_every;
+    shadow->ready = kept.ready; /* the same backend: the same granule */
+    shadow->pool = kept.pool;
+    shadow->pool_capacity = kept.pool_capacity;
+    shadow->pool_count = 1;
+    shadow->table = kept.table;
+    shadow->table_mask = kept.table_mask;
+    memset(shadow->table, 0, (size_t)(kept.table_mask + 1) * sizeof *shadow->table);
+    shadow->levels = kept.levels;
+    shadow->level_capacity = kept.level_capacity;
+    for (uint32_t l = 0; l < kept.level_capacity; l++) shadow->levels[l].count = shadow->levels[l].len = 0;
+    shadow->scopes = kept.scopes;
+    hl_scopes_close_from(&shadow->scopes, 0);
+    shadow->occ = kept.occ;
+    occ_clear(&shadow->occ);
+}
+
 void hl_shadow_free(hl_shadow *shadow)
 {
     if (!shadow) return;

@@ -85,6 +85,12 @@ typedef struct hl_fuzz_target {
     uint64_t check_every;    /* each backend's heap check period (0: at the end) */
     hl_watch *watch;         /* diff: where each lane is, for an isolating caller (NULL: none) */
     const hl_ignores *ignores; /* diff: known findings that stop their lane only (NULL: none) */
+    uint64_t fresh_every;    /* diff: inputs one set of instances serves (each input's stream
+                                ends with free_all, which leaves them as new); after that, after
+                                a finding, or after an input that did not leave them as new,
+                                fresh ones. 0 or 1: fresh instances for every input */
+    hl_differ *differ;       /* diff: the instances kept for the next input (NULL: none) */
+    uint64_t differ_inputs;  /* inputs run on them so far */
 } hl_fuzz_target;
 
 /* Sets up the target named kind ("diff", "decode", "parse") over the backend list
@@ -95,10 +101,15 @@ const char *hl_fuzz_target_name(const hl_fuzz_target *t);
 /* Runs one input. Returns 0 clean, 1 a finding (in *s: rule, operation, backend),
  * 2 a setup failure (s->setup_error). ORs the decoded operation kinds into *kinds
  * when kinds is not NULL. Never exits; a crash or hang is the caller's to catch. */
-int hl_fuzz_target_run(const hl_fuzz_target *t, const uint8_t *data, size_t size, hl_diff_summary *s, uint32_t *kinds);
+int hl_fuzz_target_run(hl_fuzz_target *t, const uint8_t *data, size_t size, hl_diff_summary *s, uint32_t *kinds);
+/* The inputs the instances of the next run will have served, that run's included: 1
+ * when it gets fresh ones. */
+uint64_t hl_fuzz_target_history(const hl_fuzz_target *t);
+/* Drops the kept instances (the next input gets fresh ones). */
+void hl_fuzz_target_forget(hl_fuzz_target *t);
 /* The targets themselves (target_diff.c, target_decode.c, target_parse.c), as
  * hl_fuzz_target_run calls them: *s zeroed, the same return values. */
-int hl_fuzz_target_diff(const hl_fuzz_target *t, const uint8_t *data, size_t size, hl_diff_summary *s, uint32_t *kinds);
+int hl_fuzz_target_diff(hl_fuzz_target *t, const uint8_t *data, size_t size, hl_diff_summary *s, uint32_t *kinds);
 int hl_fuzz_target_decode(const hl_fuzz_target *t, const uint8_t *data, size_t size, hl_diff_summary *s,
                           uint32_t *kinds);
 int hl_fuzz_target_parse(const uint8_t *data, size_t size, hl_diff_summary *s);
@@ -107,14 +118,16 @@ int hl_fuzz_target_parse(const uint8_t *data, size_t size, hl_diff_summary *s);
 void hl_fuzz_target_report(const hl_diff_summary *s, FILE *out);
 
 /* A finding (*found) of the diff target t on inputs[count - 1], after inputs[0..count
- * - 1) ran on the same instances, run again on fresh instances in a fresh process
- * (hl_diff_isolated, timeout as there): the input alone, then all count inputs as one
- * trace (hl_fuzz_history). Returns 1 (the input alone) or 2 (with the inputs before
- * it) with *out the stream that shows it again and *got what it shows (the same rule
- * on the same backend; the operation index is the stream's), or 0 when neither does
- * (*out: the input's stream, *got: *found). Free *out with hl_trace_free. */
+ * - 1) ran in the same process, the last on_instances of them (it included) on the
+ * same instances, run again on fresh instances in a fresh process (hl_diff_isolated,
+ * timeout as there): the input alone, then its instances' inputs, then all count, each
+ * as one trace (hl_fuzz_history). Returns 1, 2 or 3 (which of them showed it) with
+ * *out the stream that shows it again and *got what it shows (the same rule on the
+ * same backend; the operation index is the stream's), or 0 when none does (*out: the
+ * input's stream, *got: *found). Free *out with hl_trace_free. */
 int hl_fuzz_reproduce(const hl_fuzz_target *t, const uint8_t *const *inputs, const size_t *sizes, size_t count,
-                      const hl_diff_summary *found, double timeout, hl_trace *out, hl_diff_summary *got);
+                      size_t on_instances, const hl_diff_summary *found, double timeout, hl_trace *out,
+                      hl_diff_summary *got);
 
 /* ---------------------------------------------------------------- the built-in fuzzer */
 

@@ -40,7 +40,19 @@ int hl_fuzz_target_open(hl_fuzz_target *t, const char *kind, const char *backend
 
 const char *hl_fuzz_target_name(const hl_fuzz_target *t) { return kind_names[t->kind]; }
 
-int hl_fuzz_target_run(const hl_fuzz_target *t, const uint8_t *data, size_t size, hl_diff_summary *s, uint32_t *kinds)
+uint64_t hl_fuzz_target_history(const hl_fuzz_target *t)
+{
+    return t->differ && t->differ_inputs < t->fresh_every ? t->differ_inputs + 1 : 1;
+}
+
+void hl_fuzz_target_forget(hl_fuzz_target *t)
+{
+    hl_differ_close(t->differ);
+    t->differ = NULL;
+    t->differ_inputs = 0;
+}
+
+int hl_fuzz_target_run(hl_fuzz_target *t, const uint8_t *data, size_t size, hl_diff_summary *s, uint32_t *kinds)
 {
     memset(s, 0, sizeof *s);
     switch (t->kind) {

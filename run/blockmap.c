@@ -93,6 +93,22 @@ void hl_blockmap_free(hl_blockmap *map)
     hl_mem_free(map);
 }
 
+void hl_blockmap_reset(hl_blockmap *map)
+{
+    for (uint32_t i = 1; i < map->count; i++) /* the dense slots in use, not the whole array */
+        if (map->entries[i].id < map->dense_capacity) map->dense[map->entries[i].id] = 0;
+    if (map->hashed) memset(map->table, 0, (size_t)(map->table_mask + 1) * sizeof *map->table);
+    memset(map->levels, 0, map->level_capacity * sizeof *map->levels);
+    hl_scopes_close_from(&map->scopes, 0);
+    occ_clear(&map->occ);
+    map->count = 1;
+    map->hashed = 0;
+    map->node_count = 1;
+    map->spare = 0;
+    map->depth = 0;
+    map->indexed = map->indexed_usable = map->frees = map->live_blocks = map->live_bytes = 0;
+}
+
 static uint32_t slot_of(const hl_blockmap *map, uint64_t id)
 {
     uint32_t slot = (uint32_t)mix64(id) & map->table_mask;

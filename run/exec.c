@@ -55,6 +55,12 @@ hl_exec *hl_exec_new(const hl_backend *backend, hl_heap *heap, const char *label
     return exec;
 }
 
+void hl_exec_reset(hl_exec *exec)
+{
+    hl_blockmap_reset(exec->blocks);
+    memset(&exec->counts, 0, sizeof exec->counts);
+}
+
 void hl_exec_write_patterns(hl_exec *exec, bool on) { exec->patterns = on; }
 
 /* Tells every observer whether other threads' calls may be in flight from now on. */

@@ -65,6 +65,9 @@ typedef struct hl_blockmap hl_blockmap;
 
 hl_blockmap *hl_blockmap_new(void);
 void hl_blockmap_free(hl_blockmap *map);
+/* Empties the map (no ids, no scopes, nothing indexed) and keeps its tables for the
+ * next stream: time in the entries it held, not in its capacity. The granule stays. */
+void hl_blockmap_reset(hl_blockmap *map);
 /* Makes room, and touches the memory, for `entries` ids up to max_id, so later calls
  * do not grow or fault in the tables (the id array only while max_id is small enough
  * for one). A hint: any id still works afterwards. */

@@ -120,6 +120,10 @@ void hl_exec_expect(hl_exec *exec, const hl_op *ops, size_t count);
  * allocs and its largest block id. */
 void hl_exec_reserve(hl_exec *exec, uint64_t allocs, uint64_t max_id);
 void hl_exec_free(hl_exec *exec);
+/* For another stream on the same instance (which the caller has made as new, e.g. by
+ * a free_all): the block map is emptied (hl_blockmap_reset) and the counts zeroed;
+ * settings and observers stay (each observer is its owner's to reset). */
+void hl_exec_reset(hl_exec *exec);
 /* Registers an observer (up to 8); they run in registration order. */
 void hl_exec_observe(hl_exec *exec, const hl_observer *observer);
 /* Applies op (the index-th of its stream) to the backend, keeps the block map, writes
@@ -237,6 +241,12 @@ typedef struct hl_lanes_hook {
  * Front ends attach their observers next. */
 hl_lanes *hl_lanes_open(const hl_spec *specs, size_t count, const hl_op *ops, size_t op_count, bool remember_results,
                         uint32_t hints, hl_watch *watch, hl_diag *diag);
+/* The lanes for another stream on the same instances (persistent fuzzing): each
+ * lane's executor is reset (hl_exec_reset: an empty block map, sized for ops; its
+ * observers stay, each its owner's to reset) and no lane is stopped; the instances
+ * are kept as they are. Precondition: each instance is as new (the stream before
+ * ended with a free_all that every lane served), or the caller wants what it kept. */
+void hl_lanes_renew(hl_lanes *lanes, const hl_op *ops, size_t op_count);
 size_t hl_lanes_count(const hl_lanes *lanes);
 hl_lane *hl_lanes_at(hl_lanes *lanes, size_t k);
 /* Steps ops[index] through every lane in lane order, publishing each (lane, index)

@@ -18,6 +18,7 @@ struct hl_lanes {
     hl_lane *lane;
     size_t count;
     hl_watch *watch;
+    bool remember; /* each lane keeps its latest result */
 };
 
 static int remember(void *context, hl_exec *exec, const hl_result *result)
@@ -27,6 +28,19 @@ static int remember(void *context, hl_exec *exec, const hl_result *result)
     return 0;
 }
 
+/* A fresh executor over lane l's instance, sized for ops. */
+static void new_exec(hl_lanes *lanes, hl_lane *l, const hl_op *ops, size_t op_count)
+{
+    l->exec = hl_exec_new(l->spec->backend, l->heap, l->spec->label);
+    if (ops) hl_exec_expect(l->exec, ops, op_count); /* tables sized before any clock starts */
+    if (lanes->remember) {
+        hl_observer recorder = {"last result", l, NULL, remember, NULL, NULL, NULL};
+        hl_exec_observe(l->exec, &recorder);
+    }
+    l->stopped = false;
+    memset(&l->last, 0, sizeof l->last);
+}
+
 hl_lanes *hl_lanes_open(const hl_spec *specs, size_t count, const hl_op *ops, size_t op_count, bool remember_results,
                         uint32_t hints, hl_watch *watch, hl_diag *diag)
 {
@@ -34,6 +48,7 @@ hl_lanes *hl_lanes_open(const hl_spec *specs, size_t count, const hl_op *ops, si
     lanes->lane = hl_mem_alloc((count ? count : 1) * sizeof *lanes->lane);
     lanes->count = count;
     lanes->watch = watch;
+    lanes->remember = remember_results;
     hl_watch_phase(watch, HL_PHASE_SETUP);
     for (size_t k = 0; k < count; k++) {
         hl_lane *l = &lanes->lane[k];
@@ -44,14 +59,20 @@ hl_lanes *hl_lanes_open(const hl_spec *specs, size_t count, const hl_op *ops, si
             hl_lanes_close(lanes);
             return NULL;
         }
-        l->exec = hl_exec_new(specs[k].backend, l->heap, specs[k].label);
-        if (ops) hl_exec_expect(l->exec, ops, op_count); /* tables sized before any clock starts */
-        if (remember_results) {
-            hl_observer recorder = {"last result", l, NULL, remember, NULL, NULL, NULL};
-            hl_exec_observe(l->exec, &recorder);
-        }
+        new_exec(lanes, l, ops, op_count);
     }
     return lanes;
+}
+
+void hl_lanes_renew(hl_lanes *lanes, const hl_op *ops, size_t op_count)
+{
+    for (size_t k = 0; k < lanes->count; k++) {
+        hl_lane *l = &lanes->lane[k];
+        hl_exec_reset(l->exec);
+        if (ops) hl_exec_expect(l->exec, ops, op_count);
+        l->stopped = false;
+        memset(&l->last, 0, sizeof l->last);
+    }
 }
 
 size_t hl_lanes_count(const hl_lanes *lanes) { return lanes->count; }

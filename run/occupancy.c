@@ -139,3 +139,11 @@ size_t occ_bytes(const occupancy *occ)
 {
     return (size_t)(occ->mask + 1) * sizeof *occ->slots + occ->used * region_words(occ) * sizeof(uint64_t);
 }
+
+void occ_clear(occupancy *occ)
+{
+    if (!occ->set) return;
+    for (uint32_t i = 0; i <= occ->mask; i++)
+        if (occ->slots[i].bits) memset(occ->slots[i].bits, 0, region_words(occ) * sizeof(uint64_t));
+    occ->set = 0;
+}

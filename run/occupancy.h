@@ -35,6 +35,9 @@ typedef struct occupancy {
 
 void occ_init(occupancy *occ, unsigned granule_log2);
 void occ_free(occupancy *occ);
+/* Clears every mark and keeps the bitmaps for the next use (a persistent run's next
+ * stream): costs nothing when none is set, else a clear of each bitmap made. */
+void occ_clear(occupancy *occ);
 /* True if any granule of [start, end) is marked. */
 bool occ_any(occupancy *occ, hl_addr start, hl_addr end);
 /* True if every granule of [start, end) is marked. */

@@ -28,7 +28,7 @@ static inline void target_from_environment(hl_fuzz_target *t)
 
 /* Runs one input; a finding is printed and aborts, so the fuzzer keeps the input as a
  * crash artifact (classify it with fuzz/classify.sh). */
-static inline void run_or_abort(const hl_fuzz_target *t, const uint8_t *data, size_t size)
+static inline void run_or_abort(hl_fuzz_target *t, const uint8_t *data, size_t size)
 {
     hl_diff_summary s;
     int rc = hl_fuzz_target_run(t, data, size, &s, NULL);

@@ -77,6 +77,7 @@ typedef struct shared {
     volatile uint64_t done;     /* inputs finished */
     volatile uint32_t kinds;
     volatile int found;         /* the child stopped on a finding of its own */
+    volatile uint64_t on_instances; /* inputs the instances of the input in flight served, it included */
     volatile uint64_t ignored;  /* ignored findings (--ignore), over the inputs done */
     hl_diff_summary summary;
     size_t input_len;           /* the bytes of the input in flight */
@@ -202,7 +203,9 @@ static int child(void *context, hl_watch *watch, void *result)
     campaign *c = context;
     const hl_fuzz_options *o = c->o;
     shared *page = c->page;
-    hl_fuzz_target target = {o->target, (hl_spec *)c->specs, c->count, o->max_ops, o->check_every, watch, o->ignores};
+    /* the child's instances serve its inputs, as long as each leaves them as new */
+    hl_fuzz_target target = {o->target, (hl_spec *)c->specs, c->count, o->max_ops, o->check_every, watch, o->ignores,
+                             c->fresh_every, NULL, 0};
     uint8_t *buf = hl_mem_alloc(o->max_len + 1);
     history *past = c->past;
     past->count = 0;
@@ -221,6 +224,7 @@ static int child(void *context, hl_watch *watch, void *result)
         past->count++;
         uint32_t kinds = 0;
         watch->published = 0;
+        page->on_instances = hl_fuzz_target_history(&target);
         /* into the shared page: a finding published before a teardown crash wins */
         int rc = hl_fuzz_target_run(&target, buf, len, &page->summary, &kinds);
         page->kinds |= kinds;
@@ -287,12 +291,15 @@ static void reproduce(const campaign *c, const hl_finding *f, const char *backen
     }
     const uint8_t **inputs = hl_mem_alloc(count * sizeof *inputs);
     for (size_t i = 0; i < count; i++) inputs[i] = past->bytes + past->offset[i];
-    hl_fuzz_target t = {o->target, (hl_spec *)c->specs, c->count, o->max_ops, o->check_every, NULL, o->ignores};
+    hl_fuzz_target t = {o->target, (hl_spec *)c->specs, c->count, o->max_ops, o->check_every, NULL, o->ignores,
+                        0, NULL, 0};
     hl_diff_summary seen = out->got;
-    int how = hl_fuzz_reproduce(&t, inputs, past->length, count, &seen, o->hang_seconds, &out->stream, &out->got);
+    size_t on_instances = c->page->on_instances < count ? (size_t)c->page->on_instances : count;
+    int how = hl_fuzz_reproduce(&t, inputs, past->length, count, on_instances, &seen, o->hang_seconds, &out->stream,
+                                &out->got);
     hl_mem_free(inputs);
     out->reproduced = how != 0;
-    out->before = how == 2 ? count - 1 : 0;
+    out->before = how == 2 ? on_instances - 1 : how == 3 ? count - 1 : 0;
 }
 
 /* Writes NAME.trace (the reproducer, its metadata naming the backends, rule and

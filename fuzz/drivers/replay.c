@@ -39,7 +39,7 @@ static bool companion(const char *path)
     return stat(input, &st) == 0;
 }
 
-static void run_file(const hl_fuzz_target *t, const char *path)
+static void run_file(hl_fuzz_target *t, const char *path)
 {
     char *backends = t->kind == HL_FUZZ_TARGET_DIFF ? record_backends(path) : NULL;
     hl_fuzz_target own;
@@ -69,7 +69,7 @@ static void run_file(const hl_fuzz_target *t, const char *path)
 
 static int by_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
-static void run_path(const hl_fuzz_target *t, const char *path)
+static void run_path(hl_fuzz_target *t, const char *path)
 {
     struct stat st;
     if (stat(path, &st) != 0) fprintf(stderr, "fuzz-replay: %s: no such file or directory\n", path), exit(2);

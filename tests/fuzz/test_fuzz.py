@@ -37,7 +37,7 @@ def test_a_crashing_backend_is_a_finding_and_the_fuzzer_survives(heaplab_test_re
     proc = heaplab_test_release("fuzz", "--backends", "crasher", "--seed", "1", "--runs", "100", "--keep-going",
                                 "-q", "--findings", tmp_path / "f", timeout=300)
     assert proc.returncode == 1
-    assert re.search(r"DIVERGENCE crasher: input \d+ \(seed 1\): operation \d+ \(\w+\): CRASH: crasher died of signal 11",
+    assert re.search(r"DIVERGENCE crasher: input \d+ \(seed 1\)(?: after the \d+ before it)?: operation \d+ \(\w+\): CRASH: crasher died of signal 11",
                      proc.stderr), proc.stderr
     assert "fuzz: seed 1: 100 execs in " in proc.stdout  # --keep-going: it went on to the budget
     assert "1 finding" in proc.stdout  # the same crash again is not a new finding
@@ -50,7 +50,7 @@ def test_a_backend_that_crashes_or_exits_is_named_with_its_operation(heaplab_tes
         proc = heaplab_test_release("fuzz", "--backends", f"bins,{backend}", "--seed", "1", "--runs", "200", "-q",
                                     "--findings", tmp_path / backend, timeout=300)
         assert proc.returncode == 1, proc.stdout + proc.stderr
-        match = re.search(rf"DIVERGENCE {backend}: input (\d+) \(seed 1\): operation (\d+) \(\w+\): CRASH: {backend} "
+        match = re.search(rf"DIVERGENCE {backend}: input (\d+) \(seed 1\)(?: after the \d+ before it)?: operation (\d+) \(\w+\): CRASH: {backend} "
                           rf"{re.escape(how)}",
                           proc.stderr)
         assert match, proc.stderr
