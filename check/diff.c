@@ -7,6 +7,7 @@
  * retiring an id some backends could not serve, ending the comparison at a one-sided
  * scope failure, and the comparison itself. */
 #include "hl_check.h"
+#include "hl_lanes.h"
 
 #include <inttypes.h>
 #include <signal.h>

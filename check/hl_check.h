@@ -89,6 +89,9 @@ typedef struct hl_run_options {
 int hl_run(const hl_spec *spec, const hl_trace *trace, const hl_run_options *options,
            hl_run_summary *summary);
 
+/* Records in a reproducer's metadata (heaplab.check_every) the heap-check period its
+ * finding was made with, so replay and shrink run it with the same checks. */
+void hl_repro_set_check_every(hl_trace *trace, uint64_t check_every);
 /* Writes a reproducer for a finding into dir: the trace's prefix up to the failing
  * operation, restricted to the block ids the finding names when that still
  * reproduces the same rule (checked by replaying it), else the whole prefix. specs

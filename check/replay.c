@@ -7,6 +7,7 @@
  * heaplab. The first finding in operation order wins: a teardown crash is reported
  * only when the stream and its final checks found nothing. */
 #include "hl_check.h"
+#include "hl_lanes.h"
 
 #include <errno.h>
 #include <inttypes.h>

@@ -30,6 +30,14 @@ static void safe_name(char *out, size_t capacity, const char *text)
 
 bool hl_rule_is_difference(hl_rule rule) { return rule == HL_RULE_OUTCOME_DIFFERS || rule == HL_RULE_OFFSET_DIFFERS; }
 
+void hl_repro_set_check_every(hl_trace *trace, uint64_t check_every)
+{
+    char text[32];
+    if (check_every == HL_CHECK_PACED) snprintf(text, sizeof text, "paced");
+    else snprintf(text, sizeof text, "%" PRIu64, check_every);
+    hl_trace_set_meta(trace, "heaplab.check_every", text);
+}
+
 int hl_repro_write(const hl_spec *specs, size_t count, const char *label, const hl_trace *trace,
                    const hl_finding *finding, uint64_t check_every, double timeout, const char *dir, char *path,
                    size_t capacity, hl_diag *diag)
@@ -71,6 +79,7 @@ int hl_repro_write(const hl_spec *specs, size_t count, const char *label, const 
              finding->index);
     hl_trace_set_meta(&candidate, "heaplab.source", source);
     hl_trace_set_meta(&candidate, "heaplab.restricted", restricted);
+    hl_repro_set_check_every(&candidate, check_every);
 
     int made = hl_make_folder(dir);
     if (made != 0) {

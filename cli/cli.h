@@ -111,8 +111,13 @@ int hl_cli_ignore(const char *command, hl_ignores *ignores, const char *arg);
 /* The backends a reproducer was written for (its heaplab.backend metadata) and its
  * rule, when replay or shrink is not given --backends: 0 with *backends (an arena
  * string) and *rule, or 2 after command's usage message when a trace names none or
- * the traces name different ones (stream.c). */
-int hl_cli_finding_backends(const char *command, char **paths, size_t path_count, char **backends, hl_rule *rule);
+ * the traces name different ones (stream.c). *check_every (when not NULL) gets the
+ * heap-check period the finding was made with, when the first trace names one. */
+int hl_cli_finding_backends(const char *command, char **paths, size_t path_count, char **backends, hl_rule *rule,
+                            uint64_t *check_every);
+/* The heap-check period a finding was made with (its heaplab.check_every): true with
+ * *check_every, false when the trace names none or an unreadable one. */
+bool hl_cli_finding_check_every(const hl_trace *trace, uint64_t *check_every);
 /* Parses a backend list and makes (and destroys) one instance of each, so that an
  * unknown backend or a bad option is bad usage before anything runs or prints (a
  * foreign backend's in a child: its library is never loaded in the driver).
@@ -136,6 +141,7 @@ enum {
 typedef struct hl_cli_shared {
     const char *backends;
     uint64_t check_every;
+    bool check_given; /* --check-every was given (else a finding's own period applies) */
     double timeout;
     bool json;
     uint64_t seed;

@@ -182,7 +182,9 @@ int hl_cmd_replay(int argc, char **argv)
     hl_rule rule = HL_RULE_COUNT;
     char *named = NULL;
     if (!backends) { /* a reproducer heaplab wrote: the backends it was written for */
-        rc = hl_cli_finding_backends("replay", paths, path_count, &named, &rule);
+        uint64_t period = options.check_every; /* the finding's own, unless --check-every says */
+        rc = hl_cli_finding_backends("replay", paths, path_count, &named, &rule, &period);
+        if (!shared.check_given) options.check_every = shared.check_every = period;
         if (rc != 0) return rc;
         backends = named;
     }

@@ -58,7 +58,7 @@ int hl_cmd_shrink(int argc, char **argv)
     if (!backends && !from_record) { /* a reproducer replay, report or diff wrote names its own */
         hl_rule rule;
         char *one[] = {(char *)path};
-        int named = hl_cli_finding_backends("shrink", one, 1, &from_record, &rule);
+        int named = hl_cli_finding_backends("shrink", one, 1, &from_record, &rule, NULL);
         if (named) return named;
     }
     hl_spec *specs;
@@ -69,6 +69,7 @@ int hl_cmd_shrink(int argc, char **argv)
     hl_trace trace;
     if (hl_trace_read(path, &trace, &diag, NULL) != 0 || hl_trace_check(&trace, &diag) != 0)
         return hl_cli_input_error(&diag);
+    if (!shared.check_given) hl_cli_finding_check_every(&trace, &o.check_every); /* the finding's own period */
     char *default_output = NULL;
     if (!output) {
         size_t n = strlen(path), stem = n > 6 && strcmp(path + n - 6, ".trace") == 0 ? n - 6 : n;

@@ -78,6 +78,7 @@ static int set_shared(const char *command, int key, const char *arg, hl_cli_shar
     case 2:
         if (!hl_cli_check_every(arg, &s->check_every))
             return hl_cli_usage_error(command, "--check-every '%s' is not a number or `paced`", arg);
+        s->check_given = true;
         return 0;
     case 3:
         s->timeout = strtod(arg, &end);

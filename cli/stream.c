@@ -154,7 +154,14 @@ static int stop_at_first(void *context, const hl_trace *trace, const hl_op *op, 
     return HL_SINK_STOP; /* the metadata comes before any operation */
 }
 
-int hl_cli_finding_backends(const char *command, char **paths, size_t path_count, char **backends, hl_rule *rule)
+bool hl_cli_finding_check_every(const hl_trace *trace, uint64_t *check_every)
+{
+    const char *text = hl_trace_meta(trace, "heaplab.check_every");
+    return text && hl_cli_check_every(text, check_every);
+}
+
+int hl_cli_finding_backends(const char *command, char **paths, size_t path_count, char **backends, hl_rule *rule,
+                            uint64_t *check_every)
 {
     *backends = NULL;
     *rule = HL_RULE_COUNT;
@@ -175,6 +182,7 @@ int hl_cli_finding_backends(const char *command, char **paths, size_t path_count
         else if (!*backends) {
             *backends = hl_mem_strdup(named);
             *rule = this_rule;
+            if (check_every) hl_cli_finding_check_every(&head, check_every);
         }
         hl_trace_free(&head);
         if (rc) return rc;

@@ -9,7 +9,7 @@
  * Stepping is one operation at a time (hl_lanes_step), so a stream need not be an
  * array: the loop over a trace (hl_lanes_run) is one caller; a program's live calls
  * or a fuzzer's inputs can feed the same lanes. */
-#include "hl_run.h"
+#include "hl_lanes.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -336,6 +336,7 @@ static void write_finding(const campaign *c, found *w)
     snprintf(text, sizeof text, "fuzz seed %" PRIu64 ", input %" PRIu64 "%s", o->seed, w->n,
              w->before ? " and the inputs before it on the same instances" : "");
     hl_trace_set_meta(&w->stream, "heaplab.source", text);
+    hl_repro_set_check_every(&w->stream, o->check_every);
     snprintf(path, sizeof path, "%s.trace", base);
     hl_diag diag;
     bool trace_written = hl_trace_write(&w->stream, HL_TRACE_TEXT, path, &diag) == 0;

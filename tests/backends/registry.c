@@ -29,6 +29,7 @@
     X(hl_test_backend_tearer, BROKEN)                                                                            \
     X(hl_test_backend_wasm_shifted, BROKEN)                                                                      \
     X(hl_test_backend_racy, BROKEN)                                                                              \
+    X(hl_test_backend_bins_stale_reset, BROKEN)                                                                  \
     X(hl_test_backend_bins_copy, CONFORMS)
 
 #define CONFORMS true

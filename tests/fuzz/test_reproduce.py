@@ -48,3 +48,20 @@ def test_the_same_library_without_the_bug_fuzzes_clean(heaplab_release, tmp_path
                            tmp_path / "f", timeout=600)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "0 findings" in proc.stdout
+
+
+def test_a_free_all_that_leaves_state_behind_is_caught_and_replays(heaplab_test_release, tmp_path):
+    """bins-stale-reset's free_all keeps its free lists (tests/backends/bins_stale_reset.c):
+    instances kept across inputs, each input ending in free_all, meet it at once."""
+    findings = tmp_path / "f"
+    proc = heaplab_test_release("fuzz", "--backends", "bins,bins-stale-reset", "--seed", "1", "--runs", "500", "-q",
+                                "--findings", findings, timeout=300)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    found = re.search(r"DIVERGENCE bins-stale-reset: .*?operation (\d+) \((\w+)\): ([A-Z_]+)", proc.stderr)
+    assert found and found.group(3) in ("CHECK_FAILED", "OVERLAP", "CONTENTS"), proc.stderr
+    [trace] = findings.glob("*.trace")
+    for attempt in range(5):
+        again = heaplab_test_release("replay", "--no-speed", "-q", "--findings", tmp_path / "r", trace)
+        shown = re.search(r"DIVERGENCE bins-stale-reset: .*?operation (\d+) \((\w+)\): ([A-Z_]+)", again.stderr)
+        assert again.returncode == 1 and shown and shown.groups() == found.groups(), again.stderr
+    assert heaplab_test_release("replay", "--no-speed", "-q", "--backends", "bins", trace).returncode == 0
