@@ -276,6 +276,7 @@ static hl_error arena_create(const hl_config *config, hl_heap **out)
     uint64_t chunk_size = settings.chunk_size;
     char why[200];
     hl_source source;
+    settings.source.sparse = (config->hints & HL_HINT_SPARSE) != 0;
     hl_error e = hl_source_open(&source, &settings.source, config->buffer, config->buffer_size, 0, why, sizeof why);
     if (e != HL_E_OK) return hl_config_say(config, "arena: %s", why), e;
     size_t state_at = source.heap_base; /* linear: 1024, where blocks may start */

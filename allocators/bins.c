@@ -162,6 +162,7 @@ static hl_error bins_create(const hl_config *config, hl_heap **out)
     size_t state_at = linear ? BINS_LINEAR_STATE : 0;
     _Static_assert(sizeof(struct hl_heap) + BINS_LINEAR_STATE <= 1024, "bins state must fit below the heap base");
     hl_source source;
+    settings.source.sparse = (config->hints & HL_HINT_SPARSE) != 0;
     e = hl_source_open(&source, &settings.source, config->buffer, config->buffer_size, state_at + sizeof(struct hl_heap),
                        why, sizeof why);
     if (e != HL_E_OK) return hl_config_say(config, HL_BINS_NAME ": %s%s", why, ""), e;

@@ -59,6 +59,7 @@ struct hl_heap {
     hl_source meta;     /* this state, the bitmaps, the tracker */
     size_t meta_used;
     bool has_exec, has_dma;
+    bool sparse;        /* HL_HINT_SPARSE: the maps' commits resident up to 1 MiB a step */
     unit_map exec, dma;
     const hl_backend *plain_backend;
     hl_heap *plain;
@@ -131,6 +132,7 @@ static hl_error open_map(hl_heap *h, unit_map *m, size_t bytes, size_t unit, siz
     hl_source_config config;
     hl_source_config_init(&config);
     config.size = bytes;
+    config.sparse = h->sparse;
     m->unit = unit;
     m->units = bytes / unit;
     hl_error e = hl_source_open(&m->source, &config, NULL, 0, commit, why, capacity);
@@ -249,6 +251,7 @@ static hl_error caps_create(const hl_config *config, hl_heap **out)
     h->meta_used = sizeof *h;
     h->has_exec = exec_size >= 4096;
     h->has_dma = dma_size >= CAPS_LINE;
+    h->sparse = (config->hints & HL_HINT_SPARSE) != 0;
     if (h->has_exec) e = open_map(h, &h->exec, (size_t)exec_size & ~(size_t)4095, 4096, 0, why, sizeof why);
     if (e == HL_E_OK && h->has_dma)
 #ifdef HL_MUTANT_DMA_SHARED_LINE /* TEST-ONLY MUTANT: the DMA window is carved in 16-byte units, not lines */

@@ -341,6 +341,7 @@ static hl_error guard_create(const hl_config *config, hl_heap **out)
     if (hl_options_apply(config, HL_GUARD_NAME, option_docs, option_rules, &settings) != HL_E_OK)
         return HL_E_INVALID_ARGUMENT;
     hl_source_config source_config = settings.source;
+    source_config.sparse = (config->hints & HL_HINT_SPARSE) != 0;
     bool at_start = settings.at_start;
     uint64_t quarantine = settings.quarantine, sample = settings.sample, max_live = settings.max_live;
     char why[200];

@@ -188,9 +188,9 @@ struct hl_differ {
 };
 
 hl_differ *hl_differ_open(const hl_spec *specs, size_t count, uint64_t check_every, const hl_ignores *ignores,
-                          hl_watch *watch, hl_diag *diag)
+                          uint32_t hints, hl_watch *watch, hl_diag *diag)
 {
-    hl_lanes *runs = hl_lanes_open(specs, count, NULL, 0, true, HL_HINT_ONE_THREAD, watch, diag);
+    hl_lanes *runs = hl_lanes_open(specs, count, NULL, 0, true, HL_HINT_ONE_THREAD | hints, watch, diag);
     if (!runs) return NULL;
     hl_differ *d = hl_mem_alloc(sizeof *d);
     *d = (hl_differ){specs, count, check_every, ignores, runs, hl_mem_alloc((count ? count : 1) * sizeof(lane)),
@@ -309,7 +309,7 @@ int hl_diff_watched_ignoring(const hl_spec *specs, size_t count, const hl_trace 
                              const hl_ignores *ignores, hl_diff_summary *s, hl_watch *watch)
 {
     hl_diag diag;
-    hl_differ *d = hl_differ_open(specs, count, check_every, ignores, watch, &diag);
+    hl_differ *d = hl_differ_open(specs, count, check_every, ignores, 0, watch, &diag);
     if (!d) {
         memset(s, 0, sizeof *s);
         s->setup_failed = true;

@@ -15,7 +15,8 @@ static int on_kept_instances(hl_fuzz_target *t, const hl_trace *trace, hl_diff_s
     if (t->differ && t->differ_inputs >= t->fresh_every) hl_fuzz_target_forget(t);
     if (!t->differ) {
         hl_diag diag;
-        t->differ = hl_differ_open(t->specs, t->count, t->check_every, t->ignores, t->watch, &diag);
+        /* big fuzz sizes are touched sparsely: their commits need not be resident */
+        t->differ = hl_differ_open(t->specs, t->count, t->check_every, t->ignores, HL_HINT_SPARSE, t->watch, &diag);
         if (!t->differ) {
             memset(s, 0, sizeof *s);
             s->setup_failed = true;

@@ -295,10 +295,14 @@ typedef struct hl_config {
  *                 tracks blocks only for those (an adapter over malloc) may stop
  *                 tracking; those four may then fail with UNSUPPORTED.
  *   NO_STATS      the caller never calls stats: a backend may keep no statistics
- *                 (no counts, no footprint query); stats then says what was kept. */
+ *                 (no counts, no footprint query); stats then says what was kept.
+ *   SPARSE        the caller touches large blocks sparsely (a fuzzer: many inputs,
+ *                 big sizes, sampled patterns): memory committed in large steps need
+ *                 not be made resident at once (the footprint still counts it). */
 #define HL_HINT_ONE_THREAD (1u << 0)
 #define HL_HINT_CALLER_FREES (1u << 1)
 #define HL_HINT_NO_STATS (1u << 2)
+#define HL_HINT_SPARSE (1u << 3)
 
 /* ---------------------------------------------------------------- the table */
 

@@ -26,6 +26,7 @@ typedef struct hl_source_config {
                             default): 4G for os, the whole buffer for static */
     uint32_t max_pages;  /* linear: maximum 64 KiB pages (default 65536 = 4 GiB) */
     bool huge;           /* os: ask for huge pages (MAP_HUGETLB, else MADV_HUGEPAGE) */
+    bool sparse;         /* HL_HINT_SPARSE: a commit step is made resident up to 1 MiB only */
 } hl_source_config;
 
 /* Invariants: [0, committed) of the address space is readable and writable;
@@ -41,6 +42,7 @@ typedef struct hl_source {
     size_t heap_base;     /* first offset a block may start at */
     bool mapped;          /* host was mmap'ed by the source (os, linear) */
     const char *huge;     /* "none", "MAP_HUGETLB" or "MADV_HUGEPAGE": what took effect */
+    bool sparse;          /* the config's: commit steps resident up to SPARSE_RESIDENT only */
 } hl_source;
 
 /* Defaults: os, its default size (4G os, the whole buffer static), 65536 pages, no

@@ -47,6 +47,7 @@ hl_error hl_source_open(hl_source *source, const hl_source_config *config, void 
     memset(&s, 0, sizeof s);
     s.kind = config->kind;
     s.huge = "none";
+    s.sparse = config->sparse;
     if (config->kind == HL_SOURCE_STATIC) {
         if (!buffer)
             return snprintf(message, capacity, "source=static needs a caller buffer"), HL_E_INVALID_ARGUMENT;
@@ -107,6 +108,11 @@ void hl_source_close(hl_source *source)
 
 static void populate(unsigned char *start, size_t len) { (void)madvise(start, len, MADV_POPULATE_WRITE); }
 
+/* Under HL_HINT_SPARSE a step is made resident up to this much: a larger one is a big
+ * block, which a fuzzer's sampled patterns touch sparsely. Zeroing the pages nobody
+ * touches cost the fuzzer a fifth of its time and 1.3 GB of memory. */
+#define SPARSE_RESIDENT (1u << 20)
+
 hl_error hl_source_commit(hl_source *source, size_t bytes)
 {
     if (bytes <= source->committed) return HL_E_OK;
@@ -125,7 +131,10 @@ hl_error hl_source_commit(hl_source *source, size_t bytes)
      * for the step instead of one page fault per page at first touch (a fault costs
      * microseconds in a VM). Where the kernel predates MADV_POPULATE_WRITE (5.14) this
      * fails harmlessly and the pages fault in as they are touched. */
-    if (source->mapped) populate(source->host + source->committed, target - source->committed);
+    if (source->mapped) {
+        size_t grown = target - source->committed;
+        populate(source->host + source->committed, source->sparse && grown > SPARSE_RESIDENT ? SPARSE_RESIDENT : grown);
+    }
     source->committed = target;
     if (target > source->peak) source->peak = target;
     return HL_E_OK;

@@ -79,6 +79,7 @@ static hl_error wasm_create(const hl_config *config, hl_heap **out)
     if (hl_options_apply(config, HL_WASM_NAME, option_docs, option_rules, &settings) != HL_E_OK) return HL_E_INVALID_ARGUMENT;
     char why[200];
     hl_source source;
+    settings.source.sparse = (config->hints & HL_HINT_SPARSE) != 0;
     hl_error e = hl_source_open(&source, &settings.source, NULL, 0, HL_WASM_HEAP_BASE, why, sizeof why);
     if (e != HL_E_OK) return hl_config_say(config, "wasm: %s", why), e;
     hl_heap *h = hl_source_host(&source, WASM_STATE_AT, sizeof *h);

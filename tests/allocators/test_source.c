@@ -111,6 +111,39 @@ TEST(linear_memory_is_wasm32)
     hl_source_close(&s);
 }
 
+/* Pages of [p, p + len) resident now (mincore). */
+static size_t resident_pages(const unsigned char *p, size_t len)
+{
+    size_t pages = len / 4096, count = 0;
+    unsigned char *vec = malloc(pages);
+    if (mincore((void *)p, len, vec) != 0) return SIZE_MAX;
+    for (size_t i = 0; i < pages; i++) count += vec[i] & 1;
+    free(vec);
+    return count;
+}
+
+/* A 32 MiB commit is resident at once (one system call, not 8192 faults), except
+ * under HL_HINT_SPARSE, where 1 MiB of it is; either way all of it is committed. */
+TEST(os_commits_resident_unless_sparse)
+{
+    for (int sparse = 0; sparse <= 1; sparse++) {
+        hl_source_config c = config_of(HL_SOURCE_OS);
+        c.size = 64 << 20;
+        c.sparse = sparse;
+        hl_source s;
+        char why[200];
+        CHECK_EQ(hl_source_open(&s, &c, NULL, 0, 4096, why, sizeof why), HL_E_OK);
+        size_t before = s.committed;
+        CHECK_EQ(hl_source_commit(&s, 32u << 20), HL_E_OK);
+        CHECK(s.committed >= 32u << 20);
+        size_t resident = resident_pages(s.host + before, s.committed - before);
+        if (sparse) CHECK_EQ(resident, (1u << 20) / 4096);
+        else CHECK_EQ(resident, (s.committed - before) / 4096);
+        memset(s.host, 1, s.committed); /* committed either way */
+        hl_source_close(&s);
+    }
+}
+
 int main(void)
 {
     RUN(os_commits_on_demand_and_reports_it);
@@ -118,5 +151,6 @@ int main(void)
     RUN(os_huge_pages_fall_back_to_advice);
     RUN(static_buffer_ends_where_the_buffer_does);
     RUN(linear_memory_is_wasm32);
+    RUN(os_commits_resident_unless_sparse);
     return unit_summary();
 }
