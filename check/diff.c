@@ -188,10 +188,16 @@ struct hl_differ {
 };
 
 hl_differ *hl_differ_open(const hl_spec *specs, size_t count, uint64_t check_every, const hl_ignores *ignores,
-                          uint32_t hints, hl_watch *watch, hl_diag *diag)
+                          uint32_t hints, hl_watch *watch, hl_diff_summary *failed)
 {
-    hl_lanes *runs = hl_lanes_open(specs, count, NULL, 0, true, HL_HINT_ONE_THREAD | hints, watch, diag);
-    if (!runs) return NULL;
+    hl_diag diag;
+    hl_lanes *runs = hl_lanes_open(specs, count, NULL, 0, true, HL_HINT_ONE_THREAD | hints, watch, &diag);
+    if (!runs) {
+        memset(failed, 0, sizeof *failed);
+        failed->setup_failed = true;
+        snprintf(failed->setup_error, sizeof failed->setup_error, "%s", diag.message);
+        return NULL;
+    }
     hl_differ *d = hl_mem_alloc(sizeof *d);
     *d = (hl_differ){specs, count, check_every, ignores, runs, hl_mem_alloc((count ? count : 1) * sizeof(lane)),
                      false, true};
@@ -308,14 +314,8 @@ int hl_differ_run(hl_differ *dr, const hl_trace *trace, hl_diff_summary *s)
 int hl_diff_watched_ignoring(const hl_spec *specs, size_t count, const hl_trace *trace, uint64_t check_every,
                              const hl_ignores *ignores, hl_diff_summary *s, hl_watch *watch)
 {
-    hl_diag diag;
-    hl_differ *d = hl_differ_open(specs, count, check_every, ignores, 0, watch, &diag);
-    if (!d) {
-        memset(s, 0, sizeof *s);
-        s->setup_failed = true;
-        snprintf(s->setup_error, sizeof s->setup_error, "%s", diag.message);
-        return 2;
-    }
+    hl_differ *d = hl_differ_open(specs, count, check_every, ignores, 0, watch, s);
+    if (!d) return 2;
     int rc = hl_differ_run(d, trace, s);
     hl_differ_close(d);
     return rc;

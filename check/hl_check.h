@@ -172,7 +172,7 @@ int hl_diff_watched_ignoring(const hl_spec *specs, size_t count, const hl_trace 
                              const hl_ignores *ignores, hl_diff_summary *summary, hl_watch *watch);
 /* One set of instances for several streams, one after another (persistent fuzzing):
  * open makes an instance per spec, told hints (HL_HINT_*, beside ONE_THREAD) (NULL
- * with diag when one cannot be made); run is
+ * when one cannot be made, with *failed a setup failure saying why); run is
  * hl_diff_watched_ignoring over trace on those instances, the executors and shadow
  * models reset (their tables kept, emptied in time proportional to what the stream
  * before touched); reusable says whether the last stream left every instance as new: it ran to its end with no
@@ -181,7 +181,7 @@ int hl_diff_watched_ignoring(const hl_spec *specs, size_t count, const hl_trace 
  * find: a finding after several streams may need them all (hl_fuzz_history). */
 typedef struct hl_differ hl_differ;
 hl_differ *hl_differ_open(const hl_spec *specs, size_t count, uint64_t check_every, const hl_ignores *ignores,
-                          uint32_t hints, hl_watch *watch, hl_diag *diag);
+                          uint32_t hints, hl_watch *watch, hl_diff_summary *failed);
 int hl_differ_run(hl_differ *differ, const hl_trace *trace, hl_diff_summary *summary);
 bool hl_differ_reusable(const hl_differ *differ);
 void hl_differ_close(hl_differ *differ);

@@ -4,9 +4,6 @@
  * which lane and operation are in flight). */
 #include "hl_fuzz.h"
 
-#include <stdio.h>
-#include <string.h>
-
 /* The input's stream on the kept instances (made first when there are none, or when
  * they served fresh_every inputs); they are dropped when the stream did not leave
  * them as new. */
@@ -14,15 +11,9 @@ static int on_kept_instances(hl_fuzz_target *t, const hl_trace *trace, hl_diff_s
 {
     if (t->differ && t->differ_inputs >= t->fresh_every) hl_fuzz_target_forget(t);
     if (!t->differ) {
-        hl_diag diag;
         /* big fuzz sizes are touched sparsely: their commits need not be resident */
-        t->differ = hl_differ_open(t->specs, t->count, t->check_every, t->ignores, HL_HINT_SPARSE, t->watch, &diag);
-        if (!t->differ) {
-            memset(s, 0, sizeof *s);
-            s->setup_failed = true;
-            snprintf(s->setup_error, sizeof s->setup_error, "%s", diag.message);
-            return 2;
-        }
+        t->differ = hl_differ_open(t->specs, t->count, t->check_every, t->ignores, HL_HINT_SPARSE, t->watch, s);
+        if (!t->differ) return 2;
     }
     int rc = hl_differ_run(t->differ, trace, s);
     t->differ_inputs++;
