@@ -408,8 +408,11 @@ static hl_error caps_check(hl_heap *h, char *message, size_t capacity)
     for (int k = 0; k < 2; k++) {
         unit_map *m = maps[k];
         if (!m->bits) continue;
-        size_t counted = 0;
-        for (size_t i = 0; i < m->units; i++) counted += bit(m, i);
+        size_t counted = 0, words = (m->units + 63) / 64;
+        for (size_t w = 0; w < words; w++) { /* bits past the last unit are never set */
+            uint64_t x = m->bits[w];
+            counted += !x ? 0 : x == ~0ull ? 64 : (size_t)__builtin_popcountll(x);
+        }
         if (counted != m->used || m->high > m->units || m->high * m->unit > m->source.committed) {
             snprintf(message, capacity, "%s region: %zu units marked, %zu counted, high mark %zu of %zu",
                      k ? "dma" : "exec", counted, m->used, m->high, m->units);

@@ -447,13 +447,14 @@ typedef struct verify_job {
     const unsigned char *view;
     uint64_t id;
     size_t from, to, bad;
+    hl_pattern_shape shape;
     bool same;
 } verify_job;
 
 static void verify(void *context)
 {
     verify_job *job = context;
-    job->same = hl_pattern_verify(job->view + job->from, job->id, job->from, job->to, &job->bad);
+    job->same = hl_pattern_verify(job->shape, job->view + job->from, job->id, job->from, job->to, &job->bad);
 }
 
 /* Verifies bytes [from, to) of block (at addr) hold its pattern. */
@@ -466,7 +467,7 @@ static int verify_range(hl_shadow *shadow, hl_exec *exec, uint64_t id, hl_addr a
         return diverge(shadow, HL_RULE_OUTSIDE_FOOTPRINT,
                        "block id %" PRIu64 " at 0x%" PRIxPTR " (+%zu bytes) is outside the backend's memory %s",
                        id, addr, to, when);
-    verify_job job = {view, id, from, to, 0, true};
+    verify_job job = {view, id, from, to, 0, hl_exec_pattern_shape(exec), true};
     uintptr_t at = 0;
     if (!hl_exec_access(exec, verify, &job, &at))
         return diverge(shadow, HL_RULE_ACCESS_FAULT, "block id %" PRIu64 " at 0x%" PRIxPTR ": reading byte %zu faulted %s",

@@ -32,6 +32,7 @@ struct hl_exec {
     unsigned observer_count;
     hl_exec_counts counts;
     bool patterns;
+    hl_pattern_shape shape;
     hl_timing timing;
     bool catch_faults; /* the backend declares access misuse and the catcher is on */
     /* concurrent stepping: the caller's lock, released around each backend call */
@@ -50,6 +51,7 @@ hl_exec *hl_exec_new(const hl_backend *backend, hl_heap *heap, const char *label
     exec->blocks = hl_blockmap_new();
     hl_blockmap_set_granule(exec->blocks, exec->info.min_align);
     exec->patterns = true;
+    exec->shape = HL_PATTERN_TRACE;
     exec->timing = HL_TIMING_PLAIN;
     exec->catch_faults = hl_fault_available() && (exec->info.misuse & HL_MISUSE_ACCESS_KINDS);
     return exec;
@@ -62,6 +64,8 @@ void hl_exec_reset(hl_exec *exec)
 }
 
 void hl_exec_write_patterns(hl_exec *exec, bool on) { exec->patterns = on; }
+void hl_exec_set_pattern_shape(hl_exec *exec, hl_pattern_shape shape) { exec->shape = shape; }
+hl_pattern_shape hl_exec_pattern_shape(const hl_exec *exec) { return exec->shape; }
 
 /* Tells every observer whether other threads' calls may be in flight from now on. */
 static void tell_concurrent(hl_exec *exec, bool on)
@@ -140,12 +144,13 @@ typedef struct fill_job {
     unsigned char *view;
     uint64_t id;
     size_t from, to;
+    hl_pattern_shape shape;
 } fill_job;
 
 static void fill(void *context)
 {
     fill_job *job = context;
-    hl_pattern_fill(job->view + job->from, job->id, job->from, job->to);
+    hl_pattern_fill(job->shape, job->view + job->from, job->id, job->from, job->to);
 }
 
 static void write_pattern(hl_exec *exec, const hl_block *block, size_t from, size_t to, hl_result *result)
@@ -153,7 +158,7 @@ static void write_pattern(hl_exec *exec, const hl_block *block, size_t from, siz
     if (from >= to || !exec->patterns) return;
     unsigned char *view = exec->backend->mem_view(exec->heap, block->addr, to);
     if (!view) return;
-    fill_job job = {view, block->id, from, to};
+    fill_job job = {view, block->id, from, to, exec->shape};
     uintptr_t at = 0;
     if (!hl_exec_access(exec, fill, &job, &at)) {
         result->faulted = true;

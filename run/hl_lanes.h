@@ -29,7 +29,8 @@ typedef struct hl_lanes_hook {
 
 /* Makes one lane per spec: an instance (phase SETUP on watch, which may be NULL,
  * naming the lane being made; told hints, HL_HINT_*: the run's promises) and an
- * executor sized for ops (a hint; NULL, 0 is fine). With remember_results each lane
+ * executor sized for ops (a hint; NULL, 0 is fine; with HL_HINT_SPARSE the executors
+ * write HL_PATTERN_FUZZ, the sparse pattern the hint promises). With remember_results each lane
  * keeps its latest result in last (the first observer). Returns the lanes, or NULL
  * with diag when an instance cannot be made (the lanes made so far are closed).
  * Front ends attach their observers next. */

@@ -12,15 +12,21 @@
 
 /* ================================================================ block patterns */
 
-/* Byte `offset` of block `id`'s pattern: what the executor writes into every block
- * (outside any timed region) and the shadow model expects to find. Differs between
- * ids and along a block, so an overlap or a lost prefix shows. */
-void hl_pattern_fill(void *dst, uint64_t id, size_t from, size_t to);
-/* Only sampled offsets carry the pattern (fill writes no other byte, verify reads
- * none): all below 64 KiB, above that the first 64 bytes of every further 64 KiB. */
-/* Compares bytes [from, to) of src (which holds offsets from..to) with the pattern.
- * Returns true if equal, else false with the first differing offset in *bad. */
-bool hl_pattern_verify(const void *src, uint64_t id, size_t from, size_t to, size_t *bad);
+/* Which offsets of a block carry its pattern (fill writes no other byte, verify reads
+ * none). Which offsets are sampled depends on the offset alone, not the block's size. */
+typedef enum hl_pattern_shape {
+    HL_PATTERN_TRACE, /* all below 64 KiB, then the first 64 bytes of every further 64 KiB */
+    HL_PATTERN_FUZZ   /* all below 4 KiB, then 8 lines of 64 bytes evenly spread over every
+                         octave [2^k, 2^(k+1)): a 16 MiB block has 96 lines, not 256 */
+} hl_pattern_shape;
+/* Fills the sampled bytes of offsets [from, to) of block `id`'s pattern at dst (which
+ * holds offset from): what the executor writes into every block (outside any timed
+ * region) and the shadow model expects to find. Differs between ids and along a
+ * block, so an overlap or a lost prefix shows. */
+void hl_pattern_fill(hl_pattern_shape shape, void *dst, uint64_t id, size_t from, size_t to);
+/* Compares the sampled bytes [from, to) of src (which holds offsets from..to) with
+ * the pattern. Returns true if equal, else false with the first differing offset in *bad. */
+bool hl_pattern_verify(hl_pattern_shape shape, const void *src, uint64_t id, size_t from, size_t to, size_t *bad);
 
 /* ================================================================ fault catcher */
 
@@ -92,6 +98,10 @@ hl_exec *hl_exec_new(const hl_backend *backend, hl_heap *heap, const char *label
  * observer verifies contents (replay --no-shadow), so throughput runs measure the
  * allocator and not the pattern writes. */
 void hl_exec_write_patterns(hl_exec *exec, bool on);
+/* The pattern's shape in this executor's blocks (default HL_PATTERN_TRACE); set before
+ * the first operation (the shadow reads it back to verify). */
+void hl_exec_set_pattern_shape(hl_exec *exec, hl_pattern_shape shape);
+hl_pattern_shape hl_exec_pattern_shape(const hl_exec *exec);
 /* Whether and how each backend call is timed (result->elapsed_ticks; default
  * HL_TIMING_PLAIN). Two clock reads cost about 4% of a shadow-checked operation,
  * where the split between backend and harness time means little anyway; runs with

@@ -19,6 +19,7 @@ struct hl_lanes {
     size_t count;
     hl_watch *watch;
     bool remember; /* each lane keeps its latest result */
+    bool sparse;   /* HL_HINT_SPARSE: the executors write the fuzzing pattern shape */
 };
 
 static int remember(void *context, hl_exec *exec, const hl_result *result)
@@ -32,6 +33,7 @@ static int remember(void *context, hl_exec *exec, const hl_result *result)
 static void new_exec(hl_lanes *lanes, hl_lane *l, const hl_op *ops, size_t op_count)
 {
     l->exec = hl_exec_new(l->spec->backend, l->heap, l->spec->label);
+    if (lanes->sparse) hl_exec_set_pattern_shape(l->exec, HL_PATTERN_FUZZ);
     if (ops) hl_exec_expect(l->exec, ops, op_count); /* tables sized before any clock starts */
     if (lanes->remember) {
         hl_observer recorder = {"last result", l, NULL, remember, NULL, NULL, NULL};
@@ -49,6 +51,7 @@ hl_lanes *hl_lanes_open(const hl_spec *specs, size_t count, const hl_op *ops, si
     lanes->count = count;
     lanes->watch = watch;
     lanes->remember = remember_results;
+    lanes->sparse = (hints & HL_HINT_SPARSE) != 0;
     hl_watch_phase(watch, HL_PHASE_SETUP);
     for (size_t k = 0; k < count; k++) {
         hl_lane *l = &lanes->lane[k];

@@ -8,6 +8,10 @@
  * line, and the bitmaps of a 100 MB heap fit in the L2 cache: far cheaper than an
  * ordered index, which paid cache misses on every insert and remove.
  *
+ * A region that one block covers whole (a block of 8 MiB and more covers at least
+ * one) is marked `full` and keeps no bitmap, so a 256 MiB block costs 64 flags, not
+ * 2 MiB of bits to write and clear; a partial clear of a full region makes its bitmap.
+ *
  * Exact as long as every block starts on a granule boundary (the executor takes the
  * granule from the backend's minimum alignment, at most 16 bytes): two such blocks
  * that do not overlap never share a granule. A misaligned block (itself an ALIGNMENT
@@ -22,7 +26,10 @@
 
 typedef struct occ_region {
     uint64_t number;  /* address >> OCC_REGION_SHIFT */
-    uint64_t *bits;   /* NULL: an empty slot */
+    uint64_t *bits;   /* NULL: no bitmap (all clear, or all set when full) */
+    uint64_t set;     /* granules marked in this region */
+    bool used;        /* false: an empty slot */
+    bool full;        /* every granule marked; bits is NULL */
 } occ_region;
 
 typedef struct occupancy {
@@ -36,7 +43,7 @@ typedef struct occupancy {
 void occ_init(occupancy *occ, unsigned granule_log2);
 void occ_free(occupancy *occ);
 /* Clears every mark and keeps the bitmaps for the next use (a persistent run's next
- * stream): costs nothing when none is set, else a clear of each bitmap made. */
+ * stream): costs nothing when none is set, else a clear of each marked bitmap. */
 void occ_clear(occupancy *occ);
 /* True if any granule of [start, end) is marked. */
 bool occ_any(occupancy *occ, hl_addr start, hl_addr end);

@@ -2,11 +2,13 @@
  * Byte i of block id is byte (i % 8) of the word seed(id) + (i / 8) * K: cheap to
  * write and compare a word at a time, different for every id and every word.
  *
- * Only sampled bytes carry the pattern: every byte below 64 KiB, and above that the
- * first 64 bytes of each further 64 KiB. A 16 MiB block cost a 16 MiB fill
- * and check and 4096 page faults, which made the fuzzer spend three quarters of its time writing
- * patterns; a neighbour's overrun, a lost prefix or a block handed out twice still
- * shows on the dense head or on the sampled lines. */
+ * Only sampled bytes carry the pattern: a dense head, and above it lines of 64 bytes
+ * (the shapes: hl_run.h). A 16 MiB block cost a 16 MiB fill and check and 4096 page
+ * faults, which made the fuzzer spend three quarters of its time writing patterns; a
+ * neighbour's overrun, a lost prefix or a block handed out twice still shows on the
+ * dense head or on the sampled lines. Which offsets are sampled depends on the offset
+ * alone, never on the block's size, so a block grown or shrunk in place keeps its
+ * sampled bytes where they were. */
 #include "hl_run.h"
 
 #include <string.h>
@@ -86,39 +88,55 @@ mismatch:
     return false;
 }
 
-#define PATTERN_DENSE (64u * 1024u) /* every byte below this offset */
-#define PATTERN_STRIDE (64u * 1024u) /* above it, the first PATTERN_LINE bytes of each stride */
 #define PATTERN_LINE 64u
+#define TRACE_DENSE (64u * 1024u)  /* HL_PATTERN_TRACE: every byte below this offset, */
+#define TRACE_STRIDE (64u * 1024u) /* then a line at the start of each stride */
+#define FUZZ_DENSE (4u * 1024u)    /* HL_PATTERN_FUZZ: every byte below this offset, */
+#define FUZZ_PER_OCTAVE_LOG2 3u    /* then 8 lines evenly over each [2^k, 2^(k+1)) */
+
+static size_t dense_of(hl_pattern_shape shape) { return shape == HL_PATTERN_FUZZ ? FUZZ_DENSE : TRACE_DENSE; }
+
+/* The distance between line starts around offset at (>= the dense head): a power of
+ * two, so the lines are the offsets whose low bits are below PATTERN_LINE. */
+static size_t stride_at(hl_pattern_shape shape, size_t at)
+{
+    if (shape != HL_PATTERN_FUZZ) return TRACE_STRIDE;
+    unsigned octave = (unsigned)(8 * sizeof(unsigned long long) - 1) - (unsigned)__builtin_clzll(at);
+    return (size_t)1 << (octave - FUZZ_PER_OCTAVE_LOG2);
+}
 
 /* The end of the sampled piece that starts at `at` (a sampled offset), at most to. */
-static size_t sampled_end(size_t at, size_t to)
+static size_t sampled_end(hl_pattern_shape shape, size_t at, size_t to)
 {
-    size_t end = at < PATTERN_DENSE ? PATTERN_DENSE : (at & ~(size_t)(PATTERN_STRIDE - 1)) + PATTERN_LINE;
+    size_t dense = dense_of(shape);
+    size_t end = at < dense ? dense : (at & ~(stride_at(shape, at) - 1)) + PATTERN_LINE;
     return end < to ? end : to;
 }
 
 /* The first sampled offset at or after `at`, at most to. */
-static size_t next_sampled(size_t at, size_t to)
+static size_t next_sampled(hl_pattern_shape shape, size_t at, size_t to)
 {
-    if (at < PATTERN_DENSE || at % PATTERN_STRIDE < PATTERN_LINE) return at;
-    size_t next = (at | (PATTERN_STRIDE - 1)) + 1;
-    return next < to ? next : to;
+    if (at < dense_of(shape)) return at;
+    size_t stride = stride_at(shape, at);
+    if (at % stride < PATTERN_LINE) return at;
+    size_t next = (at | (stride - 1)) + 1; /* 0 if it wraps: no further line */
+    return next && next < to ? next : to;
 }
 
-void hl_pattern_fill(void *dst, uint64_t id, size_t from, size_t to)
+void hl_pattern_fill(hl_pattern_shape shape, void *dst, uint64_t id, size_t from, size_t to)
 {
     unsigned char *p = dst;
-    for (size_t a = next_sampled(from, to), b; a < to; a = next_sampled(b, to)) {
-        b = sampled_end(a, to);
+    for (size_t a = next_sampled(shape, from, to), b; a < to; a = next_sampled(shape, b, to)) {
+        b = sampled_end(shape, a, to);
         fill_dense(p + (a - from), id, a, b);
     }
 }
 
-bool hl_pattern_verify(const void *src, uint64_t id, size_t from, size_t to, size_t *bad)
+bool hl_pattern_verify(hl_pattern_shape shape, const void *src, uint64_t id, size_t from, size_t to, size_t *bad)
 {
     const unsigned char *p = src;
-    for (size_t a = next_sampled(from, to), b; a < to; a = next_sampled(b, to)) {
-        b = sampled_end(a, to);
+    for (size_t a = next_sampled(shape, from, to), b; a < to; a = next_sampled(shape, b, to)) {
+        b = sampled_end(shape, a, to);
         if (!verify_dense(p + (a - from), id, a, b, bad)) return false;
     }
     return true;

@@ -238,17 +238,17 @@ TEST(check_notices_a_broken_counter)
 TEST(pattern_round_trip_and_difference)
 {
     unsigned char a[300], b[300];
-    hl_pattern_fill(a, 42, 0, 300);
+    hl_pattern_fill(HL_PATTERN_TRACE, a, 42, 0, 300);
     size_t bad = 0;
-    CHECK(hl_pattern_verify(a, 42, 0, 300, &bad));
-    CHECK(!hl_pattern_verify(a, 43, 0, 300, &bad));
+    CHECK(hl_pattern_verify(HL_PATTERN_TRACE, a, 42, 0, 300, &bad));
+    CHECK(!hl_pattern_verify(HL_PATTERN_TRACE, a, 43, 0, 300, &bad));
     /* a fill from an unaligned offset equals the same bytes of a whole fill */
-    hl_pattern_fill(b + 13, 42, 13, 299);
+    hl_pattern_fill(HL_PATTERN_TRACE, b + 13, 42, 13, 299);
     CHECK(memcmp(a + 13, b + 13, 286) == 0);
     a[201] ^= 1;
-    CHECK(!hl_pattern_verify(a, 42, 0, 300, &bad));
+    CHECK(!hl_pattern_verify(HL_PATTERN_TRACE, a, 42, 0, 300, &bad));
     CHECK_EQ(bad, 201);
-    CHECK(hl_pattern_verify(a + 202, 42, 202, 300, &bad));
+    CHECK(hl_pattern_verify(HL_PATTERN_TRACE, a + 202, 42, 202, 300, &bad));
 }
 
 /* After reserve, the tables do not move while the reserved ids arrive: an entry

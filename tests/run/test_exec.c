@@ -3,6 +3,7 @@
  * that allocates and frees one id a million times costs a few entries, while a
  * million distinct ids get their million entries up front. */
 #include "hl_run.h"
+#include "hl_lanes.h"
 #include "backends.h"
 #include "unit.h"
 
@@ -38,8 +39,28 @@ TEST(entries_are_set_aside_per_distinct_id_not_per_alloc)
     free(ops);
 }
 
+/* Lanes opened for a fuzzer (HL_HINT_SPARSE) write the sparse pattern; others the
+ * trace pattern the shadow of a replay expects. */
+TEST(the_sparse_hint_gives_the_fuzz_pattern_shape)
+{
+    hl_spec *specs;
+    size_t count;
+    hl_diag diag;
+    CHECK_EQ(hl_spec_parse_list("bins,guard", &specs, &count, &diag), 0);
+    for (int sparse = 0; sparse < 2; sparse++) {
+        hl_lanes *lanes = hl_lanes_open(specs, count, NULL, 0, false, sparse ? HL_HINT_SPARSE : 0, NULL, &diag);
+        CHECK(lanes != NULL);
+        for (size_t k = 0; k < count; k++)
+            CHECK_EQ(hl_exec_pattern_shape(hl_lanes_at(lanes, k)->exec), sparse ? HL_PATTERN_FUZZ : HL_PATTERN_TRACE);
+        hl_lanes_renew(lanes, NULL, 0); /* a persistent run's next input keeps it */
+        CHECK_EQ(hl_exec_pattern_shape(hl_lanes_at(lanes, 0)->exec), sparse ? HL_PATTERN_FUZZ : HL_PATTERN_TRACE);
+        hl_lanes_close(lanes);
+    }
+}
+
 int main(void)
 {
+    RUN(the_sparse_hint_gives_the_fuzz_pattern_shape);
     RUN(entries_are_set_aside_per_distinct_id_not_per_alloc);
     return unit_summary();
 }
