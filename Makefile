@@ -191,6 +191,11 @@ build/asan/tests/allocators/test_conformance: build/asan/obj/tests/allocators/te
                                               $(call obj,asan,$(TEST_BACKEND_SRC)) build/asan/libheaplab.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ASAN_FLAGS) -o $@ $^ $(LIBS)
+# The in-process engines' kept inputs meet a test backend (rotter, tests/backends/faulty.c).
+build/asan/tests/fuzz/test_inprocess: build/asan/obj/tests/fuzz/test_inprocess.o \
+                                      $(call obj,asan,$(TEST_BACKEND_SRC)) build/asan/libheaplab.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ASAN_FLAGS) -o $@ $^ $(LIBS)
 
 # ---------------------------------------------------------------- jobs
 deps:

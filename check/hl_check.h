@@ -20,6 +20,15 @@ typedef struct hl_shadow hl_shadow;
  * checks take at most about 5% of the run. */
 #define HL_CHECK_PACED UINT64_MAX
 #define HL_CHECK_PACED_MIN 4096u
+/* check_every: after every operation the backend's check and the contents of every
+ * live block (O(live bytes sampled) an operation: for re-running a finding, so the
+ * first rule a bug breaks is the one reported, not a crash it causes later). */
+#define HL_CHECK_DEEP (UINT64_MAX - 1)
+/* check_every: after every operation the backend's check, and the harness writes
+ * nothing into the blocks (no patterns; contents are not checked). A heap that hands
+ * out memory still on its own free list then shows as OVERLAP when it hands that
+ * memory out again, instead of crashing on a list node the pattern overwrote. */
+#define HL_CHECK_UNTOUCHED (UINT64_MAX - 2)
 
 /* The shadow model: an observer that checks every operation against the contract
  * (CONTRACT.md, "What the shadow model checks") and stops the stream at the first
@@ -92,6 +101,11 @@ int hl_run(const hl_spec *spec, const hl_trace *trace, const hl_run_options *opt
 /* Records in a reproducer's metadata (heaplab.check_every) the heap-check period its
  * finding was made with, so replay and shrink run it with the same checks. */
 void hl_repro_set_check_every(hl_trace *trace, uint64_t check_every);
+/* Sets all of a reproducer's metadata: the backends (specs as a --backends list), the
+ * rule and operation index of its finding, where it came from and its check period,
+ * so `heaplab replay FILE` and `shrink FILE` run it again as it ran. */
+void hl_repro_label(hl_trace *trace, const hl_spec *specs, size_t count, hl_rule rule, uint64_t index,
+                    const char *source, uint64_t check_every);
 /* Writes a reproducer for a finding into dir: the trace's prefix up to the failing
  * operation, restricted to the block ids the finding names when that still
  * reproduces the same rule (checked by replaying it), else the whole prefix. specs
@@ -197,6 +211,16 @@ int hl_diff_isolated(const hl_spec *specs, size_t count, const hl_trace *trace, 
  * process is gone); difference rules are not ignored. */
 int hl_diff_isolated_ignoring(const hl_spec *specs, size_t count, const hl_trace *trace, uint64_t check_every,
                               double timeout, const hl_ignores *ignores, hl_diff_summary *summary);
+/* For a CRASH or HANG in *got (found with check_every): stream run again
+ * (hl_diff_isolated_ignoring) with check_every HL_CHECK_DEEP, then HL_CHECK_UNTOUCHED,
+ * and when neither shows anything, the same on the crash's shrunk stream (hl_shrink,
+ * up to a minute; check/deepen.c). When one shows another rule on the same backend at
+ * or before the crash's operation, *got becomes the earliest such finding and the
+ * mode it was found under is returned (its reproducer must record it as its
+ * check_every); *smaller is then the shrunk stream it was found on (free it), or
+ * empty (count 0) when it was stream itself. Else 0, *got stays, *smaller empty. */
+uint64_t hl_diff_deepen(const hl_spec *specs, size_t count, const hl_trace *stream, uint64_t check_every,
+                        double timeout, const hl_ignores *ignores, hl_diff_summary *got, hl_trace *smaller);
 
 /* ================================================================ shrinking */
 

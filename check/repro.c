@@ -30,10 +30,26 @@ static void safe_name(char *out, size_t capacity, const char *text)
 
 bool hl_rule_is_difference(hl_rule rule) { return rule == HL_RULE_OUTCOME_DIFFERS || rule == HL_RULE_OFFSET_DIFFERS; }
 
+void hl_repro_label(hl_trace *trace, const hl_spec *specs, size_t count, hl_rule rule, uint64_t index,
+                    const char *source, uint64_t check_every)
+{
+    char text[2048] = "";
+    for (size_t k = 0, n = 0; k < count && n < sizeof text; k++)
+        n += (size_t)snprintf(text + n, sizeof text - n, "%s%s", k ? "," : "", specs[k].text);
+    hl_trace_set_meta(trace, "heaplab.backend", text);
+    hl_trace_set_meta(trace, "heaplab.rule", hl_rule_name(rule));
+    snprintf(text, sizeof text, "%" PRIu64, index);
+    hl_trace_set_meta(trace, "heaplab.index", text);
+    hl_trace_set_meta(trace, "heaplab.source", source);
+    hl_repro_set_check_every(trace, check_every);
+}
+
 void hl_repro_set_check_every(hl_trace *trace, uint64_t check_every)
 {
     char text[32];
     if (check_every == HL_CHECK_PACED) snprintf(text, sizeof text, "paced");
+    else if (check_every == HL_CHECK_DEEP) snprintf(text, sizeof text, "deep");
+    else if (check_every == HL_CHECK_UNTOUCHED) snprintf(text, sizeof text, "untouched");
     else snprintf(text, sizeof text, "%" PRIu64, check_every);
     hl_trace_set_meta(trace, "heaplab.check_every", text);
 }
@@ -68,18 +84,12 @@ int hl_repro_write(const hl_spec *specs, size_t count, const char *label, const 
         for (size_t i = 0; i < end; i++) hl_trace_push(&candidate, &trace->ops[i]);
     }
 
-    char number[32], source[460], backends[2048] = "";
-    for (size_t k = 0, n = 0; k < count && n < sizeof backends; k++)
-        n += (size_t)snprintf(backends + n, sizeof backends - n, "%s%s", k ? "," : "", specs[k].text);
-    hl_trace_set_meta(&candidate, "heaplab.backend", backends);
-    hl_trace_set_meta(&candidate, "heaplab.rule", hl_rule_name(finding->rule));
-    snprintf(number, sizeof number, "%zu", candidate.count ? candidate.count - 1 : 0);
-    hl_trace_set_meta(&candidate, "heaplab.index", number);
+    char source[460];
     snprintf(source, sizeof source, "%s:%" PRIu64 " (operation %" PRIu64 ")", trace->path, finding->line,
              finding->index);
-    hl_trace_set_meta(&candidate, "heaplab.source", source);
+    hl_repro_label(&candidate, specs, count, finding->rule, candidate.count ? candidate.count - 1 : 0, source,
+                   check_every);
     hl_trace_set_meta(&candidate, "heaplab.restricted", restricted);
-    hl_repro_set_check_every(&candidate, check_every);
 
     int made = hl_make_folder(dir);
     if (made != 0) {

@@ -434,6 +434,7 @@ void hl_shadow_retire(hl_shadow *shadow, uint64_t id, hl_error freed)
 static void setup(hl_shadow *shadow, hl_exec *exec)
 {
     shadow->ready = true;
+    if (shadow->check_every == HL_CHECK_UNTOUCHED) hl_exec_write_patterns(exec, false);
     size_t align = hl_exec_info(exec)->min_align;
     unsigned log = 0;
     while (log < 4 && ((size_t)2 << log) <= align) log++;
@@ -461,7 +462,7 @@ static void verify(void *context)
 static int verify_range(hl_shadow *shadow, hl_exec *exec, uint64_t id, hl_addr addr, size_t from,
                         size_t to, hl_rule rule, const char *when)
 {
-    if (from >= to) return 0;
+    if (from >= to || shadow->check_every == HL_CHECK_UNTOUCHED) return 0; /* no pattern was written */
     const unsigned char *view = hl_exec_view(exec, addr, to);
     if (!view)
         return diverge(shadow, HL_RULE_OUTSIDE_FOOTPRINT,
@@ -907,6 +908,9 @@ static int after_checks(hl_shadow *shadow, hl_exec *exec, const hl_result *r)
     if (shadow->concurrent) return 0;
     if (check_stats(shadow, exec)) return 1;
     if (!shadow->check_every) return 0;
+    if (shadow->check_every == HL_CHECK_DEEP)
+        return run_check(shadow, exec) || verify_from_level(shadow, exec, 0, "after this operation (a deep check)");
+    if (shadow->check_every == HL_CHECK_UNTOUCHED) return run_check(shadow, exec);
     ++shadow->since_check;
     if (shadow->check_every != HL_CHECK_PACED) {
         if (shadow->since_check < shadow->check_every) return 0;

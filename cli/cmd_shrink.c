@@ -86,6 +86,10 @@ int hl_cmd_shrink(int argc, char **argv)
                 backends ? backends : from_record);
         return HL_EXIT_USAGE;
     }
+    char source[300];
+    snprintf(source, sizeof source, "heaplab shrink %s", path);
+    /* a reproducer too: replay and shrink run it as it was shrunk */
+    hl_repro_label(&small, specs, count, r.finding.finding.rule, r.finding.finding.index, source, o.check_every);
     if (hl_trace_write(&small, HL_TRACE_TEXT, output, &diag) != 0) return hl_cli_input_error(&diag);
     printf("shrink: %s: %zu -> %zu operations in %.1f s (%llu runs): %s on %s at operation %llu: %s\n  written: %s\n",
            path, r.before, r.after, r.seconds, (unsigned long long)r.runs, hl_rule_name(r.finding.finding.rule),

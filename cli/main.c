@@ -107,7 +107,9 @@ int hl_cli_ignore(const char *name, hl_ignores *ignores, const char *arg)
 bool hl_cli_check_every(const char *text, uint64_t *out)
 {
     if (strcmp(text, "paced") == 0) return *out = HL_CHECK_PACED, true;
-    return hl_parse_size(text, out) && *out != HL_CHECK_PACED;
+    if (strcmp(text, "deep") == 0) return *out = HL_CHECK_DEEP, true;
+    if (strcmp(text, "untouched") == 0) return *out = HL_CHECK_UNTOUCHED, true;
+    return hl_parse_size(text, out) && *out < HL_CHECK_UNTOUCHED;
 }
 
 int main(int argc, char **argv)

@@ -47,8 +47,11 @@ void hl_cli_print_options(FILE *out, unsigned shared, const hl_cli_shared *defau
     }
     if (shared & HL_SHARE_CHECK_EVERY) {
         line(out, "check-every", "N", "each backend's heap check every N operations exactly (0: only");
-        fprintf(out, "%22s%s\n", "", "at the end, where it always runs), or `paced`: at least 4096");
-        fprintf(out, "%22soperations apart, at most ~5%% of the run's time (default %s)\n", "",
+        fprintf(out, "%22s%s\n", "", "at the end, where it always runs), `paced`: at least 4096");
+        fprintf(out, "%22s%s\n", "", "operations apart, at most ~5% of the run's time, or `deep`:");
+        fprintf(out, "%22s%s\n", "", "after every operation, with every live block's contents, or");
+        fprintf(out, "%22s%s\n", "", "`untouched`: after every operation, nothing written into blocks");
+        fprintf(out, "%22s(default %s)\n", "",
                 defaults->check_every == HL_CHECK_PACED ? "paced" : defaults->check_every ? "N" : "0");
     }
     if (shared & HL_SHARE_TIMEOUT) {
@@ -77,7 +80,7 @@ static int set_shared(const char *command, int key, const char *arg, hl_cli_shar
     case 1: s->backends = arg; return 0;
     case 2:
         if (!hl_cli_check_every(arg, &s->check_every))
-            return hl_cli_usage_error(command, "--check-every '%s' is not a number or `paced`", arg);
+            return hl_cli_usage_error(command, "--check-every '%s' is not a number, `paced`, `deep` or `untouched`", arg);
         s->check_given = true;
         return 0;
     case 3:

@@ -129,6 +129,29 @@ int hl_fuzz_reproduce(const hl_fuzz_target *t, const uint8_t *const *inputs, con
                       size_t on_instances, const hl_diff_summary *found, double timeout, hl_trace *out,
                       hl_diff_summary *got);
 
+/* ---------------------------------------------------------------- in-process engines */
+
+/* The inputs the diff target's kept instances served, for an engine that runs every
+ * input in one process (libFuzzer, AFL++ persistent mode; fuzz/inprocess.c). Zero it
+ * to start; hl_fuzz_kept_free when done. */
+typedef struct hl_fuzz_kept {
+    uint8_t **bytes;
+    size_t *sizes;
+    size_t count, cap;
+} hl_fuzz_kept;
+
+/* hl_fuzz_target_run, remembering the input while t's instances live (copies). */
+int hl_fuzz_target_run_kept(hl_fuzz_target *t, hl_fuzz_kept *kept, const uint8_t *data, size_t size,
+                            hl_diff_summary *s);
+/* After the finding *s of the last kept input: returns 1 when the input alone may show
+ * it (it is the engine's artifact; also when there is nothing before it), 2 when only
+ * the run with the inputs before it does on fresh instances (that run is written as a
+ * reproducer trace DIR/history-RULE-HASH.trace, named on out), 0 when no fresh run
+ * shows it (said on out). Runs in forked children (timeout seconds each). */
+int hl_fuzz_kept_explain(const hl_fuzz_target *t, const hl_fuzz_kept *kept, const hl_diff_summary *s,
+                         const char *dir, double timeout, FILE *out);
+void hl_fuzz_kept_free(hl_fuzz_kept *kept);
+
 /* ---------------------------------------------------------------- the built-in fuzzer */
 
 /* Fresh random bytes for input n of a campaign with this seed: their length (up to

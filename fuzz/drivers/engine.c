@@ -271,6 +271,9 @@ typedef struct found {
     hl_trace stream;        /* the reproducer: the input's stream, or with the inputs before it */
     size_t before;          /* inputs before n in the stream (0: the input alone) */
     bool reproduced;        /* a fresh run showed it again */
+    bool shrunk;            /* stream is the crash's shrunk stream (hl_diff_deepen) */
+    uint64_t deep;          /* a CRASH or HANG traced to an earlier rule: the check mode that showed it
+                               (hl_diff_deepen), its reproducer's check_every; 0: none */
 } found;
 
 /* Runs the finding again on fresh instances (hl_fuzz_reproduce) with the inputs of
@@ -300,6 +303,15 @@ static void reproduce(const campaign *c, const hl_finding *f, const char *backen
     hl_mem_free(inputs);
     out->reproduced = how != 0;
     out->before = how == 2 ? on_instances - 1 : how == 3 ? count - 1 : 0;
+    if (!how) return;
+    hl_trace smaller;
+    out->deep = hl_diff_deepen(c->specs, c->count, &out->stream, o->check_every, o->hang_seconds, o->ignores,
+                               &out->got, &smaller);
+    if (smaller.count) { /* found on the crash's shrunk stream: that is the reproducer */
+        hl_trace_free(&out->stream);
+        out->stream = smaller;
+        out->shrunk = true;
+    }
 }
 
 /* Writes NAME.trace (the reproducer, its metadata naming the backends, rule and
@@ -318,7 +330,8 @@ static void write_finding(const campaign *c, found *w)
     uint8_t *encoded = NULL;
     size_t len = c->page->input_len;
     const uint8_t *bytes = c->page->input;
-    if (w->before) { /* the stream without its closing free_all, which the target adds back */
+    if (w->shrunk) bytes = encoded = hl_fuzz_encode(&w->stream, &len); /* the target adds a free_all */
+    else if (w->before) { /* the stream without its closing free_all, which the target adds back */
         w->stream.count--;
         bytes = encoded = hl_fuzz_encode(&w->stream, &len);
         w->stream.count++;
@@ -326,17 +339,11 @@ static void write_finding(const campaign *c, found *w)
     int e = hl_outfile_write(path, bytes, len); /* each file whole or not at all */
     if (e) fprintf(stderr, "heaplab: %s: cannot write: %s (nothing written)\n", path, strerror(e));
     hl_mem_free(encoded);
-    char text[2048] = "";
-    for (size_t i = 0, at = 0; i < c->count && at < sizeof text; i++)
-        at += (size_t)snprintf(text + at, sizeof text - at, "%s%s", i ? "," : "", c->specs[i].text);
-    hl_trace_set_meta(&w->stream, "heaplab.backend", text);
-    hl_trace_set_meta(&w->stream, "heaplab.rule", hl_rule_name(f->rule));
-    snprintf(text, sizeof text, "%" PRIu64, f->index);
-    hl_trace_set_meta(&w->stream, "heaplab.index", text);
-    snprintf(text, sizeof text, "fuzz seed %" PRIu64 ", input %" PRIu64 "%s", o->seed, w->n,
-             w->before ? " and the inputs before it on the same instances" : "");
-    hl_trace_set_meta(&w->stream, "heaplab.source", text);
-    hl_repro_set_check_every(&w->stream, o->check_every);
+    char text[300];
+    snprintf(text, sizeof text, "fuzz seed %" PRIu64 ", input %" PRIu64 "%s%s", o->seed, w->n,
+             w->before ? " and the inputs before it on the same instances" : "",
+             w->shrunk ? " (its crash's stream, shrunk)" : "");
+    hl_repro_label(&w->stream, c->specs, c->count, f->rule, f->index, text, w->deep ? w->deep : o->check_every);
     snprintf(path, sizeof path, "%s.trace", base);
     hl_diag diag;
     bool trace_written = hl_trace_write(&w->stream, HL_TRACE_TEXT, path, &diag) == 0;
@@ -351,6 +358,7 @@ static void write_finding(const campaign *c, found *w)
     cJSON_AddNumberToObject(doc, "input", (double)w->n);
     cJSON_AddNumberToObject(doc, "inputs_before", (double)w->before);
     cJSON_AddBoolToObject(doc, "reproduced", w->reproduced);
+    cJSON_AddBoolToObject(doc, "deepened", w->deep != 0);
     cJSON_AddNumberToObject(doc, "max_len", (double)o->max_len);
     char *json = cJSON_Print(doc);
     snprintf(path, sizeof path, "%s.json", base);
@@ -372,6 +380,12 @@ static void write_finding(const campaign *c, found *w)
         fprintf(stderr, "  the input alone does not show it on fresh instances; with the %zu inputs the same\n"
                         "  instances ran before it, it does: the trace holds them all, each ending in free_all\n",
                 w->before);
+    if (w->deep)
+        fprintf(stderr, "  the run crashed or hung later; run again%s with the heap checked after every\n"
+                        "  operation (check_every=%s), it broke this rule first\n",
+                w->shrunk ? " on the crash's shrunk stream" : "",
+                w->deep == HL_CHECK_DEEP ? "deep: every live block's contents too"
+                                         : "untouched: nothing written into the blocks");
     if (!w->reproduced && o->target == HL_FUZZ_TARGET_DIFF)
         fprintf(stderr, "  NOT REPRODUCED: a fresh run of the input, alone or after the %zu before it, does not\n"
                         "  show it (state beyond the instances, or timing)\n",

@@ -109,6 +109,7 @@ int main(int argc, char **argv)
     if (a >= argc) fprintf(stderr, "fuzz-replay: no inputs named (see --help)\n"), exit(2);
     hl_fuzz_target t;
     target_from_environment(&t);
+    t.fresh_every = 1; /* each saved input on fresh instances: what it shows, it shows alone */
     for (; a < argc; a++) run_path(&t, argv[a]);
     printf("fuzz-replay: %s: %zu inputs, %zu findings\n", hl_fuzz_target_name(&t), inputs, findings);
     return findings ? 1 : 0;

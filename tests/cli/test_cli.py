@@ -113,8 +113,13 @@ def test_shared_options_take_the_same_values_everywhere(heaplab, tmp_path):
     # --backend, the alias, in report (once missing there)
     report = heaplab("report", "--backend", "nosuch", "--out", tmp_path / "r", "traces/basic.trace")
     assert report.returncode == 2 and "unknown backend 'nosuch'" in report.stderr, report.stderr
+    # the two modes a crash is re-run in (check/deepen.c) run from the command line too
+    for mode in ("deep", "untouched"):
+        for name in ("replay", "diff"):
+            ok = heaplab(name, "--backends", "bins,guard", "--check-every", mode, "traces/basic.trace")
+            assert ok.returncode == 0, (mode, name, ok.stderr)
     for name in ["replay", "diff", "fuzz", "shrink"]:
         bad = heaplab(name, "--backends", "bins", "--check-every", "often", "traces/basic.trace")
-        assert bad.returncode == 2 and "--check-every 'often' is not a number or `paced`" in bad.stderr, name
+        assert bad.returncode == 2 and "--check-every 'often' is not a number, `paced`, `deep` or `untouched`" in bad.stderr, name
         bad = heaplab(name, "--backends", "bins", "--timeout", "-1", "traces/basic.trace")
         assert bad.returncode == 2 and "--timeout '-1' is not a positive number of seconds" in bad.stderr, name
