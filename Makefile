@@ -38,7 +38,7 @@ LIBS     := -lcjson -lzstd -lm
 ALLOC_SRC   := $(wildcard allocators/*.c allocators/source/*.c allocators/kit/*.c allocators/foreign/*.c \
                           allocators/wasm/*.c)
 HARNESS_SRC := $(wildcard core/*.c trace/*.c trace/import/*.c run/*.c measure/*.c check/*.c)
-FUZZ_SRC    := $(wildcard fuzz/*.c) fuzz/drivers/engine.c
+FUZZ_SRC    := $(wildcard fuzz/*.c) fuzz/drivers/engine.c fuzz/drivers/corpus.c
 CLI_SRC     := $(wildcard cli/*.c)
 TEST_BACKEND_SRC := $(filter-out tests/backends/plugin_% tests/backends/malloc_%,$(wildcard tests/backends/*.c)) $(wildcard fuzz/mutants/*.c)
 UNIT_SRC    := $(wildcard tests/*/test_*.c)
@@ -160,6 +160,34 @@ test-mutants-libfuzzer: build/libfuzzer/fuzz-diff-mutants
 
 fuzz-libfuzzer-build: $(addprefix build/libfuzzer/fuzz-,$(FUZZ_TARGETS))
 fuzz-afl-build: $(addprefix build/afl/fuzz-,$(FUZZ_TARGETS))
+# OSS-Fuzz and ClusterFuzzLite (.clusterfuzzlite/build.sh calls `make oss-fuzz`): the
+# library and the targets compiled with the engine's $(CC) $(CFLAGS) and linked with
+# $(CXX) $(CXXFLAGS) $(LIB_FUZZING_ENGINE), as OSS-Fuzz sets them, into $(OUT):
+# heaplab_TARGET, heaplab_TARGET_seed_corpus.zip, heaplab_TARGET.dict. No -Werror here:
+# the engines' compilers are newer than ours. HEAPLAB_FUZZ_BACKENDS bakes in the diff
+# target's backends (the environment variable of that name still overrides them).
+OSS_WORK := $(if $(WORK),$(WORK),build/oss-fuzz)/heaplab
+OSS_OBJ  := $(patsubst %.c,$(OSS_WORK)/obj/%.o,$(LIB_SRC))
+OSS_BACKENDS := $(if $(HEAPLAB_FUZZ_BACKENDS),-DHL_FUZZ_BUILT_BACKENDS='"$(HEAPLAB_FUZZ_BACKENDS)"')
+$(OSS_WORK)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(CPPFLAGS) $(call inc,$<) $(CFLAGS) -c $< -o $@
+$(OSS_WORK)/libheaplab.a: $(OSS_OBJ)
+	@rm -f $@; ar rcs $@ $^
+oss-fuzz: $(OSS_WORK)/libheaplab.a
+	@test -n "$(OUT)" || { echo "make oss-fuzz: OUT (the output folder) is not set" >&2; exit 2; }
+	@mkdir -p $(OUT)
+	for t in $(FUZZ_TARGETS); do \
+	    $(CC) $(CSTD) $(CPPFLAGS) $(INC_fuzz) $(CFLAGS) $(OSS_BACKENDS) -DHL_FUZZ_TARGET_NAME="\"$$t\"" \
+	        -c fuzz/drivers/libfuzzer.c -o $(OSS_WORK)/driver-$$t.o && \
+	    $(CXX) $(CXXFLAGS) $(OSS_WORK)/driver-$$t.o $(LIB_FUZZING_ENGINE) $(OSS_WORK)/libheaplab.a $(LIBS) \
+	        -ldl -lpthread -o $(OUT)/heaplab_$$t || exit 1; \
+	    seeds=$$(case $$t in parse) echo parse ;; *) echo diff ;; esac); \
+	    rm -f $(OUT)/heaplab_$${t}_seed_corpus.zip; \
+	    python3 -m zipfile -c $(OUT)/heaplab_$${t}_seed_corpus.zip fuzz/corpora/$$seeds/* || exit 1; \
+	    cp fuzz/dict/$$seeds.dict $(OUT)/heaplab_$$t.dict || exit 1; \
+	done
+.PHONY: oss-fuzz
 # `make fuzz-libfuzzer [TARGET=diff] [FUZZ_TIME=30] [JOBS=1]`: a campaign on TARGET's corpus.
 fuzz-libfuzzer: fuzz-libfuzzer-build build/heaplab
 	fuzz/run-libfuzzer.sh $(TARGET) $(FUZZ_TIME) $(JOBS)
@@ -207,7 +235,7 @@ deps:
 test: build/heaplab build/libheaplab-record.so build/asan/heaplab build/asan/heaplab-test build/release/heaplab-test $(UNIT_BINS) \
       build/asan/fuzz-replay build/asan/fuzz-afl-stdin $(EXAMPLES) \
       $(TEST_PLUGINS) $(TEST_MALLOC_LIBS) build/bench/yardstick build/bench/memory-yardstick build/bench/peak-rss
-	$(PYTHON) -m pytest -n auto --dist loadfile tests
+	$(PYTHON) -m pytest -n auto --dist loadfile --durations=15 tests
 
 unit: $(UNIT_BINS)
 

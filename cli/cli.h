@@ -118,6 +118,14 @@ int hl_cli_finding_backends(const char *command, char **paths, size_t path_count
 /* The heap-check period a finding was made with (its heaplab.check_every): true with
  * *check_every, false when the trace names none or an unreadable one. */
 bool hl_cli_finding_check_every(const hl_trace *trace, uint64_t *check_every);
+/* For a CRASH or HANG *finding on backend (a string of capacity bytes) of specs over
+ * trace, found with *check_every (cli/deepen.c, hl_diff_deepen): when a run with every
+ * operation checked shows another rule on that backend at or before it, says so on
+ * stderr, makes *finding, backend and *check_every that finding's and mode, and
+ * returns true; *smaller is then the shrunk stream it showed on (free it) or empty
+ * (the trace itself). Else false, nothing changed, *smaller empty. */
+bool hl_cli_deepen(const hl_spec *specs, size_t count, const hl_trace *trace, uint64_t *check_every, double timeout,
+                   const hl_ignores *ignores, hl_finding *finding, char *backend, size_t capacity, hl_trace *smaller);
 /* Parses a backend list and makes (and destroys) one instance of each, so that an
  * unknown backend or a bad option is bad usage before anything runs or prints (a
  * foreign backend's in a child: its library is never loaded in the driver).

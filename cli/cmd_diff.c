@@ -76,14 +76,20 @@ int hl_cli_diff_traces(const hl_spec *specs, size_t spec_count, char **paths, si
             return HL_EXIT_USAGE;
         }
         if (run == 1) {
-            hl_finding_print(stderr, s.backend, trace.path, &trace, true, &s.finding);
+            uint64_t period = check_every;
+            hl_trace smaller;
+            hl_cli_deepen(specs, spec_count, &trace, &period, timeout, ignores, &s.finding, s.backend, sizeof s.backend,
+                          &smaller);
+            const hl_trace *shown = smaller.count ? &smaller : &trace;
+            hl_finding_print(stderr, s.backend, trace.path, shown, shown == &trace, &s.finding);
             char repro[600];
             hl_diag diag;
-            if (hl_repro_write(specs, spec_count, s.backend, &trace, &s.finding, check_every, timeout, findings, repro,
+            if (hl_repro_write(specs, spec_count, s.backend, shown, &s.finding, period, timeout, findings, repro,
                                sizeof repro, &diag) == 0)
                 fprintf(stderr, "  reproducer: %s\n", repro);
             else
                 fprintf(stderr, "heaplab: could not write the reproducer: %s\n", diag.message);
+            hl_trace_free(&smaller);
             hl_trace_free(&trace);
             return HL_EXIT_FINDING;
         }

@@ -21,8 +21,9 @@ static const hl_cli_option fuzz_options[] = {
     HL_OPTION("time", true, O_TIME, "  --time DURATION     stop after this long: 30, 30s, 5m, 1h (default 60s)\n"),
     HL_OPTION("runs", true, O_RUNS, "  --runs N            stop after N inputs (0: no limit; the default)\n"),
     HL_OPTION("jobs", true, O_JOBS,
-              "  --jobs J            J campaigns side by side, seeds N..N+J-1 (default 1); each\n"
-              "                      prints its own summary; findings share --findings\n"),
+              "  --jobs J            J workers side by side, seeds N..N+J-1 (default 1), sharing\n"
+              "                      one corpus and --findings (each distinct finding written\n"
+              "                      once); each prints its summary, then the total and exec/s\n"),
     HL_OPTION("max-len", true, O_MAX_LEN, "  --max-len N         bytes of an input, at most (default 1024)\n"),
     HL_OPTION("corpus", true, O_CORPUS,
               "  --corpus DIR        seed the corpus with DIR's files (fuzz/corpora/diff: the\n"
@@ -144,10 +145,15 @@ int hl_cmd_fuzz(int argc, char **argv)
     if (bad) return bad;
     if (!seeded) o.seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
     o.progress = !quiet;
-    /* J campaigns: J forked processes with consecutive seeds, the first one showing
-     * progress; the status is the worst of theirs */
+    /* J workers: J forked processes with consecutive seeds sharing a pool (one corpus,
+     * one table of findings written), the first one showing progress; the status is
+     * the worst of theirs */
     uint64_t job = 0;
     pid_t pids[64];
+    hl_fuzz_pool *pool = NULL;
+    if (jobs > 1 && !(pool = hl_fuzz_pool_new((unsigned)jobs)))
+        return fprintf(stderr, "heaplab: cannot map the workers' shared memory: %s\n", strerror(errno)), HL_EXIT_USAGE;
+    o.pool = pool;
     fflush(NULL);
     for (uint64_t j = 1; j < jobs; j++) {
         pids[j] = fork();
@@ -158,6 +164,7 @@ int hl_cmd_fuzz(int argc, char **argv)
         }
     }
     o.seed += job;
+    o.job = (unsigned)job;
     if (job) o.progress = false;
     fprintf(stderr, "fuzz: seed %" PRIu64 ", %zu backend%s\n", o.seed, count, count == 1 ? "" : "s");
     hl_fuzz_result r;
@@ -177,6 +184,15 @@ int hl_cmd_fuzz(int argc, char **argv)
         int child = 0;
         if (waitpid(pids[j], &child, 0) == pids[j] && WIFEXITED(child) && WEXITSTATUS(child) > status)
             status = WEXITSTATUS(child);
+    }
+    if (pool) {
+        hl_fuzz_result total;
+        hl_fuzz_pool_total(pool, &total);
+        printf("fuzz: %" PRIu64 " jobs: %" PRIu64 " execs in %.1f s (%.0f execs/s), %" PRIu64 " distinct finding%s; "
+               "%u outcomes, shared corpus %u\n",
+               jobs, total.execs, total.seconds, total.seconds > 0 ? (double)total.execs / total.seconds : 0,
+               total.findings, total.findings == 1 ? "" : "s", total.outcomes, total.corpus);
+        hl_fuzz_pool_free(pool);
     }
     return status;
 }

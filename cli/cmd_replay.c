@@ -253,12 +253,19 @@ int hl_cmd_replay(int argc, char **argv)
                     fprintf(stderr, "heaplab: %s\n", diag.message);
                     return HL_EXIT_USAGE;
                 }
-                if (hl_repro_write(&specs[b], 1, specs[b].label, source, &summary.finding, options.shadow ? options.check_every : 0,
+                uint64_t period = options.shadow ? options.check_every : 0;
+                hl_trace smaller = {0};
+                if (options.shadow)
+                    hl_cli_deepen(&specs[b], 1, source, &period, options.timeout_seconds, &r.ignores, &summary.finding,
+                                  summary.backend, sizeof summary.backend, &smaller);
+                const hl_trace *shown = smaller.count ? &smaller : source;
+                if (hl_repro_write(&specs[b], 1, specs[b].label, shown, &summary.finding, period,
                                    options.timeout_seconds, findings, repro, sizeof repro, &diag) != 0) {
                     fprintf(stderr, "heaplab: could not write the reproducer: %s\n", diag.message);
                     repro[0] = '\0';
                 }
-                print_finding(source, &summary, repro[0] ? repro : NULL);
+                print_finding(shown, &summary, repro[0] ? repro : NULL);
+                hl_trace_free(&smaller);
                 hl_trace_free(&held);
             } else {
                 clean++;

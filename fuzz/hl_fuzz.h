@@ -173,6 +173,8 @@ typedef struct hl_fuzz_options {
     const char *corpus;      /* a directory whose files seed the corpus (NULL: none) */
     const hl_ignores *ignores; /* known findings (--ignore): counted, never a finding */
     uint64_t fresh_every;    /* inputs one child (and its instances) runs before a fresh one (>= 1) */
+    struct hl_fuzz_pool *pool; /* shared with other workers (fuzz --jobs; NULL: none) */
+    unsigned job;            /* this worker's number in pool, from 0 */
 } hl_fuzz_options;
 
 #define HL_FUZZ_FRESH_EVERY 100
@@ -196,6 +198,20 @@ typedef struct hl_fuzz_result {
  * seed, input number) and printed on stderr. Returns 0 clean, 1 findings, 2 setup
  * failure (message on stderr). */
 int hl_fuzz_run(const hl_spec *specs, size_t count, const hl_fuzz_options *options, hl_fuzz_result *result);
+
+/* What the workers of `heaplab fuzz --jobs J` share (fuzz/drivers/corpus.c): one
+ * corpus (the --corpus files loaded once, every worker's new inputs added to it and
+ * mutated by all), one table of the findings written (rule and backend: the first
+ * worker to meet one writes it, the others say so and write nothing), and each
+ * worker's result. Made in shared memory before the workers are forked (NULL when it
+ * cannot be, or jobs is not 1..64); each worker passes it in hl_fuzz_options with its
+ * number. */
+typedef struct hl_fuzz_pool hl_fuzz_pool;
+hl_fuzz_pool *hl_fuzz_pool_new(unsigned jobs);
+void hl_fuzz_pool_free(hl_fuzz_pool *pool);
+/* The sum over the workers that finished: inputs, kinds, ignored findings; seconds is
+ * the longest worker's; findings, outcomes and corpus are the shared ones. */
+void hl_fuzz_pool_total(const hl_fuzz_pool *pool, hl_fuzz_result *total);
 
 /* The "backends" of the finding record beside a finding's file (NAME.input or
  * NAME.trace -> NAME.json), comma-separated into *list (heaplab memory; hl_mem_free

@@ -16,8 +16,9 @@
  * none). Which offsets are sampled depends on the offset alone, not the block's size. */
 typedef enum hl_pattern_shape {
     HL_PATTERN_TRACE, /* all below 64 KiB, then the first 64 bytes of every further 64 KiB */
-    HL_PATTERN_FUZZ   /* all below 4 KiB, then 8 lines of 64 bytes evenly spread over every
-                         octave [2^k, 2^(k+1)): a 16 MiB block has 96 lines, not 256 */
+    HL_PATTERN_FUZZ   /* all below 4 KiB, then 2 lines of 64 bytes, at 2^k and 1.5 * 2^k,
+                         in every octave [2^k, 2^(k+1)): a 16 MiB block has 24 lines, not
+                         256, and a fresh page is touched for each */
 } hl_pattern_shape;
 /* Fills the sampled bytes of offsets [from, to) of block `id`'s pattern at dst (which
  * holds offset from): what the executor writes into every block (outside any timed

@@ -24,6 +24,8 @@ void occ_init(occupancy *occ, unsigned granule_log2)
 void occ_free(occupancy *occ)
 {
     for (uint32_t i = 0; i <= occ->mask; i++) hl_mem_free(occ->slots[i].bits);
+    for (uint32_t i = 0; i < occ->spare_count; i++) hl_mem_free(occ->spare[i]);
+    hl_mem_free(occ->spare);
     hl_mem_free(occ->slots);
     memset(occ, 0, sizeof *occ);
 }
@@ -63,6 +65,7 @@ static occ_region *region(occupancy *occ, uint64_t number, bool create)
         memset(slot, 0, sizeof *slot);
         slot->number = number;
         slot->used = true;
+        slot->dirty_lo = UINT32_MAX;
         occ->used++;
     }
     occ->last = slot;
@@ -73,8 +76,13 @@ static occ_region *region(occupancy *occ, uint64_t number, bool create)
 static uint64_t *bitmap(occupancy *occ, occ_region *r)
 {
     if (!r->bits) {
+        if (occ->spare_count && !r->full) { /* all clear already */
+            r->bits = occ->spare[--occ->spare_count];
+            return r->bits;
+        }
         r->bits = hl_mem_alloc(region_words(occ) * sizeof(uint64_t));
         memset(r->bits, r->full ? 0xff : 0, region_words(occ) * sizeof(uint64_t));
+        if (r->full) r->dirty_lo = 0, r->dirty_hi = (uint32_t)region_words(occ);
         r->full = false;
     }
     return r->bits;
@@ -151,6 +159,16 @@ static bool apply(occ_region *r, uint64_t *bits, uint64_t lo, uint64_t hi, occ_v
     return verb != OCC_ANY;
 }
 
+/* Clears r's bitmap (if it has one) where bits may be set: the words marked since the
+ * last wipe, not the whole 32 KiB, so a region that held a few blocks is cheap to reset. */
+static void wipe(occ_region *r)
+{
+    if (r->bits && r->dirty_hi > r->dirty_lo)
+        memset(r->bits + r->dirty_lo, 0, (size_t)(r->dirty_hi - r->dirty_lo) * sizeof(uint64_t));
+    r->dirty_lo = UINT32_MAX;
+    r->dirty_hi = 0;
+}
+
 /* Applies verb to granules [lo, hi) of region r (which may be NULL: absent). */
 static bool in_region(occupancy *occ, occ_region *r, uint64_t lo, uint64_t hi, occ_verb verb)
 {
@@ -171,12 +189,16 @@ static bool in_region(occupancy *occ, occ_region *r, uint64_t lo, uint64_t hi, o
     }
     if (verb == OCC_CLEAR && lo == 0 && hi == all) {
         occ->set -= r->set;
-        if (r->bits && r->set) memset(r->bits, 0, region_words(occ) * sizeof(uint64_t));
+        if (r->set) wipe(r);
         r->set = 0;
         r->full = false;
         return true;
     }
     uint64_t before = r->set;
+    if (verb == OCC_SET) { /* the words it may set */
+        if (lo / 64 < r->dirty_lo) r->dirty_lo = (uint32_t)(lo / 64);
+        if ((hi + 63) / 64 > r->dirty_hi) r->dirty_hi = (uint32_t)((hi + 63) / 64);
+    }
     bool answer = apply(r, bitmap(occ, r), lo, hi, verb);
     occ->set = occ->set + r->set - before;
     return answer;
@@ -225,12 +247,21 @@ size_t occ_bytes(const occupancy *occ)
 
 void occ_clear(occupancy *occ)
 {
-    if (!occ->set) return;
+    if (!occ->used) return;
     for (uint32_t i = 0; i <= occ->mask; i++) {
         occ_region *r = &occ->slots[i];
-        if (r->bits && r->set) memset(r->bits, 0, region_words(occ) * sizeof(uint64_t));
-        r->set = 0;
-        r->full = false;
+        if (!r->used) continue;
+        if (r->bits) {
+            if (r->set) wipe(r);
+            if (occ->spare_count == occ->spare_cap) {
+                occ->spare_cap = occ->spare_cap ? 2 * occ->spare_cap : 8;
+                occ->spare = hl_mem_realloc(occ->spare, occ->spare_cap * sizeof *occ->spare);
+            }
+            occ->spare[occ->spare_count++] = r->bits;
+        }
+        memset(r, 0, sizeof *r);
     }
+    occ->used = 0;
+    occ->last = NULL;
     occ->set = 0;
 }

@@ -28,6 +28,7 @@ typedef struct occ_region {
     uint64_t number;  /* address >> OCC_REGION_SHIFT */
     uint64_t *bits;   /* NULL: no bitmap (all clear, or all set when full) */
     uint64_t set;     /* granules marked in this region */
+    uint32_t dirty_lo, dirty_hi; /* the bitmap's words that may hold a set bit: [lo, hi) */
     bool used;        /* false: an empty slot */
     bool full;        /* every granule marked; bits is NULL */
 } occ_region;
@@ -38,12 +39,15 @@ typedef struct occupancy {
     uint32_t mask, used;
     occ_region *last; /* the region used last: most operations stay in one */
     uint64_t set;     /* granules marked */
+    uint64_t **spare; /* cleared bitmaps of forgotten regions, for the next region made */
+    uint32_t spare_count, spare_cap;
 } occupancy;
 
 void occ_init(occupancy *occ, unsigned granule_log2);
 void occ_free(occupancy *occ);
-/* Clears every mark and keeps the bitmaps for the next use (a persistent run's next
- * stream): costs nothing when none is set, else a clear of each marked bitmap. */
+/* Clears every mark for the next use (a persistent run's next stream): the regions
+ * are forgotten (a backend that maps afresh puts the next stream's blocks elsewhere)
+ * and their bitmaps, cleared where they were marked, kept for the regions made next. */
 void occ_clear(occupancy *occ);
 /* True if any granule of [start, end) is marked. */
 bool occ_any(occupancy *occ, hl_addr start, hl_addr end);

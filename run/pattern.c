@@ -92,7 +92,7 @@ mismatch:
 #define TRACE_DENSE (64u * 1024u)  /* HL_PATTERN_TRACE: every byte below this offset, */
 #define TRACE_STRIDE (64u * 1024u) /* then a line at the start of each stride */
 #define FUZZ_DENSE (4u * 1024u)    /* HL_PATTERN_FUZZ: every byte below this offset, */
-#define FUZZ_PER_OCTAVE_LOG2 3u    /* then 8 lines evenly over each [2^k, 2^(k+1)) */
+#define FUZZ_PER_OCTAVE_LOG2 1u    /* then 2 lines evenly over each [2^k, 2^(k+1)) */
 
 static size_t dense_of(hl_pattern_shape shape) { return shape == HL_PATTERN_FUZZ ? FUZZ_DENSE : TRACE_DENSE; }
 

@@ -1,7 +1,8 @@
 /* common.h: what the front ends in this folder share: the target they drive, chosen
  * at build time (-DHL_FUZZ_TARGET_NAME="diff") and overridable by environment:
  *   HEAPLAB_FUZZ_TARGET    diff, decode or parse
- *   HEAPLAB_FUZZ_BACKENDS  the diff target's backend list (default refs,libc)
+ *   HEAPLAB_FUZZ_BACKENDS  the diff target's backend list (default refs,libc, or the list
+ *                          the build baked in: -DHL_FUZZ_BUILT_BACKENDS)
  *   HEAPLAB_FUZZ_FRESH_EVERY  inputs one set of the diff target's instances serves
  *                          before fresh ones are made (default 100, as `heaplab fuzz
  *                          --fresh-every`; 1: fresh instances for every input)
@@ -25,7 +26,11 @@ static inline void target_from_environment(hl_fuzz_target *t)
 {
     const char *kind = getenv("HEAPLAB_FUZZ_TARGET");
     hl_diag diag;
-    if (hl_fuzz_target_open(t, kind && *kind ? kind : HL_FUZZ_TARGET_NAME, getenv("HEAPLAB_FUZZ_BACKENDS"), &diag) != 0) {
+    const char *backends = getenv("HEAPLAB_FUZZ_BACKENDS");
+#ifdef HL_FUZZ_BUILT_BACKENDS /* baked in by the build (make oss-fuzz HEAPLAB_FUZZ_BACKENDS=...) */
+    if (!backends || !*backends) backends = HL_FUZZ_BUILT_BACKENDS;
+#endif
+    if (hl_fuzz_target_open(t, kind && *kind ? kind : HL_FUZZ_TARGET_NAME, backends, &diag) != 0) {
         fprintf(stderr, "heaplab fuzz target: %s\n", diag.message);
         exit(2);
     }

@@ -17,7 +17,7 @@
  * that long at most. The inputs a child ran are kept in shared memory too, so the
  * parent can run a finding again on fresh instances, with the inputs before it when
  * it needs them (hl_fuzz_reproduce), and write the stream that shows it. */
-#include "hl_fuzz.h"
+#include "corpus.h"
 
 #include <cjson/cJSON.h>
 #include <dirent.h>
@@ -51,18 +51,6 @@ size_t hl_fuzz_input(uint64_t seed, uint64_t n, uint8_t *buf, size_t max_len)
     return len;
 }
 
-#define CORPUS_ENTRIES 4096
-#define CORPUS_BYTES (8u << 20)
-
-typedef struct corpus {
-    uint32_t count;
-    uint64_t used;                    /* bytes of `bytes` in use */
-    uint64_t offset[CORPUS_ENTRIES];
-    uint32_t length[CORPUS_ENTRIES];
-    uint64_t outcomes[HL_OP_COUNT];   /* every (kind, outcome) seen so far */
-    unsigned char bytes[CORPUS_BYTES];
-} corpus;
-
 /* The inputs the running child has run, oldest first: the instances' history, so a
  * finding that needs earlier inputs can be replayed with them (hl_fuzz_reproduce). */
 typedef struct history {
@@ -81,65 +69,17 @@ typedef struct shared {
     volatile uint64_t ignored;  /* ignored findings (--ignore), over the inputs done */
     hl_diff_summary summary;
     size_t input_len;           /* the bytes of the input in flight */
-    corpus corpus;
+    hl_corpus corpus;           /* the campaign's, unless it shares a pool's */
     unsigned char input[];
 } shared;
 
-static void corpus_add(corpus *c, const uint8_t *bytes, size_t len)
-{
-    if (c->count == CORPUS_ENTRIES || len > CORPUS_BYTES - c->used) return;
-    c->offset[c->count] = c->used;
-    c->length[c->count++] = (uint32_t)len;
-    memcpy(c->bytes + c->used, bytes, len);
-    c->used += len;
-}
-
-static int by_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
-/* The files of dir (in name order) become the first corpus entries. */
-static int corpus_load(corpus *c, const char *dir, size_t max_len)
-{
-    DIR *d = opendir(dir);
-    if (!d) return fprintf(stderr, "heaplab: --corpus %s: %s\n", dir, strerror(errno)), -1;
-    char *names[CORPUS_ENTRIES];
-    size_t count = 0;
-    for (struct dirent *e; (e = readdir(d)) && count < CORPUS_ENTRIES;)
-        if (e->d_name[0] != '.') names[count++] = hl_mem_strdup(e->d_name);
-    closedir(d);
-    qsort(names, count, sizeof *names, by_name);
-    for (size_t i = 0; i < count; i++) {
-        char path[4096], *bytes;
-        size_t len;
-        hl_diag diag;
-        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
-        hl_mem_free(names[i]);
-        if (hl_file_load(path, &bytes, &len, &diag) != 0) continue; /* a subdirectory */
-        corpus_add(c, (const uint8_t *)bytes, len < max_len ? len : max_len);
-        hl_mem_free(bytes);
-    }
-    return 0;
-}
-
-/* Adds the input when it showed an outcome not seen before; the count of outcomes. */
-static unsigned corpus_learn(corpus *c, const hl_diff_summary *s, const uint8_t *bytes, size_t len)
-{
-    bool fresh = false;
-    unsigned seen = 0;
-    for (int k = 0; k < HL_OP_COUNT; k++) {
-        fresh |= (s->outcomes[k] & ~c->outcomes[k]) != 0;
-        c->outcomes[k] |= s->outcomes[k];
-        seen += (unsigned)__builtin_popcountll(c->outcomes[k]);
-    }
-    if (fresh) corpus_add(c, bytes, len);
-    return seen;
-}
-
 /* Input n: fresh bytes, or a mutation of a corpus entry; both from (seed, n). */
-static size_t make_input(const hl_fuzz_options *o, const corpus *c, uint64_t n, uint8_t *buf)
+static size_t make_input(const hl_fuzz_options *o, const hl_corpus *c, uint64_t n, uint8_t *buf)
 {
     uint64_t state = (o->seed ^ 0x6a09e667f3bcc909ULL) * 0x2545f4914f6cdd1dULL + n;
-    if (c->count == 0 || splitmix(&state) % 2 == 0) return hl_fuzz_input(o->seed, n, buf, o->max_len);
-    uint32_t e = (uint32_t)(splitmix(&state) % c->count);
+    uint32_t entries = hl_corpus_count(c); /* whole entries, whoever adds more meanwhile */
+    if (entries == 0 || splitmix(&state) % 2 == 0) return hl_fuzz_input(o->seed, n, buf, o->max_len);
+    uint32_t e = (uint32_t)(splitmix(&state) % entries);
     size_t len = c->length[e] < o->max_len ? c->length[e] : o->max_len;
     memcpy(buf, c->bytes + c->offset[e], len);
     static const uint8_t interesting[] = {0, 1, 2, 3, 8, 12, 13, 15, 16, 47, 48, 0x7f, 0x80, 0xfe, 0xff};
@@ -169,7 +109,7 @@ static size_t make_input(const hl_fuzz_options *o, const corpus *c, uint64_t n, 
             break;
         }
         default: { /* splice: the tail from `at` comes from another entry */
-            uint32_t other = (uint32_t)((r >> 16) % c->count);
+            uint32_t other = (uint32_t)((r >> 16) % entries);
             size_t from = c->length[other] ? (size_t)((r >> 24) % c->length[other]) : 0;
             size_t tail = c->length[other] - from;
             if (at + tail > o->max_len) tail = o->max_len - at;
@@ -187,6 +127,7 @@ typedef struct campaign {
     size_t count;
     const hl_fuzz_options *o;
     shared *page;
+    hl_corpus *corpus; /* page's, or the pool's the workers share */
     history *past;     /* in the shared mapping too */
     uint64_t fresh_every; /* inputs a child runs, at most */
     uint64_t start;    /* the child's first input */
@@ -210,18 +151,22 @@ static int child(void *context, hl_watch *watch, void *result)
     history *past = c->past;
     past->count = 0;
     past->used = 0;
+    /* only the diff target has instances to keep and a history to replay */
+    bool diff = o->target == HL_FUZZ_TARGET_DIFF;
     for (uint64_t n = c->start; !o->runs || n < o->runs; n++) {
-        if (past->count == c->fresh_every) return 3;
+        if (diff && past->count == c->fresh_every) return 3;
         page->current = n;
         watch->completed = n;
-        size_t len = make_input(o, &page->corpus, n, buf);
+        size_t len = make_input(o, c->corpus, n, buf);
         memcpy(page->input, buf, len);
         page->input_len = len;
-        past->offset[past->count] = past->used;
-        past->length[past->count] = len;
-        memcpy(past->bytes + past->used, buf, len);
-        past->used += len;
-        past->count++;
+        if (diff) {
+            past->offset[past->count] = past->used;
+            past->length[past->count] = len;
+            memcpy(past->bytes + past->used, buf, len);
+            past->used += len;
+            past->count++;
+        }
         uint32_t kinds = 0;
         watch->published = 0;
         page->on_instances = hl_fuzz_target_history(&target);
@@ -229,7 +174,7 @@ static int child(void *context, hl_watch *watch, void *result)
         int rc = hl_fuzz_target_run(&target, buf, len, &page->summary, &kinds);
         page->kinds |= kinds;
         page->ignored += page->summary.ignored;
-        if (rc == 0) corpus_learn(&page->corpus, &page->summary, buf, len);
+        if (rc == 0) hl_corpus_learn(c->corpus, &page->summary, buf, len);
         if (rc != 0) {
             page->found = rc == 1 ? 1 : 2;
             return rc;
@@ -257,10 +202,9 @@ static void show_progress(void *context, const hl_watch *watch)
     shared *page = c->page;
     double t = now_seconds();
     unsigned kinds = (unsigned)__builtin_popcount(page->kinds);
-    unsigned outcomes = 0;
-    for (int k = 0; k < HL_OP_COUNT; k++) outcomes += (unsigned)__builtin_popcountll(page->corpus.outcomes[k]);
+    unsigned outcomes = hl_corpus_outcomes(c->corpus);
     fprintf(stderr, "fuzz: %" PRIu64 " execs, %.0f execs/s, %u/%d op kinds, %u outcomes, corpus %u, %zu findings\n",
-            page->done, (double)page->done / (t - c->started), kinds, HL_OP_COUNT, outcomes, page->corpus.count,
+            page->done, (double)page->done / (t - c->started), kinds, HL_OP_COUNT, outcomes, hl_corpus_count(c->corpus),
             c->findings);
 }
 
@@ -400,7 +344,15 @@ int hl_fuzz_run(const hl_spec *specs, size_t count, const hl_fuzz_options *o, hl
     size_t page_size = sizeof(shared) + o->max_len + 1;
     shared *page = mmap(NULL, page_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (page == MAP_FAILED) return fprintf(stderr, "heaplab: cannot map shared memory: %s\n", strerror(errno)), 2;
-    if (o->corpus && corpus_load(&page->corpus, o->corpus, o->max_len) != 0) return munmap(page, page_size), 2;
+    hl_corpus *corpus = o->pool ? &o->pool->corpus : &page->corpus;
+    int loaded = 0;
+    if (o->pool) hl_corpus_lock(&o->pool->lock);
+    if (o->corpus && !(o->pool && o->pool->seeded)) loaded = hl_corpus_load(corpus, o->corpus, o->max_len);
+    if (o->pool) {
+        o->pool->seeded = 1;
+        hl_corpus_unlock(&o->pool->lock);
+    }
+    if (loaded != 0) return munmap(page, page_size), 2;
     size_t keep = o->fresh_every ? (size_t)o->fresh_every : HL_FUZZ_FRESH_EVERY;
     size_t past_size = sizeof(history) + 2 * keep * sizeof(size_t) + keep * o->max_len;
     history *past = mmap(NULL, past_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -413,7 +365,7 @@ int hl_fuzz_run(const hl_spec *specs, size_t count, const hl_fuzz_options *o, hl
     past->bytes = (unsigned char *)(past->length + keep);
     char seen[64][240]; /* distinct findings: rule and backend */
     size_t seen_count = 0;
-    campaign c = {specs, count, o, page, past, keep, 0, now_seconds(), 0};
+    campaign c = {specs, count, o, page, corpus, past, keep, 0, now_seconds(), 0};
     double start = c.started;
     uint64_t next = 0;
     int rc = 0;
@@ -467,6 +419,11 @@ int hl_fuzz_run(const hl_spec *specs, size_t count, const hl_fuzz_options *o, hl
             bool fresh = true;
             for (size_t i = 0; i < seen_count; i++) fresh &= strcmp(seen[i], key) != 0;
             if (fresh && seen_count < 64) snprintf(seen[seen_count++], sizeof seen[0], "%s", key);
+            if (fresh && o->pool && !hl_pool_claim(o->pool, key)) { /* another worker wrote it */
+                fprintf(stderr, "fuzz: seed %" PRIu64 ": %s at input %" PRIu64 ": another job found it first\n",
+                        o->seed, key, n);
+                fresh = false;
+            }
             if (fresh) {
                 found w;
                 reproduce(&c, &f, backend, &w);
@@ -486,8 +443,12 @@ int hl_fuzz_run(const hl_spec *specs, size_t count, const hl_fuzz_options *o, hl
     result->kinds = page->kinds;
     result->findings = seen_count;
     result->ignored = page->ignored;
-    result->corpus = page->corpus.count;
-    for (int k = 0; k < HL_OP_COUNT; k++) result->outcomes += (unsigned)__builtin_popcountll(page->corpus.outcomes[k]);
+    result->corpus = hl_corpus_count(corpus);
+    result->outcomes = hl_corpus_outcomes(corpus);
+    if (o->pool && o->job < o->pool->jobs) {
+        o->pool->results[o->job] = *result;
+        __atomic_store_n(&o->pool->finished[o->job], 1, __ATOMIC_RELEASE);
+    }
     munmap(page, page_size);
     munmap(past, past_size);
     return rc;

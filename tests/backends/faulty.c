@@ -8,7 +8,10 @@
  * forks and ends the parent half (the child half carries on as if nothing happened).
  * `tearer` segfaults when the block its 3rd alloc returned is freed, which a trace
  * that leaves that block live reaches only in the teardown; its heap check fails once
- * it has served more than 50 calls (a finding the stream shows before the teardown). */
+ * it has served more than 50 calls (a finding the stream shows before the teardown).
+ * `scribbler` writes a byte into the block its 3rd alloc returned on its 20th
+ * operation and segfaults on its 40th: the crash a normal run reports, after the
+ * CONTENTS a check of every live block after every operation sees first. */
 #include "backends.h"
 
 #include <signal.h>
@@ -25,6 +28,7 @@ const hl_backend *hl_test_backend_exiter(void);
 const hl_backend *hl_test_backend_stopper(void);
 const hl_backend *hl_test_backend_forker(void);
 const hl_backend *hl_test_backend_tearer(void);
+const hl_backend *hl_test_backend_scribbler(void);
 
 typedef struct faulty_heap {
     const hl_backend *self;
@@ -45,6 +49,11 @@ static void misbehave(hl_heap *heap)
     if (f->self == hl_test_backend_crasher() && f->calls == 100) {
         *(volatile int *)wild_address = 1; /* the unmapped first page: SIGSEGV */
     }
+    if (f->self == hl_test_backend_scribbler() && f->calls == 20 && f->marked) {
+        unsigned char *byte = BINS->mem_view(f->inner, f->marked, 1);
+        if (byte) *byte ^= 0x5a;
+    }
+    if (f->self == hl_test_backend_scribbler() && f->calls == 40) *(volatile int *)wild_address = 1;
     if (f->calls == 100 && f->self == hl_test_backend_exiter()) _exit(0);
     if (f->calls == 100 && f->self == hl_test_backend_stopper()) raise(SIGSTOP);
     if (f->calls == 100 && f->self == hl_test_backend_forker() && fork() > 0) _exit(0);
@@ -75,6 +84,7 @@ static hl_error create_exiter(const hl_config *c, hl_heap **out) { return create
 static hl_error create_stopper(const hl_config *c, hl_heap **out) { return create_as(hl_test_backend_stopper(), c, out); }
 static hl_error create_forker(const hl_config *c, hl_heap **out) { return create_as(hl_test_backend_forker(), c, out); }
 static hl_error create_tearer(const hl_config *c, hl_heap **out) { return create_as(hl_test_backend_tearer(), c, out); }
+static hl_error create_scribbler(const hl_config *c, hl_heap **out) { return create_as(hl_test_backend_scribbler(), c, out); }
 
 static void destroy(hl_heap *heap)
 {
@@ -143,3 +153,4 @@ FAULTY_TABLE(hl_test_backend_stopper, "stopper", "bins that stops itself (SIGSTO
 FAULTY_TABLE(hl_test_backend_forker, "forker", "bins that forks and ends the parent half on its 100th operation",
              create_forker)
 FAULTY_TABLE(hl_test_backend_tearer, "tearer", "bins that segfaults freeing its 3rd alloc's block", create_tearer)
+FAULTY_TABLE(hl_test_backend_scribbler, "scribbler", "bins that writes into a live block on its 20th operation and segfaults on its 40th", create_scribbler)

@@ -27,6 +27,7 @@
     X(hl_test_backend_stopper, BROKEN)                                                                           \
     X(hl_test_backend_forker, BROKEN)                                                                            \
     X(hl_test_backend_tearer, BROKEN)                                                                            \
+    X(hl_test_backend_scribbler, BROKEN)                                                                         \
     X(hl_test_backend_wasm_shifted, BROKEN)                                                                      \
     X(hl_test_backend_racy, BROKEN)                                                                              \
     X(hl_test_backend_bins_stale_reset, BROKEN)                                                                  \

@@ -1,6 +1,7 @@
 """The benchmark scripts work end to end (a small trace; the figures themselves are
 measured by `make bench`, never asserted in tests)."""
 import json
+import re
 import subprocess
 import sys
 
@@ -39,6 +40,9 @@ def test_fuzz_rates_compare_the_diff_target_with_the_bare_decoder():
     # the ratio is printed to 5 decimals and the rates to whole numbers: half a unit
     # of the last printed digit is rounding, not disagreement
     assert 0 < diff < decode and abs(ratio - diff / decode) <= 0.01 * ratio + 0.5e-5 + 1e-9
+    jobs = re.search(r"^built-in --jobs 2: (\d+) exec/s against (\d+) for one job: ([\d.]+)x", proc.stdout, re.M)
+    assert jobs and int(jobs.group(1)) > 0 and int(jobs.group(2)) > 0, proc.stdout
+    assert abs(float(jobs.group(3)) - int(jobs.group(1)) / int(jobs.group(2))) < 0.02 + 1.0 / int(jobs.group(2))
     bad = subprocess.run([sys.executable, str(ROOT / "bench" / "fuzz_rates.py"), "--engines", "nosuch"],
                          capture_output=True, text=True)
     assert bad.returncode == 2 and "unknown engine nosuch" in bad.stderr

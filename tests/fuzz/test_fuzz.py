@@ -66,6 +66,24 @@ def test_jobs_run_side_by_side_with_consecutive_seeds(heaplab_release, tmp_path)
     lines = sorted(line for line in proc.stdout.splitlines() if line.startswith("fuzz: seed "))
     assert [line.split(":")[1] for line in lines] == [" seed 5", " seed 6", " seed 7"]
     assert all(" 30 execs in " in line for line in lines)
+    # the total over the jobs, with its rate; one corpus, shared
+    total = re.search(r"^fuzz: 3 jobs: 90 execs in [\d.]+ s \((\d+) execs/s\), 0 distinct findings; \d+ outcomes, "
+                      r"shared corpus (\d+)$", proc.stdout, re.M)
+    assert total and int(total.group(1)) > 0, proc.stdout
+    assert all(line.endswith(f"corpus {total.group(2)}") for line in lines), proc.stdout
+
+
+def test_jobs_share_one_corpus_and_write_each_finding_once(heaplab_test_release, tmp_path):
+    """mutant-stats-drift is caught within an input or two: both workers meet the same
+    finding (rule and backend), and only the first to meet it writes it."""
+    findings = tmp_path / "f"
+    proc = heaplab_test_release("fuzz", "--backends", "bins,mutant-stats-drift", "--seed", "1", "--runs", "200",
+                                "--jobs", "2", "-q", "--findings", findings, timeout=300)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert len(list(findings.glob("*.trace"))) == 1, proc.stderr
+    assert proc.stderr.count("DIVERGENCE mutant-stats-drift") == 1, proc.stderr
+    assert "another job found it first" in proc.stderr, proc.stderr
+    assert re.search(r"^fuzz: 2 jobs: \d+ execs in .* 1 distinct finding;", proc.stdout, re.M), proc.stdout
 
 
 def test_bad_usage(heaplab):

@@ -127,6 +127,15 @@ TEST(whole_regions_match_a_granule_reference)
     occ_clear(&occ);
     CHECK_EQ(occ.set, 0);
     CHECK(!occ_any(&occ, base, base + (hl_addr)GRANULES * 16));
+    /* the forgotten regions' bitmaps serve new regions, clear */
+    CHECK(occ.spare_count > 0);
+    for (hl_addr r = 100; r < 110; r++) {
+        hl_addr s = r * REGION + 4096;
+        CHECK(!occ_any(&occ, r * REGION, (r + 1) * REGION));
+        occ_mark(&occ, s, s + 100, true);
+        CHECK(occ_all(&occ, s, s + 100) && !occ_any(&occ, s + 112, s + 4096));
+    }
+    CHECK_EQ(occ.set, 10 * 7);
     occ_free(&occ);
 }
 
