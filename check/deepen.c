@@ -14,7 +14,8 @@
  * The earliest other rule either shows on the same backend, at or before the crash's
  * operation, is the one reported (DEEP first on a tie). When neither does, the crash's
  * stream is shrunk first (a long stream may free the memory the bug put on its free
- * list before handing it out again) and the smallest stream run both ways. */
+ * list before handing it out again; at most 300 runs or 10 s: a finding waits for it)
+ * and the smallest stream run both ways. */
 #include "hl_check.h"
 
 #include <string.h>
@@ -53,8 +54,8 @@ uint64_t hl_diff_deepen(const hl_spec *specs, size_t count, const hl_trace *stre
     }
     /* On a long stream the memory the bug put on its free list may be freed before it
      * is handed out again: the crash's smallest stream shows it when anything does. */
-    hl_shrink_options o = {.check_every = check_every, .timeout = timeout, .max_seconds = 60, .want_rule = true,
-                           .rule = got->finding.rule};
+    hl_shrink_options o = {.check_every = check_every, .timeout = timeout, .max_seconds = 10, .max_runs = 300,
+                           .want_rule = true, .rule = got->finding.rule};
     hl_trace small;
     hl_shrink_result r;
     if (hl_shrink(specs, count, stream, &o, &small, &r) != 0) return 0;

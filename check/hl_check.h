@@ -214,7 +214,7 @@ int hl_diff_isolated_ignoring(const hl_spec *specs, size_t count, const hl_trace
 /* For a CRASH or HANG in *got (found with check_every): stream run again
  * (hl_diff_isolated_ignoring) with check_every HL_CHECK_DEEP, then HL_CHECK_UNTOUCHED,
  * and when neither shows anything, the same on the crash's shrunk stream (hl_shrink,
- * up to a minute; check/deepen.c). When one shows another rule on the same backend at
+ * up to 300 runs or 10 s; check/deepen.c). When one shows another rule on the same backend at
  * or before the crash's operation, *got becomes the earliest such finding and the
  * mode it was found under is returned (its reproducer must record it as its
  * check_every); *smaller is then the shrunk stream it was found on (free it), or

@@ -238,6 +238,7 @@ int hl_cmd_replay(int argc, char **argv)
                         summary.backend, summary.trace, summary.threads);
             char repro[600] = "";
             bool ignore = summary.found && hl_ignored(&r.ignores, summary.finding.rule, &specs[b]);
+            summary.ignored = ignore; /* the results document lists it as ignored */
             if (ignore) { /* a known finding: listed and counted, no reproducer, not divergent */
                 ignored++;
                 hl_trace held;

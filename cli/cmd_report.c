@@ -77,6 +77,7 @@ static const hl_cli_option report_own[] = {
               "  --merge DOC...      one report (and DIR/heaplab-results.json) from the shards'\n"
               "                      documents: refused (2) for different builds, a trace in two\n"
               "                      shards or a shard missing; exit 1 if a shard found a divergence\n"),
+    HL_OPTION("ignore", true, 'I', HL_CLI_IGNORE_HELP),
     HL_OPTIONS_END};
 
 void hl_help_report(FILE *out)
@@ -406,6 +407,7 @@ typedef struct report_options {
     unsigned repeat;
     bool quiet;
     const hl_cli_shard *shard; /* --shard: the document says which; NULL: not sharded */
+    hl_ignores *ignores;       /* --ignore: known findings, listed as ignored, not divergences */
 } report_options;
 
 /* whole or not at all (hl_outfile_write): a full disk leaves no truncated document;
@@ -472,7 +474,7 @@ static measured measure(const report_options *o, const hl_spec *specs, size_t sp
                          o->shard->all_count);
     static hl_run_summary checked, timed, measured_run; /* large: kept off the stack */
     hl_speed *speeds = hl_mem_alloc(sizeof *speeds * o->repeat); /* a pair's speed runs, kept until it is whole */
-    size_t divergent = 0;
+    size_t divergent = 0, ignored = 0;
     hl_interrupt_graceful(true); /* a first signal stops the runs: what is measured is rendered */
     for (size_t t = 0; t < path_count && !hl_interrupted(); t++) {
         hl_trace trace;
@@ -500,7 +502,16 @@ static measured measure(const report_options *o, const hl_spec *specs, size_t sp
             }
             if (hl_interrupted()) break;
             char repro[600] = "", repro_shown[PATH_MAX + 600] = "";
-            if (checked.found) {
+            checked.ignored = checked.found && hl_ignored(o->ignores, checked.finding.rule, &specs[b]);
+            if (checked.ignored) { /* a known finding: listed and counted, no reproducer */
+                if (p.on) fprintf(stderr, "\r\033[K");
+                hl_trace held;
+                const hl_trace *source = hl_cli_finding_trace(&trace, &checked.finding, &held, &diag);
+                fprintf(stderr, "ignored ");
+                hl_finding_print(stderr, checked.backend, paths[t], source, source != NULL, &checked.finding);
+                hl_trace_free(&held);
+                ignored++;
+            } else if (checked.found) {
                 if (p.on) fprintf(stderr, "\r\033[K");
                 hl_trace held;
                 const hl_trace *source = hl_cli_finding_trace(&trace, &checked.finding, &held, &diag);
@@ -545,8 +556,9 @@ static measured measure(const report_options *o, const hl_spec *specs, size_t sp
                 if (repro[0]) unlink(repro);
                 break;
             }
-            if (checked.found) divergent++;
+            if (checked.found && !checked.ignored) divergent++;
             measured_run.found = checked.found;
+            measured_run.ignored = checked.ignored;
             measured_run.finding = checked.finding;
             measured_run.detections = checked.detections;
             memcpy(measured_run.detected, checked.detected, sizeof measured_run.detected);
@@ -585,8 +597,9 @@ static measured measure(const report_options *o, const hl_spec *specs, size_t sp
     hl_results_free(results);
     if (m.status != HL_EXIT_CLEAN) return m;
     if (m.pairs_measured == m.pairs)
-        fprintf(stderr, "heaplab report: %zu traces x %zu backends measured in %.1f s, %zu divergent\n", path_count,
-                spec_count, (double)(hl_clock_now_ns() - p.start_ns) / 1e9, divergent);
+        fprintf(stderr, "heaplab report: %zu traces x %zu backends measured in %.1f s, %zu divergent%s\n", path_count,
+                spec_count, (double)(hl_clock_now_ns() - p.start_ns) / 1e9, divergent,
+                ignored ? " (and findings ignored: --ignore)" : "");
     m.status = divergent ? HL_EXIT_FINDING : HL_EXIT_CLEAN;
     return m;
 }
@@ -600,6 +613,7 @@ typedef struct report_settings {
     bool compare;
     bool merge;
     hl_cli_shard shard;
+    hl_ignores ignores;
 } report_settings;
 
 static int report_option(void *context, int key, const char *arg)
@@ -615,6 +629,7 @@ static int report_option(void *context, int key, const char *arg)
     case O_SHARD: return hl_cli_shard_parse("report", arg, &r->shard);
     case O_MERGE: r->merge = true; break;
     case O_MICRO: r->micro = arg; break;
+    case 'I': return hl_cli_ignore("report", &r->ignores, arg);
     case O_REPEAT: {
         unsigned long k = strtoul(arg, &end, 10);
         if (!end || *end || k < 1 || k > 100)
@@ -667,11 +682,12 @@ static int inputs_of(const report_settings *r, char **argv, int argc, char **out
 int hl_cmd_report(int argc, char **argv)
 {
     hl_cli_shared shared = report_defaults;
-    report_settings r = {{"all", NULL, NULL, 1, false, NULL}, NULL, NULL, hl_mem_alloc(sizeof(char *) * (size_t)argc),
-                         0, false, false, {0}};
+    report_settings r = {{"all", NULL, NULL, 1, false, NULL, NULL}, NULL, NULL, hl_mem_alloc(sizeof(char *) * (size_t)argc),
+                         0, false, false, {0}, {0}};
     int parsed = hl_cli_parse("report", argc, argv, REPORT_SHARED, &shared, report_own, report_option, &r);
     if (parsed) return parsed;
     report_options o = r.o;
+    o.ignores = &r.ignores;
     o.backends = shared.backends;
     o.quiet = shared.quiet;
     const char *threshold = r.threshold;

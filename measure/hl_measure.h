@@ -194,6 +194,7 @@ struct hl_run_summary {
     uint64_t ended_at;
     char ended_reason[200];
     bool found;
+    bool ignored;          /* the finding is a known one (--ignore): listed, not a divergence */
     hl_finding finding;
     uint64_t detections;       /* declared misuse detections that fired (passes) */
     hl_detection detected[HL_DETECTIONS_KEPT]; /* the first of them */

@@ -233,7 +233,7 @@ void hl_results_add(hl_results *results, const hl_run_summary *s, const char *re
     cJSON_AddNumberToObject(r, "sent", (double)s->sent);
     cJSON_AddNumberToObject(r, "skipped", (double)s->skipped);
     cJSON_AddNumberToObject(r, "failures", (double)s->failures);
-    cJSON_AddNumberToObject(r, "divergences", s->found ? 1 : 0);
+    cJSON_AddNumberToObject(r, "divergences", s->found && !s->ignored ? 1 : 0);
     cJSON_AddNumberToObject(r, "detections", (double)s->detections);
     if (s->detections) {
         cJSON *list = cJSON_AddArrayToObject(r, "detected");
@@ -286,6 +286,7 @@ void hl_results_add(hl_results *results, const hl_run_summary *s, const char *re
         cJSON_AddStringToObject(f, "message", s->finding.message);
         if (repro) cJSON_AddStringToObject(f, "reproducer", repro);
         else cJSON_AddNullToObject(f, "reproducer");
+        if (s->ignored) cJSON_AddTrueToObject(f, "ignored"); /* known (--ignore): not a divergence */
     }
     cJSON_AddItemToArray(results->list, r);
 }

@@ -26,6 +26,8 @@ def reproducer(path, out):
 
 def _divergence_cell(result, out):
     finding = result.get("finding")
+    if finding and finding.get("ignored"):
+        return f"0 (ignored: {finding['rule']})"
     if not result["divergences"]:
         return "0"
     if not finding:
@@ -82,7 +84,8 @@ def relative_speed(doc, base):
 
 def divergences(doc, out):
     """Returns the Table of the runs that diverged (rule, message, reproducer linked
-    relative to the report's folder OUT, operation index, trace line), or None when none did."""
+    relative to the report's folder OUT, operation index, trace line), known findings
+    (--ignore) among them marked ignored, or None when none did."""
     rows = []
     for r in doc["results"]:
         if not r["divergences"] and "finding" not in r:
@@ -92,7 +95,8 @@ def divergences(doc, out):
             rows.append([r["trace"], r["backend"], "-", "diverged (no finding recorded)", "-", "-", "-"])
             continue
         repro = reproducer(f["reproducer"], out) if f["reproducer"] else "-"
-        rows.append([r["trace"], r["backend"], f["rule"], f["message"], repro, str(f["index"]), str(f["line"])])
+        rule = f"{f['rule']} (ignored: --ignore)" if f.get("ignored") else f["rule"]
+        rows.append([r["trace"], r["backend"], rule, f["message"], repro, str(f["index"]), str(f["line"])])
     headers = ["Trace", "Backend", "Rule", "Message", "Reproducer", "op index", "trace line"]
     return Table(headers, rows, labels=5) if rows else None
 

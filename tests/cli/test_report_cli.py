@@ -47,6 +47,28 @@ def test_report_of_traces_on_backends(heaplab_release, tmp_path):
     assert html.count("data:image/png;base64,") >= 4 and 'src="http' not in html
 
 
+def test_a_known_finding_is_listed_as_ignored_not_counted(heaplab_release, tmp_path):
+    """--ignore ALIGNMENT@mimalloc: the finding is listed on stderr, in the document and
+    in the report as ignored, writes no reproducer, and alone does not make exit 1."""
+    out = tmp_path / "rep"
+    proc = heaplab_release("report", "--backends", "bins,mimalloc", "--ignore", "ALIGNMENT@mimalloc", "--out", out,
+                           "traces/basic.trace")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "ignored DIVERGENCE mimalloc: traces/basic.trace:" in proc.stderr and ": ALIGNMENT: " in proc.stderr
+    assert ", 0 divergent (and findings ignored: --ignore)" in proc.stderr
+    doc = json.loads((out / "heaplab-results.json").read_text())
+    jsonschema.validate(doc, SCHEMA)
+    [known] = [r for r in doc["results"] if r["backend"] == "mimalloc"]
+    assert known["divergences"] == 0 and known["finding"]["ignored"] is True and known["finding"]["rule"] == "ALIGNMENT"
+    assert known["finding"]["reproducer"] is None and not (out / "findings").exists()
+    md = (out / "report.md").read_text()
+    assert "ALIGNMENT (ignored: --ignore)" in md and "0 (ignored: ALIGNMENT)" in md
+    # a bad entry is bad usage, naming it
+    bad = heaplab_release("report", "--backends", "bins", "--ignore", "NOSUCH@bins", "--out", tmp_path / "b",
+                          "traces/basic.trace")
+    assert bad.returncode == 2 and "NOSUCH" in bad.stderr, bad.stderr
+
+
 def test_repeat_and_from_and_compare(heaplab_release, tmp_path):
     out = tmp_path / "rep"
     proc = heaplab_release("report", "--backends", "bins,arena", "--repeat", "3", "--baseline", "bins",

@@ -2,7 +2,7 @@
 the same build.sh OSS-Fuzz's base-builder runs, with the engine variables set by hand
 as OSS-Fuzz sets them (no container engine here), for libFuzzer and for AFL++. Each
 build writes heaplab_{diff,decode,parse} with their seed corpora and dictionaries, and
-each target fuzzes for a few seconds from its seed corpus."""
+each target fuzzes for two seconds from its seed corpus."""
 import os
 import subprocess
 import zipfile
@@ -47,7 +47,7 @@ def test_build_sh_with_libfuzzer_builds_targets_that_fuzz(tmp_path):
     out = build("libfuzzer", tmp_path)
     for t in TARGETS:
         corpus = seeds(out, t, tmp_path / f"corpus-{t}")
-        proc = subprocess.run([str(out / f"heaplab_{t}"), "-max_total_time=3", f"-dict={out}/heaplab_{t}.dict",
+        proc = subprocess.run([str(out / f"heaplab_{t}"), "-max_total_time=2", f"-dict={out}/heaplab_{t}.dict",
                                "-rss_limit_mb=0", "-malloc_limit_mb=2097152", str(corpus)],
                               cwd=tmp_path, capture_output=True, text=True, timeout=120)
         assert proc.returncode == 0, proc.stderr[-3000:]
@@ -61,7 +61,7 @@ def test_build_sh_with_afl_builds_targets_that_fuzz(tmp_path):
     for t in TARGETS:
         corpus = seeds(out, t, tmp_path / f"corpus-{t}")
         findings = tmp_path / f"afl-{t}"
-        proc = subprocess.run(["afl-fuzz", "-i", str(corpus), "-o", str(findings), "-V", "3", "-t", "10000",
+        proc = subprocess.run(["afl-fuzz", "-i", str(corpus), "-o", str(findings), "-V", "2", "-t", "10000",
                                "-x", str(out / f"heaplab_{t}.dict"), "--", str(out / f"heaplab_{t}")],
                               cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
         assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
