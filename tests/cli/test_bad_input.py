@@ -1,6 +1,7 @@
 """Bad input gets a clear message naming the file and line (or byte), exit 2, and
 nothing printed as a result. One test per case of the spine issue."""
 import os
+import subprocess
 
 import pytest
 
@@ -164,3 +165,14 @@ def test_convert_refuses_an_inconsistent_trace_and_writes_nothing(heaplab, tmp_p
     assert proc.returncode == 2 and "already live" in proc.stderr
     proc = heaplab("convert", "--unchecked", "--to", "fuzz-input", trace, tmp_path / "x.input")
     assert proc.returncode == 2 and "--unchecked" in proc.stderr
+
+
+@pytest.mark.parametrize("value", ["0", "100001", "many"])
+def test_a_bad_fresh_every_is_bad_usage(heaplab, value):
+    """heaplab fuzz --fresh-every, and HEAPLAB_FUZZ_FRESH_EVERY for the engine targets."""
+    proc = heaplab("fuzz", "--backends", "bins", "--fresh-every", value, "--runs", "1")
+    assert proc.returncode == 2 and f"--fresh-every '{value}' is not a count from 1 to 100000" in proc.stderr
+    assert proc.stdout == ""
+    target = subprocess.run([str(ROOT / "build/asan/fuzz-afl-stdin")], input=b"", capture_output=True,
+                            env=dict(os.environ, HEAPLAB_FUZZ_FRESH_EVERY=value), timeout=60)
+    assert target.returncode == 2 and b"HEAPLAB_FUZZ_FRESH_EVERY=" + value.encode() in target.stderr
