@@ -122,9 +122,17 @@ TARGET    ?= diff
 FUZZ_TIME ?= 30
 JOBS      ?= 1
 FUZZ_SAN  := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+# libFuzzer's feedback is the coverage of the code under test (the allocators, test
+# backends and mutants, the trace parsers, the input decoder, the targets) and the diff's
+# outcomes (extra counters, fuzz/drivers/libfuzzer.c). heaplab's own layers (core, run,
+# measure, check, the rest of fuzz) get the sanitizers but no coverage: their edges and
+# comparisons follow the input's operations, tell the fuzzer nothing the outcomes do
+# not, and libFuzzer's bookkeeping of them took about half of each execution.
+LF_COVERED := allocators/% tests/backends/% fuzz/mutants/% trace/% fuzz/decode.c fuzz/target%
 build/libfuzzer/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	clang $(CSTD) $(WARN) $(CPPFLAGS) $(call inc,$<) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+	clang $(CSTD) $(WARN) $(CPPFLAGS) $(call inc,$<) $(FUZZ_SAN) $(if $(filter $(LF_COVERED),$<),-fsanitize=fuzzer-no-link) \
+	    -MMD -MP -c $< -o $@
 build/libfuzzer/libheaplab.a: $(call obj,libfuzzer,$(LIB_SRC))
 	@rm -f $@; ar rcs $@ $^
 build/libfuzzer/fuzz-%: fuzz/drivers/libfuzzer.c fuzz/drivers/common.h build/libfuzzer/libheaplab.a
@@ -239,10 +247,11 @@ test: build/heaplab build/libheaplab-record.so build/asan/heaplab build/asan/hea
 
 unit: $(UNIT_BINS)
 
-# The main job: the report of every shipped trace on every backend. Exit 1 is a finding
-# in an allocator (mimalloc 2.0.9's, README "Peers"), listed in the report: not a failure.
+# The main job: the report of every shipped trace on every backend. The one known
+# finding (mimalloc 2.0.9's ALIGNMENT, README "Peers") is listed in the report as
+# ignored; any other makes it exit 1.
 run: build/heaplab
-	./build/heaplab report --out build/report traces/ || [ $$? -eq 1 ]
+	./build/heaplab report --ignore ALIGNMENT@mimalloc --out build/report traces/
 
 # The planted-bug campaign with the full budget (10^6 executions or 60 s a mutant, three
 # seeds): whether each mutant is caught, by which rule, after how many executions.

@@ -30,6 +30,16 @@ typedef struct hl_shadow hl_shadow;
  * memory out again, instead of crashing on a list node the pattern overwrote. */
 #define HL_CHECK_UNTOUCHED (UINT64_MAX - 2)
 
+/* check_every as text: "paced", "deep", "untouched" or the count (buf holds at least
+ * 24 bytes; the text is there or a constant). hl_check_every_parse reads it back: true
+ * with *out set for one of those names or a count below HL_CHECK_UNTOUCHED; false
+ * (*out unspecified) otherwise. */
+const char *hl_check_every_name(uint64_t check_every, char *buf, size_t capacity);
+bool hl_check_every_parse(const char *text, uint64_t *out);
+/* What the deeper modes do, for messages: "deep: every live block's contents too",
+ * "untouched: nothing written into the blocks"; NULL for the others. */
+const char *hl_check_every_explain(uint64_t check_every);
+
 /* The shadow model: an observer that checks every operation against the contract
  * (CONTRACT.md, "What the shadow model checks") and stops the stream at the first
  * divergence. It keeps its own view of the live blocks and open scopes, built from

@@ -47,11 +47,7 @@ void hl_repro_label(hl_trace *trace, const hl_spec *specs, size_t count, hl_rule
 void hl_repro_set_check_every(hl_trace *trace, uint64_t check_every)
 {
     char text[32];
-    if (check_every == HL_CHECK_PACED) snprintf(text, sizeof text, "paced");
-    else if (check_every == HL_CHECK_DEEP) snprintf(text, sizeof text, "deep");
-    else if (check_every == HL_CHECK_UNTOUCHED) snprintf(text, sizeof text, "untouched");
-    else snprintf(text, sizeof text, "%" PRIu64, check_every);
-    hl_trace_set_meta(trace, "heaplab.check_every", text);
+    hl_trace_set_meta(trace, "heaplab.check_every", hl_check_every_name(check_every, text, sizeof text));
 }
 
 int hl_repro_write(const hl_spec *specs, size_t count, const char *label, const hl_trace *trace,

@@ -181,7 +181,4 @@ int hl_cli_parse(const char *command, int argc, char **argv, unsigned shared, hl
  * defaults in *defaults), then its own, then -q. */
 void hl_cli_print_options(FILE *out, unsigned shared, const hl_cli_shared *defaults, const hl_cli_option *own);
 
-/* The value of --check-every: a count, or `paced` (HL_CHECK_PACED). false otherwise. */
-bool hl_cli_check_every(const char *text, uint64_t *out);
-
 #endif

@@ -16,7 +16,7 @@ bool hl_cli_deepen(const hl_spec *specs, size_t count, const hl_trace *trace, ui
     fprintf(stderr, "%s crashed or hung at operation %llu; run again%s with the heap checked after every operation\n"
                     "  (check_every=%s), it broke another rule first:\n",
             backend, (unsigned long long)finding->index, smaller->count ? " on the crash's shrunk stream" : "",
-            mode == HL_CHECK_DEEP ? "deep: every live block's contents too" : "untouched: nothing written into the blocks");
+            hl_check_every_explain(mode));
     *finding = got.finding;
     snprintf(backend, capacity, "%s", got.backend);
     *check_every = mode;

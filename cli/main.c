@@ -104,14 +104,6 @@ int hl_cli_ignore(const char *name, hl_ignores *ignores, const char *arg)
     return hl_cli_usage_error(name, "--ignore: %s", diag.message);
 }
 
-bool hl_cli_check_every(const char *text, uint64_t *out)
-{
-    if (strcmp(text, "paced") == 0) return *out = HL_CHECK_PACED, true;
-    if (strcmp(text, "deep") == 0) return *out = HL_CHECK_DEEP, true;
-    if (strcmp(text, "untouched") == 0) return *out = HL_CHECK_UNTOUCHED, true;
-    return hl_parse_size(text, out) && *out < HL_CHECK_UNTOUCHED;
-}
-
 int main(int argc, char **argv)
 {
     if (argc < 2) {

@@ -79,7 +79,7 @@ static int set_shared(const char *command, int key, const char *arg, hl_cli_shar
     switch (key - KEY_SHARED) {
     case 1: s->backends = arg; return 0;
     case 2:
-        if (!hl_cli_check_every(arg, &s->check_every))
+        if (!hl_check_every_parse(arg, &s->check_every))
             return hl_cli_usage_error(command, "--check-every '%s' is not a number, `paced`, `deep` or `untouched`", arg);
         s->check_given = true;
         return 0;

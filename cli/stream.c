@@ -157,7 +157,7 @@ static int stop_at_first(void *context, const hl_trace *trace, const hl_op *op, 
 bool hl_cli_finding_check_every(const hl_trace *trace, uint64_t *check_every)
 {
     const char *text = hl_trace_meta(trace, "heaplab.check_every");
-    return text && hl_cli_check_every(text, check_every);
+    return text && hl_check_every_parse(text, check_every);
 }
 
 int hl_cli_finding_backends(const char *command, char **paths, size_t path_count, char **backends, hl_rule *rule,

@@ -370,16 +370,21 @@ static int by_id(const void *a, const void *b, void *entries)
 
 void hl_blockmap_visit_live_by_id(hl_blockmap *map, void (*visit)(void *context, hl_block *block), void *context)
 {
-    /* the small ids first, in order, through the id array; then the larger ones */
-    for (uint64_t id = 0; id < map->dense_capacity; id++)
-        if (map->dense[id] && map->entries[map->dense[id]].state == HL_BLOCK_LIVE)
-            visit(context, &map->entries[map->dense[id]]);
-    if (!map->hashed) return;
-    uint32_t *live = hl_mem_alloc(map->hashed * sizeof *live);
+    /* Small ids only, and the id array not much longer than the entries in use: walk
+     * the id array (in order, no memory). */
+    if (!map->hashed && map->dense_capacity / 8 <= map->count) {
+        for (uint64_t id = 0; id < map->dense_capacity; id++)
+            if (map->dense[id] && map->entries[map->dense[id]].state == HL_BLOCK_LIVE)
+                visit(context, &map->entries[map->dense[id]]);
+        return;
+    }
+    /* Otherwise the entries in use, sorted: the id array's capacity is the largest
+     * run's, and a map reused run after run (fuzzing) would walk all of it each time. */
+    if (map->count <= 1) return;
+    uint32_t *live = hl_mem_alloc((map->count - 1) * sizeof *live);
     size_t n = 0;
-    for (uint32_t i = 0; i <= map->table_mask; i++)
-        if (map->table[i].index && map->entries[map->table[i].index].state == HL_BLOCK_LIVE)
-            live[n++] = map->table[i].index;
+    for (uint32_t i = 1; i < map->count; i++)
+        if (map->entries[i].state == HL_BLOCK_LIVE) live[n++] = i;
     qsort_r(live, n, sizeof *live, by_id, map->entries);
     for (size_t i = 0; i < n; i++) visit(context, &map->entries[live[i]]);
     hl_mem_free(live);

@@ -126,8 +126,9 @@ hl_scope hl_blockmap_scope_handle(const hl_blockmap *map, uint32_t level);
 void hl_blockmap_visit_from(hl_blockmap *map, uint32_t level,
                             void (*visit)(void *context, hl_block *block), void *context);
 /* Calls visit for every LIVE entry in block id order (teardown's fixed order); visit
- * may make the entry FREED. Memory: none for ids below 2^26 (the id array is walked),
- * 4 bytes a live entry for larger ids (sorted). */
+ * may make the entry FREED. Time and memory: when every id is below 2^26 and the id
+ * array is at most 8 times the entries in use, the id array is walked (no memory);
+ * otherwise the entries in use are sorted (4 bytes each). */
 void hl_blockmap_visit_live_by_id(hl_blockmap *map, void (*visit)(void *context, hl_block *block), void *context);
 /* Closes levels >= level: their entries become FREED. */
 void hl_blockmap_close_from(hl_blockmap *map, uint32_t level);

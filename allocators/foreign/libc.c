@@ -1,5 +1,9 @@
-/* libc.c: the process's malloc (glibc here) as the foreign backend `libc`, through the
- * malloc adapter: malloc, free, realloc, posix_memalign above 16, malloc_usable_size.
+/* libc.c: glibc's malloc as the foreign backend `libc`, through the malloc adapter:
+ * malloc, free, realloc, memalign above 16, malloc_usable_size. These are glibc's own
+ * entry points (__libc_malloc..., looked up in libc.so.6), not whatever answers to
+ * `malloc` in this process: under ASan (the test and libFuzzer builds) that is the
+ * sanitizer's allocator, and under LD_PRELOAD another library, and `libc` would then
+ * test and measure that one under glibc's name.
  * The footprint is what glibc holds from the system (mallinfo2: arena + hblkhd) less
  * what others (heaplab's libraries, an earlier instance's leftovers) hold live in it
  * when the instance is made: the free memory glibc keeps is this instance's to use
@@ -17,13 +21,26 @@
 #include <string.h>
 #include <unistd.h>
 
+/* glibc's own entry points, bound once from libc.so.6 (see the top of the file) */
+static struct {
+    void *lib;
+    void *(*malloc)(size_t);
+    void (*free)(void *);
+    void *(*realloc)(void *, size_t);
+    void *(*memalign)(size_t, size_t); /* posix_memalign's contract, which the adapter keeps */
+    void *(*calloc)(size_t, size_t);
+    size_t (*usable)(void *);
+    struct mallinfo2 (*info)(void);
+    int (*trim)(size_t);
+} glibc;
+
 static void *held_at_brk; /* the program break at the last reading */
 static bool thresholds_set; /* the environment moved glibc's mmap threshold */
 
 static size_t glibc_held(void)
 {
     held_at_brk = sbrk(0);
-    struct mallinfo2 info = mallinfo2();
+    struct mallinfo2 info = glibc.info();
     return info.arena + info.hblkhd;
 }
 
@@ -34,36 +51,38 @@ static bool glibc_same(size_t largest) { return !thresholds_set && sbrk(0) == he
 
 static size_t glibc_baseline(void)
 {
-    malloc_trim(0);
-    struct mallinfo2 info = mallinfo2();
+    glibc.trim(0);
+    struct mallinfo2 info = glibc.info();
     return info.uordblks + info.hblkhd;
-}
-
-static void *glibc_aligned(size_t align, size_t size)
-{
-    void *p = NULL;
-    return posix_memalign(&p, align, size) == 0 ? p : NULL;
 }
 
 static char glibc_source[96];
 static bool glibc_live;
-static const hl_malloc_peer glibc_peer = {.name = "libc",
-                                          .f = {malloc, free, realloc, glibc_aligned, calloc, malloc_usable_size},
-                                          .min_align = 16,
-                                          .footprint = glibc_held,
-                                          .baseline = glibc_baseline,
-                                          .same_footprint = glibc_same,
-                                          .source = glibc_source,
-                                          .instance_live = &glibc_live};
+static hl_malloc_peer glibc_peer = {.name = "libc",
+                                    .min_align = 16,
+                                    .footprint = glibc_held,
+                                    .baseline = glibc_baseline,
+                                    .same_footprint = glibc_same,
+                                    .source = glibc_source,
+                                    .instance_live = &glibc_live};
 
 static hl_error libc_create(const hl_config *config, hl_heap **out)
 {
     hl_error e = hl_options_apply(config, "libc", NULL, NULL, NULL); /* it has none */
     if (e != HL_E_OK) return e;
+    if (!glibc_source[0]) {
+        const hl_malloc_entry entries[] = {
+            HL_MALLOC_ENTRY("__libc_malloc", glibc.malloc),     HL_MALLOC_ENTRY("__libc_free", glibc.free),
+            HL_MALLOC_ENTRY("__libc_realloc", glibc.realloc),   HL_MALLOC_ENTRY("__libc_memalign", glibc.memalign),
+            HL_MALLOC_ENTRY("__libc_calloc", glibc.calloc),     HL_MALLOC_ENTRY("malloc_usable_size", glibc.usable),
+            HL_MALLOC_ENTRY("mallinfo2", glibc.info),           HL_MALLOC_ENTRY("malloc_trim", glibc.trim)};
+        if (!hl_malloc_bind(config, "libc", "libc.so.6", &glibc.lib, entries, 8)) return HL_E_UNSUPPORTED;
+        glibc_peer.f = (hl_malloc_fns){glibc.malloc, glibc.free, glibc.realloc, glibc.memalign, glibc.calloc,
+                                       glibc.usable};
+        snprintf(glibc_source, sizeof glibc_source, "glibc %s (malloc); footprint: mallinfo2", gnu_get_libc_version());
+    }
     const char *tunables = getenv("GLIBC_TUNABLES");
     thresholds_set = getenv("MALLOC_MMAP_THRESHOLD_") || (tunables && strstr(tunables, "mmap_threshold"));
-    if (!glibc_source[0])
-        snprintf(glibc_source, sizeof glibc_source, "glibc %s (malloc); footprint: mallinfo2", gnu_get_libc_version());
     if (!hl_malloc_break_mover) return hl_malloc_adapter_create(&glibc_peer, config, out);
     /* another allocator moved the break in this process: glibc's arena figure counts
      * its growth too, so the footprint is not measured (a run in a process of its own
@@ -80,6 +99,6 @@ const hl_backend *hl_backend_libc(void)
 {
     static hl_backend table;
     return hl_malloc_adapter_table(&table, "libc",
-                                   "the process's malloc/free/realloc/posix_memalign (glibc), footprint from mallinfo2",
+                                   "glibc's malloc/free/realloc/memalign (its own, whatever else serves malloc), footprint from mallinfo2",
                                    NULL, libc_create);
 }

@@ -45,6 +45,15 @@ void hl_tracker_forget(hl_tracker *t)
     t->stats = stats;
 }
 
+void hl_tracker_clear(hl_tracker *t)
+{
+    if (t->table) memset(t->table, 0, (size_t)(t->table_mask + 1) * sizeof *t->table);
+    t->table_used = 0;
+    t->node_count = 1, t->spare = 0;
+    t->depth = 0;
+    t->live_blocks = t->root_live = 0;
+}
+
 /* Grows an array to hold `want` elements of `size` bytes; false (unchanged) on failure. */
 static bool grow(hl_tracker *t, void **array, uint32_t *capacity, uint32_t want, size_t size)
 {

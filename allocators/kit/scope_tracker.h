@@ -78,6 +78,10 @@ void hl_tracker_init(hl_tracker *tracker, hl_tracker_memory memory, bool track_r
 void hl_tracker_release_memory(hl_tracker *tracker);
 /* Forgets everything without returning memory (the backend reclaimed it wholesale). */
 void hl_tracker_forget(hl_tracker *tracker);
+/* After every block was released (hl_tracker_each_live): forgets the freed addresses
+ * it remembers too, keeping its memory, so the next lookups and the next free_all's
+ * walk cost what the instance served since, not everything it ever served. */
+void hl_tracker_clear(hl_tracker *tracker);
 
 /* True if a block allocated now must be registered (track_root or a scope open). */
 static inline bool hl_tracker_wants(const hl_tracker *tracker) { return tracker->track_root || tracker->depth > 0; }

@@ -90,6 +90,7 @@ hl_error hl_tracked_free_all(hl_heap *heap)
         kit->ops->reclaim(heap);
     } else {
         hl_tracker_each_live(&kit->tracker, host_release, heap);
+        hl_tracker_clear(&kit->tracker); /* as new: the freed addresses it remembered go too */
     }
     kit->ops->footprint(heap, HL_STAT_free_all);
     hl_stats_restart(&kit->stats, kit->stats.footprint);

@@ -32,6 +32,7 @@ int main(void)
     target_from_environment(&target);
     __AFL_INIT();
     const uint8_t *buf = __AFL_FUZZ_TESTCASE_BUF;
-    while (__AFL_LOOP(10000)) run_or_abort(&target, buf, (size_t)__AFL_FUZZ_TESTCASE_LEN);
+    hl_diff_summary s;
+    while (__AFL_LOOP(10000)) run_or_abort(&target, buf, (size_t)__AFL_FUZZ_TESTCASE_LEN, &s);
     return 0;
 }

@@ -48,18 +48,17 @@ static inline void target_from_environment(hl_fuzz_target *t)
     }
 }
 
-/* Runs one input; a finding is printed and aborts, so the fuzzer keeps the input as a
+/* Runs one input (*s: its summary, the diff's outcomes in it); a finding is printed and aborts, so the fuzzer keeps the input as a
  * crash artifact (classify it with fuzz/classify.sh). A finding that shows only after
  * the inputs the kept instances ran before it is also written whole
  * (hl_fuzz_kept_explain), since the artifact holds the last input alone. */
-static inline void run_or_abort(hl_fuzz_target *t, const uint8_t *data, size_t size)
+static inline void run_or_abort(hl_fuzz_target *t, const uint8_t *data, size_t size, hl_diff_summary *s)
 {
     static hl_fuzz_kept kept;
-    hl_diff_summary s;
-    int rc = hl_fuzz_target_run_kept(t, &kept, data, size, &s);
+    int rc = hl_fuzz_target_run_kept(t, &kept, data, size, s);
     if (rc == 0) return;
-    hl_fuzz_target_report(&s, stderr);
-    if (rc == 1) hl_fuzz_kept_explain(t, &kept, &s, getenv("HEAPLAB_FUZZ_FINDINGS"), 10.0, stderr);
+    hl_fuzz_target_report(s, stderr);
+    if (rc == 1) hl_fuzz_kept_explain(t, &kept, s, getenv("HEAPLAB_FUZZ_FINDINGS"), 10.0, stderr);
     abort();
 }
 

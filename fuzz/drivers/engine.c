@@ -328,8 +328,7 @@ static void write_finding(const campaign *c, found *w)
         fprintf(stderr, "  the run crashed or hung later; run again%s with the heap checked after every\n"
                         "  operation (check_every=%s), it broke this rule first\n",
                 w->shrunk ? " on the crash's shrunk stream" : "",
-                w->deep == HL_CHECK_DEEP ? "deep: every live block's contents too"
-                                         : "untouched: nothing written into the blocks");
+                hl_check_every_explain(w->deep));
     if (!w->reproduced && o->target == HL_FUZZ_TARGET_DIFF)
         fprintf(stderr, "  NOT REPRODUCED: a fresh run of the input, alone or after the %zu before it, does not\n"
                         "  show it (state beyond the instances, or timing)\n",

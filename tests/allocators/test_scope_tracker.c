@@ -183,6 +183,35 @@ TEST(free_classifies_and_removes_in_one_call)
     hl_tracker_release_memory(&t);
 }
 
+/* free_all then clear, as a persistent instance does input after input: the freed
+ * addresses of the rounds before are forgotten (a free of one is INVALID_POINTER, as
+ * on a new instance), and the table stays the size of one round, not of all of them */
+TEST(clear_after_free_all_forgets_the_freed_and_keeps_the_table_small)
+{
+    hl_tracker t;
+    hl_tracker_init(&t, (hl_tracker_memory){NULL, get, put, true}, true, true);
+    hl_scope scope;
+    for (hl_addr round = 0; round < 100; round++) {
+        hl_addr base = 1u << 20 | round << 12; /* addresses of this round only */
+        CHECK_EQ(hl_tracker_enter(&t, &scope), HL_E_OK);
+        for (hl_addr i = 0; i < 50; i++) CHECK_EQ(hl_tracker_add(&t, base + 16 * i, (hl_layout){16, 8}, 0), HL_E_OK);
+        for (hl_addr i = 0; i < 50; i += 2) CHECK_EQ(hl_tracker_free(&t, base + 16 * i, (hl_layout){16, 8}, true), HL_E_OK);
+        CHECK_EQ(hl_tracker_free(&t, base, (hl_layout){16, 8}, true), HL_E_DOUBLE_FREE);
+        released = 0;
+        hl_tracker_each_live(&t, count_only, NULL);
+        CHECK_EQ(released, 25);
+        hl_tracker_clear(&t);
+        CHECK_EQ(t.live_blocks, 0);
+        CHECK_EQ(t.depth, 0);
+        CHECK_EQ(hl_tracker_free(&t, base, (hl_layout){16, 8}, true), HL_E_INVALID_POINTER);
+        CHECK_EQ(hl_tracker_free(&t, base + 16, (hl_layout){16, 8}, true), HL_E_INVALID_POINTER);
+        char why[200];
+        CHECK_EQ(hl_tracker_check(&t, why, sizeof why), HL_E_OK);
+    }
+    CHECK(t.table_mask + 1 <= 256); /* one round's 50 records at load 1/2, not 100 rounds' 5,000 */
+    hl_tracker_release_memory(&t);
+}
+
 static void *refuse(void *context, size_t bytes)
 {
     (void)context, (void)bytes;
@@ -242,5 +271,6 @@ int main(void)
     RUN(free_all_releases_each_live_block_once);
     RUN(free_classifies_and_removes_in_one_call);
     RUN(free_all_frees_root_blocks_in_address_order);
+    RUN(clear_after_free_all_forgets_the_freed_and_keeps_the_table_small);
     return unit_summary();
 }

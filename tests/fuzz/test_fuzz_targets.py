@@ -132,6 +132,17 @@ def test_make_fuzz_libfuzzer_runs_and_prints_its_exec_rate():
     line = [l for l in proc.stdout.splitlines() if l.startswith("libfuzzer diff: ")][0]
     assert " execs in 4 s (" in line and "0 artifacts" in line
     assert int(line.split()[2]) > 0  # executions were made
+    # its feedback: the diff's outcomes as extra counters (15 operation kinds x 64
+    # errors), and coverage on the code under test, none on heaplab's own layers
+    log = (ROOT / "build/libfuzzer/work/diff/log").read_text()
+    assert "INFO: 960 Extra Counters" in log, log[:2000]
+
+    def hooks(obj):
+        symbols = subprocess.run(["nm", str(ROOT / "build/libfuzzer/obj" / obj)], capture_output=True, text=True)
+        return "__sanitizer_cov_" in symbols.stdout
+    assert hooks("allocators/bins.o") and hooks("allocators/kit/scope_tracker.o") and hooks("fuzz/decode.o")
+    assert hooks("trace/trace_text.o") and hooks("fuzz/target_diff.o")
+    assert not hooks("run/exec.o") and not hooks("check/shadow.o") and not hooks("run/blockmap.o")
 
 
 def test_make_fuzz_afl_runs_and_prints_its_exec_rate():

@@ -187,6 +187,35 @@ TEST(live_blocks_are_visited_in_id_order_small_and_hashed)
     hl_blockmap_free(map);
 }
 
+TEST(live_blocks_are_visited_in_id_order_however_the_id_array_is_sized)
+{
+    /* many small ids (the id array is walked) and, after a reset, a few in an array
+     * sized for 100000 (the entries in use are sorted): ascending both times */
+    hl_blockmap *map = hl_blockmap_new();
+    for (uint64_t id = 1200; id > 0; id--) live(map, id, 0, 1);
+    for (uint64_t id = 1; id <= 1200; id += 2) hl_blockmap_make_freed(map, hl_blockmap_find(map, id));
+    static uint64_t seen[1200];
+    uint64_t *at = seen;
+    hl_blockmap_visit_live_by_id(map, note_id, &at);
+    CHECK_EQ((size_t)(at - seen), 600);
+    for (size_t i = 0; i < 600; i++) CHECK_EQ(seen[i], 2 + 2 * i);
+    hl_blockmap_reset(map);
+    hl_blockmap_reserve(map, 8, 100000);
+    uint64_t made[] = {99999, 50, 3, 7000, 12};
+    for (size_t i = 0; i < sizeof made / sizeof *made; i++) live(map, made[i], 0, 1);
+    hl_blockmap_make_freed(map, hl_blockmap_find(map, 3));
+    at = seen;
+    hl_blockmap_visit_live_by_id(map, note_id, &at);
+    uint64_t want[] = {12, 50, 7000, 99999};
+    CHECK_EQ((size_t)(at - seen), 4);
+    for (size_t i = 0; i < 4; i++) CHECK_EQ(seen[i], want[i]);
+    hl_blockmap_reset(map); /* and nothing at all */
+    at = seen;
+    hl_blockmap_visit_live_by_id(map, note_id, &at);
+    CHECK_EQ((size_t)(at - seen), 0);
+    hl_blockmap_free(map);
+}
+
 TEST(scope_nodes_are_reused_and_levels_stay_exact)
 {
     /* blocks inside scopes carry a node; freeing one returns it; the check walks them */
@@ -311,6 +340,7 @@ int main(void)
     RUN(scopes_close_inner_levels);
     RUN(check_notices_a_broken_counter);
     RUN(live_blocks_are_visited_in_id_order_small_and_hashed);
+    RUN(live_blocks_are_visited_in_id_order_however_the_id_array_is_sized);
     RUN(scope_nodes_are_reused_and_levels_stay_exact);
     RUN(layouts_keep_their_alignment);
     RUN(pattern_round_trip_and_difference);
