@@ -11,7 +11,8 @@ void hl_help_list(FILE *out)
             "\n"
             "Lists every built-in backend: its class (reference or foreign), what a default\n"
             "instance declares (alignments, features, detected misuse, memory source) and\n"
-            "the options its spec accepts (NAME:key=value:...).\n"
+            "the options its spec accepts (NAME:key=value:...), then the forms that name an\n"
+            "allocator of your own (a contract plugin, a malloc-style library).\n"
             "  --names  one line a backend, for scripts: NAME KIND, where KIND is built-in,\n"
             "           test-conforming (a test build's backend the conformance suite runs)\n"
             "           or test (a test build's planted bug or misbehaving backend)\n");
@@ -72,5 +73,12 @@ int hl_cmd_list(int argc, char **argv)
         for (const hl_option_doc *o = b->option_docs; o && o->key; o++)
             printf("    option %s=... (default %s): %s\n", o->key, o->default_value, o->help);
     }
+    printf("\nrefs: the reference backends; all: every built-in one. Your own allocator, wherever a\n"
+           "backend is named:\n"
+           "  ./lib.so[:name=LABEL]                  a contract plugin: exports heaplab_backend()\n"
+           "                                         (allocators/include/heaplab.h)\n"
+           "  malloc:PREFIX@./lib.so[:name=LABEL]    a malloc-style library: exports PREFIXmalloc,\n"
+           "                                         PREFIXfree, PREFIXrealloc (README: \"Backends\n"
+           "                                         from outside the tree\")\n");
     return HL_EXIT_CLEAN;
 }

@@ -168,7 +168,51 @@ static bool stopped(const char *path, char *reason, size_t capacity)
 typedef struct summary {
     bool binary;
     int files, bad, stopped;
+    const char *main_path;  /* OUT: the process started */
+    size_t main_ops, total_ops, busiest_ops;
+    char busiest[PATH_MAX * 2], busiest_program[256];
+    char python[256];       /* a Python program among them recorded without PYTHONMALLOC=malloc */
 } summary;
+
+/* Notes what a trace tells about the run as a whole: which process did the most, whether
+ * one of them is Python (whose small objects never reach malloc by default). */
+static void note_process(summary *s, const char *path, const hl_trace *trace)
+{
+    const char *program = hl_trace_meta(trace, "program");
+    s->total_ops += trace->count;
+    if (strcmp(path, s->main_path) == 0) s->main_ops = trace->count;
+    if (trace->count > s->busiest_ops || !s->busiest[0]) {
+        s->busiest_ops = trace->count;
+        snprintf(s->busiest, sizeof s->busiest, "%s", path);
+        snprintf(s->busiest_program, sizeof s->busiest_program, "%s", program ? program : "?");
+    }
+    char first[256];
+    snprintf(first, sizeof first, "%.*s", program ? (int)strcspn(program, " ") : 0, program ? program : "");
+    const char *base = strrchr(first, '/');
+    base = base ? base + 1 : first;
+    const char *python_malloc = hl_trace_meta(trace, "env.pythonmalloc"); /* as the process saw it */
+    bool every_object = python_malloc && strncmp(python_malloc, "malloc", 6) == 0;
+    if (!s->python[0] && strncmp(base, "python", 6) == 0 && !every_object)
+        snprintf(s->python, sizeof s->python, "%s", first);
+}
+
+/* After the run: the busiest process when there were several, a shim that did little
+ * itself, and Python's own allocator, each said once. */
+static void explain_run(const summary *s, const char *program)
+{
+    if (s->files > 1)
+        printf("the busiest process: %s (%zu of the %zu operations): %s\n", s->busiest, s->busiest_ops, s->total_ops,
+               s->busiest_program);
+    if (s->files >= 3 && s->main_ops * 10 < s->total_ops)
+        printf("note: %s itself made %zu of the %zu operations and started %d other processes: is it a script or a "
+               "shim around the program you meant? Its work is likely in %s\n",
+               program, s->main_ops, s->total_ops, s->files - 1, s->busiest);
+    if (s->python[0])
+        printf("note: %s is Python, whose own allocator (pymalloc) serves objects up to 512 bytes from arenas it "
+               "takes from malloc: the trace holds those arenas and the larger blocks only. Record with "
+               "PYTHONMALLOC=malloc (heaplab record -o OUT -- env PYTHONMALLOC=malloc %s ...) to see every object\n",
+               s->python, s->python);
+}
 
 static void finish_one(const char *path, void *context)
 {
@@ -181,6 +225,7 @@ static void finish_one(const char *path, void *context)
         s->bad++;
         return;
     }
+    note_process(s, path, &trace);
     uint32_t threads = 0;
     for (size_t i = 0; i < trace.count; i++)
         if (trace.ops[i].has_thread && trace.ops[i].thread + 1 > threads) threads = trace.ops[i].thread + 1;
@@ -256,12 +301,13 @@ int hl_cmd_record(int argc, char **argv)
     double seconds = (double)(hl_clock_now_ns() - started) * 1e-9;
     if (WIFEXITED(status) && WEXITSTATUS(status) == 127 && access(target, F_OK) != 0)
         return HL_EXIT_USAGE; /* it did not start (message above) */
-    summary s = {binary, 0, 0, 0};
+    summary s = {.binary = binary, .main_path = target};
     each_output(target, finish_one, &s);
     if (WIFSIGNALED(status))
         printf("%s died of signal %d (%s) after %.2f s\n", argv[a], WTERMSIG(status), strsignal(WTERMSIG(status)), seconds);
     else
         printf("%s exited with status %d after %.2f s\n", argv[a], WEXITSTATUS(status), seconds);
+    explain_run(&s, argv[a]);
     if (s.files == 0)
         return fprintf(stderr,
                        "heaplab: nothing was recorded to %s: the recorder did not start in %s (its message above says "

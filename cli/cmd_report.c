@@ -46,7 +46,7 @@ enum { REPORT_SHARED = HL_SHARE_MAX_OPS | HL_SHARE_BACKENDS | HL_SHARE_QUIET | H
 
 static const hl_cli_shared report_defaults = {.backends = "all"};
 
-enum { O_BASELINE = 256, O_REPEAT, O_OUT, O_FROM, O_COMPARE, O_THRESHOLD, O_SHARD, O_MERGE, O_MICRO };
+enum { O_BASELINE = 256, O_REPEAT, O_OUT, O_FROM, O_COMPARE, O_THRESHOLD, O_SHARD, O_MERGE, O_MICRO, O_AS };
 
 static const hl_cli_option report_own[] = {
     HL_OPTION("baseline", true, O_BASELINE,
@@ -69,6 +69,11 @@ static const hl_cli_option report_own[] = {
               "                      something got slower or larger beyond the noise\n"),
     HL_OPTION("threshold", true, O_THRESHOLD,
               "  --threshold PCT     with --compare: the smallest change flagged (default 10)\n"),
+    HL_OPTION("as", true, O_AS,
+              "  --as OLD=NEW        with --compare: A's backend labelled OLD is compared with B's\n"
+              "                      labelled NEW (repeatable); pairs otherwise match by the\n"
+              "                      trace's file name and the backend's label (name=, else a\n"
+              "                      library's file name); no pair in common: exit 2\n"),
     HL_OPTION("shard", true, O_SHARD,
               "  --shard I/N         run shard I of N (1 <= I <= N): the traces sorted by path and\n"
               "                      dealt to N shards balanced by file size, each trace with all\n"
@@ -86,7 +91,7 @@ void hl_help_report(FILE *out)
             "usage: heaplab report [--backends LIST] [--baseline NAME] [--repeat K] [--micro FILE] --out DIR\n"
             "                      TRACE|DIR...\n"
             "       heaplab report --from RESULTS.json... --out DIR [--baseline NAME] [--micro FILE]\n"
-            "       heaplab report --compare A.json B.json [--out DIR] [--threshold PCT]\n"
+            "       heaplab report --compare A.json B.json [--out DIR] [--threshold PCT] [--as OLD=NEW]\n"
             "       heaplab report --shard I/N [--backends LIST] ... --out DIR TRACE|DIR...\n"
             "       heaplab report --merge SHARD.json... --out DIR [--baseline NAME]\n"
             "\n"
@@ -607,6 +612,8 @@ static measured measure(const report_options *o, const hl_spec *specs, size_t sp
 typedef struct report_settings {
     report_options o;
     const char *threshold;
+    const char *as[16]; /* --as OLD=NEW, passed to the renderer */
+    int as_count;
     const char *micro; /* --micro FILE: a Google Benchmark JSON file, or NULL */
     char **from;
     int from_count;
@@ -626,6 +633,10 @@ static int report_option(void *context, int key, const char *arg)
     case O_FROM: r->from[r->from_count++] = (char *)arg; break;
     case O_COMPARE: r->compare = true; break;
     case O_THRESHOLD: r->threshold = arg; break;
+    case O_AS:
+        if (r->as_count == 16) return hl_cli_usage_error("report", "--as: at most 16 pairs of labels");
+        r->as[r->as_count++] = arg;
+        break;
     case O_SHARD: return hl_cli_shard_parse("report", arg, &r->shard);
     case O_MERGE: r->merge = true; break;
     case O_MICRO: r->micro = arg; break;
@@ -650,7 +661,7 @@ static int shards(const report_settings *r, const report_options *o, int argc, c
     if (r->micro)
         return hl_cli_usage_error("report", "--micro goes with a report of traces or --from documents, not --%s",
                                   r->merge ? "merge" : "shard");
-    if (r->compare || r->from_count || r->threshold)
+    if (r->compare || r->from_count || r->threshold || r->as_count)
         return hl_cli_usage_error("report", "--%s goes with neither --compare nor --from",
                                   r->merge ? "merge" : "shard");
     if (!r->merge) return -1;
@@ -682,8 +693,7 @@ static int inputs_of(const report_settings *r, char **argv, int argc, char **out
 int hl_cmd_report(int argc, char **argv)
 {
     hl_cli_shared shared = report_defaults;
-    report_settings r = {{"all", NULL, NULL, 1, false, NULL, NULL}, NULL, NULL, hl_mem_alloc(sizeof(char *) * (size_t)argc),
-                         0, false, false, {0}, {0}};
+    report_settings r = {.o = {"all", NULL, NULL, 1, false, NULL, NULL}, .from = hl_mem_alloc(sizeof(char *) * (size_t)argc)};
     int parsed = hl_cli_parse("report", argc, argv, REPORT_SHARED, &shared, report_own, report_option, &r);
     if (parsed) return parsed;
     report_options o = r.o;
@@ -709,6 +719,7 @@ int hl_cmd_report(int argc, char **argv)
             return hl_cli_usage_error("report", "--compare takes two results documents: A.json B.json");
         if (!o.out) args[n++] = "compare"; /* a table on stdout, no folder */
         if (threshold) args[n++] = "--threshold", args[n++] = (char *)threshold;
+        for (int i = 0; i < r.as_count; i++) args[n++] = "--as", args[n++] = (char *)r.as[i];
         args[n++] = argv[optind];
         args[n++] = argv[optind + 1];
         if (!o.out) return run_python(args, n);
@@ -717,6 +728,7 @@ int hl_cmd_report(int argc, char **argv)
         return render_into(&f, "compare", args, n);
     }
     if (threshold) return hl_cli_usage_error("report", "--threshold goes with --compare");
+    if (r.as_count) return hl_cli_usage_error("report", "--as goes with --compare");
     if (!o.out) return hl_cli_usage_error("report", "--out DIR is required");
     if (from_count && optind < argc) return hl_cli_usage_error("report", "give traces or --from documents, not both");
     if (!from_count && optind >= argc) return hl_cli_usage_error("report", "no trace or directory given");

@@ -31,6 +31,11 @@ static void main_help(FILE *out)
     for (size_t i = 0; i < COMMAND_COUNT; i++) fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
     fprintf(out,
             "\n"
+            "backends (--backends LIST, comma-separated): a built-in one (`heaplab list`),\n"
+            "refs, all, or your own allocator:\n"
+            "  ./lib.so[:name=LABEL]                 a contract plugin (exports heaplab_backend())\n"
+            "  malloc:PREFIX@./lib.so[:name=LABEL]   a malloc-style library (PREFIXmalloc...)\n"
+            "\n"
             "`heaplab COMMAND --help` describes one command.\n"
             "exit status: 0 clean, 1 a finding (divergence, contract broken), 2 bad usage or input.\n");
 }

@@ -446,6 +446,14 @@ static void header(void)
     while (n > 0 && cmd[n - 1] == ' ') n--;
     if (n > 0) put(cmd, (size_t)n);
     put("\n", 1);
+    /* Python's own allocator takes small objects past malloc unless this says otherwise:
+     * the summary says so when it does not */
+    const char *python_malloc = getenv("PYTHONMALLOC");
+    if (python_malloc && strlen(python_malloc) < 64 && !strpbrk(python_malloc, "\n\r")) {
+        put("#@env.pythonmalloc=", 19);
+        put(python_malloc, strlen(python_malloc));
+        put("\n", 1);
+    }
 }
 
 /* Opens this image's file and writes its header; on failure leaves no file and says

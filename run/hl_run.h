@@ -182,8 +182,10 @@ bool hl_exec_access(hl_exec *exec, void (*access)(void *context), void *context,
  * default 1M) from its private arena. */
 typedef struct hl_spec {
     char *text;              /* as written, e.g. "bins:source=static:size=1M" */
-    char *label;             /* what tables, findings and results call it: the text, but
-                                for malloc:PREFIX@LIB its name= or the library's file name */
+    char *label;             /* what tables, findings and results call it (and what report
+                                --compare matches by): a built-in's text; for a library
+                                (./lib.so, malloc:PREFIX@LIB) its name= or the file name */
+    char *path;              /* a contract plugin's library (./lib.so[:name=LABEL]); else NULL */
     const hl_backend *backend; /* NULL for a contract plugin until hl_spec_create loads it
                                   (in the child that runs it, never in the driver) */
     hl_option *options;
@@ -200,6 +202,14 @@ typedef struct hl_spec {
  * naming the unknown backend, the bad option syntax, a version mismatch, a NULL
  * mandatory entry point, or how the probe's child ended (crash, hang, exit). */
 int hl_spec_parse_list(const char *list, hl_spec **out, size_t *count, hl_diag *diag);
+/* The spec forms of a library, for help texts and errors (one line, no newline). */
+#define HL_SPEC_LIBRARY_FORMS "./lib.so[:name=LABEL] (a contract plugin) or malloc:PREFIX@./lib.so[:name=LABEL]"
+/* The malloc families the shared library at path exports (its ELF dynamic symbols):
+ * each PREFIX whose PREFIXmalloc, PREFIXfree and PREFIXrealloc it defines, at most
+ * `most`, into prefixes. Returns how many; 0 for a file that cannot be read or is not
+ * a 64-bit ELF library. Nothing of the library runs. */
+#define HL_PREFIX_MAX 64
+size_t hl_malloc_prefixes(const char *path, char (*prefixes)[HL_PREFIX_MAX], size_t most);
 /* Creates an instance of spec (loading a plugin's table first, in this process).
  * Returns NULL with diag holding the backend's reason (unknown option, bad value, not
  * available). destroy with hl_spec_destroy. */

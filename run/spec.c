@@ -36,7 +36,17 @@ static const hl_backend *load_plugin(const char *path, hl_diag *diag)
     const hl_backend *(*getter)(void);
     *(void **)&getter = dlsym(lib, HL_PLUGIN_SYMBOL);
     if (!getter) {
-        fail(diag, "backend '%s': plugin does not export %s()", path, HL_PLUGIN_SYMBOL);
+        char prefixes[4][HL_PREFIX_MAX], meant[400] = "";
+        size_t n = hl_malloc_prefixes(path, prefixes, 4);
+        for (size_t i = 0; i < n; i++)
+            snprintf(meant + strlen(meant), sizeof meant - strlen(meant), "%smalloc:%s@%s", i ? " or " : "",
+                     prefixes[i], path);
+        snprintf(diag->message, sizeof diag->message,
+                 "backend '%s': plugin does not export %s()%s%s%s", path, HL_PLUGIN_SYMBOL,
+                 n ? "; it exports malloc, free and realloc: did you mean " : " (a contract plugin must; a "
+                                                                              "malloc-style library is named "
+                                                                              "malloc:PREFIX@LIB)",
+                 meant, n ? "?" : "");
         return NULL;
     }
     const hl_backend *backend = getter();
@@ -182,6 +192,11 @@ static int parse_one(const char *text, hl_spec *spec, hl_diag *diag)
     spec->text = hl_mem_strdup(text);
     spec->label = spec->text;
     if (text[0] == '.' || text[0] == '/') {
+        const char *named = strstr(text, ":name=");
+        if (named && !named[6]) return fail(diag, "backend '%s': name= is empty%s", text, "");
+        spec->path = named ? hl_mem_strndup(text, (size_t)(named - text)) : spec->text;
+        char *slash = strrchr(spec->path, '/');
+        spec->label = named ? hl_mem_strdup(named + 6) : slash && slash[1] ? slash + 1 : spec->path;
         spec->backend = NULL; /* loaded by hl_spec_create, in the child that runs it */
         spec->external = true;
         return probe(spec, diag);
@@ -200,7 +215,9 @@ static int parse_one(const char *text, hl_spec *spec, hl_diag *diag)
             strncat(known, i ? ", " : "", sizeof known - strlen(known) - 1);
             strncat(known, all[i]->name, sizeof known - strlen(known) - 1);
         }
-        return fail(diag, "unknown backend '%s' (known: %s, refs, all)", name, known);
+        snprintf(diag->message, sizeof diag->message, "unknown backend '%s' (known: %s, refs, all; or a library: %s)",
+                 name, known, HL_SPEC_LIBRARY_FORMS);
+        return -1;
     }
     size_t capacity = 0;
     while (rest && *rest) {
@@ -265,6 +282,15 @@ int hl_spec_parse_list(const char *list, hl_spec **out, size_t *count, hl_diag *
     }
     hl_mem_free(copy);
     if (rc == 0 && *count == 0) rc = fail(diag, "backend list '%s' names no backend", list, "");
+    /* results are keyed by label: two different specs may not share one */
+    for (size_t i = 0; rc == 0 && i < *count; i++)
+        for (size_t j = i + 1; rc == 0 && j < *count; j++)
+            if (strcmp((*out)[i].label, (*out)[j].label) == 0 && strcmp((*out)[i].text, (*out)[j].text) != 0) {
+                snprintf(diag->message, sizeof diag->message,
+                         "backends '%s' and '%s' are both called '%s' in the results: give one a name of its own "
+                         "(%s:name=LABEL)", (*out)[i].text, (*out)[j].text, (*out)[i].label, (*out)[j].text);
+                rc = -1;
+            }
     return rc;
 }
 
@@ -282,7 +308,7 @@ hl_heap *hl_spec_create(const hl_spec *spec, hl_diag *diag) { return hl_spec_cre
 hl_heap *hl_spec_create_hinted(const hl_spec *spec, uint32_t hints, hl_diag *diag)
 {
     if (!spec->backend) { /* a plugin: loaded here, in the process that runs it */
-        const hl_backend *loaded = load_plugin(spec->text, diag);
+        const hl_backend *loaded = load_plugin(spec->path, diag);
         if (!loaded) return NULL;
         ((hl_spec *)spec)->backend = loaded;
     }

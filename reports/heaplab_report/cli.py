@@ -32,6 +32,13 @@ def _renamed_to(sub):
                      "printed (the caller prints it once the folder is in place)")
 
 
+def _rename(text):
+    old, eq, new = text.partition("=")
+    if not eq or not old or not new:
+        raise argparse.ArgumentTypeError(f"'{text}' is not OLD=NEW (two backend labels)")
+    return old, new
+
+
 def parser():
     """Returns the argument parser with the render and compare subcommands."""
     top = argparse.ArgumentParser(prog=PROG, description="Reports on heaplab results documents "
@@ -64,6 +71,9 @@ def parser():
     cmp.add_argument("--threshold", type=_percent, default=0.10, metavar="PCT",
                      help="smallest change flagged, in percent (default 10)")
     cmp.add_argument("--out", metavar="DIR", help="also write DIR/compare.md and DIR/compare.html")
+    cmp.add_argument("--as", dest="renames", action="append", default=[], type=_rename, metavar="OLD=NEW",
+                     help="compare A's backend labelled OLD with B's labelled NEW (repeatable); pairs "
+                     "otherwise match by trace file name and backend label")
     _renamed_to(cmp)
     mrg = sub.add_parser("merge", help="one report from the documents of `heaplab report --shard I/N` runs",
                          description="Checks that the documents are the shards of one split (one heaplab build, "
@@ -111,9 +121,11 @@ def run_compare(args):
     """Compares two documents; returns 1 when something regressed, else 0."""
     names = (args.old, args.new)
     old_doc, new_doc = load(args.old), load(args.new)
-    rows = compare.compare(old_doc, new_doc, args.threshold, names)
+    renames = dict(args.renames)
+    rows = compare.compare(old_doc, new_doc, args.threshold, names, renames)
     print(textwrap.fill(compare.explanation(names, args.threshold), 100))
-    for note in compare.machines(old_doc, new_doc, names) + compare.partial_notes(old_doc, new_doc, names):
+    for note in (compare.machines(old_doc, new_doc, names) + compare.partial_notes(old_doc, new_doc, names)
+                 + compare.rename_notes(renames, names)):
         print(note)
     print()
     sys.stdout.write(text.render(compare.table(rows)))
@@ -121,7 +133,7 @@ def run_compare(args):
     print(compare.verdict(rows))
     if args.out:
         out = OutDir(args.out, args.renamed_to)
-        elements = compare.page(rows, old_doc, new_doc, names, args.threshold)
+        elements = compare.page(rows, old_doc, new_doc, names, args.threshold, renames)
         out.write("compare.md", markdown.render("heaplab compare", elements))
         out.write("compare.html", html.render("heaplab compare", elements))
     return 1 if compare.regressed(rows) else 0

@@ -1,10 +1,12 @@
 """The `compare` command: what changed between two runs, per (trace, backend), with the
 noise of repeated runs taken into account."""
 import statistics
+from collections import Counter
 from dataclasses import dataclass
+from pathlib import PurePath
 
 from . import fmt, partial, runs
-from .load import compatible
+from .load import InputError, compatible
 from .page import Heading, Table, Text
 
 NOISE_FACTOR = 3
@@ -94,13 +96,46 @@ def _latency(results, key):
             if r["latency"] and "alloc" in r["latency"]["kinds"]]
 
 
-def compare(old_doc, new_doc, threshold, names=("A", "B")):
+def trace_names(doc):
+    """Returns {trace path: the name it is matched by}: its file name, or the path where
+    two traces of DOC share a file name (two runs of one trace set from different folders
+    then match; one that holds x.trace twice keeps the two apart)."""
+    paths = runs.traces(doc)
+    counts = Counter(PurePath(p).name for p in paths)
+    return {p: PurePath(p).name if counts[PurePath(p).name] == 1 else p for p in paths}
+
+
+def keyed(doc, renames=None):
+    """Returns {(trace name, backend label): [result, ...]}: the pairs of DOC as compare
+    matches them, each label renamed by RENAMES ({old label: new label}) first."""
+    names, renames = trace_names(doc), renames or {}
+    out = {}
+    for (trace, backend), results in runs.pairs(doc).items():
+        out.setdefault((names[trace], renames.get(backend, backend)), []).extend(results)
+    return out
+
+
+def compare(old_doc, new_doc, threshold, names=("A", "B"), renames=None):
     """Returns [Row] for every (trace, backend) of either document, OLD_DOC's order first.
 
-    THRESHOLD is a fraction (0.10: 10%). Raises InputError when the documents may not be
-    compared (a sanitized and a release build; see load.compatible); NAMES name them."""
+    Pairs match by the trace's file name and the backend's label (the `name=` of a spec,
+    by default a library's file name), so two builds at two paths compare; RENAMES
+    ({label in OLD_DOC: label in NEW_DOC}, `--as OLD=NEW`) pairs two labels. THRESHOLD is
+    a fraction (0.10: 10%). Raises InputError when the documents may not be compared (a
+    sanitized and a release build; see load.compatible; NAMES name them), when a label
+    of RENAMES is in neither document, or when no pair matches (a comparison of nothing
+    must not pass)."""
     compatible(list(zip(names, (old_doc, new_doc))))
-    old, new = runs.pairs(old_doc), runs.pairs(new_doc)
+    renames = renames or {}
+    for label, side, doc in [(o, names[0], old_doc) for o in renames] + [(n, names[1], new_doc)
+                                                                       for n in renames.values()]:
+        if label not in runs.backends(doc):
+            raise InputError(f"--as: {side} has no backend {label} (it has: {', '.join(runs.backends(doc))})")
+    old, new = keyed(old_doc, renames), keyed(new_doc)
+    if not set(old) & set(new):
+        raise InputError(f"{names[0]} and {names[1]} have no (trace, backend) in common, so nothing is compared: "
+                         f"{names[0]} has {_listed(old)}; {names[1]} has {_listed(new)} (backends match by label: "
+                         f"give both builds one name= or pair two labels with --as OLD=NEW)")
     rows = []
     for key in list(old) + [k for k in new if k not in old]:
         a, b = old.get(key), new.get(key)
@@ -118,6 +153,12 @@ def compare(old_doc, new_doc, threshold, names=("A", "B")):
                                          threshold,
                                          up="LARGER", down="SMALLER")))
     return rows
+
+
+def _listed(pairs, most=4):
+    labels = sorted({b for _, b in pairs})
+    shown = ", ".join(labels[:most]) + (f" and {len(labels) - most} more" if len(labels) > most else "")
+    return f"{len(pairs)} pairs of backends {shown}" if pairs else "no results"
 
 
 def regressed(rows):
@@ -185,13 +226,19 @@ def machines(old_doc, new_doc, names):
     return notes
 
 
+def rename_notes(renames, names):
+    """Returns the sentences saying which labels --as paired (rows carry the new label)."""
+    return [f"{names[0]}'s {old} is compared with {names[1]}'s {new} (--as); the rows name it {new}."
+            for old, new in (renames or {}).items()]
+
+
 def partial_notes(old_doc, new_doc, names):
     """Returns the sentences saying which side is a partial document (some pairs not measured)."""
     return [n for n in (partial.describe(old_doc, names[0]), partial.describe(new_doc, names[1])) if n]
 
 
-def page(rows, old_doc, new_doc, names, threshold):
+def page(rows, old_doc, new_doc, names, threshold, renames=None):
     """Returns the page elements of the comparison (for compare.md and compare.html)."""
-    notes = machines(old_doc, new_doc, names) + partial_notes(old_doc, new_doc, names)
+    notes = machines(old_doc, new_doc, names) + partial_notes(old_doc, new_doc, names) + rename_notes(renames, names)
     return ([Text(explanation(names, threshold))] + [Text(n) for n in notes]
             + [Heading("Changes"), table(rows), Text(verdict(rows))])

@@ -151,6 +151,30 @@ def test_plugin_for_another_contract_version_is_refused(heaplab):
     assert f"backend '{plugin}': plugin was built for another contract (contract version 42" in proc.stderr
 
 
+def test_the_forms_of_a_library_are_found_where_a_user_looks(heaplab):
+    """--help, list and the unknown-backend error show both forms; a malloc-style library
+    passed as a contract plugin gets the malloc: spec it meant, with its prefix."""
+    forms = ("./lib.so[:name=LABEL]", "malloc:PREFIX@./lib.so[:name=LABEL]")
+    for args in (["--help"], ["list"]):
+        proc = heaplab(*args)
+        assert proc.returncode == 0 and all(f in proc.stdout for f in forms), proc.stdout
+    proc = heaplab("replay", "--backends", "mylib", "traces/basic.trace")
+    assert proc.returncode == 2 and "unknown backend 'mylib'" in proc.stderr and all(f in proc.stderr for f in forms)
+    lib = "./build/examples/libexmalloc.so"
+    proc = heaplab("replay", "--backends", lib, "traces/basic.trace")
+    assert proc.returncode == 2, proc.stderr
+    assert f"plugin does not export heaplab_backend(); it exports malloc, free and realloc: did you mean " \
+           f"malloc:ex_@{lib}?" in proc.stderr
+    # the name= of a library given as a plugin stays out of the path it loads
+    proc = heaplab("replay", "--backends", "./build/tests/libmalloc_firstfit.so:name=x", "traces/basic.trace")
+    assert proc.returncode == 2 and "did you mean malloc:ff_@./build/tests/libmalloc_firstfit.so?" in proc.stderr, \
+        proc.stderr
+    # no malloc family at all: what a contract plugin needs, and the other form
+    proc = heaplab("replay", "--backends", "/lib/x86_64-linux-gnu/libm.so.6", "traces/basic.trace")
+    assert proc.returncode == 2 and "(a contract plugin must; a malloc-style library is named malloc:PREFIX@LIB)" \
+        in proc.stderr, proc.stderr
+
+
 def test_convert_refuses_an_inconsistent_trace_and_writes_nothing(heaplab, tmp_path):
     """A command that refuses its input leaves no output; --unchecked converts it as it
     is, on purpose, and validate still rejects the result."""

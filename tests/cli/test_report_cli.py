@@ -109,8 +109,45 @@ def test_repeat_and_from_and_compare(heaplab_release, tmp_path):
     slow.write_text(json.dumps(doc))
     proc = heaplab_release("report", "--compare", base, slow)
     assert proc.returncode == 1 and "SLOWER" in proc.stdout, proc.stdout + proc.stderr
-    rows = [line.split() for line in proc.stdout.splitlines() if line.startswith("traces/")]
+    rows = [line.split() for line in proc.stdout.splitlines() if line.startswith("perl-words.trace.zst ")]
     assert {row[1]: row[-1] for row in rows} == {"bins": "ok", "arena": "SLOWER"}, proc.stdout
+
+
+def test_two_builds_at_two_paths_compare_by_label(heaplab_release, tmp_path):
+    """A user's allocator built twice, the second several times slower (the same source
+    with a spin in malloc, free and realloc): both labelled myalloc, they compare; with
+    their file names as labels they compare too; with nothing in common: exit 2."""
+    builds = {}
+    for version, lib in (("v1", "build/examples/libexmalloc.so"), ("v2", "build/tests/libmalloc_slow.so")):
+        (tmp_path / version).mkdir()
+        builds[version] = tmp_path / version / "libmy.so"
+        builds[version].write_bytes((ROOT / lib).read_bytes())
+    docs = {}
+    for version, name in (("v1", ":name=myalloc"), ("v2", ":name=myalloc"), ("v2-default", "")):
+        out = tmp_path / f"report-{version}"
+        lib = builds[version[:2]]
+        proc = heaplab_release("report", "-q", "--backends", f"malloc:ex_@{lib}{name}", "--out", out,
+                               "traces/real/sqlite-index.trace.zst")
+        assert proc.returncode == 0, proc.stderr
+        docs[version] = out / "heaplab-results.json"
+    assert json.loads(docs["v2-default"].read_text())["results"][0]["backend"] == "libmy.so"  # the file name
+    # options after the documents, as the usage line shows them
+    proc = heaplab_release("report", "--compare", docs["v1"], docs["v2"], "--out", tmp_path / "cmp")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    row = [line.split() for line in proc.stdout.splitlines() if line.startswith("sqlite-index.trace.zst")]
+    assert len(row) == 1 and row[0][1] == "myalloc" and row[0][-1] == "SLOWER", proc.stdout
+    assert "1 pairs compared: 1 changed significantly, 1 regressions." in proc.stdout
+    assert "| sqlite-index.trace.zst | myalloc |" in (tmp_path / "cmp" / "compare.md").read_text()
+    # myalloc against libmy.so: nothing in common, refused; paired with --as, compared
+    proc = heaplab_release("report", "--compare", docs["v1"], docs["v2-default"])
+    assert proc.returncode == 2 and "nothing is compared" in proc.stderr and "libmy.so" in proc.stderr, proc.stderr
+    proc = heaplab_release("report", "--compare", docs["v1"], docs["v2-default"], "--as", "myalloc=libmy.so")
+    assert proc.returncode == 1 and "SLOWER" in proc.stdout, proc.stdout + proc.stderr
+    assert heaplab_release("report", "--as", "a=b", "--out", tmp_path / "x", "traces/basic.trace").returncode == 2
+    # two builds in one run may not share a label: the results could not tell them apart
+    proc = heaplab_release("replay", "--backends", f"malloc:ex_@{builds['v1']},malloc:ex_@{builds['v2']}",
+                           "traces/basic.trace")
+    assert proc.returncode == 2 and "are both called 'libmy.so'" in proc.stderr, proc.stderr
 
 
 def test_bad_usage_and_input(heaplab_release, tmp_path):

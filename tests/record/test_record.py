@@ -35,6 +35,34 @@ def test_a_python_script_records_and_replays_clean_everywhere(heaplab_release, t
     assert proc.returncode == 0 and "9 runs: 9 clean" in proc.stdout, proc.stderr
 
 
+def test_the_summary_names_the_busiest_process_a_shim_and_python_s_own_allocator(heaplab_release, tmp_path):
+    """A program behind a shell shim: the summary names the trace that holds the
+    program's work and says the shim did little itself; Python recorded without
+    PYTHONMALLOC=malloc is told how to see every object, and with it is not."""
+    shim = tmp_path / "python3"
+    shim.write_text('#!/bin/sh\nfor i in 1 2 3; do true | cat > /dev/null; done\nexec /usr/bin/python3 "$@"\n')
+    shim.chmod(0o755)
+    out = tmp_path / "shim.trace"
+    proc = heaplab_release("record", "-o", out, "--", "sh", "-c",
+                           f"{shim} -c 'import json; json.dumps(list(range(10000)))'; true")
+    assert proc.returncode == 0, proc.stderr
+    busiest = [l for l in proc.stdout.splitlines() if l.startswith("the busiest process: ")]
+    assert len(busiest) == 1 and "/usr/bin/python3 -c import json" in busiest[0], proc.stdout
+    path = busiest[0].split()[3]
+    assert f"#@program=/usr/bin/python3 -c import json" in open(path).read()
+    assert "note: sh itself made " in proc.stdout and "a script or a shim" in proc.stdout, proc.stdout
+    assert "record with PYTHONMALLOC=malloc" in proc.stdout.replace("Record", "record"), proc.stdout
+    # told that every object goes through malloc: no note about it
+    out = tmp_path / "every.trace"
+    proc = heaplab_release("record", "-o", out, "--", "env", "PYTHONMALLOC=malloc", "/usr/bin/python3", "-c",
+                           "import json")
+    assert proc.returncode == 0 and "PYTHONMALLOC" not in proc.stdout, proc.stdout
+    assert any("#@env.pythonmalloc=malloc" in p.read_text() for p in tmp_path.glob("every.trace*"))
+    # one process alone: nothing to point at
+    proc = heaplab_release("record", "-o", tmp_path / "one.trace", "--", "true")
+    assert proc.returncode == 0 and "busiest" not in proc.stdout and "note:" not in proc.stdout, proc.stdout
+
+
 def test_threads_keep_their_ids_and_cross_thread_frees_replay(heaplab_release, programs, tmp_path):
     out = tmp_path / "t.trace"
     proc = heaplab_release("record", "-o", out, "--", programs / "threads")

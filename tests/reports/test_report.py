@@ -406,32 +406,73 @@ def test_compare_flags_a_2x_slowdown_not_a_2_percent_wobble(tmp_path):
                                               ("traces/b.trace", "arena"): 1.02}))
     proc = cli("compare", a, b)
     assert proc.returncode == 1, proc.stdout + proc.stderr
-    lines = {tuple(ln.split()[:2]): ln for ln in proc.stdout.splitlines() if ln.startswith("traces/")}
-    assert lines[("traces/a.trace", "bins")].endswith("SLOWER") and "0.50x" in lines[("traces/a.trace", "bins")]
-    assert lines[("traces/b.trace", "libc")].endswith("ok") and "0.98x" in lines[("traces/b.trace", "libc")]
-    assert lines[("traces/b.trace", "arena")].endswith("ok")
+    lines = {tuple(ln.split()[:2]): ln for ln in proc.stdout.splitlines() if re.match(r"[ab]\.trace ", ln)}
+    assert lines[("a.trace", "bins")].endswith("SLOWER") and "0.50x" in lines[("a.trace", "bins")]
+    assert lines[("b.trace", "libc")].endswith("ok") and "0.98x" in lines[("b.trace", "libc")]
+    assert lines[("b.trace", "arena")].endswith("ok")
     assert sum(ln.endswith("SLOWER") for ln in lines.values()) == 1
     wobble = write(tmp_path / "wobble.json", pairs_doc({("traces/a.trace", "bins"): 0.98}))
     proc = cli("compare", a, wobble, "--out", tmp_path / "cmp")
     assert proc.returncode == 0, proc.stdout
     assert "0 changed significantly, 0 regressions" in proc.stdout
-    assert "| traces/a.trace | bins | 1/1 |" in (tmp_path / "cmp" / "compare.md").read_text()
+    assert "| a.trace | bins | 1/1 |" in (tmp_path / "cmp" / "compare.md").read_text()
     assert "<table>" in (tmp_path / "cmp" / "compare.html").read_text()
 
 
 def test_compare_uses_the_noise_of_repeats():
     slower = {("traces/a.trace", "bins"): 0.85}
     noisy = compare.compare(pairs_doc(spread=0.30, runs_each=3), pairs_doc(slower, spread=0.30, runs_each=3), 0.10)
-    row = next(r for r in noisy if (r.trace, r.backend) == ("traces/a.trace", "bins"))
+    row = next(r for r in noisy if (r.trace, r.backend) == ("a.trace", "bins"))
     assert row.speed.old.noise == pytest.approx(0.30) and row.speed.limit == pytest.approx(0.90)
     assert set(flags(noisy).values()) == {"ok"}
     quiet = compare.compare(pairs_doc(spread=0.01, runs_each=3), pairs_doc(slower, spread=0.01, runs_each=3), 0.10)
-    assert flags(quiet)[("traces/a.trace", "bins")] == "SLOWER"
+    assert flags(quiet)[("a.trace", "bins")] == "SLOWER"
     assert list(flags(quiet).values()).count("ok") == 5
     # one run a side: the noise is unknown, the threshold alone decides
     single = compare.compare(pairs_doc(), pairs_doc(slower), 0.10)
-    assert single[0].speed.old.noise is None and flags(single)[("traces/a.trace", "bins")] == "SLOWER"
-    assert flags(compare.compare(pairs_doc(), pairs_doc(slower), 0.20))[("traces/a.trace", "bins")] == "ok"
+    assert single[0].speed.old.noise is None and flags(single)[("a.trace", "bins")] == "SLOWER"
+    assert flags(compare.compare(pairs_doc(), pairs_doc(slower), 0.20))[("a.trace", "bins")] == "ok"
+
+
+def relabel(doc, backends=None, folder=None):
+    """DOC with its backends renamed ({old: new}) and its traces moved to FOLDER."""
+    doc = copy.deepcopy(doc)
+    for r in doc["results"]:
+        r["backend"] = (backends or {}).get(r["backend"], r["backend"])
+        if folder:
+            r["trace"] = f"{folder}/{Path(r['trace']).name}"
+    return doc
+
+
+def test_compare_matches_by_trace_file_name_and_backend_label(tmp_path):
+    # the same traces from another folder, the same labels: every pair matches
+    moved = relabel(pairs_doc({("traces/a.trace", "bins"): 0.5}), folder="/elsewhere/traces")
+    rows = compare.compare(pairs_doc(), moved, 0.10)
+    assert len(rows) == 6 and all(r.note is None for r in rows)
+    assert flags(rows)[("a.trace", "bins")] == "SLOWER"
+    # a document holding two traces of one file name keeps them apart by path
+    doc = pairs_doc()
+    doc["results"] += [dict(r, trace="other/a.trace") for r in doc["results"] if r["trace"] == "traces/a.trace"]
+    assert {k[0] for k in compare.keyed(doc)} == {"traces/a.trace", "other/a.trace", "b.trace"}
+
+
+def test_compare_as_pairs_two_labels_and_nothing_in_common_is_bad_input(tmp_path):
+    old = write(tmp_path / "old.json", pairs_doc())
+    renamed = write(tmp_path / "new.json", relabel(pairs_doc({("traces/a.trace", "bins"): 0.5}), {"bins": "bins-v2"}))
+    proc = cli("compare", old, renamed)  # bins and bins-v2 each on one side only
+    assert proc.returncode == 0 and proc.stdout.count("only in") == 4, proc.stdout
+    proc = cli("compare", old, renamed, "--as", "bins=bins-v2")
+    assert proc.returncode == 1 and "SLOWER" in proc.stdout and "only in" not in proc.stdout, proc.stdout
+    assert "old.json's bins is compared with" in proc.stdout
+    for bad, said in ((["--as", "bins=nothing"], "has no backend nothing"), (["--as", "bins"], "is not OLD=NEW"),
+                      (["--as", "tcmalloc=bins-v2"], "has no backend tcmalloc")):
+        proc = cli("compare", old, renamed, *bad)
+        assert proc.returncode == 2 and said in proc.stderr, proc.stderr
+    # no (trace, backend) in common: a comparison of nothing is refused, naming both sides
+    other = write(tmp_path / "other.json", relabel(pairs_doc(), {b: b + "-x" for b in BACKENDS}))
+    proc = cli("compare", old, other)
+    assert proc.returncode == 2 and "nothing is compared" in proc.stderr and "bins-x" in proc.stderr, proc.stderr
+    assert "--as OLD=NEW" in proc.stderr
 
 
 def test_compare_min_median_and_footprint():

@@ -41,7 +41,8 @@ def test_a_plugin_that_misaligns_then_crashes_is_a_finding_and_heaplab_survives(
     findings = tmp_path / "f"
     proc = heaplab_release("replay", "--findings", findings, "--backends", f"{PLUGIN.format('misalign')},bins", trace)
     assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert f"DIVERGENCE {PLUGIN.format('misalign')}: {trace}:4: operation 2 (alloc): ALIGNMENT: " in proc.stderr
+    # named by its label: the library's file name
+    assert f"DIVERGENCE plugin_misalign.so: {trace}:4: operation 2 (alloc): ALIGNMENT: " in proc.stderr
     assert "2 runs: 1 clean, 1 divergent" in proc.stdout  # and heaplab went on to bins
     repro = list(findings.glob("*.ALIGNMENT.trace"))
     assert len(repro) == 1, proc.stderr
