@@ -128,6 +128,21 @@ void hl_repro_label(hl_trace *trace, const hl_spec *specs, size_t count, hl_rule
 int hl_repro_write(const hl_spec *specs, size_t count, const char *label, const hl_trace *trace,
                    const hl_finding *finding, uint64_t check_every, double timeout, const char *dir, char *path,
                    size_t capacity, hl_diag *diag);
+/* ================================================================ conformance */
+
+/* The conformance pass of `heaplab vet` (check/conformance.c): one trace per property
+ * of the contract (alignment, sizes, realloc, scopes, misuse, caps), the same for
+ * every backend (what one does not declare it refuses as the contract allows, and
+ * the executor skips misuse kinds it does not detect). */
+typedef struct hl_conformance {
+    const char *property; /* "alignment" */
+    const char *what;     /* one line: what its trace asks */
+    hl_trace trace;       /* named vet-PROPERTY.trace; free with hl_trace_free */
+} hl_conformance;
+size_t hl_conformance_count(void);
+/* Property i (< hl_conformance_count()): 0, or -1 with diag. */
+int hl_conformance_trace(size_t i, hl_conformance *out, hl_diag *diag);
+
 /* True for the rules only a comparison of several backends shows (OUTCOME_DIFFERS,
  * OFFSET_DIFFERS): a reproducer of one runs as a diff. */
 bool hl_rule_is_difference(hl_rule rule);

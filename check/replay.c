@@ -106,6 +106,7 @@ static int run_here(const hl_spec *spec, const hl_trace *trace, const hl_run_opt
     hl_exec *exec = hl_lanes_at(lanes, 0)->exec;
     const hl_info *info = hl_exec_info(exec);
     summary->footprint_unknown = (info->features & HL_FEATURE_FOOTPRINT_UNKNOWN) != 0;
+    summary->features = info->features, summary->misuse = info->misuse;
     if (info->backend_class == HL_CLASS_REFERENCE || !info->source)
         snprintf(summary->backend_version, sizeof summary->backend_version, "heaplab %s", HL_VERSION);
     else

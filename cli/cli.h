@@ -25,7 +25,8 @@
     X(validate, "check that trace files parse and are consistent, without running")    \
     X(convert, "convert a trace between the text and binary forms, or to and from fuzz inputs") \
     X(import, "make a trace from a foreign allocation log (mtrace, malloclab, logalloc, valgrind)") \
-    X(report, "measure traces on backends and write an HTML/Markdown report; compare two runs")
+    X(report, "measure traces on backends and write an HTML/Markdown report; compare two runs") \
+    X(vet, "vet one allocator: conformance, fuzzing, real traces; a verdict per property")
 
 #define HL_COMMAND_DECLARE(name, summary)                                               \
     int hl_cmd_##name(int argc, char **argv);                                           \
@@ -126,11 +127,31 @@ bool hl_cli_finding_check_every(const hl_trace *trace, uint64_t *check_every);
  * (the trace itself). Else false, nothing changed, *smaller empty. */
 bool hl_cli_deepen(const hl_spec *specs, size_t count, const hl_trace *trace, uint64_t *check_every, double timeout,
                    const hl_ignores *ignores, hl_finding *finding, char *backend, size_t capacity, hl_trace *smaller);
+/* A replay finding made reportable (cli/deepen.c): its trace (read back for a streamed
+ * one), a crash or hang run deeper (hl_cli_deepen, with shadow), then written into dir
+ * as a reproducer. shown is the stream the finding is on; repro its file ("" when it
+ * could not be written: said on stderr). Free with hl_cli_written_free. */
+typedef struct hl_cli_written {
+    hl_trace held, smaller;
+    const hl_trace *shown;
+    char repro[600];
+} hl_cli_written;
+/* Returns 0, or -1 with diag when the finding's trace cannot be read back. */
+int hl_cli_write_finding(const hl_spec *spec, const hl_trace *trace, hl_run_summary *summary, bool shadow,
+                         uint64_t check_every, double timeout, const hl_ignores *ignores, const char *dir,
+                         hl_cli_written *out, hl_diag *diag);
+void hl_cli_written_free(hl_cli_written *written);
 /* Parses a backend list and makes (and destroys) one instance of each, so that an
  * unknown backend or a bad option is bad usage before anything runs or prints (a
  * foreign backend's in a child: its library is never loaded in the driver).
  * Returns 0, or 2 after printing the message. */
 int hl_cli_backends(const char *list, hl_spec **specs, size_t *count);
+/* A duration: 30, 30s, 5m, 1h (seconds into *out); false otherwise. */
+bool hl_cli_duration(const char *text, double *out);
+/* The folder `relative` of the source tree this binary was built in (the first
+ * ancestor of the binary's folder, up to 4 up, where relative/probe is readable) into
+ * out; false when there is none. */
+bool hl_cli_tree_path(const char *relative, const char *probe, char *out, size_t capacity);
 /* ---------------------------------------------------------------- the option table */
 
 /* The options several commands share, parsed and documented once (options.c): a

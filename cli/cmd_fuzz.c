@@ -60,17 +60,6 @@ void hl_help_fuzz(FILE *out)
     fprintf(out, "\nexit status: 0 no finding, 1 findings, 2 bad usage.\n");
 }
 
-static bool parse_duration(const char *text, double *out)
-{
-    char *end = NULL;
-    double value = strtod(text, &end);
-    if (!end || end == text || value < 0) return false;
-    double scale = *end == '\0' || strcmp(end, "s") == 0 ? 1 : strcmp(end, "m") == 0 ? 60 : strcmp(end, "h") == 0 ? 3600 : -1;
-    if (scale < 0) return false;
-    *out = value * scale;
-    return true;
-}
-
 typedef struct fuzz_settings {
     hl_fuzz_options o;
     uint64_t jobs;
@@ -84,7 +73,7 @@ static int fuzz_option(void *context, int key, const char *arg)
     uint64_t number;
     switch (key) {
     case O_TIME:
-        if (!parse_duration(arg, &f->o.seconds))
+        if (!hl_cli_duration(arg, &f->o.seconds))
             return hl_cli_usage_error("fuzz", "--time '%s' is not a duration (30, 30s, 5m, 1h)", arg);
         break;
     case O_RUNS:
@@ -96,7 +85,7 @@ static int fuzz_option(void *context, int key, const char *arg)
         f->o.max_len = (size_t)number;
         break;
     case O_HANG:
-        if (!parse_duration(arg, &f->o.hang_seconds) || f->o.hang_seconds <= 0)
+        if (!hl_cli_duration(arg, &f->o.hang_seconds) || f->o.hang_seconds <= 0)
             return hl_cli_usage_error("fuzz", "--hang '%s' is not a positive duration", arg);
         f->hang_given = true;
         break;

@@ -248,26 +248,15 @@ int hl_cmd_replay(int argc, char **argv)
                 hl_trace_free(&held);
             } else if (summary.found) {
                 divergent++;
-                hl_trace held;
-                const hl_trace *source = hl_cli_finding_trace(&trace, &summary.finding, &held, &diag);
-                if (!source) {
+                hl_cli_written written;
+                if (hl_cli_write_finding(&specs[b], &trace, &summary, options.shadow, options.check_every,
+                                         options.timeout_seconds, &r.ignores, findings, &written, &diag) != 0) {
                     fprintf(stderr, "heaplab: %s\n", diag.message);
                     return HL_EXIT_USAGE;
                 }
-                uint64_t period = options.shadow ? options.check_every : 0;
-                hl_trace smaller = {0};
-                if (options.shadow)
-                    hl_cli_deepen(&specs[b], 1, source, &period, options.timeout_seconds, &r.ignores, &summary.finding,
-                                  summary.backend, sizeof summary.backend, &smaller);
-                const hl_trace *shown = smaller.count ? &smaller : source;
-                if (hl_repro_write(&specs[b], 1, specs[b].label, shown, &summary.finding, period,
-                                   options.timeout_seconds, findings, repro, sizeof repro, &diag) != 0) {
-                    fprintf(stderr, "heaplab: could not write the reproducer: %s\n", diag.message);
-                    repro[0] = '\0';
-                }
-                print_finding(shown, &summary, repro[0] ? repro : NULL);
-                hl_trace_free(&smaller);
-                hl_trace_free(&held);
+                snprintf(repro, sizeof repro, "%s", written.repro);
+                print_finding(written.shown, &summary, repro[0] ? repro : NULL);
+                hl_cli_written_free(&written);
             } else {
                 clean++;
                 if (timed) {

@@ -136,18 +136,7 @@ static void package_dir(char *out, size_t capacity)
         snprintf(out, capacity, "%s", given);
         return;
     }
-    char dir[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", dir, sizeof dir - 1);
-    dir[n > 0 ? n : 0] = '\0';
-    for (int up = 0; up < 4; up++) {
-        char *slash = strrchr(dir, '/');
-        if (!slash) break;
-        *slash = '\0';
-        snprintf(out, capacity, "%s/reports", dir);
-        char probe[PATH_MAX + 64];
-        snprintf(probe, sizeof probe, "%s/heaplab_report/__init__.py", out);
-        if (access(probe, R_OK) == 0) return;
-    }
+    if (hl_cli_tree_path("reports", "heaplab_report/__init__.py", out, capacity)) return;
     snprintf(out, capacity, "reports"); /* the working directory's, as a last resort */
 }
 

@@ -5,8 +5,11 @@
 #include "cli.h"
 
 #include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 enum { MAX_OPTIONS = 40, KEY_SHARED = 0x10000 };
 
@@ -146,4 +149,32 @@ int hl_cli_parse(const char *command, int argc, char **argv, unsigned shared, hl
         if (rc) return rc;
     }
     return 0;
+}
+
+bool hl_cli_duration(const char *text, double *out)
+{
+    char *end = NULL;
+    double value = strtod(text, &end);
+    if (!end || end == text || value < 0) return false;
+    double scale = *end == '\0' || strcmp(end, "s") == 0 ? 1 : strcmp(end, "m") == 0 ? 60 : strcmp(end, "h") == 0 ? 3600 : -1;
+    if (scale < 0) return false;
+    *out = value * scale;
+    return true;
+}
+
+bool hl_cli_tree_path(const char *relative, const char *probe, char *out, size_t capacity)
+{
+    char dir[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", dir, sizeof dir - 1);
+    dir[n > 0 ? n : 0] = '\0';
+    for (int up = 0; up < 4; up++) {
+        char *slash = strrchr(dir, '/');
+        if (!slash) break;
+        *slash = '\0';
+        snprintf(out, capacity, "%s/%s", dir, relative);
+        char path[PATH_MAX + 128];
+        snprintf(path, sizeof path, "%s/%s", out, probe);
+        if (access(path, R_OK) == 0) return true;
+    }
+    return false;
 }

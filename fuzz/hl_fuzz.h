@@ -187,6 +187,9 @@ typedef struct hl_fuzz_result {
     unsigned outcomes;       /* (operation kind, outcome) pairs seen: the feedback */
     unsigned corpus;         /* corpus entries at the end (seeds and kept inputs) */
     uint64_t ignored;        /* ignored findings, over every input */
+    hl_finding first;        /* the first finding written (when findings > 0): rule, operation */
+    char first_backend[200]; /* its backend's label */
+    char first_trace[800];   /* its reproducer trace ("" if it could not be written) */
 } hl_fuzz_result;
 
 /* Fuzzes the specs differentially (hl_diff on each decoded input) in a forked child,

@@ -186,6 +186,7 @@ struct hl_run_summary {
     char backend_version[200]; /* "heaplab VERSION" for the reference backends; a foreign
                                   one's describe source (its library and version) */
     char trace[400];
+    uint32_t features, misuse; /* what the instance declared (hl_info): HL_FEATURE_*, HL_MISUSE_BIT */
     uint64_t ops, sent, skipped, failures;
     uint64_t elapsed_ns;       /* wall time of the operation loop, observers included */
     uint64_t backend_ns;       /* sum of the backend calls alone, if timed */

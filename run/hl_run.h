@@ -218,6 +218,10 @@ hl_heap *hl_spec_create(const hl_spec *spec, hl_diag *diag);
  * in this process (a foreign backend's library is never loaded here): 0, or -1 with
  * diag saying why (its refusal, or how the child ended). */
 int hl_spec_probe(hl_spec *spec, hl_diag *diag);
+/* One spec parsed but, from outside the tree, not probed yet (hl_spec_probe then tells
+ * whether its code loads and makes an instance): its syntax alone decides here. 0, or
+ * -1 with diag (bad syntax, an unknown built-in, a list). */
+int hl_spec_parse_unprobed(const char *text, hl_spec *out, hl_diag *diag);
 /* As hl_spec_create, with the caller's promises (HL_HINT_*, heaplab.h) in the config. */
 hl_heap *hl_spec_create_hinted(const hl_spec *spec, uint32_t hints, hl_diag *diag);
 void hl_spec_destroy(const hl_spec *spec, hl_heap *heap);

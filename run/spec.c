@@ -148,7 +148,7 @@ static void add_option(hl_spec *spec, size_t *capacity, const char *key, const c
  * lib= (LIB ends at the first ':') and the spec's own (name=, thread_safe=,
  * min_align=). The library is probed here once (in a child), so a missing file is
  * bad usage before anything runs. */
-static int parse_malloc(const char *text, hl_spec *spec, hl_diag *diag)
+static int parse_malloc(const char *text, hl_spec *spec, bool probing, hl_diag *diag)
 {
     const char *at = strchr(text, '@');
     if (!at || !at[1] || at[1] == ':')
@@ -183,10 +183,10 @@ static int parse_malloc(const char *text, hl_spec *spec, hl_diag *diag)
     hl_mem_free(lib);
     spec->backend = hl_backend_malloc_lib();
     spec->external = true;
-    return probe(spec, diag);
+    return probing ? probe(spec, diag) : 0;
 }
 
-static int parse_one(const char *text, hl_spec *spec, hl_diag *diag)
+static int parse_one(const char *text, hl_spec *spec, bool probing, hl_diag *diag)
 {
     memset(spec, 0, sizeof *spec);
     spec->text = hl_mem_strdup(text);
@@ -199,9 +199,9 @@ static int parse_one(const char *text, hl_spec *spec, hl_diag *diag)
         spec->label = named ? hl_mem_strdup(named + 6) : slash && slash[1] ? slash + 1 : spec->path;
         spec->backend = NULL; /* loaded by hl_spec_create, in the child that runs it */
         spec->external = true;
-        return probe(spec, diag);
+        return probing ? probe(spec, diag) : 0;
     }
-    if (strncmp(text, "malloc:", 7) == 0) return parse_malloc(text, spec, diag);
+    if (strncmp(text, "malloc:", 7) == 0) return parse_malloc(text, spec, probing, diag);
     char *copy = hl_mem_strdup(text);
     char *name = copy, *rest = strchr(copy, ':');
     if (rest) *rest++ = '\0';
@@ -272,11 +272,11 @@ int hl_spec_parse_list(const char *list, hl_spec **out, size_t *count, hl_diag *
                 if (hl_registry_is_test_only(all[i])) continue;
                 if (item[0] == 'r' && all[i]->backend_class != HL_CLASS_REFERENCE) continue;
                 hl_spec spec;
-                if ((rc = parse_one(all[i]->name, &spec, diag)) == 0) push(out, count, &capacity, &spec);
+                if ((rc = parse_one(all[i]->name, &spec, true, diag)) == 0) push(out, count, &capacity, &spec);
             }
         } else {
             hl_spec spec;
-            if ((rc = parse_one(item, &spec, diag)) == 0) push(out, count, &capacity, &spec);
+            if ((rc = parse_one(item, &spec, true, diag)) == 0) push(out, count, &capacity, &spec);
         }
         item = next;
     }
@@ -292,6 +292,13 @@ int hl_spec_parse_list(const char *list, hl_spec **out, size_t *count, hl_diag *
                 rc = -1;
             }
     return rc;
+}
+
+int hl_spec_parse_unprobed(const char *text, hl_spec *out, hl_diag *diag)
+{
+    if (!*text || strchr(text, ',') || strcmp(text, "refs") == 0 || strcmp(text, "all") == 0)
+        return fail(diag, "'%s' is not one backend%s", text, "");
+    return parse_one(text, out, false, diag);
 }
 
 /* Caller buffers handed to static-source instances, to unmap on destroy. */

@@ -218,6 +218,7 @@ typedef struct found {
     bool shrunk;            /* stream is the crash's shrunk stream (hl_diff_deepen) */
     uint64_t deep;          /* a CRASH or HANG traced to an earlier rule: the check mode that showed it
                                (hl_diff_deepen), its reproducer's check_every; 0: none */
+    char trace_path[800];   /* where write_finding put the reproducer ("" if it could not) */
 } found;
 
 /* Runs the finding again on fresh instances (hl_fuzz_reproduce) with the inputs of
@@ -292,6 +293,7 @@ static void write_finding(const campaign *c, found *w)
     hl_diag diag;
     bool trace_written = hl_trace_write(&w->stream, HL_TRACE_TEXT, path, &diag) == 0;
     if (!trace_written) fprintf(stderr, "heaplab: %s\n", diag.message);
+    else snprintf(w->trace_path, sizeof w->trace_path, "%s", path);
     cJSON *doc = cJSON_CreateObject(), *list = cJSON_AddArrayToObject(doc, "backends");
     for (size_t i = 0; i < c->count; i++) cJSON_AddItemToArray(list, cJSON_CreateString(c->specs[i].text));
     cJSON_AddStringToObject(doc, "backend", w->got.backend);
@@ -427,6 +429,11 @@ int hl_fuzz_run(const hl_spec *specs, size_t count, const hl_fuzz_options *o, hl
                 found w;
                 reproduce(&c, &f, backend, &w);
                 write_finding(&c, &w);
+                if (!result->first_backend[0]) { /* what the caller reports first */
+                    result->first = w.got.finding;
+                    snprintf(result->first_backend, sizeof result->first_backend, "%s", w.got.backend);
+                    snprintf(result->first_trace, sizeof result->first_trace, "%s", w.trace_path);
+                }
                 hl_trace_free(&w.stream);
             }
             rc = 1;

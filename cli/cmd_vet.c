@@ -1,0 +1,351 @@
+/* cmd_vet.c: `heaplab vet SPEC`: an allocator vetted in one command, with a verdict.
+ * Every step runs the allocator's code in forked children (a crash, a hang or an exit
+ * is a FAIL naming the step and the operation, never the end of heaplab): it loads;
+ * the conformance traces (check/conformance.c), one per property; differential
+ * fuzzing against glibc's malloc; the shipped real traces and the user's; a threaded
+ * replay where it declares thread safety. Each property is a row: PASS, FAIL with the
+ * rule and a reproducer, or NOT CHECKED with why. */
+#include "cli.h"
+#include "hl_fuzz.h"
+
+#include <cjson/cJSON.h>
+#include <inttypes.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum { ROW_PASS, ROW_FAIL, ROW_NOT_CHECKED } row_status;
+static const char *const status_names[] = {"PASS", "FAIL", "NOT CHECKED"};
+
+typedef struct row {
+    char property[32];
+    row_status status;
+    char detail[600];  /* what was checked, the finding, or why not */
+    char rule[32];     /* FAIL: the rule */
+    char repro[800];   /* FAIL: the reproducer ("" if none could be written) */
+} row;
+
+#define MAX_ROWS 24
+#define MAX_TRACES 64
+
+typedef struct vet {
+    hl_spec spec;
+    const char *out;      /* the folder reproducers and fuzz findings go to */
+    double fuzz_seconds, timeout;
+    hl_ignores ignores;
+    bool json, quiet;
+    const char *traces[MAX_TRACES];
+    int trace_count;
+    row rows[MAX_ROWS];
+    size_t count;
+} vet;
+
+enum { O_TIME = 256, O_TRACES, O_OUT, O_IGNORE };
+
+static const hl_cli_option vet_options[] = {
+    HL_OPTION("time", true, O_TIME,
+              "  --time DURATION     how long the differential fuzzing runs: 30, 30s, 5m (default\n"
+              "                      30s; 0 skips it)\n"),
+    HL_OPTION("traces", true, O_TRACES,
+              "  --traces PATH       your traces too (a file or a folder; repeatable), replayed\n"
+              "                      under the shadow model beside the shipped real ones\n"),
+    HL_OPTION("out", true, O_OUT, "  --out DIR           where reproducers and fuzz findings go (heaplab-vet)\n"),
+    HL_OPTION("ignore", true, O_IGNORE, HL_CLI_IGNORE_HELP),
+    HL_OPTIONS_END};
+
+enum { VET_SHARED = HL_SHARE_JSON | HL_SHARE_QUIET | HL_SHARE_TIMEOUT | HL_PERMUTE };
+static const hl_cli_shared vet_defaults = {.timeout = 10};
+
+void hl_help_vet(FILE *out)
+{
+    fprintf(out,
+            "usage: heaplab vet SPEC [--time DURATION] [--traces PATH]... [--out DIR] [--json]\n"
+            "\n"
+            "Vets one allocator (SPEC: " HL_SPEC_LIBRARY_FORMS ",\n"
+            "or a built-in backend) and gives a verdict, one row per property:\n"
+            "  loads        its library loads and an instance is made and destroyed\n"
+            "  alignment, sizes, realloc, scopes, misuse, caps\n"
+            "               the conformance traces, under the shadow model (misuse and caps\n"
+            "               where it declares them)\n"
+            "  fuzz         differential fuzzing against glibc's malloc for --time\n"
+            "  traces       the shipped real traces (Python, gcc, git, perl, sqlite) and yours\n"
+            "  threads      a threaded trace on real threads, where it declares thread safety\n"
+            "  speed, memory, sandbox  not done by vet yet (NOT CHECKED, saying what to run)\n"
+            "Each row is PASS, FAIL (the rule, the operation and a reproducer under --out) or\n"
+            "NOT CHECKED (why). The verdict is PASS when no row fails. Every step runs the\n"
+            "allocator in forked children: a crash, a hang or an exit is a FAIL.\n"
+            "\n");
+    hl_cli_print_options(out, VET_SHARED, &vet_defaults, vet_options);
+    fprintf(out, "\nexit status: 0 PASS, 1 FAIL, 2 bad usage.\n");
+}
+
+static row *add_row(vet *v, const char *property, row_status status, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static row *add_row(vet *v, const char *property, row_status status, const char *fmt, ...)
+{
+    row *r = &v->rows[v->count < MAX_ROWS - 1 ? v->count++ : v->count];
+    memset(r, 0, sizeof *r);
+    snprintf(r->property, sizeof r->property, "%s", property);
+    r->status = status;
+    va_list args;
+    va_start(args, fmt);
+    vsnprintf(r->detail, sizeof r->detail, fmt, args);
+    va_end(args);
+    if (!v->quiet && !v->json) fprintf(stderr, "vet: %-10s %s\n", property, status_names[status]);
+    return r;
+}
+
+/* A FAIL row from a run's finding, its reproducer written under --out. */
+static void failed_run(vet *v, const char *property, const hl_trace *trace, hl_run_summary *s)
+{
+    hl_cli_written written;
+    hl_diag diag;
+    bool wrote = hl_cli_write_finding(&v->spec, trace, s, true, HL_CHECK_PACED, v->timeout, &v->ignores, v->out,
+                                      &written, &diag) == 0;
+    row *r = add_row(v, property, ROW_FAIL, "%s: operation %" PRIu64 " of %s: %s", hl_rule_name(s->finding.rule),
+                     s->finding.index, s->trace, s->finding.message);
+    snprintf(r->rule, sizeof r->rule, "%s", hl_rule_name(s->finding.rule));
+    if (wrote) snprintf(r->repro, sizeof r->repro, "%s", written.repro), hl_cli_written_free(&written);
+}
+
+/* Runs trace under the shadow model in a child: 0 clean (*s filled), 1 a FAIL row
+ * added, 2 the instance could not be made (a FAIL row too: it loaded before). */
+static int checked_run(vet *v, const char *property, const hl_trace *trace, bool threads, hl_run_summary *s)
+{
+    hl_run_options o = {.shadow = true, .check_every = HL_CHECK_PACED, .isolate = true, .threads = threads,
+                        .timeout_seconds = v->timeout};
+    int rc = hl_run(&v->spec, trace, &o, s);
+    if (rc == 2) {
+        add_row(v, property, ROW_FAIL, "no instance could be made: %s", s->setup_error);
+        return 2;
+    }
+    if (rc == 1 && s->found && !hl_ignored(&v->ignores, s->finding.rule, &v->spec)) {
+        failed_run(v, property, trace, s);
+        return 1;
+    }
+    return 0;
+}
+
+static void conformance(vet *v)
+{
+    for (size_t i = 0; i < hl_conformance_count(); i++) {
+        hl_conformance c;
+        hl_diag diag;
+        if (hl_conformance_trace(i, &c, &diag) != 0) {
+            add_row(v, "conformance", ROW_NOT_CHECKED, "heaplab's own trace did not read: %s", diag.message);
+            continue;
+        }
+        hl_run_summary s;
+        if (checked_run(v, c.property, &c.trace, false, &s) == 0) {
+            bool misuse = strcmp(c.property, "misuse") == 0, caps = strcmp(c.property, "caps") == 0;
+            if (misuse && !s.misuse)
+                add_row(v, c.property, ROW_NOT_CHECKED, "it declares no misuse detection (%" PRIu64
+                        " operations skipped)", s.skipped);
+            else if (caps && !(s.features & (HL_FEATURE_CAP_EXEC | HL_FEATURE_CAP_DMA)))
+                add_row(v, c.property, ROW_NOT_CHECKED, "it declares neither EXEC nor DMA blocks (refused, as "
+                        "the contract allows)");
+            else if (misuse)
+                add_row(v, c.property, ROW_PASS, "%s; %" PRIu64 " misuses detected as declared, %" PRIu64
+                        " not declared (skipped)", c.what, s.detections, s.skipped);
+            else
+                add_row(v, c.property, ROW_PASS, "%s (%" PRIu64 " operations, %" PRIu64 " refused as allowed)", c.what,
+                        s.sent, s.failures);
+        }
+        hl_trace_free(&c.trace);
+    }
+}
+
+static void fuzz(vet *v)
+{
+    if (v->fuzz_seconds <= 0) {
+        add_row(v, "fuzz", ROW_NOT_CHECKED, "--time 0");
+        return;
+    }
+    hl_spec pair[2] = {v->spec};
+    hl_diag diag;
+    if (hl_spec_parse_unprobed("libc", &pair[1], &diag) != 0) {
+        add_row(v, "fuzz", ROW_NOT_CHECKED, "%s", diag.message);
+        return;
+    }
+    char findings[PATH_MAX];
+    snprintf(findings, sizeof findings, "%s/fuzz", v->out);
+    hl_fuzz_options o = {.seed = 1, .seconds = v->fuzz_seconds, .max_len = 1024, .max_ops = HL_FUZZ_MAX_OPS,
+                         .hang_seconds = v->timeout, .findings = findings, .ignores = &v->ignores,
+                         .fresh_every = HL_FUZZ_FRESH_EVERY};
+    hl_fuzz_result r;
+    int rc = hl_fuzz_run(pair, 2, &o, &r);
+    if (rc == 2) {
+        add_row(v, "fuzz", ROW_FAIL, "the fuzzer could not set up its instances (message above)");
+        return;
+    }
+    if (rc == 1) {
+        row *failure = add_row(v, "fuzz", ROW_FAIL, "%s on %s: operation %" PRIu64 " of input %" PRIu64 ": %s",
+                           hl_rule_name(r.first.rule), r.first_backend, r.first.index, r.execs, r.first.message);
+        snprintf(failure->rule, sizeof failure->rule, "%s", hl_rule_name(r.first.rule));
+        snprintf(failure->repro, sizeof failure->repro, "%s", r.first_trace);
+        return;
+    }
+    add_row(v, "fuzz", ROW_PASS, "%" PRIu64 " inputs in %.0f s against glibc's malloc, no finding", r.execs, r.seconds);
+}
+
+/* The shipped real traces (traces/real of the source tree) and --traces. */
+static void traces(vet *v)
+{
+    char real[PATH_MAX];
+    char *paths[MAX_TRACES + 1];
+    int n = 0;
+    if (hl_cli_tree_path("traces/real", "README.md", real, sizeof real)) paths[n++] = real;
+    for (int i = 0; i < v->trace_count; i++) paths[n++] = (char *)v->traces[i];
+    if (!n) {
+        add_row(v, "traces", ROW_NOT_CHECKED, "no traces: the shipped ones are not beside this binary; give --traces");
+        return;
+    }
+    char **files;
+    size_t count;
+    hl_diag diag;
+    if (hl_trace_collect((const char *const *)paths, (size_t)n, &files, &count, &diag) != 0) {
+        add_row(v, "traces", ROW_NOT_CHECKED, "%s", diag.message);
+        return;
+    }
+    uint64_t ops = 0;
+    for (size_t i = 0; i < count; i++) {
+        hl_trace trace;
+        hl_diag warning;
+        if (hl_trace_read(files[i], &trace, &diag, &warning) != 0 || hl_trace_check(&trace, &diag) != 0) {
+            add_row(v, "traces", ROW_NOT_CHECKED, "%s", diag.message);
+            return;
+        }
+        hl_run_summary s;
+        int rc = checked_run(v, "traces", &trace, false, &s);
+        ops += trace.count;
+        hl_trace_free(&trace);
+        if (rc) return;
+    }
+    add_row(v, "traces", ROW_PASS, "%zu traces, %" PRIu64 " operations, under the shadow model", count, ops);
+}
+
+static void threads(vet *v, uint32_t features)
+{
+    if (!(features & HL_FEATURE_THREAD_SAFE)) {
+        add_row(v, "threads", ROW_NOT_CHECKED, "it does not declare thread safety (a library: thread_safe=1)");
+        return;
+    }
+    char dir[PATH_MAX], path[PATH_MAX + 32];
+    if (!hl_cli_tree_path("traces", "threads.trace", dir, sizeof dir)) {
+        add_row(v, "threads", ROW_NOT_CHECKED, "traces/threads.trace is not beside this binary");
+        return;
+    }
+    snprintf(path, sizeof path, "%s/threads.trace", dir);
+    hl_trace trace;
+    hl_diag diag, warning;
+    if (hl_trace_read(path, &trace, &diag, &warning) != 0) {
+        add_row(v, "threads", ROW_NOT_CHECKED, "%s", diag.message);
+        return;
+    }
+    hl_run_summary s;
+    if (checked_run(v, "threads", &trace, true, &s) == 0)
+        add_row(v, "threads", ROW_PASS, "%s on %u threads, cross-thread frees included", path, s.threads);
+    hl_trace_free(&trace);
+}
+
+/* What an instance declares (HL_FEATURE_*), read in a child: an empty run's summary. */
+static uint32_t declared_features(const vet *v)
+{
+    hl_trace empty = {.path = "vet-declarations"};
+    hl_run_options o = {.isolate = true, .timeout_seconds = v->timeout};
+    hl_run_summary s;
+    return hl_run(&v->spec, &empty, &o, &s) == 0 ? s.features : 0;
+}
+
+static void print_verdict(const vet *v, bool pass)
+{
+    if (v->json) {
+        cJSON *doc = cJSON_CreateObject(), *list = cJSON_AddArrayToObject(doc, "rows");
+        cJSON_AddStringToObject(doc, "backend", v->spec.text);
+        cJSON_AddStringToObject(doc, "label", v->spec.label);
+        cJSON_AddStringToObject(doc, "verdict", pass ? "PASS" : "FAIL");
+        for (size_t i = 0; i < v->count; i++) {
+            const row *r = &v->rows[i];
+            cJSON *item = cJSON_CreateObject();
+            cJSON_AddStringToObject(item, "property", r->property);
+            cJSON_AddStringToObject(item, "status", status_names[r->status]);
+            cJSON_AddStringToObject(item, "detail", r->detail);
+            if (r->rule[0]) cJSON_AddStringToObject(item, "rule", r->rule);
+            if (r->repro[0]) cJSON_AddStringToObject(item, "reproducer", r->repro);
+            cJSON_AddItemToArray(list, item);
+        }
+        char *text = cJSON_Print(doc);
+        printf("%s\n", text);
+        free(text);
+        cJSON_Delete(doc);
+        return;
+    }
+    printf("heaplab vet %s\n\n%-10s %-11s %s\n", v->spec.text, "property", "result", "detail");
+    for (size_t i = 0; i < v->count; i++) {
+        const row *r = &v->rows[i];
+        printf("%-10s %-11s %s\n", r->property, status_names[r->status], r->detail);
+        if (r->repro[0]) printf("%-10s %-11s reproducer: %s (heaplab replay %s)\n", "", "", r->repro, r->repro);
+    }
+    printf("\nverdict: %s\n", pass ? "PASS" : "FAIL");
+}
+
+static int vet_option(void *context, int key, const char *arg)
+{
+    vet *v = context;
+    switch (key) {
+    case O_TIME:
+        if (!hl_cli_duration(arg, &v->fuzz_seconds))
+            return hl_cli_usage_error("vet", "--time '%s' is not a duration (30, 30s, 5m, 1h)", arg);
+        break;
+    case O_TRACES:
+        if (v->trace_count == MAX_TRACES) return hl_cli_usage_error("vet", "--traces: at most %d", MAX_TRACES);
+        v->traces[v->trace_count++] = arg;
+        break;
+    case O_OUT: v->out = arg; break;
+    case O_IGNORE: return hl_cli_ignore("vet", &v->ignores, arg);
+    }
+    return 0;
+}
+
+int hl_cmd_vet(int argc, char **argv)
+{
+    hl_cli_shared shared = vet_defaults;
+    static vet v;
+    memset(&v, 0, sizeof v);
+    v.out = "heaplab-vet";
+    v.fuzz_seconds = 30;
+    int parsed = hl_cli_parse("vet", argc, argv, VET_SHARED, &shared, vet_options, vet_option, &v);
+    if (parsed) return parsed;
+    if (argc - optind != 1) return hl_cli_usage_error("vet", "expected one backend to vet (heaplab vet SPEC)");
+    v.json = shared.json, v.quiet = shared.quiet, v.timeout = shared.timeout;
+    hl_diag diag;
+    if (hl_spec_parse_unprobed(argv[optind], &v.spec, &diag) != 0) return hl_cli_input_error(&diag);
+    for (int i = 0; i < v.trace_count; i++) { /* bad input before anything runs */
+        char **files;
+        size_t count;
+        if (hl_trace_collect(&v.traces[i], 1, &files, &count, &diag) != 0) return hl_cli_input_error(&diag);
+    }
+    int made = hl_make_folder(v.out);
+    if (made) return fprintf(stderr, "heaplab: %s: cannot create it: %s\n", v.out, strerror(made)), HL_EXIT_USAGE;
+    /* loads: its code makes and destroys an instance in a child */
+    if (hl_spec_probe(&v.spec, &diag) != 0) {
+        add_row(&v, "loads", ROW_FAIL, "%s", diag.message);
+    } else {
+        add_row(&v, "loads", ROW_PASS, "an instance made and destroyed (in a child)");
+        conformance(&v);
+        fuzz(&v);
+        traces(&v);
+        threads(&v, declared_features(&v));
+    }
+    add_row(&v, "speed", ROW_NOT_CHECKED, "not measured by vet yet: heaplab report --backends %s,libc,jemalloc,"
+            "mimalloc,tcmalloc --out DIR traces/real/", v.spec.text);
+    add_row(&v, "memory", ROW_NOT_CHECKED, "not measured by vet yet: the same report's footprint and fragmentation");
+    add_row(&v, "sandbox", ROW_NOT_CHECKED, "NOT SANDBOXED: its children may write files and signal processes "
+            "(heaplab vets buggy allocators, not malicious ones)");
+    bool pass = true;
+    for (size_t i = 0; i < v.count; i++) pass &= v.rows[i].status != ROW_FAIL;
+    print_verdict(&v, pass);
+    return pass ? HL_EXIT_CLEAN : HL_EXIT_FINDING;
+}

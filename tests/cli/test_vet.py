@@ -1,0 +1,100 @@
+"""`heaplab vet SPEC` end to end, as an allocator author runs it: the example library
+and tcmalloc pass; a planted bug fails with its rule and a reproducer that replays to
+it; libraries that crash, hang or exit while loading, or crash on their first call,
+fail without taking heaplab down; bad usage is exit 2. Budgets are small (--time 1)."""
+import json
+import os
+
+import pytest
+
+EXAMPLE = "malloc:ex_@build/examples/libexmalloc.so"
+ROWS = ["loads", "alignment", "sizes", "realloc", "scopes", "misuse", "caps", "fuzz", "traces", "threads",
+        "speed", "memory", "sandbox"]
+
+
+def vet(heaplab, spec, tmp_path, *args, env=None):
+    return heaplab("vet", spec, "--time", "1", "--out", tmp_path / "vet", "--json", *args,
+                   env=dict(os.environ, **(env or {})), timeout=600)
+
+
+def rows(proc):
+    doc = json.loads(proc.stdout)
+    return doc, {r["property"]: r for r in doc["rows"]}
+
+
+def test_the_example_library_and_tcmalloc_pass(heaplab_release, tmp_path):
+    proc = vet(heaplab_release, EXAMPLE, tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    doc, got = rows(proc)
+    assert doc["verdict"] == "PASS" and doc["label"] == "libexmalloc.so"
+    assert list(got) == ROWS
+    for passed in ("loads", "alignment", "sizes", "realloc", "scopes", "fuzz", "traces"):
+        assert got[passed]["status"] == "PASS", got[passed]
+    assert got["traces"]["detail"].startswith("5 traces, ")  # the shipped real ones
+    # what it does not declare is not checked, and says why
+    assert got["misuse"]["status"] == "NOT CHECKED" and "declares no misuse" in got["misuse"]["detail"]
+    assert got["threads"]["status"] == "NOT CHECKED" and "thread safety" in got["threads"]["detail"]
+    assert got["sandbox"]["status"] == "NOT CHECKED" and "NOT SANDBOXED" in got["sandbox"]["detail"]
+    # tcmalloc declared thread-safe: the threaded replay runs too
+    proc = vet(heaplab_release, "malloc:tc_@libtcmalloc_minimal.so.4:thread_safe=1", tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    doc, got = rows(proc)
+    assert doc["verdict"] == "PASS" and got["threads"]["status"] == "PASS", got["threads"]
+
+
+def test_the_table_a_person_reads(heaplab_release, tmp_path):
+    proc = heaplab_release("vet", EXAMPLE, "--time", "1", "--out", tmp_path / "vet", "--traces", "traces/basic.trace")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0] == f"heaplab vet {EXAMPLE}" and lines[-1] == "verdict: PASS"
+    assert any(line.startswith("traces     PASS        6 traces, ") for line in lines), proc.stdout
+    assert "vet: fuzz       PASS" in proc.stderr  # progress, a row at a time
+
+
+def test_a_planted_bug_fails_with_its_rule_and_a_reproducer(heaplab_release, heaplab_test_release, tmp_path):
+    proc = vet(heaplab_release, "malloc:ff_@build/tests/libmalloc_firstfit.so", tmp_path, "--time", "10")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    doc, got = rows(proc)
+    assert doc["verdict"] == "FAIL"
+    failed = [r for r in doc["rows"] if r["status"] == "FAIL"]
+    assert failed, doc
+    for r in failed:
+        assert r["rule"] and os.path.exists(r["reproducer"]), r
+        again = heaplab_release("replay", r["reproducer"])
+        assert again.returncode == 1 and f": {r['rule']}: " in again.stderr, again.stderr
+    # a reference backend's mutant, in the test build: its conformance row names the rule
+    proc = vet(heaplab_test_release, "mutant-large-align", tmp_path)
+    doc, got = rows(proc)
+    assert proc.returncode == 1 and got["alignment"]["status"] == "FAIL" and got["alignment"]["rule"] == "ALIGNMENT"
+
+
+@pytest.mark.parametrize("name, said", [
+    ("ctor_crash", "died of signal 11"),
+    ("ctor_exit", "ended its process (exit status 0)"),
+    ("ctor_hang", "made no progress"),
+])
+def test_a_library_that_dies_or_hangs_loading_fails_and_heaplab_goes_on(heaplab_release, tmp_path, name, said):
+    proc = vet(heaplab_release, f"./build/tests/plugin_{name}.so", tmp_path)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    doc, got = rows(proc)
+    assert doc["verdict"] == "FAIL" and got["loads"]["status"] == "FAIL" and said in got["loads"]["detail"]
+    assert "fuzz" not in got  # nothing else runs a library that does not load
+
+
+def test_a_library_that_crashes_on_its_first_call_fails(heaplab_release, tmp_path):
+    proc = vet(heaplab_release, EXAMPLE, tmp_path, env={"EXMALLOC_CRASH_AFTER": "1"})
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    doc, got = rows(proc)
+    assert got["loads"]["status"] == "PASS"  # making an instance calls no malloc
+    assert got["alignment"]["status"] == "FAIL" and got["alignment"]["rule"] == "CRASH", got["alignment"]
+    assert "operation 0 " in got["alignment"]["detail"]
+
+
+def test_bad_usage(heaplab_release, tmp_path):
+    for args, said in ((["vet"], "expected one backend"), (["vet", "bins", "arena"], "expected one backend"),
+                       (["vet", "nosuch"], "unknown backend 'nosuch'"), (["vet", "bins,arena"], "not one backend"),
+                       (["vet", "bins", "--time", "soon"], "--time 'soon'"),
+                       (["vet", "bins", "--traces", tmp_path / "missing"], "missing")):
+        proc = heaplab_release(*args)
+        assert proc.returncode == 2 and said in proc.stderr, (args, proc.stderr)
+    assert heaplab_release("vet", "--help").returncode == 0
