@@ -146,6 +146,36 @@ void hl_cli_written_free(hl_cli_written *written);
  * foreign backend's in a child: its library is never loaded in the driver).
  * Returns 0, or 2 after printing the message. */
 int hl_cli_backends(const char *list, hl_spec **specs, size_t *count);
+/* ---------------------------------------------------------------- vet */
+
+/* One row of `heaplab vet`'s verdict (cmd_vet.c): a property and what became of it. */
+typedef enum { HL_VET_PASS, HL_VET_FAIL, HL_VET_NOT_CHECKED, HL_VET_MEASURED } hl_vet_status;
+typedef struct hl_vet_row {
+    char property[32];
+    hl_vet_status status; /* MEASURED: figures shown beside the peers, not judged */
+    char detail[600];     /* what was checked or measured, the finding, or why not */
+    char rule[32];        /* FAIL: the rule broken */
+    char repro[800];      /* FAIL: its reproducer ("" if none could be written) */
+    char report[800];     /* speed and memory: the report with the figures */
+} hl_vet_row;
+/* --budget: speed=FACTORx:PEER (at least 1/FACTOR of PEER's ops/s), frag=FACTORx:PEER
+ * (peak footprint over peak live at most FACTOR times PEER's); PEER libc (glibc),
+ * jemalloc, mimalloc, tcmalloc or best. factor 0: no limit. */
+typedef struct hl_vet_limit {
+    double factor;
+    char peer[16];
+} hl_vet_limit;
+typedef struct hl_vet_budget {
+    hl_vet_limit speed, frag;
+} hl_vet_budget;
+/* Adds text's limits to *out: 0, or 2 after a usage message. */
+int hl_vet_budget_parse(const char *text, hl_vet_budget *out);
+/* The speed and memory rows (vet_measure.c): spec beside the peers on traces by
+ * `heaplab report` into OUT/report. 0, or -1 when the report did not run (both rows
+ * NOT CHECKED, saying so). */
+int hl_vet_measure(const hl_spec *spec, char **traces, int trace_count, const char *out, const hl_vet_budget *budget,
+                   bool quiet, hl_vet_row rows[2]);
+
 /* A duration: 30, 30s, 5m, 1h (seconds into *out); false otherwise. */
 bool hl_cli_duration(const char *text, double *out);
 /* The folder `relative` of the source tree this binary was built in (the first

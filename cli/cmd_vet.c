@@ -3,8 +3,9 @@
  * is a FAIL naming the step and the operation, never the end of heaplab): it loads;
  * the conformance traces (check/conformance.c), one per property; differential
  * fuzzing against glibc's malloc; the shipped real traces and the user's; a threaded
- * replay where it declares thread safety. Each property is a row: PASS, FAIL with the
- * rule and a reproducer, or NOT CHECKED with why. */
+ * replay where it declares thread safety; its speed and memory beside the peers
+ * (vet_measure.c). Each property is a row: PASS, FAIL with the rule and a reproducer,
+ * NOT CHECKED with why, or MEASURED (figures, judged only under --budget). */
 #include "cli.h"
 #include "hl_fuzz.h"
 
@@ -16,16 +17,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { ROW_PASS, ROW_FAIL, ROW_NOT_CHECKED } row_status;
-static const char *const status_names[] = {"PASS", "FAIL", "NOT CHECKED"};
-
-typedef struct row {
-    char property[32];
-    row_status status;
-    char detail[600];  /* what was checked, the finding, or why not */
-    char rule[32];     /* FAIL: the rule */
-    char repro[800];   /* FAIL: the reproducer ("" if none could be written) */
-} row;
+static const char *const status_names[] = {"PASS", "FAIL", "NOT CHECKED", "MEASURED"};
+typedef hl_vet_row row;
+#define ROW_PASS HL_VET_PASS
+#define ROW_FAIL HL_VET_FAIL
+#define ROW_NOT_CHECKED HL_VET_NOT_CHECKED
 
 #define MAX_ROWS 24
 #define MAX_TRACES 64
@@ -35,14 +31,18 @@ typedef struct vet {
     const char *out;      /* the folder reproducers and fuzz findings go to */
     double fuzz_seconds, timeout;
     hl_ignores ignores;
-    bool json, quiet;
-    const char *traces[MAX_TRACES];
+    bool json, quiet, measure, shipped;
+    hl_vet_budget budget;
+    const char *traces[MAX_TRACES]; /* --traces */
     int trace_count;
+    char real[PATH_MAX];            /* the shipped real traces */
+    char *paths[MAX_TRACES + 1];    /* what traces and the measuring run: real (unless --no-shipped), --traces */
+    int path_count;
     row rows[MAX_ROWS];
     size_t count;
 } vet;
 
-enum { O_TIME = 256, O_TRACES, O_OUT, O_IGNORE };
+enum { O_TIME = 256, O_TRACES, O_OUT, O_IGNORE, O_BUDGET, O_NO_SPEED, O_NO_SHIPPED };
 
 static const hl_cli_option vet_options[] = {
     HL_OPTION("time", true, O_TIME,
@@ -51,7 +51,16 @@ static const hl_cli_option vet_options[] = {
     HL_OPTION("traces", true, O_TRACES,
               "  --traces PATH       your traces too (a file or a folder; repeatable), replayed\n"
               "                      under the shadow model beside the shipped real ones\n"),
-    HL_OPTION("out", true, O_OUT, "  --out DIR           where reproducers and fuzz findings go (heaplab-vet)\n"),
+    HL_OPTION("no-shipped", false, O_NO_SHIPPED,
+              "  --no-shipped        not the shipped real traces: --traces only\n"),
+    HL_OPTION("budget", true, O_BUDGET,
+              "  --budget LIMITS     judge speed and memory: speed=1.2x:glibc (at least 1/1.2 of\n"
+              "                      glibc's ops/s), frag=1.1x:best (peak footprint over peak live\n"
+              "                      at most 1.1 times the best peer's); peers glibc, jemalloc,\n"
+              "                      mimalloc, tcmalloc, best\n"),
+    HL_OPTION("no-speed", false, O_NO_SPEED, "  --no-speed          skip the report beside the peers (speed, memory)\n"),
+    HL_OPTION("out", true, O_OUT,
+              "  --out DIR           reproducers, fuzz findings and the report go here (heaplab-vet)\n"),
     HL_OPTION("ignore", true, O_IGNORE, HL_CLI_IGNORE_HELP),
     HL_OPTIONS_END};
 
@@ -72,18 +81,22 @@ void hl_help_vet(FILE *out)
             "  fuzz         differential fuzzing against glibc's malloc for --time\n"
             "  traces       the shipped real traces (Python, gcc, git, perl, sqlite) and yours\n"
             "  threads      a threaded trace on real threads, where it declares thread safety\n"
-            "  speed, memory, sandbox  not done by vet yet (NOT CHECKED, saying what to run)\n"
-            "Each row is PASS, FAIL (the rule, the operation and a reproducer under --out) or\n"
-            "NOT CHECKED (why). The verdict is PASS when no row fails. Every step runs the\n"
+            "  speed, memory  `heaplab report` of it beside glibc, jemalloc, mimalloc and\n"
+            "               tcmalloc on the same traces (under --out): its ops/s over each\n"
+            "               peer's, and peak footprint over peak live bytes; MEASURED, not\n"
+            "               judged, unless --budget sets limits\n"
+            "  sandbox      not done by vet yet: NOT CHECKED (NOT SANDBOXED)\n"
+            "Each row is PASS, FAIL (the rule, the operation and a reproducer under --out),\n"
+            "NOT CHECKED (why) or MEASURED. The verdict is PASS when no row fails. Every step runs the\n"
             "allocator in forked children: a crash, a hang or an exit is a FAIL.\n"
             "\n");
     hl_cli_print_options(out, VET_SHARED, &vet_defaults, vet_options);
     fprintf(out, "\nexit status: 0 PASS, 1 FAIL, 2 bad usage.\n");
 }
 
-static row *add_row(vet *v, const char *property, row_status status, const char *fmt, ...)
+static row *add_row(vet *v, const char *property, hl_vet_status status, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
-static row *add_row(vet *v, const char *property, row_status status, const char *fmt, ...)
+static row *add_row(vet *v, const char *property, hl_vet_status status, const char *fmt, ...)
 {
     row *r = &v->rows[v->count < MAX_ROWS - 1 ? v->count++ : v->count];
     memset(r, 0, sizeof *r);
@@ -193,19 +206,15 @@ static void fuzz(vet *v)
 /* The shipped real traces (traces/real of the source tree) and --traces. */
 static void traces(vet *v)
 {
-    char real[PATH_MAX];
-    char *paths[MAX_TRACES + 1];
-    int n = 0;
-    if (hl_cli_tree_path("traces/real", "README.md", real, sizeof real)) paths[n++] = real;
-    for (int i = 0; i < v->trace_count; i++) paths[n++] = (char *)v->traces[i];
-    if (!n) {
-        add_row(v, "traces", ROW_NOT_CHECKED, "no traces: the shipped ones are not beside this binary; give --traces");
+    if (!v->path_count) {
+        add_row(v, "traces", ROW_NOT_CHECKED, "no traces: %s; give --traces",
+                v->shipped ? "the shipped ones are not beside this binary" : "--no-shipped");
         return;
     }
     char **files;
     size_t count;
     hl_diag diag;
-    if (hl_trace_collect((const char *const *)paths, (size_t)n, &files, &count, &diag) != 0) {
+    if (hl_trace_collect((const char *const *)v->paths, (size_t)v->path_count, &files, &count, &diag) != 0) {
         add_row(v, "traces", ROW_NOT_CHECKED, "%s", diag.message);
         return;
     }
@@ -259,6 +268,22 @@ static uint32_t declared_features(const vet *v)
     return hl_run(&v->spec, &empty, &o, &s) == 0 ? s.features : 0;
 }
 
+/* speed and memory beside the peers (vet_measure.c) */
+static void measure(vet *v)
+{
+    if (!v->measure || !v->path_count) {
+        add_row(v, "speed", ROW_NOT_CHECKED, "%s", v->measure ? "no traces to measure on" : "--no-speed");
+        add_row(v, "memory", ROW_NOT_CHECKED, "%s", v->measure ? "no traces to measure on" : "--no-speed");
+        return;
+    }
+    hl_vet_row rows[2];
+    hl_vet_measure(&v->spec, v->paths, v->path_count, v->out, &v->budget, v->quiet || v->json, rows);
+    for (int i = 0; i < 2; i++) {
+        row *r = add_row(v, rows[i].property, rows[i].status, "%s", rows[i].detail);
+        snprintf(r->report, sizeof r->report, "%s", rows[i].report);
+    }
+}
+
 static void print_verdict(const vet *v, bool pass)
 {
     if (v->json) {
@@ -274,6 +299,7 @@ static void print_verdict(const vet *v, bool pass)
             cJSON_AddStringToObject(item, "detail", r->detail);
             if (r->rule[0]) cJSON_AddStringToObject(item, "rule", r->rule);
             if (r->repro[0]) cJSON_AddStringToObject(item, "reproducer", r->repro);
+            if (r->report[0]) cJSON_AddStringToObject(item, "report", r->report);
             cJSON_AddItemToArray(list, item);
         }
         char *text = cJSON_Print(doc);
@@ -287,6 +313,8 @@ static void print_verdict(const vet *v, bool pass)
         const row *r = &v->rows[i];
         printf("%-10s %-11s %s\n", r->property, status_names[r->status], r->detail);
         if (r->repro[0]) printf("%-10s %-11s reproducer: %s (heaplab replay %s)\n", "", "", r->repro, r->repro);
+        if (r->report[0] && (i + 1 == v->count || strcmp(v->rows[i + 1].report, r->report) != 0))
+            printf("%-10s %-11s the report beside the peers: %s\n", "", "", r->report);
     }
     printf("\nverdict: %s\n", pass ? "PASS" : "FAIL");
 }
@@ -304,6 +332,9 @@ static int vet_option(void *context, int key, const char *arg)
         v->traces[v->trace_count++] = arg;
         break;
     case O_OUT: v->out = arg; break;
+    case O_NO_SPEED: v->measure = false; break;
+    case O_NO_SHIPPED: v->shipped = false; break;
+    case O_BUDGET: return hl_vet_budget_parse(arg, &v->budget);
     case O_IGNORE: return hl_cli_ignore("vet", &v->ignores, arg);
     }
     return 0;
@@ -316,6 +347,7 @@ int hl_cmd_vet(int argc, char **argv)
     memset(&v, 0, sizeof v);
     v.out = "heaplab-vet";
     v.fuzz_seconds = 30;
+    v.measure = v.shipped = true;
     int parsed = hl_cli_parse("vet", argc, argv, VET_SHARED, &shared, vet_options, vet_option, &v);
     if (parsed) return parsed;
     if (argc - optind != 1) return hl_cli_usage_error("vet", "expected one backend to vet (heaplab vet SPEC)");
@@ -327,6 +359,9 @@ int hl_cmd_vet(int argc, char **argv)
         size_t count;
         if (hl_trace_collect(&v.traces[i], 1, &files, &count, &diag) != 0) return hl_cli_input_error(&diag);
     }
+    if (v.shipped && hl_cli_tree_path("traces/real", "README.md", v.real, sizeof v.real))
+        v.paths[v.path_count++] = v.real;
+    for (int i = 0; i < v.trace_count; i++) v.paths[v.path_count++] = (char *)v.traces[i];
     int made = hl_make_folder(v.out);
     if (made) return fprintf(stderr, "heaplab: %s: cannot create it: %s\n", v.out, strerror(made)), HL_EXIT_USAGE;
     /* loads: its code makes and destroys an instance in a child */
@@ -338,10 +373,8 @@ int hl_cmd_vet(int argc, char **argv)
         fuzz(&v);
         traces(&v);
         threads(&v, declared_features(&v));
+        measure(&v);
     }
-    add_row(&v, "speed", ROW_NOT_CHECKED, "not measured by vet yet: heaplab report --backends %s,libc,jemalloc,"
-            "mimalloc,tcmalloc --out DIR traces/real/", v.spec.text);
-    add_row(&v, "memory", ROW_NOT_CHECKED, "not measured by vet yet: the same report's footprint and fragmentation");
     add_row(&v, "sandbox", ROW_NOT_CHECKED, "NOT SANDBOXED: its children may write files and signal processes "
             "(heaplab vets buggy allocators, not malicious ones)");
     bool pass = true;

@@ -138,7 +138,7 @@ int hl_cli_parse(const char *command, int argc, char **argv, unsigned shared, hl
             shorts[k] = '\0';
         }
     opterr = 0;
-    optind = 1;
+    optind = 0; /* a full restart of getopt: vet runs report's parse after its own */
     int c;
     while ((c = getopt_long(argc, argv, shorts, table, NULL)) != -1) {
         int rc;

@@ -12,9 +12,10 @@ ROWS = ["loads", "alignment", "sizes", "realloc", "scopes", "misuse", "caps", "f
         "speed", "memory", "sandbox"]
 
 
-def vet(heaplab, spec, tmp_path, *args, env=None):
-    return heaplab("vet", spec, "--time", "1", "--out", tmp_path / "vet", "--json", *args,
-                   env=dict(os.environ, **(env or {})), timeout=600)
+def vet(heaplab, spec, tmp_path, *args, env=None, speed=False):
+    """vet with a 1 s fuzzing budget and (unless SPEED) without the report beside the peers."""
+    return heaplab("vet", spec, "--time", "1", "--out", tmp_path / "vet", "--json", *([] if speed else ["--no-speed"]),
+                   *args, env=dict(os.environ, **(env or {})), timeout=600)
 
 
 def rows(proc):
@@ -43,7 +44,8 @@ def test_the_example_library_and_tcmalloc_pass(heaplab_release, tmp_path):
 
 
 def test_the_table_a_person_reads(heaplab_release, tmp_path):
-    proc = heaplab_release("vet", EXAMPLE, "--time", "1", "--out", tmp_path / "vet", "--traces", "traces/basic.trace")
+    proc = heaplab_release("vet", EXAMPLE, "--time", "1", "--out", tmp_path / "vet", "--traces", "traces/basic.trace",
+                           "--no-speed")
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert lines[0] == f"heaplab vet {EXAMPLE}" and lines[-1] == "verdict: PASS"
@@ -98,3 +100,34 @@ def test_bad_usage(heaplab_release, tmp_path):
         proc = heaplab_release(*args)
         assert proc.returncode == 2 and said in proc.stderr, (args, proc.stderr)
     assert heaplab_release("vet", "--help").returncode == 0
+
+
+def test_speed_and_memory_beside_the_peers_measured_and_judged_under_a_budget(heaplab_release, tmp_path):
+    """One real trace (--no-shipped --traces): the report beside glibc, jemalloc,
+    mimalloc and tcmalloc is written under --out; the rows show the figures and are
+    judged only under --budget. The slowed build of the example library is several times
+    slower than glibc (tests/backends/malloc_slow.c), so a 1.05x budget fails it."""
+    trace = "traces/real/sqlite-index.trace.zst"
+    proc = vet(heaplab_release, EXAMPLE, tmp_path, "--no-shipped", "--traces", trace, speed=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    doc, got = rows(proc)
+    for row in ("speed", "memory"):
+        assert got[row]["status"] == "MEASURED", got[row]
+        assert "glibc" in got[row]["detail"] and "tcmalloc" in got[row]["detail"], got[row]
+        assert os.path.exists(got[row]["report"]), got[row]
+    assert got["traces"]["detail"].startswith("1 traces, ")
+    results = json.loads((tmp_path / "vet/report/heaplab-results.json").read_text())["results"]
+    assert {r["backend"] for r in results} == {"libexmalloc.so", "libc", "jemalloc", "mimalloc", "tcmalloc"}
+    proc = vet(heaplab_release, EXAMPLE, tmp_path, "--no-shipped", "--traces", trace,
+               "--budget", "speed=100x:glibc,frag=100x:best", speed=True)
+    doc, got = rows(proc)
+    assert proc.returncode == 0 and got["speed"]["status"] == "PASS" and got["memory"]["status"] == "PASS", doc
+    slow = "malloc:ex_@build/tests/libmalloc_slow.so"
+    proc = vet(heaplab_release, slow, tmp_path, "--no-shipped", "--traces", trace, "--budget", "speed=1.05x:glibc",
+               speed=True)
+    doc, got = rows(proc)
+    assert proc.returncode == 1 and doc["verdict"] == "FAIL" and got["speed"]["status"] == "FAIL", doc
+    assert "budget 1.05x glibc: over" in got["speed"]["detail"]
+    for bad in ("speed=2x", "speed=0.5x:glibc", "latency=2x:glibc", "speed=2x:nobody"):
+        proc = heaplab_release("vet", EXAMPLE, "--budget", bad)
+        assert proc.returncode == 2 and "--budget" in proc.stderr, (bad, proc.stderr)
