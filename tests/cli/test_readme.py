@@ -23,6 +23,18 @@ def readme_commands():
     return commands
 
 
+def test_readme_names_nothing_outside_the_repository():
+    """A clone is all a reader has: every path the README names in backquotes that
+    looks like a file of the tree exists, and none climbs out of it (the contract is
+    allocators/CONTRACT.md, not a file beside the checkout)."""
+    text = (ROOT / "README.md").read_text()
+    assert "../" not in text
+    for name in ("allocators/CONTRACT.md", "allocators/include/heaplab.h"):
+        assert f"`{name}`" in text and (ROOT / name).exists()
+    contract = (ROOT / "allocators/CONTRACT.md").read_text()
+    assert "../" not in contract
+
+
 def test_readme_starts_with_the_two_commands():
     commands = readme_commands()
     assert commands[:2] == ["make deps && make run", "make deps && make test"]
