@@ -30,6 +30,7 @@ typedef struct vet {
     hl_spec spec;
     const char *out;      /* the folder reproducers and fuzz findings go to */
     double fuzz_seconds, timeout;
+    uint64_t seed;        /* the fuzzing's (--seed, default 1: a vet is repeatable) */
     hl_ignores ignores;
     bool json, quiet, measure, shipped;
     hl_vet_budget budget;
@@ -42,12 +43,13 @@ typedef struct vet {
     size_t count;
 } vet;
 
-enum { O_TIME = 256, O_TRACES, O_OUT, O_IGNORE, O_BUDGET, O_NO_SPEED, O_NO_SHIPPED };
+enum { O_TIME = 256, O_TRACES, O_OUT, O_IGNORE, O_BUDGET, O_NO_SPEED, O_NO_SHIPPED, O_SEED };
 
 static const hl_cli_option vet_options[] = {
     HL_OPTION("time", true, O_TIME,
               "  --time DURATION     how long the differential fuzzing runs: 30, 30s, 5m (default\n"
               "                      30s; 0 skips it)\n"),
+    HL_OPTION("seed", true, O_SEED, "  --seed N            the fuzzing's seed (default 1: a vet is repeatable)\n"),
     HL_OPTION("traces", true, O_TRACES,
               "  --traces PATH       your traces too (a file or a folder; repeatable), replayed\n"
               "                      under the shadow model beside the shipped real ones\n"),
@@ -184,7 +186,7 @@ static void fuzz(vet *v)
     }
     char findings[PATH_MAX];
     snprintf(findings, sizeof findings, "%s/fuzz", v->out);
-    hl_fuzz_options o = {.seed = 1, .seconds = v->fuzz_seconds, .max_len = 1024, .max_ops = HL_FUZZ_MAX_OPS,
+    hl_fuzz_options o = {.seed = v->seed, .seconds = v->fuzz_seconds, .max_len = 1024, .max_ops = HL_FUZZ_MAX_OPS,
                          .hang_seconds = v->timeout, .findings = findings, .ignores = &v->ignores,
                          .fresh_every = HL_FUZZ_FRESH_EVERY};
     hl_fuzz_result r;
@@ -219,6 +221,7 @@ static void traces(vet *v)
         return;
     }
     uint64_t ops = 0;
+    size_t failed = SIZE_MAX; /* the row of the first trace with a finding; every trace still runs */
     for (size_t i = 0; i < count; i++) {
         hl_trace trace;
         hl_diag warning;
@@ -227,12 +230,24 @@ static void traces(vet *v)
             return;
         }
         hl_run_summary s;
+        size_t before = v->count;
         int rc = checked_run(v, "traces", &trace, false, &s);
         ops += trace.count;
         hl_trace_free(&trace);
-        if (rc) return;
+        if (!rc || v->count == before) continue;
+        if (failed == SIZE_MAX) {
+            failed = before;
+            continue;
+        }
+        /* a later trace's finding: named in the first one's row, its reproducer written too */
+        row later = v->rows[before], *first = &v->rows[failed];
+        size_t used = strlen(first->detail);
+        snprintf(first->detail + used, sizeof first->detail - used, "; also %s on %s%s%s",
+                 later.rule[0] ? later.rule : "FAIL", s.trace, later.repro[0] ? ", reproducer " : "", later.repro);
+        v->count = before;
     }
-    add_row(v, "traces", ROW_PASS, "%zu traces, %" PRIu64 " operations, under the shadow model", count, ops);
+    if (failed == SIZE_MAX)
+        add_row(v, "traces", ROW_PASS, "%zu traces, %" PRIu64 " operations, under the shadow model", count, ops);
 }
 
 static void threads(vet *v, uint32_t features)
@@ -333,6 +348,9 @@ static int vet_option(void *context, int key, const char *arg)
         break;
     case O_OUT: v->out = arg; break;
     case O_NO_SPEED: v->measure = false; break;
+    case O_SEED:
+        if (!hl_parse_size(arg, &v->seed)) return hl_cli_usage_error("vet", "--seed '%s' is not a number", arg);
+        break;
     case O_NO_SHIPPED: v->shipped = false; break;
     case O_BUDGET: return hl_vet_budget_parse(arg, &v->budget);
     case O_IGNORE: return hl_cli_ignore("vet", &v->ignores, arg);
@@ -347,6 +365,7 @@ int hl_cmd_vet(int argc, char **argv)
     memset(&v, 0, sizeof v);
     v.out = "heaplab-vet";
     v.fuzz_seconds = 30;
+    v.seed = 1;
     v.measure = v.shipped = true;
     int parsed = hl_cli_parse("vet", argc, argv, VET_SHARED, &shared, vet_options, vet_option, &v);
     if (parsed) return parsed;

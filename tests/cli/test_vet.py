@@ -65,9 +65,17 @@ def test_a_planted_bug_fails_with_its_rule_and_a_reproducer(heaplab_release, hea
         again = heaplab_release("replay", r["reproducer"])
         assert again.returncode == 1 and f": {r['rule']}: " in again.stderr, again.stderr
     # a reference backend's mutant, in the test build: its conformance row names the rule
-    proc = vet(heaplab_test_release, "mutant-large-align", tmp_path)
+    # two traces of the user's with the same bug: every trace runs, the row names both
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    for name in ("a", "b"):
+        (mine / f"{name}.trace").write_text("heaplab-trace 1\nalloc 1 100 align=8192\nfree 1\nend\n")
+    proc = vet(heaplab_test_release, "mutant-large-align", tmp_path, "--no-shipped", "--traces", mine, "--seed", "3")
     doc, got = rows(proc)
     assert proc.returncode == 1 and got["alignment"]["status"] == "FAIL" and got["alignment"]["rule"] == "ALIGNMENT"
+    traces = got["traces"]
+    assert traces["status"] == "FAIL" and traces["rule"] == "ALIGNMENT" and f"{mine}/a.trace" in traces["detail"]
+    assert f"; also ALIGNMENT on {mine}/b.trace, reproducer " in traces["detail"], traces
 
 
 @pytest.mark.parametrize("name, said", [
@@ -96,6 +104,7 @@ def test_bad_usage(heaplab_release, tmp_path):
     for args, said in ((["vet"], "expected one backend"), (["vet", "bins", "arena"], "expected one backend"),
                        (["vet", "nosuch"], "unknown backend 'nosuch'"), (["vet", "bins,arena"], "not one backend"),
                        (["vet", "bins", "--time", "soon"], "--time 'soon'"),
+                       (["vet", "bins", "--seed", "x"], "--seed 'x'"),
                        (["vet", "bins", "--traces", tmp_path / "missing"], "missing")):
         proc = heaplab_release(*args)
         assert proc.returncode == 2 and said in proc.stderr, (args, proc.stderr)
