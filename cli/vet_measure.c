@@ -120,23 +120,24 @@ static void measure_row(hl_vet_row *row, const cJSON *results, const char *own, 
                         figure_fn figure, bool higher, const hl_vet_limit *limit)
 {
     snprintf(row->property, sizeof row->property, "%s", property);
+    /* memory: its own ratio over the traces it was measured on; speed: over the traces
+     * its ratio to glibc covers */
     int n = 0;
+    double mine = higher ? NAN : geomean(results, own, NULL, figure, &n);
     char text[400] = "";
     size_t used = 0;
-    double against[PEER_COUNT], best = NAN;
+    double against[PEER_COUNT] = {NAN, NAN, NAN, NAN}, best = NAN;
     const char *best_peer = NULL;
-    for (int i = 0; i < PEER_COUNT; i++) {
+    for (int i = 0; i < PEER_COUNT && used < sizeof text; i++) {
         int k;
         against[i] = higher ? geomean(results, own, peers[i], figure, &k) : geomean(results, peers[i], NULL, figure, &k);
+        if (higher && strcmp(peers[i], "libc") == 0) n = k;
         if (isnan(against[i])) continue;
         used += (size_t)snprintf(text + used, sizeof text - used, "%s%s %.2f%s", used ? ", " : "",
                                  strcmp(peers[i], "libc") == 0 ? "glibc" : peers[i], against[i], higher ? "x" : "");
         if (isnan(best) || against[i] < best) /* the fastest peer (its ratio lowest), the leanest */
             best = against[i], best_peer = peers[i];
-        if (used >= sizeof text) break;
     }
-    double mine = higher ? NAN : geomean(results, own, NULL, figure, &n);
-    if (higher) geomean(results, own, "libc", figure, &n);
     if ((higher && !used) || (!higher && isnan(mine))) {
         row->status = HL_VET_NOT_CHECKED;
         snprintf(row->detail, sizeof row->detail, "not measured: %s",
