@@ -33,7 +33,7 @@ CSTD     := -std=c11
 RELEASE_FLAGS := -O2 -g
 ASAN_FLAGS    := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
                  -fno-sanitize-recover=undefined
-LIBS     := -lcjson -lzstd -lm
+LIBS     := -lcjson -lzstd -lseccomp -lm
 
 ALLOC_SRC   := $(wildcard allocators/*.c allocators/source/*.c allocators/kit/*.c allocators/foreign/*.c \
                           allocators/wasm/*.c)
@@ -98,11 +98,16 @@ build/tests/plugin_%.so: tests/backends/plugin_%.c allocators/include/heaplab.h 
 
 # Malloc-style test libraries (tests/backends/malloc_*.c, --backends malloc:PREFIX@LIB):
 # the first-fit allocator with its planted realloc bug, and the same built without it.
-TEST_MALLOC_LIBS := build/tests/libmalloc_firstfit.so build/tests/libmalloc_firstfit_fixed.so build/tests/libmalloc_slow.so
+TEST_MALLOC_LIBS := build/tests/libmalloc_firstfit.so build/tests/libmalloc_firstfit_fixed.so build/tests/libmalloc_slow.so \
+                    build/tests/libmalloc_sandbox.so
 # the example library again, several times slower (report --compare by label)
 build/tests/libmalloc_slow.so: tests/backends/malloc_slow.c examples/malloc_lib/exmalloc.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) $(WARN) -O2 -g -fPIC -shared -o $@ $<
+# the example library again, with one misdeed on its first malloc (the sandbox's tests)
+build/tests/libmalloc_sandbox.so: tests/backends/malloc_sandbox.c examples/malloc_lib/exmalloc.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) -O1 -g -fPIC -shared -o $@ $< -lpthread
 build/tests/libmalloc_firstfit.so: tests/backends/malloc_firstfit.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) $(WARN) -O1 -g -fPIC -shared -o $@ $<

@@ -195,7 +195,8 @@ enum {
     HL_SHARE_SEED = 1 << 4,        /* --seed N */
     HL_SHARE_QUIET = 1 << 5,       /* -q, --quiet */
     HL_PERMUTE = 1 << 6,           /* options may follow the arguments (default: they end there) */
-    HL_SHARE_MAX_OPS = 1 << 7      /* --max-ops N: the most operations a trace read into memory may hold */
+    HL_SHARE_MAX_OPS = 1 << 7,     /* --max-ops N: the most operations a trace read into memory may hold */
+    HL_SHARE_SANDBOX = 1 << 8      /* --no-sandbox: libraries from outside the tree run unconfined */
 };
 typedef struct hl_cli_shared {
     const char *backends;
@@ -206,6 +207,7 @@ typedef struct hl_cli_shared {
     uint64_t seed;
     bool seeded;
     bool quiet;
+    bool no_sandbox; /* --no-sandbox (also set for the whole process: hl_sandbox_disable) */
 } hl_cli_shared;
 
 /* One option of a command's own: its long name, whether it takes a value, the key

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-enum { DIFF_SHARED = HL_SHARE_MAX_OPS | HL_SHARE_BACKENDS | HL_SHARE_CHECK_EVERY | HL_SHARE_TIMEOUT };
+enum { DIFF_SHARED = HL_SHARE_SANDBOX | HL_SHARE_MAX_OPS | HL_SHARE_BACKENDS | HL_SHARE_CHECK_EVERY | HL_SHARE_TIMEOUT };
 
 static const hl_cli_shared diff_defaults = {.check_every = HL_CHECK_PACED, .timeout = 10};
 

@@ -10,7 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-enum { FUZZ_SHARED = HL_SHARE_BACKENDS | HL_SHARE_CHECK_EVERY | HL_SHARE_TIMEOUT | HL_SHARE_SEED | HL_SHARE_QUIET };
+enum { FUZZ_SHARED = HL_SHARE_SANDBOX | HL_SHARE_BACKENDS | HL_SHARE_CHECK_EVERY | HL_SHARE_TIMEOUT | HL_SHARE_SEED | HL_SHARE_QUIET };
 
 /* each backend's heap check at the end of each input; a HANG after 10 s */
 static const hl_cli_shared fuzz_defaults = {.check_every = 0, .timeout = 10};

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-enum { REPLAY_SHARED = HL_SHARE_MAX_OPS | HL_SHARE_BACKENDS | HL_SHARE_CHECK_EVERY | HL_SHARE_TIMEOUT | HL_SHARE_JSON | HL_SHARE_QUIET };
+enum { REPLAY_SHARED = HL_SHARE_SANDBOX | HL_SHARE_MAX_OPS | HL_SHARE_BACKENDS | HL_SHARE_CHECK_EVERY | HL_SHARE_TIMEOUT | HL_SHARE_JSON | HL_SHARE_QUIET };
 
 static const hl_cli_shared replay_defaults = {.check_every = HL_CHECK_PACED, .timeout = 10};
 

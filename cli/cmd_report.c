@@ -42,7 +42,7 @@
 
 #define PYTHON "/usr/bin/python3"
 
-enum { REPORT_SHARED = HL_SHARE_MAX_OPS | HL_SHARE_BACKENDS | HL_SHARE_QUIET | HL_PERMUTE }; /* --merge A B --out DIR */
+enum { REPORT_SHARED = HL_SHARE_SANDBOX | HL_SHARE_MAX_OPS | HL_SHARE_BACKENDS | HL_SHARE_QUIET | HL_PERMUTE }; /* --merge A B --out DIR */
 
 static const hl_cli_shared report_defaults = {.backends = "all"};
 

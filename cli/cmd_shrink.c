@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-enum { SHRINK_SHARED = HL_SHARE_MAX_OPS | HL_SHARE_BACKENDS | HL_SHARE_CHECK_EVERY | HL_SHARE_TIMEOUT | HL_SHARE_QUIET | HL_PERMUTE };
+enum { SHRINK_SHARED = HL_SHARE_SANDBOX | HL_SHARE_MAX_OPS | HL_SHARE_BACKENDS | HL_SHARE_CHECK_EVERY | HL_SHARE_TIMEOUT | HL_SHARE_QUIET | HL_PERMUTE };
 
 /* each run's heap check at its end, as the fuzzer does */
 static const hl_cli_shared shrink_defaults = {.check_every = 0, .timeout = 10};

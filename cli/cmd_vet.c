@@ -41,6 +41,7 @@ typedef struct vet {
     int path_count;
     row rows[MAX_ROWS];
     size_t count;
+    char unconfined[200]; /* a library that ran NOT SANDBOXED: why (the verdict says so) */
 } vet;
 
 enum { O_TIME = 256, O_TRACES, O_OUT, O_IGNORE, O_BUDGET, O_NO_SPEED, O_NO_SHIPPED, O_SEED };
@@ -66,7 +67,7 @@ static const hl_cli_option vet_options[] = {
     HL_OPTION("ignore", true, O_IGNORE, HL_CLI_IGNORE_HELP),
     HL_OPTIONS_END};
 
-enum { VET_SHARED = HL_SHARE_JSON | HL_SHARE_QUIET | HL_SHARE_TIMEOUT | HL_PERMUTE };
+enum { VET_SHARED = HL_SHARE_SANDBOX | HL_SHARE_JSON | HL_SHARE_QUIET | HL_SHARE_TIMEOUT | HL_PERMUTE };
 static const hl_cli_shared vet_defaults = {.timeout = 10};
 
 void hl_help_vet(FILE *out)
@@ -87,7 +88,11 @@ void hl_help_vet(FILE *out)
             "               tcmalloc on the same traces (under --out): its ops/s over each\n"
             "               peer's, and peak footprint over peak live bytes; MEASURED, not\n"
             "               judged, unless --budget sets limits\n"
-            "  sandbox      not done by vet yet: NOT CHECKED (NOT SANDBOXED)\n"
+            "  sandbox      a library ran under heaplab's seccomp filter and made no call it\n"
+            "               refuses (writing or creating files, sockets, exec, fork, signals\n"
+            "               to other processes, ptrace); NOT CHECKED (NOT SANDBOXED) with\n"
+            "               --no-sandbox, where seccomp is unavailable, or for a built-in\n"
+            "               backend (heaplab's own code)\n"
             "Each row is PASS, FAIL (the rule, the operation and a reproducer under --out),\n"
             "NOT CHECKED (why) or MEASURED. The verdict is PASS when no row fails. Every step runs the\n"
             "allocator in forked children: a crash, a hang or an exit is a FAIL.\n"
@@ -306,6 +311,10 @@ static void print_verdict(const vet *v, bool pass)
         cJSON_AddStringToObject(doc, "backend", v->spec.text);
         cJSON_AddStringToObject(doc, "label", v->spec.label);
         cJSON_AddStringToObject(doc, "verdict", pass ? "PASS" : "FAIL");
+        /* true: its code ran under the filter; false: NOT SANDBOXED (why); null: built in */
+        if (!v->spec.external) cJSON_AddNullToObject(doc, "sandboxed");
+        else cJSON_AddBoolToObject(doc, "sandboxed", !v->unconfined[0]);
+        if (v->unconfined[0]) cJSON_AddStringToObject(doc, "not_sandboxed", v->unconfined);
         for (size_t i = 0; i < v->count; i++) {
             const row *r = &v->rows[i];
             cJSON *item = cJSON_CreateObject();
@@ -331,7 +340,8 @@ static void print_verdict(const vet *v, bool pass)
         if (r->report[0] && (i + 1 == v->count || strcmp(v->rows[i + 1].report, r->report) != 0))
             printf("%-10s %-11s the report beside the peers: %s\n", "", "", r->report);
     }
-    printf("\nverdict: %s\n", pass ? "PASS" : "FAIL");
+    printf("\nverdict: %s%s%s%s\n", pass ? "PASS" : "FAIL", v->unconfined[0] ? " (NOT SANDBOXED: " : "", v->unconfined,
+           v->unconfined[0] ? ")" : "");
 }
 
 static int vet_option(void *context, int key, const char *arg)
@@ -356,6 +366,34 @@ static int vet_option(void *context, int key, const char *arg)
     case O_IGNORE: return hl_cli_ignore("vet", &v->ignores, arg);
     }
     return 0;
+}
+
+/* The sandbox row: how every child that ran the library's code was confined, and
+ * whether a row above failed because it made a call the filter refuses. */
+static void sandbox(vet *v)
+{
+    if (!v->spec.external) {
+        add_row(v, "sandbox", ROW_NOT_CHECKED, "a built-in backend: heaplab's own code, not sandboxed");
+        return;
+    }
+    char why[200];
+    hl_sandbox_state state = hl_sandbox_probe(why, sizeof why);
+    if (state != HL_SANDBOX_ON) {
+        add_row(v, "sandbox", ROW_NOT_CHECKED, "NOT SANDBOXED (%s): its code ran unconfined, free to write files and "
+                "signal processes", why);
+        snprintf(v->unconfined, sizeof v->unconfined, "%s", why);
+        return;
+    }
+    for (size_t i = 0; i < v->count; i++)
+        if (strcmp(v->rows[i].rule, "SANDBOX") == 0) {
+            row *r = add_row(v, "sandbox", ROW_FAIL, "SANDBOX in the %s row: %s", v->rows[i].property,
+                             v->rows[i].detail);
+            snprintf(r->rule, sizeof r->rule, "SANDBOX");
+            snprintf(r->repro, sizeof r->repro, "%s", v->rows[i].repro);
+            return;
+        }
+    add_row(v, "sandbox", ROW_PASS, "every run of its code was under a seccomp filter; it opened no file for "
+            "writing, made no socket, process or program, signalled no other process");
 }
 
 int hl_cmd_vet(int argc, char **argv)
@@ -385,7 +423,8 @@ int hl_cmd_vet(int argc, char **argv)
     if (made) return fprintf(stderr, "heaplab: %s: cannot create it: %s\n", v.out, strerror(made)), HL_EXIT_USAGE;
     /* loads: its code makes and destroys an instance in a child */
     if (hl_spec_probe(&v.spec, &diag) != 0) {
-        add_row(&v, "loads", ROW_FAIL, "%s", diag.message);
+        row *r = add_row(&v, "loads", ROW_FAIL, "%s", diag.message);
+        if (strstr(diag.message, ": SANDBOX: ")) snprintf(r->rule, sizeof r->rule, "SANDBOX");
     } else {
         add_row(&v, "loads", ROW_PASS, "an instance made and destroyed (in a child)");
         conformance(&v);
@@ -394,8 +433,7 @@ int hl_cmd_vet(int argc, char **argv)
         threads(&v, declared_features(&v));
         measure(&v);
     }
-    add_row(&v, "sandbox", ROW_NOT_CHECKED, "NOT SANDBOXED: its children may write files and signal processes "
-            "(heaplab vets buggy allocators, not malicious ones)");
+    sandbox(&v);
     bool pass = true;
     for (size_t i = 0; i < v.count; i++) pass &= v.rows[i].status != ROW_FAIL;
     print_verdict(&v, pass);

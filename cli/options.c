@@ -1,5 +1,5 @@
 /* options.c: the one option table of the CLI (cli.h). The options several commands
- * share (--backends, --check-every, --timeout, --json, --seed, -q, --max-ops) are parsed and
+ * share (--backends, --check-every, --timeout, --json, --seed, -q, --max-ops, --no-sandbox) are parsed and
  * documented here, once, so they mean the same and take the same values everywhere;
  * each command adds its own options to the same getopt_long table. */
 #include "cli.h"
@@ -28,6 +28,7 @@ static const shared_doc shared_docs[] = {
     {HL_SHARE_SEED, "seed", "N", KEY_SHARED + 5},
     {HL_SHARE_QUIET, "quiet", NULL, 'q'},
     {HL_SHARE_MAX_OPS, "max-ops", "N", KEY_SHARED + 6},
+    {HL_SHARE_SANDBOX, "no-sandbox", NULL, KEY_SHARED + 7},
 };
 #define SHARED_COUNT (sizeof shared_docs / sizeof shared_docs[0])
 
@@ -73,6 +74,11 @@ void hl_cli_print_options(FILE *out, unsigned shared, const hl_cli_shared *defau
     }
     for (const hl_cli_option *o = own; o && o->name; o++)
         if (o->help) fprintf(out, "%s", o->help);
+    if (shared & HL_SHARE_SANDBOX) {
+        line(out, "no-sandbox", NULL, "run libraries from outside the tree without the seccomp filter");
+        fprintf(out, "%22s%s\n", "", "(by default a write open, a socket, exec, fork or a signal to");
+        fprintf(out, "%22s%s\n", "", "another process ends the run with the finding SANDBOX)");
+    }
     if (shared & HL_SHARE_QUIET) line(out, "quiet", NULL, "no progress line; only findings and the summary");
 }
 
@@ -103,6 +109,10 @@ static int set_shared(const char *command, int key, const char *arg, hl_cli_shar
         hl_trace_set_max_ops(n);
         return 0;
     }
+    case 7:
+        s->no_sandbox = true;
+        hl_sandbox_disable();
+        return 0;
     default: return hl_cli_usage_error(command, "unknown option");
     }
 }

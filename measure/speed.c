@@ -307,6 +307,12 @@ int hl_speed_run(const hl_spec *spec, const hl_plan *plan, const hl_speed_option
     else
         snprintf(where, sizeof where, "at or after step %llu", (unsigned long long)how.watch.op);
     memset(out, 0, sizeof *out);
+    if (how.watch.refused) {
+        char call[360];
+        hl_sandbox_describe(&how.watch, call, sizeof call);
+        snprintf(out->error, sizeof out->error, "the timed run ended %s: SANDBOX: it made %s", where, call);
+        return -1;
+    }
     switch (how.end) {
     case HL_ISOLATED_CRASHED:
         snprintf(out->error, sizeof out->error, "the timed run crashed (signal %d) %s", how.signal, where);

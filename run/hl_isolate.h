@@ -54,6 +54,13 @@ typedef struct hl_watch {
     volatile uint32_t phase;     /* hl_phase */
     volatile uint32_t published; /* the result area holds a complete answer (teardown
                                     may still crash after it) */
+    volatile uint32_t sandbox;   /* hl_sandbox_state: set when code from outside the tree
+                                    is about to load in the child (hl_sandbox_enter) */
+    volatile uint32_t sandbox_errno; /* HL_SANDBOX_UNAVAILABLE: why seccomp_load failed */
+    volatile int32_t refused;    /* 0, or 1 + the number of the system call the sandbox
+                                    refused (the child ended there: a SANDBOX finding) */
+    volatile uint64_t refused_args[6];
+    volatile char refused_path[128]; /* the call's path argument, if it has one */
 } hl_watch;
 
 /* Marks lane about to step operation op (watch may be NULL: not isolated). */
@@ -108,6 +115,37 @@ int hl_isolate(int (*body)(void *context, hl_watch *watch, void *result), void *
 /* The CRASH or HANG finding for an isolated run that did not return, naming backend
  * (the lane's) and the operation (index) or, in teardown, the block being freed. */
 void hl_isolated_finding(const hl_isolated *out, const char *backend, double timeout, hl_finding *f);
+
+/* ================================================================ sandbox */
+
+/* Code from outside the tree (a contract plugin, a malloc-style library) runs only in
+ * an isolated child, and there under a seccomp filter installed just before it is
+ * loaded (run/sandbox.c says what it refuses and why). A refused system call ends the
+ * child and becomes the finding SANDBOX naming the call (hl_isolated_finding). */
+typedef enum hl_sandbox_state {
+    HL_SANDBOX_NONE,        /* no code from outside the tree ran in the child */
+    HL_SANDBOX_ON,          /* it ran under the filter */
+    HL_SANDBOX_OFF,         /* --no-sandbox: it ran unconfined */
+    HL_SANDBOX_UNAVAILABLE  /* the filter could not be installed: it ran unconfined */
+} hl_sandbox_state;
+/* --no-sandbox: no filter in this process's children from now on. */
+void hl_sandbox_disable(void);
+bool hl_sandbox_disabled(void);
+/* Called by hl_isolate in its child: the watch a refusal is published in. */
+void hl_sandbox_arm(hl_watch *watch);
+/* Before code from outside the tree loads (hl_spec_create): in an isolated child,
+ * installs the filter once (later calls change nothing) unless disabled, and records
+ * the state in the child's watch. Outside an isolated child (a fuzzing engine's
+ * target) it does nothing and returns HL_SANDBOX_NONE. */
+hl_sandbox_state hl_sandbox_enter(void);
+/* Whether this machine can sandbox: a child installs the filter. HL_SANDBOX_ON, or
+ * OFF / UNAVAILABLE with why (one line) in why. */
+hl_sandbox_state hl_sandbox_probe(char *why, size_t capacity);
+/* "sandboxed (seccomp)", "NOT SANDBOXED (--no-sandbox)", ... */
+const char *hl_sandbox_state_text(hl_sandbox_state state);
+/* The refused call of a watch with refused != 0, one line: its name, path or flags,
+ * and what it would have done. */
+void hl_sandbox_describe(const hl_watch *watch, char *out, size_t capacity);
 
 /* ================================================================ interruption */
 

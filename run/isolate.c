@@ -243,6 +243,7 @@ int hl_isolate(int (*body)(void *context, hl_watch *watch, void *result), void *
         if (getppid() != parent) _exit(0);
         child_page = page;
         child_page_size = size;
+        hl_sandbox_arm(&page->watch);
         pid_t self = getpid();
         int rc = body(context, &page->watch, page->result);
         if (getpid() == self) { /* not the other half of a fork the backend made */
@@ -314,10 +315,22 @@ int hl_isolate(int (*body)(void *context, hl_watch *watch, void *result), void *
 void hl_isolated_finding(const hl_isolated *out, const char *backend, double timeout, hl_finding *f)
 {
     memset(f, 0, sizeof *f);
-    f->rule = out->end == HL_ISOLATED_HUNG ? HL_RULE_HANG : HL_RULE_CRASH;
+    /* SIGSYS with nothing published: the filter's signal, forced on a thread that had
+     * it blocked (which ends the process before the handler can say which call) */
+    bool unnamed = out->end == HL_ISOLATED_CRASHED && out->signal == SIGSYS && out->watch.sandbox == HL_SANDBOX_ON;
+    f->rule = out->watch.refused || unnamed ? HL_RULE_SANDBOX
+              : out->end == HL_ISOLATED_HUNG ? HL_RULE_HANG
+                                             : HL_RULE_CRASH;
     f->index = out->watch.op;
-    char how[200];
-    if (out->end == HL_ISOLATED_HUNG)
+    char how[400];
+    if (out->watch.refused) {
+        char call[360];
+        hl_sandbox_describe(&out->watch, call, sizeof call);
+        snprintf(how, sizeof how, "made %s", call);
+    } else if (unnamed) {
+        snprintf(how, sizeof how, "made a system call heaplab's sandbox refuses, from a thread that blocks SIGSYS "
+                                  "(so not named; --no-sandbox runs it unconfined)");
+    } else if (out->end == HL_ISOLATED_HUNG)
         snprintf(how, sizeof how, "made no progress for %.1f s and was killed", timeout);
     else if (out->end == HL_ISOLATED_CRASHED)
         snprintf(how, sizeof how, "died of signal %d (%s)", out->signal, strsignal(out->signal));

@@ -8,7 +8,7 @@
  * driver's own process: the spec is probed in an isolated child (hl_isolate), which
  * loads it, checks its table and makes and destroys an instance; the parent keeps
  * only the verdict. The table itself is loaded again, lazily, by hl_spec_create in
- * whichever child runs it. */
+ * whichever child runs it, under the sandbox's seccomp filter (sandbox.c). */
 #include "hl_run.h"
 #include "backends.h"
 
@@ -119,6 +119,12 @@ static int probe(hl_spec *spec, hl_diag *diag)
     hl_isolation iso = {.timeout = 10};
     hl_isolated how;
     hl_isolate(probe_child, spec, &answer, sizeof answer, &iso, &how);
+    static bool noted; /* once per heaplab: the filter could not be installed */
+    if (how.watch.sandbox == HL_SANDBOX_UNAVAILABLE && !noted) {
+        noted = true;
+        fprintf(stderr, "heaplab: note: %s runs NOT SANDBOXED: a seccomp filter cannot be installed here (%s)\n",
+                spec->label, strerror((int)how.watch.sandbox_errno));
+    }
     if (how.end == HL_ISOLATED_RETURNED) {
         if (answer.ok) return 0;
         snprintf(diag->message, sizeof diag->message, "%s", answer.message);
@@ -128,8 +134,9 @@ static int probe(hl_spec *spec, hl_diag *diag)
     hl_finding f;
     hl_isolated_finding(&how, "its code", iso.timeout, &f);
     snprintf(diag->message, sizeof diag->message,
-             "backend '%.200s': loading it and making an instance went wrong, %.300s (nothing of it ran in heaplab)",
-             spec->text, f.message);
+             "backend '%.200s': loading it and making an instance went wrong, %s%s%.300s (nothing of it ran in heaplab)",
+             spec->text, f.rule == HL_RULE_SANDBOX ? hl_rule_name(f.rule) : "", f.rule == HL_RULE_SANDBOX ? ": " : "",
+             f.message);
     return -1;
 }
 
@@ -314,6 +321,7 @@ hl_heap *hl_spec_create(const hl_spec *spec, hl_diag *diag) { return hl_spec_cre
 
 hl_heap *hl_spec_create_hinted(const hl_spec *spec, uint32_t hints, hl_diag *diag)
 {
+    if (spec->external) hl_sandbox_enter(); /* before any of its code: its constructors too */
     if (!spec->backend) { /* a plugin: loaded here, in the process that runs it */
         const hl_backend *loaded = load_plugin(spec->path, diag);
         if (!loaded) return NULL;

@@ -91,7 +91,8 @@ hl_error hl_error_from_name(const char *name);
     X(OUTCOME_DIFFERS, "backends fed one stream disagree where the contract says they must agree") \
     X(OFFSET_DIFFERS, "offset-exact backends of one group handed out different offsets")   \
     X(CRASH, "the backend crashed (signal) while running the operation")                \
-    X(HANG, "the backend did not finish the operation within the time limit")
+    X(HANG, "the backend did not finish the operation within the time limit")            \
+    X(SANDBOX, "the backend made a system call heaplab's sandbox refuses (writing files, processes, signals)")
 
 typedef enum hl_rule {
 #define HL_RULE_ENUM(name, text) HL_RULE_##name,

@@ -35,7 +35,8 @@ def test_the_example_library_and_tcmalloc_pass(heaplab_release, tmp_path):
     # what it does not declare is not checked, and says why
     assert got["misuse"]["status"] == "NOT CHECKED" and "declares no misuse" in got["misuse"]["detail"]
     assert got["threads"]["status"] == "NOT CHECKED" and "thread safety" in got["threads"]["detail"]
-    assert got["sandbox"]["status"] == "NOT CHECKED" and "NOT SANDBOXED" in got["sandbox"]["detail"]
+    assert got["sandbox"]["status"] == "PASS" and "under a seccomp filter" in got["sandbox"]["detail"]
+    assert doc["sandboxed"] is True
     # tcmalloc declared thread-safe: the threaded replay runs too
     proc = vet(heaplab_release, "malloc:tc_@libtcmalloc_minimal.so.4:thread_safe=1", tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -140,3 +141,24 @@ def test_speed_and_memory_beside_the_peers_measured_and_judged_under_a_budget(he
     for bad in ("speed=2x", "speed=0.5x:glibc", "latency=2x:glibc", "speed=2x:nobody"):
         proc = heaplab_release("vet", EXAMPLE, "--budget", bad)
         assert proc.returncode == 2 and "--budget" in proc.stderr, (bad, proc.stderr)
+
+
+def test_a_library_that_opens_a_file_for_writing_fails_sandbox_and_the_file_never_exists(heaplab_release, tmp_path):
+    target = tmp_path / "written"
+    spec = "malloc:ex_@build/tests/libmalloc_sandbox.so"
+    proc = vet(heaplab_release, spec, tmp_path, "--no-shipped", env={"SANDBOX_DO": f"write={target}"})
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    doc, got = rows(proc)
+    assert doc["verdict"] == "FAIL" and doc["sandboxed"] is True
+    sandbox = got["sandbox"]
+    assert sandbox["status"] == "FAIL" and sandbox["rule"] == "SANDBOX", sandbox
+    assert f'openat "{target}"' in sandbox["detail"] and "opens a file for writing" in sandbox["detail"]
+    assert got["alignment"]["rule"] == "SANDBOX" and os.path.exists(sandbox["reproducer"])
+    assert not target.exists()
+    # --no-sandbox: it runs unconfined, the file is written, and the verdict says so
+    proc = heaplab_release("vet", spec, "--time", "1", "--out", tmp_path / "vet2", "--no-speed", "--no-shipped",
+                           "--no-sandbox", env=dict(os.environ, SANDBOX_DO=f"write={target}"), timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert proc.stdout.splitlines()[-1] == "verdict: PASS (NOT SANDBOXED: --no-sandbox)"
+    assert "sandbox    NOT CHECKED NOT SANDBOXED (--no-sandbox)" in proc.stdout
+    assert target.exists()

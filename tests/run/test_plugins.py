@@ -3,6 +3,8 @@
 or exits, or whose table is all NULL, gets an exit-2 message and never ends or blocks
 heaplab; a plugin that misaligns a block and then crashes on every free is reported
 (ALIGNMENT) by a plain replay, reproducer included, and heaplab goes on."""
+import os
+
 import pytest
 
 from conftest import write_trace
@@ -48,3 +50,15 @@ def test_a_plugin_that_misaligns_then_crashes_is_a_finding_and_heaplab_survives(
     assert len(repro) == 1, proc.stderr
     again = heaplab_release("replay", "--findings", tmp_path / "g", "--backends", PLUGIN.format("misalign"), repro[0])
     assert again.returncode == 1 and ": ALIGNMENT: " in again.stderr
+
+
+def test_a_constructor_that_writes_a_file_is_refused_by_the_sandbox(heaplab_release, tmp_path):
+    """The filter is in place before the library loads: its constructor's write is the
+    finding SANDBOX, and the file is not created."""
+    target = tmp_path / "made-by-constructor"
+    proc = heaplab_release("replay", "--backends", PLUGIN.format("ctor_write"), "traces/basic.trace",
+                           env=dict(os.environ, PLUGIN_WRITE_TO=str(target)))
+    assert proc.returncode == 2, proc.stderr
+    assert f'went wrong, SANDBOX: while its instance was made: its code made system call openat "{target}"' \
+        in proc.stderr, proc.stderr
+    assert not target.exists()
