@@ -99,11 +99,15 @@ build/tests/plugin_%.so: tests/backends/plugin_%.c allocators/include/heaplab.h 
 # Malloc-style test libraries (tests/backends/malloc_*.c, --backends malloc:PREFIX@LIB):
 # the first-fit allocator with its planted realloc bug, and the same built without it.
 TEST_MALLOC_LIBS := build/tests/libmalloc_firstfit.so build/tests/libmalloc_firstfit_fixed.so build/tests/libmalloc_slow.so \
-                    build/tests/libmalloc_sandbox.so
+                    build/tests/libmalloc_sandbox.so build/tests/libmalloc_badcheck.so
 # the example library again, several times slower (report --compare by label)
 build/tests/libmalloc_slow.so: tests/backends/malloc_slow.c examples/malloc_lib/exmalloc.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) $(WARN) -O2 -g -fPIC -shared -o $@ $<
+# the example library again, its check failing while three blocks are live (vet's check row)
+build/tests/libmalloc_badcheck.so: tests/backends/malloc_badcheck.c examples/malloc_lib/exmalloc.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) -O1 -g -fPIC -shared -o $@ $<
 # the example library again, with one misdeed on its first malloc (the sandbox's tests)
 build/tests/libmalloc_sandbox.so: tests/backends/malloc_sandbox.c examples/malloc_lib/exmalloc.c
 	@mkdir -p $(dir $@)

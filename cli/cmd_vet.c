@@ -81,6 +81,8 @@ void hl_help_vet(FILE *out)
             "  alignment, sizes, realloc, scopes, misuse, caps\n"
             "               the conformance traces, under the shadow model (misuse and caps\n"
             "               where it declares them)\n"
+            "  check        its own heap check after every operation of those traces, where it\n"
+            "               has one (a library: PREFIXcheck)\n"
             "  fuzz         differential fuzzing against glibc's malloc for --time\n"
             "  traces       the shipped real traces (Python, gcc, git, perl, sqlite) and yours\n"
             "  threads      a threaded trace on real threads, where it declares thread safety\n"
@@ -118,11 +120,11 @@ static row *add_row(vet *v, const char *property, hl_vet_status status, const ch
 }
 
 /* A FAIL row from a run's finding, its reproducer written under --out. */
-static void failed_run(vet *v, const char *property, const hl_trace *trace, hl_run_summary *s)
+static void failed_run(vet *v, const char *property, const hl_trace *trace, uint64_t check_every, hl_run_summary *s)
 {
     hl_cli_written written;
     hl_diag diag;
-    bool wrote = hl_cli_write_finding(&v->spec, trace, s, true, HL_CHECK_PACED, v->timeout, &v->ignores, v->out,
+    bool wrote = hl_cli_write_finding(&v->spec, trace, s, true, check_every, v->timeout, &v->ignores, v->out,
                                       &written, &diag) == 0;
     row *r = add_row(v, property, ROW_FAIL, "%s: operation %" PRIu64 " of %s: %s", hl_rule_name(s->finding.rule),
                      s->finding.index, s->trace, s->finding.message);
@@ -142,7 +144,7 @@ static int checked_run(vet *v, const char *property, const hl_trace *trace, bool
         return 2;
     }
     if (rc == 1 && s->found && !hl_ignored(&v->ignores, s->finding.rule, &v->spec)) {
-        failed_run(v, property, trace, s);
+        failed_run(v, property, trace, HL_CHECK_PACED, s);
         return 1;
     }
     return 0;
@@ -280,12 +282,54 @@ static void threads(vet *v, uint32_t features)
 }
 
 /* What an instance declares (HL_FEATURE_*), read in a child: an empty run's summary. */
-static uint32_t declared_features(const vet *v)
+/* What an instance declares (features, and a library's describe source, which lists
+ * the hooks it exports): an empty trace run in a child. */
+static void declarations(const vet *v, hl_run_summary *s)
 {
     hl_trace empty = {.path = "vet-declarations"};
     hl_run_options o = {.isolate = true, .timeout_seconds = v->timeout};
-    hl_run_summary s;
-    return hl_run(&v->spec, &empty, &o, &s) == 0 ? s.features : 0;
+    if (hl_run(&v->spec, &empty, &o, s) != 0) memset(s, 0, sizeof *s);
+}
+
+/* The value of the spec's option key, or NULL. */
+static const char *option(const hl_spec *spec, const char *key)
+{
+    for (size_t i = 0; i < spec->option_count; i++)
+        if (strcmp(spec->options[i].key, key) == 0) return spec->options[i].value;
+    return NULL;
+}
+
+/* check: the backend's own heap walk after every operation of the conformance traces.
+ * A contract plugin and a built-in always have one; a malloc-style library only when
+ * it exports PREFIXcheck (its describe source then lists "check"). */
+static void heap_check(vet *v, const hl_run_summary *declared)
+{
+    const char *prefix = option(&v->spec, "prefix");
+    bool library = v->spec.external && !v->spec.path && prefix;
+    if (library && !strstr(declared->backend_version, "check")) {
+        add_row(v, "check", ROW_NOT_CHECKED, "it exports no %scheck (a walk of its heap, called after every operation "
+                "when it is there)", prefix);
+        return;
+    }
+    uint64_t checked = 0;
+    for (size_t i = 0; i < hl_conformance_count(); i++) {
+        hl_conformance c;
+        hl_diag diag;
+        if (hl_conformance_trace(i, &c, &diag) != 0) continue; /* its own row said so */
+        hl_run_options o = {.shadow = true, .check_every = 1, .isolate = true, .timeout_seconds = v->timeout};
+        hl_run_summary s;
+        int rc = hl_run(&v->spec, &c.trace, &o, &s);
+        bool failed = rc == 1 && s.found && !hl_ignored(&v->ignores, s.finding.rule, &v->spec);
+        if (failed) failed_run(v, "check", &c.trace, 1, &s);
+        else checked += s.sent;
+        hl_trace_free(&c.trace);
+        if (failed || rc == 2) {
+            if (rc == 2) add_row(v, "check", ROW_FAIL, "no instance could be made: %s", s.setup_error);
+            return;
+        }
+    }
+    add_row(v, "check", ROW_PASS, "its own heap check after each of %" PRIu64 " operations of the conformance traces: "
+            "nothing broken", checked);
 }
 
 /* speed and memory beside the peers (vet_measure.c) */
@@ -428,9 +472,12 @@ int hl_cmd_vet(int argc, char **argv)
     } else {
         add_row(&v, "loads", ROW_PASS, "an instance made and destroyed (in a child)");
         conformance(&v);
+        hl_run_summary declared;
+        declarations(&v, &declared);
+        heap_check(&v, &declared);
         fuzz(&v);
         traces(&v);
-        threads(&v, declared_features(&v));
+        threads(&v, declared.features);
         measure(&v);
     }
     sandbox(&v);

@@ -8,7 +8,7 @@ import os
 import pytest
 
 EXAMPLE = "malloc:ex_@build/examples/libexmalloc.so"
-ROWS = ["loads", "alignment", "sizes", "realloc", "scopes", "misuse", "caps", "fuzz", "traces", "threads",
+ROWS = ["loads", "alignment", "sizes", "realloc", "scopes", "misuse", "caps", "check", "fuzz", "traces", "threads",
         "speed", "memory", "sandbox"]
 
 
@@ -29,7 +29,7 @@ def test_the_example_library_and_tcmalloc_pass(heaplab_release, tmp_path):
     doc, got = rows(proc)
     assert doc["verdict"] == "PASS" and doc["label"] == "libexmalloc.so"
     assert list(got) == ROWS
-    for passed in ("loads", "alignment", "sizes", "realloc", "scopes", "fuzz", "traces"):
+    for passed in ("loads", "alignment", "sizes", "realloc", "scopes", "check", "fuzz", "traces"):
         assert got[passed]["status"] == "PASS", got[passed]
     assert got["traces"]["detail"].startswith("5 traces, ")  # the shipped real ones
     # what it does not declare is not checked, and says why
@@ -42,6 +42,8 @@ def test_the_example_library_and_tcmalloc_pass(heaplab_release, tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     doc, got = rows(proc)
     assert doc["verdict"] == "PASS" and got["threads"]["status"] == "PASS", got["threads"]
+    # tcmalloc exports no tc_check: its heap check is not checked, and says why
+    assert got["check"]["status"] == "NOT CHECKED" and "exports no tc_check" in got["check"]["detail"]
 
 
 def test_the_table_a_person_reads(heaplab_release, tmp_path):
@@ -162,3 +164,20 @@ def test_a_library_that_opens_a_file_for_writing_fails_sandbox_and_the_file_neve
     assert proc.stdout.splitlines()[-1] == "verdict: PASS (NOT SANDBOXED: --no-sandbox)"
     assert "sandbox    NOT CHECKED NOT SANDBOXED (--no-sandbox)" in proc.stdout
     assert target.exists()
+
+
+def test_a_heap_check_that_fails_for_a_moment_fails_the_check_row(heaplab_release, tmp_path):
+    """tests/backends/malloc_badcheck.c: its check reports a broken heap only while three
+    blocks are live, so the conformance rows (checked at their end) pass, and the check
+    row (a check after every operation) fails with CHECK_FAILED and a reproducer that
+    replays to it at the same operation."""
+    proc = vet(heaplab_release, "malloc:ex_@build/tests/libmalloc_badcheck.so", tmp_path, "--no-shipped", "--time", "0")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    doc, got = rows(proc)
+    for passed in ("alignment", "sizes", "realloc", "scopes"):
+        assert got[passed]["status"] == "PASS", got[passed]
+    check = got["check"]
+    assert check["status"] == "FAIL" and check["rule"] == "CHECK_FAILED", check
+    assert "free list: a node points into a live block" in check["detail"]
+    again = heaplab_release("replay", "--findings", tmp_path / "again", check["reproducer"])
+    assert again.returncode == 1 and ": CHECK_FAILED: " in again.stderr, again.stderr
