@@ -340,6 +340,9 @@ static hl_addr arena_alloc(hl_heap *h, hl_layout layout, hl_caps caps, hl_error 
     if (e != HL_E_OK) return fail(h, HL_STAT_alloc, error, e);
     hl_addr block = alloc_at(h, h->depth, served(layout));
     note_footprint(h);
+#ifdef HL_TEST_OOM_UNCHECKED /* TEST-ONLY: the source's refusal used as a block (a write through NULL) */
+    if (!block) *(volatile char *)block = 1;
+#endif
     if (!block) return fail(h, HL_STAT_alloc, error, HL_E_OUT_OF_MEMORY);
     hl_stats_live(&h->stats, +1, (int64_t)layout.size);
     return block;

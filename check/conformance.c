@@ -148,3 +148,22 @@ int hl_conformance_trace(size_t i, hl_conformance *out, hl_diag *diag)
     hl_mem_free(t.bytes);
     return rc;
 }
+
+int hl_conformance_oom(size_t cap, hl_conformance *out, hl_diag *diag)
+{
+    memset(out, 0, sizeof *out);
+    out->property = "oom";
+    out->what = "blocks of 4 KiB to twice the cap, every one freed, then a quarter of the cap again";
+    uint64_t asked = 2 * (uint64_t)cap / HL_CONFORMANCE_OOM_BLOCK, again = (uint64_t)cap / 4 / HL_CONFORMANCE_OOM_BLOCK;
+    text t = {0};
+    say(&t, "heaplab-trace 1\n#@description=heaplab vet: oom (%s, under a cap of %zu bytes)\n", out->what, cap);
+    for (uint64_t id = 1; id <= asked; id++) say(&t, "alloc %llu %u\n", (unsigned long long)id, HL_CONFORMANCE_OOM_BLOCK);
+    for (uint64_t id = 1; id <= asked; id++) say(&t, "free %llu\n", (unsigned long long)id); /* refused ones: skipped */
+    for (uint64_t id = asked + 1; id <= asked + again; id++)
+        say(&t, "alloc %llu %u\n", (unsigned long long)id, HL_CONFORMANCE_OOM_BLOCK); /* left live */
+    say(&t, "end\n");
+    hl_diag warning;
+    int rc = hl_trace_read_memory("vet-oom.trace", t.bytes, t.n, &out->trace, diag, &warning);
+    hl_mem_free(t.bytes);
+    return rc;
+}

@@ -142,6 +142,15 @@ typedef struct hl_conformance {
 size_t hl_conformance_count(void);
 /* Property i (< hl_conformance_count()): 0, or -1 with diag. */
 int hl_conformance_trace(size_t i, hl_conformance *out, hl_diag *diag);
+/* The out-of-memory trace for a backend whose memory heaplab caps at cap bytes
+ * (vet-oom.trace, property "oom"): 2 * cap / 4 KiB allocations of 4 KiB (about half
+ * of them past the cap, to be refused with the heap unchanged), a free of every one
+ * (the refused ones' frees are skipped), then cap / 4 / 4 KiB allocations of 4 KiB
+ * left live, which an allocator that got its memory back serves. So on a run of it,
+ * phase one's refusals are the skipped frees, and summary.failures - summary.skipped
+ * is how many of the last allocations were refused. 0, or -1 with diag. */
+#define HL_CONFORMANCE_OOM_BLOCK 4096u
+int hl_conformance_oom(size_t cap, hl_conformance *out, hl_diag *diag);
 
 /* True for the rules only a comparison of several backends shows (OUTCOME_DIFFERS,
  * OFFSET_DIFFERS): a reproducer of one runs as a diff. */

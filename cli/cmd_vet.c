@@ -42,6 +42,7 @@ typedef struct vet {
     row rows[MAX_ROWS];
     size_t count;
     char unconfined[200]; /* a library that ran NOT SANDBOXED: why (the verdict says so) */
+    char ignored[600];    /* findings --ignore let pass since the last row: named in the next */
 } vet;
 
 enum { O_TIME = 256, O_TRACES, O_OUT, O_IGNORE, O_BUDGET, O_NO_SPEED, O_NO_SHIPPED, O_SEED };
@@ -83,6 +84,9 @@ void hl_help_vet(FILE *out)
             "               where it declares them)\n"
             "  check        its own heap check after every operation of those traces, where it\n"
             "               has one (a library: PREFIXcheck)\n"
+            "  oom          a built-in under a 1 MiB memory cap (source=static or linear):\n"
+            "               asked for twice that, refused with the heap unchanged, and serving\n"
+            "               again once everything is freed\n"
             "  fuzz         differential fuzzing against glibc's malloc for --time\n"
             "  traces       the shipped real traces (Python, gcc, git, perl, sqlite) and yours\n"
             "  threads      a threaded trace on real threads, where it declares thread safety\n"
@@ -115,21 +119,45 @@ static row *add_row(vet *v, const char *property, hl_vet_status status, const ch
     va_start(args, fmt);
     vsnprintf(r->detail, sizeof r->detail, fmt, args);
     va_end(args);
+    if (v->ignored[0]) { /* a row that passed over a known finding says which */
+        size_t used = strlen(r->detail);
+        snprintf(r->detail + used, sizeof r->detail - used, "; ignored (--ignore): %s", v->ignored);
+        v->ignored[0] = '\0';
+    }
     if (!v->quiet && !v->json) fprintf(stderr, "vet: %-10s %s\n", property, status_names[status]);
     return r;
 }
 
 /* A FAIL row from a run's finding, its reproducer written under --out. */
-static void failed_run(vet *v, const char *property, const hl_trace *trace, uint64_t check_every, hl_run_summary *s)
+static void failed_run_on(vet *v, const hl_spec *spec, const char *property, const hl_trace *trace,
+                          uint64_t check_every, hl_run_summary *s)
 {
     hl_cli_written written;
     hl_diag diag;
-    bool wrote = hl_cli_write_finding(&v->spec, trace, s, true, check_every, v->timeout, &v->ignores, v->out,
+    bool wrote = hl_cli_write_finding(spec, trace, s, true, check_every, v->timeout, &v->ignores, v->out,
                                       &written, &diag) == 0;
     row *r = add_row(v, property, ROW_FAIL, "%s: operation %" PRIu64 " of %s: %s", hl_rule_name(s->finding.rule),
                      s->finding.index, s->trace, s->finding.message);
     snprintf(r->rule, sizeof r->rule, "%s", hl_rule_name(s->finding.rule));
     if (wrote) snprintf(r->repro, sizeof r->repro, "%s", written.repro), hl_cli_written_free(&written);
+}
+
+static void failed_run(vet *v, const char *property, const hl_trace *trace, uint64_t check_every, hl_run_summary *s)
+{
+    failed_run_on(v, &v->spec, property, trace, check_every, s);
+}
+
+/* True when a run found something --ignore does not cover; an ignored finding is
+ * noted for the next row instead. */
+static bool unignored_finding(vet *v, int rc, const hl_run_summary *s)
+{
+    if (rc != 1 || !s->found) return false;
+    if (!hl_ignored(&v->ignores, s->finding.rule, &v->spec)) return true;
+    size_t used = strlen(v->ignored);
+    if (used < sizeof v->ignored - 1)
+        snprintf(v->ignored + used, sizeof v->ignored - used, "%s%s at operation %" PRIu64 " of %.120s", used ? ", " : "",
+                 hl_rule_name(s->finding.rule), s->finding.index, s->trace);
+    return false;
 }
 
 /* Runs trace under the shadow model in a child: 0 clean (*s filled), 1 a FAIL row
@@ -143,7 +171,7 @@ static int checked_run(vet *v, const char *property, const hl_trace *trace, bool
         add_row(v, property, ROW_FAIL, "no instance could be made: %s", s->setup_error);
         return 2;
     }
-    if (rc == 1 && s->found && !hl_ignored(&v->ignores, s->finding.rule, &v->spec)) {
+    if (unignored_finding(v, rc, s)) {
         failed_run(v, property, trace, HL_CHECK_PACED, s);
         return 1;
     }
@@ -209,6 +237,8 @@ static void fuzz(vet *v)
         snprintf(failure->repro, sizeof failure->repro, "%s", r.first_trace);
         return;
     }
+    if (r.ignored)
+        snprintf(v->ignored, sizeof v->ignored, "%" PRIu64 " findings on inputs that ended there", r.ignored);
     add_row(v, "fuzz", ROW_PASS, "%" PRIu64 " inputs in %.0f s against glibc's malloc, no finding", r.execs, r.seconds);
 }
 
@@ -319,7 +349,7 @@ static void heap_check(vet *v, const hl_run_summary *declared)
         hl_run_options o = {.shadow = true, .check_every = 1, .isolate = true, .timeout_seconds = v->timeout};
         hl_run_summary s;
         int rc = hl_run(&v->spec, &c.trace, &o, &s);
-        bool failed = rc == 1 && s.found && !hl_ignored(&v->ignores, s.finding.rule, &v->spec);
+        bool failed = unignored_finding(v, rc, &s);
         if (failed) failed_run(v, "check", &c.trace, 1, &s);
         else checked += s.sent;
         hl_trace_free(&c.trace);
@@ -330,6 +360,63 @@ static void heap_check(vet *v, const hl_run_summary *declared)
     }
     add_row(v, "check", ROW_PASS, "its own heap check after each of %" PRIu64 " operations of the conformance traces: "
             "nothing broken", checked);
+}
+
+/* oom: the backend under a memory cap heaplab gives it (a built-in's source=: a
+ * static buffer, or a linear memory of 16 pages; wasm's max_pages=), asked for twice
+ * the cap, then for a quarter of it again after every block was freed
+ * (hl_conformance_oom). The refusals are judged (the shadow model: the heap unchanged
+ * by each); whether freed memory comes back is shown, not judged (the contract does
+ * not ask for reuse: bins never reuses its big blocks, by design). A library maps its
+ * own memory: there is nothing heaplab can cap. */
+#define OOM_CAP ((size_t)1 << 20)
+static void oom(vet *v)
+{
+    if (v->spec.external) {
+        add_row(v, "oom", ROW_NOT_CHECKED, "a library takes its memory from the system itself: heaplab has no cap to "
+                "give it (a built-in's source=static:size= or source=linear:max_pages=)");
+        return;
+    }
+    static const char *const caps[] = {"source=static:size=1M", "source=linear:max_pages=16", "max_pages=16"};
+    hl_conformance c;
+    hl_diag diag;
+    if (hl_conformance_oom(OOM_CAP, &c, &diag) != 0) {
+        add_row(v, "oom", ROW_NOT_CHECKED, "heaplab's own trace did not read: %s", diag.message);
+        return;
+    }
+    uint64_t asked = 2 * OOM_CAP / HL_CONFORMANCE_OOM_BLOCK, again = OOM_CAP / 4 / HL_CONFORMANCE_OOM_BLOCK;
+    bool ran = false;
+    for (size_t i = 0; i < sizeof caps / sizeof *caps && !ran; i++) {
+        char text[1200];
+        snprintf(text, sizeof text, "%s:%s", v->spec.text, caps[i]);
+        hl_spec capped;
+        if (hl_spec_parse_unprobed(text, &capped, &diag) != 0) continue;
+        hl_run_options o = {.shadow = true, .check_every = HL_CHECK_PACED, .isolate = true,
+                            .timeout_seconds = v->timeout};
+        hl_run_summary s;
+        int rc = hl_run(&capped, &c.trace, &o, &s);
+        if (rc == 2) continue; /* it takes no such source */
+        ran = true;
+        if (unignored_finding(v, rc, &s)) {
+            failed_run_on(v, &capped, "oom", &c.trace, HL_CHECK_PACED, &s);
+            break;
+        }
+        uint64_t refused = s.skipped, lost = s.failures >= s.skipped ? s.failures - s.skipped : 0;
+        if (refused == 0) {
+            add_row(v, "oom", ROW_NOT_CHECKED, "under %s it served all %" PRIu64 " blocks of 4 KiB (twice the cap): "
+                    "the cap never bit", caps[i], asked);
+        } else {
+            add_row(v, "oom", ROW_PASS, "under %s: %" PRIu64 " of %" PRIu64 " blocks of 4 KiB served, %" PRIu64
+                    " refused with the heap unchanged; after every one was freed, %" PRIu64 " of %" PRIu64
+                    " served again%s", caps[i], asked - refused, asked, refused, again - lost, again,
+                    lost ? " (its freed memory did not come back under the cap: shown, not judged, as the contract "
+                           "does not ask for reuse)" : "");
+        }
+    }
+    if (!ran)
+        add_row(v, "oom", ROW_NOT_CHECKED, "it takes no source=static:size=, source=linear:max_pages= or "
+                "max_pages=: heaplab cannot cap its memory");
+    hl_trace_free(&c.trace);
 }
 
 /* speed and memory beside the peers (vet_measure.c) */
@@ -475,6 +562,7 @@ int hl_cmd_vet(int argc, char **argv)
         hl_run_summary declared;
         declarations(&v, &declared);
         heap_check(&v, &declared);
+        oom(&v);
         fuzz(&v);
         traces(&v);
         threads(&v, declared.features);

@@ -31,7 +31,8 @@
     X(hl_test_backend_wasm_shifted, BROKEN)                                                                      \
     X(hl_test_backend_racy, BROKEN)                                                                              \
     X(hl_test_backend_bins_stale_reset, BROKEN)                                                                  \
-    X(hl_test_backend_bins_copy, CONFORMS)
+    X(hl_test_backend_bins_copy, CONFORMS)                                                                       \
+    X(hl_test_backend_arena_oom_unchecked, BROKEN)
 
 #define CONFORMS true
 #define BROKEN false

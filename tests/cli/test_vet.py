@@ -8,7 +8,7 @@ import os
 import pytest
 
 EXAMPLE = "malloc:ex_@build/examples/libexmalloc.so"
-ROWS = ["loads", "alignment", "sizes", "realloc", "scopes", "misuse", "caps", "check", "fuzz", "traces", "threads",
+ROWS = ["loads", "alignment", "sizes", "realloc", "scopes", "misuse", "caps", "check", "oom", "fuzz", "traces", "threads",
         "speed", "memory", "sandbox"]
 
 
@@ -181,3 +181,57 @@ def test_a_heap_check_that_fails_for_a_moment_fails_the_check_row(heaplab_releas
     assert "free list: a node points into a live block" in check["detail"]
     again = heaplab_release("replay", "--findings", tmp_path / "again", check["reproducer"])
     assert again.returncode == 1 and ": CHECK_FAILED: " in again.stderr, again.stderr
+
+
+def oom_row(heaplab, spec, tmp_path):
+    proc = vet(heaplab, spec, tmp_path, "--no-shipped", "--time", "0")
+    doc, got = rows(proc)
+    return proc, got["oom"]
+
+
+def test_the_oom_row_caps_a_built_in_and_says_what_came_back(heaplab_release, tmp_path):
+    """Under a 1 MiB static source (wasm: 16 pages), 512 blocks of 4 KiB are asked for:
+    some served, the rest refused with the heap unchanged (the shadow model judges each
+    refusal), then 64 again after every one was freed. arena, guard and wasm serve all
+    64 again; bins never reuses its big blocks (by design): shown, not judged."""
+    import re
+    for spec, cap, back in (("arena", "source=static:size=1M", 64), ("guard", "source=static:size=1M", 64),
+                            ("wasm", "max_pages=16", 64), ("bins", "source=static:size=1M", 0)):
+        proc, oom = oom_row(heaplab_release, spec, tmp_path)
+        assert oom["status"] == "PASS", (spec, oom)
+        m = re.search(r"under (\S+): (\d+) of 512 blocks of 4 KiB served, (\d+) refused with the heap unchanged; "
+                      r"after every one was freed, (\d+) of 64 served again", oom["detail"])
+        assert m and m.group(1) == cap, (spec, oom["detail"])
+        served, refused = int(m.group(2)), int(m.group(3))
+        assert served + refused == 512 and 0 < served < 256 and refused > 256, (spec, oom["detail"])
+        assert int(m.group(4)) == back, (spec, oom["detail"])
+        assert ("did not come back" in oom["detail"]) == (back == 0)
+    proc, oom = oom_row(heaplab_release, EXAMPLE, tmp_path)
+    assert oom["status"] == "NOT CHECKED" and "no cap to give it" in oom["detail"]
+    proc, oom = oom_row(heaplab_release, "caps", tmp_path)
+    assert oom["status"] == "NOT CHECKED" and "cannot cap its memory" in oom["detail"]
+
+
+def test_an_allocator_that_crashes_when_memory_runs_out_fails_the_oom_row(heaplab_test_release, tmp_path):
+    """arena-oom-unchecked (tests/backends/arena_oom_unchecked.c) writes through the null
+    pointer its exhausted source returns: the oom row is a CRASH with a reproducer
+    that carries the capped spec and replays to it."""
+    proc, oom = oom_row(heaplab_test_release, "arena-oom-unchecked", tmp_path)
+    assert proc.returncode == 1
+    assert oom["status"] == "FAIL" and oom["rule"] == "CRASH", oom
+    assert "arena-oom-unchecked:source=static:size=1M died of signal 11" in oom["detail"]
+    again = heaplab_test_release("replay", "--findings", tmp_path / "again", oom["reproducer"])
+    assert again.returncode == 1 and ": CRASH: " in again.stderr, again.stderr
+    proc, oom = oom_row(heaplab_test_release, "arena", tmp_path)  # the same arena, checked: passes
+    assert oom["status"] == "PASS", oom
+
+
+def test_a_row_that_passes_over_an_ignored_finding_names_it(heaplab_test_release, tmp_path):
+    proc = vet(heaplab_test_release, "mutant-large-align", tmp_path, "--no-shipped", "--time", "1",
+               "--ignore", "ALIGNMENT@mutant-large-align")
+    doc, got = rows(proc)
+    assert got["alignment"]["status"] == "PASS", got["alignment"]
+    assert "; ignored (--ignore): ALIGNMENT at operation " in got["alignment"]["detail"]
+    assert "of vet-alignment.trace" in got["alignment"]["detail"]
+    assert "; ignored (--ignore): " in got["fuzz"]["detail"] and "findings on inputs" in got["fuzz"]["detail"]
+    assert "ignored" not in got["sizes"]["detail"]  # named once, in the row it came in
