@@ -133,6 +133,9 @@ typedef struct campaign {
     uint64_t start;    /* the child's first input */
     double started;    /* the campaign's start (seconds) */
     size_t findings;   /* distinct findings so far */
+    bool time_up;      /* --time ran out while a child ran: in_flight is let finish */
+    uint64_t in_flight;
+    double time_up_at;
 } campaign;
 
 /* The child: inputs from c->start on, at most fresh_every of them. Returns 0 when
@@ -187,11 +190,21 @@ static int child(void *context, hl_watch *watch, void *result)
 static double now_seconds(void) { return (double)hl_clock_now_ns() * 1e-9; }
 
 /* hl_isolate's stop hook: the campaign's time is up. */
+/* The stop hook: once the time is up, the input in flight then is given up to the
+ * hang timeout to end, so one that hangs (the first of a library that hangs on its
+ * first call, say) is a HANG rather than a clean stop with nothing run. */
 static bool time_is_up(void *context, const hl_watch *watch)
 {
     (void)watch;
     campaign *c = context;
-    return c->o->seconds > 0 && now_seconds() - c->started >= c->o->seconds;
+    double now = now_seconds();
+    if (c->o->seconds <= 0 || now - c->started < c->o->seconds) return false;
+    if (!c->time_up) {
+        c->time_up = true;
+        c->in_flight = c->page->current;
+        c->time_up_at = now;
+    }
+    return c->page->done > c->in_flight || c->o->hang_seconds <= 0 || now - c->time_up_at >= c->o->hang_seconds;
 }
 
 /* hl_isolate's tick: a progress line about once a second. */
@@ -366,7 +379,7 @@ int hl_fuzz_run(const hl_spec *specs, size_t count, const hl_fuzz_options *o, hl
     past->bytes = (unsigned char *)(past->length + keep);
     char seen[64][240]; /* distinct findings: rule and backend */
     size_t seen_count = 0;
-    campaign c = {specs, count, o, page, corpus, past, keep, 0, now_seconds(), 0};
+    campaign c = {specs, count, o, page, corpus, past, keep, 0, now_seconds(), 0, false, 0, 0};
     double start = c.started;
     uint64_t next = 0;
     int rc = 0;

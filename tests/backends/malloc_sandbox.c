@@ -7,7 +7,10 @@
  *   exec         execve /bin/true;
  *   socket       open a TCP socket;
  *   read=PATH    open PATH read-only (allowed: allocators read /proc and /sys);
- *   thread       start a thread and join it (allowed).
+ *   thread       start a thread and join it (allowed);
+ * and two that are no sandbox matter, for vet's "never a hang of heaplab":
+ *   hang         spin forever (a HANG);
+ *   exit         exit(0) (the run's process ends: a CRASH finding, not a clean run).
  * Without SANDBOX_DO it is the example library. A misdeed the sandbox lets through
  * leaves the library working on, so a run shows whether it was refused. */
 #define ex_malloc plain_malloc
@@ -46,6 +49,10 @@ static void misdeed(const char *what)
     } else if (strcmp(what, "socket") == 0) {
         int fd = socket(AF_INET, SOCK_STREAM, 0);
         if (fd >= 0) close(fd);
+    } else if (strcmp(what, "hang") == 0) {
+        for (volatile int spin = 1; spin;) continue;
+    } else if (strcmp(what, "exit") == 0) {
+        exit(0);
     } else if (strcmp(what, "thread") == 0) {
         pthread_t t;
         if (pthread_create(&t, NULL, nothing, NULL) != 0 || pthread_join(t, NULL) != 0) abort();

@@ -103,6 +103,25 @@ def test_a_library_that_crashes_on_its_first_call_fails(heaplab_release, tmp_pat
     assert "operation 0 " in got["alignment"]["detail"]
 
 
+def test_a_library_that_exits_on_its_first_call_fails_and_vet_finishes(heaplab_release, tmp_path):
+    """tests/backends/malloc_sandbox.c with SANDBOX_DO=exit: every row that calls it
+    fails, at operation 0, and vet still prints its whole verdict. (One that hangs on
+    its first call: tests/fuzz/test_fuzz.py; every row would spend the timeout several
+    times over, writing its reproducer.)"""
+    rule, said = "CRASH", "ended its process (exit status 0) before the run was over"
+    proc = vet(heaplab_release, "malloc:ex_@build/tests/libmalloc_sandbox.so", tmp_path, "--no-shipped",
+               "--timeout", "1", env={"SANDBOX_DO": "exit"})
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    doc, got = rows(proc)
+    assert list(got) == ROWS and doc["verdict"] == "FAIL"
+    assert got["loads"]["status"] == "PASS"  # making an instance calls no malloc
+    for failed in ("alignment", "sizes", "realloc", "scopes", "fuzz"):
+        assert got[failed]["status"] == "FAIL" and got[failed]["rule"] == rule, got[failed]
+        assert said in got[failed]["detail"], got[failed]
+    assert "operation 0 " in got["alignment"]["detail"]
+    assert got["sandbox"]["status"] == "PASS"  # neither is a refused system call
+
+
 def test_bad_usage(heaplab_release, tmp_path):
     for args, said in ((["vet"], "expected one backend"), (["vet", "bins", "arena"], "expected one backend"),
                        (["vet", "nosuch"], "unknown backend 'nosuch'"), (["vet", "bins,arena"], "not one backend"),

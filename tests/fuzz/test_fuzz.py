@@ -142,3 +142,21 @@ def test_heap_checks_every_operation_find_a_broken_heap_earlier(heaplab_test_rel
         at = re.search(r"operation (\d+) \(|end of the stream \((\d+) operations\)", line)
         ops[every] = (int(line.split("input ")[1].split()[0]), int(at.group(1) or at.group(2)))
     assert ops["1"][0] == ops["0"][0] and ops["1"][1] <= ops["0"][1]  # same input, no later operation
+
+
+def test_an_input_that_hangs_when_the_time_runs_out_is_a_hang_not_a_clean_stop(heaplab_release, tmp_path):
+    """A library that hangs on its first call (tests/backends/malloc_sandbox.c,
+    SANDBOX_DO=hang) with --time 1 below --timeout 2: the input in flight when the time
+    runs out is given the hang timeout to end, so it is a HANG finding, not "0 execs,
+    no finding"; a healthy campaign still ends on time."""
+    import os
+    proc = heaplab_release("fuzz", "--backends", "bins,malloc:ex_@build/tests/libmalloc_sandbox.so", "--seed", "1",
+                           "--time", "1", "--timeout", "2", "-q", "--findings", tmp_path,
+                           env=dict(os.environ, SANDBOX_DO="hang"), timeout=120)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "input 0 (seed 1): operation " in proc.stderr and ": HANG: libmalloc_sandbox.so made no progress for " \
+        "2.0 s" in proc.stderr, proc.stderr
+    assert list(tmp_path.glob("fuzz-1-0.HANG.trace"))
+    proc = heaplab_release("fuzz", "--backends", "bins,libc", "--seed", "1", "--time", "1", "--timeout", "2", "-q",
+                           "--findings", tmp_path / "clean", timeout=60)
+    assert proc.returncode == 0 and re.search(r"execs in 1\.\d s", proc.stdout), proc.stdout + proc.stderr
