@@ -507,9 +507,9 @@ static void sandbox(vet *v)
         add_row(v, "sandbox", ROW_NOT_CHECKED, "a built-in backend: heaplab's own code, not sandboxed");
         return;
     }
-    char why[200];
-    hl_sandbox_state state = hl_sandbox_probe(why, sizeof why);
-    if (state != HL_SANDBOX_ON) {
+    char why[200]; /* as the loads row's probe ran it (every later child runs it the same way) */
+    hl_sandbox_why(v->spec.sandbox, v->spec.sandbox_errno, why, sizeof why);
+    if (v->spec.sandbox != HL_SANDBOX_ON) {
         add_row(v, "sandbox", ROW_NOT_CHECKED, "NOT SANDBOXED (%s): its code ran unconfined, free to write files and "
                 "signal processes", why);
         snprintf(v->unconfined, sizeof v->unconfined, "%s", why);

@@ -138,11 +138,9 @@ void hl_sandbox_arm(hl_watch *watch);
  * the state in the child's watch. Outside an isolated child (a fuzzing engine's
  * target) it does nothing and returns HL_SANDBOX_NONE. */
 hl_sandbox_state hl_sandbox_enter(void);
-/* Whether this machine can sandbox: a child installs the filter. HL_SANDBOX_ON, or
- * OFF / UNAVAILABLE with why (one line) in why. */
-hl_sandbox_state hl_sandbox_probe(char *why, size_t capacity);
-/* "sandboxed (seccomp)", "NOT SANDBOXED (--no-sandbox)", ... */
-const char *hl_sandbox_state_text(hl_sandbox_state state);
+/* Why a child ran as it did (its watch's sandbox and sandbox_errno), one line:
+ * "a seccomp filter", "--no-sandbox", "a seccomp filter cannot be installed here: ...". */
+void hl_sandbox_why(hl_sandbox_state state, uint32_t error, char *out, size_t capacity);
 /* The refused call of a watch with refused != 0, one line: its name, path or flags,
  * and what it would have done. */
 void hl_sandbox_describe(const hl_watch *watch, char *out, size_t capacity);

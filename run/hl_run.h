@@ -193,6 +193,8 @@ typedef struct hl_spec {
     size_t static_size;      /* > 0: create gets a caller buffer of this size */
     bool external;           /* loaded from outside the tree (./libfoo.so, malloc:PREFIX@LIB):
                                 probed in a child when parsed, always run isolated */
+    hl_sandbox_state sandbox; /* external, once probed: how the probe's child ran its code */
+    uint32_t sandbox_errno;  /* HL_SANDBOX_UNAVAILABLE: why */
 } hl_spec;
 
 /* Parses a comma-separated list of specs; `refs` expands to the reference backends,

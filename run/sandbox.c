@@ -227,40 +227,15 @@ hl_sandbox_state hl_sandbox_enter(void)
     return state;
 }
 
-static int probe_body(void *context, hl_watch *watch, void *result)
-{
-    (void)context;
-    (void)watch;
-    (void)result;
-    hl_sandbox_enter();
-    return 0;
-}
-
-hl_sandbox_state hl_sandbox_probe(char *why, size_t capacity)
-{
-    if (disabled) return snprintf(why, capacity, "--no-sandbox"), HL_SANDBOX_OFF;
-    hl_isolation iso = {.timeout = 10};
-    hl_isolated how;
-    hl_isolate(probe_body, NULL, NULL, 0, &iso, &how);
-    if (how.end != HL_ISOLATED_RETURNED) {
-        snprintf(why, capacity, "the child that tried the filter did not return");
-        return HL_SANDBOX_UNAVAILABLE;
-    }
-    if (how.watch.sandbox != HL_SANDBOX_ON) {
-        snprintf(why, capacity, "seccomp is not available here: %s", strerror((int)how.watch.sandbox_errno));
-        return HL_SANDBOX_UNAVAILABLE;
-    }
-    snprintf(why, capacity, "a seccomp filter");
-    return HL_SANDBOX_ON;
-}
-
-const char *hl_sandbox_state_text(hl_sandbox_state state)
+void hl_sandbox_why(hl_sandbox_state state, uint32_t error, char *out, size_t capacity)
 {
     switch (state) {
-    case HL_SANDBOX_ON: return "sandboxed (seccomp)";
-    case HL_SANDBOX_OFF: return "NOT SANDBOXED (--no-sandbox)";
-    case HL_SANDBOX_UNAVAILABLE: return "NOT SANDBOXED (seccomp is not available here)";
-    default: return "no code from outside the tree ran";
+    case HL_SANDBOX_ON: snprintf(out, capacity, "a seccomp filter"); break;
+    case HL_SANDBOX_OFF: snprintf(out, capacity, "--no-sandbox"); break;
+    case HL_SANDBOX_UNAVAILABLE:
+        snprintf(out, capacity, "a seccomp filter cannot be installed here: %s", strerror((int)error));
+        break;
+    default: snprintf(out, capacity, "its code never started, so whether it would run sandboxed is not known"); break;
     }
 }
 

@@ -119,11 +119,14 @@ static int probe(hl_spec *spec, hl_diag *diag)
     hl_isolation iso = {.timeout = 10};
     hl_isolated how;
     hl_isolate(probe_child, spec, &answer, sizeof answer, &iso, &how);
+    spec->sandbox = (hl_sandbox_state)how.watch.sandbox;
+    spec->sandbox_errno = how.watch.sandbox_errno;
     static bool noted; /* once per heaplab: the filter could not be installed */
-    if (how.watch.sandbox == HL_SANDBOX_UNAVAILABLE && !noted) {
+    if (spec->sandbox == HL_SANDBOX_UNAVAILABLE && !noted) {
         noted = true;
-        fprintf(stderr, "heaplab: note: %s runs NOT SANDBOXED: a seccomp filter cannot be installed here (%s)\n",
-                spec->label, strerror((int)how.watch.sandbox_errno));
+        char why[200];
+        hl_sandbox_why(spec->sandbox, spec->sandbox_errno, why, sizeof why);
+        fprintf(stderr, "heaplab: note: %s runs NOT SANDBOXED: %s\n", spec->label, why);
     }
     if (how.end == HL_ISOLATED_RETURNED) {
         if (answer.ok) return 0;
