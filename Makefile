@@ -22,7 +22,8 @@ INC_run        := $(INC_trace) -Iallocators -Irun
 INC_measure    := $(INC_run) -Imeasure
 INC_check      := $(INC_measure) -Icheck
 INC_fuzz       := $(INC_check) -Ifuzz
-INC_cli        := $(INC_fuzz) -Icli
+INC_shim       := $(INC_check) -Ishim
+INC_cli        := $(INC_fuzz) -Icli -Ishim
 INC_tests      := $(INC_cli) -Iallocators/kit -Ifuzz/drivers -Itests/support
 INC_examples   := $(INC_contract)
 INC_bench      := $(INC_contract) -Iallocators -Ibench/micro
@@ -49,7 +50,7 @@ obj = $(patsubst %.c,build/$(1)/obj/%.o,$(2))
 .PHONY: all deps test unit run bench bench-speed bench-replay bench-fuzz bench-record bench-micro bench-quick test-mutants clean \
         fuzz-libfuzzer fuzz-libfuzzer-build fuzz-afl fuzz-afl-build corpora traces examples test-mutants-libfuzzer \
         check-published-malloclab
-all: build/heaplab build/libheaplab-record.so
+all: build/heaplab build/libheaplab-record.so build/libheaplab-serve.so
 
 # keep object files make considers intermediate (unit-test objects)
 .SECONDARY:
@@ -77,9 +78,20 @@ build/asan/heaplab: $(call obj,asan,$(CLI_SRC)) build/asan/libheaplab.a
 
 # The recorder's LD_PRELOAD library: never sanitized (an ASan .so cannot be preloaded
 # into an uninstrumented program), found by `heaplab record` next to the binary.
-build/libheaplab-record.so: record/preload.c
+build/libheaplab-record.so: record/preload.c core/hl_core.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CSTD) $(WARN) -O2 -g -fPIC -shared -fvisibility=hidden -o $@ $< -ldl -lpthread
+	$(CC) $(CSTD) $(WARN) $(INC_core) -O2 -g -fPIC -shared -fvisibility=hidden -o $@ $< -ldl -lpthread
+
+# The run shim's LD_PRELOAD library (shim/, `heaplab run`): the serving core linked with
+# the backends and the layers it steps them through, position-independent, every symbol
+# hidden but the malloc family it defines. Never sanitized (as the recorder), found by
+# `heaplab run` next to the binary.
+SHIM_SRC := $(wildcard shim/*.c)
+build/pic/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) $(CPPFLAGS) $(call inc,$<) $(RELEASE_FLAGS) -fPIC -fvisibility=hidden -MMD -MP -c $< -o $@
+build/libheaplab-serve.so: $(call obj,pic,$(SHIM_SRC) $(ALLOC_SRC) $(HARNESS_SRC))
+	$(CC) $(RELEASE_FLAGS) -shared -Wl,--no-undefined -o $@ $^ $(LIBS) -ldl -lpthread
 
 # heaplab-test: the same driver plus the test-only backends, for the mutant tests.
 TEST_DRIVER_SRC := $(CLI_SRC) $(TEST_BACKEND_SRC)
@@ -253,7 +265,7 @@ deps:
 # The suite runs on every CPU (pytest-xdist), a test file per worker at a time (a file's
 # tests share fixtures and run in order); everything a test runs is built first, so no
 # two workers build the same file.
-test: build/heaplab build/libheaplab-record.so build/asan/heaplab build/asan/heaplab-test build/release/heaplab-test $(UNIT_BINS) \
+test: build/heaplab build/libheaplab-record.so build/libheaplab-serve.so build/asan/heaplab build/asan/heaplab-test build/release/heaplab-test $(UNIT_BINS) \
       build/asan/fuzz-replay build/asan/fuzz-afl-stdin $(EXAMPLES) \
       $(TEST_PLUGINS) $(TEST_MALLOC_LIBS) build/bench/yardstick build/bench/memory-yardstick build/bench/peak-rss
 	$(PYTHON) -m pytest -n auto --dist loadfile --durations=15 tests

@@ -53,6 +53,10 @@ void hl_shadow_free(hl_shadow *shadow);
  * time in what the stream before touched, not in the largest one seen. */
 void hl_shadow_reset(hl_shadow *shadow);
 hl_observer hl_shadow_observer(hl_shadow *shadow);
+/* From now on, whatever the check period: no patterns written into the blocks and no
+ * contents verified, every other check as before (`heaplab run --check`: a program's
+ * bytes are its own). Call before the first operation. */
+void hl_shadow_untouched(hl_shadow *shadow);
 /* The divergence found, or NULL. */
 const hl_finding *hl_shadow_finding(const hl_shadow *shadow);
 /* While on, the checks that read the whole backend (stats against the model, the

@@ -66,6 +66,7 @@ struct hl_shadow {
     bool found;
     bool concurrent; /* other operations in flight: no whole-backend checks */
     bool ready;      /* the address index has its granule */
+    bool untouched;  /* no patterns written, no contents verified */
     hl_finding finding;
     const hl_op *op; /* the operation in flight */
     uint64_t index;
@@ -100,6 +101,7 @@ hl_shadow *hl_shadow_new(uint64_t check_every)
 {
     hl_shadow *shadow = hl_mem_alloc(sizeof *shadow);
     shadow->check_every = check_every;
+    shadow->untouched = check_every == HL_CHECK_UNTOUCHED;
     shadow->pool_capacity = 256;
     shadow->pool = hl_mem_alloc(shadow->pool_capacity * sizeof *shadow->pool);
     shadow->pool_count = 1;
@@ -116,6 +118,7 @@ void hl_shadow_reset(hl_shadow *shadow)
     hl_shadow kept = *shadow; /* the tables and the settings; everything else starts over */
     memset(shadow, 0, sizeof *shadow);
     shadow->check_every = kept.check_every;
+    shadow->untouched = kept.untouched;
     shadow->ready = kept.ready; /* the same backend: the same granule */
     shadow->pool = kept.pool;
     shadow->pool_capacity = kept.pool_capacity;
@@ -145,6 +148,8 @@ void hl_shadow_free(hl_shadow *shadow)
 }
 
 void hl_shadow_concurrent(hl_shadow *shadow, bool on) { shadow->concurrent = on; }
+
+void hl_shadow_untouched(hl_shadow *shadow) { shadow->untouched = true; }
 
 const hl_finding *hl_shadow_finding(const hl_shadow *shadow)
 {
@@ -434,7 +439,7 @@ void hl_shadow_retire(hl_shadow *shadow, uint64_t id, hl_error freed)
 static void setup(hl_shadow *shadow, hl_exec *exec)
 {
     shadow->ready = true;
-    if (shadow->check_every == HL_CHECK_UNTOUCHED) hl_exec_write_patterns(exec, false);
+    if (shadow->untouched) hl_exec_write_patterns(exec, false);
     size_t align = hl_exec_info(exec)->min_align;
     unsigned log = 0;
     while (log < 4 && ((size_t)2 << log) <= align) log++;
@@ -462,7 +467,7 @@ static void verify(void *context)
 static int verify_range(hl_shadow *shadow, hl_exec *exec, uint64_t id, hl_addr addr, size_t from,
                         size_t to, hl_rule rule, const char *when)
 {
-    if (from >= to || shadow->check_every == HL_CHECK_UNTOUCHED) return 0; /* no pattern was written */
+    if (from >= to || shadow->untouched) return 0; /* no pattern was written */
     const unsigned char *view = hl_exec_view(exec, addr, to);
     if (!view)
         return diverge(shadow, HL_RULE_OUTSIDE_FOOTPRINT,

@@ -22,6 +22,7 @@
     X(fuzz, "differential fuzzing with the built-in fuzzer")                          \
     X(shrink, "minimise a finding's trace while it shows the same rule")               \
     X(record, "run a program and record its allocator calls as a trace")              \
+    X(run, "run a program with its malloc served by a backend, the contract checked live") \
     X(validate, "check that trace files parse and are consistent, without running")    \
     X(convert, "convert a trace between the text and binary forms, or to and from fuzz inputs") \
     X(import, "make a trace from a foreign allocation log (mtrace, malloclab, logalloc, valgrind)") \
@@ -34,6 +35,19 @@
 HL_COMMANDS(HL_COMMAND_DECLARE)
 #undef HL_COMMAND_DECLARE
 
+/* The LD_PRELOAD library called name beside the heaplab binary (build/) or one folder
+ * up (build/asan/): true with its path (preload.c). */
+bool hl_cli_find_library(const char *name, char *path, size_t capacity);
+/* In a child about to exec a program: library goes first in LD_PRELOAD. */
+void hl_cli_preload(const char *library);
+/* What `heaplab run --record` shares with `heaplab record` (cmd_record.c). target:
+ * OUT's absolute path, once OUT is known to be writable and the older OUT.* files are
+ * removed (0; else 2 after the message naming OUT and program). setenv: in the child,
+ * the recorder's environment. finish: every file written tidied and summarised on
+ * out, a line each (0; 2 when nothing was recorded or recording stopped early). */
+int hl_record_target(const char *out, const char *program, char *target, size_t capacity);
+void hl_record_setenv(const char *target, bool forks);
+int hl_record_finish(const char *target, bool binary, FILE *out);
 /* Prints "heaplab <command>: <message>" and a pointer to --help on stderr; returns 2. */
 int hl_cli_usage_error(const char *command, const char *fmt, ...);
 /* Prints a bad-input message (already naming the file) on stderr; returns 2. */

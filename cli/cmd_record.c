@@ -44,22 +44,6 @@ void hl_help_record(FILE *out)
             "early (a full disk: the trace holds the calls up to there).\n");
 }
 
-/* The recorder library beside this binary (build/) or one folder up (build/asan/). */
-static bool find_library(char *path, size_t capacity)
-{
-    char self[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n <= 0) return false;
-    self[n] = '\0';
-    char *slash = strrchr(self, '/');
-    if (!slash) return false;
-    *slash = '\0';
-    snprintf(path, capacity, "%s/libheaplab-record.so", self);
-    if (access(path, R_OK) == 0) return true;
-    snprintf(path, capacity, "%s/../libheaplab-record.so", self);
-    return access(path, R_OK) == 0;
-}
-
 /* Calls each(dir, name) for OUT's own name and every OUT.<digits>[.<digits>] beside it. */
 static void each_output(const char *out, void (*each)(const char *path, void *context), void *context)
 {
@@ -172,6 +156,7 @@ typedef struct summary {
     size_t main_ops, total_ops, busiest_ops;
     char busiest[PATH_MAX * 2], busiest_program[256];
     char python[256];       /* a Python program among them recorded without PYTHONMALLOC=malloc */
+    FILE *out;              /* where each trace's line goes */
 } summary;
 
 /* Notes what a trace tells about the run as a whole: which process did the most, whether
@@ -237,14 +222,60 @@ static void finish_one(const char *path, void *context)
         s->bad++;
     }
     if (stop) {
-        printf("recorded %s: %zu operations, %u thread%s, then recording stopped early: %s%s\n", path, trace.count,
+        fprintf(s->out, "recorded %s: %zu operations, %u thread%s, then recording stopped early: %s%s\n", path, trace.count,
                threads, threads == 1 ? "" : "s", reason, s->binary ? " (kept as text, which says so)" : "");
         s->stopped++;
     } else
-        printf("recorded %s: %zu operations, %u thread%s%s\n", path, trace.count, threads, threads == 1 ? "" : "s",
+        fprintf(s->out, "recorded %s: %zu operations, %u thread%s%s\n", path, trace.count, threads, threads == 1 ? "" : "s",
                trace.cut_tail ? " (the process did not exit normally: no end marker)" : "");
     s->files++;
     hl_trace_free(&trace);
+}
+
+int hl_record_target(const char *out, const char *program, char *target, size_t capacity)
+{
+    int e = writable(out);
+    if (e)
+        return fprintf(stderr, "heaplab: %s: cannot write: %s (%snothing recorded, %s not started)\n", out, strerror(e),
+                       e == EISDIR ? "-o names the trace file to write; " : "", program),
+               HL_EXIT_USAGE;
+    const char *dir_end = strrchr(out, '/');
+    char dir[PATH_MAX], absolute[PATH_MAX];
+    snprintf(dir, sizeof dir, "%.*s", dir_end ? (int)(dir_end - out) : 1, dir_end ? out : ".");
+    if (!realpath(dir[0] ? dir : "/", absolute))
+        return fprintf(stderr, "heaplab: %s: %s\n", dir, strerror(errno)), HL_EXIT_USAGE;
+    snprintf(target, capacity, "%s/%s", absolute, dir_end ? dir_end + 1 : out);
+    each_output(target, remove_one, NULL);
+    return 0;
+}
+
+void hl_record_setenv(const char *target, bool forks)
+{
+    char root[32];
+    snprintf(root, sizeof root, "%d", (int)getpid());
+    setenv("HEAPLAB_RECORD_OUT", target, 1);
+    setenv("HEAPLAB_RECORD_ROOT", root, 1);
+    setenv("HEAPLAB_RECORD_FORKS", forks ? "1" : "0", 1);
+}
+
+/* The end of every recording: nothing recorded, or recording stopped early, is 2. */
+static int conclude(const summary *s, const char *target)
+{
+    if (s->files == 0)
+        return fprintf(stderr, "heaplab: nothing was recorded to %s: the recorder did not start (its message above says "
+                               "why; with none, is the program static, or setuid?)\n", target),
+               HL_EXIT_USAGE;
+    if (s->stopped)
+        fprintf(stderr, "heaplab: recording stopped early in %d of %d trace%s (see above): not the whole run is recorded\n",
+                s->stopped, s->files, s->files == 1 ? "" : "s");
+    return s->bad || s->stopped ? HL_EXIT_USAGE : HL_EXIT_CLEAN;
+}
+
+int hl_record_finish(const char *target, bool binary, FILE *out)
+{
+    summary s = {.binary = binary, .main_path = target, .out = out};
+    each_output(target, finish_one, &s);
+    return conclude(&s, target);
 }
 
 int hl_cmd_record(int argc, char **argv)
@@ -262,36 +293,20 @@ int hl_cmd_record(int argc, char **argv)
     if (a < argc && strcmp(argv[a], "--") == 0) a++;
     if (!out) return hl_cli_usage_error("record", "-o OUT is required");
     if (a >= argc) return hl_cli_usage_error("record", "no program to run (heaplab record -o OUT -- PROGRAM ARGS...)");
-    char library[PATH_MAX + 32], absolute[PATH_MAX];
-    if (!find_library(library, sizeof library))
+    char library[PATH_MAX + 32];
+    if (!hl_cli_find_library("libheaplab-record.so", library, sizeof library))
         return fprintf(stderr, "heaplab: the recorder library libheaplab-record.so is not beside heaplab (run `make`)\n"),
                HL_EXIT_USAGE;
-    int e = writable(out);
-    if (e)
-        return fprintf(stderr, "heaplab: %s: cannot write: %s (%snothing recorded, %s not started)\n", out, strerror(e),
-                       e == EISDIR ? "-o names the trace file to write; " : "", argv[a]),
-               HL_EXIT_USAGE;
-    char *dir_end = strrchr(out, '/');
-    char dir[PATH_MAX];
-    snprintf(dir, sizeof dir, "%.*s", dir_end ? (int)(dir_end - out) : 1, dir_end ? out : ".");
-    if (!realpath(dir[0] ? dir : "/", absolute))
-        return fprintf(stderr, "heaplab: %s: %s\n", dir, strerror(errno)), HL_EXIT_USAGE;
     char target[PATH_MAX * 2];
-    snprintf(target, sizeof target, "%s/%s", absolute, dir_end ? dir_end + 1 : out);
-    each_output(target, remove_one, NULL);
+    int rc = hl_record_target(out, argv[a], target, sizeof target);
+    if (rc) return rc;
     uint64_t started = hl_clock_now_ns();
     fflush(NULL);
     pid_t pid = fork();
     if (pid < 0) return fprintf(stderr, "heaplab: cannot fork: %s\n", strerror(errno)), HL_EXIT_USAGE;
     if (pid == 0) {
-        const char *old = getenv("LD_PRELOAD");
-        char preload[sizeof library + 4096], root[32];
-        snprintf(preload, sizeof preload, "%s%s%s", library, old && *old ? ":" : "", old ? old : "");
-        snprintf(root, sizeof root, "%d", (int)getpid());
-        setenv("LD_PRELOAD", preload, 1);
-        setenv("HEAPLAB_RECORD_OUT", target, 1);
-        setenv("HEAPLAB_RECORD_ROOT", root, 1);
-        setenv("HEAPLAB_RECORD_FORKS", forks ? "1" : "0", 1);
+        hl_cli_preload(library);
+        hl_record_setenv(target, forks);
         execvp(argv[a], argv + a);
         fprintf(stderr, "heaplab: cannot run %s: %s\n", argv[a], strerror(errno));
         _exit(127);
@@ -301,21 +316,12 @@ int hl_cmd_record(int argc, char **argv)
     double seconds = (double)(hl_clock_now_ns() - started) * 1e-9;
     if (WIFEXITED(status) && WEXITSTATUS(status) == 127 && access(target, F_OK) != 0)
         return HL_EXIT_USAGE; /* it did not start (message above) */
-    summary s = {.binary = binary, .main_path = target};
+    summary s = {.binary = binary, .main_path = target, .out = stdout};
     each_output(target, finish_one, &s);
     if (WIFSIGNALED(status))
         printf("%s died of signal %d (%s) after %.2f s\n", argv[a], WTERMSIG(status), strsignal(WTERMSIG(status)), seconds);
     else
         printf("%s exited with status %d after %.2f s\n", argv[a], WEXITSTATUS(status), seconds);
     explain_run(&s, argv[a]);
-    if (s.files == 0)
-        return fprintf(stderr,
-                       "heaplab: nothing was recorded to %s: the recorder did not start in %s (its message above says "
-                       "why; with none, is the program static, or setuid?)\n",
-                       target, argv[a]),
-               HL_EXIT_USAGE;
-    if (s.stopped)
-        fprintf(stderr, "heaplab: recording stopped early in %d of %d trace%s (see above): not the whole run is recorded\n",
-                s.stopped, s.files, s.files == 1 ? "" : "s");
-    return s.bad || s.stopped ? HL_EXIT_USAGE : HL_EXIT_CLEAN;
+    return conclude(&s, target);
 }

@@ -133,12 +133,12 @@ int main(int argc, char **argv)
     }
     for (size_t i = 0; i < COMMAND_COUNT; i++) {
         if (strcmp(commands[i].name, name) != 0) continue;
-        if (strcmp(name, "record") != 0) {
-            hl_registry_reserve_tls(argv); /* the program recorded inherits the environment */
-            /* Ctrl-C and SIGTERM end every child too (hl_isolate.h); record's program is
-             * in heaplab's process group and gets the terminal's signals itself */
-            hl_interrupt_install();
-        }
+        /* the program recorded inherits the environment; run's program gets the static TLS
+         * room too, which a peer (jemalloc) loaded into it by the run shim needs */
+        if (strcmp(name, "record") != 0) hl_registry_reserve_tls(argv);
+        /* Ctrl-C and SIGTERM end every child too (hl_isolate.h); record's and run's
+         * program is in heaplab's process group and gets the terminal's signals itself */
+        if (strcmp(name, "record") != 0 && strcmp(name, "run") != 0) hl_interrupt_install();
         for (int a = 2; a < argc && strcmp(argv[a], "--") != 0; a++)
             if (strcmp(argv[a], "--help") == 0 || strcmp(argv[a], "-h") == 0) {
                 commands[i].help(stdout);

@@ -32,6 +32,36 @@ char *hl_mem_strndup(const char *s, size_t n);
 /* Bytes the arena holds from the system now (for the harness's own figures). */
 size_t hl_mem_footprint(void);
 
+/* ================================================================ bootstrap memory */
+
+/* What an LD_PRELOAD library of heaplab's (the recorder, the run shim) hands out while
+ * dlsym looks up the real malloc it stands in front of (dlsym may call calloc): a
+ * static buffer, 16-byte aligned pieces, zeroed (static storage), never freed or
+ * reused. A zeroed hl_boot is empty. */
+typedef struct hl_boot {
+    char bytes[1 << 16];
+    size_t used;
+} hl_boot;
+
+/* n bytes of boot, or NULL when they do not fit. */
+static inline void *hl_boot_alloc(hl_boot *boot, size_t n)
+{
+    size_t at = (boot->used + 15) & ~(size_t)15;
+    if (n > sizeof boot->bytes - at) return NULL;
+    boot->used = at + n;
+    return boot->bytes + at;
+}
+/* True when p is a byte of boot (such a block is never passed to a real free). */
+static inline bool hl_boot_owns(const hl_boot *boot, const void *p)
+{
+    return (const char *)p >= boot->bytes && (const char *)p < boot->bytes + sizeof boot->bytes;
+}
+/* The bytes of boot from p to its end (what a realloc of a boot block can copy). */
+static inline size_t hl_boot_tail(const hl_boot *boot, const void *p)
+{
+    return (size_t)(boot->bytes + sizeof boot->bytes - (const char *)p);
+}
+
 /* ================================================================ messages */
 
 /* A message for bad input: "<file>:<line>: <problem>" (or "<file>: byte N: ..."). */

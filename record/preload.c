@@ -41,6 +41,8 @@
  *     block live at the fork, so its frees of inherited blocks replay.
  *     HEAPLAB_RECORD_FORKS=0 records nothing in forked children. */
 #define _GNU_SOURCE
+#include "hl_core.h"
+
 #include <dlfcn.h>
 #include <malloc.h> /* memalign, pvalloc, malloc_usable_size */
 #include <errno.h>
@@ -77,19 +79,8 @@ static void *(*real_valloc)(size_t);
 static void *(*real_pvalloc)(size_t);
 static size_t (*real_usable)(void *);
 
-static char boot[1 << 16]; /* what dlsym allocates while the real functions are looked up */
-static size_t boot_used;
-static TLS int busy;       /* inside the recorder on this thread: pass straight through */
-
-static bool from_boot(const void *p) { return (const char *)p >= boot && (const char *)p < boot + sizeof boot; }
-
-static void *boot_alloc(size_t n)
-{
-    size_t at = (boot_used + 15) & ~(size_t)15;
-    if (n > sizeof boot - at) return NULL;
-    boot_used = at + n;
-    return boot + at;
-}
+static hl_boot boot;  /* what dlsym allocates while the real functions are looked up */
+static TLS int busy; /* inside the recorder on this thread: pass straight through */
 
 static void look_up(void)
 {
@@ -546,7 +537,7 @@ static void record_alloc(void *p, uint64_t size, uint64_t align, const char *fai
 
 EXPORT void *malloc(size_t n)
 {
-    if (!real_malloc && busy) return boot_alloc(n);
+    if (!real_malloc && busy) return hl_boot_alloc(&boot, n);
     if (!ENTER()) return LEAVE(), real_malloc(n);
     void *p = real_malloc(n);
     record_alloc(p, n, 0, "OUT_OF_MEMORY");
@@ -556,7 +547,7 @@ EXPORT void *malloc(size_t n)
 
 EXPORT void *calloc(size_t n, size_t m)
 {
-    if (!real_calloc && busy) return boot_alloc(n * m); /* dlsym's small requests */
+    if (!real_calloc && busy) return hl_boot_alloc(&boot, n * m); /* dlsym's small requests */
     if (!ENTER()) return LEAVE(), real_calloc(n, m);
     void *p = real_calloc(n, m);
     size_t bytes;
@@ -567,7 +558,7 @@ EXPORT void *calloc(size_t n, size_t m)
 
 EXPORT void free(void *p)
 {
-    if (!p || from_boot(p)) return;
+    if (!p || hl_boot_owns(&boot, p)) return;
     if (!ENTER()) {
         LEAVE();
         real_free(p);
@@ -610,9 +601,9 @@ static void *do_realloc(void *p, size_t n, bool overflow)
 
 EXPORT void *realloc(void *p, size_t n)
 {
-    if (from_boot(p)) { /* a bootstrap block: move it out, unrecorded */
+    if (hl_boot_owns(&boot, p)) { /* a bootstrap block: move it out, unrecorded */
         void *q = malloc(n);
-        if (q) memcpy(q, p, n < sizeof boot ? n : sizeof boot);
+        if (q) memcpy(q, p, n < hl_boot_tail(&boot, p) ? n : hl_boot_tail(&boot, p));
         return q;
     }
     if (!p) return malloc(n);
@@ -679,7 +670,7 @@ EXPORT void *pvalloc(size_t n)
 
 EXPORT size_t malloc_usable_size(void *p)
 {
-    if (!p || from_boot(p)) return 0;
+    if (!p || hl_boot_owns(&boot, p)) return 0;
     if (!ENTER()) return LEAVE(), real_usable(p);
     size_t n = real_usable(p);
     pthread_mutex_lock(&lock);

@@ -1,0 +1,37 @@
+"""guard as a program's overflow catcher (shim/fault.c): a read or write past a
+block, before it (at=start) or into a freed one faults at the instruction and is
+reported with the block's size, the offset and where the program was."""
+import pytest
+
+from run_support import programs  # noqa: F401 (a fixture)
+
+
+def test_one_byte_past_a_4096_byte_block_is_an_overflow_at_offset_4096(heaplab_release, programs):
+    proc = heaplab_release("run", "--backend", "guard", "--", programs / "misdeeds", "overflow")
+    assert proc.returncode == 1, proc.stderr
+    assert "OVERFLOW guard: after call 1: the program accessed offset 4096 of a 4096-byte block" in proc.stderr
+    assert f"in {programs / 'misdeeds'} (" in proc.stderr  # the faulting instruction's object
+
+
+@pytest.mark.parametrize("backend", ["guard", "guard:sample=1:quarantine=16"])
+def test_a_read_after_free_is_a_use_after_free(heaplab_release, programs, backend):
+    proc = heaplab_release("run", "--backend", backend, "--check", "--", programs / "misdeeds", "after")
+    assert proc.returncode == 1, proc.stderr
+    assert "USE_AFTER_FREE" in proc.stderr and "accessed byte 10 of a 100-byte block freed at call 2" in proc.stderr
+
+
+def test_a_read_before_a_block_with_the_guard_page_first_is_an_underflow(heaplab_release, programs):
+    proc = heaplab_release("run", "--backend", "guard:at=start", "--", programs / "misdeeds", "underflow")
+    assert proc.returncode == 1, proc.stderr
+    assert "UNDERFLOW guard:at=start: after call 1: the program accessed offset -1 of a 4096-byte block" in proc.stderr
+
+
+def test_bins_has_no_guard_pages_and_says_nothing(heaplab_release, programs):
+    proc = heaplab_release("run", "--backend", "bins", "--", programs / "misdeeds", "overflow")
+    assert proc.returncode == 0 and "OVERFLOW" not in proc.stderr, proc.stderr
+
+
+def test_a_fault_outside_the_backend_s_memory_is_the_program_s_own_crash(heaplab_release, programs):
+    proc = heaplab_release("run", "--backend", "guard", "--", programs / "misdeeds", "null")
+    assert proc.returncode == 1, proc.stderr
+    assert "died of signal 11 (Segmentation fault)" in proc.stderr and "OVERFLOW" not in proc.stderr
