@@ -47,7 +47,7 @@ LIB_SRC     := $(ALLOC_SRC) $(HARNESS_SRC) $(FUZZ_SRC)
 
 obj = $(patsubst %.c,build/$(1)/obj/%.o,$(2))
 
-.PHONY: all deps test unit run bench bench-speed bench-replay bench-fuzz bench-record bench-micro bench-quick test-mutants clean \
+.PHONY: all deps test unit run bench bench-speed bench-replay bench-fuzz bench-record bench-run bench-micro bench-quick test-mutants clean \
         fuzz-libfuzzer fuzz-libfuzzer-build fuzz-afl fuzz-afl-build corpora traces examples test-mutants-libfuzzer \
         check-published-malloclab
 all: build/heaplab build/libheaplab-record.so build/libheaplab-serve.so
@@ -305,7 +305,7 @@ check-published-malloclab: build/heaplab
 	$(PYTHON) scripts/check_published_malloclab.py $(DIR)
 
 # Benchmarks are not part of `make test`: they need a quiet release build.
-bench: bench-speed bench-replay bench-fuzz bench-record
+bench: bench-speed bench-replay bench-fuzz bench-record bench-run
 # heaplab's ns/op next to the hand-written loop's, per real trace and peer (the gate: <= 1.5x)
 bench-speed: build/heaplab build/bench/yardstick
 	$(PYTHON) bench/speed_bench.py
@@ -314,6 +314,9 @@ bench-replay: build/heaplab
 # the recorder's overhead on real programs, with and without it in the same script
 bench-record: build/heaplab build/libheaplab-record.so
 	$(PYTHON) bench/record_overhead.py
+# heaplab run's slowdown of real programs on each backend, with and without --check
+bench-run: build/heaplab build/libheaplab-serve.so
+	$(PYTHON) bench/run_overhead.py
 # exec/s of each fuzzing front end on the diff target next to the bare decode target
 bench-fuzz: build/heaplab fuzz-libfuzzer-build fuzz-afl-build
 	$(PYTHON) bench/fuzz_rates.py

@@ -214,6 +214,8 @@ int hl_cmd_run(int argc, char **argv)
     char reports[PATH_MAX];
     snprintf(reports, sizeof reports, "%s/heaplab-run.XXXXXX", tmp && *tmp ? tmp : "/tmp");
     if (!mkdtemp(reports)) return fprintf(stderr, "heaplab run: cannot make %s: %s\n", reports, strerror(errno)), HL_EXIT_USAGE;
+    char absolute[PATH_MAX]; /* the program may change folder */
+    if (reports[0] != '/' && realpath(reports, absolute)) snprintf(reports, sizeof reports, "%s", absolute);
     uint64_t started = hl_clock_now_ns();
     fflush(NULL);
     /* the program gets the terminal's Ctrl-C; heaplab waits for it and reports */
@@ -244,6 +246,9 @@ int hl_cmd_run(int argc, char **argv)
                 how, seconds, o.processes, o.processes == 1 ? "" : "es", o.calls,
                 !s.check ? "" : o.findings ? "; --check found the above" : "; --check found nothing");
     }
+    if (o.processes == 0 && WIFEXITED(status))
+        fprintf(stderr, "heaplab run: the shim was not loaded into %s (a static or setuid program?): nothing was "
+                        "served\n", name);
     if (o.findings) return HL_EXIT_FINDING;
     if (o.limits) return HL_EXIT_USAGE;
     if (WIFSIGNALED(status) || WEXITSTATUS(status) != 0) return HL_EXIT_FINDING;

@@ -36,8 +36,8 @@
  *   calls      the operations it stepped
  *   message    one line: what happened (for all but clean)
  *   reproducer the reproducer trace written (findings and misuse, with --check)
- * A process writes one at exit (clean) and replaces it with any other kind when the
- * shim ends it. The driver prints each message and takes its exit status from the
+ * An image writes one when it starts serving (clean, calls 0), again at a normal exit
+ * (clean, its calls) and replaces it with any other kind when the shim ends it. The driver prints each message and takes its exit status from the
  * kinds (finding, misuse, fault: 1; limit, setup: 2). */
 
 /* ---------------------------------------------------------------- the serving core */

@@ -66,7 +66,8 @@ static struct {
     spare *spares;    /* freed ids, oldest first (a ring) */
     size_t spare_head, spare_count, spare_capacity;
     uint64_t next_id;
-    uint64_t calls;
+    uint64_t calls;       /* operations stepped: the next one's index */
+    uint64_t calls_before; /* a forked child: the parent's, before the fork */
     hl_trace log;     /* --check: the operations so far */
     bool log_full;
     recent_free recent[RECENT];
@@ -111,7 +112,8 @@ static void write_report(const char *kind, const char *message, const char *repr
 {
     static char text[4096], program[256];
     program_line(program, sizeof program);
-    int n = snprintf(text, sizeof text, "kind=%s\nprogram=%s\ncalls=%" PRIu64 "\n", kind, program, S.calls);
+    int n = snprintf(text, sizeof text, "kind=%s\nprogram=%s\ncalls=%" PRIu64 "\n", kind, program,
+                     S.calls - S.calls_before);
     if (message && n < (int)sizeof text) n += snprintf(text + n, sizeof text - (size_t)n, "message=%s\n", message);
     if (reproducer && n < (int)sizeof text)
         n += snprintf(text + n, sizeof text - (size_t)n, "reproducer=%s\n", reproducer);
@@ -289,10 +291,15 @@ bool hl_serve_start(void)
     S.machine_bytes = machine_memory();
     S.next_id = 1;
     hl_shim_catch_faults();
+    write_report("clean", NULL, NULL); /* rewritten at exit: a process that ends with _exit is still counted */
     return true;
 }
 
-void hl_serve_forked(void) { report_path[0] = '\0'; /* the child's own report, named by its pid */ }
+void hl_serve_forked(void)
+{
+    report_path[0] = '\0'; /* the child's own report, named by its pid */
+    S.calls_before = S.calls;  /* its calls; the indexes go on (the reproducer holds the parent's too) */
+}
 
 void hl_serve_exit(void)
 {
@@ -487,15 +494,19 @@ bool hl_serve_usable(void *ptr, size_t *out)
 void hl_serve_fault(uintptr_t a, uintptr_t pc)
 {
     if (!S.started || !S.exec || !in_backend(a)) return;
-    char where[400] = "";
+    char where[600] = "";
     Dl_info symbol;
     if (pc && dladdr((void *)pc, &symbol) && symbol.dli_fname) {
+        /* addr2line's address: from the object's start, but an executable that is not
+         * position-independent is linked at its own addresses */
+        const unsigned char *elf = symbol.dli_fbase;
+        uintptr_t at = elf && elf[16] == 2 /* e_type ET_EXEC */ ? pc : pc - (uintptr_t)symbol.dli_fbase;
         if (symbol.dli_sname)
             snprintf(where, sizeof where, "; the access at 0x%" PRIxPTR " in %s (%s+0x%" PRIxPTR ")", pc,
                      symbol.dli_fname, symbol.dli_sname, pc - (uintptr_t)symbol.dli_saddr);
         else
-            snprintf(where, sizeof where, "; the access at 0x%" PRIxPTR " in %s (+0x%" PRIxPTR ")", pc,
-                     symbol.dli_fname, pc - (uintptr_t)symbol.dli_fbase);
+            snprintf(where, sizeof where, "; the access at 0x%" PRIxPTR " in %s (addr2line -f -e %s 0x%" PRIxPTR
+                     " names the line)", pc, symbol.dli_fname, symbol.dli_fname, at);
     }
     /* the live blocks nearest below and above the address */
     uintptr_t below = 0, above = UINTPTR_MAX;

@@ -57,6 +57,19 @@ def test_record_overhead_reports_a_ratio_per_program():
     assert int(rows["python3"][-1]) > 100000  # PYTHONMALLOC=malloc: its objects reach malloc
 
 
+def test_run_overhead_reports_both_ratios_and_the_yardstick():
+    proc = subprocess.run([sys.executable, str(ROOT / "bench" / "run_overhead.py"), "--rounds", "1", "--backends",
+                           "bins", "--programs", "python3"], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    row = next(l.split() for l in proc.stdout.splitlines() if l.startswith("python3  bins"))
+    plain, run, checked = float(row[2]), float(row[3]), float(row[6])
+    assert abs(float(row[4]) - run / plain) <= 0.01 + 0.02 * run / plain  # the ratio is of the times shown
+    assert abs(float(row[7]) - checked / plain) <= 0.01 + 0.02 * checked / plain
+    assert int(row[-1]) > 1000000  # 100,000 dicts with every object through the backend
+    assert re.search(r"^python3  yardstick: jemalloc through the shim [\d.]+ s over jemalloc preloaded directly "
+                     r"[\d.]+ s: [\d.]+x", proc.stdout, re.M), proc.stdout
+
+
 def test_speed_bench_sets_heaplab_beside_the_hand_written_loop(tmp_path):
     """bench/speed_bench.py on one real trace, one round: a row per peer, whose ratio is
     heaplab's ns/op over the loop's (no timing is asserted: the gate is the bench's)."""

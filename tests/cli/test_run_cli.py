@@ -36,3 +36,14 @@ def test_the_program_s_status_and_signals(heaplab):
     assert proc.returncode == 1 and "died of signal 15" in proc.stderr, proc.stderr
     proc = heaplab("run", "-q", "--backend", "bins", "--", "sh", "-c", "echo hi >&2")
     assert proc.returncode == 0 and proc.stderr == "hi\n"  # the program's stderr is its own
+
+
+def test_a_static_program_is_not_served_and_heaplab_says_so(heaplab, tmp_path):
+    static = tmp_path / "static"
+    import subprocess
+    if subprocess.run(["gcc", "-static", "-O1", "-o", static, "tests/data/run/misdeeds.c"],
+                      capture_output=True).returncode != 0:
+        pytest.skip("no static C library here")
+    proc = heaplab("run", "--backend", "bins", "--", static, "clean")
+    assert proc.returncode == 0, proc.stderr
+    assert f"the shim was not loaded into {static} (a static or setuid program?): nothing was served" in proc.stderr

@@ -2,7 +2,6 @@
 backend that breaks the contract under a real program is a finding whose reproducer
 replays to it; the program's own double or invalid free is a finding naming the call,
 sent to every backend that declares the kind."""
-import os
 import re
 
 import pytest
@@ -25,20 +24,27 @@ def test_a_misaligned_block_is_an_alignment_finding_that_replays(heaplab_release
                      r"aligned to 16", proc.stderr), proc.stderr
     path = reproducer(proc)
     assert path.startswith(str(tmp_path))
-    again = heaplab_release("replay", path)
+    again = heaplab_release("replay", "--findings", tmp_path, path)
     assert again.returncode == 1 and "ALIGNMENT" in again.stdout + again.stderr
 
 
-def test_a_buggy_allocator_under_python_is_caught_and_reproduced(heaplab_release, tmp_path):
-    """The first-fit library with its planted realloc bug: Python's calls break it."""
-    env = dict(os.environ, PYTHONMALLOC="malloc")
+def test_a_buggy_allocator_is_caught_where_its_bug_shows_and_reproduced(heaplab_release, tmp_path):
+    """The first-fit library with its planted realloc bug, under the program that shrinks
+    a block in place and frees around it (tests/data/run/shrink.c): OVERLAP at the
+    allocation its broken free list serves over a live block; the fixed build runs clean."""
+    import subprocess
+    program = tmp_path / "shrink"
+    subprocess.run(["gcc", "-O1", "-o", program, "tests/data/run/shrink.c"], check=True)
     proc = heaplab_release("run", "--backend", "malloc:ff_@./build/tests/libmalloc_firstfit.so", "--check",
-                           "--findings", tmp_path, "--", "/usr/bin/python3", "-c", JSON, env=env)
+                           "--findings", tmp_path, "--", program)
     assert proc.returncode == 1, proc.stderr
-    m = re.search(r"DIVERGENCE libmalloc_firstfit.so: call \d+ \(\w+\): (\w+)", proc.stderr)
-    assert m, proc.stderr
-    again = heaplab_release("replay", reproducer(proc))
-    assert again.returncode == 1 and m.group(1) in again.stdout + again.stderr
+    assert re.search(r"DIVERGENCE libmalloc_firstfit.so: call \d+ \(alloc\): OVERLAP: block id \d+ at 0x[0-9a-f]+ "
+                     r"\(1000 bytes\) overlaps live block id \d+", proc.stderr), proc.stderr
+    again = heaplab_release("replay", "--findings", tmp_path, reproducer(proc))
+    assert again.returncode == 1 and "OVERLAP" in again.stdout + again.stderr
+    proc = heaplab_release("run", "--backend", "malloc:ff_@./build/tests/libmalloc_firstfit_fixed.so", "--check",
+                           "--", program)
+    assert proc.returncode == 0 and "880 of 880 bytes kept" in proc.stdout, proc.stderr
 
 
 def test_without_check_the_same_run_has_no_reproducer(heaplab_release, programs, tmp_path):
@@ -78,3 +84,11 @@ def test_a_double_free_without_check_and_an_invalid_free(heaplab_release, progra
 def test_a_clean_program_stays_clean_with_the_heap_checked_every_call(heaplab_release, programs):
     proc = heaplab_release("run", "--backend", "wasm", "--check-every", "1", "--", programs / "churn", "2", "3000")
     assert proc.returncode == 0 and "--check found nothing" in proc.stderr, proc.stderr
+
+
+def test_a_program_that_changes_folder_still_reports_into_the_findings_named(heaplab_release, programs, tmp_path):
+    proc = heaplab_release("run", "--backend", "bins", "--check", "--findings", "found", "--", "sh", "-c",
+                           f"cd / && exec {programs / 'misdeeds'} double", cwd=tmp_path)
+    assert proc.returncode == 1 and "DOUBLE_FREE" in proc.stderr, proc.stderr
+    assert reproducer(proc).startswith(str(tmp_path / "found") + "/")
+    assert list((tmp_path / "found").glob("run-bins-DOUBLE_FREE-*.trace"))
