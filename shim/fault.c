@@ -6,6 +6,9 @@
  *     (hl_serve_fault names the block, its size and the offset);
  *   - anywhere else: not ours. The default action is put back and the handler
  *     returns: the access faults again and the program dies as it would have.
+ * Another thread may be inside a call when the fault comes: the report waits up to
+ * about 100 ms for the lock, so it reads the tables whole. A fault while reporting
+ * one (tables caught mid-change) gives up: the program dies of it.
  * A program that installs its own handler later replaces this one (it owns its
  * signals); the shim does not fight it. */
 #include "hl_shim.h"
@@ -23,7 +26,14 @@ static void on_fault(int sig, siginfo_t *info, void *context)
 #else
     (void)context;
 #endif
+    static volatile sig_atomic_t reporting; /* a fault while one is being reported: give up */
+    if (reporting) {
+        signal(sig, SIG_DFL);
+        return;
+    }
+    reporting = 1;
     if (hl_shim_inside()) hl_serve_crash(sig, addr);
+    hl_shim_quiesce(); /* never released: the process ends with the report, or of the fault */
     hl_serve_fault(addr, pc);
     signal(sig, SIG_DFL); /* not the backend's memory: fault again with the default action */
 }

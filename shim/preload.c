@@ -85,6 +85,15 @@ static void leave(void)
     inside--;
 }
 
+bool hl_shim_quiesce(void)
+{
+    for (int tries = 0; tries < 1000; tries++) {
+        if (pthread_mutex_trylock(&lock) == 0) return true;
+        usleep(100);
+    }
+    return false;
+}
+
 static void at_fork_prepare(void)
 {
     inside++;

@@ -271,8 +271,10 @@ bool hl_serve_start(void)
     if (S.check && !hl_check_every_parse(check, &S.check_every)) S.check_every = HL_CHECK_PACED;
     const char *limit = getenv(HL_SHIM_ENV_ON_LIMIT);
     S.on_limit_null = limit && strcmp(limit, "null") == 0;
-    /* calls never overlap (one lock); without --check nothing reads the statistics */
-    uint32_t hints = HL_HINT_ONE_THREAD | (S.check ? 0 : HL_HINT_NO_STATS);
+    /* calls never overlap (one lock); no scope operation is ever sent and the instance
+     * is never destroyed (so no block outlives a destroy); without --check nothing
+     * reads the statistics */
+    uint32_t hints = HL_HINT_ONE_THREAD | HL_HINT_CALLER_FREES | (S.check ? 0 : HL_HINT_NO_STATS);
     S.lanes = hl_lanes_open(&S.spec, 1, NULL, 0, true, hints, NULL, &diag);
     if (!S.lanes) end_with("setup", NULL, HL_RULE_COUNT, 0, "%s", diag.message);
     S.lane = hl_lanes_at(S.lanes, 0);

@@ -13,6 +13,15 @@ def test_one_byte_past_a_4096_byte_block_is_an_overflow_at_offset_4096(heaplab_r
     assert f"in {programs / 'misdeeds'} (" in proc.stderr  # the faulting instruction's object
 
 
+def test_an_overflow_while_other_threads_allocate_is_still_named(heaplab_release, programs):
+    """The report waits for the call in flight on another thread (shim/fault.c)."""
+    for _ in range(3):
+        proc = heaplab_release("run", "--backend", "guard", "--", programs / "misdeeds", "busy")
+        assert proc.returncode == 1, proc.stderr
+        assert "OVERFLOW guard: after call " in proc.stderr, proc.stderr
+        assert "the program accessed offset 4096 of a 4096-byte block" in proc.stderr
+
+
 @pytest.mark.parametrize("backend", ["guard", "guard:sample=1:quarantine=16"])
 def test_a_read_after_free_is_a_use_after_free(heaplab_release, programs, backend):
     proc = heaplab_release("run", "--backend", backend, "--check", "--", programs / "misdeeds", "after")

@@ -25,13 +25,16 @@ def test_the_issue_s_command_prints_268890_and_exits_0(heaplab_release):
     assert "--check found nothing" in proc.stderr
 
 
+@pytest.mark.parametrize("pymalloc", [True, False], ids=["pymalloc", "every-object"])
 @pytest.mark.parametrize("backend", WHOLE_PROCESS)
-def test_python_with_every_object_through_malloc(heaplab_release, backend):
-    env = dict(os.environ, PYTHONMALLOC="malloc")
+def test_python(heaplab_release, backend, pymalloc):
+    """As it runs by default (pymalloc takes objects up to 512 bytes from arenas it
+    mallocs) and with every object through malloc."""
+    env = dict(os.environ, **({} if pymalloc else {"PYTHONMALLOC": "malloc"}))
     proc = heaplab_release("run", "--backend", backend, "--check", "--", "/usr/bin/python3", "-c", JSON, env=env)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "268890\n"
-    assert served(proc)[1] > 400000  # every object of the 20,000 dicts went through the backend
+    assert served(proc)[1] > (2000 if pymalloc else 400000)  # every object of the dicts went through the backend
 
 
 SQL = """CREATE TABLE t(a INTEGER, b TEXT);

@@ -1,5 +1,6 @@
 /* misdeeds.c: one misdeed of a program's own, chosen by argv[1], for `heaplab run`:
  *   overflow   writes one byte past a 4096-byte block
+ *   busy       the same while three other threads allocate and free without pause
  *   underflow  reads the byte before a 4096-byte block
  *   after      reads a 100-byte block after freeing it
  *   double     frees a 40-byte block twice
@@ -9,17 +10,31 @@
  *   null       writes through a null pointer (the program's own crash)
  *   clean      none (a few blocks, freed)
  * Exits 0 when the misdeed went unnoticed (or there was none). */
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+static void *churn(void *arg)
+{
+    (void)arg;
+    for (;;) free(malloc(48));
+    return NULL;
+}
 
 int main(int argc, char **argv)
 {
     const char *what = argc > 1 ? argv[1] : "clean";
     long n = argc > 2 ? atol(argv[2]) : 0;
     char *volatile keep = malloc(64); /* a block that stays live, as real programs have */
-    if (strcmp(what, "overflow") == 0) {
+    if (strcmp(what, "busy") == 0) {
+        pthread_t id;
+        for (int t = 0; t < 3; t++) pthread_create(&id, NULL, churn, NULL);
+        for (volatile int spin = 0; spin < 1000000; spin++) {}
+        char *volatile p = malloc(4096);
+        p[4096] = 1;
+    } else if (strcmp(what, "overflow") == 0) {
         char *volatile p = malloc(4096);
         p[4096] = 1;
     } else if (strcmp(what, "underflow") == 0) {
