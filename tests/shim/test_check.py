@@ -42,6 +42,9 @@ def test_a_buggy_allocator_is_caught_where_its_bug_shows_and_reproduced(heaplab_
                      r"\(1000 bytes\) overlaps live block id \d+", proc.stderr), proc.stderr
     again = heaplab_release("replay", "--findings", tmp_path, reproducer(proc))
     assert again.returncode == 1 and "OVERLAP" in again.stdout + again.stderr
+    # without --check the overlap goes unseen until a later free walks the broken list
+    proc = heaplab_release("run", "--backend", "malloc:ff_@./build/tests/libmalloc_firstfit.so", "--", program)
+    assert proc.returncode == 1 and "CRASH: the backend died of signal 11" in proc.stderr, proc.stderr
     proc = heaplab_release("run", "--backend", "malloc:ff_@./build/tests/libmalloc_firstfit_fixed.so", "--check",
                            "--", program)
     assert proc.returncode == 0 and "880 of 880 bytes kept" in proc.stdout, proc.stderr

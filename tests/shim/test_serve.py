@@ -74,6 +74,14 @@ def test_a_forked_child_goes_on_with_its_copy_and_an_exec_gets_a_fresh_instance(
     assert served(proc)[1] > 1000  # the Python at the end was served
 
 
+@pytest.mark.parametrize("backend", WHOLE_PROCESS + ["malloc:ex_@./build/examples/libexmalloc.so"])
+def test_blocks_from_the_real_malloc_go_back_to_it(heaplab_release, programs, backend):
+    """As blocks from before the shim took over: free, realloc and malloc_usable_size of
+    a block glibc's own malloc served reach glibc's, never the backend."""
+    proc = heaplab_release("run", "--backend", backend, "--check", "--", programs / "misdeeds", "real")
+    assert proc.returncode == 0, proc.stderr
+
+
 @pytest.mark.parametrize("backend", ["jemalloc", "./build/examples/libstack.so",
                                      "malloc:ex_@./build/examples/libexmalloc.so"])
 def test_libraries_serve_too(heaplab_release, backend):

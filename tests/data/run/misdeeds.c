@@ -8,8 +8,12 @@
  *   many N     keeps N 32-byte blocks live at once
  *   big N      allocates and touches N MiB in 1 MiB blocks
  *   null       writes through a null pointer (the program's own crash)
+ *   real       no misdeed: blocks from glibc's own malloc (as from before the shim
+ *              took over) handed to free, realloc and malloc_usable_size
  *   clean      none (a few blocks, freed)
  * Exits 0 when the misdeed went unnoticed (or there was none). */
+#include <dlfcn.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -66,6 +70,17 @@ int main(int argc, char **argv)
         }
     } else if (strcmp(what, "null") == 0) {
         *(volatile int *)(uintptr_t)n = 1;
+    } else if (strcmp(what, "real") == 0) {
+        void *libc = dlopen("libc.so.6", RTLD_LAZY | RTLD_NOLOAD);
+        void *(*real_malloc)(size_t) = libc ? (void *(*)(size_t))dlsym(libc, "malloc") : NULL;
+        if (!real_malloc) return fprintf(stderr, "misdeeds: no libc malloc\n"), 2;
+        char *a = real_malloc(100), *b = real_malloc(200), *c = real_malloc(300);
+        memset(b, 'b', 200);
+        if (malloc_usable_size(a) < 100) return 4;
+        b = realloc(b, 5000);
+        for (int i = 0; i < 200; i++)
+            if (b[i] != 'b') return 5;
+        free(a), free(b), free(c);
     } else if (strcmp(what, "clean") == 0) {
         for (int i = 0; i < 100; i++) free(malloc((size_t)i * 13));
     } else {
