@@ -81,7 +81,8 @@ void hl_shim_catch_faults(void);
 /* True while this thread runs shim code (preload.c): its own calls go to the real
  * malloc, and a fault is the backend's. */
 bool hl_shim_inside(void);
-/* For a fault's report, on a thread outside the shim: takes the lock when no other
+/* For a fault's report, on a thread outside the shim: marks the thread inside (what
+ * the report allocates comes from the real malloc) and takes the lock when no other
  * thread's call is in flight within about 100 ms (true), so the tables are read whole;
  * false: read them as they are. The process ends after the report either way. */
 bool hl_shim_quiesce(void);

@@ -87,6 +87,7 @@ static void leave(void)
 
 bool hl_shim_quiesce(void)
 {
+    inside++; /* what the report allocates comes from the real malloc */
     for (int tries = 0; tries < 1000; tries++) {
         if (pthread_mutex_trylock(&lock) == 0) return true;
         usleep(100);

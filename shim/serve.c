@@ -495,7 +495,7 @@ bool hl_serve_usable(void *ptr, size_t *out)
 
 void hl_serve_fault(uintptr_t a, uintptr_t pc)
 {
-    if (!S.started || !S.exec || !in_backend(a)) return;
+    if (!S.started || !S.exec) return;
     char where[600] = "";
     Dl_info symbol;
     if (pc && dladdr((void *)pc, &symbol) && symbol.dli_fname) {
@@ -522,7 +522,9 @@ void hl_serve_fault(uintptr_t a, uintptr_t pc)
     const hl_block *b = below_id ? block_of(below_id) : NULL, *c = above_id ? block_of(above_id) : NULL;
     uint64_t usable = b ? (b->usable > b->size ? b->usable : b->size) : 0;
     uint64_t last = S.calls ? S.calls - 1 : 0;
-    if (b && a < below + (usable ? usable : 1))
+    bool inside_live = b && a < below + (usable ? usable : 1);
+    if (!inside_live && !in_backend(a)) return; /* not the backend's memory: the program's own fault */
+    if (inside_live)
         end_with("finding", "ACCESS_FAULT", HL_RULE_ACCESS_FAULT, last,
                  "DIVERGENCE %s: after call %" PRIu64 ": ACCESS_FAULT: the program's access to byte %" PRIuPTR
                  " of live block id %" PRIu64 " (%" PRIu64 " bytes at 0x%" PRIxPTR ") faulted%s",

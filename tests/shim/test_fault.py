@@ -44,3 +44,17 @@ def test_a_fault_outside_the_backend_s_memory_is_the_program_s_own_crash(heaplab
     proc = heaplab_release("run", "--backend", "guard", "--", programs / "misdeeds", "null")
     assert proc.returncode == 1, proc.stderr
     assert "died of signal 11 (Segmentation fault)" in proc.stderr and "OVERFLOW" not in proc.stderr
+
+
+def test_a_legal_write_that_faults_is_the_backend_s_access_fault(heaplab_release, programs, tmp_path):
+    """A backend that leaves a live block read-only (tests/backends/plugin_protect.c):
+    the program's first write into it is the backend's ACCESS_FAULT, with a reproducer
+    written from inside the fault's handler."""
+    proc = heaplab_release("run", "--backend", "./build/tests/plugin_protect.so", "--check", "--findings", tmp_path,
+                           "--", programs / "misdeeds", "page")
+    assert proc.returncode == 1, proc.stderr
+    assert "DIVERGENCE plugin_protect.so: after call " in proc.stderr, proc.stderr
+    assert ": ACCESS_FAULT: the program's access to byte 0 of live block id " in proc.stderr
+    assert "(4096 bytes at 0x" in proc.stderr and "reproducer: " + str(tmp_path) in proc.stderr
+    proc = heaplab_release("run", "--backend", "bins", "--check", "--", programs / "misdeeds", "page")
+    assert proc.returncode == 0, proc.stderr

@@ -10,6 +10,7 @@
  *   null       writes through a null pointer (the program's own crash)
  *   real       no misdeed: blocks from glibc's own malloc (as from before the shim
  *              took over) handed to free, realloc and malloc_usable_size
+ *   page       no misdeed: writes the first byte of a page-aligned 4096-byte block
  *   clean      none (a few blocks, freed)
  * Exits 0 when the misdeed went unnoticed (or there was none). */
 #include <dlfcn.h>
@@ -81,6 +82,10 @@ int main(int argc, char **argv)
         for (int i = 0; i < 200; i++)
             if (b[i] != 'b') return 5;
         free(a), free(b), free(c);
+    } else if (strcmp(what, "page") == 0) {
+        char *volatile p = valloc(4096);
+        p[0] = 1;
+        free(p);
     } else if (strcmp(what, "clean") == 0) {
         for (int i = 0; i < 100; i++) free(malloc((size_t)i * 13));
     } else {
