@@ -20,6 +20,7 @@
  *   - Bookkeeping memory is heaplab's private arena (core/), never the backend's. */
 #include "hl_shim.h"
 #include "hl_lanes.h"
+#include "hl_source.h"
 
 #include <dlfcn.h>
 #include <errno.h>
@@ -60,7 +61,7 @@ static struct {
     bool delta_known;
     uintptr_t delta;
     size_t page;
-    uint64_t machine_bytes; /* a request larger than this gets NULL, as from glibc */
+    uint64_t machine_bytes; /* a request larger than this gets NULL, as from glibc (hl_os_memory) */
     hl_u64map live;   /* host pointer -> id */
     hl_u64map freed;  /* --check: host pointer -> id of the block freed there last */
     spare *spares;    /* freed ids, oldest first (a ring) */
@@ -252,12 +253,6 @@ static const hl_block *block_of(uint64_t id) { return hl_blockmap_find(hl_exec_b
 
 /* ---------------------------------------------------------------- start */
 
-static uint64_t machine_memory(void)
-{
-    long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
-    return pages > 0 && page > 0 ? (uint64_t)pages * (uint64_t)page : UINT64_MAX;
-}
-
 bool hl_serve_start(void)
 {
     if (S.started) return true;
@@ -290,7 +285,7 @@ bool hl_serve_start(void)
     }
     S.linear = (S.info.features & HL_FEATURE_LINEAR_MEMORY) != 0;
     S.page = (size_t)sysconf(_SC_PAGESIZE);
-    S.machine_bytes = machine_memory();
+    S.machine_bytes = hl_os_memory();
     S.next_id = 1;
     hl_shim_catch_faults();
     write_report("clean", NULL, NULL); /* rewritten at exit: a process that ends with _exit is still counted */
@@ -369,15 +364,22 @@ void *hl_serve_alloc(size_t size, size_t align, bool zero, const char *what)
     return p;
 }
 
+/* The latest of the recent frees of a block at p, or NULL. */
+static const recent_free *recent_at(uintptr_t p)
+{
+    for (unsigned k = 0; k < RECENT && k < S.recent_next; k++) {
+        const recent_free *f = &S.recent[(S.recent_next - 1 - k) % RECENT];
+        if (f->host == p) return f;
+    }
+    return NULL;
+}
+
 /* True when p is where a block the backend served was freed (and nothing live is
  * there now): --check remembers every such address, the recent frees the latest. */
 static bool freed_here(uintptr_t p)
 {
     uint64_t id;
-    if (S.check && hl_u64map_find(&S.freed, p, &id)) return true;
-    for (unsigned k = 0; k < RECENT && k < S.recent_next; k++)
-        if (S.recent[k].host == p) return true;
-    return false;
+    return (S.check && hl_u64map_find(&S.freed, p, &id)) || recent_at(p);
 }
 
 /* True when the program hands back p, which is no live block, and p is the backend's
@@ -402,14 +404,12 @@ __attribute__((noreturn)) static void misuse(uintptr_t p, const char *what)
                  " again, block id %" PRIu64 " of %" PRIu64 " bytes already freed (%s)",
                  S.spec.label, call, what, p, id, size, by);
     }
-    for (unsigned k = 0; k < RECENT && k < S.recent_next; k++) {
-        const recent_free *f = &S.recent[(S.recent_next - 1 - k) % RECENT];
-        if (f->host != p) continue;
+    const recent_free *f = recent_at(p);
+    if (f)
         end_with("misuse", "DOUBLE_FREE", HL_RULE_COUNT, call,
                  "MISUSE %s: call %" PRIu64 " (%s): DOUBLE_FREE: the program freed 0x%" PRIxPTR
                  " again, a block of %" PRIu64 " bytes %s at call %" PRIu64,
                  S.spec.label, call, what, p, f->size, f->moved ? "that realloc moved away" : "freed", f->call);
-    }
     end_with("misuse", "INVALID_POINTER", HL_RULE_COUNT, call,
              "MISUSE %s: call %" PRIu64 " (%s): INVALID_POINTER: the program freed 0x%" PRIxPTR
              ", which lies in %s's memory but is not a block it handed out%s",

@@ -25,7 +25,6 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/sysinfo.h>
 #include <unistd.h>
 
 #define ADAPTER_MAX_ALIGN 65536u
@@ -46,7 +45,10 @@ struct hl_heap {
     size_t baseline;       /* peer.baseline() at create */
     uint64_t read_changes; /* changes() at the last footprint reading */
     size_t largest_since_read; /* the largest block allocated, resized or freed since */
-    uint64_t limit;        /* larger requests fail here (see machine_limit) */
+    uint64_t limit;        /* larger requests fail here, without calling the allocator: one
+                              that maps lazily (jemalloc, mimalloc) hands out 1 TiB at once,
+                              and the harness's pattern writes over it would take the machine
+                              down (hl_os_memory) */
     uint32_t hints;        /* HL_HINT_* of the config */
     bool locking;          /* no HL_HINT_ONE_THREAD: the mutex is taken */
     bool tracking;         /* no HL_HINT_CALLER_FREES: every block is in the tracker */
@@ -101,17 +103,6 @@ static void note_footprint(hl_heap *h)
 static void note_size(hl_heap *h, size_t size)
 {
     if (size > h->largest_since_read) h->largest_since_read = size;
-}
-
-/* A request above the machine's memory (RAM + swap) fails with OUT_OF_MEMORY in the
- * adapter, without calling the allocator: an allocator that maps lazily (jemalloc,
- * mimalloc) hands out 1 TiB at once, and the harness's pattern writes over it would
- * take the machine down. */
-static uint64_t machine_limit(void)
-{
-    struct sysinfo info;
-    if (sysinfo(&info) != 0) return UINT64_MAX;
-    return ((uint64_t)info.totalram + (uint64_t)info.totalswap) * info.mem_unit;
 }
 
 static void *tracker_get(void *context, size_t bytes)
@@ -211,7 +202,7 @@ hl_error hl_malloc_adapter_create(const hl_malloc_peer *peer, const hl_config *c
     h->locking = !(config->hints & HL_HINT_ONE_THREAD);
     h->tracking = !(config->hints & HL_HINT_CALLER_FREES);
     h->read_changes = UINT64_MAX; /* the first stats reads */
-    h->limit = machine_limit();
+    h->limit = hl_os_memory();
     h->lean = !h->locking && !h->tracking;
     h->counting = !(config->hints & HL_HINT_NO_STATS);
     /* 0 when not lean: no size is then below it, and every alloc takes the slow path */

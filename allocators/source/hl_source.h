@@ -93,6 +93,11 @@ void hl_os_unmap(void *p, size_t bytes);
 void *hl_os_remap(void *p, size_t old_bytes, size_t new_bytes);
 /* bytes rounded up to whole OS pages */
 size_t hl_os_page_round(size_t bytes);
+/* The machine's memory, RAM and swap (sysinfo), or UINT64_MAX when it cannot be read:
+ * a request above it is one glibc's malloc refuses too (its overcommit heuristic), so
+ * heaplab refuses it without calling the allocator (a lazily mapping one would hand
+ * out 1 TiB at once). A system call: read it once, not per operation. */
+uint64_t hl_os_memory(void);
 
 typedef enum hl_protection { HL_PROT_NONE, HL_PROT_R, HL_PROT_RW, HL_PROT_RX } hl_protection;
 /* Changes the protection of the committed pages covering [offset, offset + len)

@@ -12,6 +12,7 @@
 
 #include <stdint.h>
 #include <sys/mman.h>
+#include <sys/sysinfo.h>
 #include <unistd.h>
 
 #define HUGE_PAGE ((size_t)2 << 20)
@@ -61,4 +62,11 @@ void *hl_os_remap(void *p, size_t old_bytes, size_t new_bytes)
     }
     madvise(q, new_bytes, MADV_HUGEPAGE);
     return q;
+}
+
+uint64_t hl_os_memory(void)
+{
+    struct sysinfo info;
+    if (sysinfo(&info) != 0) return UINT64_MAX;
+    return ((uint64_t)info.totalram + (uint64_t)info.totalswap) * info.mem_unit;
 }

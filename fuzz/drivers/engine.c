@@ -189,10 +189,10 @@ static int child(void *context, hl_watch *watch, void *result)
 
 static double now_seconds(void) { return (double)hl_clock_now_ns() * 1e-9; }
 
-/* hl_isolate's stop hook: the campaign's time is up. */
-/* The stop hook: once the time is up, the input in flight then is given up to the
- * hang timeout to end, so one that hangs (the first of a library that hangs on its
- * first call, say) is a HANG rather than a clean stop with nothing run. */
+/* hl_isolate's stop hook: the campaign's time is up. Once it is, the input in flight
+ * then is given up to the hang timeout to end, so one that hangs (the first of a
+ * library that hangs on its first call, say) is a HANG rather than a clean stop with
+ * nothing run. */
 static bool time_is_up(void *context, const hl_watch *watch)
 {
     (void)watch;
