@@ -14,16 +14,19 @@ NOT_HERE = {
 
 
 def readme_commands(with_status=False):
-    """Each `$ command` line; with_status, (command, the exit status it must end with):
-    0, or N where the line ends in a `# exit N` comment (vet's FAIL is 1, by design)."""
+    """Each `$ command` line; with_status, (command, the exit statuses it may end with):
+    {0}, or {N} where the line ends in a `# exit N` comment (vet's FAIL is 1, by design),
+    or {N, M} for `# exit N or M`: a speed verdict, which a busy machine can turn
+    either way (2, bad input or nothing paired, is still a failure there)."""
     text = (ROOT / "README.md").read_text()
     commands = []
     for line in text.splitlines():
         m = re.match(r"^\$ (.+?)(\s+#.*)?$", line)
         if m:
-            status = re.search(r"#\s*exit (\d+)", m.group(2) or "")
+            status = re.search(r"#\s*exit (\d+)(?: or (\d+))?", m.group(2) or "")
+            statuses = {int(s) for s in status.groups() if s is not None} if status else {0}
             command = m.group(1).strip()
-            commands.append((command, int(status.group(1)) if status else 0) if with_status else command)
+            commands.append((command, statuses) if with_status else command)
     return commands
 
 
@@ -50,7 +53,7 @@ def test_every_readme_command_runs():
         if command in NOT_HERE:
             continue
         proc = subprocess.run(["bash", "-c", command], cwd=ROOT, capture_output=True, text=True, timeout=600)
-        assert proc.returncode == status, f"README command ended {proc.returncode}, not {status}: {command}\n" \
+        assert proc.returncode in status, f"README command ended {proc.returncode}, not {status}: {command}\n" \
                                           f"{proc.stdout}\n{proc.stderr}"
         ran += 1
     assert ran >= 9
