@@ -15,7 +15,7 @@ CPPFLAGS := -D_GNU_SOURCE
 # Each layer's include path names its own folder and the layers below it, never one
 # above (README "Layout"; tests/test_layers.py checks every #include against it).
 INC_contract   := -Iallocators/include
-INC_allocators := $(INC_contract) -Iallocators/source -Iallocators/kit -Iallocators
+INC_allocators := $(INC_contract) -Iallocators/source -Iallocators/kit -Iallocators -Ibuild/wasm2c
 INC_core       := $(INC_contract) -Iallocators/source -Icore
 INC_trace      := $(INC_core) -Itrace -Itrace/import
 INC_run        := $(INC_trace) -Iallocators -Irun
@@ -24,7 +24,7 @@ INC_check      := $(INC_measure) -Icheck
 INC_fuzz       := $(INC_check) -Ifuzz
 INC_shim       := $(INC_check) -Ishim
 INC_cli        := $(INC_fuzz) -Icli -Ishim
-INC_tests      := $(INC_cli) -Iallocators/kit -Ifuzz/drivers -Itests/support
+INC_tests      := $(INC_cli) -Iallocators/kit -Ifuzz/drivers -Itests/support -Ibuild/wasm2c
 INC_examples   := $(INC_contract)
 INC_bench      := $(INC_contract) -Iallocators -Ibench/micro
 # the include path of a source file: its top folder's (allocators/wasm is allocators,
@@ -47,7 +47,7 @@ LIB_SRC     := $(ALLOC_SRC) $(HARNESS_SRC) $(FUZZ_SRC)
 
 obj = $(patsubst %.c,build/$(1)/obj/%.o,$(2))
 
-.PHONY: all deps test unit run bench bench-speed bench-replay bench-fuzz bench-record bench-run bench-micro bench-quick test-mutants clean \
+.PHONY: all deps test unit run wasm bench bench-speed bench-replay bench-fuzz bench-record bench-run bench-micro bench-quick test-mutants clean \
         fuzz-libfuzzer fuzz-libfuzzer-build fuzz-afl fuzz-afl-build corpora traces examples test-mutants-libfuzzer \
         check-published-malloclab
 all: build/heaplab build/libheaplab-record.so build/libheaplab-serve.so
@@ -139,6 +139,47 @@ build/asan/fuzz-replay: build/asan/obj/fuzz/drivers/replay.o build/asan/libheapl
 build/asan/fuzz-afl-stdin: build/asan/obj/fuzz/drivers/afl.o build/asan/libheaplab.a
 	$(CC) $(ASAN_FLAGS) -o $@ $^ $(LIBS)
 
+# ---------------------------------------------------------------- the wasm module
+# `make wasm`: the wasm backend's core as a real module (README "The wasm module"):
+# clang for wasm32 with no libc, wasm-ld (the stack in [0, 1024), no data, so
+# __heap_base is 1024, the heap base of every heaplab linear memory), then wasm-opt -Oz.
+# wasm2c translates the -Oz module into the C the `wasm-module` backend links
+# (allocators/wasm/wasm_module.c).
+WASM_GUEST := allocators/wasm/wasm_core.c allocators/wasm/wasm_core.h allocators/wasm/guest/exports.c
+WASM_CFLAGS := --target=wasm32 -nostdlib -ffreestanding $(CSTD) $(WARN) -Os -flto -DHLWC_FLAT -Iallocators/wasm
+# $(call wasm_module,STACK BYTES,EXTRA CFLAGS): the recipe of a module $@
+define wasm_module
+	@mkdir -p $(dir $@)
+	clang $(WASM_CFLAGS) $(2) -c allocators/wasm/wasm_core.c -o $@.core.o
+	clang $(WASM_CFLAGS) $(2) -Wno-missing-prototypes -c allocators/wasm/guest/exports.c -o $@.exports.o
+	wasm-ld --no-entry --stack-first -z stack-size=$(1) --export=__heap_base --gc-sections -o $@ $@.core.o $@.exports.o
+endef
+build/heaplab-alloc.wasm: $(WASM_GUEST)
+	$(call wasm_module,1024,)
+# a module whose heap starts at 2048: the differential tests must catch it
+build/tests/heaplab-alloc-base2048.wasm: $(WASM_GUEST)
+	$(call wasm_module,2048,)
+# a module whose usable-size query reads past its memory: the trap must be an error
+build/tests/heaplab-alloc-trap.wasm: $(WASM_GUEST)
+	$(call wasm_module,1024,-DHLWC_TEST_TRAP)
+%.min.wasm: %.wasm
+	wasm-opt -Oz --strip-debug --strip-producers $< -o $@
+build/wasm2c/heaplab_alloc.c: build/heaplab-alloc.min.wasm
+	@mkdir -p $(dir $@)
+	wasm2c $< -n heaplab_alloc -o $@
+build/wasm2c/heaplab_alloc_base2048.c: build/tests/heaplab-alloc-base2048.min.wasm
+	@mkdir -p $(dir $@)
+	wasm2c $< -n heaplab_alloc_base2048 -o $@
+$(foreach v,release asan,build/$(v)/obj/tests/backends/wasm_module_base2048.o): build/wasm2c/heaplab_alloc_base2048.c
+build/wasm2c/heaplab_alloc_trap.c: build/tests/heaplab-alloc-trap.min.wasm
+	@mkdir -p $(dir $@)
+	wasm2c $< -n heaplab_alloc_trap -o $@
+$(foreach v,release asan,build/$(v)/obj/tests/backends/wasm_module_trap.o): build/wasm2c/heaplab_alloc_trap.c
+$(foreach v,release asan pic libfuzzer afl,build/$(v)/obj/allocators/wasm/wasm_module.o): build/wasm2c/heaplab_alloc.c
+wasm: build/heaplab-alloc.wasm build/heaplab-alloc.min.wasm build/heaplab
+	@for m in build/heaplab-alloc.min.wasm; do \
+	    echo "$$m: $$(stat -c %s $$m) bytes ($$(stat -c %s $${m%.min.wasm}.wasm) before wasm-opt -Oz)"; done
+
 # ---------------------------------------------------------------- fuzzing engines
 # libFuzzer (clang) and AFL++ (afl-clang-fast) builds of the targets diff, decode and
 # parse: build/libfuzzer/fuzz-TARGET, build/afl/fuzz-TARGET. Not part of `make test`.
@@ -205,6 +246,7 @@ OSS_BACKENDS := $(if $(HEAPLAB_FUZZ_BACKENDS),-DHL_FUZZ_BUILT_BACKENDS='"$(HEAPL
 $(OSS_WORK)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CSTD) $(CPPFLAGS) $(call inc,$<) $(CFLAGS) -c $< -o $@
+$(OSS_WORK)/obj/allocators/wasm/wasm_module.o: build/wasm2c/heaplab_alloc.c
 $(OSS_WORK)/libheaplab.a: $(OSS_OBJ)
 	@rm -f $@; ar rcs $@ $^
 oss-fuzz: $(OSS_WORK)/libheaplab.a
@@ -249,6 +291,11 @@ build/asan/tests/%: build/asan/obj/tests/%.o build/asan/libheaplab.a
 # The conformance suite walks the test build's registry: the test backends that declare
 # they conform (tests/backends/registry.c) run through it as the built-ins do.
 build/asan/tests/allocators/test_conformance: build/asan/obj/tests/allocators/test_conformance.o \
+                                              $(call obj,asan,$(TEST_BACKEND_SRC)) build/asan/libheaplab.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ASAN_FLAGS) -o $@ $^ $(LIBS)
+# The wasm-module tests meet the broken module (tests/backends/wasm_module_trap.c).
+build/asan/tests/allocators/test_wasm_module: build/asan/obj/tests/allocators/test_wasm_module.o \
                                               $(call obj,asan,$(TEST_BACKEND_SRC)) build/asan/libheaplab.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ASAN_FLAGS) -o $@ $^ $(LIBS)

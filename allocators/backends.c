@@ -20,6 +20,7 @@ static const backend_getter builtin[] = {
     hl_backend_guard,
     hl_backend_caps,
     hl_backend_wasm,
+    hl_backend_wasm_module,
     hl_backend_libc,
     hl_backend_jemalloc,
     hl_backend_mimalloc,

@@ -13,6 +13,8 @@ const hl_backend *hl_backend_arena(void);
 const hl_backend *hl_backend_guard(void);
 const hl_backend *hl_backend_caps(void);
 const hl_backend *hl_backend_wasm(void);
+/* wasm-module: the real .wasm module of `wasm`'s core, translated by wasm2c (wasm_module.c). */
+const hl_backend *hl_backend_wasm_module(void);
 const hl_backend *hl_backend_libc(void);
 /* malloc:PREFIX@LIB: a malloc-style shared library (options lib=, prefix=, min_align=). */
 const hl_backend *hl_backend_malloc_lib(void);

@@ -45,8 +45,23 @@ struct hl_heap {
 _Static_assert(WASM_STATE_AT + sizeof(struct hl_heap) <= HL_LINEAR_HEAP_BASE,
                "the adapter's state must fit below the heap base");
 
-static void note_footprint(hl_heap *h) { hl_stats_footprint(&h->stats, h->source.committed); }
-static hl_addr fail(hl_heap *h, hl_stat_op op, hl_error *error, hl_error e) { return hl_stats_fail(&h->stats, op, error, e); }
+/* the engine of wasm_adapter.h: the core over this instance's memory */
+static uint32_t eng_alloc(hl_heap *h, uint32_t size, uint32_t align) { return hlwc_alloc(&h->mem, size, align); }
+static uint32_t eng_free(hl_heap *h, uint32_t ptr, uint32_t size, uint32_t align) { return hlwc_free(&h->mem, ptr, size, align); }
+static uint32_t eng_realloc(hl_heap *h, uint32_t ptr, uint32_t old_size, uint32_t new_size)
+{
+    return hlwc_realloc(&h->mem, ptr, old_size, new_size);
+}
+static uint32_t eng_block(hl_heap *h, uint32_t ptr, uint32_t *size, uint32_t *align) { return hlwc_block(&h->mem, ptr, size, align); }
+static int eng_copy(hl_heap *h, uint32_t dst, uint32_t src, uint32_t n) { return hlwc_copy(&h->mem, dst, src, n); }
+static uint32_t eng_enter(hl_heap *h) { return hlwc_enter(&h->mem); }
+static int eng_exit(hl_heap *h, uint32_t handle) { return hlwc_exit(&h->mem, handle); }
+static uint32_t eng_promote(hl_heap *h, uint32_t handle, uint32_t ptr, uint32_t n) { return hlwc_promote(&h->mem, handle, ptr, n); }
+static void eng_free_all(hl_heap *h) { hlwc_free_all(&h->mem); }
+static void eng_live(const hl_heap *h, uint32_t *blocks, uint32_t *bytes) { hlwc_stats(&h->mem, blocks, bytes); }
+static uint64_t eng_footprint(const hl_heap *h) { return h->source.committed; }
+
+#include "wasm_adapter.h"
 
 /* memory.grow over the source: the old page count, or -1 with nothing changed */
 static int32_t grow_pages(void *ctx, uint32_t pages)
@@ -103,137 +118,18 @@ static void wasm_destroy(hl_heap *h)
 
 static void wasm_describe(const hl_heap *h, hl_info *info)
 {
-    memset(info, 0, sizeof *info);
-    info->name = HL_WASM_NAME;
-    info->backend_class = HL_CLASS_REFERENCE;
-    info->min_align = HLWC_MIN_ALIGN;
-    info->max_align = HLWC_MAX_ALIGN;
-    info->features = HL_FEATURE_LINEAR_MEMORY | HL_FEATURE_NATIVE_SCOPES | HL_FEATURE_INPLACE_REALLOC |
-                     HL_FEATURE_OFFSET_EXACT;
-    info->offset_exact_group = "wasm32-core"; /* the core's offsets depend on nothing but the operations */
-    info->misuse = HL_MISUSE_FREE_KINDS;
-    info->source = "linear";
-    info->page_size = h->source.page;
+    (void)h;
+    wasm_describe_as(info, HL_WASM_NAME);
 }
 
-/* ---------------------------------------------------------------- operations */
-
-static hl_addr wasm_alloc(hl_heap *h, hl_layout layout, hl_caps caps, hl_error *error)
-{
-    h->stats.calls[HL_STAT_alloc]++;
-    if (!hl_is_power_of_two(layout.align)) return fail(h, HL_STAT_alloc, error, HL_E_INVALID_ARGUMENT);
-    if (caps != HL_CAP_NONE || layout.align > HLWC_MAX_ALIGN) return fail(h, HL_STAT_alloc, error, HL_E_UNSUPPORTED);
-    uint32_t p = layout.size <= HLWC_LIMIT ? hlwc_alloc(&h->mem, (uint32_t)layout.size, (uint32_t)layout.align) : 0;
-    note_footprint(h);
-    return p ? p : fail(h, HL_STAT_alloc, error, HL_E_OUT_OF_MEMORY);
-}
-
-/* free with the core's codes; align 0 checks the size only */
-static uint32_t free_code(hl_heap *h, hl_addr block, size_t size, uint32_t align)
-{
-    h->stats.calls[HL_STAT_free]++;
-    uint32_t code = block > UINT32_MAX ? HLWC_INVALID_POINTER
-                                       : hlwc_free(&h->mem, (uint32_t)block, size > UINT32_MAX ? UINT32_MAX : (uint32_t)size, align);
-    if (code != HLWC_OK) h->stats.failures[HL_STAT_free]++;
-    return code;
-}
-
-static hl_error wasm_free(hl_heap *h, hl_addr block, hl_layout layout)
-{
-    static const hl_error errors[] = {HL_E_OK, HL_E_INVALID_POINTER, HL_E_LAYOUT_MISMATCH, HL_E_DOUBLE_FREE};
-    /* 3 is no block's align: an align that cannot be the block's is a mismatch */
-    uint32_t align = hl_is_power_of_two(layout.align) && layout.align <= HLWC_MAX_ALIGN ? (uint32_t)layout.align : 3;
-    return errors[free_code(h, block, layout.size, align)];
-}
-
-static hl_addr wasm_realloc(hl_heap *h, hl_addr block, hl_layout old, size_t size, hl_error *error)
-{
-    if (!block) return wasm_alloc(h, (hl_layout){size, old.align}, HL_CAP_NONE, error);
-    h->stats.calls[HL_STAT_realloc]++;
-    uint32_t old_size, align;
-    if (block > UINT32_MAX || !hlwc_block(&h->mem, (uint32_t)block, &old_size, &align) || old_size != old.size ||
-        align != old.align)
-        return fail(h, HL_STAT_realloc, error, HL_E_INVALID_ARGUMENT);
-    uint32_t p = size <= HLWC_LIMIT ? hlwc_realloc(&h->mem, (uint32_t)block, old_size, (uint32_t)size) : 0;
-    note_footprint(h);
-    return p ? p : fail(h, HL_STAT_realloc, error, HL_E_OUT_OF_MEMORY);
-}
-
-static size_t wasm_usable_size(hl_heap *h, hl_addr block, hl_layout layout)
-{
-    (void)layout;
-    return block <= UINT32_MAX ? hlwc_block(&h->mem, (uint32_t)block, NULL, NULL) : 0;
-}
+/* ---------------------------------------------------------------- operations (wasm_adapter.h) */
 
 static void *wasm_mem_view(hl_heap *h, hl_addr addr, size_t len) { return hl_source_host(&h->source, addr, len); }
 
-static hl_error wasm_mem_copy(hl_heap *h, hl_addr dst, hl_addr src, size_t n)
-{
-    h->stats.calls[HL_STAT_mem_copy]++;
-    if (dst > UINT32_MAX || src > UINT32_MAX || n > UINT32_MAX ||
-        hlwc_copy(&h->mem, (uint32_t)dst, (uint32_t)src, (uint32_t)n) != 0)
-        return h->stats.failures[HL_STAT_mem_copy]++, HL_E_INVALID_ARGUMENT;
-    return HL_E_OK;
-}
-
-static hl_error wasm_enter_scope(hl_heap *h, hl_scope *out)
-{
-    h->stats.calls[HL_STAT_enter_scope]++;
-    uint32_t handle = hlwc_enter(&h->mem);
-    if (!handle) return h->stats.failures[HL_STAT_enter_scope]++, HL_E_OUT_OF_MEMORY;
-    *out = handle;
-    return HL_E_OK;
-}
-
-static hl_error wasm_exit_scope(hl_heap *h, hl_scope scope)
-{
-    h->stats.calls[HL_STAT_exit_scope]++;
-    if (scope > UINT32_MAX || hlwc_exit(&h->mem, (uint32_t)scope) != 0)
-        return h->stats.failures[HL_STAT_exit_scope]++, HL_E_INVALID_ARGUMENT;
-    return HL_E_OK;
-}
-
-static hl_addr wasm_promote(hl_heap *h, hl_scope scope, hl_addr block, hl_layout layout, size_t n, hl_error *error)
-{
-    h->stats.calls[HL_STAT_promote]++;
-    uint32_t p = scope <= UINT32_MAX && block <= UINT32_MAX && n <= layout.size && n <= UINT32_MAX
-                     ? hlwc_promote(&h->mem, (uint32_t)scope, (uint32_t)block, (uint32_t)n)
-                     : 0;
-    return p ? p : fail(h, HL_STAT_promote, error, HL_E_INVALID_ARGUMENT);
-}
-
-static hl_error wasm_free_all(hl_heap *h)
-{
-    h->stats.calls[HL_STAT_free_all]++;
-    hlwc_free_all(&h->mem);
-    hl_stats_restart(&h->stats, h->source.committed);
-    return HL_E_OK;
-}
-
-static void wasm_stats(const hl_heap *h, hl_stats *stats)
-{
-    *stats = h->stats;
-    uint32_t blocks, bytes;
-    hlwc_stats(&h->mem, &blocks, &bytes);
-    stats->live_blocks = blocks;
-    stats->live_bytes = bytes;
-}
-
 static hl_error wasm_check(hl_heap *h, char *message, size_t capacity)
 {
-    static const char *const problems[] = {
-        "no problem",
-#define WASM_PROBLEM_TEXT(name, text) text,
-        HLWC_PROBLEMS(WASM_PROBLEM_TEXT)
-#undef WASM_PROBLEM_TEXT
-    };
-    uint32_t where, problem = hlwc_check(&h->mem, (uint32_t)(h->source.committed / HL_LINEAR_PAGE), &where);
-    if (problem != HLWC_PROBLEM_NONE) {
-        snprintf(message, capacity, "wasm: %s (offset 0x%x)",
-                 problem < HLWC_PROBLEM_COUNT ? problems[problem] : "unknown problem", (unsigned)where);
-        return HL_E_CORRUPTED;
-    }
-    return HL_E_OK;
+    return wasm_check_memory(HL_WASM_NAME, h->source.host, HL_WASM_HEAP_BASE, (uint32_t)(h->source.committed / HL_LINEAR_PAGE),
+                             message, capacity);
 }
 
 const hl_backend *HL_WASM_GETTER(void)

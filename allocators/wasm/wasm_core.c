@@ -86,12 +86,17 @@ typedef struct state {
 } state;
 
 #ifdef HLWC_FLAT /* a real wasm build: offset i is address i (no arithmetic on a null base) */
+extern unsigned char __heap_base; /* wasm-ld's: the first byte after the stack and data */
 static unsigned char *at(const hlwc_mem *m, uint32_t off) { return (void)m, (unsigned char *)(uintptr_t)off; }
+static uint32_t base_of(const hlwc_mem *m) { return (void)m, (uint32_t)(uintptr_t)&__heap_base; }
+static int32_t grow_by(const hlwc_mem *m, uint32_t pages) { return (void)m, (int32_t)__builtin_wasm_memory_grow(0, pages); }
 #else
 static unsigned char *at(const hlwc_mem *m, uint32_t off) { return m->base + off; }
+static uint32_t base_of(const hlwc_mem *m) { return m->state; }
+static int32_t grow_by(const hlwc_mem *m, uint32_t pages) { return m->grow(m->ctx, pages); }
 #endif
 static uint32_t *w(const hlwc_mem *m, uint32_t off) { return (uint32_t *)(void *)at(m, off); }
-static state *st(const hlwc_mem *m) { return (state *)(void *)at(m, m->state); }
+static state *st(const hlwc_mem *m) { return (state *)(void *)at(m, base_of(m)); }
 static uint32_t *entry(const hlwc_mem *m, const state *s, uint32_t i) { return w(m, s->table + 4 * i); }
 static uint32_t size_of(const hlwc_mem *m, uint32_t c) { return *w(m, c) & ~FLAGS; }
 
@@ -207,7 +212,7 @@ static uint32_t grow(const hlwc_mem *m, state *s, uint32_t want)
     uint32_t fence = s->end - H, tail = *w(m, fence) & PINUSE ? 0 : *w(m, fence - 4);
     if (tail >= want) return fence - tail;
     uint32_t pages = (want - tail + HLWC_PAGE - 1) / HLWC_PAGE;
-    if (pages > (HLWC_LIMIT - s->end) / HLWC_PAGE || m->grow(m->ctx, pages) < 0) return 0;
+    if (pages > (HLWC_LIMIT - s->end) / HLWC_PAGE || grow_by(m, pages) < 0) return 0;
     s->end += pages * HLWC_PAGE;
     *w(m, fence) = (s->end - H - fence) | INUSE | (*w(m, fence) & PINUSE);
     *w(m, s->end - H) = INUSE | PINUSE;
@@ -312,10 +317,12 @@ static void reset(const hlwc_mem *m, state *s)
     release(m, s, s->first, false);
 }
 
+bool hlwc_ready(const hlwc_mem *m) { return st(m)->magic == MAGIC; }
+
 int hlwc_init(const hlwc_mem *m, uint32_t pages)
 {
-    uint64_t first = ((uint64_t)m->state + sizeof(state) + 15) & ~(uint64_t)15;
-    if ((m->state & 15) || !m->state || pages > HLWC_LIMIT / HLWC_PAGE || pages * HLWC_PAGE < first + MIN_CHUNK + H)
+    uint64_t first = ((uint64_t)base_of(m) + sizeof(state) + 15) & ~(uint64_t)15;
+    if ((base_of(m) & 15) || !base_of(m) || pages > HLWC_LIMIT / HLWC_PAGE || pages * HLWC_PAGE < first + MIN_CHUNK + H)
         return -1;
     state *s = st(m);
     s->magic = MAGIC;
@@ -489,10 +496,10 @@ void hlwc_stats(const hlwc_mem *m, uint32_t *blocks, uint32_t *bytes)
 uint32_t hlwc_check(const hlwc_mem *m, uint32_t pages, uint32_t *where)
 {
     const state *s = st(m);
-    *where = m->state;
+    *where = base_of(m);
     uint32_t fence = s->end - H;
     if (s->magic != MAGIC || pages > HLWC_LIMIT / HLWC_PAGE || s->end != pages * HLWC_PAGE || s->first & 15 ||
-        s->first < m->state + sizeof(state) || s->first > fence || s->depth > HLWC_MAX_DEPTH ||
+        s->first < base_of(m) + sizeof(state) || s->first > fence || s->depth > HLWC_MAX_DEPTH ||
         s->nlive > s->cap || s->nfreed > s->cap - s->nlive || s->cap > HLWC_LIMIT / 8 ||
         (s->cap && (s->table < s->first + H || s->table > fence || 4 * s->cap > fence - s->table)))
         return HLWC_PROBLEM_STATE;
@@ -530,7 +537,7 @@ uint32_t hlwc_check(const hlwc_mem *m, uint32_t pages, uint32_t *where)
     *where = fence;
     if (c != fence || (*w(m, fence) & ~PINUSE) != INUSE || (*w(m, fence) & PINUSE) != prev_inuse)
         return HLWC_PROBLEM_FENCE;
-    *where = m->state;
+    *where = base_of(m);
     if (lives != s->nlive || freed != s->nfreed || bytes != s->live_bytes || tables != (s->cap ? 1u : 0u))
         return HLWC_PROBLEM_COUNTS;
     uint32_t listed = 0;
@@ -543,6 +550,6 @@ uint32_t hlwc_check(const hlwc_mem *m, uint32_t pages, uint32_t *where)
                 return HLWC_PROBLEM_BINS;
         }
     }
-    *where = m->state;
+    *where = base_of(m);
     return listed == frees ? HLWC_PROBLEM_NONE : HLWC_PROBLEM_BINS;
 }

@@ -35,7 +35,8 @@
 typedef int32_t (*hlwc_grow_fn)(void *ctx, uint32_t pages);
 
 /* Compiled with -DHLWC_FLAT (a real wasm build, where the memory is the address
- * space), offset i is address i and `base` is ignored. */
+ * space), offset i is address i and the struct is not read at all (NULL will do): the
+ * heap state is at wasm-ld's __heap_base and memory.grow is the instruction. */
 typedef struct hlwc_mem {
     unsigned char *base; /* host address of offset 0 */
     hlwc_grow_fn grow;
@@ -73,6 +74,10 @@ enum {
  * chunk after it up to the end. 0 on success; -1 (memory untouched) if m->state is
  * not a multiple of 16 or the state and a first chunk do not fit. */
 int hlwc_init(const hlwc_mem *m, uint32_t pages);
+
+/* Whether hlwc_init has built a heap at the state's offset (a module builds its heap
+ * on the first call; fresh wasm memory is zero, so not before). */
+bool hlwc_ready(const hlwc_mem *m);
 
 /* A block of at least size bytes aligned to max(align, 16) in the innermost open
  * scope. 0 if align is not a power of two, exceeds HLWC_MAX_ALIGN, or the memory

@@ -29,6 +29,8 @@
     X(hl_test_backend_tearer, BROKEN)                                                                            \
     X(hl_test_backend_scribbler, BROKEN)                                                                         \
     X(hl_test_backend_wasm_shifted, BROKEN)                                                                      \
+    X(hl_test_backend_wasm_module_base2048, BROKEN)                                                              \
+    X(hl_test_backend_wasm_module_trap, BROKEN)                                                                  \
     X(hl_test_backend_racy, BROKEN)                                                                              \
     X(hl_test_backend_bins_stale_reset, BROKEN)                                                                  \
     X(hl_test_backend_bins_copy, CONFORMS)                                                                       \

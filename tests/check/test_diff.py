@@ -13,8 +13,8 @@ def test_every_backend_agrees_on_the_shipped_traces(heaplab):
     assert lines[-1] == "1 findings ignored (--ignore)"
     lines = lines[:-1]
     assert len(lines) == len(shipped_traces())
-    assert all(": 9 backends agree on " in line for line in lines)
-    assert "traces/basic.trace: 9 backends agree on 67 operations (1 ignored findings" in proc.stdout
+    assert all(": 10 backends agree on " in line for line in lines)
+    assert "traces/basic.trace: 10 backends agree on 67 operations (21 offsets compared) (1 ignored findings" in proc.stdout
     assert "ignored DIVERGENCE mimalloc: traces/basic.trace:39: operation 31 (alloc): ALIGNMENT: " in proc.stderr
     assert "ids retired" in [l for l in lines if l.startswith("traces/caps.trace")][0]  # caps served, bins could not
     # without --ignore the same finding stops the comparison of basic.trace

@@ -43,7 +43,7 @@ def test_json_document_has_the_schema(heaplab):
     assert doc["schema_version"] == 4
     assert {"os", "arch", "cpus"} <= set(doc["machine"])
     assert doc["build"]["sanitized"] is True  # make test's driver runs under ASan
-    assert [r["backend"] for r in doc["results"]] == ["bins", "arena", "guard", "caps", "wasm", "libc"]
+    assert [r["backend"] for r in doc["results"]] == ["bins", "arena", "guard", "caps", "wasm", "wasm-module", "libc"]
     for r in doc["results"]:
         for key in ("backend", "trace", "ops", "skipped", "divergences", "peak_live_bytes",
                     "peak_footprint_bytes", "elapsed_ns", "ops_per_sec"):

@@ -7,7 +7,7 @@ import pytest
     (["--", "true"], "--backend SPEC is required"),
     (["--backend", "bins"], "no program to run"),
     (["--backend", "nosuch", "--", "true"], "nosuch"),
-    (["--backend", "refs", "--", "true"], "names 5 backends; run serves a program from one"),
+    (["--backend", "refs", "--", "true"], "names 6 backends; run serves a program from one"),
     (["--backend", "libc", "--", "true"], "libc is the program's own malloc"),
     (["--backend", "bins:bogus=1", "--", "true"], "bogus"),
     (["--backend", "bins", "--on-limit", "maybe", "--", "true"], "--on-limit 'maybe': expected stop or null"),

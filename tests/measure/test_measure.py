@@ -29,7 +29,7 @@ def latency_doc(heaplab_release):
 
 def test_latency_histograms_count_every_call(latency_doc):
     assert latency_doc["build"]["sanitized"] is False
-    assert len(latency_doc["results"]) == 12
+    assert len(latency_doc["results"]) == 14  # 7 backends (refs: 6, libc) x 2 traces
     for r in latency_doc["results"]:
         lat = r["latency"]
         assert lat["timer"]["overhead_ns"] > 0

@@ -32,7 +32,7 @@ def test_a_python_script_records_and_replays_clean_everywhere(heaplab_release, t
     assert "#@program=/usr/bin/python3 -c import json" in out.read_text()
     assert len(ops(out)) > 1000 and ops(out)[-1] == "end"
     proc = heaplab_release("replay", "-q", "--backends", "all", out)
-    assert proc.returncode == 0 and "9 runs: 9 clean" in proc.stdout, proc.stderr
+    assert proc.returncode == 0 and "10 runs: 10 clean" in proc.stdout, proc.stderr
 
 
 def test_the_summary_names_the_busiest_process_a_shim_and_python_s_own_allocator(heaplab_release, tmp_path):

@@ -28,7 +28,7 @@ def runs_of(proc):
 
 def test_a_recorded_threaded_program_replays_clean_on_real_threads(heaplab, threaded_trace):
     proc = heaplab("replay", "--threads", "--backends", "all", threaded_trace)
-    assert proc.returncode == 0 and "9 runs: 9 clean" in proc.stdout, proc.stdout + proc.stderr
+    assert proc.returncode == 0 and "10 runs: 10 clean" in proc.stdout, proc.stdout + proc.stderr
     for peer in ("libc", "jemalloc", "mimalloc", "tcmalloc"):
         assert f"threads {peer}: {threaded_trace} on 5 threads" in proc.stderr
     assert f"threads bins: {threaded_trace} serialised: the backend does not declare thread safety" in proc.stderr

@@ -354,7 +354,7 @@ def test_valgrind_cxx17_aligned_new_and_delete(heaplab, tmp_path):
     assert heaplab("validate", out).stdout.strip() == f"{out}: ok (30 operations, text form)"
     replay = heaplab("replay", "--backends", "all", out)  # each backend's block honours its alignment
     assert replay.returncode == 0, replay.stdout + replay.stderr
-    assert "9 runs: 9 clean, 0 divergent" in replay.stdout, replay.stdout
+    assert "10 runs: 10 clean, 0 divergent" in replay.stdout, replay.stdout
 
 
 def test_valgrind_aligned_new_with_a_bad_alignment(heaplab, tmp_path):
