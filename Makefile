@@ -47,10 +47,10 @@ LIB_SRC     := $(ALLOC_SRC) $(HARNESS_SRC) $(FUZZ_SRC)
 
 obj = $(patsubst %.c,build/$(1)/obj/%.o,$(2))
 
-.PHONY: all deps test unit run wasm bench bench-speed bench-replay bench-fuzz bench-record bench-run bench-micro bench-quick test-mutants clean \
+.PHONY: all deps test unit run wasm bench-wasm bench bench-speed bench-replay bench-fuzz bench-record bench-run bench-micro bench-quick test-mutants clean \
         fuzz-libfuzzer fuzz-libfuzzer-build fuzz-afl fuzz-afl-build corpora traces examples test-mutants-libfuzzer \
         check-published-malloclab
-all: build/heaplab build/libheaplab-record.so build/libheaplab-serve.so
+all: build/heaplab build/libheaplab-record.so build/libheaplab-serve.so build/heaplab-v8-runner.mjs
 
 # keep object files make considers intermediate (unit-test objects)
 .SECONDARY:
@@ -162,6 +162,9 @@ build/tests/heaplab-alloc-base2048.wasm: $(WASM_GUEST)
 # a module whose usable-size query reads past its memory: the trap must be an error
 build/tests/heaplab-alloc-trap.wasm: $(WASM_GUEST)
 	$(call wasm_module,1024,-DHLWC_TEST_TRAP)
+# a module whose realloc loses a moved block's first byte: wasm-v8's runner must say so
+build/tests/heaplab-alloc-scribble.wasm: $(WASM_GUEST)
+	$(call wasm_module,1024,-DHLWC_TEST_SCRIBBLE)
 %.min.wasm: %.wasm
 	wasm-opt -Oz --strip-debug --strip-producers $< -o $@
 build/wasm2c/heaplab_alloc.c: build/heaplab-alloc.min.wasm
@@ -176,7 +179,20 @@ build/wasm2c/heaplab_alloc_trap.c: build/tests/heaplab-alloc-trap.min.wasm
 	wasm2c $< -n heaplab_alloc_trap -o $@
 $(foreach v,release asan,build/$(v)/obj/tests/backends/wasm_module_trap.o): build/wasm2c/heaplab_alloc_trap.c
 $(foreach v,release asan pic libfuzzer afl,build/$(v)/obj/allocators/wasm/wasm_module.o): build/wasm2c/heaplab_alloc.c
-wasm: build/heaplab-alloc.wasm build/heaplab-alloc.min.wasm build/heaplab
+# The baseline the module is measured against: dlmalloc, wasi-libc's malloc (Debian
+# wasi-libc), linked from its libc.a alone into a module exporting malloc, free, realloc.
+build/dlmalloc.wasm: /usr/lib/wasm32-wasi/libc.a
+	@mkdir -p $(dir $@)
+	wasm-ld --no-entry --export=malloc --export=free --export=realloc --gc-sections -o $@ $<
+# `make bench-wasm [WASM_OPS=1000000]`: ns/op of the module and of dlmalloc in one V8
+WASM_OPS ?= 1000000
+bench-wasm: build/heaplab-alloc.min.wasm build/dlmalloc.min.wasm build/heaplab-v8-runner.mjs
+	node build/heaplab-v8-runner.mjs --bench build/heaplab-alloc.min.wasm build/dlmalloc.min.wasm --ops $(WASM_OPS)
+# the wasm-v8 backend's runner, found beside heaplab
+build/heaplab-v8-runner.mjs: allocators/wasm/v8_runner.mjs
+	@mkdir -p $(dir $@)
+	cp $< $@
+wasm: build/heaplab-alloc.wasm build/heaplab-alloc.min.wasm build/heaplab-v8-runner.mjs build/heaplab
 	@for m in build/heaplab-alloc.min.wasm; do \
 	    echo "$$m: $$(stat -c %s $$m) bytes ($$(stat -c %s $${m%.min.wasm}.wasm) before wasm-opt -Oz)"; done
 
@@ -312,7 +328,7 @@ deps:
 # The suite runs on every CPU (pytest-xdist), a test file per worker at a time (a file's
 # tests share fixtures and run in order); everything a test runs is built first, so no
 # two workers build the same file.
-test: build/heaplab build/libheaplab-record.so build/libheaplab-serve.so build/asan/heaplab build/asan/heaplab-test build/release/heaplab-test $(UNIT_BINS) \
+test: build/heaplab build/libheaplab-record.so build/libheaplab-serve.so build/heaplab-v8-runner.mjs build/asan/heaplab build/asan/heaplab-test build/release/heaplab-test $(UNIT_BINS) \
       build/asan/fuzz-replay build/asan/fuzz-afl-stdin $(EXAMPLES) \
       $(TEST_PLUGINS) $(TEST_MALLOC_LIBS) build/bench/yardstick build/bench/memory-yardstick build/bench/peak-rss
 	$(PYTHON) -m pytest -n auto --dist loadfile --durations=15 tests
@@ -352,7 +368,7 @@ check-published-malloclab: build/heaplab
 	$(PYTHON) scripts/check_published_malloclab.py $(DIR)
 
 # Benchmarks are not part of `make test`: they need a quiet release build.
-bench: bench-speed bench-replay bench-fuzz bench-record bench-run
+bench: bench-speed bench-replay bench-fuzz bench-record bench-run bench-wasm
 # heaplab's ns/op next to the hand-written loop's, per real trace and peer (the gate: <= 1.5x)
 bench-speed: build/heaplab build/bench/yardstick
 	$(PYTHON) bench/speed_bench.py

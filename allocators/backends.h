@@ -15,6 +15,8 @@ const hl_backend *hl_backend_caps(void);
 const hl_backend *hl_backend_wasm(void);
 /* wasm-module: the real .wasm module of `wasm`'s core, translated by wasm2c (wasm_module.c). */
 const hl_backend *hl_backend_wasm_module(void);
+/* wasm-v8: the same module run by V8 in a Node.js process (wasm_v8.c); on request only. */
+const hl_backend *hl_backend_wasm_v8(void);
 const hl_backend *hl_backend_libc(void);
 /* malloc:PREFIX@LIB: a malloc-style shared library (options lib=, prefix=, min_align=). */
 const hl_backend *hl_backend_malloc_lib(void);
@@ -31,6 +33,8 @@ const hl_backend *const *hl_registry(size_t *count);
 const hl_backend *hl_registry_find(const char *name);
 /* True for backends that exist only in test builds (never in `all`). */
 bool hl_registry_is_test_only(const hl_backend *backend);
+/* True for built-in backends run only when named (never in `refs` or `all`). */
+bool hl_registry_on_request(const hl_backend *backend);
 /* True for the backends the conformance suite runs: every built-in, and the test-only
  * backends that declare they honour the whole contract (hl_test_backend_conforms). */
 bool hl_registry_conforms(const hl_backend *backend);

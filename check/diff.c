@@ -50,30 +50,62 @@ static void shadow_finding(hl_diff_summary *s, const lane *l)
     snprintf(s->backend, sizeof s->backend, "%s", l->spec->label);
 }
 
-/* Backends that declare one offset_exact_group hand out the same offsets (linear
- * memory: the addresses are offsets) for a block every one of them served. */
-static int compare_offsets(hl_diff_summary *s, const lane *lanes, size_t count, const hl_op *op, uint64_t index)
+/* The memory size of a lane's instance (its stats' footprint). */
+static uint64_t memory_size(const lane *l)
 {
-    const lane *first = NULL;
+    hl_stats stats;
+    const hl_backend *backend = hl_exec_backend(l->run->exec);
+    backend->stats(hl_exec_heap(l->run->exec), &stats);
+    return stats.footprint;
+}
+
+/* Records a difference between two lanes of one offset-exact group. */
+static int group_differs(hl_diff_summary *s, const lane *a, const lane *b, hl_rule rule, const hl_op *op, uint64_t index,
+                         const char *what, const char *value_a, const char *value_b)
+{
+    s->found = true;
+    s->finding = (hl_finding){.rule = rule, .index = index, .line = op->line};
+    snprintf(s->finding.message, sizeof s->finding.message, "%s of block id %" PRIu64 ": %s %s %s, %s %s (group %s)",
+             hl_op_name((hl_op_kind)op->kind), op->id, a->spec->label, what, value_a, b->spec->label, value_b, a->group);
+    snprintf(s->backend, sizeof s->backend, "%s", a->spec->label);
+    snprintf(s->other, sizeof s->other, "%s", b->spec->label);
+    return 1;
+}
+
+/* Backends that declare one offset_exact_group are builds of one allocator over the
+ * same linear memory (a native build and the real module, in any engine): after every
+ * operation they gave the same answer (a legal failure included), the same offset for
+ * the block it made, and their memories have the same size. */
+static int compare_group(hl_diff_summary *s, const lane *lanes, size_t count, const hl_op *op, uint64_t index)
+{
     bool compared = false;
     for (size_t k = 0; k < count; k++) {
-        if (!lanes[k].group || lanes[k].run->last.skipped || lanes[k].run->stopped) continue;
+        const lane *b = &lanes[k];
+        if (!b->group || b->run->last.skipped || b->run->stopped) continue;
         for (size_t j = 0; j < k; j++) {
-            if (!lanes[j].group || lanes[j].run->last.skipped || lanes[j].run->stopped ||
-                strcmp(lanes[j].group, lanes[k].group) != 0)
-                continue;
-            compared = true;
-            if (lanes[j].run->last.addr == lanes[k].run->last.addr) continue;
-            first = &lanes[j];
-            s->found = true;
-            s->finding = (hl_finding){.rule = HL_RULE_OFFSET_DIFFERS, .index = index, .line = op->line};
-            snprintf(s->finding.message, sizeof s->finding.message,
-                     "%s of block id %" PRIu64 ": %s hands out offset %#" PRIxPTR ", %s %#" PRIxPTR " (group %s)",
-                     hl_op_name((hl_op_kind)op->kind), op->id, first->spec->label, first->run->last.addr, lanes[k].spec->label,
-                     lanes[k].run->last.addr, lanes[k].group);
-            snprintf(s->backend, sizeof s->backend, "%s", first->spec->label);
-            snprintf(s->other, sizeof s->other, "%s", lanes[k].spec->label);
-            return 1;
+            const lane *a = &lanes[j];
+            if (!a->group || a->run->last.skipped || a->run->stopped || strcmp(a->group, b->group) != 0) continue;
+            const hl_result *ra = &a->run->last, *rb = &b->run->last;
+            char va[64], vb[64];
+            if (ra->error != rb->error)
+                return group_differs(s, a, b, HL_RULE_OUTCOME_DIFFERS, op, index, "answers", hl_error_name(ra->error),
+                                     hl_error_name(rb->error));
+            bool made = ra->error == HL_E_OK &&
+                        (op->kind == HL_OP_ALLOC || op->kind == HL_OP_REALLOC || op->kind == HL_OP_PROMOTE);
+            if (made) {
+                compared = true;
+                if (ra->addr != rb->addr) {
+                    snprintf(va, sizeof va, "%#" PRIxPTR, ra->addr);
+                    snprintf(vb, sizeof vb, "%#" PRIxPTR, rb->addr);
+                    return group_differs(s, a, b, HL_RULE_OFFSET_DIFFERS, op, index, "hands out offset", va, vb);
+                }
+            }
+            uint64_t ma = memory_size(a), mb = memory_size(b);
+            if (ma != mb) {
+                snprintf(va, sizeof va, "%" PRIu64 " bytes", ma);
+                snprintf(vb, sizeof vb, "%" PRIu64 " bytes", mb);
+                return group_differs(s, a, b, HL_RULE_OFFSET_DIFFERS, op, index, "has a memory of", va, vb);
+            }
         }
     }
     s->offsets_compared += compared;
@@ -83,6 +115,7 @@ static int compare_offsets(hl_diff_summary *s, const lane *lanes, size_t count, 
 /* Compares lanes after operation i; 1 on a finding or an end, 0 to go on. */
 static int compare(hl_diff_summary *s, lane *lanes, size_t count, const hl_op *op, uint64_t index)
 {
+    if (compare_group(s, lanes, count, op, index)) return 1;
     if (!compared(op)) return 0;
     const lane *ok = NULL, *failed = NULL;
     for (size_t k = 0; k < count; k++) {
@@ -107,9 +140,6 @@ static int compare(hl_diff_summary *s, lane *lanes, size_t count, const hl_op *o
             return 1;
         }
     }
-    if (ok && !failed && (op->kind == HL_OP_ALLOC || op->kind == HL_OP_REALLOC || op->kind == HL_OP_PROMOTE) &&
-        compare_offsets(s, lanes, count, op, index))
-        return 1;
     if (!ok || !failed) return 0;
     if (op->kind == HL_OP_SCOPE_ENTER || op->kind == HL_OP_PROMOTE) {
         s->ended = true;

@@ -14,6 +14,7 @@ void hl_help_list(FILE *out)
             "the options its spec accepts (NAME:key=value:...), then the forms that name an\n"
             "allocator of your own (a contract plugin, a malloc-style library).\n"
             "  --names  one line a backend, for scripts: NAME KIND, where KIND is built-in,\n"
+            "           on-request (built in, never in refs or all: wasm-v8),\n"
             "           test-conforming (a test build's backend the conformance suite runs)\n"
             "           or test (a test build's planted bug or misbehaving backend)\n");
 }
@@ -45,7 +46,8 @@ int hl_cmd_list(int argc, char **argv)
     if (names) {
         for (size_t i = 0; i < count; i++)
             printf("%s %s\n", backends[i]->name,
-                   !hl_registry_is_test_only(backends[i]) ? "built-in"
+                   hl_registry_on_request(backends[i])    ? "on-request"
+                   : !hl_registry_is_test_only(backends[i]) ? "built-in"
                    : hl_registry_conforms(backends[i])    ? "test-conforming"
                                                           : "test");
         return HL_EXIT_CLEAN;

@@ -279,7 +279,7 @@ int hl_spec_parse_list(const char *list, hl_spec **out, size_t *count, hl_diag *
             size_t n;
             const hl_backend *const *all = hl_registry(&n);
             for (size_t i = 0; i < n; i++) {
-                if (hl_registry_is_test_only(all[i])) continue;
+                if (hl_registry_is_test_only(all[i]) || hl_registry_on_request(all[i])) continue;
                 if (item[0] == 'r' && all[i]->backend_class != HL_CLASS_REFERENCE) continue;
                 hl_spec spec;
                 if ((rc = parse_one(all[i]->name, &spec, true, diag)) == 0) push(out, count, &capacity, &spec);

@@ -148,7 +148,9 @@ typedef enum hl_class {
     X(OFFSET_EXACT, 1u << 5, "hands out the same offsets as its offset_exact_group")  \
     X(LINEAR_MEMORY, 1u << 6, "addresses are u32 offsets into a linear memory")      \
     X(FOOTPRINT_UNKNOWN, 1u << 7, "stats' footprint figures are not measured (0): the " \
-                                  "allocator offers no reading of what it holds")
+                                  "allocator offers no reading of what it holds") \
+    X(REMOTE_MEMORY, 1u << 8, "its memory lives in another process: mem_view gives no "  \
+                              "bytes, and the backend checks blocks' contents itself")
 
 typedef enum hl_feature {
 #define HL_FEATURE_ENUM(name, bit, text) HL_FEATURE_##name = (bit),

@@ -146,7 +146,7 @@ static void wasm_describe_as(hl_info *info, const char *name)
 /* The core's invariant walk (hlwc_check) over a memory at host address base, `pages`
  * pages long, with the heap state at `state`: OK, or CORRUPTED with the first broken
  * invariant named after `name`. */
-static hl_error wasm_check_memory(const char *name, unsigned char *base, uint32_t state, uint32_t pages, char *message,
+static inline hl_error wasm_check_memory(const char *name, unsigned char *base, uint32_t state, uint32_t pages, char *message,
                                   size_t capacity)
 {
     static const char *const problems[] = {

@@ -106,7 +106,7 @@ micro_target *micro_targets(size_t *count)
         size_t n;
         const hl_backend *const *all = hl_registry(&n);
         for (size_t i = 0; i < n && target_count < MAX_TARGETS - 4; i++)
-            if (!hl_registry_is_test_only(all[i])) add_backend(all[i]);
+            if (!hl_registry_is_test_only(all[i]) && !hl_registry_on_request(all[i])) add_backend(all[i]);
         micro_target *t = &targets[target_count++];
         snprintf(t->name, sizeof t->name, "raw:libc");
         t->raw = (micro_raw){malloc, free, realloc, glibc_aligned};

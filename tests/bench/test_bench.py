@@ -99,3 +99,23 @@ def test_yardstick_refuses_what_it_does_not_run(tmp_path):
     proc = subprocess.run([str(ROOT / "build" / "bench" / "yardstick"), "--lib", "null", str(trace)],
                           capture_output=True, text=True)
     assert proc.returncode == 0 and json.loads(proc.stdout)["ops"] == 2  # the fail= alloc is not run
+
+
+def test_wasm_bench_prints_both_allocators_and_the_harness(tmp_path):
+    """`make bench-wasm`'s runner on a small mix: both modules' ns/op, the ratio and the
+    harness's own cost are printed (the figures are measured by `make bench-wasm`)."""
+    proc = subprocess.run(["make", "-s", "build/heaplab-alloc.min.wasm", "build/dlmalloc.min.wasm",
+                           "build/heaplab-v8-runner.mjs"], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    proc = subprocess.run(["node", "build/heaplab-v8-runner.mjs", "--bench", "build/heaplab-alloc.min.wasm",
+                           "build/dlmalloc.min.wasm", "--ops", "20000", "--rounds", "1"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "20000 calls (1000 live blocks of 1..1024 bytes), median of 1 rounds" in out, out
+    for name in ("heaplab", "dlmalloc", "harness"):
+        assert re.search(rf"^  {name} +\d+\.\d ns/op", out, re.M), out
+    assert re.search(r"ratio heaplab/dlmalloc: \d+\.\d{3}x", out), out
+    bad = subprocess.run(["node", "build/heaplab-v8-runner.mjs", "--bench", "build/heaplab-alloc.min.wasm"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "usage:" in bad.stderr

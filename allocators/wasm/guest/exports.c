@@ -57,7 +57,11 @@ EXPORT("alloc") uint32_t guest_alloc(uint32_t size) { return or_trap(guest_alloc
 EXPORT("realloc") uint32_t guest_realloc(uint32_t old_ptr, uint32_t old_size, uint32_t new_size)
 {
     ready();
-    return or_trap(hlwc_realloc(M, old_ptr, old_size, new_size));
+    uint32_t p = or_trap(hlwc_realloc(M, old_ptr, old_size, new_size));
+#ifdef HLWC_TEST_SCRIBBLE /* build/tests/heaplab-alloc-scribble.wasm: a broken module losing a moved block's first byte */
+    if (p != old_ptr && old_size && new_size) *(volatile unsigned char *)(uintptr_t)p ^= 0xff;
+#endif
+    return p;
 }
 
 EXPORT("mem-copy") void guest_mem_copy(uint32_t dst, uint32_t src, uint32_t n)
