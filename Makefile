@@ -47,7 +47,7 @@ LIB_SRC     := $(ALLOC_SRC) $(HARNESS_SRC) $(FUZZ_SRC)
 
 obj = $(patsubst %.c,build/$(1)/obj/%.o,$(2))
 
-.PHONY: all deps test unit run wasm bench-wasm bench bench-speed bench-replay bench-fuzz bench-record bench-run bench-micro bench-quick test-mutants clean \
+.PHONY: all deps test unit run wasm bench-wasm check-wasm bench bench-speed bench-replay bench-fuzz bench-record bench-run bench-micro bench-quick test-mutants clean \
         fuzz-libfuzzer fuzz-libfuzzer-build fuzz-afl fuzz-afl-build corpora traces examples test-mutants-libfuzzer \
         check-published-malloclab
 all: build/heaplab build/libheaplab-record.so build/libheaplab-serve.so build/heaplab-v8-runner.mjs
@@ -143,7 +143,7 @@ build/asan/fuzz-afl-stdin: build/asan/obj/fuzz/drivers/afl.o build/asan/libheapl
 # `make wasm`: the wasm backend's core as a real module (README "The wasm module"):
 # clang for wasm32 with no libc, wasm-ld (the stack in [0, 1024), no data, so
 # __heap_base is 1024, the heap base of every heaplab linear memory), then wasm-opt -Oz.
-# wasm2c translates the -Oz module into the C the `wasm-module` backend links
+# The lean configuration is seed 004's surface alone (-DHLWC_LEAN). wasm2c translates the -Oz module into the C the `wasm-module` backend links
 # (allocators/wasm/wasm_module.c).
 WASM_GUEST := allocators/wasm/wasm_core.c allocators/wasm/wasm_core.h allocators/wasm/guest/exports.c
 WASM_CFLAGS := --target=wasm32 -nostdlib -ffreestanding $(CSTD) $(WARN) -Os -flto -DHLWC_FLAT -Iallocators/wasm
@@ -156,6 +156,9 @@ define wasm_module
 endef
 build/heaplab-alloc.wasm: $(WASM_GUEST)
 	$(call wasm_module,1024,)
+# the lean configuration: seed 004 alone, no misuse checks, no scopes (wasm_core.h)
+build/heaplab-alloc-lean.wasm: $(WASM_GUEST)
+	$(call wasm_module,1024,-DHLWC_LEAN)
 # a module whose heap starts at 2048: the differential tests must catch it
 build/tests/heaplab-alloc-base2048.wasm: $(WASM_GUEST)
 	$(call wasm_module,2048,)
@@ -188,12 +191,18 @@ build/dlmalloc.wasm: /usr/lib/wasm32-wasi/libc.a
 WASM_OPS ?= 1000000
 bench-wasm: build/heaplab-alloc.min.wasm build/dlmalloc.min.wasm build/heaplab-v8-runner.mjs
 	node build/heaplab-v8-runner.mjs --bench build/heaplab-alloc.min.wasm build/dlmalloc.min.wasm --ops $(WASM_OPS)
+# `make check-wasm`: every shipped trace through the three engines of the full module and
+# through the lean module beside its native twin (the test suite runs a part of the lean sweep)
+check-wasm: build/heaplab build/heaplab-alloc-lean.min.wasm build/heaplab-v8-runner.mjs
+	./build/heaplab diff --backends wasm,wasm-module,wasm-v8 traces/
+	./build/heaplab diff --backends wasm-lean,wasm-v8:module=build/heaplab-alloc-lean.min.wasm traces/
 # the wasm-v8 backend's runner, found beside heaplab
 build/heaplab-v8-runner.mjs: allocators/wasm/v8_runner.mjs
 	@mkdir -p $(dir $@)
 	cp $< $@
-wasm: build/heaplab-alloc.wasm build/heaplab-alloc.min.wasm build/heaplab-v8-runner.mjs build/heaplab
-	@for m in build/heaplab-alloc.min.wasm; do \
+wasm: build/heaplab-alloc.wasm build/heaplab-alloc.min.wasm build/heaplab-alloc-lean.wasm build/heaplab-alloc-lean.min.wasm \
+      build/heaplab-v8-runner.mjs build/heaplab
+	@for m in build/heaplab-alloc.min.wasm build/heaplab-alloc-lean.min.wasm; do \
 	    echo "$$m: $$(stat -c %s $$m) bytes ($$(stat -c %s $${m%.min.wasm}.wasm) before wasm-opt -Oz)"; done
 
 # ---------------------------------------------------------------- fuzzing engines

@@ -30,9 +30,11 @@ static const backend_getter builtin[] = {
 #define BUILTIN_COUNT (sizeof builtin / sizeof builtin[0])
 
 /* Built in, but run only when named: never in `refs` or `all`, nor in the conformance
- * suite (wasm-v8 starts a Node.js process per instance and shows no bytes; the
- * differential tests hold it to `wasm` offset for offset instead). */
+ * suite. wasm-lean has no scopes and no misuse checks, by design; wasm-v8 starts a
+ * Node.js process per instance and shows no bytes. The differential tests hold each to
+ * its offset-exact group instead. */
 static const backend_getter on_request[] = {
+    hl_backend_wasm_lean,
     hl_backend_wasm_v8,
 };
 

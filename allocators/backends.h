@@ -15,6 +15,8 @@ const hl_backend *hl_backend_caps(void);
 const hl_backend *hl_backend_wasm(void);
 /* wasm-module: the real .wasm module of `wasm`'s core, translated by wasm2c (wasm_module.c). */
 const hl_backend *hl_backend_wasm_module(void);
+/* wasm-lean: the lean core's native twin (wasm_lean.c); on request only. */
+const hl_backend *hl_backend_wasm_lean(void);
 /* wasm-v8: the same module run by V8 in a Node.js process (wasm_v8.c); on request only. */
 const hl_backend *hl_backend_wasm_v8(void);
 const hl_backend *hl_backend_libc(void);

@@ -14,10 +14,11 @@
 // by a JS function that does nothing is the harness's own cost, printed and not
 // subtracted. Rounds alternate the order; the medians and their ratio are printed.
 //
-// The socket to heaplab is fd 3, non-blocking: the runner polls it, so an answer goes
-// out without a sleep and a wake-up (tens of microseconds each on these machines), and
-// naps once no request has come for a while. Protocol (little-endian u32 words):
-//   hello     runner -> heaplab, once: MAGIC, __heap_base, memory pages
+// The socket to heaplab is fd 3 (Node leaves it alone), blocking: the runner sleeps
+// until a request comes (heaplab polls for the answer instead). Should it be made
+// non-blocking, the reads and writes below wait it out. Protocol (little-endian u32 words):
+//   hello     runner -> heaplab, once: MAGIC, __heap_base, memory pages, 1 for a lean
+//             module (seed 004 alone; leanExports below) else 0
 //   request   heaplab -> runner: op, a, b, c (OPS below)
 //   answer    runner -> heaplab: result, status, pages, live blocks, live bytes,
 //             bad block, bad byte, aux 1, aux 2: for `usable` the block's size and
@@ -46,9 +47,12 @@ if (!modulePath) {
     process.stderr.write("usage: node v8_runner.mjs MODULE.wasm\n");
     process.exit(2);
 }
-let x;
+let x, lean = false;
 try {
-    x = (await WebAssembly.instantiate(readFileSync(modulePath), {})).instance.exports;
+    const { module, instance } = await WebAssembly.instantiate(readFileSync(modulePath), {});
+    x = instance.exports;
+    lean = !("heaplab-free" in x) && "__alloc" in x && "__free" in x;
+    if (lean) x = leanExports(module, instance);
 } catch (e) {
     process.stderr.write(`${modulePath}: ${e.message}\n`);
     process.exit(2);
@@ -57,9 +61,71 @@ for (const name of ["__alloc", "heaplab-free", "realloc", "heaplab-usable", "hea
                     "mem-copy", "enter-scope", "exit-scope", "promote", "free-all", "heaplab-live-blocks",
                     "heaplab-live-bytes", "memory", "__heap_base"]) {
     if (!(name in x)) {
-        process.stderr.write(`${modulePath}: the module does not export ${name}\n`);
+        process.stderr.write(`${modulePath}: the module does not export ${name} (nor is it a lean module: ` +
+                             `__alloc, __free)\n`);
         process.exit(2);
     }
+}
+
+// A lean module (build/heaplab-alloc-lean.wasm) exports seed 004 alone. The calls it
+// lacks are made here as its native twin (`wasm-lean`, wasm_core.c with HLWC_LEAN)
+// makes them, reading the chunk headers and the heap state the core keeps in memory:
+// realloc is __alloc, copy, __free; usable, size and align come from the header; a
+// copy is a forward byte walk inside the memory; scopes fail (as a trap); free-all
+// is a fresh instance whose memory is grown to the old size (the core builds its heap
+// over the whole memory on the next call, as its free_all does); the live counts are
+// kept here.
+function leanExports(module, instance) {
+    let e = instance.exports, live = 0, liveBytes = 0;
+    const no = () => { throw new WebAssembly.RuntimeError("unreachable (the lean module has no such call)"); };
+    const words = (at, n) => new Uint32Array(e.memory.buffer, at, n);
+    const header = (p) => {   // the header of an in-use chunk whose block starts at p, or null
+        const end = e.memory.buffer.byteLength, first = words(e.__heap_base.value, 3)[2];
+        if ((p & 15) || p < first + 16 || p > end - 16) return null;
+        const h = words(p - 16, 4);
+        return h[0] & 1 ? h : null;
+    };
+    const api = {
+        get memory() { return e.memory; },
+        get __heap_base() { return e.__heap_base; },
+        __alloc(n, align) {
+            const p = e.__alloc(n, align) >>> 0;
+            if (p) { live++; liveBytes += n; }
+            return p;
+        },
+        __free(p, n) { return api["heaplab-free"](p, n, 0); },
+        "heaplab-free"(p, n) {
+            if (p) { live--; liveBytes -= words(p - 16, 4)[2]; }
+            return e.__free(p, n) >>> 0;
+        },
+        realloc(p, oldSize, newSize) {
+            const q = api.__alloc(newSize, p ? words(p - 16, 4)[3] : 1);
+            if (!q) no();
+            if (p) {
+                new Uint8Array(e.memory.buffer).copyWithin(q, p, p + Math.min(oldSize, newSize));
+                api["heaplab-free"](p, oldSize, 0);
+            }
+            return q;
+        },
+        "heaplab-usable"(p) { const h = header(p); return h ? (h[0] & ~15) - 16 : 0; },
+        "heaplab-size"(p) { const h = header(p); return h ? h[2] : 0; },
+        "heaplab-align"(p) { const h = header(p); return h ? h[3] : 0; },
+        "mem-copy"(dst, src, n) {
+            const end = e.memory.buffer.byteLength, bytes = new Uint8Array(e.memory.buffer);
+            if (dst > end || n > end - dst || src > end || n > end - src) no();
+            for (let i = 0; i < n; i++) bytes[dst + i] = bytes[src + i];
+        },
+        "enter-scope": no, "exit-scope": no, promote: no,
+        "free-all"() {
+            const pages = e.memory.buffer.byteLength / 65536;
+            e = new WebAssembly.Instance(module, {}).exports;
+            e.memory.grow(pages - e.memory.buffer.byteLength / 65536);
+            live = liveBytes = 0;
+        },
+        "heaplab-live-blocks"() { return live; },
+        "heaplab-live-bytes"() { return liveBytes; },
+    };
+    return api;
 }
 const pages = () => x.memory.buffer.byteLength / 65536;
 const u32 = (v) => v >>> 0;
@@ -141,7 +207,7 @@ function serve(op, a, b, c) {
     }
 }
 
-const hello = new Uint32Array([MAGIC, x.__heap_base.value, pages()]);
+const hello = new Uint32Array([MAGIC, x.__heap_base.value, pages(), lean ? 1 : 0]);
 function send(bytes) { // the socket is non-blocking: a full buffer is waited out
     for (let sent = 0; sent < bytes.length;) {
         try { sent += writeSync(SOCKET, bytes, sent, bytes.length - sent); } catch (e) {
@@ -160,8 +226,8 @@ for (;;) {
         let n;
         try { n = readSync(SOCKET, requestBytes, got, 16 - got, null); } catch (e) {
             if (e.code !== "EAGAIN") throw e;
-            // the socket is non-blocking: poll, then nap a millisecond at a time once idle
-            if (++idle > 20000) Atomics.wait(nap, 0, 0, 1);
+            // a non-blocking socket: poll, then nap a millisecond at a time once idle
+            if (++idle > 1000) Atomics.wait(nap, 0, 0, 1);
             continue;
         }
         if (n === 0) process.exit(0); // heaplab closed the pipe: the instance is gone

@@ -35,6 +35,9 @@
 #define HL_WASM_GETTER hl_backend_wasm
 #define HL_WASM_HEAP_BASE HL_LINEAR_HEAP_BASE
 #endif
+#ifndef HL_WASM_SUMMARY
+#define HL_WASM_SUMMARY "wasm32 linear memory: boundary tags, segregated free lists, exact misuse checks, native scopes"
+#endif
 
 struct hl_heap {
     hl_source source;
@@ -136,7 +139,7 @@ const hl_backend *HL_WASM_GETTER(void)
 {
     static const hl_backend table = {
         sizeof(hl_backend), HL_CONTRACT_VERSION, HL_WASM_NAME, HL_CLASS_REFERENCE,
-        "wasm32 linear memory: boundary tags, segregated free lists, exact misuse checks, native scopes",
+        HL_WASM_SUMMARY,
         option_docs, wasm_create, wasm_destroy, wasm_describe, wasm_alloc, wasm_free, wasm_realloc,
         wasm_usable_size, wasm_mem_view, wasm_mem_copy, wasm_enter_scope, wasm_exit_scope, wasm_promote,
         wasm_free_all, NULL, NULL, NULL, NULL, wasm_stats, wasm_check};

@@ -127,7 +127,9 @@ static void wasm_stats(const hl_heap *h, hl_stats *stats)
 
 /* What every build of the core declares: the offset-exact group wasm32-core (the
  * core's offsets depend on nothing but the operations), exact free misuse checks,
- * native scopes, linear memory of 64 KiB pages. */
+ * native scopes, linear memory of 64 KiB pages; the lean core: wasm32-lean, no misuse
+ * checks, no scopes (enter_scope fails with OUT_OF_MEMORY, the one failure the
+ * contract gives it: the stream ends there). */
 static void wasm_describe_as(hl_info *info, const char *name)
 {
     memset(info, 0, sizeof *info);
@@ -135,19 +137,25 @@ static void wasm_describe_as(hl_info *info, const char *name)
     info->backend_class = HL_CLASS_REFERENCE;
     info->min_align = HLWC_MIN_ALIGN;
     info->max_align = HLWC_MAX_ALIGN;
+#ifdef HLWC_LEAN /* no checks, no scopes, realloc always moves */
+    info->features = HL_FEATURE_LINEAR_MEMORY | HL_FEATURE_OFFSET_EXACT;
+    info->offset_exact_group = "wasm32-lean";
+    info->misuse = 0;
+#else
     info->features = HL_FEATURE_LINEAR_MEMORY | HL_FEATURE_NATIVE_SCOPES | HL_FEATURE_INPLACE_REALLOC |
                      HL_FEATURE_OFFSET_EXACT;
     info->offset_exact_group = "wasm32-core";
     info->misuse = HL_MISUSE_FREE_KINDS;
+#endif
     info->source = "linear";
     info->page_size = HL_LINEAR_PAGE;
 }
 
 /* The core's invariant walk (hlwc_check) over a memory at host address base, `pages`
- * pages long, with the heap state at `state`: OK, or CORRUPTED with the first broken
+ * pages long, with the heap state at `state_at`: OK, or CORRUPTED with the first broken
  * invariant named after `name`. */
-static inline hl_error wasm_check_memory(const char *name, unsigned char *base, uint32_t state, uint32_t pages, char *message,
-                                  size_t capacity)
+static inline hl_error wasm_check_memory(const char *name, unsigned char *base, uint32_t state_at, uint32_t pages,
+                                         char *message, size_t capacity)
 {
     static const char *const problems[] = {
         "no problem",
@@ -155,7 +163,7 @@ static inline hl_error wasm_check_memory(const char *name, unsigned char *base, 
         HLWC_PROBLEMS(WASM_PROBLEM_TEXT)
 #undef WASM_PROBLEM_TEXT
     };
-    hlwc_mem mem = {base, NULL, NULL, state};
+    hlwc_mem mem = {base, NULL, NULL, state_at};
     uint32_t where, problem = hlwc_check(&mem, pages, &where);
     if (problem == HLWC_PROBLEM_NONE) return HL_E_OK;
     snprintf(message, capacity, "%s: %s (offset 0x%x)", name, problem < HLWC_PROBLEM_COUNT ? problems[problem] : "unknown problem",

@@ -136,6 +136,10 @@ static void bin_remove(const hlwc_mem *m, state *s, uint32_t c)
 /* Drops a free chunk's freed-start record, if it has one: the last record fills the gap. */
 static void forget(const hlwc_mem *m, state *s, uint32_t c)
 {
+#ifdef HLWC_LEAN
+    (void)m, (void)s, (void)c; /* the lean core keeps no records */
+    return;
+#endif
     uint32_t *hd = w(m, c);
     if (!(hd[0] & FREED)) return;
     hd[0] &= ~FREED;
@@ -169,11 +173,15 @@ static uint32_t release(const hlwc_mem *m, state *s, uint32_t c, bool remember)
     uint32_t *hd = w(m, c);
     hd[0] = size | flags;
     *w(m, c + size - 4) = size;
+#ifdef HLWC_LEAN
+    (void)remember;
+#else
     if (remember && s->nlive + s->nfreed < s->cap) {
         hd[0] |= FREED;
         hd[1] = s->nfreed++;
         *entry(m, s, s->cap - s->nfreed) = c + H;
     }
+#endif
     bin_insert(m, s, c);
     return c;
 }
@@ -251,6 +259,7 @@ static uint32_t get(const hlwc_mem *m, state *s, uint64_t need, uint32_t align)
     return c ? take(m, s, c, (uint32_t)need, align) : 0;
 }
 
+#ifndef HLWC_LEAN
 /* ---------------------------------------------------------------- the block table */
 
 /* The chunk of the live block at ptr, or 0. */
@@ -304,6 +313,8 @@ static void close_from(const hlwc_mem *m, state *s, uint32_t l)
     s->depth = l - 1;
 }
 
+#endif /* HLWC_LEAN */
+
 /* ---------------------------------------------------------------- operations */
 
 static void reset(const hlwc_mem *m, state *s)
@@ -333,6 +344,59 @@ int hlwc_init(const hlwc_mem *m, uint32_t pages)
     return 0;
 }
 
+#ifdef HLWC_LEAN
+/* The lean core (wasm_core.h): blocks are counted, never checked. */
+uint32_t hlwc_alloc(const hlwc_mem *m, uint32_t size, uint32_t align)
+{
+    state *s = st(m);
+    if (!align || (align & (align - 1)) || align > HLWC_MAX_ALIGN || size > HLWC_LIMIT) return 0;
+    uint32_t p = get(m, s, need_of(size), align);
+    if (p) {
+        uint32_t *hd = w(m, p - H);
+        hd[1] = 0;
+        hd[2] = size;
+        hd[3] = align;
+        s->nlive++;
+        s->live_bytes += size;
+    }
+    return p;
+}
+
+uint32_t hlwc_free(const hlwc_mem *m, uint32_t ptr, uint32_t size, uint32_t align)
+{
+    (void)size, (void)align;
+    state *s = st(m);
+    if (ptr) {
+        s->nlive--;
+        s->live_bytes -= w(m, ptr - H)[2];
+        release(m, s, ptr - H, false);
+    }
+    return HLWC_OK;
+}
+
+uint32_t hlwc_realloc(const hlwc_mem *m, uint32_t ptr, uint32_t old_size, uint32_t new_size)
+{
+    if (!ptr) return hlwc_alloc(m, new_size, 1);
+    uint32_t p = hlwc_alloc(m, new_size, w(m, ptr - H)[3]);
+    if (!p) return 0;
+    for (uint32_t i = 0, n = old_size < new_size ? old_size : new_size; i < n; i++) at(m, p)[i] = at(m, ptr)[i];
+    hlwc_free(m, ptr, old_size, 0);
+    return p;
+}
+
+uint32_t hlwc_block(const hlwc_mem *m, uint32_t ptr, uint32_t *size, uint32_t *align)
+{
+    const state *s = st(m);
+    if ((ptr & 15) || ptr < s->first + H || ptr > s->end - H || !(*w(m, ptr - H) & INUSE)) return 0;
+    if (size) *size = w(m, ptr - H)[2];
+    if (align) *align = w(m, ptr - H)[3];
+    return size_of(m, ptr - H) - H;
+}
+
+uint32_t hlwc_enter(const hlwc_mem *m) { return (void)m, 0; }
+int hlwc_exit(const hlwc_mem *m, uint32_t handle) { return (void)m, (void)handle, -1; }
+uint32_t hlwc_promote(const hlwc_mem *m, uint32_t handle, uint32_t ptr, uint32_t n) { return (void)m, (void)handle, (void)ptr, (void)n, 0; }
+#else
 uint32_t hlwc_alloc(const hlwc_mem *m, uint32_t size, uint32_t align)
 {
     state *s = st(m);
@@ -429,6 +493,8 @@ uint32_t hlwc_block(const hlwc_mem *m, uint32_t ptr, uint32_t *size, uint32_t *a
     return size_of(m, c) - H;
 }
 
+#endif /* HLWC_LEAN */
+
 int hlwc_copy(const hlwc_mem *m, uint32_t dst, uint32_t src, uint32_t n)
 {
     uint32_t end = st(m)->end;
@@ -445,6 +511,7 @@ void *hlwc_view(const hlwc_mem *m, uint32_t ptr, uint32_t len)
     return ptr > end || len > end - ptr ? NULL : at(m, ptr);
 }
 
+#ifndef HLWC_LEAN
 uint32_t hlwc_enter(const hlwc_mem *m)
 {
     state *s = st(m);
@@ -482,6 +549,8 @@ uint32_t hlwc_promote(const hlwc_mem *m, uint32_t handle, uint32_t ptr, uint32_t
     return ptr;
 }
 
+#endif /* HLWC_LEAN */
+
 void hlwc_free_all(const hlwc_mem *m) { reset(m, st(m)); }
 
 void hlwc_stats(const hlwc_mem *m, uint32_t *blocks, uint32_t *bytes)
@@ -500,11 +569,16 @@ uint32_t hlwc_check(const hlwc_mem *m, uint32_t pages, uint32_t *where)
     uint32_t fence = s->end - H;
     if (s->magic != MAGIC || pages > HLWC_LIMIT / HLWC_PAGE || s->end != pages * HLWC_PAGE || s->first & 15 ||
         s->first < base_of(m) + sizeof(state) || s->first > fence || s->depth > HLWC_MAX_DEPTH ||
-        s->nlive > s->cap || s->nfreed > s->cap - s->nlive || s->cap > HLWC_LIMIT / 8 ||
+#ifndef HLWC_LEAN /* the lean core counts blocks without a table */
+        s->nlive > s->cap || s->nfreed > s->cap - s->nlive ||
+#endif
+        s->cap > HLWC_LIMIT / 8 ||
         (s->cap && (s->table < s->first + H || s->table > fence || 4 * s->cap > fence - s->table)))
         return HLWC_PROBLEM_STATE;
+#ifndef HLWC_LEAN
     for (uint32_t l = 1, from = 0; l <= s->depth; from = s->level[l++])
         if (s->level[l] < from || s->level[l] > s->nlive || (s->handle[l] & 255) != l) return HLWC_PROBLEM_LEVELS;
+#endif
     uint32_t c = s->first, prev_inuse = PINUSE, lives = 0, freed = 0, frees = 0, tables = 0, bytes = 0;
     for (; c < fence; c += *w(m, c) & ~FLAGS) {
         *where = c;
@@ -518,7 +592,11 @@ uint32_t hlwc_check(const hlwc_mem *m, uint32_t pages, uint32_t *where)
                 tables++;
             } else {
                 uint32_t align = hd[3];
+#ifdef HLWC_LEAN
+                if (hd[2] > size - H || !align ||
+#else
                 if (hd[1] >= s->nlive || *entry(m, s, hd[1]) != c + H || hd[2] > size - H || !align ||
+#endif
                     (align & (align - 1)) || align > HLWC_MAX_ALIGN || ((c + H) & (align - 1)))
                     return HLWC_PROBLEM_LIVE;
                 lives++;
@@ -529,7 +607,10 @@ uint32_t hlwc_check(const hlwc_mem *m, uint32_t pages, uint32_t *where)
         if (!(hd[0] & PINUSE)) return HLWC_PROBLEM_ADJACENT;
         if (*w(m, c + size - 4) != size) return HLWC_PROBLEM_FOOTER;
         if (hd[0] & FREED) {
-            if (hd[1] >= s->nfreed || *entry(m, s, s->cap - 1 - hd[1]) != c + H) return HLWC_PROBLEM_FREED;
+#ifndef HLWC_LEAN
+            if (hd[1] >= s->nfreed || *entry(m, s, s->cap - 1 - hd[1]) != c + H)
+#endif
+                return HLWC_PROBLEM_FREED;
             freed++;
         }
         frees++;

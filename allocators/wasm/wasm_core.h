@@ -30,6 +30,29 @@
 #define HLWC_MAX_DEPTH 255u       /* scopes open at once */
 #define HLWC_LIMIT 0xffff0000u    /* the memory never grows past this offset (65535 pages) */
 
+/* The lean configuration (-DHLWC_LEAN: build/heaplab-alloc-lean.wasm and its native
+ * twin, the `wasm-lean` backend): the same heap, chunks and free lists, without the
+ * block table and the scopes. hlwc_free frees any block start it is given without a
+ * check and always answers HLWC_OK; hlwc_block trusts the header of any in-use chunk;
+ * hlwc_realloc is alloc, copy, free; hlwc_enter, hlwc_exit and hlwc_promote always
+ * fail. Its functions have names of their own, so both cores can live in one program. */
+#ifdef HLWC_LEAN
+#define hlwc_ready hlwc_lean_ready
+#define hlwc_init hlwc_lean_init
+#define hlwc_alloc hlwc_lean_alloc
+#define hlwc_free hlwc_lean_free
+#define hlwc_realloc hlwc_lean_realloc
+#define hlwc_block hlwc_lean_block
+#define hlwc_copy hlwc_lean_copy
+#define hlwc_view hlwc_lean_view
+#define hlwc_enter hlwc_lean_enter
+#define hlwc_exit hlwc_lean_exit
+#define hlwc_promote hlwc_lean_promote
+#define hlwc_free_all hlwc_lean_free_all
+#define hlwc_stats hlwc_lean_stats
+#define hlwc_check hlwc_lean_check
+#endif
+
 /* memory.grow: adds `pages` pages; returns the old page count, or -1 with nothing
  * changed. The core assumes it is the only one growing the memory. */
 typedef int32_t (*hlwc_grow_fn)(void *ctx, uint32_t pages);

@@ -43,6 +43,7 @@ struct hl_heap {
     pid_t pid;
     hl_stats stats;
     uint32_t heap_base, pages, live_blocks, live_bytes; /* from the latest answer */
+    bool lean;                                          /* the module is lean (the runner's hello) */
     uint32_t aux[2];                                    /* its extra words (v8_runner.mjs) */
     uint32_t made, made_usable; /* the block the latest answer made, and its usable size */
     char fault[240];                                    /* the first fault, "" while none */
@@ -55,9 +56,12 @@ static void note_fault(hl_heap *h, const char *what)
     if (!h->fault[0]) snprintf(h->fault, sizeof h->fault, "%s", what);
 }
 
-/* Sends or receives len bytes. A receive polls first (SPIN tries without blocking)
- * before it sleeps: the answer usually comes within microseconds, and a sleep and
- * wake-up costs tens of them on these machines. */
+/* Sends or receives len bytes. A receive polls first (SPIN tries without blocking,
+ * 1-2 ms at most) before it sleeps: the answer usually comes within microseconds, and
+ * a sleep and wake-up costs tens of them on an idle machine. The runner blocks (it
+ * never spins: polling on both sides made a loaded machine three times slower).
+ * Measured on 125k operations (git-log, sqlite-index) beside wasm and wasm-module:
+ * 3.8 s idle and 6.9 s beside two busy loops, against 8.2 s and 4.0 s with no polling. */
 #define SPIN 2000
 static bool transfer(int fd, void *buffer, size_t len, bool out)
 {
@@ -204,10 +208,9 @@ static hl_error v8_create(const hl_config *config, hl_heap **out)
         return hl_config_say(config, "wasm-v8: socketpair: %s", strerror(errno)), HL_E_OUT_OF_MEMORY;
     char *argv[] = {(char *)settings.node, runner, module, NULL};
     pid_t pid = fork();
-    if (pid == 0) { /* the child: the socket is the runner's fd 3, non-blocking (it polls); stdout goes to stderr */
+    if (pid == 0) { /* the child: the socket is the runner's fd 3; its stdout goes to stderr */
         if (fds[1] == 3) fcntl(3, F_SETFD, 0);
         else dup2(fds[1], 3);
-        fcntl(3, F_SETFL, fcntl(3, F_GETFL) | O_NONBLOCK);
         dup2(2, 1);
         execvp(argv[0], argv);
         static const char why[] = "wasm-v8: cannot run node (give node=PATH)\n";
@@ -220,7 +223,7 @@ static hl_error v8_create(const hl_config *config, hl_heap **out)
         close(fds[0]);
         return hl_config_say(config, "wasm-v8: fork: %s", strerror(errno)), HL_E_OUT_OF_MEMORY;
     }
-    uint32_t hello[3];
+    uint32_t hello[4];
     if (!transfer(fds[0], hello, sizeof hello, false) || hello[0] != MAGIC) {
         close(fds[0]);
         int status = 0;
@@ -240,6 +243,7 @@ static hl_error v8_create(const hl_config *config, hl_heap **out)
     h->pid = pid;
     h->heap_base = hello[1];
     h->pages = hello[2];
+    h->lean = hello[3] == 1;
     (void)request(h, OP_USABLE, 0, 0, 0, 0); /* the module builds its heap on its first call: now */
     note_footprint(h);
     *out = h;
@@ -257,8 +261,12 @@ static void v8_destroy(hl_heap *h)
 
 static void v8_describe(const hl_heap *h, hl_info *info)
 {
-    (void)h;
     wasm_describe_as(info, "wasm-v8");
+    if (h->lean) { /* as wasm-lean declares: no checks, no scopes, realloc always moves */
+        info->features = HL_FEATURE_LINEAR_MEMORY | HL_FEATURE_OFFSET_EXACT;
+        info->offset_exact_group = "wasm32-lean";
+        info->misuse = 0;
+    }
     info->features |= HL_FEATURE_REMOTE_MEMORY;
 }
 

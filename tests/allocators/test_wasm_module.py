@@ -16,6 +16,10 @@ FULL_MIN = ROOT / "build" / "heaplab-alloc.min.wasm"
 # The gate is 4096 bytes after wasm-opt -Oz; the ceiling sits a little above what the
 # module measures (3,901 bytes), so growth is noticed before it reaches the gate.
 FULL_MIN_CEILING = 3968
+LEAN = ROOT / "build" / "heaplab-alloc-lean.wasm"
+LEAN_MIN = ROOT / "build" / "heaplab-alloc-lean.min.wasm"
+# The lean goal is 1 KiB; it measures 1,477 bytes (README "The wasm module" says why).
+LEAN_MIN_CEILING = 1536
 SEED_001 = ["alloc", "realloc", "mem-copy", "enter-scope", "exit-scope", "promote", "free-all"]
 SEED_004 = ["__alloc", "__free"]
 HOST = ["heaplab-free", "heaplab-size", "heaplab-align", "heaplab-usable", "heaplab-live-blocks",
@@ -39,8 +43,8 @@ def exports(path):
     return set(re.findall(r'-> "([^"]+)"', objdump(path).split("Export[", 1)[1].split("\n\n")[0]))
 
 
-def test_make_wasm_prints_the_module_size(built):
-    for name in ("heaplab-alloc.min.wasm",):
+def test_make_wasm_prints_the_sizes_of_both_configurations(built):
+    for name in ("heaplab-alloc.min.wasm", "heaplab-alloc-lean.min.wasm"):
         m = re.search(rf"build/{re.escape(name)}: (\d+) bytes \((\d+) before wasm-opt -Oz\)", built)
         assert m, built
         assert int(m.group(1)) == (ROOT / "build" / name).stat().st_size
@@ -54,10 +58,22 @@ def test_the_full_module_exports_both_seed_surfaces_and_imports_nothing(built):
         assert "Import[" not in objdump(path), "the module must need nothing from its host"
 
 
+def test_the_lean_module_exports_seed_004_alone(built):
+    for path in (LEAN, LEAN_MIN):
+        assert exports(path) == set(SEED_004 + ["memory", "__heap_base"]), path
+        assert "Import[" not in objdump(path)
+
+
+def test_the_lean_module_is_under_its_ceiling(built):
+    size = LEAN_MIN.stat().st_size
+    assert size <= LEAN_MIN_CEILING, f"the lean module grew to {size} bytes (ceiling {LEAN_MIN_CEILING})"
+    assert size < FULL_MIN.stat().st_size / 2
+
+
 def test_the_heap_base_is_1024_as_in_the_native_core(built):
     """wasm-ld --stack-first with a 1 KiB stack and no data: __heap_base is 1024, the
     heap base of the native `wasm` backend's memory, so both hand out the same offsets."""
-    for path in (FULL, FULL_MIN):
+    for path in (FULL, FULL_MIN, LEAN, LEAN_MIN):
         dump = objdump(path)
         assert re.search(r"<__heap_base> - init i32=1024\b", dump) or \
             re.search(r"global\[\d+\] i32 mutable=0 - init i32=1024\b", dump), dump
@@ -83,11 +99,12 @@ def test_the_module_agrees_with_the_native_core_on_every_shipped_trace(heaplab, 
     assert sum(int(offsets) for _, offsets in agreed) > 400_000  # the real traces' blocks, compared
 
 
-def generated_trace(path, ops=100_000, seed=24):
+def generated_trace(path, ops=100_000, seed=24, scopes=True):
     """Random allocs of every alignment up to 64 KiB, reallocs, frees, usable, nested
-    scopes closed from any level by exits and promotes, an occasional free_all and a
-    huge alloc that fails."""
+    scopes (unless scopes is False) closed from any level by exits and promotes, an
+    occasional free_all and a huge alloc that fails."""
     rng = random.Random(seed)
+    with_scopes = scopes
     lines, live, scopes, next_id, next_scope = ["heaplab-trace 1"], {}, [], 1, 1  # live: id -> scope depth
     while len(lines) < ops:
         r = rng.random()
@@ -105,7 +122,7 @@ def generated_trace(path, ops=100_000, seed=24):
             lines.append(f"realloc {rng.choice(list(live))} {rng.randint(0, 5000)}")
         elif r < 0.86:
             lines.append(f"usable {rng.choice(list(live))}")
-        elif r < 0.90 and len(scopes) < 20:
+        elif r < 0.90 and len(scopes) < 20 and with_scopes:
             lines.append(f"scope_enter {next_scope}")
             scopes.append(next_scope)
             next_scope += 1

@@ -32,16 +32,24 @@ static void ready(void)
     if (!hlwc_ready(M)) hlwc_init(M, (uint32_t)__builtin_wasm_memory_size(0));
 }
 
-static uint32_t or_trap(uint32_t result)
-{
-    if (!result) __builtin_trap();
-    return result;
-}
 
 EXPORT("__alloc") uint32_t guest_alloc_aligned(uint32_t len, uint32_t align)
 {
     ready();
     return hlwc_alloc(M, len, align);
+}
+
+#ifdef HLWC_LEAN
+EXPORT("__free") uint32_t guest_free_len(uint32_t ptr, uint32_t len)
+{
+    ready();
+    return hlwc_free(M, ptr, len, 0);
+}
+#else
+static uint32_t or_trap(uint32_t result)
+{
+    if (!result) __builtin_trap();
+    return result;
 }
 
 EXPORT("heaplab-free") uint32_t guest_free(uint32_t ptr, uint32_t size, uint32_t align)
@@ -134,3 +142,4 @@ EXPORT("heaplab-live-bytes") uint32_t guest_live_bytes(void)
     hlwc_stats(M, &blocks, &bytes);
     return bytes;
 }
+#endif
