@@ -23,6 +23,7 @@ typedef struct lane {
     hl_lane *run;      /* the executor and its latest result (recorded before the shadow runs) */
     hl_shadow *shadow;
     const char *group; /* offset_exact_group when the backend declares OFFSET_EXACT, else NULL */
+    uint64_t memory;   /* its memory's size after the latest operation (group lanes only) */
 } lane;
 
 /* Outcomes each backend decides for itself: not compared. */
@@ -76,9 +77,11 @@ static int group_differs(hl_diff_summary *s, const lane *a, const lane *b, hl_ru
  * same linear memory (a native build and the real module, in any engine): after every
  * operation they gave the same answer (a legal failure included), the same offset for
  * the block it made, and their memories have the same size. */
-static int compare_group(hl_diff_summary *s, const lane *lanes, size_t count, const hl_op *op, uint64_t index)
+static int compare_group(hl_diff_summary *s, lane *lanes, size_t count, const hl_op *op, uint64_t index)
 {
     bool compared = false;
+    for (size_t k = 0; k < count; k++) /* each lane's stats once, not once a pair */
+        if (lanes[k].group && !lanes[k].run->last.skipped && !lanes[k].run->stopped) lanes[k].memory = memory_size(&lanes[k]);
     for (size_t k = 0; k < count; k++) {
         const lane *b = &lanes[k];
         if (!b->group || b->run->last.skipped || b->run->stopped) continue;
@@ -100,10 +103,9 @@ static int compare_group(hl_diff_summary *s, const lane *lanes, size_t count, co
                     return group_differs(s, a, b, HL_RULE_OFFSET_DIFFERS, op, index, "hands out offset", va, vb);
                 }
             }
-            uint64_t ma = memory_size(a), mb = memory_size(b);
-            if (ma != mb) {
-                snprintf(va, sizeof va, "%" PRIu64 " bytes", ma);
-                snprintf(vb, sizeof vb, "%" PRIu64 " bytes", mb);
+            if (a->memory != b->memory) {
+                snprintf(va, sizeof va, "%" PRIu64 " bytes", a->memory);
+                snprintf(vb, sizeof vb, "%" PRIu64 " bytes", b->memory);
                 return group_differs(s, a, b, HL_RULE_OFFSET_DIFFERS, op, index, "has a memory of", va, vb);
             }
         }

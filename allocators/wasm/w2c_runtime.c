@@ -42,21 +42,19 @@ void wasm_rt_init(void) { initialized = true; }
 bool wasm_rt_is_initialized(void) { return initialized; }
 void wasm_rt_free(void) {}
 
-static pthread_once_t once = PTHREAD_ONCE_INIT;
-static void (*pending_init)(void);
-static void run_init(void)
-{
-    wasm_rt_init();
-    pending_init();
-}
-
 void hlw2c_init_once(void (*init_module)(void))
 {
     static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-    pthread_mutex_lock(&lock); /* one module's init at a time; each module's flag is its own */
-    pending_init = init_module;
-    if (!initialized) pthread_once(&once, run_init);
-    else init_module();
+    static void (*done[16])(void); /* the modules initialised so far (heaplab links a few) */
+    static size_t ndone;
+    pthread_mutex_lock(&lock);
+    bool seen = false;
+    for (size_t i = 0; i < ndone && !seen; i++) seen = done[i] == init_module;
+    if (!seen) {
+        wasm_rt_init();
+        init_module();
+        if (ndone < sizeof done / sizeof done[0]) done[ndone++] = init_module;
+    }
     pthread_mutex_unlock(&lock);
 }
 

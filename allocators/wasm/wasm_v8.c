@@ -42,7 +42,7 @@ struct hl_heap {
     int fd; /* the socket to the runner */
     pid_t pid;
     hl_stats stats;
-    uint32_t heap_base, pages, live_blocks, live_bytes; /* from the latest answer */
+    uint32_t pages, live_blocks, live_bytes; /* from the latest answer */
     bool lean;                                          /* the module is lean (the runner's hello) */
     uint32_t aux[2];                                    /* its extra words (v8_runner.mjs) */
     uint32_t made, made_usable; /* the block the latest answer made, and its usable size */
@@ -241,7 +241,6 @@ static hl_error v8_create(const hl_config *config, hl_heap **out)
     }
     h->fd = fds[0];
     h->pid = pid;
-    h->heap_base = hello[1];
     h->pages = hello[2];
     h->lean = hello[3] == 1;
     (void)request(h, OP_USABLE, 0, 0, 0, 0); /* the module builds its heap on its first call: now */
