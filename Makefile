@@ -187,10 +187,12 @@ $(foreach v,release asan pic libfuzzer afl,build/$(v)/obj/allocators/wasm/wasm_m
 build/dlmalloc.wasm: /usr/lib/wasm32-wasi/libc.a
 	@mkdir -p $(dir $@)
 	wasm-ld --no-entry --export=malloc --export=free --export=realloc --gc-sections -o $@ $<
-# `make bench-wasm [WASM_OPS=1000000]`: ns/op of the module and of dlmalloc in one V8
+# `make bench-wasm [WASM_OPS=1000000]`: ns/op of the module and of dlmalloc in one V8,
+# then the same figures from bench/wasm_yardstick.mjs, a plain loop sharing nothing with the runner
 WASM_OPS ?= 1000000
 bench-wasm: build/heaplab-alloc.min.wasm build/dlmalloc.min.wasm build/heaplab-v8-runner.mjs
 	node build/heaplab-v8-runner.mjs --bench build/heaplab-alloc.min.wasm build/dlmalloc.min.wasm --ops $(WASM_OPS)
+	node bench/wasm_yardstick.mjs build/heaplab-alloc.min.wasm build/dlmalloc.min.wasm --ops $(WASM_OPS)
 # `make check-wasm`: every shipped trace through the three engines of the full module and
 # through the lean module beside its native twin (the test suite runs a part of the lean sweep)
 check-wasm: build/heaplab build/heaplab-alloc-lean.min.wasm build/heaplab-v8-runner.mjs

@@ -12,7 +12,8 @@
 // place. HEAPLAB.wasm is called through seed 004 (`__alloc(len, 1)`, `__free(ptr,
 // len)`), DLMALLOC.wasm through `malloc`, `free`. The same loop with the calls replaced
 // by a JS function that does nothing is the harness's own cost, printed and not
-// subtracted. Rounds alternate the order; the medians and their ratio are printed.
+// subtracted. Rounds alternate the order; the medians are printed, and the median and
+// range of the rounds' ratios (each round's pair runs back to back).
 //
 // The socket to heaplab is fd 3 (Node leaves it alone), blocking: the runner sleeps
 // until a request comes (heaplab polls for the answer instead). Should it be made
@@ -253,7 +254,7 @@ for (;;) {
 
 // ---------------------------------------------------------------- the benchmark mode
 async function bench(args) {
-    const options = { ops: 1_000_000, live: 1000, rounds: 5 };
+    const options = { ops: 1_000_000, live: 1000, rounds: 9 };
     const files = [];
     for (let i = 0; i < args.length; i++) {
         const flag = args[i].replace(/^--/, "");
@@ -305,10 +306,14 @@ async function bench(args) {
     }
     const median = (v) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
     const m = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
+    // the ratio of each round's pair (run back to back, so on the same machine state),
+    // then their median and range: a burst of load on the machine moves one pair
+    const ratios = times.heaplab.map((t, r) => t / times.dlmalloc[r]).sort((a, b) => a - b);
     console.log(`wasm bench: V8 ${process.versions.v8}, ${options.ops} calls (${options.live} live blocks of ` +
                 `1..1024 bytes), median of ${options.rounds} rounds`);
     console.log(`  heaplab   ${m.heaplab.toFixed(1)} ns/op  (${files[0]}, __alloc/__free)`);
     console.log(`  dlmalloc  ${m.dlmalloc.toFixed(1)} ns/op  (${files[1]}, malloc/free)`);
     console.log(`  harness   ${m.harness.toFixed(1)} ns/op  (the same loop calling a JS no-op: included in both)`);
-    console.log(`  ratio heaplab/dlmalloc: ${(m.heaplab / m.dlmalloc).toFixed(3)}x`);
+    console.log(`  ratio heaplab/dlmalloc: ${median(ratios).toFixed(3)}x  (median of the rounds' ratios; ` +
+                `range ${ratios[0].toFixed(3)}-${ratios[ratios.length - 1].toFixed(3)})`);
 }

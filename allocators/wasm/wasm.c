@@ -6,16 +6,17 @@
  * Memory of an instance: [0, 16) unused (0 is never a block); [16, 1024) this
  * adapter's own state (the source, the grow callback, the operation counters);
  * from 1024 the core's state and heap (see wasm_core.c for the allocator: boundary
- * tags, 108 segregated free lists, a block table that makes free's misuse checks
- * exact, native scopes). Everything counts in the footprint, which is the source's
+ * tags, 108 segregated free lists, a block table that makes the live check exact,
+ * native scopes). Everything counts in the footprint, which is the source's
  * committed pages. The core's bytes do not depend on where the host mapped the
  * memory, so a real .wasm build of wasm_core.c hands out the same offsets.
  *
- * Misuse: INVALID_POINTER, DOUBLE_FREE and LAYOUT_MISMATCH, all exact (the block
- * table, never a pattern in the heap, decides). A freed start the core no longer
- * remembers (merged into its predecessor, reused, dropped for room, or before
- * free_all) is an INVALID_POINTER, which the contract accepts for a double free. No
- * access misuse: the linear memory has no guard pages.
+ * Misuse: INVALID_POINTER, DOUBLE_FREE and LAYOUT_MISMATCH. Only a live block's
+ * free is accepted, and the block table, never a pattern in the heap, decides which
+ * pointer is one. A double free is known by the freed chunk's start while it still
+ * starts a free chunk (its free list names it); once merged into its predecessor,
+ * handed out again, or after free_all, it is an INVALID_POINTER, which the contract
+ * accepts for a double free. No access misuse: the linear memory has no guard pages.
  *
  * The adapter adds layout checks the core does not need (caps, alignment limits,
  * sizes beyond u32), counts calls and failures, and turns the core's 0 / -1 into
@@ -36,7 +37,7 @@
 #define HL_WASM_HEAP_BASE HL_LINEAR_HEAP_BASE
 #endif
 #ifndef HL_WASM_SUMMARY
-#define HL_WASM_SUMMARY "wasm32 linear memory: boundary tags, segregated free lists, exact misuse checks, native scopes"
+#define HL_WASM_SUMMARY "wasm32 linear memory: boundary tags, segregated free lists, misuse checks by a block table, native scopes"
 #endif
 
 struct hl_heap {

@@ -126,7 +126,7 @@ static void wasm_stats(const hl_heap *h, hl_stats *stats)
 }
 
 /* What every build of the core declares: the offset-exact group wasm32-core (the
- * core's offsets depend on nothing but the operations), exact free misuse checks,
+ * core's offsets depend on nothing but the operations), the free misuse checks,
  * native scopes, linear memory of 64 KiB pages; the lean core: wasm32-lean, no misuse
  * checks, no scopes (enter_scope fails with OUT_OF_MEMORY, the one failure the
  * contract gives it: the stream ends there). */

@@ -8,8 +8,8 @@
  *   word 0  size (a multiple of 16, >= 32) | INUSE | PINUSE (the previous chunk is in
  *           use) | FREED (a free chunk whose start was handed out and then freed)
  *   live chunk:  1 table index, 2 size asked for, 3 align asked for
- *   free chunk:  1 freed-table index (FREED only), 2 next, 3 prev on its free list;
- *                its last word repeats its size (the footer, for backward merging)
+ *   free chunk:  2 next, 3 prev on its free list; its last word repeats its size
+ *                (the footer, for backward merging)
  * A block is the payload after its header, so every block is 16-aligned; a larger
  * alignment is served by splitting a free chunk off the front.
  *
@@ -19,18 +19,19 @@
  * >= 32 bytes) and frees it. When nothing fits, the memory grows by the pages still
  * missing beyond a free last chunk. Free merges with free neighbours at once.
  *
- * The block table, one internal chunk of u32 entries, makes misuse detection exact:
- * live blocks fill it from the front, grouped by scope level (level l holds the
- * entries [level[l], level[l + 1])), and freed starts fill it from the back. A
- * pointer is a live block iff its header's index i is below the live count and
- * entry i holds the pointer; freed starts likewise. Nothing in a block's bytes can
- * pass for a header: whatever an interior or freed block holds, the table entry it
- * would name holds another address. Freed starts are remembered while the table has
- * room (a record gives its room back when a live block needs it) and forgotten when
- * their chunk merges into its predecessor or is handed out again; a forgotten one is
- * reported as an invalid pointer, never accepted. The table doubles (a new chunk cut
- * together with the block that needs it, so one allocation either succeeds or
- * changes nothing) and never shrinks until free_all.
+ * The block table, one internal chunk of u32 entries, makes the live check exact:
+ * live blocks fill it, grouped by scope level (level l holds the entries [level[l],
+ * level[l + 1])). A pointer is a live block iff its header's index i is below the live
+ * count and entry i holds the pointer. Nothing in a block's bytes can pass for a live
+ * header: whatever an interior or freed block holds, the table entry it would name
+ * holds another address. So a free is accepted only for a live block. A pointer that
+ * is not one is a double free when it is a FREED chunk's start, proven by its free
+ * list (its predecessor on the list, or the list's head, names it): a freed start is
+ * remembered until its chunk merges into its predecessor or is handed out again, and
+ * then reported as an invalid pointer. Only bytes that copy a header and its list
+ * links exactly could turn an invalid pointer into a double free; both are refused.
+ * The table doubles (a new chunk cut together with the block that needs it, so one
+ * allocation either succeeds or changes nothing) and never shrinks until free_all.
  *
  * Scopes are native: a new block is appended to the table, i.e. to the innermost
  * level. Exit frees the table's tail from the scope's first entry; promote takes the
@@ -52,8 +53,8 @@
  *   the chunks tile [first, fence) exactly; each size is a multiple of 16, >= 32;
  *   PINUSE of a chunk (and of the fence) is the INUSE of its predecessor; no two free
  *   chunks are adjacent; a free chunk's footer is its size; a live chunk's entry
- *   names it, its size fits its usable bytes and its address is aligned to its
- *   align; FREED chunks likewise in the freed part; live + freed <= capacity; exactly
+ *   names it, its size fits its usable bytes, its address is aligned to its align,
+ *   and it is not FREED; live <= capacity; exactly
  *   one table chunk when the capacity is not 0; the live count and bytes in the state
  *   are those of the chunks; each free chunk is on the list of its size, once, with
  *   consistent links, and a list's bitmap bit says whether it is empty; scope levels
@@ -76,7 +77,7 @@ typedef struct state {
     uint32_t end;   /* the memory's end (pages * 64 KiB); the fence is at end - 16 */
     uint32_t first; /* the first chunk */
     uint32_t table; /* the block table (payload offset), 0 when cap is 0 */
-    uint32_t cap, nlive, nfreed;
+    uint32_t cap, nlive;
     uint32_t live_bytes;
     uint32_t depth, serial;
     uint32_t map[4];
@@ -97,7 +98,6 @@ static int32_t grow_by(const hlwc_mem *m, uint32_t pages) { return m->grow(m->ct
 #endif
 static uint32_t *w(const hlwc_mem *m, uint32_t off) { return (uint32_t *)(void *)at(m, off); }
 static state *st(const hlwc_mem *m) { return (state *)(void *)at(m, base_of(m)); }
-static uint32_t *entry(const hlwc_mem *m, const state *s, uint32_t i) { return w(m, s->table + 4 * i); }
 static uint32_t size_of(const hlwc_mem *m, uint32_t c) { return *w(m, c) & ~FLAGS; }
 
 /* a chunk of at least 32 bytes holding a header and `size` payload bytes */
@@ -133,31 +133,15 @@ static void bin_remove(const hlwc_mem *m, state *s, uint32_t c)
     if (next) w(m, next)[3] = prev;
 }
 
-/* Drops a free chunk's freed-start record, if it has one: the last record fills the gap. */
-static void forget(const hlwc_mem *m, state *s, uint32_t c)
-{
-#ifdef HLWC_LEAN
-    (void)m, (void)s, (void)c; /* the lean core keeps no records */
-    return;
-#endif
-    uint32_t *hd = w(m, c);
-    if (!(hd[0] & FREED)) return;
-    hd[0] &= ~FREED;
-    uint32_t k = hd[1], moved = *entry(m, s, s->cap - s->nfreed);
-    s->nfreed--;
-    *entry(m, s, s->cap - 1 - k) = moved;
-    w(m, moved - H)[1] = k;
-}
-
 /* Makes chunk c (in use, its size and PINUSE set) free: merges it with free
- * neighbours, records its start as freed if `remember` and the table has room, and
- * puts the result on its list. Returns the merged chunk. */
+ * neighbours, marks its start FREED if `remember` (a block's free) and it did not
+ * merge into its predecessor, and puts the result on its list. Returns the merged
+ * chunk. */
 static uint32_t release(const hlwc_mem *m, state *s, uint32_t c, bool remember)
 {
     uint32_t size = size_of(m, c), flags = *w(m, c) & PINUSE, n = c + size, *nh = w(m, n);
     if (!(*nh & INUSE)) {
         bin_remove(m, s, n);
-        forget(m, s, n);
         size += *nh & ~FLAGS;
     } else {
         *nh &= ~PINUSE;
@@ -170,18 +154,8 @@ static uint32_t release(const hlwc_mem *m, state *s, uint32_t c, bool remember)
         flags = *w(m, p) & (PINUSE | FREED);
         remember = false;
     }
-    uint32_t *hd = w(m, c);
-    hd[0] = size | flags;
+    *w(m, c) = size | flags | (remember ? FREED : 0);
     *w(m, c + size - 4) = size;
-#ifdef HLWC_LEAN
-    (void)remember;
-#else
-    if (remember && s->nlive + s->nfreed < s->cap) {
-        hd[0] |= FREED;
-        hd[1] = s->nfreed++;
-        *entry(m, s, s->cap - s->nfreed) = c + H;
-    }
-#endif
     bin_insert(m, s, c);
     return c;
 }
@@ -232,7 +206,6 @@ static uint32_t grow(const hlwc_mem *m, state *s, uint32_t want)
 static uint32_t take(const hlwc_mem *m, state *s, uint32_t c, uint32_t need, uint32_t align)
 {
     bin_remove(m, s, c);
-    forget(m, s, c);
     uint32_t size = size_of(m, c), pin = *w(m, c) & PINUSE, p = (c + H + align - 1) & ~(align - 1);
     if (p - H - c && p - H - c < MIN_CHUNK) p += align;
     uint32_t b = p - H;
@@ -261,6 +234,8 @@ static uint32_t get(const hlwc_mem *m, state *s, uint64_t need, uint32_t align)
 
 #ifndef HLWC_LEAN
 /* ---------------------------------------------------------------- the block table */
+
+static uint32_t *entry(const hlwc_mem *m, const state *s, uint32_t i) { return w(m, s->table + 4 * i); }
 
 /* The chunk of the live block at ptr, or 0. */
 static uint32_t live(const hlwc_mem *m, const state *s, uint32_t ptr)
@@ -292,10 +267,21 @@ static void unlist(const hlwc_mem *m, state *s, uint32_t i)
     s->nlive--;
 }
 
+/* Whether ptr is the start of a FREED free chunk: its header says so, and its free
+ * list names it (every word read is checked to lie in the chunks first). */
+static bool freed_start(const hlwc_mem *m, const state *s, uint32_t ptr)
+{
+    uint32_t c = ptr - H, fence = s->end - H;
+    if ((ptr & 15) || c < s->first || c >= fence) return false;
+    uint32_t *hd = w(m, c), size = hd[0] & ~FLAGS, prev = hd[3];
+    if ((hd[0] & (INUSE | FREED)) != FREED || size < MIN_CHUNK || size > fence - c) return false;
+    if (!prev) return s->bin[bin_of(size)] == c;
+    return !(prev & 15) && prev >= s->first && prev < fence && !(*w(m, prev) & INUSE) && w(m, prev)[2] == c;
+}
+
 /* Appends the block at ptr (its chunk's header filled) to the innermost level. */
 static void enlist(const hlwc_mem *m, state *s, uint32_t ptr, uint32_t size)
 {
-    if (s->nlive + s->nfreed == s->cap) forget(m, s, *entry(m, s, s->cap - s->nfreed) - H);
     w(m, ptr - H)[2] = size;
     set_entry(m, s, s->nlive++, ptr);
     s->live_bytes += size;
@@ -321,7 +307,7 @@ static void reset(const hlwc_mem *m, state *s)
 {
     for (uint32_t i = 0; i < 4; i++) s->map[i] = 0;
     for (uint32_t i = 0; i < BINS; i++) s->bin[i] = 0;
-    s->table = s->cap = s->nlive = s->nfreed = s->live_bytes = s->depth = 0;
+    s->table = s->cap = s->nlive = s->live_bytes = s->depth = 0;
     uint32_t fence = s->end - H;
     *w(m, s->first) = (fence - s->first) | INUSE | PINUSE;
     *w(m, fence) = INUSE | PINUSE;
@@ -415,7 +401,7 @@ uint32_t hlwc_alloc(const hlwc_mem *m, uint32_t size, uint32_t align)
         w(m, t)[1] = NOT_LIVE;
         *bh = need | (*bh & FLAGS);
         for (uint32_t i = 0; i < s->nlive; i++) *w(m, t + H + 4 * i) = *entry(m, s, i);
-        uint32_t old = s->table; /* nlive == cap: no freed records to move */
+        uint32_t old = s->table;
         s->table = t + H;
         s->cap = cap;
         if (old) release(m, s, old - H, false);
@@ -438,11 +424,7 @@ uint32_t hlwc_free(const hlwc_mem *m, uint32_t ptr, uint32_t size, uint32_t alig
         release(m, s, c, true);
         return HLWC_OK;
     }
-    if ((ptr & 15) || ptr < s->first + H || ptr > s->end - H) return HLWC_INVALID_POINTER;
-    uint32_t *hd = w(m, ptr - H);
-    return (hd[0] & (INUSE | FREED)) == FREED && hd[1] < s->nfreed && *entry(m, s, s->cap - 1 - hd[1]) == ptr
-               ? HLWC_DOUBLE_FREE
-               : HLWC_INVALID_POINTER;
+    return freed_start(m, s, ptr) ? HLWC_DOUBLE_FREE : HLWC_INVALID_POINTER;
 }
 
 uint32_t hlwc_realloc(const hlwc_mem *m, uint32_t ptr, uint32_t old_size, uint32_t new_size)
@@ -460,7 +442,6 @@ uint32_t hlwc_realloc(const hlwc_mem *m, uint32_t ptr, uint32_t old_size, uint32
         }
         if (!(next & INUSE) && size + (next & ~FLAGS) >= need) { /* absorb the free successor */
             bin_remove(m, s, n);
-            forget(m, s, n);
             size += next & ~FLAGS;
             hd[0] = size | (hd[0] & FLAGS);
             *w(m, c + size) |= PINUSE;
@@ -570,7 +551,7 @@ uint32_t hlwc_check(const hlwc_mem *m, uint32_t pages, uint32_t *where)
     if (s->magic != MAGIC || pages > HLWC_LIMIT / HLWC_PAGE || s->end != pages * HLWC_PAGE || s->first & 15 ||
         s->first < base_of(m) + sizeof(state) || s->first > fence || s->depth > HLWC_MAX_DEPTH ||
 #ifndef HLWC_LEAN /* the lean core counts blocks without a table */
-        s->nlive > s->cap || s->nfreed > s->cap - s->nlive ||
+        s->nlive > s->cap ||
 #endif
         s->cap > HLWC_LIMIT / 8 ||
         (s->cap && (s->table < s->first + H || s->table > fence || 4 * s->cap > fence - s->table)))
@@ -579,7 +560,7 @@ uint32_t hlwc_check(const hlwc_mem *m, uint32_t pages, uint32_t *where)
     for (uint32_t l = 1, from = 0; l <= s->depth; from = s->level[l++])
         if (s->level[l] < from || s->level[l] > s->nlive || (s->handle[l] & 255) != l) return HLWC_PROBLEM_LEVELS;
 #endif
-    uint32_t c = s->first, prev_inuse = PINUSE, lives = 0, freed = 0, frees = 0, tables = 0, bytes = 0;
+    uint32_t c = s->first, prev_inuse = PINUSE, lives = 0, frees = 0, tables = 0, bytes = 0;
     for (; c < fence; c += *w(m, c) & ~FLAGS) {
         *where = c;
         uint32_t *hd = w(m, c), size = hd[0] & ~FLAGS;
@@ -587,6 +568,7 @@ uint32_t hlwc_check(const hlwc_mem *m, uint32_t pages, uint32_t *where)
         if ((hd[0] & PINUSE) != prev_inuse) return HLWC_PROBLEM_PREV_FLAG;
         prev_inuse = hd[0] & INUSE ? PINUSE : 0;
         if (hd[0] & INUSE) {
+            if (hd[0] & FREED) return HLWC_PROBLEM_FREED;
             if (hd[1] == NOT_LIVE) {
                 if (c + H != s->table || size - H < 4 * s->cap) return HLWC_PROBLEM_TABLE;
                 tables++;
@@ -606,20 +588,13 @@ uint32_t hlwc_check(const hlwc_mem *m, uint32_t pages, uint32_t *where)
         }
         if (!(hd[0] & PINUSE)) return HLWC_PROBLEM_ADJACENT;
         if (*w(m, c + size - 4) != size) return HLWC_PROBLEM_FOOTER;
-        if (hd[0] & FREED) {
-#ifndef HLWC_LEAN
-            if (hd[1] >= s->nfreed || *entry(m, s, s->cap - 1 - hd[1]) != c + H)
-#endif
-                return HLWC_PROBLEM_FREED;
-            freed++;
-        }
         frees++;
     }
     *where = fence;
     if (c != fence || (*w(m, fence) & ~PINUSE) != INUSE || (*w(m, fence) & PINUSE) != prev_inuse)
         return HLWC_PROBLEM_FENCE;
     *where = base_of(m);
-    if (lives != s->nlive || freed != s->nfreed || bytes != s->live_bytes || tables != (s->cap ? 1u : 0u))
+    if (lives != s->nlive || bytes != s->live_bytes || tables != (s->cap ? 1u : 0u))
         return HLWC_PROBLEM_COUNTS;
     uint32_t listed = 0;
     for (uint32_t b = 0; b < BINS; b++) {

@@ -79,10 +79,10 @@ enum { HLWC_OK = 0, HLWC_INVALID_POINTER = 1, HLWC_LENGTH_MISMATCH = 2, HLWC_DOU
     X(ADJACENT, "two free chunks are adjacent (not coalesced)")                          \
     X(FOOTER, "a free chunk's footer disagrees with its size")                           \
     X(LIVE, "a live chunk is not the table entry it names, or its layout does not fit")  \
-    X(FREED, "a freed chunk is not the freed-table entry it names")                      \
+    X(FREED, "a live chunk is marked FREED")                                             \
     X(TABLE, "the block table's chunk is missing or wrong")                              \
     X(FENCE, "the fence at the end of the memory is damaged")                            \
-    X(COUNTS, "the chunks' live and freed counts or live bytes disagree with the state") \
+    X(COUNTS, "the chunks' live count or live bytes disagree with the state")            \
     X(BINS, "a free list is broken (wrong list, bad link, cycle or missing chunk)")
 
 enum {
@@ -112,7 +112,7 @@ uint32_t hlwc_alloc(const hlwc_mem *m, uint32_t size, uint32_t align);
  * HLWC_INVALID_POINTER (ptr is no block's start), HLWC_LENGTH_MISMATCH (a live
  * block allocated with another size or align) or HLWC_DOUBLE_FREE (ptr was handed
  * out, freed, and not handed out since; a freed start the heap no longer remembers,
- * after coalescing, free_all or a full table, is an invalid pointer). */
+ * after it merged into its predecessor or after free_all, is an invalid pointer). */
 uint32_t hlwc_free(const hlwc_mem *m, uint32_t ptr, uint32_t size, uint32_t align);
 
 /* Resizes the live block at ptr (allocated with old_size) to new_size, keeping the

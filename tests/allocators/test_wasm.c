@@ -441,6 +441,46 @@ TEST(blocks_freed_by_scopes_and_realloc_are_remembered_too)
     drop_instance(&in);
 }
 
+TEST(every_freed_start_is_remembered_while_its_chunk_starts_there)
+{
+    instance in;
+    hl_heap *h = make_wasm(&in, "max_pages=64");
+    enum { N = 128 };
+    uint32_t small[N];
+    for (int i = 0; i < N; i++) small[i] = hl_wasm___alloc(h, 48, 16); /* the table is full: 128 of 128 */
+    for (int i = 0; i < N; i += 2) CHECK_EQ(hl_wasm___free(h, small[i], 48), 0); /* live neighbours: no merging */
+    /* blocks too big for the holes fill the table past its room again: no freed start is forgotten for them */
+    for (int i = 0; i < N; i++) CHECK(hl_wasm___alloc(h, 1000, 16) != 0);
+    /* the old design forgot them all; now only a start merged into a freed neighbour
+     * (two blocks landed side by side in an old table's chunk) is forgotten */
+    int remembered = 0;
+    for (int i = 0; i < N; i += 2) {
+        uint32_t r = hl_wasm___free(h, small[i], 48);
+        CHECK(r == 3 || r == 1); /* never accepted */
+        remembered += r == 3;
+    }
+    CHECK(remembered >= N / 2 - 4);
+    /* a forged freed header inside a live block, its list link naming a real free chunk: not a freed start */
+    uint32_t big = hl_wasm___alloc(h, 512, 16);
+    uint32_t forged[4] = {64 | 2 | 4, 0, 0, small[0] - 16};
+    memcpy(hl_wasm_mut_mem(h, big + 64, 16), forged, 16);
+    CHECK_EQ(hl_wasm___free(h, big + 80, 16), 1);
+    forged[3] = 0; /* or claiming to head its list */
+    memcpy(hl_wasm_mut_mem(h, big + 64, 16), forged, 16);
+    CHECK_EQ(hl_wasm___free(h, big + 80, 16), 1);
+    /* handed out again at the same start: live, then freed, then a double free again */
+    hl_wasm___alloc(h, 48, 16);
+    uint32_t x = hl_wasm___alloc(h, 48, 16);
+    hl_wasm___alloc(h, 48, 16);
+    CHECK_EQ(hl_wasm___free(h, x, 48), 0);
+    CHECK_EQ(hl_wasm___free(h, x, 48), 3);
+    CHECK_EQ(hl_wasm___alloc(h, 48, 16), x);
+    CHECK_EQ(hl_wasm___free(h, x, 48), 0);
+    CHECK_EQ(hl_wasm___free(h, x, 48), 3);
+    CHECK(healthy(&in));
+    drop_instance(&in);
+}
+
 TEST(mut_mem_is_bounds_checked)
 {
     instance in;
@@ -534,14 +574,14 @@ TEST(check_catches_a_damaged_heap)
     damage(&in, word(&in, a - HDR), 2, "previous-in-use");
     uint32_t free_size = *word(&in, c - HDR) & ~15u;
     damage(&in, word(&in, c - HDR + free_size - 4), 1, "footer");
-    damage(&in, word(&in, c - HDR), 4, "freed");
+    damage(&in, word(&in, a - HDR), 4, "marked FREED"); /* a live chunk marked as a freed start */
     damage(&in, word(&in, c - HDR + 12), 0x40, "free list");
     damage(&in, word(&in, BASE), 1, "state");
     damage(&in, word(&in, BASE + 4), 0x100000, "state"); /* the memory's end, far past it */
     damage(&in, word(&in, BASE + 12), 0x10000, "state"); /* the table */
     damage(&in, word(&in, stats_of(&in).footprint - HDR), 1, "fence");
-    damage(&in, word(&in, BASE + 28), 1, "live bytes"); /* the state's live byte count */
-    damage(&in, word(&in, BASE + 1516), 1, "scope levels"); /* the handle of level 1 */
+    damage(&in, word(&in, BASE + 24), 1, "live bytes"); /* the state's live byte count */
+    damage(&in, word(&in, BASE + 1512), 1, "scope levels"); /* the handle of level 1 */
     drop_instance(&in);
 }
 
@@ -797,6 +837,7 @@ int main(void)
     RUN(seed_001_surface);
     RUN(seed_004_surface_and_its_numbered_errors);
     RUN(blocks_freed_by_scopes_and_realloc_are_remembered_too);
+    RUN(every_freed_start_is_remembered_while_its_chunk_starts_there);
     RUN(mut_mem_is_bounds_checked);
     RUN(stats_count_calls_failures_and_live_bytes);
     RUN(check_catches_a_damaged_heap);
