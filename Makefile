@@ -188,11 +188,16 @@ build/dlmalloc.wasm: /usr/lib/wasm32-wasi/libc.a
 	@mkdir -p $(dir $@)
 	wasm-ld --no-entry --export=malloc --export=free --export=realloc --gc-sections -o $@ $<
 # `make bench-wasm [WASM_OPS=1000000]`: ns/op of the module and of dlmalloc in one V8,
-# then the same figures from bench/wasm_yardstick.mjs, a plain loop sharing nothing with the runner
+# then the same figures from bench/wasm_yardstick.mjs, a plain loop sharing nothing with
+# the runner, with the floor: a module that does no allocator work (bench/wasm_floor.c)
 WASM_OPS ?= 1000000
-bench-wasm: build/heaplab-alloc.min.wasm build/dlmalloc.min.wasm build/heaplab-v8-runner.mjs
+bench-wasm: build/heaplab-alloc.min.wasm build/dlmalloc.min.wasm build/heaplab-v8-runner.mjs build/bench/wasm-floor.wasm
 	node build/heaplab-v8-runner.mjs --bench build/heaplab-alloc.min.wasm build/dlmalloc.min.wasm --ops $(WASM_OPS)
-	node bench/wasm_yardstick.mjs build/heaplab-alloc.min.wasm build/dlmalloc.min.wasm --ops $(WASM_OPS)
+	node bench/wasm_yardstick.mjs build/heaplab-alloc.min.wasm build/dlmalloc.min.wasm build/bench/wasm-floor.wasm --ops $(WASM_OPS)
+build/bench/wasm-floor.wasm: bench/wasm_floor.c
+	@mkdir -p $(dir $@)
+	clang --target=wasm32 -nostdlib -ffreestanding $(CSTD) $(WARN) -Wno-missing-prototypes -O2 -c $< -o $@.o
+	wasm-ld --no-entry --export=__heap_base -o $@ $@.o
 # `make check-wasm`: every shipped trace through the three engines of the full module and
 # through the lean module beside its native twin (the test suite runs a part of the lean sweep)
 check-wasm: build/heaplab build/heaplab-alloc-lean.min.wasm build/heaplab-v8-runner.mjs

@@ -7,10 +7,14 @@
 // a free of a random block and an alloc in its place. If the runner's figures measure
 // the allocators, this script finds the same ns/op and the same ratio.
 //
-// usage: node bench/wasm_yardstick.mjs HEAPLAB.wasm DLMALLOC.wasm [--ops N (even)] [--live N] [--rounds N]
+// usage: node bench/wasm_yardstick.mjs HEAPLAB.wasm DLMALLOC.wasm [FLOOR.wasm] [--ops N (even)] [--live N] [--rounds N]
 //
 // Prints each module's median ns/op over the rounds (a fresh instance each round, the
-// order alternating) and the median of the rounds' ratios. Node's standard library only.
+// order alternating) and the median of the rounds' ratios. FLOOR.wasm
+// (build/bench/wasm-floor.wasm, bench/wasm_floor.c) has seed 004's surface and does no
+// allocator work: timed in heaplab's loop, it is the cost of the calls and the loop,
+// the part of any allocator's ns/op here that no allocator can remove. Node's
+// standard library only.
 import { readFileSync } from "node:fs";
 
 const options = { ops: 1_000_000, live: 1000, rounds: 9 };
@@ -21,8 +25,8 @@ for (let i = 0; i < args.length; i++) {
     if (args[i].startsWith("--") && flag in options) options[flag] = Number(args[++i]);
     else files.push(args[i]);
 }
-if (files.length !== 2 || !Object.values(options).every((v) => Number.isInteger(v) && v > 0) || options.ops % 2) {
-    process.stderr.write("usage: node bench/wasm_yardstick.mjs HEAPLAB.wasm DLMALLOC.wasm [--ops N (even)] " +
+if (files.length < 2 || files.length > 3 || !Object.values(options).every((v) => Number.isInteger(v) && v > 0) || options.ops % 2) {
+    process.stderr.write("usage: node bench/wasm_yardstick.mjs HEAPLAB.wasm DLMALLOC.wasm [FLOOR.wasm] [--ops N (even)] " +
                          "[--live N] [--rounds N]\n");
     process.exit(2);
 }
@@ -54,9 +58,9 @@ async function instance(k) {
     }
 }
 
-// heaplab's module through seed 004: __alloc(len, align), __free(ptr, len)
-async function heaplab() {
-    const x = await instance(0), alloc = x.__alloc, free = x.__free;
+// heaplab's module (k 0) or the floor (k 2) through seed 004: __alloc(len, align), __free(ptr, len)
+async function seed004(k) {
+    const x = await instance(k), alloc = x.__alloc, free = x.__free;
     const ptr = new Uint32Array(live), len = new Uint32Array(live);
     for (let i = 0; i < live; i++) ptr[i] = alloc((len[i] = fill[i]), 1);
     const t0 = process.hrtime.bigint();
@@ -66,7 +70,7 @@ async function heaplab() {
         ptr[k] = alloc((len[k] = size[i]), 1);
     }
     const ns = Number(process.hrtime.bigint() - t0) / options.ops;
-    if (ptr.includes(0)) throw new Error(`${files[0]}: an alloc failed`);
+    if (ptr.includes(0)) throw new Error(`${files[k]}: an alloc failed`);
     return ns;
 }
 
@@ -86,15 +90,16 @@ async function dlmalloc() {
     return ns;
 }
 
-const h = [], d = [];
+const h = [], d = [], f = [];
 for (let r = 0; r < options.rounds; r++) {
     if (r % 2) {
         d.push(await dlmalloc());
-        h.push(await heaplab());
+        h.push(await seed004(0));
     } else {
-        h.push(await heaplab());
+        h.push(await seed004(0));
         d.push(await dlmalloc());
     }
+    if (files[2]) f.push(await seed004(2));
 }
 const median = (v) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
 const ratios = h.map((t, r) => t / d[r]);
@@ -103,3 +108,8 @@ console.log(`wasm yardstick: a plain loop per module, ${options.ops} calls (${li
 console.log(`  heaplab   ${median(h).toFixed(1)} ns/op`);
 console.log(`  dlmalloc  ${median(d).toFixed(1)} ns/op`);
 console.log(`  ratio heaplab/dlmalloc: ${median(ratios).toFixed(3)}x`);
+if (files[2]) {
+    const floors = f.map((t, r) => t / d[r]);
+    console.log(`  floor     ${median(f).toFixed(1)} ns/op  (${files[2]}: the calls and the loop, no allocator ` +
+                `work; ${median(floors).toFixed(3)}x dlmalloc's)`);
+}

@@ -123,19 +123,25 @@ def test_wasm_bench_prints_both_allocators_and_the_harness(tmp_path):
 
 def test_wasm_yardstick_times_both_modules_in_a_loop_of_its_own(tmp_path):
     """bench/wasm_yardstick.mjs, the plain loop `make bench-wasm` checks the runner's
-    figures against: both modules' ns/op and their ratio; bad usage and a file that is
-    not a module exit 2 with a message."""
-    proc = subprocess.run(["make", "-s", "build/heaplab-alloc.min.wasm", "build/dlmalloc.min.wasm"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=600)
+    figures against: both modules' ns/op and their ratio, and the floor (a module that
+    does no allocator work) below both; bad usage and a file that is not a module exit 2
+    with a message."""
+    proc = subprocess.run(["make", "-s", "build/heaplab-alloc.min.wasm", "build/dlmalloc.min.wasm",
+                           "build/bench/wasm-floor.wasm"], cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr
     yardstick = ["node", "bench/wasm_yardstick.mjs"]
-    proc = subprocess.run(yardstick + ["build/heaplab-alloc.min.wasm", "build/dlmalloc.min.wasm", "--ops", "20000",
-                                       "--rounds", "3"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(yardstick + ["build/heaplab-alloc.min.wasm", "build/dlmalloc.min.wasm",
+                                       "build/bench/wasm-floor.wasm", "--ops", "20000", "--rounds", "3"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "20000 calls (1000 live blocks of 1..1024 bytes), 3 rounds" in proc.stdout, proc.stdout
     for name in ("heaplab", "dlmalloc"):
         assert re.search(rf"^  {name} +\d+\.\d ns/op$", proc.stdout, re.M), proc.stdout
     assert re.search(r"^  ratio heaplab/dlmalloc: \d+\.\d{3}x$", proc.stdout, re.M), proc.stdout
+    floor = re.search(r"^  floor +(\d+\.\d) ns/op  \(build/bench/wasm-floor.wasm: .*; (\d+\.\d{3})x dlmalloc's\)$",
+                      proc.stdout, re.M)
+    assert floor, proc.stdout
+    assert float(floor.group(2)) > 0
     bad = subprocess.run(yardstick + ["build/heaplab-alloc.min.wasm", "--ops", "3"], cwd=ROOT, capture_output=True,
                          text=True, timeout=60)
     assert bad.returncode == 2 and "usage:" in bad.stderr
