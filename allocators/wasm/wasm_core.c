@@ -100,6 +100,10 @@ static uint32_t *w(const hlwc_mem *m, uint32_t off) { return (uint32_t *)(void *
 static state *st(const hlwc_mem *m) { return (state *)(void *)at(m, base_of(m)); }
 static uint32_t size_of(const hlwc_mem *m, uint32_t c) { return *w(m, c) & ~FLAGS; }
 
+/* Whether ptr can be a block: 16-aligned, its header inside the chunks [first, fence).
+ * Any of a chunk's four header words may then be read. */
+static bool in_chunks(const state *s, uint32_t ptr) { return !(ptr & 15) && ptr >= s->first + H && ptr <= s->end - H; }
+
 /* a chunk of at least 32 bytes holding a header and `size` payload bytes */
 static uint32_t need_of(uint32_t size) { return size < MIN_CHUNK - H ? MIN_CHUNK : (size + H + 15) & ~15u; }
 
@@ -240,7 +244,7 @@ static uint32_t *entry(const hlwc_mem *m, const state *s, uint32_t i) { return w
 /* The chunk of the live block at ptr, or 0. */
 static uint32_t live(const hlwc_mem *m, const state *s, uint32_t ptr)
 {
-    if ((ptr & 15) || ptr < s->first + H || ptr > s->end - H) return 0;
+    if (!in_chunks(s, ptr)) return 0;
     uint32_t *hd = w(m, ptr - H);
     return (hd[0] & INUSE) && hd[1] < s->nlive && *entry(m, s, hd[1]) == ptr ? ptr - H : 0;
 }
@@ -271,12 +275,11 @@ static void unlist(const hlwc_mem *m, state *s, uint32_t i)
  * list names it (every word read is checked to lie in the chunks first). */
 static bool freed_start(const hlwc_mem *m, const state *s, uint32_t ptr)
 {
-    uint32_t c = ptr - H, fence = s->end - H;
-    if ((ptr & 15) || c < s->first || c >= fence) return false;
-    uint32_t *hd = w(m, c), size = hd[0] & ~FLAGS, prev = hd[3];
-    if ((hd[0] & (INUSE | FREED)) != FREED || size < MIN_CHUNK || size > fence - c) return false;
+    if (!in_chunks(s, ptr)) return false;
+    uint32_t c = ptr - H, *hd = w(m, c), size = hd[0] & ~FLAGS, prev = hd[3];
+    if ((hd[0] & (INUSE | FREED)) != FREED || size < MIN_CHUNK || size > s->end - H - c) return false;
     if (!prev) return s->bin[bin_of(size)] == c;
-    return !(prev & 15) && prev >= s->first && prev < fence && !(*w(m, prev) & INUSE) && w(m, prev)[2] == c;
+    return in_chunks(s, prev + H) && !(*w(m, prev) & INUSE) && w(m, prev)[2] == c;
 }
 
 /* Appends the block at ptr (its chunk's header filled) to the innermost level. */
@@ -373,7 +376,7 @@ uint32_t hlwc_realloc(const hlwc_mem *m, uint32_t ptr, uint32_t old_size, uint32
 uint32_t hlwc_block(const hlwc_mem *m, uint32_t ptr, uint32_t *size, uint32_t *align)
 {
     const state *s = st(m);
-    if ((ptr & 15) || ptr < s->first + H || ptr > s->end - H || !(*w(m, ptr - H) & INUSE)) return 0;
+    if (!in_chunks(s, ptr) || !(*w(m, ptr - H) & INUSE)) return 0;
     if (size) *size = w(m, ptr - H)[2];
     if (align) *align = w(m, ptr - H)[3];
     return size_of(m, ptr - H) - H;

@@ -14,7 +14,7 @@ from conftest import ROOT
 FULL = ROOT / "build" / "heaplab-alloc.wasm"
 FULL_MIN = ROOT / "build" / "heaplab-alloc.min.wasm"
 # The gate is 4096 bytes after wasm-opt -Oz; the ceiling sits a little above what the
-# module measures (3,748 bytes), so growth is noticed before it reaches the gate.
+# module measures (3,757 bytes), so growth is noticed before it reaches the gate.
 FULL_MIN_CEILING = 3840
 LEAN = ROOT / "build" / "heaplab-alloc-lean.wasm"
 LEAN_MIN = ROOT / "build" / "heaplab-alloc-lean.min.wasm"
