@@ -49,18 +49,26 @@ for (let i = 0; i < pairs; i++) {
     size[i] = 1 + ((lcg() >>> 8) % 1024);
 }
 
-async function instance(k) {
+// module k's exports; one that cannot be instantiated or lacks the calls its loop makes is bad input (exit 2)
+async function instance(k, names) {
+    let x;
     try {
-        return (await WebAssembly.instantiate(bytes[k], {})).instance.exports;
+        x = (await WebAssembly.instantiate(bytes[k], {})).instance.exports;
     } catch (e) {
         process.stderr.write(`wasm_yardstick: ${files[k]}: ${e.message}\n`);
         process.exit(2);
     }
+    const missing = names.filter((n) => typeof x[n] !== "function");
+    if (missing.length) {
+        process.stderr.write(`wasm_yardstick: ${files[k]}: exports no ${missing.join(", ")}\n`);
+        process.exit(2);
+    }
+    return x;
 }
 
 // heaplab's module (k 0) or the floor (k 2) through seed 004: __alloc(len, align), __free(ptr, len)
 async function seed004(k) {
-    const x = await instance(k), alloc = x.__alloc, free = x.__free;
+    const x = await instance(k, ["__alloc", "__free"]), alloc = x.__alloc, free = x.__free;
     const ptr = new Uint32Array(live), len = new Uint32Array(live);
     for (let i = 0; i < live; i++) ptr[i] = alloc((len[i] = fill[i]), 1);
     const t0 = process.hrtime.bigint();
@@ -76,7 +84,7 @@ async function seed004(k) {
 
 // dlmalloc through malloc(len), free(ptr)
 async function dlmalloc() {
-    const x = await instance(1), malloc = x.malloc, free = x.free;
+    const x = await instance(1, ["malloc", "free"]), malloc = x.malloc, free = x.free;
     const ptr = new Uint32Array(live);
     for (let i = 0; i < live; i++) ptr[i] = malloc(fill[i]);
     const t0 = process.hrtime.bigint();

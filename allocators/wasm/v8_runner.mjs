@@ -267,7 +267,22 @@ async function bench(args) {
                              "[--live N] [--rounds N]\n");
         process.exit(2);
     }
-    const load = async (file) => (await WebAssembly.instantiate(readFileSync(file), {})).instance.exports;
+    // a module that cannot be read or instantiated, or lacks the calls its loop makes, is bad input (exit 2)
+    const load = async (file, names) => {
+        let x;
+        try {
+            x = (await WebAssembly.instantiate(readFileSync(file), {})).instance.exports;
+        } catch (e) {
+            process.stderr.write(`v8_runner --bench: ${file}: ${e.message}\n`);
+            process.exit(2);
+        }
+        const missing = names.filter((n) => typeof x[n] !== "function");
+        if (missing.length) {
+            process.stderr.write(`v8_runner --bench: ${file}: exports no ${missing.join(", ")}\n`);
+            process.exit(2);
+        }
+        return x;
+    };
     // the mix: a seeded generator, so both modules see the same sequence
     let state = 0x2545f491;
     const next = () => { state ^= state << 13; state ^= state >>> 17; state ^= state << 5; return state >>> 0; };
@@ -295,8 +310,8 @@ async function bench(args) {
         return ns;
     }
     const engines = {
-        heaplab: async () => { const x = await load(files[0]); return run((n) => x.__alloc(n, 1) >>> 0, (p, n) => x.__free(p, n)); },
-        dlmalloc: async () => { const x = await load(files[1]); return run((n) => x.malloc(n) >>> 0, (p) => x.free(p)); },
+        heaplab: async () => { const x = await load(files[0], ["__alloc", "__free"]); return run((n) => x.__alloc(n, 1) >>> 0, (p, n) => x.__free(p, n)); },
+        dlmalloc: async () => { const x = await load(files[1], ["malloc", "free"]); return run((n) => x.malloc(n) >>> 0, (p) => x.free(p)); },
         harness: async () => { let c = 8; return run(() => (c += 16), () => 0); },
     };
     const times = { heaplab: [], dlmalloc: [], harness: [] };

@@ -119,6 +119,11 @@ def test_wasm_bench_prints_both_allocators_and_the_harness(tmp_path):
     bad = subprocess.run(["node", "build/heaplab-v8-runner.mjs", "--bench", "build/heaplab-alloc.min.wasm"], cwd=ROOT,
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and "usage:" in bad.stderr
+    # the modules swapped: each lacks the calls its loop makes
+    bad = subprocess.run(["node", "build/heaplab-v8-runner.mjs", "--bench", "build/dlmalloc.min.wasm",
+                          "build/heaplab-alloc.min.wasm", "--ops", "2", "--rounds", "1"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "build/dlmalloc.min.wasm: exports no __alloc, __free" in bad.stderr, bad.stderr
 
 
 def test_wasm_yardstick_times_both_modules_in_a_loop_of_its_own(tmp_path):
@@ -150,3 +155,6 @@ def test_wasm_yardstick_times_both_modules_in_a_loop_of_its_own(tmp_path):
     bad = subprocess.run(yardstick + [str(junk), "build/dlmalloc.min.wasm", "--ops", "2"], cwd=ROOT,
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode == 2 and f"{junk}: " in bad.stderr, bad.stderr
+    bad = subprocess.run(yardstick + ["build/heaplab-alloc.min.wasm", "build/heaplab-alloc.min.wasm", "--ops", "2"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert bad.returncode == 2 and "build/heaplab-alloc.min.wasm: exports no malloc, free" in bad.stderr, bad.stderr
